@@ -1,0 +1,236 @@
+# tlsgate — top-level build.
+#
+# One `make` builds everything out of tree into build/: tlsgated, tlsgatectl, the BPF objects and
+# their skeletons, and the test binaries.  `make SANITIZE=1` builds the same into build/san/ with
+# ASan+UBSan.  Sources are picked up by directory, so adding a file needs no Makefile change:
+#
+#   lib/*.c              small shared utilities (logging)            -> libtgutil.a
+#   policy/*.c           policy model, parser, matcher, netlink proto -> libpolicy.a
+#   ktls/*.c             kernel TLS hand-off and data pump            -> libktls.a
+#   bpf/*.c              BPF user side (loader, maps, metrics)        -> libtgbpf.a
+#   bpf/*.bpf.c          BPF programs                                 -> X.bpf.o + X.skel.h
+#   hw/*.c               NIC offload (ethtool netlink, sock_diag)     -> libhw.a
+#   daemon/tlsgated.c    daemon main; daemon/tlsgatectl.c + daemon/ctl_*.c the CLI;
+#   daemon/*.c (rest)    daemon internals                             -> libdaemon.a
+#   tests/lib/*.c        test helpers                                 -> libtgtest.a
+#   tests/{unit,bpf,e2e,vm}/test_*.c, tests/*/helper_*.c              -> one binary each
+
+BUILD    ?= build
+SANITIZE ?= 0
+V        ?= 0
+
+ifeq ($(SANITIZE),1)
+O := $(BUILD)/san
+else
+O := $(BUILD)
+endif
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PKGS     := openssl libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libbpf
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wconversion -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wvla -Wundef
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS ?= -O2 -g
+TG_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -I. -I$(O)/bpf $(PKG_CFLAGS)
+LDFLAGS ?=
+TG_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+
+ifeq ($(SANITIZE),1)
+# _FORTIFY_SOURCE and ASan check the same things twice and disagree on some builtins.
+TG_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(TG_CFLAGS)) -fsanitize=address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all
+TG_LDFLAGS += -fsanitize=address,undefined
+endif
+
+# cmocka's assertion macros cast between integer widths freely.
+TEST_CFLAGS := $(filter-out -Wconversion,$(TG_CFLAGS)) -Itests
+TEST_LIBS   := -lcmocka
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+
+util_src   := $(wildcard lib/*.c)
+policy_src := $(wildcard policy/*.c)
+ktls_src   := $(wildcard ktls/*.c)
+bpfu_src   := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
+hw_src     := $(wildcard hw/*.c)
+ctl_src    := daemon/tlsgatectl.c $(wildcard daemon/ctl_*.c)
+dmain_src  := daemon/tlsgated.c
+daemon_src := $(filter-out $(ctl_src) $(dmain_src),$(wildcard daemon/*.c))
+tlib_src   := $(wildcard tests/lib/*.c)
+bpf_prog   := $(wildcard bpf/*.bpf.c)
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+
+util_obj   := $(call obj,$(util_src))
+policy_obj := $(call obj,$(policy_src))
+ktls_obj   := $(call obj,$(ktls_src))
+bpfu_obj   := $(call obj,$(bpfu_src))
+hw_obj     := $(call obj,$(hw_src))
+ctl_obj    := $(call obj,$(ctl_src))
+dmain_obj  := $(call obj,$(dmain_src))
+daemon_obj := $(call obj,$(daemon_src))
+tlib_obj   := $(call obj,$(tlib_src))
+
+bpf_obj    := $(patsubst bpf/%.bpf.c,$(O)/bpf/%.bpf.o,$(bpf_prog))
+bpf_skel   := $(patsubst bpf/%.bpf.c,$(O)/bpf/%.skel.h,$(bpf_prog))
+VMLINUX_H  := $(O)/bpf/vmlinux.h
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+# Archives, in link order (users before what they use).
+LIBS := $(O)/libdaemon.a $(O)/libpolicy.a $(O)/libktls.a $(O)/libtgbpf.a $(O)/libhw.a \
+	$(O)/libtgutil.a
+
+test_dirs  := unit bpf e2e vm
+test_src   := $(foreach d,$(test_dirs),$(wildcard tests/$(d)/test_*.c tests/$(d)/helper_*.c))
+test_bin   := $(patsubst tests/%.c,$(O)/tests/%,$(test_src))
+unit_bin   := $(filter $(O)/tests/unit/%,$(test_bin))
+
+all_src := $(util_src) $(policy_src) $(ktls_src) $(bpfu_src) $(hw_src) $(ctl_src) $(dmain_src) \
+	$(daemon_src) $(tlib_src) $(test_src)
+
+.PHONY: all bins tests unit-tests bpf clean deps check check-unit check-bpf check-e2e check-vm \
+	check-fuzz demo bench vm-kernel install format help
+.DEFAULT_GOAL := all
+
+all: bins tests
+bins: $(O)/tlsgated $(O)/tlsgatectl
+tests: $(test_bin)
+unit-tests: $(unit_bin)
+bpf: $(bpf_obj) $(bpf_skel)
+
+# ---------------------------------------------------------------------------------------------
+# BPF: vmlinux.h from the running kernel's BTF when it has one, else the checked-in copy
+# (generated from Debian's 6.1 kernel, the oldest kernel we support).
+
+$(VMLINUX_H):
+	$(Q)mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)if [ -r $(VMLINUX_BTF) ] && \
+		$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp 2>/dev/null; then \
+		mv $@.tmp $@; \
+	else \
+		echo "  (no kernel BTF here: using bpf/vmlinux/vmlinux.h)"; rm -f $@.tmp; \
+		cp bpf/vmlinux/vmlinux.h $@; \
+	fi
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(O)/bpf -I.
+
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h)
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# ---------------------------------------------------------------------------------------------
+# C objects.  Every object waits for the skeletons: user code includes them.
+
+$(O)/obj/tests/%.o: tests/%.c | $(bpf_skel)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/obj/%.o: %.c | $(bpf_skel)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TG_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+define archive
+$(O)/$(1): $(2)
+	@mkdir -p $$(@D)
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^ $$(if $$^,,$$(O)/obj/empty.o)
+endef
+
+$(O)/obj/empty.o:
+	@mkdir -p $(@D)
+	$(Q)echo 'extern int tlsgate_empty_unit;' | $(CC) -x c -c - -o $@
+
+$(eval $(call archive,libtgutil.a,$(util_obj) | $(O)/obj/empty.o))
+$(eval $(call archive,libpolicy.a,$(policy_obj) | $(O)/obj/empty.o))
+$(eval $(call archive,libktls.a,$(ktls_obj) | $(O)/obj/empty.o))
+$(eval $(call archive,libtgbpf.a,$(bpfu_obj) | $(O)/obj/empty.o))
+$(eval $(call archive,libhw.a,$(hw_obj) | $(O)/obj/empty.o))
+$(eval $(call archive,libdaemon.a,$(daemon_obj) | $(O)/obj/empty.o))
+$(eval $(call archive,libtgtest.a,$(tlib_obj) | $(O)/obj/empty.o))
+
+$(O)/tlsgated: $(dmain_obj) $(LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(TG_LDFLAGS) $(LDFLAGS) $(dmain_obj) $(LIBS) $(PKG_LIBS) -o $@
+
+$(O)/tlsgatectl: $(ctl_obj) $(LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(TG_LDFLAGS) $(LDFLAGS) $(ctl_obj) $(LIBS) $(PKG_LIBS) -o $@
+
+$(O)/tests/%: $(O)/obj/tests/%.o $(O)/libtgtest.a $(LIBS)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(TG_LDFLAGS) $(LDFLAGS) $< $(O)/libtgtest.a $(LIBS) $(PKG_LIBS) $(TEST_LIBS) -o $@
+
+-include $(patsubst %.c,$(O)/obj/%.d,$(all_src))
+
+# ---------------------------------------------------------------------------------------------
+# Dependencies, tests, demo
+
+# Installs the Debian packages the build and the tests need; a no-op when all are present.
+deps:
+	$(Q)scripts/deps.sh
+
+# The VM tier's kernel: Debian's linux-image-6.1, its tls.ko and crypto modules, and an
+# initramfs, cached under build/vm/.
+vm-kernel: deps
+	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-tests
+	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
+	$(Q)tests/check unit unit-san bpf e2e vm
+
+check-unit: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-tests
+	$(Q)tests/check unit unit-san
+
+check-bpf check-e2e: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/check $(patsubst check-%,%,$@)
+
+check-vm: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
+	$(Q)tests/check vm
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
+	$(Q)scripts/demo
+
+format:
+	$(Q)clang-format -i $(all_src) $(wildcard */*.h tests/*/*.h bpf/*.bpf.c)
+
+clean:
+	$(Q)rm -rf $(BUILD)
+
+help:
+	@echo "make            build everything into $(BUILD)/"
+	@echo "make deps       install the Debian packages needed (idempotent)"
+	@echo "make check      run every test tier (check-unit, check-bpf, check-e2e, check-vm)"
+	@echo "make demo       build and show tlsgate working"
+	@echo "make SANITIZE=1 build with ASan+UBSan into $(BUILD)/san/"

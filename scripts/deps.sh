@@ -1,0 +1,43 @@
+#!/bin/sh
+# Install the Debian 12 packages tlsgate's build, tests and demo need.  Idempotent: installs only
+# what is missing, non-interactively.  Postfix is preseeded to "No configuration" so that installing
+# it neither prompts nor starts a system instance: the tests run their own instances (postfix -c).
+set -eu
+
+# build
+PKGS="build-essential pkg-config clang llvm libssl-dev openssl libnl-3-dev libnl-genl-3-dev
+libnl-route-3-dev libbpf-dev bpftool libcmocka-dev libelf-dev zlib1g-dev"
+# tests: netns/tc, a real-kTLS kernel under qemu, real SMTP and TLS peers, DNS
+PKGS="$PKGS iproute2 kmod cpio qemu-system-x86 busybox-static postfix swaks gnutls-bin
+ca-certificates procps psmisc iputils-ping"
+
+missing=""
+for p in $PKGS; do
+	# "install ok installed" is the only state that means the package is usable.
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "install ok installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing; run 'make deps' as root" >&2
+	exit 1
+fi
+
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# Never let a package start a system service on this machine (postfix would bind port 25).
+created_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	created_policy=1
+fi
+trap 'if [ $created_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
+apt_get() {
+	apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+apt_get update >/dev/null || apt_get update
+# shellcheck disable=SC2086
+apt_get install --no-install-recommends $missing

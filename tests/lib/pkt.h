@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Crafting packets for BPF_PROG_TEST_RUN fixtures: Ethernet (optionally 802.1Q) + IPv4/IPv6 + TCP
+ * with a payload, checksums left zero (tc programs under test do not verify them).
+ */
+#ifndef TLSGATE_TESTS_PKT_H
+#define TLSGATE_TESTS_PKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pkt_spec {
+	int family;		/* AF_INET or AF_INET6 */
+	const char *saddr;	/* textual address */
+	const char *daddr;
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t tcp_flags;	/* TH_SYN, TH_ACK|TH_PUSH, ... */
+	uint8_t ip_proto;	/* 0 = TCP */
+	uint16_t vlan;		/* 0 = untagged */
+	const void *payload;
+	size_t payload_len;
+};
+
+/* Build into buf (cap bytes); returns the frame length or -1. */
+int pkt_build(const struct pkt_spec *s, void *buf, size_t cap);
+
+#endif

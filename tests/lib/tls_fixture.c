@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "tests/lib/tls_fixture.h"
+#include "lib/sockutil.h"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <stdio.h>
+
+static EVP_PKEY *fx_key;
+static X509 *fx_cert;
+
+int tls_fixture_cert(EVP_PKEY **key, X509 **cert)
+{
+	X509_NAME *name;
+
+	if (!fx_key) {
+		fx_key = EVP_EC_gen("P-256");
+		fx_cert = X509_new();
+		if (!fx_key || !fx_cert)
+			return -1;
+		X509_set_version(fx_cert, 2);
+		ASN1_INTEGER_set(X509_get_serialNumber(fx_cert), 1);
+		X509_gmtime_adj(X509_getm_notBefore(fx_cert), -3600);
+		X509_gmtime_adj(X509_getm_notAfter(fx_cert), 86400);
+		name = X509_get_subject_name(fx_cert);
+		X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+					   (const unsigned char *)"tlsgate-test.example", -1, -1, 0);
+		X509_set_issuer_name(fx_cert, name);
+		X509_set_pubkey(fx_cert, fx_key);
+		if (!X509_sign(fx_cert, fx_key, EVP_sha256()))
+			return -1;
+	}
+	*key = fx_key;
+	*cert = fx_cert;
+	return 0;
+}
+
+static SSL_CTX *ctx_new(const SSL_METHOD *m, const struct tls_fixture_opts *o)
+{
+	SSL_CTX *ctx = SSL_CTX_new(m);
+
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, o->version);
+	SSL_CTX_set_max_proto_version(ctx, o->version);
+	if (o->ktls)
+		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
+	if (o->cipher) {
+		int ok = o->version == TLS1_3_VERSION ? SSL_CTX_set_ciphersuites(ctx, o->cipher)
+						     : SSL_CTX_set_cipher_list(ctx, o->cipher);
+		if (!ok) {
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	}
+	return ctx;
+}
+
+SSL_CTX *tls_fixture_server_ctx(const struct tls_fixture_opts *o)
+{
+	SSL_CTX *ctx = ctx_new(TLS_server_method(), o);
+	EVP_PKEY *key;
+	X509 *cert;
+
+	if (!ctx)
+		return NULL;
+	if (tls_fixture_cert(&key, &cert) || SSL_CTX_use_certificate(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+SSL_CTX *tls_fixture_client_ctx(const struct tls_fixture_opts *o)
+{
+	SSL_CTX *ctx = ctx_new(TLS_client_method(), o);
+
+	if (ctx)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
+
+/* One step of a non-blocking handshake: 1 done, 0 wants more, -1 failed. */
+static int step(SSL *ssl, int (*fn)(SSL *), short *events)
+{
+	int rc = fn(ssl);
+
+	if (rc == 1)
+		return 1;
+	switch (SSL_get_error(ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		*events = POLLIN;
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		*events = POLLOUT;
+		return 0;
+	default:
+		ERR_print_errors_fp(stderr);
+		return -1;
+	}
+}
+
+int tls_fixture_handshake(SSL *client, SSL *server, int cfd, int sfd)
+{
+	struct pollfd pfd[2] = { { .fd = cfd }, { .fd = sfd } };
+	int cdone = 0, sdone = 0, rc = -1;
+
+	if (tg_set_nonblock(cfd, true) || tg_set_nonblock(sfd, true))
+		return -1;
+	SSL_set_fd(client, cfd);
+	SSL_set_fd(server, sfd);
+	while (!cdone || !sdone) {
+		pfd[0].events = pfd[1].events = 0;
+		if (!cdone && (cdone = step(client, SSL_connect, &pfd[0].events)) < 0)
+			goto out;
+		if (!sdone && (sdone = step(server, SSL_accept, &pfd[1].events)) < 0)
+			goto out;
+		if ((!cdone || !sdone) && poll(pfd, 2, 10000) <= 0) {
+			fprintf(stderr, "tls_fixture: handshake timed out\n");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	tg_set_nonblock(cfd, false);
+	tg_set_nonblock(sfd, false);
+	return rc;
+}
+
+void tls_fixture_fill(unsigned char *buf, size_t len, unsigned int seed)
+{
+	unsigned int x = seed ? seed : 0x9e3779b9u;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (unsigned char)x;
+	}
+}

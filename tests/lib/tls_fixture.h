@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * TLS test fixtures: an in-memory self-signed certificate (no files to manage), client and server
+ * contexts pinned to one version and cipher, and a handshake between two local sockets.
+ */
+#ifndef TLSGATE_TESTS_TLS_FIXTURE_H
+#define TLSGATE_TESTS_TLS_FIXTURE_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct tls_fixture_opts {
+	int version;		/* TLS1_2_VERSION or TLS1_3_VERSION */
+	const char *cipher;	/* OpenSSL name: "ECDHE-ECDSA-AES128-GCM-SHA256" or
+				 * "TLS_AES_128_GCM_SHA256"; NULL for the default */
+	bool ktls;		/* SSL_OP_ENABLE_KTLS on both sides */
+};
+
+/* A P-256 key and a self-signed certificate for cn, created once per process. */
+int tls_fixture_cert(EVP_PKEY **key, X509 **cert);
+
+SSL_CTX *tls_fixture_server_ctx(const struct tls_fixture_opts *o);
+SSL_CTX *tls_fixture_client_ctx(const struct tls_fixture_opts *o);
+
+/*
+ * Handshake client and server over fds cfd/sfd (a connected pair) in this thread, driving both
+ * non-blocking.  Leaves the fds blocking again.  Returns 0 or -1 (errors printed to stderr).
+ */
+int tls_fixture_handshake(SSL *client, SSL *server, int cfd, int sfd);
+
+/* Deterministic pseudo-random payload (xorshift) so sender and receiver can both check it. */
+void tls_fixture_fill(unsigned char *buf, size_t len, unsigned int seed);
+
+#endif
