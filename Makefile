@@ -16,6 +16,7 @@
 #   tests/{unit,bpf,e2e,vm}/test_*.c, tests/*/helper_*.c              -> one binary each
 
 BUILD    ?= build
+export BUILD
 SANITIZE ?= 0
 V        ?= 0
 
