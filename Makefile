@@ -18,9 +18,14 @@
 BUILD    ?= build
 export BUILD
 SANITIZE ?= 0
+FUZZ     ?= 0
 V        ?= 0
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+# libFuzzer targets (tests/fuzz/fuzz_*.c): everything built by clang with coverage + ASan/UBSan.
+O  := $(BUILD)/fuzz
+CC := clang
+else ifeq ($(SANITIZE),1)
 O := $(BUILD)/san
 else
 O := $(BUILD)
@@ -49,6 +54,12 @@ CFLAGS ?= -O2 -g
 TG_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -I. -I$(O)/bpf $(PKG_CFLAGS)
 LDFLAGS ?=
 TG_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+
+ifeq ($(FUZZ),1)
+TG_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(TG_CFLAGS)) -DTLSGATE_FUZZ \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+TG_LDFLAGS += -fsanitize=fuzzer,address,undefined
+endif
 
 ifeq ($(SANITIZE),1)
 # _FORTIFY_SOURCE and ASan check the same things twice and disagree on some builtins.
@@ -100,11 +111,13 @@ test_dirs  := unit bpf e2e vm
 test_src   := $(foreach d,$(test_dirs),$(wildcard tests/$(d)/test_*.c tests/$(d)/helper_*.c))
 test_bin   := $(patsubst tests/%.c,$(O)/tests/%,$(test_src))
 unit_bin   := $(filter $(O)/tests/unit/%,$(test_bin))
+fuzz_src   := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz_bin   := $(patsubst tests/fuzz/%.c,$(O)/fuzz-bin/%,$(fuzz_src))
 
 all_src := $(util_src) $(policy_src) $(ktls_src) $(bpfu_src) $(hw_src) $(ctl_src) $(dmain_src) \
-	$(daemon_src) $(tlib_src) $(test_src)
+	$(daemon_src) $(tlib_src) $(test_src) $(fuzz_src)
 
-.PHONY: all bins tests unit-tests bpf clean deps check check-unit check-bpf check-e2e check-vm \
+.PHONY: all bins tests unit-tests fuzz-targets bpf clean deps check check-unit check-bpf check-e2e check-vm \
 	check-fuzz demo bench vm-kernel install format help
 .DEFAULT_GOAL := all
 
@@ -112,6 +125,7 @@ all: bins tests
 bins: $(O)/tlsgated $(O)/tlsgatectl
 tests: $(test_bin)
 unit-tests: $(unit_bin)
+fuzz-targets: $(fuzz_bin)
 bpf: $(bpf_obj) $(bpf_skel)
 
 # ---------------------------------------------------------------------------------------------
@@ -184,6 +198,12 @@ $(O)/tests/%: $(O)/obj/tests/%.o $(O)/libtgtest.a $(LIBS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(TG_LDFLAGS) $(LDFLAGS) $< $(O)/libtgtest.a $(LIBS) $(PKG_LIBS) $(TEST_LIBS) -o $@
 
+# libFuzzer supplies main(); build with `make FUZZ=1 fuzz-targets`.
+$(O)/fuzz-bin/%: $(O)/obj/tests/fuzz/%.o $(O)/libtgtest.a $(LIBS)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(TG_LDFLAGS) $(LDFLAGS) $< $(O)/libtgtest.a $(LIBS) $(PKG_LIBS) -o $@
+
 -include $(patsubst %.c,$(O)/obj/%.d,$(all_src))
 
 # ---------------------------------------------------------------------------------------------
@@ -201,13 +221,18 @@ vm-kernel: deps
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-tests
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
 	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
-	$(Q)tests/check unit unit-san bpf e2e vm
+	$(Q)tests/check unit unit-san fuzz bpf e2e vm
 
 check-unit: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-tests
 	$(Q)tests/check unit unit-san
+
+check-fuzz: deps
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
+	$(Q)tests/check fuzz
 
 check-bpf check-e2e: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -232,6 +257,6 @@ clean:
 help:
 	@echo "make            build everything into $(BUILD)/"
 	@echo "make deps       install the Debian packages needed (idempotent)"
-	@echo "make check      run every test tier (check-unit, check-bpf, check-e2e, check-vm)"
+	@echo "make check      run every test tier (check-unit, check-fuzz, check-bpf, check-e2e, check-vm)"
 	@echo "make demo       build and show tlsgate working"
 	@echo "make SANITIZE=1 build with ASan+UBSan into $(BUILD)/san/"

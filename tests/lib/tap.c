@@ -8,7 +8,8 @@
 
 static unsigned int tap_n, tap_failed;
 
-static void vline(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vline(const char *prefix, const char *fmt,
+							   va_list ap)
 {
 	printf("%s %u - ", prefix, ++tap_n);
 	vprintf(fmt, ap);

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A connection endpoint as the relay sees it: a connected, non-blocking TCP socket that is plain,
+ * or TLS with each direction either in the kernel (kTLS) or in OpenSSL (userspace).  One interface
+ * for the three backends, chosen per direction:
+ *
+ *   plain   read/recv, write/send, splice
+ *   kernel  the socket carries plaintext; the kernel does the record layer (kTLS TX/RX);
+ *           non-data records arrive through recvmsg() with a TLS_GET_RECORD_TYPE cmsg
+ *   user    SSL_read/SSL_write (no tls ULP, a cipher the kernel lacks, or a failed install)
+ *
+ * ktls/ knows nothing of SMTP.  The caller (the relay) owns the event loop: every call is
+ * non-blocking; -EAGAIN means "wait for ktls_ep_events() on ktls_ep_fd(), then call again", and
+ * ktls_ep_rx_buffered() says when data is readable without waiting for the fd at all.
+ *
+ * Life of a TLS endpoint:
+ *   ep = ktls_ep_new(fd);                    plain; the SMTP dialogue up to STARTTLS/220
+ *   ktls_ep_start_tls(ep, ssl, server);      ssl from an SSL_CTX set up by ktls_ctx_prepare()
+ *   while ((err = ktls_ep_handshake(ep)) == -EAGAIN) wait(ktls_ep_events(ep));
+ *   ktls_ep_offload(ep, &caps);              TX and RX to the kernel where possible
+ *   ... ktls_ep_read / _peek / _write / ktls_xfer_splice ...
+ *   ktls_ep_shutdown(ep);                    close_notify (through the kernel when TX is there)
+ *   ktls_ep_free(ep);
+ *
+ * Errors are -errno.  Protocol-level failures use: -EPROTO (malformed record, unexpected
+ * message), -ECONNRESET (peer reset or fatal alert), -EBADMSG (decrypt/MAC failure),
+ * -EKEYEXPIRED (TLS 1.3 KeyUpdate the kernel cannot follow: the session must end),
+ * -ETIMEDOUT is never produced here (timeouts are the caller's).  ktls_ep_error() gives the
+ * human reason of the last failure ("fatal alert handshake_failure from peer", ...).
+ */
+#ifndef TLSGATE_KTLS_ENDPOINT_H
+#define TLSGATE_KTLS_ENDPOINT_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ktls/ktls.h"
+
+enum ktls_mode {
+	KTLS_MODE_PLAIN = 0,
+	KTLS_MODE_USER,		/* OpenSSL does the record layer */
+	KTLS_MODE_KERNEL,	/* the kernel does it */
+};
+
+struct ktls_ep;
+
+/*
+ * Prepare a context for kernel hand-off: SSL_OP_ENABLE_KTLS, a keylog callback that captures the
+ * TLS 1.3 traffic secrets (OpenSSL 3.0 installs 1.3 TX itself but not RX), read-ahead off (no
+ * record may be read past the handshake), and as server no session tickets (they would be sent
+ * after the switch, outside OpenSSL's knowledge of the record sequence).  Call once per SSL_CTX,
+ * before any SSL is created from it.  Returns 0 or -errno.
+ */
+int ktls_ctx_prepare(SSL_CTX *ctx, bool server);
+
+/* A plain endpoint on a connected socket; the endpoint owns fd (closed by ktls_ep_free). */
+struct ktls_ep *ktls_ep_new(int fd);
+void ktls_ep_free(struct ktls_ep *ep);
+int ktls_ep_fd(const struct ktls_ep *ep);
+
+/*
+ * Start TLS on a plain endpoint.  ssl is taken over (freed with the endpoint); SNI, verification
+ * and the like are the caller's to set on ssl before.  The endpoint holds no unread plaintext
+ * (plain reads go straight to the socket), so nothing received before this point can leak into
+ * the TLS session: injection defence for data the caller buffered is the caller's.
+ */
+int ktls_ep_start_tls(struct ktls_ep *ep, SSL *ssl, bool server);
+
+/* Drive the handshake: 0 done, -EAGAIN (see ktls_ep_events), or -errno with ktls_ep_error(). */
+int ktls_ep_handshake(struct ktls_ep *ep);
+
+/*
+ * After the handshake, move TX and RX into the kernel where caps (from ktls_probe) allow.  A
+ * direction that cannot go stays in userspace and the reason is kept (ktls_ep_state); nothing is
+ * ever half-offloaded.  Returns 0 (the session is usable, whatever went where) or -errno when the
+ * session is unusable (a kernel install failed after the socket changed state).
+ */
+int ktls_ep_offload(struct ktls_ep *ep, const struct ktls_caps *caps);
+
+enum ktls_mode ktls_ep_tx_mode(const struct ktls_ep *ep);
+enum ktls_mode ktls_ep_rx_mode(const struct ktls_ep *ep);
+SSL *ktls_ep_ssl(const struct ktls_ep *ep);
+
+/*
+ * "plain", or "tx=kernel rx=kernel", "tx=kernel rx=user(tls1.3-rx-unsupported)", ... for logs:
+ * the reason in parentheses says why a direction is not in the kernel.
+ */
+const char *ktls_ep_state(const struct ktls_ep *ep, char *buf, size_t len);
+
+/* Why the last call failed, for logs; "" when nothing failed. */
+const char *ktls_ep_error(const struct ktls_ep *ep);
+
+/*
+ * Application data.  read: >0 bytes, 0 at a clean end (FIN on plain; close_notify on TLS), or
+ * -errno (-EAGAIN).  A TLS stream that ends with a FIN but no close_notify returns -ECONNABORTED
+ * (truncation), never 0.  Non-data records are handled inside: post-handshake handshake messages
+ * (NewSessionTicket) consumed, KeyUpdate followed or -EKEYEXPIRED, alerts end the stream.
+ * peek: like read but leaves the bytes to be read (or spliced) again.
+ * write: >0 bytes taken (may be partial), or -errno (-EAGAIN: call again with the SAME buffer,
+ * which SSL_write and kTLS both require).
+ */
+ssize_t ktls_ep_read(struct ktls_ep *ep, void *buf, size_t len);
+ssize_t ktls_ep_peek(struct ktls_ep *ep, void *buf, size_t len);
+ssize_t ktls_ep_write(struct ktls_ep *ep, const void *buf, size_t len);
+
+/* True when ktls_ep_read would return data (or the end) without waiting on the fd. */
+bool ktls_ep_rx_buffered(const struct ktls_ep *ep);
+
+/* After -EAGAIN: the epoll events (EPOLLIN and/or EPOLLOUT) the endpoint waits for. */
+uint32_t ktls_ep_events(const struct ktls_ep *ep);
+
+/*
+ * End the sending side: close_notify on TLS (sent through the kernel with TLS_SET_RECORD_TYPE
+ * when TX is there), then shutdown(SHUT_WR).  0, -EAGAIN (call again), or -errno.
+ */
+int ktls_ep_shutdown(struct ktls_ep *ep);
+
+/*
+ * One direction of byte transfer between two endpoints: zero-copy splice() through a pipe when
+ * `from` reads in the kernel (plain or kTLS RX) and `to` writes in the kernel (plain or kTLS TX);
+ * otherwise a bounce buffer with read/write.  Holds what is in flight (in the pipe or the buffer)
+ * so that a destination that would block loses nothing: in-flight bytes are always delivered
+ * before new ones are taken.  The caller keeps one per direction that needs it.
+ */
+struct ktls_xfer;
+
+struct ktls_xfer *ktls_xfer_new(void);
+void ktls_xfer_free(struct ktls_xfer *x);
+
+/*
+ * Move up to len bytes from -> to.  Returns bytes delivered to `to` (>0), 0 when `from` ended
+ * cleanly and nothing is in flight, or -errno: -EAGAIN (wait for ktls_xfer_events on the two
+ * fds), others fatal.  A kTLS RX socket with a non-data record queued cannot splice; the record
+ * is taken with recvmsg and handled as ktls_ep_read would, then splicing resumes.
+ * ktls_xfer_inflight() counts bytes taken from `from` but not yet written to `to`.
+ */
+ssize_t ktls_xfer_splice(struct ktls_xfer *x, struct ktls_ep *from, struct ktls_ep *to,
+			 size_t len);
+size_t ktls_xfer_inflight(const struct ktls_xfer *x);
+/* Which backend the last splice used: "splice" or "copy" (for logs and tests). */
+const char *ktls_xfer_backend(const struct ktls_xfer *x);
+/* After -EAGAIN: events to wait for on from (*from_ev) and on to (*to_ev). */
+void ktls_xfer_events(const struct ktls_xfer *x, uint32_t *from_ev, uint32_t *to_ev);
+
+/*
+ * Process-wide counters (atomic), for `tlsgatectl status` and tests: sessions by where each
+ * direction went and why not, KeyUpdates, record types seen in kernel mode.
+ */
+struct ktls_counters {
+	uint64_t tx_kernel, tx_user, rx_kernel, rx_user;
+	uint64_t offload_failed;	/* an install that failed and left the direction in user */
+	uint64_t keyupdate_followed, keyupdate_unsupported;
+	uint64_t nst_consumed;		/* NewSessionTicket records taken in kernel RX */
+	uint64_t alerts_received, close_notify_received, truncations;
+	uint64_t splice_bytes, copy_bytes;
+};
+void ktls_counters_get(struct ktls_counters *out);
+
+#endif
