@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "daemon/buf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int buf_init(struct buf *b, size_t cap)
+{
+	b->data = malloc(cap);
+	if (!b->data)
+		return -ENOMEM;
+	b->cap = cap;
+	b->off = b->len = 0;
+	return 0;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->cap = b->off = b->len = 0;
+}
+
+static void compact(struct buf *b)
+{
+	if (b->off && b->len)
+		memmove(b->data, b->data + b->off, b->len);
+	b->off = 0;
+}
+
+char *buf_tail(struct buf *b)
+{
+	if (b->off && buf_space(b) < b->cap / 2)
+		compact(b);
+	return b->data + b->off + b->len;
+}
+
+void buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+}
+
+void buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->off = b->len = 0;
+		return;
+	}
+	b->off += n;
+	b->len -= n;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n > b->cap - b->len)
+		return -ENOSPC;
+	if (n > buf_space(b))
+		compact(b);
+	memcpy(b->data + b->off + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENOSPC;
+	return buf_append(b, tmp, (size_t)n);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->off = b->len = 0;
+}
+
+size_t buf_line(const struct buf *b)
+{
+	const char *nl = memchr(buf_head(b), '\n', b->len);
+
+	return nl ? (size_t)(nl - buf_head(b)) + 1 : 0;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A bounded byte buffer: data lives in [off, off+len) of a fixed allocation.  Bounded on purpose:
+ * a full buffer is backpressure (stop reading the other side), never growth.
+ */
+#ifndef TLSGATE_DAEMON_BUF_H
+#define TLSGATE_DAEMON_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t cap, off, len;
+};
+
+int buf_init(struct buf *b, size_t cap);
+void buf_free(struct buf *b);
+
+static inline char *buf_head(const struct buf *b)
+{
+	return b->data + b->off;
+}
+
+static inline size_t buf_space(const struct buf *b)
+{
+	return b->cap - b->off - b->len;
+}
+
+/* Where new bytes go; compacts first when that frees room at the end. */
+char *buf_tail(struct buf *b);
+void buf_commit(struct buf *b, size_t n);	/* n bytes were written at buf_tail() */
+void buf_consume(struct buf *b, size_t n);	/* n bytes at the head are done */
+/* Append; -ENOSPC (nothing written) when it does not fit. */
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+
+/* Length of the first line including its LF (accepting bare LF), or 0 when none is complete. */
+size_t buf_line(const struct buf *b);
+
+#endif

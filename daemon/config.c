@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum ctype {
+	C_STR,
+	C_UINT,
+	C_BOOL,
+	C_DURATION,
+	C_ADDR,		/* one address */
+	C_ADDRS,	/* comma/space separated list */
+	C_CERT,		/* cert_file[:key_file], repeatable (appends) */
+	C_MARK,		/* 32-bit, decimal or 0x hex */
+};
+
+struct ckey {
+	const char *name;
+	enum ctype type;
+	size_t off;
+	size_t aux;	/* C_ADDRS: offset of the count; C_ADDR: offset of the has_ flag */
+	const char *def;
+};
+
+#define O(f) offsetof(struct config, f)
+static const struct ckey keys[] = {
+	{ "hostname", C_STR, O(hostname), 0, NULL },
+	{ "workers", C_UINT, O(workers), 0, "0" },
+	{ "max_sessions", C_UINT, O(max_sessions), 0, "10000" },
+	{ "ktls", C_BOOL, O(ktls), 0, "yes" },
+	{ "outbound_listen", C_ADDRS, O(outbound_listen), O(n_outbound_listen), "" },
+	{ "outbound_transparent", C_BOOL, O(outbound_transparent), 0, "yes" },
+	{ "outbound_forward", C_ADDR, O(outbound_forward), O(has_outbound_forward), "" },
+	{ "outbound_forward_host", C_STR, O(outbound_forward_host), 0, NULL },
+	{ "outbound_policy", C_STR, O(outbound_policy), 0, NULL },
+	{ "inbound_policy", C_STR, O(inbound_policy), 0, NULL },
+	{ "tls_ca_file", C_STR, O(tls_ca_file), 0, "/etc/ssl/certs/ca-certificates.crt" },
+	{ "tls_ca_path", C_STR, O(tls_ca_path), 0, NULL },
+	{ "relay_mark", C_MARK, O(relay_mark), 0, "0x7467" },
+	{ "inbound_listen", C_ADDRS, O(inbound_listen), O(n_inbound_listen), "" },
+	{ "inbound_next_hop", C_ADDR, O(inbound_next_hop), O(has_inbound_next_hop), "" },
+	{ "inbound_cert", C_CERT, O(certs), O(n_certs), "" },
+	{ "inbound_tls_protocols", C_STR, O(inbound_tls_protocols), 0, ">=TLSv1.2" },
+	/* Mozilla "intermediate" (v5.7) for TLS 1.2; TLS 1.3 suites are all strong. */
+	{ "inbound_tls_ciphers", C_STR, O(inbound_tls_ciphers), 0,
+	  "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+	  "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+	  "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+	  "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305" },
+	{ "inbound_tls_ciphersuites", C_STR, O(inbound_tls_ciphersuites), 0,
+	  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256" },
+	{ "inbound_require_tls_reply", C_STR, O(inbound_require_tls_reply), 0,
+	  "530 5.7.0 Must issue a STARTTLS command first" },
+	{ "inbound_x_tlsgate_header", C_BOOL, O(inbound_x_tlsgate_header), 0, "no" },
+	{ "connect_timeout", C_DURATION, O(connect_timeout), 0, "30s" },
+	{ "helo_timeout", C_DURATION, O(helo_timeout), 0, "300s" },
+	{ "mail_timeout", C_DURATION, O(mail_timeout), 0, "300s" },
+	{ "rcpt_timeout", C_DURATION, O(rcpt_timeout), 0, "300s" },
+	{ "data_init_timeout", C_DURATION, O(data_init_timeout), 0, "120s" },
+	{ "data_xfer_timeout", C_DURATION, O(data_xfer_timeout), 0, "180s" },
+	{ "data_done_timeout", C_DURATION, O(data_done_timeout), 0, "600s" },
+	{ "starttls_timeout", C_DURATION, O(starttls_timeout), 0, "300s" },
+	{ "server_timeout", C_DURATION, O(server_timeout), 0, "300s" },
+	{ "quit_timeout", C_DURATION, O(quit_timeout), 0, "300s" },
+	{ "shutdown_timeout", C_DURATION, O(shutdown_timeout), 0, "60s" },
+	{ "run_dir", C_STR, O(run_dir), 0, "/run/tlsgate" },
+	{ "state_dir", C_STR, O(state_dir), 0, "/var/lib/tlsgate" },
+	{ "bpf_pin_dir", C_STR, O(bpf_pin_dir), 0, "/sys/fs/bpf/tlsgate" },
+};
+#undef O
+
+static const struct ckey *find_key(const char *name)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+int config_parse_duration(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (!strcmp(end, "m"))
+		v *= 60;
+	else if (!strcmp(end, "h"))
+		v *= 3600;
+	else if (*end && strcmp(end, "s"))
+		return -EINVAL;
+	if (v > 7 * 86400)
+		return -ERANGE;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int config_parse_addr(const char *s, struct config_addr *out)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char host[256], *port;
+	const char *colon;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->text, sizeof(out->text), "%s", s);
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, (size_t)(rb - s - 1));
+		host[rb - s - 1] = '\0';
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	}
+	port = (char *)colon + 1;
+	if (!*port)
+		return -EINVAL;
+	if (!strcmp(host, "*")) {
+		/* any address, both families: a v6 socket that also takes v4 */
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+		unsigned long p = strtoul(port, NULL, 10);
+
+		if (!p || p > 65535)
+			return -EINVAL;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+		sin6->sin6_addr = in6addr_any;
+		out->len = sizeof(*sin6);
+		return 0;
+	}
+	/* Numeric only: configuration must not depend on DNS at start-up. */
+	hints.ai_flags |= AI_NUMERICHOST;
+	err = getaddrinfo(host, port, &hints, &res);
+	if (err || !res)
+		return -EINVAL;
+	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
+	    !strcasecmp(v, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
+	    !strcasecmp(v, "off")) {
+		*out = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+	const struct ckey *k = find_key(key);
+	char *base = (char *)c;
+	unsigned long v;
+	char *end;
+	int rc = 0;
+
+	if (!k) {
+		snprintf(err, errlen, "unknown key '%s'", key);
+		return -ENOENT;
+	}
+	switch (k->type) {
+	case C_STR: {
+		char **p = (char **)(base + k->off);
+
+		free(*p);
+		*p = *value ? strdup(value) : NULL;
+		if (*value && !*p)
+			return -ENOMEM;
+		break;
+	}
+	case C_UINT:
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno || *end || end == value || v > 1000000)
+			goto bad;
+		*(unsigned int *)(base + k->off) = (unsigned int)v;
+		break;
+	case C_MARK:
+		errno = 0;
+		v = strtoul(value, &end, 0);
+		if (errno || *end || end == value || v > UINT32_MAX)
+			goto bad;
+		*(uint32_t *)(base + k->off) = (uint32_t)v;
+		break;
+	case C_BOOL:
+		if (parse_bool(value, (bool *)(base + k->off)))
+			goto bad;
+		break;
+	case C_DURATION:
+		if (config_parse_duration(value, (unsigned int *)(base + k->off)))
+			goto bad;
+		break;
+	case C_ADDR:
+		*(bool *)(base + k->aux) = false;
+		if (!*value)
+			break;
+		if (config_parse_addr(value, (struct config_addr *)(base + k->off)))
+			goto bad;
+		*(bool *)(base + k->aux) = true;
+		break;
+	case C_ADDRS: {
+		struct config_addr *a = (struct config_addr *)(base + k->off);
+		unsigned int *n = (unsigned int *)(base + k->aux);
+		char *dup = strdup(value), *save = NULL, *tok;
+
+		if (!dup)
+			return -ENOMEM;
+		*n = 0;
+		for (tok = strtok_r(dup, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+			if (*n >= CONFIG_MAX_ADDRS || config_parse_addr(tok, &a[*n])) {
+				free(dup);
+				goto bad;
+			}
+			(*n)++;
+		}
+		free(dup);
+		break;
+	}
+	case C_CERT: {
+		struct config_cert *certs = (struct config_cert *)(base + k->off);
+		unsigned int *n = (unsigned int *)(base + k->aux);
+		const char *colon = strchr(value, ':');
+
+		if (!*value)
+			break;
+		if (*n >= CONFIG_MAX_CERTS)
+			goto bad;
+		certs[*n].cert_file = colon ? strndup(value, (size_t)(colon - value))
+					    : strdup(value);
+		certs[*n].key_file = strdup(colon ? colon + 1 : value);
+		if (!certs[*n].cert_file || !certs[*n].key_file)
+			return -ENOMEM;
+		(*n)++;
+		break;
+	}
+	}
+	return rc;
+bad:
+	snprintf(err, errlen, "bad value for %s: '%s'", key, value);
+	return -EINVAL;
+}
+
+void config_defaults(struct config *c)
+{
+	char err[128];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].def)
+			config_set(c, keys[i].name, keys[i].def, err, sizeof(err));
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* One logical "key = value" line: apply it, or describe the problem in err. */
+static int apply_line(struct config *c, const char *file, unsigned int lineno, char *line,
+		      char *err, size_t errlen)
+{
+	char *eq = strchr(line, '='), msg[256];
+	int rc;
+
+	if (!eq) {
+		snprintf(err, errlen, "%s:%u: expected 'key = value'", file, lineno);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	rc = config_set(c, trim(line), trim(eq + 1), msg, sizeof(msg));
+	if (rc)
+		snprintf(err, errlen, "%s:%u: %s", file, lineno, msg);
+	return rc;
+}
+
+int config_load(struct config *c, const char *file, const char *const *overrides, char *err,
+		size_t errlen)
+{
+	char *line = NULL, *logical = NULL;
+	size_t cap = 0;
+	unsigned int lineno = 0, start = 0;
+	FILE *f = NULL;
+	int rc = 0;
+
+	if (file) {
+		f = fopen(file, "re");
+		if (!f) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: %s", file, strerror(errno));
+			return rc;
+		}
+		while (getline(&line, &cap, f) >= 0) {
+			char *t;
+
+			lineno++;
+			line[strcspn(line, "\r\n")] = '\0';
+			t = trim(line);
+			if (!*t || *t == '#')
+				continue;
+			if (isspace((unsigned char)line[0]) && logical) {
+				/* continuation, as in main.cf */
+				char *n = NULL;
+
+				if (asprintf(&n, "%s %s", logical, t) < 0) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				free(logical);
+				logical = n;
+				continue;
+			}
+			if (logical && (rc = apply_line(c, file, start, logical, err, errlen)))
+				goto out;
+			free(logical);
+			logical = strdup(t);
+			start = lineno;
+			if (!logical) {
+				rc = -ENOMEM;
+				goto out;
+			}
+		}
+		if (logical && (rc = apply_line(c, file, start, logical, err, errlen)))
+			goto out;
+	}
+	for (; overrides && *overrides; overrides++) {
+		char *dup = strdup(*overrides);
+
+		if (!dup) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = apply_line(c, "-o", 0, dup, err, errlen);
+		free(dup);
+		if (rc)
+			goto out;
+	}
+out:
+	free(line);
+	free(logical);
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+void config_free(struct config *c)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].type == C_STR)
+			free(*(char **)((char *)c + keys[i].off));
+	for (unsigned int i = 0; i < c->n_certs; i++) {
+		free(c->certs[i].cert_file);
+		free(c->certs[i].key_file);
+	}
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tlsgated's configuration: /etc/tlsgate/tlsgate.conf, `key = value` lines in the manner of
+ * Postfix's main.cf (# comments, whitespace-led continuation lines), overridable per key on the
+ * command line with -o key=value.  Every key, its default and meaning is in the table in
+ * config.c (and in tlsgate.conf(5)).
+ */
+#ifndef TLSGATE_DAEMON_CONFIG_H
+#define TLSGATE_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_MAX_ADDRS 8
+#define CONFIG_MAX_CERTS 4
+
+struct config_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[128];		/* as configured, for logs */
+};
+
+struct config_cert {
+	char *cert_file;	/* PEM chain */
+	char *key_file;
+};
+
+struct config {
+	char *hostname;		/* our name: EHLO toward others, Received "by" */
+	unsigned int workers;	/* 0 = one per online CPU */
+	unsigned int max_sessions;	/* per worker */
+	bool ktls;		/* try kernel TLS at all */
+
+	/* outbound: inside MTAs -> the internet */
+	struct config_addr outbound_listen[CONFIG_MAX_ADDRS];
+	unsigned int n_outbound_listen;
+	bool outbound_transparent;	/* listener takes steered connections (IP_TRANSPARENT) */
+	struct config_addr outbound_forward;	/* static next hop instead of the original dst */
+	bool has_outbound_forward;
+	char *outbound_forward_host;	/* the MX name for SNI/verification in forward mode */
+	char *outbound_policy;	/* Postfix smtp_tls_policy_maps source file */
+	char *inbound_policy;
+	char *tls_ca_file;
+	char *tls_ca_path;
+	uint32_t relay_mark;	/* SO_MARK on our outbound sockets: the enforcer lets them pass */
+
+	/* inbound: external senders -> inside MTA */
+	struct config_addr inbound_listen[CONFIG_MAX_ADDRS];
+	unsigned int n_inbound_listen;
+	struct config_addr inbound_next_hop;
+	bool has_inbound_next_hop;
+	struct config_cert certs[CONFIG_MAX_CERTS];
+	unsigned int n_certs;
+	char *inbound_tls_protocols;	/* Postfix syntax, default ">=TLSv1.2" */
+	char *inbound_tls_ciphers;	/* OpenSSL cipher list for TLS 1.2 */
+	char *inbound_tls_ciphersuites;	/* TLS 1.3 suites */
+	char *inbound_require_tls_reply;	/* "530 5.7.0 Must issue a STARTTLS command first" */
+	bool inbound_x_tlsgate_header;	/* also add X-Tlsgate-TLS: */
+
+	/* timeouts, seconds (RFC 5321 §4.5.3.2 defaults) */
+	unsigned int connect_timeout, helo_timeout, mail_timeout, rcpt_timeout;
+	unsigned int data_init_timeout, data_xfer_timeout, data_done_timeout;
+	unsigned int starttls_timeout, server_timeout, quit_timeout, shutdown_timeout;
+
+	char *run_dir;
+	char *state_dir;
+	char *bpf_pin_dir;
+};
+
+/* Defaults in *c (strings allocated). */
+void config_defaults(struct config *c);
+/*
+ * Read FILE into c (on top of what is there), then apply overrides ("key=value", NULL-terminated).
+ * Errors: "tlsgate.conf:12: unknown key 'outbond_policy'" in err; returns 0 or -errno.
+ */
+int config_load(struct config *c, const char *file, const char *const *overrides, char *err,
+		size_t errlen);
+/* Set one key; used by config_load and -o.  0 or -EINVAL/-ENOENT with err filled. */
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen);
+void config_free(struct config *c);
+
+/* "192.0.2.1:25", "[2001:db8::1]:25", "*:25" (both families), "localhost:25" -> ss */
+int config_parse_addr(const char *s, struct config_addr *out);
+/* "30s", "5m", "1h", "30" -> seconds */
+int config_parse_duration(const char *s, unsigned int *out);
+
+#endif

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* daemon/smtp_proto.c: command, path, BDAT, reply, EHLO and end-of-data parsing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "daemon/smtp_proto.h"
+
+#define S(x) x, sizeof(x) - 1
+
+static void test_cmd_parse(void **state)
+{
+	struct smtp_cmd c;
+
+	(void)state;
+	assert_int_equal(smtp_cmd_parse(S("ehlo client.example.org"), &c), 0);
+	assert_int_equal(c.verb, SMTP_EHLO);
+	assert_int_equal(c.args_len, strlen("client.example.org"));
+	assert_memory_equal(c.args, "client.example.org", c.args_len);
+	assert_int_equal(smtp_cmd_parse(S("STARTTLS"), &c), 0);
+	assert_int_equal(c.verb, SMTP_STARTTLS);
+	assert_int_equal(c.args_len, 0);
+	assert_int_equal(smtp_cmd_parse(S("StartTls now"), &c), 0);
+	assert_int_equal(c.verb, SMTP_STARTTLS);
+	assert_int_equal(c.args_len, 3);
+	assert_int_equal(smtp_cmd_parse(S("XYZZY foo"), &c), 0);
+	assert_int_equal(c.verb, SMTP_UNKNOWN);
+	assert_int_equal(smtp_cmd_parse(S("DATAX"), &c), 0);
+	assert_int_equal(c.verb, SMTP_UNKNOWN);
+	assert_int_equal(smtp_cmd_parse("", 0, &c), -EINVAL);
+	assert_int_equal(smtp_cmd_parse(S(" MAIL"), &c), -EINVAL);
+	assert_int_equal(smtp_cmd_parse(S("MA1L FROM:<>"), &c), -EINVAL);
+	assert_int_equal(smtp_cmd_parse("MAIL\0FROM", 9, &c), -EINVAL);
+}
+
+static void test_path_parse(void **state)
+{
+	char a[64];
+
+	(void)state;
+	assert_int_equal(smtp_path_parse(S("FROM:<bob@example.org> SIZE=10"), "FROM:", a, sizeof(a)),
+			 0);
+	assert_string_equal(a, "bob@example.org");
+	assert_int_equal(smtp_path_parse(S("from: <>"), "FROM:", a, sizeof(a)), 0);
+	assert_string_equal(a, "");
+	assert_int_equal(smtp_path_parse(S("TO:<\"a>b c\"@example.net>"), "TO:", a, sizeof(a)), 0);
+	assert_string_equal(a, "\"a>b c\"@example.net");
+	assert_int_equal(smtp_path_parse(S("TO:carol@example.net"), "TO:", a, sizeof(a)), 0);
+	assert_string_equal(a, "carol@example.net");
+	assert_int_equal(smtp_path_parse(S("TO:<unterminated@example.net"), "TO:", a, sizeof(a)),
+			 -EINVAL);
+	assert_int_equal(smtp_path_parse(S("FROM:<x@y>"), "TO:", a, sizeof(a)), -EINVAL);
+	assert_int_equal(smtp_path_parse(S("TO:<0123456789@example.net>"), "TO:", a, 8),
+			 -ENAMETOOLONG);
+}
+
+static void test_addr_domain(void **state)
+{
+	char d[32];
+
+	(void)state;
+	assert_int_equal(smtp_addr_domain("Alice@Mail.Example.NET.", d, sizeof(d)), 0);
+	assert_string_equal(d, "mail.example.net");
+	assert_int_equal(smtp_addr_domain("\"a@b\"@example.org", d, sizeof(d)), 0);
+	assert_string_equal(d, "example.org");
+	assert_int_equal(smtp_addr_domain("postmaster", d, sizeof(d)), -EINVAL);
+	assert_int_equal(smtp_addr_domain("", d, sizeof(d)), -EINVAL);
+	assert_int_equal(smtp_addr_domain("x@", d, sizeof(d)), -EINVAL);
+}
+
+static void test_bdat(void **state)
+{
+	uint64_t n;
+	bool last;
+
+	(void)state;
+	assert_int_equal(smtp_bdat_parse(S("1024"), &n, &last), 0);
+	assert_int_equal(n, 1024);
+	assert_false(last);
+	assert_int_equal(smtp_bdat_parse(S("0 last"), &n, &last), 0);
+	assert_int_equal(n, 0);
+	assert_true(last);
+	assert_int_equal(smtp_bdat_parse(S("12 LASTX"), &n, &last), -EINVAL);
+	assert_int_equal(smtp_bdat_parse(S("-1"), &n, &last), -EINVAL);
+	assert_int_equal(smtp_bdat_parse(S("99999999999999999999999"), &n, &last), -EINVAL);
+}
+
+static void test_reply_scan(void **state)
+{
+	int code;
+	size_t n;
+	const char multi[] = "250-mx.example.net\r\n250-PIPELINING\r\n250 SIZE 1000\r\nNEXT";
+
+	(void)state;
+	assert_int_equal(smtp_reply_scan(S("220 ready\r\n"), &code, &n), 1);
+	assert_int_equal(code, 220);
+	assert_int_equal(n, 11);
+	assert_int_equal(smtp_reply_scan(multi, sizeof(multi) - 1, &code, &n), 1);
+	assert_int_equal(code, 250);
+	assert_int_equal(n, sizeof(multi) - 1 - 4);
+	assert_int_equal(smtp_reply_scan(S("250-partial\r\n250 "), &code, &n), 0);
+	assert_int_equal(smtp_reply_scan(S("25"), &code, &n), 0);
+	assert_int_equal(smtp_reply_scan(S("354\r\n"), &code, &n), 1);
+	assert_int_equal(code, 354);
+	assert_int_equal(smtp_reply_scan(S("250-a\r\n251 b\r\n"), &code, &n), -EPROTO);
+	assert_int_equal(smtp_reply_scan(S("hello\r\n"), &code, &n), -EPROTO);
+	assert_int_equal(smtp_reply_scan(S("x"), &code, &n), -EPROTO);
+	assert_int_equal(smtp_reply_scan(S("150 no\r\n"), &code, &n), -EPROTO);
+	assert_int_equal(smtp_reply_scan(S("250:x\r\n"), &code, &n), -EPROTO);
+}
+
+static void test_reply_too_long(void **state)
+{
+	static char big[SMTP_REPLY_MAX + 100];
+	int code;
+	size_t n, off = 0;
+
+	(void)state;
+	while (off + 10 < sizeof(big)) {
+		memcpy(big + off, "250-xxxx\r\n", 10);
+		off += 10;
+	}
+	assert_int_equal(smtp_reply_scan(big, off, &code, &n), -EMSGSIZE);
+}
+
+static void test_ehlo_rewrite(void **state)
+{
+	const char r[] = "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+			 "250-STARTTLS\r\n250-8BITMIME\r\n250 CHUNKING\r\n";
+	const char *drop[] = { "STARTTLS", NULL };
+	const char *drop_last[] = { "CHUNKING", "STARTTLS", NULL };
+	const char *add[] = { "STARTTLS", NULL };
+	char out[512];
+	int n;
+
+	(void)state;
+	assert_true(smtp_ehlo_has(r, sizeof(r) - 1, "starttls"));
+	assert_true(smtp_ehlo_has(r, sizeof(r) - 1, "SIZE"));
+	assert_false(smtp_ehlo_has(r, sizeof(r) - 1, "SIZ"));
+	assert_false(smtp_ehlo_has(r, sizeof(r) - 1, "mx.example.net"));
+	n = smtp_ehlo_rewrite(r, sizeof(r) - 1, drop, NULL, out, sizeof(out));
+	assert_true(n > 0);
+	out[n] = 0;
+	assert_string_equal(out, "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+				 "250-8BITMIME\r\n250 CHUNKING\r\n");
+	n = smtp_ehlo_rewrite(r, sizeof(r) - 1, drop_last, NULL, out, sizeof(out));
+	out[n] = 0;
+	assert_string_equal(out, "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+				 "250 8BITMIME\r\n");
+	n = smtp_ehlo_rewrite(S("250 inside.example.net\n"), drop, add, out, sizeof(out));
+	out[n] = 0;
+	assert_string_equal(out, "250-inside.example.net\r\n250 STARTTLS\r\n");
+	assert_int_equal(smtp_ehlo_rewrite(r, sizeof(r) - 1, drop, NULL, out, 20), -ENOSPC);
+}
+
+/* Feed a body in pieces of `step` bytes; return the offset just past the terminator or -1. */
+static long dot_find(const char *body, size_t len, size_t step, int *bare)
+{
+	struct smtp_dot d;
+	size_t off = 0;
+
+	*bare = 0;
+	smtp_dot_init(&d);
+	while (off < len) {
+		size_t n = len - off < step ? len - off : step, used;
+
+		switch (smtp_dot_scan(&d, body + off, n, &used)) {
+		case SMTP_DOT_END:
+			return (long)(off + used);
+		case SMTP_DOT_BARE_LF:
+			(*bare)++;
+			off += used + 1;
+			if (smtp_dot_bare_lf(&d))
+				return (long)off;
+			break;
+		case SMTP_DOT_MORE:
+			off += used;
+			break;
+		}
+	}
+	return -1;
+}
+
+static void test_dot(void **state)
+{
+	const char b1[] = "Subject: x\r\n\r\n..dotstuffed\r\n.\r\nRSET\r\n";
+	const char b2[] = ".\r\n";
+	const char b3[] = "a\r\n.x\r\n.\rX\r\nend\r\n.\r\n";
+	const char b4[] = "bare\nlf\n.\nafter";
+	const char b5[] = "no end\r\n.";
+	const char b6[] = "cr\r\r\n.\r\n";
+	int bare;
+
+	(void)state;
+	for (size_t step = 1; step <= 8; step++) {
+		assert_int_equal(dot_find(b1, sizeof(b1) - 1, step, &bare),
+				 (long)(sizeof(b1) - 1 - 6));
+		assert_int_equal(bare, 0);
+		assert_int_equal(dot_find(b2, sizeof(b2) - 1, step, &bare), 3);
+		assert_int_equal(dot_find(b3, sizeof(b3) - 1, step, &bare), (long)(sizeof(b3) - 1));
+		assert_int_equal(dot_find(b4, sizeof(b4) - 1, step, &bare), 10);
+		assert_int_equal(bare, 3);
+		assert_int_equal(dot_find(b5, sizeof(b5) - 1, step, &bare), -1);
+		assert_int_equal(dot_find(b6, sizeof(b6) - 1, step, &bare), (long)(sizeof(b6) - 1));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cmd_parse),    cmocka_unit_test(test_path_parse),
+		cmocka_unit_test(test_addr_domain),  cmocka_unit_test(test_bdat),
+		cmocka_unit_test(test_reply_scan),   cmocka_unit_test(test_reply_too_long),
+		cmocka_unit_test(test_ehlo_rewrite), cmocka_unit_test(test_dot),
+	};
+
+	return cmocka_run_group_tests_name("smtp_proto", tests, NULL, NULL);
+}
