@@ -1,57 +1,240 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * tlsgated: the SMTP-aware TLS relay.  For now: start-up probes (`tlsgated --probe`).
+ * tlsgated: the SMTP-aware TLS relay of the gateway appliance.
+ *
+ *   tlsgated [-c FILE] [-f] [-d] [-o key=value]...     run
+ *   tlsgated --probe                                    what the kernel offers, then exit
+ *   tlsgated --check-config [-c FILE]                   load configuration and policy, exit
+ *
+ * The main thread owns signals, reloads and (later) the control socket; workers (one per CPU,
+ * SO_REUSEPORT) own the sessions.
  */
+#include "daemon/gw.h"
+#include "daemon/tls_client.h"
+#include "daemon/tls_server.h"
+#include "daemon/worker.h"
 #include "ktls/ktls.h"
 #include "lib/log.h"
+#include "policy/policy.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <openssl/ssl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
-#define TLSGATE_VERSION "0.1.0"
+#define TLSGATE_VERSION "0.2.0"
+#define DEFAULT_CONFIG "/etc/tlsgate/tlsgate.conf"
+#define MAX_OVERRIDES 64
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: tlsgated [-d] [--probe] [--version]\n"
-		   "  --probe    report what the kernel offers (kTLS) and exit\n"
-		   "  -d         debug logging\n");
+	fprintf(f,
+		"Usage: tlsgated [-c FILE] [-f] [-d] [-o key=value]...\n"
+		"       tlsgated --probe | --check-config [-c FILE] | --version\n"
+		"  -c FILE          configuration (default " DEFAULT_CONFIG ")\n"
+		"  -o key=value     override one configuration key\n"
+		"  -f               stay in the foreground (systemd, tests)\n"
+		"  -d               debug logging\n"
+		"  --probe          report what the kernel offers (kTLS) and exit\n"
+		"  --check-config   load the configuration, certificates and policy, then exit\n");
 }
 
-static int do_probe(void)
+static int probe(struct gw *g)
 {
-	struct ktls_caps caps;
-	char line[256];
-	int err;
+	int err = ktls_probe(&g->caps);
 
-	err = ktls_probe(&caps);
 	if (err) {
 		log_err("ktls probe failed: %s", strerror(-err));
-		return 1;
+		return err;
 	}
-	ktls_caps_format(&caps, line, sizeof(line));
-	printf("ktls: %s\n", line);
+	ktls_caps_format(&g->caps, g->caps_line, sizeof(g->caps_line));
 	return 0;
+}
+
+static int load_policy(struct gw *g, struct policy **out)
+{
+	struct policy_error perr = { { 0 } };
+	int err = policy_load(g->cfg.outbound_policy, g->cfg.inbound_policy, out, &perr);
+
+	if (err)
+		log_err("policy: %s", perr.msg[0] ? perr.msg : strerror(-err));
+	return err;
+}
+
+static int setup(struct gw *g, const char *file, const char *const *overrides)
+{
+	char err[512];
+	struct policy *p = NULL;
+	int rc;
+
+	config_defaults(&g->cfg);
+	rc = config_load(&g->cfg, file, overrides, err, sizeof(err));
+	if (rc) {
+		log_err("config: %s", err);
+		return rc;
+	}
+	if (!g->cfg.hostname) {
+		char host[256];
+
+		if (gethostname(host, sizeof(host)))
+			snprintf(host, sizeof(host), "localhost");
+		g->cfg.hostname = strdup(host);
+	}
+	if (g->cfg.n_inbound_listen && !g->cfg.has_inbound_next_hop) {
+		log_err("config: inbound_listen needs inbound_next_hop (where the mail goes)");
+		return -EINVAL;
+	}
+	if (!g->cfg.n_outbound_listen && !g->cfg.n_inbound_listen) {
+		log_err("config: nothing to do: set outbound_listen and/or inbound_listen");
+		return -EINVAL;
+	}
+	rc = probe(g);
+	if (rc)
+		return rc;
+	rc = load_policy(g, &p);
+	if (rc)
+		return rc;
+	gw_policy_set(g, p);
+	g->client_ctx = tls_client_ctx_new(&g->cfg, err, sizeof(err));
+	if (!g->client_ctx) {
+		log_err("tls: %s", err);
+		return -EINVAL;
+	}
+	g->server_ctx = tls_server_ctx_new(&g->cfg, err, sizeof(err));
+	if (!g->server_ctx && err[0]) {
+		log_err("tls: %s", err);
+		return -EINVAL;
+	}
+	if (g->cfg.n_inbound_listen && !g->server_ctx)
+		log_warn("inbound: no inbound_cert configured: STARTTLS will not be offered");
+	return 0;
+}
+
+static void reload(struct gw *g)
+{
+	struct policy *p = NULL;
+
+	/* All-or-nothing: a bad table leaves the running policy in place. */
+	if (load_policy(g, &p)) {
+		log_err("reload: keeping the current policy");
+		return;
+	}
+	gw_policy_set(g, p);
+	log_info("reload: policy outbound=%s inbound=%s loaded",
+		 g->cfg.outbound_policy ? g->cfg.outbound_policy : "(none)",
+		 g->cfg.inbound_policy ? g->cfg.inbound_policy : "(none)");
+}
+
+static int run(struct gw *g)
+{
+	unsigned int n = g->cfg.workers ? g->cfg.workers : (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
+	struct worker **w = calloc(n, sizeof(*w));
+	struct signalfd_siginfo si;
+	sigset_t set;
+	int sfd = -1, rc = 0;
+
+	if (!w)
+		return -ENOMEM;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before the workers exist, so only the main thread ever takes them. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		rc = worker_new(g, i, &w[i]);
+		if (!rc)
+			rc = worker_start(w[i]);
+		if (rc) {
+			log_err("worker %u: %s", i, strerror(-rc));
+			goto stop;
+		}
+	}
+	log_info("tlsgated %s started: workers=%u ktls=\"%s\" hostname=%s", TLSGATE_VERSION, n,
+		 g->caps_line, g->cfg.hostname);
+	for (;;) {
+		ssize_t r = read(sfd, &si, sizeof(si));
+
+		if (r != sizeof(si)) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			reload(g);
+			continue;
+		}
+		log_info("signal %u: stopping (sessions get %us to finish)", si.ssi_signo,
+			 g->cfg.shutdown_timeout);
+		break;
+	}
+stop:
+	atomic_store(&g->stopping, true);
+	for (unsigned int i = 0; i < n; i++)
+		if (w[i])
+			worker_stop(w[i], loop_now_ms() + g->cfg.shutdown_timeout * 1000ull);
+	for (unsigned int i = 0; i < n; i++) {
+		if (w[i]) {
+			worker_join(w[i]);
+			worker_free(w[i]);
+		}
+	}
+	log_info("tlsgated stopped");
+out:
+	if (sfd >= 0)
+		close(sfd);
+	free(w);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "probe", no_argument, NULL, 'P' },
+		{ "check-config", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, probe = 0;
+	const char *overrides[MAX_OVERRIDES + 1] = { NULL };
+	const char *file = NULL;
+	static struct gw g;
+	int c, n_over = 0, mode = 0, rc;
 
 	tg_log_init("tlsgated", 0);
-	while ((c = getopt_long(argc, argv, "dh", opts, NULL)) != -1) {
+	pthread_mutex_init(&g.policy_lock, NULL);
+	while ((c = getopt_long(argc, argv, "c:o:fdh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'o':
+			if (n_over >= MAX_OVERRIDES) {
+				fprintf(stderr, "tlsgated: too many -o\n");
+				return 2;
+			}
+			overrides[n_over++] = optarg;
+			break;
+		case 'f':
+			break; /* always foreground: systemd runs us as Type=simple */
 		case 'd':
 			tg_log_set_level(TG_LOG_DEBUG);
 			break;
 		case 'P':
-			probe = 1;
+		case 'C':
+			mode = c;
 			break;
 		case 'V':
 			printf("tlsgated %s\n", TLSGATE_VERSION);
@@ -64,8 +247,23 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (probe)
-		return do_probe();
-	fprintf(stderr, "tlsgated: the relay is not implemented yet; try --probe\n");
-	return 2;
+	if (mode == 'P') {
+		if (probe(&g))
+			return 1;
+		printf("ktls: %s\n", g.caps_line);
+		return 0;
+	}
+	if (!file && access(DEFAULT_CONFIG, R_OK) == 0)
+		file = DEFAULT_CONFIG;
+	rc = setup(&g, file, overrides);
+	if (rc)
+		return 1;
+	log_info("ktls: %s", g.caps_line);
+	if (mode == 'C') {
+		printf("configuration ok\n");
+		return 0;
+	}
+	g.started_ms = loop_now_ms();
+	rc = run(&g);
+	return rc ? 1 : 0;
 }

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Message bodies, client -> next hop.  DATA: the end mark ("\r\n.\r\n") is found by peeking at the
+ * socket, and the scanned bytes are then moved by ktls_xfer_splice() — zero-copy through a pipe
+ * when both sockets are kernel sockets (plain, or kTLS) — so the bulk never passes through
+ * userspace crypto.  Bare LF is rewritten to CRLF on the copy path (see smtp_proto.h).  BDAT:
+ * chunks are moved by length, no scanning at all.  Bytes the command reader had already taken
+ * into down.in are sent first, by copy, so nothing is lost or reordered at the boundary.
+ */
+#include "daemon/gw.h"
+#include "daemon/received.h"
+#include "daemon/session.h"
+#include "daemon/worker.h"
+#include "ktls/endpoint.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int trace_header(struct session *s, char *buf, size_t len)
+{
+	struct gw *g = s->w->gw;
+	struct received_tls tls = { 0 };
+	const char *rcpts[1] = { s->first_rcpt };
+	struct received_info ri = {
+		.helo = s->helo[0] ? s->helo : NULL,
+		.rdns = NULL,
+		.addr = s->client_ip,
+		.family = s->client.ss_family,
+		.esmtp = s->esmtp,
+		.by_host = g->cfg.hostname,
+		.queue_id = s->queue_id[0] ? s->queue_id : NULL,
+		.rcpts = rcpts,
+		.nrcpt = s->nrcpt_ok == 1 ? 1 : s->nrcpt_ok,
+		.when = time(NULL),
+	};
+	int n, m;
+
+	if (s->nrcpt_ok != 1)
+		ri.rcpts = NULL;
+	if (s->down.tls) {
+		SSL *ssl = ktls_ep_ssl(s->down.ep);
+		const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+
+		tls.version = SSL_get_version(ssl);
+		tls.cipher = c ? SSL_CIPHER_get_name(c) : NULL;
+		tls.bits = c ? SSL_CIPHER_get_bits(c, &tls.alg_bits) : 0;
+		ri.tls = &tls;
+	}
+	n = received_format(&ri, buf, len);
+	if (n < 0) {
+		log_warn("session=%s cannot format the Received header: %s", s->ids, strerror(-n));
+		return n;
+	}
+	if (g->cfg.inbound_x_tlsgate_header) {
+		m = received_tls_summary(&ri, buf + n, len - (size_t)n);
+		if (m > 0)
+			n += m;
+	}
+	return n;
+}
+
+static void end_of_body(struct session *s)
+{
+	pend_push(s, PEND_FWD, SMTP_DATA, PF_DOT, NULL, NULL);
+	s->state = ST_RELAY;
+}
+
+/* Bytes already in down.in: scan and copy them up, rewriting bare LF.  True on progress. */
+static bool body_copy(struct session *s)
+{
+	bool progress = false;
+
+	while (s->state == ST_BODY && s->down.in.len) {
+		size_t room = buf_space(&s->up.out) + s->up.out.off, used;
+		size_t n = s->down.in.len < room / 2 ? s->down.in.len : room / 2;
+		enum smtp_dot_result r;
+
+		if (n < 2)
+			break; /* the next hop reads slowly: wait */
+		r = smtp_dot_scan(&s->dot, buf_head(&s->down.in), n, &used);
+		buf_append(&s->up.out, buf_head(&s->down.in), used);
+		buf_consume(&s->down.in, used);
+		s->msg_bytes += used;
+		progress = true;
+		if (r == SMTP_DOT_END) {
+			end_of_body(s);
+		} else if (r == SMTP_DOT_BARE_LF) {
+			buf_append(&s->up.out, "\r\n", 2);
+			buf_consume(&s->down.in, 1);
+			s->msg_bytes += 2;
+			if (smtp_dot_bare_lf(&s->dot))
+				end_of_body(s);
+		}
+	}
+	return progress;
+}
+
+/* Move the rest of the current region with the pump.  1 done, 0 waiting, <0 failed. */
+static int region_move(struct session *s)
+{
+	while (s->region_done < s->region_total || ktls_xfer_inflight(s->xfer)) {
+		uint64_t taken = s->region_done + ktls_xfer_inflight(s->xfer);
+		ssize_t n = ktls_xfer_splice(s->xfer, s->down.ep, s->up.ep,
+					     (size_t)(s->region_total - taken));
+
+		if (n > 0) {
+			s->region_done += (uint64_t)n;
+			s->down.bytes_in += (uint64_t)n;
+			s->up.bytes_out += (uint64_t)n;
+			continue;
+		}
+		if (n == -EAGAIN) {
+			uint32_t fe = 0, te = 0;
+
+			ktls_xfer_events(s->xfer, &fe, &te);
+			s->down.wait |= fe;
+			s->up.wait |= te;
+			return 0;
+		}
+		if (n == 0)
+			return -ECONNABORTED;
+		return (int)n;
+	}
+	return 1;
+}
+
+static void body_failed(struct session *s, int err, const char *what)
+{
+	const char *e = s->down.ep ? ktls_ep_error(s->down.ep) : "";
+
+	if (err == -ECONNABORTED || err == -ECONNRESET || err == -EPIPE)
+		session_fail(s, "421 4.4.2 Error: connection lost during the message\r\n",
+			     "%s: connection lost during the message (%s)", what, strerror(-err));
+	else
+		session_fail(s, "421 4.4.2 Error: message transfer failed\r\n", "%s: %s%s%s", what,
+			     strerror(-err), *e ? ": " : "", e);
+}
+
+bool body_step(struct session *s)
+{
+	bool progress = body_copy(s);
+	char *scratch = s->w->scratch;
+
+	/* Zero copy only with nothing queued in between: order is everything. */
+	while (s->state == ST_BODY && !s->down.in.len && !s->up.out.len) {
+		struct smtp_dot dot;
+		enum smtp_dot_result r;
+		size_t used;
+		ssize_t n;
+		int rc;
+
+		if (!s->xfer && !(s->xfer = ktls_xfer_new())) {
+			body_failed(s, -ENOMEM, "pump");
+			return true;
+		}
+		rc = region_move(s);
+		if (rc < 0) {
+			body_failed(s, rc, "body");
+			return true;
+		}
+		if (!rc)
+			break;
+		progress |= s->region_total > 0;
+		s->msg_bytes += s->region_total;
+		if (s->region_ends) {
+			s->region_total = s->region_done = 0;
+			s->region_ends = false;
+			end_of_body(s);
+			return true;
+		}
+		s->region_total = s->region_done = 0;
+
+		/* Look at what is there without taking it, find the end mark. */
+		n = ktls_ep_peek(s->down.ep, scratch, WORKER_SCRATCH);
+		if (n == -EAGAIN) {
+			s->down.wait |= ktls_ep_events(s->down.ep);
+			break;
+		}
+		if (n <= 0) {
+			body_failed(s, n ? (int)n : -ECONNABORTED, "client");
+			return true;
+		}
+		/* Scan with a copy of the state: it is committed for the bytes that will move. */
+		dot = s->dot;
+		r = smtp_dot_scan(&dot, scratch, (size_t)n, &used);
+		if (r == SMTP_DOT_BARE_LF && !used) {
+			/* A bare LF first: take it, send CRLF instead (copy path, one byte). */
+			n = ktls_ep_read(s->down.ep, scratch, 1);
+			if (n != 1) {
+				body_failed(s, n < 0 ? (int)n : -ECONNABORTED, "client");
+				return true;
+			}
+			s->down.bytes_in++;
+			buf_append(&s->up.out, "\r\n", 2);
+			s->msg_bytes += 2;
+			if (smtp_dot_bare_lf(&s->dot))
+				end_of_body(s);
+			return true;
+		}
+		s->dot = dot;
+		/* MORE: all n; END: through the mark; BARE_LF: the clean bytes before it. */
+		s->region_total = r == SMTP_DOT_MORE ? (size_t)n : used;
+		s->region_ends = r == SMTP_DOT_END;
+		progress = true;
+	}
+	return progress;
+}
+
+bool bdat_step(struct session *s)
+{
+	bool progress = false;
+
+	/* Chunk bytes the command reader already took. */
+	while (s->bdat_left && s->down.in.len) {
+		size_t n = s->down.in.len < s->bdat_left ? s->down.in.len : (size_t)s->bdat_left;
+
+		if (s->state == ST_BDAT) {
+			size_t room = buf_space(&s->up.out) + s->up.out.off;
+
+			if (!room)
+				return progress;
+			if (n > room)
+				n = room;
+			buf_append(&s->up.out, buf_head(&s->down.in), n);
+			s->msg_bytes += n;
+		}
+		buf_consume(&s->down.in, n);
+		s->bdat_left -= n;
+		progress = true;
+	}
+	while (s->bdat_left && s->state == ST_BDAT && !s->up.out.len) {
+		int rc;
+
+		if (!s->xfer && !(s->xfer = ktls_xfer_new())) {
+			body_failed(s, -ENOMEM, "pump");
+			return true;
+		}
+		if (!s->region_total) {
+			s->region_total = s->bdat_left;
+			s->region_done = 0;
+		}
+		rc = region_move(s);
+		if (rc < 0) {
+			body_failed(s, rc, "BDAT chunk");
+			return true;
+		}
+		s->msg_bytes += s->region_done;
+		s->bdat_left -= s->region_done;
+		if (s->region_done)
+			progress = true;
+		if (!rc) {
+			s->region_total -= s->region_done;
+			s->region_done = 0;
+			return progress;
+		}
+		s->region_total = s->region_done = 0;
+	}
+	while (s->bdat_left && s->state == ST_BDAT_DISCARD) {
+		char *scratch = s->w->scratch;
+		size_t want = s->bdat_left < WORKER_SCRATCH ? (size_t)s->bdat_left : WORKER_SCRATCH;
+		ssize_t n = ktls_ep_read(s->down.ep, scratch, want);
+
+		if (n == -EAGAIN) {
+			s->down.wait |= ktls_ep_events(s->down.ep);
+			return progress;
+		}
+		if (n <= 0) {
+			body_failed(s, n ? (int)n : -ECONNABORTED, "client");
+			return true;
+		}
+		s->bdat_left -= (uint64_t)n;
+		progress = true;
+	}
+	if (!s->bdat_left && s->state != ST_CLOSING) {
+		s->state = ST_RELAY;
+		progress = true;
+	}
+	return progress;
+}

@@ -1,0 +1,618 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The relay proper: client commands parsed line by line and forwarded (or answered here), the
+ * next hop's replies relayed verbatim in command order (pipelining), with the few exceptions
+ * that make the gateway what it is: EHLO keyword lists rewritten, STARTTLS handled by us
+ * (inbound) or refused (outbound), RCPT domains that require TLS refused on a plaintext leg
+ * (outbound), senders that must use TLS refused before it (inbound).
+ */
+#include "daemon/gw.h"
+#include "daemon/received.h"
+#include "daemon/session.h"
+#include "daemon/worker.h"
+#include "ktls/endpoint.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PQ_MAX 2048
+
+int pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint16_t flags,
+	      const char *local, const char *arg)
+{
+	struct pend *p;
+
+	if (s->pq_len == s->pq_cap) {
+		size_t cap = s->pq_cap ? s->pq_cap * 2 : 16;
+		struct pend *n;
+
+		if (cap > PQ_MAX)
+			return -ENOSPC;
+		n = calloc(cap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->pq_len; i++)
+			n[i] = s->pq[(s->pq_head + i) % s->pq_cap];
+		free(s->pq);
+		s->pq = n;
+		s->pq_cap = cap;
+		s->pq_head = 0;
+	}
+	p = &s->pq[(s->pq_head + s->pq_len) % s->pq_cap];
+	memset(p, 0, sizeof(*p));
+	p->kind = kind;
+	p->verb = verb;
+	p->flags = flags;
+	if (local && !(p->local = strdup(local)))
+		return -ENOMEM;
+	if (arg && !(p->arg = strdup(arg))) {
+		free(p->local);
+		return -ENOMEM;
+	}
+	s->pq_len++;
+	return 0;
+}
+
+static void pend_pop(struct session *s)
+{
+	struct pend *p = &s->pq[s->pq_head];
+
+	free(p->local);
+	free(p->arg);
+	s->pq_head = (s->pq_head + 1) % s->pq_cap;
+	s->pq_len--;
+}
+
+void pend_clear(struct session *s)
+{
+	while (s->pq_len)
+		pend_pop(s);
+}
+
+void txn_reset(struct session *s)
+{
+	s->in_txn = false;
+	s->queue_id[0] = s->mail_from[0] = s->first_rcpt[0] = '\0';
+	s->nrcpt = s->nrcpt_ok = 0;
+	s->msg_bytes = 0;
+	s->trace_sent = false;
+	s->bdat_left = 0;
+	s->bdat_last = false;
+	s->sender_domain_must_tls = false;
+}
+
+void relay_show_greeting(struct session *s)
+{
+	if (s->greeting)
+		side_write(&s->down, s->greeting, s->greeting_len);
+	else
+		side_printf(&s->down, "220 %s ESMTP\r\n", s->w->gw->cfg.hostname);
+	s->greeted = true;
+	s->state = ST_RELAY;
+}
+
+static int local_reply(struct session *s, enum smtp_verb verb, const char *text)
+{
+	return pend_push(s, PEND_LOCAL, verb, 0, text, NULL);
+}
+
+/* Send a command line up as the client wrote it (normalised to CRLF). */
+static int forward(struct session *s, const char *line, size_t len, enum smtp_verb verb,
+		   uint16_t flags, const char *arg)
+{
+	int rc = pend_push(s, PEND_FWD, verb, flags, NULL, arg);
+
+	if (rc)
+		return rc;
+	if (buf_append(&s->up.out, line, len) || buf_append(&s->up.out, "\r\n", 2))
+		return -ENOSPC; /* cannot happen: the caller checked the room */
+	return 0;
+}
+
+/* Is the down side refused MAIL/RCPT/DATA/BDAT for want of TLS (inbound)? */
+static bool sender_refused(const struct session *s)
+{
+	return s->role == ROLE_INBOUND && !s->down.tls &&
+	       (s->sender_must_tls || s->sender_domain_must_tls);
+}
+
+static void refuse_sender(struct session *s, enum smtp_verb verb)
+{
+	char reply[300];
+
+	atomic_fetch_add(&s->w->gw->ctr.sender_tls_refused, 1);
+	snprintf(reply, sizeof(reply), "%s\r\n", s->w->gw->cfg.inbound_require_tls_reply);
+	log_info("session=%s client=%s %s refused: TLS required from this sender (rule=%u key=%s)",
+		 s->ids, s->client_txt, smtp_verb_name(verb), s->in_match.rule->id,
+		 s->in_match.rule->key ? s->in_match.rule->key : "default");
+	local_reply(s, verb, reply);
+}
+
+static void cmd_mail(struct session *s, const char *line, size_t len, const struct smtp_cmd *c)
+{
+	char addr[320], dom[256];
+
+	if (smtp_path_parse(c->args, c->args_len, "FROM:", addr, sizeof(addr))) {
+		local_reply(s, SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+		return;
+	}
+	if (s->role == ROLE_INBOUND && !s->down.tls && !s->sender_must_tls &&
+	    !smtp_addr_domain(addr, dom, sizeof(dom))) {
+		struct policy_match m = policy_inbound(s->pol, (struct sockaddr *)&s->client, dom);
+
+		if (policy_level_requires_tls(m.rule->level)) {
+			s->sender_domain_must_tls = true;
+			s->in_match = m;
+		}
+	}
+	if (sender_refused(s)) {
+		refuse_sender(s, SMTP_MAIL);
+		return;
+	}
+	snprintf(s->mail_from, sizeof(s->mail_from), "%s", addr);
+	received_queue_id(s->queue_id, sizeof(s->queue_id));
+	forward(s, line, len, SMTP_MAIL, PF_MAIL, NULL);
+}
+
+static void cmd_rcpt(struct session *s, const char *line, size_t len, const struct smtp_cmd *c)
+{
+	char addr[320], dom[256];
+
+	if (smtp_path_parse(c->args, c->args_len, "TO:", addr, sizeof(addr))) {
+		local_reply(s, SMTP_RCPT, "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+		return;
+	}
+	if (sender_refused(s)) {
+		refuse_sender(s, SMTP_RCPT);
+		return;
+	}
+	s->nrcpt++;
+	/* Outbound on a plaintext leg: a recipient domain whose policy requires TLS gets a 450
+	 * and nothing of it is sent (the client retries it later). */
+	if (s->role == ROLE_OUTBOUND && !s->up.tls && !smtp_addr_domain(addr, dom, sizeof(dom))) {
+		struct policy_match m = policy_match_domain(s->pol, dom);
+
+		if (policy_level_requires_tls(m.rule->level)) {
+			char reply[400];
+
+			atomic_fetch_add(&s->w->gw->ctr.rcpt_tls_refused, 1);
+			log_info("session=%s rcpt=<%s> refused: rule=%u key=%s level=%s requires TLS "
+				 "but the session to %s is plaintext",
+				 s->ids, addr, m.rule->id, m.rule->key, policy_level_name(m.rule->level),
+				 s->dest_txt);
+			snprintf(reply, sizeof(reply), "450 4.7.4 TLS required for %s\r\n", dom);
+			local_reply(s, SMTP_RCPT, reply);
+			return;
+		}
+	}
+	forward(s, line, len, SMTP_RCPT, PF_RCPT, addr);
+}
+
+static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
+{
+	struct gw *g = s->w->gw;
+
+	if (s->role == ROLE_OUTBOUND) {
+		/* We removed STARTTLS from the list: TLS toward the outside is the gateway's. */
+		local_reply(s, SMTP_STARTTLS, "502 5.5.1 Error: command not implemented\r\n");
+		return;
+	}
+	if (c->args_len) {
+		local_reply(s, SMTP_STARTTLS, "501 5.5.4 Syntax: STARTTLS\r\n");
+		return;
+	}
+	if (s->down.tls) {
+		local_reply(s, SMTP_STARTTLS, "554 5.5.1 Error: TLS already active\r\n");
+		return;
+	}
+	if (!g->server_ctx) {
+		local_reply(s, SMTP_STARTTLS, "454 4.7.0 TLS not available due to local problem\r\n");
+		return;
+	}
+	/* CVE-2011-0411 / "NO STARTTLS": nothing pipelined after STARTTLS may be executed
+	 * inside TLS. */
+	if (s->down.in.len) {
+		log_warn("session=%s client=%s discarded %zu bytes pipelined after STARTTLS", s->ids,
+			 s->client_txt, s->down.in.len);
+		atomic_fetch_add(&g->ctr.starttls_injection_discarded, 1);
+		buf_reset(&s->down.in);
+	}
+	pend_push(s, PEND_LOCAL, SMTP_STARTTLS, PF_STARTTLS, "220 2.0.0 Ready to start TLS\r\n",
+		  NULL);
+	s->state = ST_DOWN_TLS_WAIT;
+}
+
+/* One command line from the down side (without its line end). */
+static void command(struct session *s, const char *line, size_t len)
+{
+	struct smtp_cmd c;
+
+	if (smtp_cmd_parse(line, len, &c)) {
+		local_reply(s, SMTP_UNKNOWN, "500 5.5.2 Error: bad syntax\r\n");
+		return;
+	}
+	switch (c.verb) {
+	case SMTP_EHLO:
+	case SMTP_HELO:
+		snprintf(s->helo, sizeof(s->helo), "%.*s", (int)strcspn(c.args, " \r\n"), c.args);
+		if (c.args_len < sizeof(s->helo))
+			s->helo[c.args_len] = '\0';
+		s->esmtp = c.verb == SMTP_EHLO;
+		txn_reset(s);
+		forward(s, line, len, c.verb, c.verb == SMTP_EHLO ? PF_EHLO : 0, NULL);
+		break;
+	case SMTP_STARTTLS:
+		cmd_starttls(s, &c);
+		break;
+	case SMTP_MAIL:
+		cmd_mail(s, line, len, &c);
+		break;
+	case SMTP_RCPT:
+		cmd_rcpt(s, line, len, &c);
+		break;
+	case SMTP_DATA:
+		if (sender_refused(s)) {
+			refuse_sender(s, SMTP_DATA);
+			break;
+		}
+		forward(s, line, len, SMTP_DATA, PF_DATA, NULL);
+		/* What follows is the body, once the 354 is there: no more commands until then. */
+		s->await_data = true;
+		break;
+	case SMTP_RSET:
+		txn_reset(s);
+		forward(s, line, len, c.verb, 0, NULL);
+		break;
+	case SMTP_QUIT:
+		forward(s, line, len, SMTP_QUIT, PF_QUIT, NULL);
+		s->quit_sent = true;
+		break;
+	case SMTP_AUTH:
+		forward(s, line, len, SMTP_AUTH, PF_AUTH, NULL);
+		break;
+	case SMTP_XCLIENT:
+	case SMTP_XFORWARD:
+		if (s->role == ROLE_INBOUND) {
+			/* The inside MTA may trust the gateway for these: never from outside. */
+			local_reply(s, c.verb, "550 5.7.0 Error: insufficient authorization\r\n");
+			break;
+		}
+		forward(s, line, len, c.verb, 0, NULL);
+		break;
+	default:
+		forward(s, line, len, c.verb, 0, NULL);
+		break;
+	}
+}
+
+static bool bdat_command(struct session *s, const char *line, size_t len)
+{
+	struct smtp_cmd c;
+	uint64_t size;
+	bool last;
+
+	if (smtp_cmd_parse(line, len, &c) || c.verb != SMTP_BDAT)
+		return false;
+	if (smtp_bdat_parse(c.args, c.args_len, &size, &last)) {
+		/* Without a size we cannot tell where the chunk ends: the session cannot go on. */
+		session_fail(s, "554 5.5.4 Syntax: BDAT chunk-size [LAST]\r\n", "bad BDAT syntax");
+		return true;
+	}
+	s->bdat_left = size;
+	s->bdat_last = last;
+	if (sender_refused(s)) {
+		refuse_sender(s, SMTP_BDAT);
+		s->state = ST_BDAT_DISCARD;
+		return true;
+	}
+	if (s->role == ROLE_INBOUND && !s->trace_sent) {
+		/* Our Received header goes first, as a chunk of its own; its reply is ours. */
+		char hdr[RECEIVED_HEADER_MAX];
+		int n = trace_header(s, hdr, sizeof(hdr));
+
+		if (n > 0) {
+			side_printf(&s->up, "BDAT %d\r\n", n);
+			side_write(&s->up, hdr, (size_t)n);
+			pend_push(s, PEND_INTERNAL, SMTP_BDAT, 0, NULL, NULL);
+			s->msg_bytes += (uint64_t)n;
+		}
+		s->trace_sent = true;
+	}
+	forward(s, line, len, SMTP_BDAT, last ? PF_DOT : 0, NULL);
+	s->state = ST_BDAT;
+	return true;
+}
+
+static bool commands(struct session *s)
+{
+	bool progress = false;
+
+	while (s->state == ST_RELAY && !s->await_data && s->pq_len < PQ_MAX) {
+		size_t n = buf_line(&s->down.in), len;
+		char *line = buf_head(&s->down.in);
+
+		if (!n) {
+			if (s->down.in.len >= SMTP_LINE_MAX) {
+				/* An over-long line: answer once, drop it up to its end. */
+				if (!s->discard_line)
+					local_reply(s, SMTP_UNKNOWN, "500 5.5.2 Error: line too long\r\n");
+				s->discard_line = true;
+				buf_reset(&s->down.in);
+				progress = true;
+			}
+			break;
+		}
+		if (s->discard_line) {
+			s->discard_line = false;
+			buf_consume(&s->down.in, n);
+			progress = true;
+			continue;
+		}
+		len = n - 1;
+		if (len && line[len - 1] == '\r')
+			len--;
+		/* Room for the line up, or wait (backpressure). */
+		if (buf_space(&s->up.out) + s->up.out.off < len + 2 + 16)
+			break;
+		if (s->auth_cont) {
+			s->auth_cont = false;
+			forward(s, line, len, SMTP_AUTH, PF_AUTH, NULL);
+		} else if (!bdat_command(s, line, len)) {
+			command(s, line, len);
+		}
+		buf_consume(&s->down.in, n);
+		progress = true;
+		if (s->state != ST_RELAY)
+			break;
+	}
+	return progress;
+}
+
+static void log_message(struct session *s, int code, const char *reply, size_t len)
+{
+	struct gw *g = s->w->gw;
+
+	atomic_fetch_add(code / 100 == 2 ? &g->ctr.messages_ok : &g->ctr.messages_failed, 1);
+	if (code / 100 == 2)
+		s->messages++;
+	log_info("session=%s msg=%s role=%s client=%s dest=%s from=<%s> nrcpt=%u size=%llu "
+		 "tls=\"%s\" ktls=\"%s\" reply=\"%.*s\"",
+		 s->ids, s->queue_id, s->role == ROLE_OUTBOUND ? "outbound" : "inbound",
+		 s->client_txt, s->dest_txt, s->mail_from, s->nrcpt_ok,
+		 (unsigned long long)s->msg_bytes,
+		 s->role == ROLE_OUTBOUND ? (s->up.tls ? s->up.tls_summary : "none")
+					  : (s->down.tls ? s->down.tls_summary : "none"),
+		 s->role == ROLE_OUTBOUND ? s->up.ktls_state : s->down.ktls_state,
+		 (int)strcspn(reply, "\r\n"), reply);
+	(void)len;
+}
+
+/* Relay (or consume) one reply of the up side for the pending command at the head. */
+static bool one_reply(struct session *s)
+{
+	struct pend *p = &s->pq[s->pq_head];
+	const char *r = buf_head(&s->up.in);
+	size_t len;
+	int code, rc;
+
+	rc = smtp_reply_scan(r, s->up.in.len, &code, &len);
+	if (rc < 0) {
+		session_fail(s, "421 4.4.2 Error: next hop protocol error\r\n",
+			     "bad reply from %s: %s", s->dest_txt, strerror(-rc));
+		return true;
+	}
+	if (!rc)
+		return false;
+	if (p->kind == PEND_INTERNAL) {
+		if (code / 100 != 2)
+			log_warn("session=%s %s answered our %s with: %.*s", s->ids, s->dest_txt,
+				 smtp_verb_name(p->verb), (int)strcspn(r, "\r\n"), r);
+		buf_consume(&s->up.in, len);
+		pend_pop(s);
+		return true;
+	}
+	if (p->flags & PF_EHLO && code == 250) {
+		static const char *const drop_out[] = { "STARTTLS", NULL };
+		static const char *const drop_in[] = { "STARTTLS", "XCLIENT", "XFORWARD", NULL };
+		static const char *const add_tls[] = { "STARTTLS", NULL };
+		char out[SMTP_REPLY_MAX];
+		const char *const *add = NULL;
+		int n;
+
+		if (s->role == ROLE_INBOUND && !s->down.tls && s->w->gw->server_ctx)
+			add = add_tls;
+		n = smtp_ehlo_rewrite(r, len, s->role == ROLE_OUTBOUND ? drop_out : drop_in, add, out,
+				      sizeof(out));
+		if (n < 0 || buf_space(&s->down.out) + s->down.out.off < (size_t)n)
+			return false;
+		side_write(&s->down, out, (size_t)n);
+	} else {
+		if (buf_space(&s->down.out) + s->down.out.off < len)
+			return false; /* backpressure: the client reads slowly */
+		side_write(&s->down, r, len);
+	}
+	if ((p->flags & PF_MAIL) && code / 100 == 2)
+		s->in_txn = true;
+	if ((p->flags & PF_RCPT) && code / 100 == 2) {
+		if (!s->nrcpt_ok && p->arg)
+			snprintf(s->first_rcpt, sizeof(s->first_rcpt), "%s", p->arg);
+		s->nrcpt_ok++;
+	}
+	if ((p->flags & PF_AUTH) && code == 334)
+		s->auth_cont = true;
+	if (p->flags & PF_DATA) {
+		s->await_data = false;
+		if (code == 354) {
+			smtp_dot_init(&s->dot);
+			if (s->role == ROLE_INBOUND && !s->trace_sent) {
+				char hdr[RECEIVED_HEADER_MAX];
+				int n = trace_header(s, hdr, sizeof(hdr));
+
+				if (n > 0) {
+					side_write(&s->up, hdr, (size_t)n);
+					s->msg_bytes += (uint64_t)n;
+				}
+				s->trace_sent = true;
+			}
+			s->state = ST_BODY;
+		}
+	}
+	if (p->flags & PF_DOT) {
+		log_message(s, code, r, len);
+		txn_reset(s);
+	}
+	if (p->verb == SMTP_RSET && code / 100 == 2)
+		txn_reset(s);
+	if (p->flags & PF_QUIT) {
+		snprintf(s->end_reason, sizeof(s->end_reason), "quit");
+		buf_consume(&s->up.in, len);
+		pend_pop(s);
+		s->state = ST_CLOSING;
+		return true;
+	}
+	buf_consume(&s->up.in, len);
+	pend_pop(s);
+	return true;
+}
+
+static bool replies(struct session *s)
+{
+	bool progress = false;
+
+	while (s->state != ST_CLOSING) {
+		struct pend *p;
+
+		if (!s->pq_len) {
+			int code;
+			size_t len;
+
+			/* A reply nobody asked for: a 421 before the next hop closes, or a bug. */
+			if (s->up.in.len &&
+			    smtp_reply_scan(buf_head(&s->up.in), s->up.in.len, &code, &len) == 1) {
+				char reply[SMTP_LINE_MAX];
+
+				snprintf(reply, sizeof(reply), "%.*s", (int)len, buf_head(&s->up.in));
+				buf_consume(&s->up.in, len);
+				session_fail(s, code == 421 ? reply
+							    : "421 4.4.2 Error: next hop protocol error\r\n",
+					     "unexpected reply from %s: %d", s->dest_txt, code);
+				progress = true;
+			}
+			break;
+		}
+		p = &s->pq[s->pq_head];
+		if (p->kind == PEND_LOCAL) {
+			size_t n = strlen(p->local);
+
+			if (buf_space(&s->down.out) + s->down.out.off < n)
+				break;
+			side_write(&s->down, p->local, n);
+			pend_pop(s);
+			progress = true;
+			continue;
+		}
+		if (!one_reply(s))
+			break;
+		progress = true;
+	}
+	return progress;
+}
+
+static bool down_handshake(struct session *s)
+{
+	struct gw *g = s->w->gw;
+	SSL *ssl;
+	int rc;
+
+	if (s->state == ST_DOWN_TLS_WAIT) {
+		/* The 220 must be on the wire, alone, before the handshake starts. */
+		if (s->pq_len || s->down.out.len)
+			return false;
+		ssl = SSL_new(g->server_ctx);
+		if (!ssl || ktls_ep_start_tls(s->down.ep, ssl, true)) {
+			if (ssl)
+				SSL_free(ssl);
+			session_fail(s, NULL, "cannot start TLS as server");
+			return true;
+		}
+		s->state = ST_DOWN_HANDSHAKE;
+	}
+	rc = ktls_ep_handshake(s->down.ep);
+	if (rc == -EAGAIN) {
+		s->down.wait |= ktls_ep_events(s->down.ep);
+		return false;
+	}
+	if (rc) {
+		atomic_fetch_add(&g->ctr.handshake_failed, 1);
+		session_fail(s, NULL, "TLS handshake with client %s failed: %s", s->client_txt,
+			     *ktls_ep_error(s->down.ep) ? ktls_ep_error(s->down.ep) : strerror(-rc));
+		return true;
+	}
+	if (g->cfg.ktls && ktls_ep_offload(s->down.ep, &g->caps)) {
+		session_fail(s, NULL, "ktls offload left the client session unusable");
+		return true;
+	}
+	s->down.tls = true;
+	atomic_fetch_add(&g->ctr.tls_down, 1);
+	tls_summary(ktls_ep_ssl(s->down.ep), s->down.tls_summary, sizeof(s->down.tls_summary));
+	ktls_ep_state(s->down.ep, s->down.ktls_state, sizeof(s->down.ktls_state));
+	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\"", s->ids,
+		 s->client_txt, s->down.tls_summary, s->down.ktls_state);
+	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too. */
+	s->helo[0] = '\0';
+	txn_reset(s);
+	side_write(&s->up, "RSET\r\n", 6);
+	pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);
+	s->state = ST_RELAY;
+	return true;
+}
+
+static bool ends(struct session *s)
+{
+	if (s->state == ST_CLOSING)
+		return false;
+	if (s->down.eof && s->state == ST_RELAY && !buf_line(&s->down.in)) {
+		if (!s->quit_sent && s->up.ep) {
+			side_write(&s->up, "QUIT\r\n", 6);
+			s->quit_sent = true;
+		}
+		session_fail(s, NULL, s->in_txn ? "client disconnected during a transaction"
+						: "client disconnected");
+		return true;
+	}
+	if (s->up.eof && !s->up.in.len) {
+		session_fail(s, "421 4.4.2 Error: next hop closed the connection\r\n",
+			     "%s closed the connection in state %s", s->dest_txt,
+			     session_state_name(s->state));
+		return true;
+	}
+	return false;
+}
+
+bool relay_step(struct session *s)
+{
+	bool progress = false;
+
+	if (s->up.ep)
+		progress |= side_fill(&s->up);
+	progress |= replies(s);
+	switch (s->state) {
+	case ST_RELAY:
+		if (!s->await_data && s->pq_len < PQ_MAX)
+			progress |= side_fill(&s->down);
+		progress |= commands(s);
+		progress |= replies(s);
+		break;
+	case ST_DOWN_TLS_WAIT:
+	case ST_DOWN_HANDSHAKE:
+		progress |= down_handshake(s);
+		break;
+	default:
+		break;
+	}
+	progress |= ends(s);
+	return progress;
+}

@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Setting up the up leg before the client sees anything: connect, greeting, EHLO, STARTTLS when
+ * the policy wants it, the handshake and its verdict, kTLS, EHLO again inside TLS.  Only then is
+ * the greeting shown (relay_show_greeting).  Where TLS is required and cannot be had, the client
+ * gets a 421 instead of a greeting and keeps the mail queued.
+ */
+#include "daemon/gw.h"
+#include "daemon/session.h"
+#include "daemon/worker.h"
+#include "ktls/endpoint.h"
+#include "lib/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Is this address one of ours (the connection came to the listener, not steered)? */
+static bool dest_is_listener(const struct session *s)
+{
+	if (s->dest.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&s->dest;
+
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (s->dest.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&s->dest;
+
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
+		       (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && sin6->sin6_addr.s6_addr[12] == 127);
+	}
+	return true;
+}
+
+/* Decide where the up leg goes and what it requires; logs the session's start line. */
+static int decide(struct session *s)
+{
+	struct gw *g = s->w->gw;
+	const struct config *c = &g->cfg;
+	char ip[64], ipport[96];
+
+	if (s->role == ROLE_OUTBOUND) {
+		if (c->has_outbound_forward) {
+			memcpy(&s->dest, &c->outbound_forward.ss, c->outbound_forward.len);
+			if (c->outbound_forward_host)
+				snprintf(s->mx_host, sizeof(s->mx_host), "%s",
+					 c->outbound_forward_host);
+		} else if (dest_is_listener(s)) {
+			return -EDESTADDRREQ;
+		}
+		if (!s->mx_host[0])
+			policy_mx_for_addr(s->pol, (struct sockaddr *)&s->dest, s->mx_host,
+					   sizeof(s->mx_host));
+		s->out_match = policy_outbound_for_dest(s->pol, (struct sockaddr *)&s->dest,
+							s->mx_host[0] ? s->mx_host : NULL);
+		s->level = s->out_match.rule->level;
+		if (s->out_match.rule->key_type == POLICY_KEY_DOMAIN ||
+		    s->out_match.rule->key_type == POLICY_KEY_SUBDOMAINS)
+			snprintf(s->nexthop, sizeof(s->nexthop), "%s", s->out_match.rule->key);
+	} else {
+		memcpy(&s->dest, &c->inbound_next_hop.ss, c->inbound_next_hop.len);
+		/* The inside leg: plaintext to the configured next hop. */
+		s->level = POLICY_NONE;
+		s->in_match = policy_inbound(s->pol, (struct sockaddr *)&s->client, NULL);
+		s->sender_must_tls = policy_level_requires_tls(s->in_match.rule->level);
+	}
+	session_addr_text(&s->dest, ip, sizeof(ip), ipport, sizeof(ipport));
+	snprintf(s->dest_txt, sizeof(s->dest_txt), "%.250s[%s]:%s", s->mx_host[0] ? s->mx_host : ip,
+		 ip, strrchr(ipport, ':') + 1);
+	s->tlsp.level = s->level;
+	s->tlsp.rule = s->role == ROLE_OUTBOUND ? s->out_match.rule : NULL;
+	s->tlsp.mx_host = s->mx_host[0] ? s->mx_host : NULL;
+	s->tlsp.nexthop = s->nexthop[0] ? s->nexthop : NULL;
+	if (s->role == ROLE_OUTBOUND)
+		log_info("session=%s start role=outbound client=%s dest=%s rule=%u key=%s how=%s "
+			 "level=%s",
+			 s->ids, s->client_txt, s->dest_txt, s->out_match.rule->id,
+			 s->out_match.rule->key ? s->out_match.rule->key : "default",
+			 s->out_match.how, policy_level_name(s->level));
+	else
+		log_info("session=%s start role=inbound client=%s next_hop=%s sender_rule=%u "
+			 "key=%s level=%s",
+			 s->ids, s->client_txt, s->dest_txt, s->in_match.rule->id,
+			 s->in_match.rule->key ? s->in_match.rule->key : "default",
+			 policy_level_name(s->in_match.rule->level));
+	return 0;
+}
+
+int up_connect(struct session *s)
+{
+	const struct config *c = &s->w->gw->cfg;
+	int fd, err;
+
+	if (!s->dest_txt[0]) {
+		err = decide(s);
+		if (err) {
+			session_fail(s, "421 4.3.5 Error: no destination (connection was not steered "
+					"and no outbound_forward is configured)\r\n",
+				     "no destination");
+			return err;
+		}
+	}
+	fd = socket(s->dest.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		session_fail(s, "421 4.3.0 Error: local resource problem\r\n", "socket: %s",
+			     strerror(errno));
+		return err;
+	}
+	/* The mark tells the kernel enforcer (and the steering program) this is the relay. */
+	if (c->relay_mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &c->relay_mark,
+					sizeof(c->relay_mark)))
+		log_warn("session=%s SO_MARK %#x: %s (the kernel enforcer will not know this is the "
+			 "relay)", s->ids, c->relay_mark, strerror(errno));
+	if (connect(fd, (struct sockaddr *)&s->dest,
+		    s->dest.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						 : sizeof(struct sockaddr_in6)) &&
+	    errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		session_fail(s, "421 4.4.1 Error: cannot connect to the next hop\r\n",
+			     "connect to %s: %s", s->dest_txt, strerror(-err));
+		return err;
+	}
+	s->up.ep = ktls_ep_new(fd);
+	if (!s->up.ep) {
+		close(fd);
+		session_fail(s, "421 4.3.0 Error: local resource problem\r\n", "out of memory");
+		return -ENOMEM;
+	}
+	s->up.ev.fd = fd;
+	s->up.eof = false;
+	s->up.tls = false;
+	buf_reset(&s->up.in);
+	buf_reset(&s->up.out);
+	s->state = ST_UP_CONNECT;
+	return 0;
+}
+
+/* A complete reply at the head of up.in: 1 (code, length), 0 need more, <0 failed (done). */
+static int up_reply(struct session *s, int *code, size_t *len)
+{
+	int rc;
+
+	side_fill(&s->up);
+	if (s->state == ST_CLOSING)
+		return -EPIPE;
+	rc = smtp_reply_scan(buf_head(&s->up.in), s->up.in.len, code, len);
+	if (rc < 0) {
+		session_fail(s, "421 4.4.2 Error: next hop protocol error\r\n",
+			     "bad reply from %s: %s", s->dest_txt, strerror(-rc));
+		return rc;
+	}
+	if (!rc && s->up.eof) {
+		session_fail(s, "421 4.4.2 Error: next hop closed the connection\r\n",
+			     "%s closed the connection in state %s", s->dest_txt,
+			     session_state_name(s->state));
+		return -EPIPE;
+	}
+	return rc;
+}
+
+static void refuse_no_tls(struct session *s, const char *why)
+{
+	struct gw *g = s->w->gw;
+	char reply[700];
+
+	atomic_fetch_add(&g->ctr.tls_required_refused, 1);
+	snprintf(reply, sizeof(reply), "421 4.7.4 TLS is required, but %s\r\n", why);
+	session_fail(s, reply, "tls-required level=%s rule=%u: %s", policy_level_name(s->level),
+		     s->out_match.rule ? s->out_match.rule->id : 0, why);
+}
+
+static void start_plaintext(struct session *s)
+{
+	log_info("session=%s plaintext to %s level=%s%s", s->ids, s->dest_txt,
+		 policy_level_name(s->level), s->tls_fallback ? " (after a failed TLS handshake)" : "");
+	relay_show_greeting(s);
+}
+
+static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
+{
+	bool tls_wanted = s->level != POLICY_NONE && !s->tls_fallback;
+
+	if (code != 250) {
+		if (policy_level_requires_tls(s->level)) {
+			char why[512];
+
+			snprintf(why, sizeof(why), "host %s refused EHLO: %.*s", s->dest_txt,
+				 (int)strcspn(r, "\r\n"), r);
+			refuse_no_tls(s, why);
+			return true;
+		}
+		side_printf(&s->up, "HELO %s\r\n", s->w->gw->cfg.hostname);
+		s->state = ST_UP_HELO;
+		return true;
+	}
+	s->up_starttls_offered = smtp_ehlo_has(r, len, "STARTTLS");
+	if (tls_wanted && s->up_starttls_offered) {
+		side_write(&s->up, "STARTTLS\r\n", 10);
+		s->state = ST_UP_STARTTLS;
+		return true;
+	}
+	if (policy_level_requires_tls(s->level)) {
+		char why[400];
+
+		snprintf(why, sizeof(why), "was not offered by host %s", s->dest_txt);
+		refuse_no_tls(s, why);
+		return true;
+	}
+	start_plaintext(s);
+	return true;
+}
+
+static bool begin_handshake(struct session *s)
+{
+	struct gw *g = s->w->gw;
+	char err[256];
+	SSL *ssl = NULL;
+	int rc;
+
+	/* RFC 3207 4.2 and CVE-2011-0411: whatever came after the 220 in plaintext is not part
+	 * of the TLS session. */
+	if (s->up.in.len) {
+		log_warn("session=%s discarded %zu plaintext bytes %s sent after its 220 to STARTTLS",
+			 s->ids, s->up.in.len, s->dest_txt);
+		atomic_fetch_add(&g->ctr.starttls_injection_discarded, 1);
+		buf_reset(&s->up.in);
+	}
+	rc = tls_client_ssl_new(g->client_ctx, &s->tlsp, &ssl, err, sizeof(err));
+	if (!rc)
+		rc = ktls_ep_start_tls(s->up.ep, ssl, false);
+	if (rc) {
+		if (ssl && rc != 0)
+			SSL_free(ssl);
+		session_fail(s, "421 4.7.5 Error: cannot start TLS to the next hop\r\n",
+			     "tls setup for %s: %s", s->dest_txt, err[0] ? err : strerror(-rc));
+		return true;
+	}
+	s->state = ST_UP_HANDSHAKE;
+	return true;
+}
+
+static bool handshake_failed(struct session *s, int rc)
+{
+	struct gw *g = s->w->gw;
+	char why[512];
+
+	atomic_fetch_add(&g->ctr.handshake_failed, 1);
+	snprintf(why, sizeof(why), "%s", *ktls_ep_error(s->up.ep) ? ktls_ep_error(s->up.ep)
+								   : strerror(-rc));
+	if (!policy_level_requires_tls(s->level)) {
+		/* may: as Postfix, a new connection without TLS */
+		log_info("session=%s TLS handshake with %s failed (%s); level=may: retrying "
+			 "without TLS", s->ids, s->dest_txt, why);
+		atomic_fetch_add(&g->ctr.tls_may_fallback, 1);
+		s->tls_fallback = true;
+		free(s->greeting);
+		s->greeting = NULL;
+		loop_unwatch(s->w->loop, &s->up.ev);
+		ktls_ep_free(s->up.ep);
+		s->up.ep = NULL;
+		up_connect(s);
+		return true;
+	}
+	{
+		char reply[700];
+
+		snprintf(reply, sizeof(reply),
+			 "421 4.7.5 Cannot start TLS: handshake failure with host %s\r\n",
+			 s->dest_txt);
+		session_fail(s, reply, "tls-handshake-failed level=%s dest=%s: %s",
+			     policy_level_name(s->level), s->dest_txt, why);
+	}
+	return true;
+}
+
+static bool handshake_done(struct session *s)
+{
+	struct gw *g = s->w->gw;
+	SSL *ssl = ktls_ep_ssl(s->up.ep);
+	char why[512];
+	int rc;
+
+	tls_summary(ssl, s->up.tls_summary, sizeof(s->up.tls_summary));
+	rc = tls_client_check(ssl, &s->tlsp, &s->up.trust, why, sizeof(why));
+	if (rc) {
+		char reply[640];
+
+		atomic_fetch_add(&g->ctr.verify_failed, 1);
+		snprintf(reply, sizeof(reply), "421 4.7.5 Server certificate not verified: host %s\r\n",
+			 s->dest_txt);
+		session_fail(s, reply, "tls-verify-failed level=%s dest=%s %s: %s",
+			     policy_level_name(s->level), s->dest_txt, s->up.tls_summary, why);
+		return true;
+	}
+	if (g->cfg.ktls) {
+		rc = ktls_ep_offload(s->up.ep, &g->caps);
+		if (rc) {
+			session_fail(s, "421 4.7.0 Error: TLS session to the next hop unusable\r\n",
+				     "ktls offload to %s left the session unusable: %s", s->dest_txt,
+				     strerror(-rc));
+			return true;
+		}
+	}
+	ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
+	s->up.tls = true;
+	atomic_fetch_add(&g->ctr.tls_up, 1);
+	log_info("session=%s %s TLS connection established to %s: %s ktls=\"%s\" level=%s rule=%u",
+		 s->ids, tls_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,
+		 s->up.ktls_state, policy_level_name(s->level),
+		 s->out_match.rule ? s->out_match.rule->id : 0);
+	side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname);
+	s->state = ST_UP_EHLO_TLS;
+	return true;
+}
+
+static bool check_connected(struct session *s)
+{
+	struct pollfd pfd = { .fd = s->up.ev.fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (poll(&pfd, 1, 0) <= 0)
+		return false;
+	getsockopt(s->up.ev.fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	if (soerr) {
+		session_fail(s, "421 4.4.1 Error: cannot connect to the next hop\r\n",
+			     "connect to %s: %s", s->dest_txt, strerror(soerr));
+		return true;
+	}
+	s->state = ST_UP_GREETING;
+	return true;
+}
+
+bool up_step(struct session *s)
+{
+	const char *r;
+	size_t len;
+	int code, rc;
+
+	switch (s->state) {
+	case ST_UP_CONNECT:
+		return check_connected(s);
+	case ST_UP_HANDSHAKE:
+		rc = ktls_ep_handshake(s->up.ep);
+		if (rc == -EAGAIN) {
+			s->up.wait |= ktls_ep_events(s->up.ep);
+			return false;
+		}
+		return rc ? handshake_failed(s, rc) : handshake_done(s);
+	default:
+		break;
+	}
+
+	rc = up_reply(s, &code, &len);
+	if (rc <= 0)
+		return rc < 0;
+	r = buf_head(&s->up.in);
+	switch (s->state) {
+	case ST_UP_GREETING:
+		if (code != 220) {
+			/* The next hop refuses us: the client hears it as the next hop said it. */
+			char reply[SMTP_LINE_MAX];
+
+			snprintf(reply, sizeof(reply), "%.*s", (int)len, r);
+			buf_consume(&s->up.in, len);
+			session_fail(s, reply, "%s greeted with %d", s->dest_txt, code);
+			return true;
+		}
+		if (!s->greeting) {
+			s->greeting = malloc(len);
+			if (s->greeting) {
+				memcpy(s->greeting, r, len);
+				s->greeting_len = len;
+			}
+		}
+		side_printf(&s->up, "EHLO %s\r\n", s->w->gw->cfg.hostname);
+		s->state = ST_UP_EHLO;
+		break;
+	case ST_UP_EHLO:
+		on_ehlo(s, code, r, len);
+		break;
+	case ST_UP_HELO:
+		if (code != 250) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%.*s", (int)strcspn(r, "\r\n"), r);
+			session_fail(s, "421 4.4.2 Error: next hop refused HELO\r\n",
+				     "%s refused HELO: %s", s->dest_txt, why);
+			break;
+		}
+		start_plaintext(s);
+		break;
+	case ST_UP_STARTTLS:
+		if (code != 220) {
+			char why[512];
+
+			snprintf(why, sizeof(why), "host %s refused to start TLS: %.*s", s->dest_txt,
+				 (int)strcspn(r, "\r\n"), r);
+			buf_consume(&s->up.in, len);
+			if (policy_level_requires_tls(s->level)) {
+				refuse_no_tls(s, why);
+				return true;
+			}
+			log_info("session=%s %s; level=may: continuing without TLS", s->ids, why);
+			start_plaintext(s);
+			return true;
+		}
+		buf_consume(&s->up.in, len);
+		return begin_handshake(s);
+	case ST_UP_EHLO_TLS:
+		if (code != 250) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%.*s", (int)strcspn(r, "\r\n"), r);
+			session_fail(s, "421 4.4.2 Error: next hop refused EHLO after STARTTLS\r\n",
+				     "%s refused EHLO inside TLS: %s", s->dest_txt, why);
+			break;
+		}
+		buf_consume(&s->up.in, len);
+		relay_show_greeting(s);
+		return true;
+	default:
+		break;
+	}
+	if (s->state != ST_CLOSING)
+		buf_consume(&s->up.in, len);
+	return true;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tlsgated as STARTTLS client: one SSL_CTX (trust store, kTLS preparation), one SSL per
+ * connection configured from the policy rule (protocols, ciphers, SNI, names to verify), and the
+ * post-handshake verdict in Postfix's terms: Anonymous, Untrusted, Trusted, Verified.
+ */
+#ifndef TLSGATE_DAEMON_TLS_CLIENT_H
+#define TLSGATE_DAEMON_TLS_CLIENT_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+
+#include "daemon/config.h"
+#include "policy/policy.h"
+
+struct tls_client_params {
+	enum policy_level level;
+	const struct policy_rule *rule;	/* attributes; may be NULL (defaults) */
+	const char *mx_host;	/* the MX's name when known: SNI and match=hostname */
+	const char *nexthop;	/* the next-hop domain when known: match=nexthop/dot-nexthop */
+};
+
+enum tls_trust {
+	TLS_ANONYMOUS,		/* no certificate (anonymous cipher) */
+	TLS_UNTRUSTED,		/* certificate chain not verified */
+	TLS_TRUSTED,		/* chain verified, name not checked or not matched */
+	TLS_VERIFIED,		/* chain and name (or pinned fingerprint) verified */
+};
+
+SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen);
+
+/* A configured SSL for one connection (not yet bound to a socket).  0 or -errno with err. */
+int tls_client_ssl_new(SSL_CTX *ctx, const struct tls_client_params *p, SSL **out, char *err,
+		       size_t errlen);
+
+/*
+ * After the handshake: how far the peer is trusted, and whether that satisfies the level
+ * (verify/secure need TLS_VERIFIED by name, fingerprint a pinned digest).  0 when satisfied,
+ * -EPERM with the reason ("certificate name mismatch: ...") when not.
+ */
+int tls_client_check(SSL *ssl, const struct tls_client_params *p, enum tls_trust *trust,
+		     char *why, size_t whylen);
+
+const char *tls_trust_name(enum tls_trust t);
+
+/* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" (Postfix's wording). */
+void tls_summary(const SSL *ssl, char *buf, size_t len);
+
+/* The text of OpenSSL's error queue (then cleared), for logs. */
+void tls_error_text(char *buf, size_t len);
+
+#endif

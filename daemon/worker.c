@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "daemon/worker.h"
+#include "daemon/gw.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent)
+{
+	int fd, one = 1, zero = 0, err;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+		goto fail;
+	/* "*:25" is a v6 socket that takes v4 too */
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))
+		goto fail;
+	/* Steered connections (bpf_sk_assign) carry a foreign destination address: the listener
+	 * must be allowed to take them. */
+	if (transparent &&
+	    setsockopt(fd, sa->sa_family == AF_INET6 ? SOL_IPV6 : SOL_IP,
+		       sa->sa_family == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one,
+		       sizeof(one)))
+		goto fail;
+	if (bind(fd, sa, len) || listen(fd, 1024))
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+static void on_accept(struct loop_ev *ev, uint32_t events)
+{
+	struct listener *li = (struct listener *)ev;
+	struct worker *w = li->w;
+
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warn("worker=%u accept: %s", w->id, strerror(errno));
+			return;
+		}
+		if (w->nsessions >= w->gw->cfg.max_sessions) {
+			static const char busy[] = "421 4.3.2 Error: too many sessions, try later\r\n";
+
+			if (write(fd, busy, sizeof(busy) - 1) < 0)
+				log_debug("worker=%u busy reply: %s", w->id, strerror(errno));
+			close(fd);
+			log_warn("worker=%u refused a connection: max_sessions=%u reached", w->id,
+				 w->gw->cfg.max_sessions);
+			continue;
+		}
+		session_start(w, li->role, fd);
+	}
+}
+
+static void on_wake(struct loop_ev *ev, uint32_t events)
+{
+	uint64_t v;
+
+	(void)events;
+	if (read(ev->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("worker wake: %s", strerror(errno));
+}
+
+static int add_listener(struct worker *w, const struct config_addr *a, enum session_role role,
+			bool transparent)
+{
+	struct listener *li;
+	int fd;
+
+	if (w->nlisteners >= WORKER_MAX_LISTENERS)
+		return -ENOSPC;
+	fd = listen_socket((const struct sockaddr *)&a->ss, a->len, transparent);
+	if (fd < 0) {
+		log_err("listen %s (%s%s): %s", a->text, role == ROLE_OUTBOUND ? "outbound" : "inbound",
+			transparent ? ", transparent" : "", strerror(-fd));
+		return fd;
+	}
+	li = &w->listeners[w->nlisteners++];
+	li->w = w;
+	li->role = role;
+	li->ev.fn = on_accept;
+	li->ev.fd = fd;
+	return loop_watch(w->loop, &li->ev, EPOLLIN);
+}
+
+int worker_new(struct gw *gw, unsigned int id, struct worker **out)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	const struct config *c = &gw->cfg;
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	w->id = id;
+	w->gw = gw;
+	w->wake.fd = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	w->scratch = malloc(WORKER_SCRATCH);
+	err = w->scratch ? loop_new(&w->loop) : -ENOMEM;
+	if (err)
+		goto fail;
+	w->wake.fn = on_wake;
+	w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->wake.fd < 0 || loop_watch(w->loop, &w->wake, EPOLLIN)) {
+		err = -errno;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < c->n_outbound_listen; i++)
+		if ((err = add_listener(w, &c->outbound_listen[i], ROLE_OUTBOUND,
+					c->outbound_transparent)))
+			goto fail;
+	for (unsigned int i = 0; i < c->n_inbound_listen; i++)
+		if ((err = add_listener(w, &c->inbound_listen[i], ROLE_INBOUND, false)))
+			goto fail;
+	*out = w;
+	return 0;
+fail:
+	worker_free(w);
+	return err;
+}
+
+static void close_listeners(struct worker *w)
+{
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		loop_unwatch(w->loop, &w->listeners[i].ev);
+		close(w->listeners[i].ev.fd);
+	}
+	w->nlisteners = 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	bool aborted = false;
+
+	while (!atomic_load(&w->stop) || w->nsessions) {
+		if (atomic_load(&w->stop)) {
+			if (w->nlisteners)
+				close_listeners(w);
+			if (!aborted && loop_now_ms() >= w->stop_deadline_ms) {
+				/* Deadline: whoever is still here hears we are going away. */
+				struct session *s = w->sessions, *next;
+
+				aborted = true;
+				for (; s; s = next) {
+					next = s->next; /* s may be gone after the abort */
+					session_abort(s, "421 4.3.2 Error: service shutting down\r\n",
+						      "shutdown");
+				}
+			}
+		}
+		if (loop_run_once(w->loop, 200) < 0)
+			break;
+	}
+	close_listeners(w);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	int err = pthread_create(&w->thread, NULL, worker_main, w);
+
+	if (err)
+		return -err;
+	w->running = true;
+	return 0;
+}
+
+void worker_stop(struct worker *w, uint64_t deadline_ms)
+{
+	uint64_t one = 1;
+
+	w->stop_deadline_ms = deadline_ms;
+	atomic_store(&w->stop, true);
+	if (write(w->wake.fd, &one, sizeof(one)) < 0)
+		log_warn("worker=%u wake: %s", w->id, strerror(errno));
+}
+
+void worker_join(struct worker *w)
+{
+	if (w->running)
+		pthread_join(w->thread, NULL);
+	w->running = false;
+}
+
+void worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	close_listeners(w);
+	if (w->wake.fd >= 0)
+		close(w->wake.fd);
+	loop_free(w->loop);
+	free(w->scratch);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+void worker_session_add(struct worker *w, struct session *s)
+{
+	pthread_mutex_lock(&w->lock);
+	s->next = w->sessions;
+	s->prev = NULL;
+	if (w->sessions)
+		w->sessions->prev = s;
+	w->sessions = s;
+	w->nsessions++;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void worker_session_del(struct worker *w, struct session *s)
+{
+	pthread_mutex_lock(&w->lock);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		w->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	w->nsessions--;
+	pthread_mutex_unlock(&w->lock);
+}

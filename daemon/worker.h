@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A worker: one thread, one epoll loop, its own SO_REUSEPORT listening sockets and the sessions
+ * they accepted.  No locks on the data path: a session belongs to one worker for its whole life.
+ * The lock only guards the session list against the control thread's dumps.
+ */
+#ifndef TLSGATE_DAEMON_WORKER_H
+#define TLSGATE_DAEMON_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/loop.h"
+#include "daemon/session.h"
+
+struct gw;
+
+#define WORKER_SCRATCH (64 * 1024)
+#define WORKER_MAX_LISTENERS 16
+
+struct listener {
+	struct loop_ev ev;
+	struct worker *w;
+	enum session_role role;
+};
+
+struct worker {
+	unsigned int id;
+	struct gw *gw;
+	struct loop *loop;
+	pthread_t thread;
+	bool running;
+	struct loop_ev wake;		/* eventfd: stop, kill requests */
+	struct listener listeners[WORKER_MAX_LISTENERS];
+	size_t nlisteners;
+	pthread_mutex_t lock;
+	struct session *sessions;	/* list, under lock */
+	size_t nsessions;
+	uint64_t next_id;
+	char *scratch;			/* WORKER_SCRATCH bytes for body scanning */
+	atomic_bool stop;		/* stop accepting; end sessions by the deadline */
+	uint64_t stop_deadline_ms;
+};
+
+/* Create the worker with its listeners (SO_REUSEPORT) for the configured addresses. */
+int worker_new(struct gw *gw, unsigned int id, struct worker **out);
+int worker_start(struct worker *w);
+/* Ask it to stop accepting and end its sessions within deadline_ms; then join. */
+void worker_stop(struct worker *w, uint64_t deadline_ms);
+void worker_join(struct worker *w);
+void worker_free(struct worker *w);
+
+void worker_session_add(struct worker *w, struct session *s);
+void worker_session_del(struct worker *w, struct session *s);
+
+/* Open a listening socket as configured (SO_REUSEPORT; IP_TRANSPARENT when asked). */
+int listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent);
+
+#endif
