@@ -102,9 +102,12 @@ static bool body_copy(struct session *s)
 static int region_move(struct session *s)
 {
 	while (s->region_done < s->region_total || ktls_xfer_inflight(s->xfer)) {
-		uint64_t taken = s->region_done + ktls_xfer_inflight(s->xfer);
+		size_t inflight = ktls_xfer_inflight(s->xfer);
+		uint64_t left = s->region_total - s->region_done - inflight;
+		/* With bytes in flight the pump only delivers them (it never takes new bytes
+		 * before), so any non-zero length is safe there. */
 		ssize_t n = ktls_xfer_splice(s->xfer, s->down.ep, s->up.ep,
-					     (size_t)(s->region_total - taken));
+					     left ? (size_t)left : 1);
 
 		if (n > 0) {
 			s->region_done += (uint64_t)n;

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A deliberately misbehaving SMTP server for failure tests that a real MTA cannot be made to do.
+ * One connection at a time, blocking I/O, OpenSSL for STARTTLS.
+ *
+ *   helper_fake_mx --listen ADDR:PORT --mode MODE [--cert F --key F] [--store DIR]
+ *                  [--ready FILE]
+ *
+ * Modes (per connection; --store gets one file per accepted message, body as received):
+ *   ok                normal server; STARTTLS offered when --cert is given
+ *   inject            after "220 Ready" to STARTTLS, also sends "250 injected" in plaintext
+ *                     before the handshake (a relay must discard it)
+ *   tls-garbage       answers STARTTLS with 220 then garbage instead of a handshake, and
+ *                     closes; the NEXT connection does not offer STARTTLS (may-fallback test)
+ *   drop-mid-data     after 354 reads 1000 bytes of the body and closes the connection
+ *   plain-after-tls   after the TLS handshake, refuses nothing but logs each command
+ * Every command received is appended to --store/commands.log (one line each, "C: ...").
+ * --ready FILE is created once listening (readiness for the test, no sleeps).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char *mode = "ok", *store, *cert, *key;
+static SSL_CTX *ctx;
+static int conn_no;
+
+struct conn {
+	int fd;
+	SSL *ssl;
+	char buf[65536];
+	size_t len;
+};
+
+static ssize_t c_read(struct conn *c, void *p, size_t n)
+{
+	return c->ssl ? SSL_read(c->ssl, p, (int)n) : read(c->fd, p, n);
+}
+
+static int c_write(struct conn *c, const char *s, size_t n)
+{
+	ssize_t w = c->ssl ? SSL_write(c->ssl, s, (int)n) : write(c->fd, s, n);
+
+	return w == (ssize_t)n ? 0 : -1;
+}
+
+static int say(struct conn *c, const char *s)
+{
+	return c_write(c, s, strlen(s));
+}
+
+/* One line (without CRLF) into line; 0 ok, -1 closed. */
+static int get_line(struct conn *c, char *line, size_t cap)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+
+		if (nl) {
+			size_t n = (size_t)(nl - c->buf) + 1, l = n - 1;
+
+			if (l && c->buf[l - 1] == '\r')
+				l--;
+			if (l >= cap)
+				l = cap - 1;
+			memcpy(line, c->buf, l);
+			line[l] = '\0';
+			memmove(c->buf, c->buf + n, c->len - n);
+			c->len -= n;
+			return 0;
+		}
+		if (c->len == sizeof(c->buf))
+			return -1;
+		ssize_t r = c_read(c, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (r <= 0)
+			return -1;
+		c->len += (size_t)r;
+	}
+}
+
+static void log_cmd(const char *line)
+{
+	char path[512];
+	FILE *f;
+
+	if (!store)
+		return;
+	snprintf(path, sizeof(path), "%s/commands.log", store);
+	f = fopen(path, "a");
+	if (f) {
+		fprintf(f, "C%d: %s\n", conn_no, line);
+		fclose(f);
+	}
+}
+
+/* The body up to the end mark, stored byte for byte as it arrived (line ends included). */
+static int read_body(struct conn *c, FILE *out, long limit)
+{
+	long total = 0;
+
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+
+		if (!nl) {
+			ssize_t r;
+
+			if (c->len == sizeof(c->buf))
+				return -1;
+			r = c_read(c, c->buf + c->len, sizeof(c->buf) - c->len);
+			if (r <= 0)
+				return -1;
+			c->len += (size_t)r;
+			continue;
+		}
+		size_t n = (size_t)(nl - c->buf) + 1;
+		bool end = (n == 3 && !memcmp(c->buf, ".\r\n", 3)) || (n == 2 && c->buf[0] == '.');
+
+		if (!end && out)
+			fwrite(c->buf, 1, n, out);
+		memmove(c->buf, c->buf + n, c->len - n);
+		c->len -= n;
+		if (end)
+			return 0;
+		total += (long)n;
+		if (limit >= 0 && total >= limit)
+			return 1;
+	}
+}
+
+static void serve(int fd)
+{
+	struct conn c = { .fd = fd };
+	bool tls_offer = ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage"));
+	char line[4096];
+	int msgs = 0;
+
+	say(&c, "220 fake.example.net ESMTP fake\r\n");
+	while (!get_line(&c, line, sizeof(line))) {
+		log_cmd(line);
+		if (!strncasecmp(line, "EHLO", 4)) {
+			say(&c, "250-fake.example.net\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
+			if (tls_offer && !c.ssl)
+				say(&c, "250-STARTTLS\r\n");
+			say(&c, "250 SIZE 104857600\r\n");
+		} else if (!strncasecmp(line, "STARTTLS", 8) && tls_offer && !c.ssl) {
+			if (!strcmp(mode, "tls-garbage")) {
+				say(&c, "220 2.0.0 Ready\r\nthis is not a TLS handshake\r\n");
+				break;
+			}
+			if (!strcmp(mode, "inject"))
+				say(&c, "220 2.0.0 Ready\r\n250 injected\r\n");
+			else
+				say(&c, "220 2.0.0 Ready\r\n");
+			c.len = 0; /* what the client pipelined in plaintext is not TLS */
+			c.ssl = SSL_new(ctx);
+			SSL_set_fd(c.ssl, fd);
+			if (SSL_accept(c.ssl) != 1) {
+				ERR_print_errors_fp(stderr);
+				break;
+			}
+		} else if (!strncasecmp(line, "MAIL", 4) || !strncasecmp(line, "RCPT", 4) ||
+			   !strncasecmp(line, "RSET", 4) || !strncasecmp(line, "NOOP", 4) ||
+			   !strncasecmp(line, "HELO", 4)) {
+			say(&c, "250 2.0.0 Ok\r\n");
+		} else if (!strncasecmp(line, "DATA", 4)) {
+			char path[512];
+			FILE *out = NULL;
+			int rc;
+
+			say(&c, "354 End data with <CR><LF>.<CR><LF>\r\n");
+			if (store) {
+				snprintf(path, sizeof(path), "%s/msg.%d.%d", store, conn_no, ++msgs);
+				out = fopen(path, "w");
+			}
+			rc = read_body(&c, out, !strcmp(mode, "drop-mid-data") ? 1000 : -1);
+			if (out)
+				fclose(out);
+			if (rc)
+				break; /* dropped on purpose, or the client went away */
+			say(&c, "250 2.0.0 Ok: queued\r\n");
+		} else if (!strncasecmp(line, "QUIT", 4)) {
+			say(&c, "221 2.0.0 Bye\r\n");
+			break;
+		} else {
+			say(&c, "502 5.5.2 Error: command not recognized\r\n");
+		}
+	}
+	if (c.ssl) {
+		SSL_shutdown(c.ssl);
+		SSL_free(c.ssl);
+	}
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' }, { "mode", required_argument, NULL, 'm' },
+		{ "cert", required_argument, NULL, 'c' },   { "key", required_argument, NULL, 'k' },
+		{ "store", required_argument, NULL, 's' },  { "ready", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *listen_at = NULL, *ready = NULL;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *ai;
+	char host[128], *port;
+	int c, lfd, one = 1;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen_at = optarg; break;
+		case 'm': mode = optarg; break;
+		case 'c': cert = optarg; break;
+		case 'k': key = optarg; break;
+		case 's': store = optarg; break;
+		case 'r': ready = optarg; break;
+		default: return 2;
+		}
+	}
+	if (!listen_at)
+		return 2;
+	snprintf(host, sizeof(host), "%s", listen_at);
+	port = strrchr(host, ':');
+	if (!port)
+		return 2;
+	*port++ = '\0';
+	if (getaddrinfo(host, port, &hints, &ai))
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	if (cert) {
+		ctx = SSL_CTX_new(TLS_server_method());
+		if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+			ERR_print_errors_fp(stderr);
+			return 1;
+		}
+	}
+	lfd = socket(ai->ai_family, SOCK_STREAM, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, ai->ai_addr, ai->ai_addrlen) || listen(lfd, 16)) {
+		perror("fake_mx: listen");
+		return 1;
+	}
+	if (ready) {
+		FILE *f = fopen(ready, "w");
+
+		if (f)
+			fclose(f);
+	}
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0)
+			continue;
+		conn_no++;
+		serve(fd);
+	}
+}

@@ -1,0 +1,105 @@
+# shellcheck shell=bash
+# Running tlsgated (and its test peers) in the e2e topology.  Source after tap.sh, netns.sh,
+# pki.sh and postfix.sh.
+#
+#   tg_pki                      a CA and certificates for mx1.example.net, wrong.example.com and
+#                               gw.example.net under $TG_PKI (EC; gw also gets an RSA pair)
+#   tg_mx_addrs                 more outside addresses: 203.0.113.26 ... .30 on $NS_OUT eth0
+#   tg_gw NAME PORT [-o k=v]... tlsgated in $NS_GW listening on 192.0.2.1:PORT; its log is
+#                               $TG_WORK/NAME.log; waits until it listens
+#   tg_gw_log NAME
+#   tg_fake_mx NAME ADDR MODE [args]   helper_fake_mx in $NS_OUT on ADDR:25, store in
+#                               $TG_WORK/NAME/
+#   tg_smtp PORT [--timeout S] < script     helper_smtp_client from $NS_IN to 192.0.2.1:PORT
+#   tg_msg FILE SIZE_KB [HEADERS...]        write a CRLF message of about SIZE_KB to FILE (and
+#                               FILE.swaks: the same with the end mark, for swaks --data)
+#   tg_same_message SENT STORED     the stored message (MX headers stripped, LF line ends as
+#                               Postfix stores them) equals what was sent
+
+TG_WORK=$(mktemp -d /tmp/tg-e2e.XXXXXX)
+chmod 755 "$TG_WORK"
+tg_on_exit "rm -rf '$TG_WORK'"
+TG_PKI=$TG_WORK/pki
+TG_BIN=$TG_BUILD
+TG_HOSTNAME=gw.example.net
+
+tg_pki() {
+	pki_init "$TG_PKI" || bail "pki: CA"
+	pki_leaf "$TG_PKI" mx1.example.net || bail "pki: mx1"
+	pki_leaf "$TG_PKI" wrong.example.com || bail "pki: wrong"
+	pki_leaf "$TG_PKI" gw.example.net || bail "pki: gw"
+	PKI_KEY=rsa pki_leaf "$TG_PKI" gw-rsa gw.example.net || bail "pki: gw rsa"
+}
+
+tg_mx_addrs() {
+	local i
+	for i in 26 27 28 29 30; do
+		ip -n "$NS_OUT" addr add "203.0.113.$i/24" dev eth0
+	done
+}
+
+tg_gw() {
+	local name=$1 port=$2 log
+	shift 2
+	log="$TG_WORK/$name.log"
+	mkdir -p "$TG_WORK/$name"
+	tg_bg ip netns exec "$NS_GW" "$TG_BIN/tlsgated" -f \
+		-o hostname=$TG_HOSTNAME -o workers=1 -o "outbound_listen=192.0.2.1:$port" \
+		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
+		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
+	eval "TG_GW_PID_$name=$TG_BG_PID"
+	if ! tg_wait_listen "$NS_GW" "$port" 20; then
+		cat "$log"
+		bail "tlsgated $name did not start"
+	fi
+}
+
+tg_gw_log() {
+	cat "$TG_WORK/$1.log"
+}
+
+tg_fake_mx() {
+	local name=$1 addr=$2 mode=$3
+	shift 3
+	mkdir -p "$TG_WORK/$name"
+	tg_bg ip netns exec "$NS_OUT" "$TG_BIN/tests/e2e/helper_fake_mx" --listen "$addr:25" \
+		--mode "$mode" --store "$TG_WORK/$name" --ready "$TG_WORK/$name/ready" "$@"
+	tg_wait_listen "$NS_OUT" 25 10 || bail "fake MX $name did not start"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$TG_WORK/$name/ready" ] && return 0
+		sleep 0.1
+	done
+	bail "fake MX $name not ready"
+}
+
+tg_smtp() {
+	local port=$1
+	shift
+	ip netns exec "$NS_IN" "$TG_BIN/tests/e2e/helper_smtp_client" 192.0.2.1 "$port" "$@"
+}
+
+# A message with CRLF line ends, unique Message-Id, about SIZE_KB of base64-looking lines.
+tg_msg() {
+	local file=$1 kb=$2
+	shift 2
+	{
+		printf 'From: sender@example.org\r\nTo: alice@example.net\r\n'
+		printf 'Subject: tlsgate e2e %s\r\n' "$RANDOM"
+		printf 'Message-Id: <%s.%s@example.org>\r\nDate: %s\r\n' "$$" "$RANDOM" \
+			"$(date -R)"
+		for h in "$@"; do
+			printf '%s\r\n' "$h"
+		done
+		printf '\r\n'
+		head -c $((kb * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 | sed 's/$/\r/'
+		printf 'last line\r\n'
+	} > "$file"
+	# swaks sends a data file as is when it carries the end mark, else it adds a blank line
+	{ cat "$file"; printf '.\r\n'; } > "$file.swaks"
+}
+
+tg_same_message() {
+	local sent=$1 stored=$2
+	cmp -s <(tr -d '\r' < "$sent") <(pf_strip_delivery "$stored")
+}
