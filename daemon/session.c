@@ -257,6 +257,25 @@ static void on_timer(struct loop_timer *t)
 	session_run(s);
 }
 
+/* May a QUIT be sent up now: the up side waits for a command, in plaintext or inside a
+ * completed TLS handshake, and no message body is half sent? */
+static bool up_between_commands(const struct session *s)
+{
+	switch (s->state) {
+	case ST_UP_EHLO:
+	case ST_UP_HELO:
+	case ST_UP_EHLO_TLS:
+	case ST_RELAY:
+	case ST_DOWN_TLS_WAIT:
+	case ST_DOWN_HANDSHAKE:
+		return true;
+	case ST_UP_HANDSHAKE:
+		return s->up_tls_ready; /* a verdict after the handshake, not a failed one */
+	default:
+		return false;
+	}
+}
+
 void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 {
 	va_list ap;
@@ -285,12 +304,14 @@ void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 		 session_state_name(s->state), s->client_txt, s->dest_txt, s->end_reason,
 		 reply ? " reply=\"" : "", reply ? (int)strcspn(reply, "\r\n") : 0,
 		 reply ? reply : "", reply ? "\"" : "");
-	if (s->up.ep && !s->quit_sent && s->state >= ST_RELAY && s->state != ST_BODY &&
-	    s->state != ST_BDAT) {
+	if (s->up.ep && !s->quit_sent && up_between_commands(s)) {
 		/* A polite QUIT where the up side is between commands; a message in flight is
 		 * aborted by the close itself (the next hop never sees its end). */
+		s->quit_sent = true;
 		side_write(&s->up, "QUIT\r\n", 6);
 		side_flush(&s->up);
+		if (s->up.ep && s->up_tls_ready)
+			ktls_ep_shutdown(s->up.ep); /* close_notify, best effort */
 	}
 	side_close(s, &s->up);
 	s->state = ST_CLOSING;

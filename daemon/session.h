@@ -127,6 +127,7 @@ struct session {
 	bool greeted;		/* the greeting went down: later failures are 421 replies */
 	bool tls_fallback;	/* may: the handshake failed; this is the plaintext retry */
 	bool up_starttls_offered;
+	bool up_tls_ready;	/* the up handshake completed (a QUIT inside TLS is possible) */
 
 	/* relay */
 	struct pend *pq;
@@ -155,7 +156,7 @@ struct session {
 	uint64_t region_done;	/* of those, delivered up */
 	bool region_ends;	/* the region ends with the end-of-data mark */
 
-	char end_reason[160];	/* why the session ended, for the log line */
+	char end_reason[512];	/* why the session ended, for the log line */
 };
 
 /* Start a session for an accepted connection (fd is the down side, non-blocking). */

@@ -345,7 +345,10 @@ static bool commands(struct session *s)
 			}
 			break;
 		}
-		if (s->discard_line) {
+		if (s->discard_line || n > SMTP_LINE_MAX) {
+			/* the end of an over-long line, or a whole one that arrived at once */
+			if (!s->discard_line)
+				local_reply(s, SMTP_UNKNOWN, "500 5.5.2 Error: line too long\r\n");
 			s->discard_line = false;
 			buf_consume(&s->down.in, n);
 			progress = true;

@@ -288,6 +288,7 @@ static bool handshake_done(struct session *s)
 	char why[512];
 	int rc;
 
+	s->up_tls_ready = true;
 	tls_summary(ssl, s->up.tls_summary, sizeof(s->up.tls_summary));
 	rc = tls_client_check(ssl, &s->tlsp, &s->up.trust, why, sizeof(why));
 	if (rc) {
