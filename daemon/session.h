@@ -118,6 +118,7 @@ struct session {
 	enum policy_level level;	/* what the up leg requires */
 	struct policy_match in_match;	/* inbound: the client's rule */
 	bool sender_must_tls;	/* inbound: MAIL/RCPT/DATA refused until TLS (client rule) */
+	bool offer_tls;		/* inbound: STARTTLS offered (certificates, and the rule is not none) */
 	bool sender_domain_must_tls;	/* ... because of the MAIL FROM domain's rule */
 	struct tls_client_params tlsp;
 

@@ -15,14 +15,68 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/*
+ * The key-exchange clause Postfix >= 3.4 writes: "key-exchange X25519 server-signature ECDSA
+ * (prime256v1) server-digest SHA256".  Names as Postfix takes them from OpenSSL.
+ */
+struct kex_names {
+	char digest[32];
+	char curve[64];
+};
+
+static void tls_kex_sig(SSL *ssl, struct received_tls *t, struct kex_names *names)
+{
+	EVP_PKEY *key = SSL_get_privatekey(ssl);
+	int nid = NID_undef, group = (int)SSL_get_negotiated_group(ssl);
+
+	if (group == NID_X25519 || group == NID_X448) {
+		t->kex_name = OBJ_nid2sn(group);
+	} else if (group != NID_undef) {
+		t->kex_name = "ECDHE";
+		t->kex_curve = OBJ_nid2sn(group);
+	}
+	if (key) {
+		switch (EVP_PKEY_get_base_id(key)) {
+		case EVP_PKEY_RSA:
+			t->sig_name = "RSA";
+			if (SSL_get_signature_type_nid(ssl, &nid) && nid == EVP_PKEY_RSA_PSS)
+				t->sig_name = "RSA-PSS";
+			t->sig_bits = EVP_PKEY_get_bits(key);
+			break;
+		case EVP_PKEY_EC: {
+			size_t clen = 0;
+
+			t->sig_name = "ECDSA";
+			if (EVP_PKEY_get_utf8_string_param(key, "group", names->curve,
+							   sizeof(names->curve), &clen))
+				t->sig_curve = names->curve;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (SSL_get_signature_nid(ssl, &nid) && nid != NID_undef) {
+		/* "SHA256" as Postfix prints it (upper case short name) */
+		snprintf(names->digest, sizeof(names->digest), "%s", OBJ_nid2sn(nid));
+		for (char *p = names->digest; *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+		t->sig_digest = names->digest;
+	}
+}
 
 int trace_header(struct session *s, char *buf, size_t len)
 {
 	struct gw *g = s->w->gw;
 	struct received_tls tls = { 0 };
+	struct kex_names names;
 	const char *rcpts[1] = { s->first_rcpt };
 	struct received_info ri = {
 		.helo = s->helo[0] ? s->helo : NULL,
@@ -47,6 +101,7 @@ int trace_header(struct session *s, char *buf, size_t len)
 		tls.version = SSL_get_version(ssl);
 		tls.cipher = c ? SSL_CIPHER_get_name(c) : NULL;
 		tls.bits = c ? SSL_CIPHER_get_bits(c, &tls.alg_bits) : 0;
+		tls_kex_sig(ssl, &tls, &names);
 		ri.tls = &tls;
 	}
 	n = received_format(&ri, buf, len);

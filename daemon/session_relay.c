@@ -212,6 +212,11 @@ static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
 		local_reply(s, SMTP_STARTTLS, "454 4.7.0 TLS not available due to local problem\r\n");
 		return;
 	}
+	if (!s->offer_tls) {
+		/* the inbound rule for this client is "none": not offered, so not implemented */
+		local_reply(s, SMTP_STARTTLS, "502 5.5.1 Error: command not implemented\r\n");
+		return;
+	}
 	/* CVE-2011-0411 / "NO STARTTLS": nothing pipelined after STARTTLS may be executed
 	 * inside TLS. */
 	if (s->down.in.len) {
@@ -360,13 +365,15 @@ static bool commands(struct session *s)
 		/* Room for the line up, or wait (backpressure). */
 		if (buf_space(&s->up.out) + s->up.out.off < len + 2 + 16)
 			break;
+		/* Consumed first: a command (STARTTLS) may look at what follows its line.  The
+		 * bytes stay where they are until the next read into the buffer. */
+		buf_consume(&s->down.in, n);
 		if (s->auth_cont) {
 			s->auth_cont = false;
 			forward(s, line, len, SMTP_AUTH, PF_AUTH, NULL);
 		} else if (!bdat_command(s, line, len)) {
 			command(s, line, len);
 		}
-		buf_consume(&s->down.in, n);
 		progress = true;
 		if (s->state != ST_RELAY)
 			break;
@@ -425,7 +432,7 @@ static bool one_reply(struct session *s)
 		const char *const *add = NULL;
 		int n;
 
-		if (s->role == ROLE_INBOUND && !s->down.tls && s->w->gw->server_ctx)
+		if (s->role == ROLE_INBOUND && !s->down.tls && s->offer_tls)
 			add = add_tls;
 		n = smtp_ehlo_rewrite(r, len, s->role == ROLE_OUTBOUND ? drop_out : drop_in, add, out,
 				      sizeof(out));

@@ -69,6 +69,8 @@ static int decide(struct session *s)
 		s->level = POLICY_NONE;
 		s->in_match = policy_inbound(s->pol, (struct sockaddr *)&s->client, NULL);
 		s->sender_must_tls = policy_level_requires_tls(s->in_match.rule->level);
+		/* inbound "none": do not offer STARTTLS to this client */
+		s->offer_tls = g->server_ctx && s->in_match.rule->level != POLICY_NONE;
 	}
 	session_addr_text(&s->dest, ip, sizeof(ip), ipport, sizeof(ipport));
 	snprintf(s->dest_txt, sizeof(s->dest_txt), "%.250s[%s]:%s", s->mx_host[0] ? s->mx_host : ip,

@@ -7,6 +7,8 @@
 #   tg_mx_addrs                 more outside addresses: 203.0.113.26 ... .30 on $NS_OUT eth0
 #   tg_gw NAME PORT [-o k=v]... tlsgated in $NS_GW listening on 192.0.2.1:PORT; its log is
 #                               $TG_WORK/NAME.log; waits until it listens
+#   tg_gw_inbound NAME PORT NEXT_HOP [-o k=v]...   tlsgated for inbound mail on
+#                               203.0.113.1:PORT with the gw.example.net certificates
 #   tg_gw_log NAME
 #   tg_fake_mx NAME ADDR MODE [args]   helper_fake_mx in $NS_OUT on ADDR:25, store in
 #                               $TG_WORK/NAME/
@@ -48,6 +50,25 @@ tg_gw() {
 		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
 	eval "TG_GW_PID_$name=$TG_BG_PID"
+	if ! tg_wait_listen "$NS_GW" "$port" 20; then
+		cat "$log"
+		bail "tlsgated $name did not start"
+	fi
+}
+
+# tlsgated for inbound mail: listening on the gateway's outside address 203.0.113.1:PORT with
+# the gw.example.net certificates (ECDSA and RSA), relaying to NEXT_HOP (inside).
+tg_gw_inbound() { # NAME PORT NEXT_HOP [-o k=v]...
+	local name=$1 port=$2 next=$3 log
+	shift 3
+	log="$TG_WORK/$name.log"
+	mkdir -p "$TG_WORK/$name"
+	tg_bg ip netns exec "$NS_GW" "$TG_BIN/tlsgated" -f \
+		-o hostname=$TG_HOSTNAME -o workers=1 -o "inbound_listen=203.0.113.1:$port" \
+		-o "inbound_next_hop=$next" \
+		-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key" \
+		-o "inbound_cert=$TG_PKI/gw-rsa.crt:$TG_PKI/gw-rsa.key" \
+		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
 		cat "$log"
 		bail "tlsgated $name did not start"
