@@ -9,7 +9,8 @@
 #       $TG_PF_BASE/NAME/mail/DOMAIN/USER/new/ for USER in PF_USERS (default alice bob carol dave
 #       erin frank postmaster), DOMAIN/_other/ for any other user.  With tls: STARTTLS offered with
 #       CERT_BASENAME.{crt,key} (from pki.sh), TLS details in its Received header.
-#   pf_client NAME NS RELAYHOST         An inside MTA that relays everything to [RELAYHOST]:25.
+#   pf_client NAME NS HOST:PORT         An inside MTA that relays everything to [HOST]:PORT;
+#                                       pf_sendmail NAME FROM TO < MSG submits to it.
 #   pf_stop NAME                        (done automatically at exit)
 #   pf_dir NAME                         its directory
 #   pf_wait_mail NAME RCPT COUNT [TIMEOUT_S]   until COUNT messages are stored for RCPT
@@ -126,7 +127,7 @@ pf_client() {
 	_pf_common_main "$d" "$name" "$ns" "all"
 	_pf_master "$d"
 	cat >> "$d/etc/main.cf" <<EOM
-relayhost = [$relay]:25
+relayhost = [${relay%:*}]:${relay##*:}
 smtp_tls_security_level = ${PF_CLIENT_TLS:-none}
 EOM
 	_pf_start "$name" "$ns" "$d" "all"
@@ -161,4 +162,23 @@ pf_strip_delivery() {
 		/^[ \t]/ && skip { next }
 		{ done = 1; print }
 	' "$1"
+}
+
+# Submit a message to an instance with its sendmail(1) (through postdrop, as MUAs do).
+pf_sendmail() { # name from to < message
+	local d
+	d=$(pf_dir "$1")
+	ip netns exec "$(cat "$d/netns")" sendmail -C "$d/etc" -f "$2" "$3"
+}
+
+# Wait until the instance's queue is empty (everything delivered or bounced).
+pf_wait_queue_empty() { # name [timeout]
+	local d i
+	d=$(pf_dir "$1")
+	for ((i = 0; i < ${2:-60} * 10; i++)); do
+		[ -z "$(find "$d/queue/active" "$d/queue/incoming" "$d/queue/deferred" \
+			"$d/queue/maildrop" -type f 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
