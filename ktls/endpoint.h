@@ -50,9 +50,12 @@ struct ktls_ep;
 /*
  * Prepare a context for kernel hand-off: SSL_OP_ENABLE_KTLS, a keylog callback that captures the
  * TLS 1.3 traffic secrets (OpenSSL 3.0 installs 1.3 TX itself but not RX), read-ahead off (no
- * record may be read past the handshake), and as server no session tickets (they would be sent
- * after the switch, outside OpenSSL's knowledge of the record sequence).  Call once per SSL_CTX,
- * before any SSL is created from it.  Returns 0 or -errno.
+ * record may be read past the handshake), no renegotiation, partial writes, and as server no
+ * session tickets (nothing is sent after the server's Finished, so the hand-off point is exact).
+ * A keylog callback set before this call is still called (chained); one set after replaces
+ * ours and TLS 1.3 RX then stays in userspace ("no-traffic-secret").  Call once per SSL_CTX,
+ * before any SSL is created from it.  Returns 0 or -errno.  To keep a session in userspace
+ * (benchmarks, a policy), clear SSL_OP_ENABLE_KTLS on its SSL before the handshake.
  */
 int ktls_ctx_prepare(SSL_CTX *ctx, bool server);
 
@@ -62,8 +65,10 @@ void ktls_ep_free(struct ktls_ep *ep);
 int ktls_ep_fd(const struct ktls_ep *ep);
 
 /*
- * Start TLS on a plain endpoint.  ssl is taken over (freed with the endpoint); SNI, verification
- * and the like are the caller's to set on ssl before.  The endpoint holds no unread plaintext
+ * Start TLS on a plain endpoint.  ssl is taken over (freed with the endpoint) when this returns
+ * 0; on an error the caller still owns it.  SNI, verification and the like are the caller's to
+ * set on ssl before; the endpoint sets the fd, read-ahead off and OpenSSL's message callback
+ * (it watches for KeyUpdate: do not replace it).  The endpoint holds no unread plaintext
  * (plain reads go straight to the socket), so nothing received before this point can leak into
  * the TLS session: injection defence for data the caller buffered is the caller's.
  */
@@ -95,7 +100,7 @@ const char *ktls_ep_error(const struct ktls_ep *ep);
 
 /*
  * Application data.  read: >0 bytes, 0 at a clean end (FIN on plain; close_notify on TLS), or
- * -errno (-EAGAIN).  A TLS stream that ends with a FIN but no close_notify returns -ECONNABORTED
+ * -errno (-EAGAIN; -EINVAL for len 0).  A TLS stream that ends with a FIN but no close_notify returns -ECONNABORTED
  * (truncation), never 0.  Non-data records are handled inside: post-handshake handshake messages
  * (NewSessionTicket) consumed, KeyUpdate followed or -EKEYEXPIRED, alerts end the stream.
  * peek: like read but leaves the bytes to be read (or spliced) again.
@@ -156,6 +161,12 @@ struct ktls_counters {
 	uint64_t nst_consumed;		/* NewSessionTicket records taken in kernel RX */
 	uint64_t alerts_received, close_notify_received, truncations;
 	uint64_t splice_bytes, copy_bytes;
+	uint64_t splice_calls, copy_calls;	/* reads by the pump: splice() / bounce buffer */
+	uint64_t ctl_records;		/* non-data records taken in kernel RX */
+	uint64_t decrypt_errors;	/* records that failed authentication (-EBADMSG) */
+	uint64_t protocol_errors;	/* malformed or unexpected records/messages (-EPROTO) */
+	uint64_t user_crypto_bytes;	/* application bytes OpenSSL sealed or opened (SSL_read/
+					 * SSL_write): 0 for sessions entirely in the kernel */
 };
 void ktls_counters_get(struct ktls_counters *out);
 

@@ -29,11 +29,16 @@ struct ktls_caps {
 	int ulp_err;		/* -errno of the attach when !ulp */
 	bool tx[KTLS_NVERSIONS][KTLS_NCIPHERS];
 	bool rx[KTLS_NVERSIONS][KTLS_NCIPHERS];
+	/*
+	 * The kernel takes new TLS 1.3 keys on a configured socket (Linux >= 6.14), so a peer's
+	 * KeyUpdate can be followed; older kernels end such a session.
+	 */
+	bool tls13_rekey;
 };
 
 /*
  * Probe on throw-away loopback TCP connections: attach the tls ULP, then install TX and RX with
- * zero keys for each version and cipher.  Returns 0 when the probe ran (caps says what works,
+ * zero keys for each version and cipher, and TLS 1.3 TX a second time (a rekey).  Returns 0 when the probe ran (caps says what works,
  * including "nothing"), -errno when it could not run at all (no loopback, no sockets).
  */
 int ktls_probe(struct ktls_caps *caps);
@@ -47,6 +52,7 @@ const char *ktls_caps_unavailable_reason(const struct ktls_caps *caps);
 /*
  * One-line summary for the start-up log and `tlsgatectl status`:
  *   "tx,rx aes-128-gcm aes-256-gcm chacha20-poly1305"   or
+ *   "tx,rx aes-128-gcm aes-256-gcm chacha20-poly1305 keyupdate"   (>= 6.14)   or
  *   "unavailable (kernel has no tls ULP)"
  * Returns the snprintf-style length.
  */

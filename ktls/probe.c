@@ -69,7 +69,7 @@ static int set_crypto(int fd, int dir, enum ktls_version v, enum ktls_cipher c)
 	return 0;
 }
 
-static int probe_one(enum ktls_version v, enum ktls_cipher c, bool *tx, bool *rx)
+static int probe_one(enum ktls_version v, enum ktls_cipher c, bool *tx, bool *rx, bool *rekey)
 {
 	int a, b, err;
 
@@ -80,6 +80,9 @@ static int probe_one(enum ktls_version v, enum ktls_cipher c, bool *tx, bool *rx
 	if (!err) {
 		*tx = set_crypto(a, TLS_TX, v, c) == 0;
 		*rx = set_crypto(a, TLS_RX, v, c) == 0;
+		/* Before 6.14 a second TLS_TX is -EBUSY; after, it is a TLS 1.3 rekey. */
+		if (rekey && *tx)
+			*rekey = set_crypto(a, TLS_TX, v, c) == 0;
 	}
 	close(a);
 	close(b);
@@ -94,7 +97,9 @@ int ktls_probe(struct ktls_caps *caps)
 	for (int v = 0; v < KTLS_NVERSIONS; v++) {
 		for (int c = 0; c < KTLS_NCIPHERS; c++) {
 			err = probe_one((enum ktls_version)v, (enum ktls_cipher)c, &caps->tx[v][c],
-					&caps->rx[v][c]);
+					&caps->rx[v][c],
+					v == KTLS_TLS13 && c == KTLS_AES_128_GCM ? &caps->tls13_rekey
+										 : NULL);
 			if (err == -ENOENT || err == -EOPNOTSUPP || err == -ENOPROTOOPT) {
 				/* no ULP: nothing else can work */
 				caps->ulp_err = err;
@@ -148,6 +153,12 @@ int ktls_caps_format(const struct ktls_caps *caps, char *buf, size_t len)
 			continue;
 		n = snprintf(off < len ? buf + off : NULL, off < len ? len - off : 0, " %s",
 			     cipher_names[c]);
+		if (n < 0)
+			return n;
+		off += (size_t)n;
+	}
+	if (caps->tls13_rekey) {
+		n = snprintf(off < len ? buf + off : NULL, off < len ? len - off : 0, " keyupdate");
 		if (n < 0)
 			return n;
 		off += (size_t)n;

@@ -4,6 +4,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <poll.h>
 #include <stdio.h>
@@ -34,6 +35,33 @@ int tls_fixture_cert(EVP_PKEY **key, X509 **cert)
 	}
 	*key = fx_key;
 	*cert = fx_cert;
+	return 0;
+}
+
+int tls_fixture_write_pem(const char *dir)
+{
+	char path[4096];
+	EVP_PKEY *key;
+	X509 *cert;
+	FILE *f;
+	int ok;
+
+	if (tls_fixture_cert(&key, &cert))
+		return -1;
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	if (fclose(f) || !ok)
+		return -1;
+	snprintf(path, sizeof(path), "%s/cert.pem", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = PEM_write_X509(f, cert);
+	if (fclose(f) || !ok)
+		return -1;
 	return 0;
 }
 

@@ -20,6 +20,10 @@ struct tls_fixture_opts {
 /* A P-256 key and a self-signed certificate for cn, created once per process. */
 int tls_fixture_cert(EVP_PKEY **key, X509 **cert);
 
+/* The same key and certificate as PEM files DIR/key.pem and DIR/cert.pem (for third-party
+ * peers: openssl s_server, gnutls-serv).  Returns 0 or -1. */
+int tls_fixture_write_pem(const char *dir);
+
 SSL_CTX *tls_fixture_server_ctx(const struct tls_fixture_opts *o);
 SSL_CTX *tls_fixture_client_ctx(const struct tls_fixture_opts *o);
 

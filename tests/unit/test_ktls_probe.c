@@ -37,6 +37,36 @@ static void test_format_all(void **state)
 	assert_null(ktls_caps_unavailable_reason(&caps));
 }
 
+static void test_format_keyupdate(void **state)
+{
+	struct ktls_caps caps = { .ulp = true, .tls13_rekey = true };
+	char buf[128];
+
+	(void)state;
+	for (int c = 0; c < KTLS_NCIPHERS; c++)
+		caps.tx[KTLS_TLS13][c] = caps.rx[KTLS_TLS13][c] = true;
+	ktls_caps_format(&caps, buf, sizeof(buf));
+	assert_string_equal(buf, "tx,rx aes-128-gcm aes-256-gcm chacha20-poly1305 keyupdate");
+}
+
+/* The probe itself, on whatever kernel runs the test: consistent with its own summary. */
+static void test_probe_runs(void **state)
+{
+	struct ktls_caps caps;
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(ktls_probe(&caps), 0);
+	ktls_caps_format(&caps, buf, sizeof(buf));
+	if (!caps.ulp) {
+		assert_non_null(strstr(buf, "unavailable ("));
+		assert_false(caps.tx[KTLS_TLS13][KTLS_AES_128_GCM]);
+		assert_false(caps.tls13_rekey);
+	} else {
+		assert_non_null(strstr(buf, "tx"));
+	}
+}
+
 static void test_format_tx_only_one_cipher(void **state)
 {
 	struct ktls_caps caps = { .ulp = true };
@@ -89,6 +119,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_unavailable),
 		cmocka_unit_test(test_format_all),
+		cmocka_unit_test(test_format_keyupdate),
+		cmocka_unit_test(test_probe_runs),
 		cmocka_unit_test(test_format_tx_only_one_cipher),
 		cmocka_unit_test(test_format_truncates_safely),
 		cmocka_unit_test(test_stat_parse),
