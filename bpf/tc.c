@@ -13,6 +13,13 @@ static void hook_init(struct bpf_tc_hook *hook, int ifindex, bool ingress)
 
 int tg_tc_attach(int ifindex, bool ingress, int prog_fd, uint32_t priority)
 {
+	bool created;
+
+	return tg_tc_attach_ex(ifindex, ingress, prog_fd, priority, &created);
+}
+
+int tg_tc_attach_ex(int ifindex, bool ingress, int prog_fd, uint32_t priority, bool *created)
+{
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TG_TC_HANDLE, .priority = priority,
 			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	struct bpf_tc_hook hook;
@@ -23,6 +30,7 @@ int tg_tc_attach(int ifindex, bool ingress, int prog_fd, uint32_t priority)
 	/* -EEXIST: the clsact qdisc is already there (ours or an admin's); share it. */
 	if (err && err != -EEXIST)
 		return err;
+	*created = !err;
 	return bpf_tc_attach(&hook, &opts);
 }
 

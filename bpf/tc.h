@@ -15,6 +15,9 @@
 
 /* Create clsact on ifindex if needed and attach prog_fd; replaces our own earlier filter. */
 int tg_tc_attach(int ifindex, bool ingress, int prog_fd, uint32_t priority);
+/* The same; *created tells whether the clsact qdisc was created by this call (it was not there),
+ * so that a later detach removes only a qdisc that we added. */
+int tg_tc_attach_ex(int ifindex, bool ingress, int prog_fd, uint32_t priority, bool *created);
 /* Remove our filter; -ENOENT when it was not there. */
 int tg_tc_detach(int ifindex, bool ingress, uint32_t priority);
 /* Remove the clsact qdisc itself (and with it every filter on it). */

@@ -33,47 +33,48 @@ int pkt_build(const struct pkt_spec *s, void *buf, size_t cap)
 	}
 	if (s->family == AF_INET) {
 		uint16_t et = htons(ETH_P_IP);
-		struct iphdr *ip;
+		struct iphdr ip = { 0 }; /* built aligned, copied: in the frame it is not */
 
 		memcpy(p + off, &et, 2);
 		off += 2;
-		ip = (struct iphdr *)(p + off);
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->ttl = 64;
-		ip->protocol = proto;
-		ip->tot_len = htons((uint16_t)(sizeof(*ip) + l4len));
-		if (inet_pton(AF_INET, s->saddr, &ip->saddr) != 1 ||
-		    inet_pton(AF_INET, s->daddr, &ip->daddr) != 1)
+		ip.version = 4;
+		ip.ihl = 5;
+		ip.ttl = 64;
+		ip.protocol = proto;
+		ip.tot_len = htons((uint16_t)(sizeof(ip) + l4len));
+		if (inet_pton(AF_INET, s->saddr, &ip.saddr) != 1 ||
+		    inet_pton(AF_INET, s->daddr, &ip.daddr) != 1)
 			return -1;
-		off += sizeof(*ip);
+		memcpy(p + off, &ip, sizeof(ip));
+		off += sizeof(ip);
 	} else {
 		uint16_t et = htons(ETH_P_IPV6);
-		struct ip6_hdr *ip6;
+		struct ip6_hdr ip6 = { 0 };
 
 		memcpy(p + off, &et, 2);
 		off += 2;
-		ip6 = (struct ip6_hdr *)(p + off);
-		ip6->ip6_flow = htonl(6u << 28);
-		ip6->ip6_plen = htons((uint16_t)l4len);
-		ip6->ip6_nxt = proto;
-		ip6->ip6_hlim = 64;
-		if (inet_pton(AF_INET6, s->saddr, &ip6->ip6_src) != 1 ||
-		    inet_pton(AF_INET6, s->daddr, &ip6->ip6_dst) != 1)
+		ip6.ip6_flow = htonl(6u << 28);
+		ip6.ip6_plen = htons((uint16_t)l4len);
+		ip6.ip6_nxt = proto;
+		ip6.ip6_hlim = 64;
+		if (inet_pton(AF_INET6, s->saddr, &ip6.ip6_src) != 1 ||
+		    inet_pton(AF_INET6, s->daddr, &ip6.ip6_dst) != 1)
 			return -1;
-		off += sizeof(*ip6);
+		memcpy(p + off, &ip6, sizeof(ip6));
+		off += sizeof(ip6);
 	}
 	if (proto == IPPROTO_TCP) {
-		struct tcphdr *th = (struct tcphdr *)(p + off);
+		struct tcphdr th = { 0 };
 
-		th->source = htons(s->sport);
-		th->dest = htons(s->dport);
-		th->seq = htonl(s->seq);
-		th->ack_seq = htonl(s->ack);
-		th->doff = 5;
-		th->th_flags = s->tcp_flags;
-		th->window = htons(65535);
-		off += sizeof(*th);
+		th.source = htons(s->sport);
+		th.dest = htons(s->dport);
+		th.seq = htonl(s->seq);
+		th.ack_seq = htonl(s->ack);
+		th.doff = 5;
+		th.th_flags = s->tcp_flags;
+		th.window = htons(65535);
+		memcpy(p + off, &th, sizeof(th));
+		off += sizeof(th);
 	} else {
 		uint16_t ports[4] = { htons(s->sport), htons(s->dport),
 				      htons((uint16_t)(8 + s->payload_len)), 0 };

@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Loading, pinning, attaching and detaching steer and enforce (see bpf/loader.h).
+ *
+ * Both objects declare their shared maps with LIBBPF_PIN_BY_NAME and are opened with the pin
+ * directory as pin_root_path: the first load pins the maps, every later load (the second object,
+ * a restarted daemon) reuses them, so counters, flows and undelivered events survive restarts.
+ * Programs are pinned too, for bpftool and for fail-closed clarity; what keeps them running is
+ * the tc filter's own reference.  tg_attach (a pinned map) records what was attached and whether
+ * we created the clsact qdisc, so a detach by another process removes exactly that.
+ */
+#include "bpf/loader_priv.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "bpf/route.h"
+#include "bpf/steer.h"
+#include "bpf/tc.h"
+#include "lib/log.h"
+
+/* bpftool's generated skeletons mix int and size_t freely. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#include "enforce.skel.h"
+#include "steer.skel.h"
+#pragma GCC diagnostic pop
+
+_Static_assert(TG_LEVEL_NONE == POLICY_NONE && TG_LEVEL_MAY == POLICY_MAY &&
+		       TG_LEVEL_ENCRYPT == POLICY_ENCRYPT,
+	       "bpf/common.h levels mirror enum policy_level");
+_Static_assert(TG_DIR_OUTBOUND == POLICY_OUTBOUND && TG_DIR_INBOUND == POLICY_INBOUND,
+	       "bpf/common.h directions mirror enum policy_dir");
+
+#define BPF_FS_MAGIC_NR 0xcafe4a11
+
+const char *const tg_map_names[TG_MAP_N] = {
+	[TG_MAP_CONFIG] = "tg_config",	     [TG_MAP_POLICY] = "tg_policy",
+	[TG_MAP_LISTEN] = "tg_listen",	     [TG_MAP_STATS] = "tg_stats",
+	[TG_MAP_RULE_STATS] = "tg_rule_stats", [TG_MAP_EXCLUDE] = "tg_exclude",
+	[TG_MAP_FLOWS] = "tg_flows",	     [TG_MAP_EVENTS] = "tg_events",
+	[TG_MAP_ATTACH] = "tg_attach",
+};
+
+static const char *const prog_pins[4] = {
+	[TG_PROG_STEER_INSIDE] = TG_PIN_PROG_STEER_IN,
+	[TG_PROG_STEER_OUTSIDE] = TG_PIN_PROG_STEER_OUT,
+	[TG_PROG_ENFORCE_EGRESS] = TG_PIN_PROG_ENF_EGRESS,
+	[TG_PROG_ENFORCE_INGRESS] = TG_PIN_PROG_ENF_INGRESS,
+};
+
+static int pin_path(const struct tg_bpf *h, const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", h->pin_dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static struct tg_bpf *handle_new(const char *pin_dir)
+{
+	struct tg_bpf *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	snprintf(h->pin_dir, sizeof(h->pin_dir), "%s", pin_dir ? pin_dir : TG_PIN_DIR_DEFAULT);
+	for (int i = 0; i < TG_MAP_N; i++)
+		h->map_fd[i] = -1;
+	for (int i = 0; i < 4; i++)
+		h->prog_fd[i] = -1;
+	return h;
+}
+
+/* The pin directory must be on bpffs; create it (one level) if needed. */
+static int pin_dir_prepare(const char *dir)
+{
+	struct statfs st;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	if (statfs(dir, &st))
+		return -errno;
+	if ((unsigned long)st.f_type != BPF_FS_MAGIC_NR) {
+		log_err("bpf pin_dir=%s error=not-on-bpffs", dir);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int open_pinned_maps(struct tg_bpf *h)
+{
+	char path[PATH_MAX];
+	int err;
+
+	for (int i = 0; i < TG_MAP_N; i++) {
+		err = pin_path(h, tg_map_names[i], path, sizeof(path));
+		if (err)
+			return err;
+		h->map_fd[i] = bpf_obj_get(path);
+		if (h->map_fd[i] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int write_config(struct tg_bpf *h, const struct tg_bpf_opts *o)
+{
+	static const uint16_t smtp = 25;
+	struct tg_config *c = calloc(1, sizeof(*c));
+	const uint16_t *ports = o->ports ? o->ports : &smtp;
+	size_t nports = o->ports ? o->nports : 1;
+	__u32 zero = 0;
+	int err = 0;
+
+	if (!c)
+		return -ENOMEM;
+	c->relay_mark = o->relay_mark;
+	c->relay_mask = o->relay_mask ? o->relay_mask : 0xFFFFFFFF;
+	c->steer_mark = o->steer_mark ? o->steer_mark : TG_STEER_MARK_DEFAULT;
+	c->route_table = o->route_table ? o->route_table : TG_ROUTE_TABLE_DEFAULT;
+	c->may_down = (__u8)o->may_down;
+	for (int d = 0; d < 2; d++) {
+		c->default_rule[d] = o->default_rule[d];
+		c->default_level[d] = o->default_level_set ? (__u8)o->default_level[d] :
+				      d == TG_DIR_OUTBOUND ? TG_LEVEL_MAY : TG_LEVEL_NONE;
+	}
+	for (size_t i = 0; i < nports; i++)
+		c->ports[ports[i] >> 6] |= 1ULL << (ports[i] & 63);
+	if (bpf_map_update_elem(h->map_fd[TG_MAP_CONFIG], &zero, c, BPF_ANY))
+		err = -errno;
+	free(c);
+	return err;
+}
+
+static int new_policy_trie(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_NO_PREALLOC);
+	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "tg_policy_trie", sizeof(struct tg_lpm_key),
+				sizeof(struct tg_policy_val), TG_POLICY_MAX, &mo);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* A fresh tg_policy has an empty slot; give it an empty trie (an existing one is kept). */
+static int policy_ensure(struct tg_bpf *h)
+{
+	__u32 zero = 0, id;
+	int fd, err = 0;
+
+	if (!bpf_map_lookup_elem(h->map_fd[TG_MAP_POLICY], &zero, &id))
+		return 0;
+	fd = new_policy_trie();
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(h->map_fd[TG_MAP_POLICY], &zero, &fd, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int pin_progs(struct tg_bpf *h)
+{
+	struct bpf_program *progs[4] = {
+		h->steer->progs.steer_inside, h->steer->progs.steer_outside,
+		h->enf->progs.enforce_egress, h->enf->progs.enforce_ingress,
+	};
+	char path[PATH_MAX];
+	int err;
+
+	for (int i = 0; i < 4; i++) {
+		h->prog_fd[i] = bpf_program__fd(progs[i]);
+		err = pin_path(h, prog_pins[i], path, sizeof(path));
+		if (err)
+			return err;
+		/* a restart replaces the pin of the previous instance */
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+		err = bpf_program__pin(progs[i], path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int load_objects(struct tg_bpf *h)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->pin_dir);
+	int err;
+
+	h->enf = enforce_bpf__open_opts(&oo);
+	if (!h->enf)
+		return -errno;
+	err = enforce_bpf__load(h->enf);
+	if (err)
+		goto incompatible;
+	h->steer = steer_bpf__open_opts(&oo);
+	if (!h->steer)
+		return -errno;
+	err = steer_bpf__load(h->steer);
+	if (err)
+		goto incompatible;
+	return 0;
+incompatible:
+	log_err("bpf load pin_dir=%s err=%d hint=\"pinned maps of another version? "
+		"tlsgated --detach removes them\"",
+		h->pin_dir, err);
+	return err;
+}
+
+/* OR add_flags into ifindex's attach record (creating it); -ENOSPC when the table is full. */
+static int attach_record(struct tg_bpf *h, __u32 ifindex, __u32 add_flags)
+{
+	struct tg_attach_rec rec, free_rec = { 0 };
+	__u32 free_slot = 0;
+
+	for (__u32 i = 1; i < TG_ATTACH_MAX; i++) {
+		if (bpf_map_lookup_elem(h->map_fd[TG_MAP_ATTACH], &i, &rec))
+			return -errno;
+		if (rec.ifindex == ifindex) {
+			rec.flags |= add_flags;
+			return bpf_map_update_elem(h->map_fd[TG_MAP_ATTACH], &i, &rec, BPF_ANY) ?
+				       -errno :
+				       0;
+		}
+		if (!rec.ifindex && !free_slot)
+			free_slot = i;
+	}
+	if (!free_slot)
+		return -ENOSPC;
+	free_rec.ifindex = ifindex;
+	free_rec.flags = add_flags;
+	return bpf_map_update_elem(h->map_fd[TG_MAP_ATTACH], &free_slot, &free_rec, BPF_ANY) ?
+		       -errno :
+		       0;
+}
+
+static int attach_one(struct tg_bpf *h, const char *ifname, bool ingress, enum tg_bpf_prog prog,
+		      __u32 prio, __u32 flag)
+{
+	int ifindex = (int)if_nametoindex(ifname), err;
+	bool created = false;
+
+	if (!ifindex) {
+		log_err("bpf attach ifname=%s error=no-such-interface", ifname);
+		return -ENODEV;
+	}
+	/* Record first: a crash between attach and record must not leave an unknown filter. */
+	err = attach_record(h, (__u32)ifindex, flag);
+	if (err)
+		return err;
+	err = tg_tc_attach_ex(ifindex, ingress, h->prog_fd[prog], prio, &created);
+	if (err) {
+		log_err("bpf attach ifname=%s prog=%s err=%d", ifname, prog_pins[prog], err);
+		return err;
+	}
+	if (created)
+		err = attach_record(h, (__u32)ifindex, TG_ATT_CLSACT);
+	log_info("bpf attached ifname=%s prog=%s hook=%s prio=%u", ifname, prog_pins[prog],
+		 ingress ? "ingress" : "egress", prio);
+	return err;
+}
+
+static int attach_all(struct tg_bpf *h, const struct tg_bpf_opts *o)
+{
+	struct tg_attach_rec global = { .flags = TG_ATT_ROUTES };
+	__u32 zero = 0;
+	int err;
+
+	if ((o->inside && o->inside[0]) || (o->steer_inbound && o->outside && o->outside[0])) {
+		/* routes before the filters: a steered packet must never be forwarded instead */
+		if (bpf_map_update_elem(h->map_fd[TG_MAP_ATTACH], &zero, &global, BPF_ANY))
+			return -errno;
+		err = tg_route_add(o->steer_mark ? o->steer_mark : TG_STEER_MARK_DEFAULT,
+				   o->route_table ? o->route_table : TG_ROUTE_TABLE_DEFAULT);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; o->outside && o->outside[i]; i++) {
+		err = attach_one(h, o->outside[i], false, TG_PROG_ENFORCE_EGRESS, TG_PRIO_ENFORCE,
+				 TG_ATT_ENF_EGRESS);
+		if (!err)
+			err = attach_one(h, o->outside[i], true, TG_PROG_ENFORCE_INGRESS,
+					 TG_PRIO_ENFORCE, TG_ATT_ENF_INGRESS);
+		if (!err && o->steer_inbound)
+			err = attach_one(h, o->outside[i], true, TG_PROG_STEER_OUTSIDE,
+					 TG_PRIO_STEER, TG_ATT_STEER_OUT);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; o->inside && o->inside[i]; i++) {
+		err = attach_one(h, o->inside[i], true, TG_PROG_STEER_INSIDE, TG_PRIO_STEER,
+				 TG_ATT_STEER_IN);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int tg_bpf_open(const struct tg_bpf_opts *o, struct tg_bpf **out)
+{
+	struct tg_bpf *h;
+	int err;
+
+	if (!o || o->sz < sizeof(*o))
+		return -EINVAL;
+	h = handle_new(o->pin_dir);
+	if (!h)
+		return -ENOMEM;
+	err = pin_dir_prepare(h->pin_dir);
+	if (!err)
+		err = load_objects(h);
+	if (!err)
+		err = open_pinned_maps(h);
+	if (!err)
+		err = write_config(h, o);
+	if (!err)
+		err = policy_ensure(h);
+	if (!err)
+		err = pin_progs(h);
+	if (!err)
+		err = attach_all(h, o);
+	if (err) {
+		/* What is attached stays (fail-closed); the caller may retry or detach. */
+		log_err("bpf open pin_dir=%s err=%d (%s)", h->pin_dir, err, strerror(-err));
+		tg_bpf_close(h);
+		return err;
+	}
+	log_info("bpf loaded pin_dir=%s", h->pin_dir);
+	*out = h;
+	return 0;
+}
+
+int tg_bpf_open_pinned(const char *pin_dir, struct tg_bpf **out)
+{
+	struct tg_bpf *h = handle_new(pin_dir);
+	int err;
+
+	if (!h)
+		return -ENOMEM;
+	err = open_pinned_maps(h);
+	if (err) {
+		tg_bpf_close(h);
+		return err;
+	}
+	*out = h;
+	return 0;
+}
+
+void tg_bpf_close(struct tg_bpf *h)
+{
+	if (!h)
+		return;
+	ring_buffer__free(h->rb);
+	for (int i = 0; i < TG_MAP_N; i++)
+		if (h->map_fd[i] >= 0)
+			close(h->map_fd[i]);
+	steer_bpf__destroy(h->steer);
+	enforce_bpf__destroy(h->enf);
+	free(h);
+}
+
+static void detach_iface(const struct tg_attach_rec *r, int *first_err)
+{
+	static const struct {
+		__u32 flag;
+		bool ingress;
+		__u32 prio;
+	} hooks[] = {
+		{ TG_ATT_STEER_IN, true, TG_PRIO_STEER },
+		{ TG_ATT_STEER_OUT, true, TG_PRIO_STEER },
+		{ TG_ATT_ENF_EGRESS, false, TG_PRIO_ENFORCE },
+		{ TG_ATT_ENF_INGRESS, true, TG_PRIO_ENFORCE },
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		if (!(r->flags & hooks[i].flag))
+			continue;
+		err = tg_tc_detach((int)r->ifindex, hooks[i].ingress, hooks[i].prio);
+		/* -ENOENT: the interface or the filter is gone already */
+		if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL && !*first_err)
+			*first_err = err;
+	}
+	if (r->flags & TG_ATT_CLSACT) {
+		err = tg_tc_destroy_hook((int)r->ifindex);
+		if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL && !*first_err)
+			*first_err = err;
+	}
+	log_info("bpf detached ifindex=%u flags=0x%x", r->ifindex, r->flags);
+}
+
+static int unpin_all(struct tg_bpf *h)
+{
+	char path[PATH_MAX];
+	int err = 0;
+
+	for (int i = 0; i < TG_MAP_N + 4; i++) {
+		const char *name = i < TG_MAP_N ? tg_map_names[i] : prog_pins[i - TG_MAP_N];
+
+		if (pin_path(h, name, path, sizeof(path)))
+			continue;
+		if (unlink(path) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	if (rmdir(h->pin_dir) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+int tg_bpf_detach(struct tg_bpf *h)
+{
+	struct tg_attach_rec rec;
+	struct tg_config *cfg = NULL;
+	int err = 0, e;
+	__u32 zero = 0;
+
+	for (__u32 i = 1; i < TG_ATTACH_MAX; i++) {
+		if (bpf_map_lookup_elem(h->map_fd[TG_MAP_ATTACH], &i, &rec) || !rec.ifindex)
+			continue;
+		detach_iface(&rec, &err);
+	}
+	if (!bpf_map_lookup_elem(h->map_fd[TG_MAP_ATTACH], &zero, &rec) &&
+	    (rec.flags & TG_ATT_ROUTES)) {
+		cfg = calloc(1, sizeof(*cfg));
+		if (!cfg)
+			return -ENOMEM;
+		if (!bpf_map_lookup_elem(h->map_fd[TG_MAP_CONFIG], &zero, cfg)) {
+			e = tg_route_del(cfg->steer_mark, cfg->route_table);
+			if (e && !err)
+				err = e;
+		}
+		free(cfg);
+	}
+	e = unpin_all(h);
+	if (e && !err)
+		err = e;
+	log_info("bpf detached pin_dir=%s err=%d", h->pin_dir, err);
+	return err;
+}
+
+int tg_bpf_set_listener(struct tg_bpf *h, int fd4, int fd6)
+{
+	const int fds[2] = { fd4, fd6 };
+
+	for (__u32 slot = 0; slot < 2; slot++) {
+		int fd = h->map_fd[TG_MAP_LISTEN];
+		__u64 v = (__u64)fds[slot];
+
+		if (fds[slot] >= 0) {
+			if (bpf_map_update_elem(fd, &slot, &v, BPF_ANY))
+				return -errno;
+		} else if (bpf_map_delete_elem(fd, &slot) && errno != ENOENT && errno != EINVAL) {
+			/* a SOCKMAP says EINVAL for an empty slot */
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int lpm_key(struct tg_lpm_key *k, __u8 dir, int family, const void *addr,
+		   unsigned int plen)
+{
+	memset(k, 0, sizeof(*k));
+	if (family == AF_INET && plen <= 32) {
+		memcpy(k->addr, addr, 4);
+		k->family = TG_FAM_V4;
+	} else if (family == AF_INET6 && plen <= 128) {
+		memcpy(k->addr, addr, 16);
+		k->family = TG_FAM_V6;
+	} else {
+		return -EINVAL;
+	}
+	k->dir = dir;
+	k->prefixlen = TG_LPM_KIND_BITS + plen;
+	return 0;
+}
+
+int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e, size_t n)
+{
+	struct tg_policy_val v = { 0 };
+	struct tg_lpm_key k;
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	fd = new_policy_trie();
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < n; i++) {
+		err = lpm_key(&k, (__u8)e[i].dir, e[i].family, e[i].addr, e[i].prefix_len);
+		if (err)
+			goto out;
+		v.rule_id = e[i].rule_id;
+		v.level = (__u8)e[i].level;
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	/* the swap: one update of the outer slot */
+	if (bpf_map_update_elem(h->map_fd[TG_MAP_POLICY], &zero, &fd, BPF_ANY))
+		err = -errno;
+out:
+	close(fd);
+	if (err)
+		log_err("bpf policy replace entries=%zu err=%d", n, err);
+	else
+		log_info("bpf policy replaced entries=%zu", n);
+	return err;
+}
+
+int tg_bpf_exclude_add(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len)
+{
+	struct tg_lpm_key k;
+	__u32 one = 1;
+	int err = lpm_key(&k, 0, family, addr, prefix_len);
+
+	if (err)
+		return err;
+	return bpf_map_update_elem(h->map_fd[TG_MAP_EXCLUDE], &k, &one, BPF_ANY) ? -errno : 0;
+}
+
+int tg_bpf_exclude_del(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len)
+{
+	struct tg_lpm_key k;
+	int err = lpm_key(&k, 0, family, addr, prefix_len);
+
+	if (err)
+		return err;
+	return bpf_map_delete_elem(h->map_fd[TG_MAP_EXCLUDE], &k) ? -errno : 0;
+}
+
+int tg_bpf_prog_fd(const struct tg_bpf *h, enum tg_bpf_prog p)
+{
+	if ((unsigned int)p >= 4 || h->prog_fd[p] < 0)
+		return -ENOENT;
+	return h->prog_fd[p];
+}
+
+int tg_bpf_map_fd(const struct tg_bpf *h, const char *name)
+{
+	for (int i = 0; i < TG_MAP_N; i++)
+		if (!strcmp(name, tg_map_names[i]))
+			return h->map_fd[i];
+	return -ENOENT;
+}
+
+const char *tg_bpf_pin_dir(const struct tg_bpf *h)
+{
+	return h->pin_dir;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's handle on the BPF half: load steer and enforce, pin them and their maps under a
+ * pin directory, attach them with tc, and feed them (listener, policy, exclusions); read the
+ * drop events.  Everything attached stays attached when the process exits or dies (fail-closed):
+ * a restarted daemon calls tg_bpf_open() again and reuses the pinned maps (counters, flows,
+ * events survive); only tg_bpf_detach() removes filters, routes and pins.
+ *
+ * The daemon, in this order:
+ *     tg_bpf_open(&opts, &h)                   load/reuse, pin, routes, attach
+ *     tg_bpf_policy_replace(h, entries, n)     after every policy (re)load
+ *     tg_bpf_exclude_add(h, ...)               for each excluded inside prefix
+ *     tg_bpf_set_listener(h, fd4, fd6)         once listening: steering starts here
+ *     loop: tg_bpf_events_fd(h) in epoll -> tg_bpf_events_poll(h, 0, cb, ctx)
+ *     tg_bpf_close(h)                          on exit (everything stays attached)
+ * and `tlsgated --detach`: tg_bpf_open_pinned(pin_dir, &h); tg_bpf_detach(h); tg_bpf_close(h).
+ */
+#ifndef TLSGATE_BPF_LOADER_H
+#define TLSGATE_BPF_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/common.h"
+#include "bpf/enforce.h"
+#include "policy/policy.h"
+
+struct tg_bpf;
+
+#define TG_STEER_MARK_DEFAULT 0x7467	/* "tg" */
+#define TG_ROUTE_TABLE_DEFAULT 0x7467
+
+struct tg_bpf_opts {
+	size_t sz;			/* sizeof(struct tg_bpf_opts) */
+	const char *pin_dir;		/* NULL: TG_PIN_DIR_DEFAULT */
+	const char *const *inside;	/* NULL-terminated names: steer_inside on tc ingress */
+	const char *const *outside;	/* enforce_egress + enforce_ingress on tc egress/ingress */
+	bool steer_inbound;		/* also steer_outside on the outside interfaces' ingress */
+	const uint16_t *ports;		/* SMTP ports; NULL: just 25 */
+	size_t nports;
+	uint32_t steer_mark;		/* 0: TG_STEER_MARK_DEFAULT */
+	uint32_t route_table;		/* 0: TG_ROUTE_TABLE_DEFAULT */
+	uint32_t relay_mark;		/* the daemon's SO_MARK (0: none) */
+	uint32_t relay_mask;		/* 0: 0xffffffff */
+	enum tg_may_down may_down;	/* `may` destinations while the daemon is down */
+	uint32_t default_rule[2];	/* by enum policy_dir: rule when no prefix matches */
+	enum policy_level default_level[2];	/* (outbound: may, inbound: none, by default) */
+	bool default_level_set;		/* false: use those defaults and ignore default_level */
+};
+
+/*
+ * Load (reusing pinned maps), configure, pin, add routes if anything is steered, attach.  With
+ * no interfaces it only loads and pins (tests, benchmarks).  0 or -errno; *out on success.
+ */
+int tg_bpf_open(const struct tg_bpf_opts *opts, struct tg_bpf **out);
+/* Only the pinned maps of a pin directory (no load, no attach): detach, events, listener. */
+int tg_bpf_open_pinned(const char *pin_dir, struct tg_bpf **out);
+/* Free the handle; programs, filters, routes and pins stay. */
+void tg_bpf_close(struct tg_bpf *h);
+/* Remove our filters (and clsact where we created it), the routes and the pins. */
+int tg_bpf_detach(struct tg_bpf *h);
+
+/* The listeners steered connections go to (-1: none for that family; both -1: steering stops,
+ * and the enforcer considers the daemon down). */
+int tg_bpf_set_listener(struct tg_bpf *h, int fd4, int fd6);
+
+struct tg_bpf_policy_entry {
+	enum policy_dir dir;	/* outbound: keyed by server address; inbound: by client */
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network byte order; IPv4 in addr[0..3] */
+	uint8_t prefix_len;
+	uint32_t rule_id;	/* struct policy_rule.id */
+	enum policy_level level;
+};
+
+/*
+ * Replace the whole policy.  A fresh LPM trie is filled and then swapped into tg_policy's one
+ * slot with a single map update, so every packet sees either the old or the new policy,
+ * never a mix; the old trie is freed by the kernel when the last program run using it ends.
+ */
+int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e, size_t n);
+
+/* Inside source prefixes never steered (family AF_INET/AF_INET6, addr in network order). */
+int tg_bpf_exclude_add(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len);
+int tg_bpf_exclude_del(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len);
+
+/* Drop events (bpf/events.c). */
+typedef void (*tg_bpf_event_cb)(const struct tg_event *e, void *ctx);
+/* A file descriptor that becomes readable when events are waiting (for epoll); or -errno. */
+int tg_bpf_events_fd(struct tg_bpf *h);
+/* Consume waiting events (waiting up to timeout_ms); the number consumed or -errno. */
+int tg_bpf_events_poll(struct tg_bpf *h, int timeout_ms, tg_bpf_event_cb cb, void *ctx);
+/* One log line: "reason=plaintext-mail rule=7 dir=outbound client=... server=... detail=MAIL". */
+int tg_bpf_event_format(const struct tg_event *e, char *buf, size_t len);
+
+/* For tests and benchmarks. */
+enum tg_bpf_prog {
+	TG_PROG_STEER_INSIDE,
+	TG_PROG_STEER_OUTSIDE,
+	TG_PROG_ENFORCE_EGRESS,
+	TG_PROG_ENFORCE_INGRESS,
+};
+int tg_bpf_prog_fd(const struct tg_bpf *h, enum tg_bpf_prog p);
+/* A map's fd by its pinned name ("tg_flows", ...); -ENOENT for an unknown name. */
+int tg_bpf_map_fd(const struct tg_bpf *h, const char *name);
+const char *tg_bpf_pin_dir(const struct tg_bpf *h);
+
+#endif

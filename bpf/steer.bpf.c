@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * steer: transparent interception of SMTP connections for tlsgated (see bpf/steer.h).
+ * Returns TC_ACT_OK for a packet it assigned to a local socket (which ends the hook's filter
+ * chain: the enforcer never sees steered packets) and TC_ACT_UNSPEC for everything else.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "bpf/steer.h"
+#include "bpf/parse.bpf.h"
+#include "bpf/maps.bpf.h"
+
+#define BPF_F_CURRENT_NETNS (-1L) /* an enum only in newer vmlinux.h */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TG_EXCLUDE_MAX);
+	__uint(key_size, sizeof(struct tg_lpm_key));
+	__uint(value_size, sizeof(__u32));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_exclude SEC(".maps");
+
+static __always_inline int excluded(const struct tg_pkt *p)
+{
+	struct tg_lpm_key k;
+
+	tg_lpm_key_set(&k, 0, p->family, p->src);
+	return bpf_map_lookup_elem(&tg_exclude, &k) != NULL;
+}
+
+/* The socket for this packet, referenced: its own connection's, else the daemon's listener. */
+static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb, const struct tg_pkt *p)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 slot, tlen;
+
+	if (p->family == TG_FAM_V4) {
+		__builtin_memcpy(&t.ipv4.saddr, p->src, 4);
+		__builtin_memcpy(&t.ipv4.daddr, p->dst, 4);
+		t.ipv4.sport = p->sport;
+		t.ipv4.dport = p->dport;
+		tlen = sizeof(t.ipv4);
+		slot = TG_LISTEN_V4;
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->src, 16);
+		__builtin_memcpy(t.ipv6.daddr, p->dst, 16);
+		t.ipv6.sport = p->sport;
+		t.ipv6.dport = p->dport;
+		tlen = sizeof(t.ipv6);
+		slot = TG_LISTEN_V6;
+	}
+	/* An established (or half-open) socket for the tuple wins: a steered connection's later
+	 * segments.  A listener found this way is somebody else's port-25 socket: not ours. */
+	sk = bpf_skc_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (sk) {
+		/* A new SYN on a tuple still in TIME_WAIT must reach our listener: the kernel's
+		 * own TIME_WAIT handling would look for a listener on the original destination
+		 * and find none. */
+		if (sk->state != BPF_TCP_LISTEN &&
+		    !(sk->state == BPF_TCP_TIME_WAIT &&
+		      (p->flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN))
+			return sk;
+		bpf_sk_release(sk);
+	}
+	sk = bpf_map_lookup_elem(&tg_listen, &slot);
+	if (sk && sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
+{
+	struct tg_config *cfg = tg_cfg();
+	struct bpf_sock *sk;
+	struct tg_pkt p;
+	long err;
+
+	if (!cfg || tg_parse(skb, &p) != TG_PARSE_TCP || !tg_port_is_smtp(cfg, p.dport))
+		return TC_ACT_UNSPEC;
+	if (cfg->relay_mark && (skb->mark & cfg->relay_mask) == cfg->relay_mark)
+		return TC_ACT_UNSPEC; /* the daemon's own connection */
+	if (excluded(&p))
+		return TC_ACT_UNSPEC;
+	sk = pick_socket(skb, &p);
+	if (!sk)
+		return TC_ACT_UNSPEC; /* the daemon is down: forwarded, the enforcer decides */
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	if (err) {
+		tg_count_global(TG_CTR_STEER_ERRORS, 1);
+		return TC_ACT_UNSPEC;
+	}
+	skb->mark = cfg->steer_mark;
+	if ((p.flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN)
+		tg_count(tg_policy_lookup(cfg, dir, p.family, dir == TG_DIR_INBOUND ? p.src : p.dst)
+				 .rule_id,
+			 TG_CTR_FLOWS_STEERED, 1);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int steer_inside(struct __sk_buff *skb)
+{
+	return steer(skb, TG_DIR_OUTBOUND);
+}
+
+SEC("tc")
+int steer_outside(struct __sk_buff *skb)
+{
+	return steer(skb, TG_DIR_INBOUND);
+}
+
+char LICENSE[] SEC("license") = "GPL";
