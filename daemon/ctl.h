@@ -17,10 +17,24 @@ struct ctl_opts {
 	int verbose;		/* -v */
 	const char *bpf_pin_dir;	/* --pin-dir (default /sys/fs/bpf/tlsgate) */
 	const char *run_dir;	/* --run-dir (default /run/tlsgate): the daemon's netlink port */
+	int timeout_ms;		/* --timeout SEC: how long to wait for tlsgated's answer */
 };
 
 /* true when `arg` is a non-empty prefix of `word` (iproute2's matches()). */
 bool ctl_matches(const char *arg, const char *word);
+
+/* A keyword and what it stands for; aliases share an id.  Tables end with { NULL, 0 }. */
+struct ctl_word {
+	const char *word;
+	int id;
+};
+
+/*
+ * The id of the word arg names: an exact match, else a unique prefix ("pol" -> policy).  On an
+ * unknown or ambiguous word, prints why and the choices to stderr, naming it as `what` ("unknown
+ * policy command 'shw'; try show add del import check") and returns -1: exit with status 2.
+ */
+int ctl_choose(const char *arg, const struct ctl_word *words, const char *what);
 
 int ctl_policy(int argc, char **argv, const struct ctl_opts *o);	/* ctl_policy.c */
 int ctl_session(int argc, char **argv, const struct ctl_opts *o);	/* ctl_session.c */

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * daemon/control_auth.c: who may read and who may change, decided from the kernel's
+ * SCM_CREDENTIALS.  The decisive cases are real: forked children drop to `nobody` (with and
+ * without the admin group as a supplementary group) and ask the real control server over
+ * NETLINK_USERSOCK; the kernel, not the test, supplies their credentials.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include "ctl_harness.h"
+#include "daemon/control_auth.h"
+#include "daemon/control_client.h"
+#include "lib/log.h"
+
+/* ---- the decision itself ---- */
+
+static void test_check_rules(void **state)
+{
+	struct ctl_auth a = {.group = "tlsgate", .have_group = true, .gid = 4242};
+	struct ctl_auth none = {.group = "tlsgate", .have_group = false};
+	struct ucred root = {.pid = getpid(), .uid = 0, .gid = 0};
+	struct ucred user = {.pid = getpid(), .uid = 1000, .gid = 1000};
+	struct ucred member = {.pid = getpid(), .uid = 1000, .gid = 4242};
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(ctl_auth_check(&a, &root, CTL_ACCESS_WRITE, "policy add", msg, 512), 0);
+	assert_int_equal(ctl_auth_check(&none, &root, CTL_ACCESS_READ, "status", msg, 512), 0);
+	assert_int_equal(ctl_auth_check(&a, &user, CTL_ACCESS_WRITE, "policy add", msg, 512),
+			 -EPERM);
+	assert_string_equal(msg, "permission denied: policy add changes tlsgated and needs root "
+				 "(request from uid 1000)");
+	/* primary group from the credentials themselves */
+	assert_int_equal(ctl_auth_check(&a, &member, CTL_ACCESS_READ, "status", msg, 512), 0);
+	assert_int_equal(ctl_auth_check(&a, &member, CTL_ACCESS_WRITE, "reload", msg, 512), -EPERM);
+	/* the group does not exist: say so */
+	assert_int_equal(ctl_auth_check(&none, &user, CTL_ACCESS_READ, "status", msg, 512), -EPERM);
+	assert_non_null(strstr(msg, "group tlsgate, which does not exist on this host"));
+	/* pid is ours but uid 1000 is not: the pid does not vouch for that uid */
+	assert_int_equal(ctl_auth_check(&a, &user, CTL_ACCESS_READ, "status", msg, 512), -EPERM);
+	assert_non_null(strstr(msg, "could not be verified"));
+	assert_int_equal(ctl_auth_check(&a, NULL, CTL_ACCESS_READ, "status", msg, 512), -EPERM);
+	assert_string_equal(msg, "permission denied: status: request carried no credentials");
+}
+
+static void test_proc_groups(void **state)
+{
+	gid_t groups[64];
+	int n = getgroups(64, groups);
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(ctl_auth_proc_has_group(getpid(), getuid(), getegid()), 1);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(ctl_auth_proc_has_group(getpid(), getuid(), groups[i]), 1);
+	assert_int_equal(ctl_auth_proc_has_group(getpid(), getuid(), 54321), 0);
+	assert_int_equal(ctl_auth_proc_has_group(getpid(), getuid() + 1, getegid()), -EPERM);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(ctl_auth_proc_has_group(pid, getuid(), getegid()), -ESRCH);
+	assert_int_equal(ctl_auth_proc_has_group(0, 0, 0), -ESRCH);
+}
+
+/* ---- for real: unprivileged children against the real server ---- */
+
+static int adds, statuses;
+
+static int op_status(void *ctx, struct nlproto_status *st)
+{
+	(void)ctx;
+	statuses++;
+	snprintf(st->version, sizeof(st->version), "test");
+	return 0;
+}
+
+static int op_add(void *ctx, enum policy_dir dir, const char *line, ctl_rule_cb cb, void *arg,
+		  char *msg, size_t msglen)
+{
+	(void)ctx;
+	(void)dir;
+	(void)line;
+	(void)cb;
+	(void)arg;
+	(void)msg;
+	(void)msglen;
+	adds++;
+	return 0;
+}
+
+static const struct ctl_ops ops = {.status = op_status, .policy_add = op_add};
+
+/* The group the server admits readers from: one that exists here and that nobody lacks. */
+static const char *admin_group(gid_t *gid)
+{
+	struct group *g = getgrgid(100); /* "users" on Debian */
+
+	if (!g)
+		return NULL;
+	*gid = g->gr_gid;
+	return g->gr_name;
+}
+
+struct who {
+	bool with_group;
+	gid_t gid;
+};
+
+static int ask(struct ctl_client *c, struct harness *h, uint16_t type, int slot)
+{
+	struct nl_msg *req = ctl_client_msg(type, 0, 0);
+
+	if (type == NLPROTO_MSG_POLICY_ADD)
+		nla_put_string(req, NLPROTO_A_LINE, "example.org encrypt");
+	h->sh->errs[slot] = ctl_client_call(c, req, NULL, NULL, h->sh->msgs[slot], 512);
+	nlmsg_free(req);
+	return 0;
+}
+
+static int child_nobody(struct harness *h, void *arg)
+{
+	const struct who *w = arg;
+	struct passwd *pw = getpwnam("nobody");
+	struct ctl_monitor *m;
+	struct ctl_client *c;
+
+	if (!pw)
+		return 20;
+	if (setgroups(w->with_group ? 1 : 0, &w->gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid) ||
+	    getuid() != pw->pw_uid || geteuid() != pw->pw_uid)
+		return 21;
+	if (ctl_client_open(h->dir, 5000, &c, h->sh->msg, sizeof(h->sh->msg)))
+		return 22;
+	ask(c, h, NLPROTO_MSG_STATUS_GET, 0);
+	ask(c, h, NLPROTO_MSG_POLICY_ADD, 1);
+	ctl_client_close(c);
+	/* and events: the kernel keeps the unprivileged out of USERSOCK groups */
+	h->sh->errs[2] = ctl_monitor_open(h->dir, &m, h->sh->msgs[2], 512);
+	if (!h->sh->errs[2])
+		ctl_monitor_close(m);
+	return 0;
+}
+
+static int child_root(struct harness *h, void *arg)
+{
+	struct ctl_client *c;
+
+	(void)arg;
+	if (ctl_client_open(h->dir, 5000, &c, h->sh->msg, sizeof(h->sh->msg)))
+		return 22;
+	ask(c, h, NLPROTO_MSG_STATUS_GET, 0);
+	ask(c, h, NLPROTO_MSG_POLICY_ADD, 1);
+	ctl_client_close(c);
+	return 0;
+}
+
+static void test_unprivileged_over_netlink(void **state)
+{
+	struct ctl_server_opts o = {0};
+	struct ctl_server_stats st;
+	struct harness h;
+	struct who w = {0};
+	char want[256];
+
+	(void)state;
+	if (geteuid() != 0 || !getpwnam("nobody"))
+		skip(); /* dropping to another uid needs root, and a `nobody` user */
+	o.group = admin_group(&w.gid);
+	if (!o.group)
+		skip();
+	assert_int_equal(harness_open(&h, &o, &ops, NULL), 0);
+
+	/* nobody, without the group: may neither read nor write */
+	w.with_group = false;
+	assert_int_equal(harness_run(&h, child_nobody, &w), 0);
+	assert_int_equal(h.sh->errs[0], -EPERM);
+	snprintf(want, sizeof(want),
+		 "permission denied: status needs root or membership in group %s (request from "
+		 "uid %u)",
+		 o.group, (unsigned int)getpwnam("nobody")->pw_uid);
+	assert_string_equal(h.sh->msgs[0], want);
+	assert_int_equal(h.sh->errs[1], -EPERM);
+	assert_non_null(strstr(h.sh->msgs[1], "policy add changes tlsgated and needs root"));
+	assert_int_equal(h.sh->errs[2], -EPERM);
+	assert_non_null(strstr(h.sh->msgs[2], "monitor needs root (CAP_NET_ADMIN)"));
+	assert_int_equal(statuses, 0);
+	assert_int_equal(adds, 0);
+
+	/* nobody with the group as a supplementary group: reads, still no writes */
+	w.with_group = true;
+	assert_int_equal(harness_run(&h, child_nobody, &w), 0);
+	assert_int_equal(h.sh->errs[0], 0);
+	assert_int_equal(h.sh->errs[1], -EPERM);
+	assert_int_equal(statuses, 1);
+	assert_int_equal(adds, 0);
+
+	/* root: both */
+	assert_int_equal(harness_run(&h, child_root, NULL), 0);
+	assert_int_equal(h.sh->errs[0], 0);
+	assert_int_equal(h.sh->errs[1], 0);
+	assert_int_equal(statuses, 2);
+	assert_int_equal(adds, 1);
+
+	ctl_server_stats(h.cs, &st);
+	assert_int_equal(st.denied, 3);
+	harness_close(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_rules),
+		cmocka_unit_test(test_proc_groups),
+		cmocka_unit_test(test_unprivileged_over_netlink),
+	};
+
+	tg_log_init("test_ctl_auth", 0);
+	tg_log_set_level(TG_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
