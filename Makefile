@@ -10,7 +10,8 @@
 #   bpf/*.c              BPF user side (loader, maps, metrics)        -> libtgbpf.a
 #   bpf/*.bpf.c          BPF programs                                 -> X.bpf.o + X.skel.h
 #   hw/*.c               NIC offload (ethtool netlink, sock_diag)     -> libhw.a
-#   daemon/tlsgated.c    daemon main; daemon/tlsgatectl.c + daemon/ctl_*.c the CLI;
+#   daemon/tlsgated.c    daemon main; daemon/tlsgatectl.c the CLI main;
+#   daemon/ctl_*.c       the CLI's object handlers                    -> libctl.a
 #   daemon/*.c (rest)    daemon internals                             -> libdaemon.a
 #   tests/lib/*.c        test helpers                                 -> libtgtest.a
 #   tests/{unit,bpf,e2e,vm}/test_*.c, tests/*/helper_*.c              -> one binary each
@@ -80,9 +81,10 @@ policy_src := $(wildcard policy/*.c)
 ktls_src   := $(wildcard ktls/*.c)
 bpfu_src   := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
 hw_src     := $(wildcard hw/*.c)
-ctl_src    := daemon/tlsgatectl.c $(wildcard daemon/ctl_*.c)
+ctl_src    := daemon/tlsgatectl.c
+ctllib_src := $(wildcard daemon/ctl_*.c)
 dmain_src  := daemon/tlsgated.c
-daemon_src := $(filter-out $(ctl_src) $(dmain_src),$(wildcard daemon/*.c))
+daemon_src := $(filter-out $(ctl_src) $(ctllib_src) $(dmain_src),$(wildcard daemon/*.c))
 tlib_src   := $(wildcard tests/lib/*.c)
 bpf_prog   := $(wildcard bpf/*.bpf.c)
 
@@ -94,6 +96,7 @@ ktls_obj   := $(call obj,$(ktls_src))
 bpfu_obj   := $(call obj,$(bpfu_src))
 hw_obj     := $(call obj,$(hw_src))
 ctl_obj    := $(call obj,$(ctl_src))
+ctllib_obj := $(call obj,$(ctllib_src))
 dmain_obj  := $(call obj,$(dmain_src))
 daemon_obj := $(call obj,$(daemon_src))
 tlib_obj   := $(call obj,$(tlib_src))
@@ -104,7 +107,7 @@ VMLINUX_H  := $(O)/bpf/vmlinux.h
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 # Archives, in link order (users before what they use).
-LIBS := $(O)/libdaemon.a $(O)/libpolicy.a $(O)/libktls.a $(O)/libtgbpf.a $(O)/libhw.a \
+LIBS := $(O)/libctl.a $(O)/libdaemon.a $(O)/libpolicy.a $(O)/libktls.a $(O)/libtgbpf.a $(O)/libhw.a \
 	$(O)/libtgutil.a
 
 test_dirs  := unit bpf e2e vm
@@ -114,7 +117,8 @@ unit_bin   := $(filter $(O)/tests/unit/%,$(test_bin))
 fuzz_src   := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz_bin   := $(patsubst tests/fuzz/%.c,$(O)/fuzz-bin/%,$(fuzz_src))
 
-all_src := $(util_src) $(policy_src) $(ktls_src) $(bpfu_src) $(hw_src) $(ctl_src) $(dmain_src) \
+all_src := $(util_src) $(policy_src) $(ktls_src) $(bpfu_src) $(hw_src) $(ctl_src) $(ctllib_src) \
+	$(dmain_src) \
 	$(daemon_src) $(tlib_src) $(test_src) $(fuzz_src)
 
 .PHONY: all bins tests unit-tests fuzz-targets bpf clean deps check check-unit check-bpf check-e2e check-vm \
@@ -183,6 +187,7 @@ $(eval $(call archive,libktls.a,$(ktls_obj) | $(O)/obj/empty.o))
 $(eval $(call archive,libtgbpf.a,$(bpfu_obj) | $(O)/obj/empty.o))
 $(eval $(call archive,libhw.a,$(hw_obj) | $(O)/obj/empty.o))
 $(eval $(call archive,libdaemon.a,$(daemon_obj) | $(O)/obj/empty.o))
+$(eval $(call archive,libctl.a,$(ctllib_obj) | $(O)/obj/empty.o))
 $(eval $(call archive,libtgtest.a,$(tlib_obj) | $(O)/obj/empty.o))
 
 $(O)/tlsgated: $(dmain_obj) $(LIBS)

@@ -74,6 +74,15 @@ static const struct ckey keys[] = {
 	{ "run_dir", C_STR, O(run_dir), 0, "/run/tlsgate" },
 	{ "state_dir", C_STR, O(state_dir), 0, "/var/lib/tlsgate" },
 	{ "bpf_pin_dir", C_STR, O(bpf_pin_dir), 0, "/sys/fs/bpf/tlsgate" },
+	{ "inside_interfaces", C_STR, O(inside_interfaces), 0, NULL },
+	{ "outside_interfaces", C_STR, O(outside_interfaces), 0, NULL },
+	{ "steer_ports", C_STR, O(steer_ports), 0, "25" },
+	{ "steer_exclude", C_STR, O(steer_exclude), 0, NULL },
+	{ "steer_inbound", C_BOOL, O(steer_inbound), 0, "no" },
+	{ "may_down_enforce", C_BOOL, O(may_down_enforce), 0, "no" },
+	{ "resolve", C_BOOL, O(resolve), 0, "yes" },
+	{ "dns_server", C_STR, O(dns_server), 0, NULL },
+	{ "ctl_group", C_STR, O(ctl_group), 0, "tlsgate" },
 };
 #undef O
 

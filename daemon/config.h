@@ -66,6 +66,18 @@ struct config {
 	char *run_dir;
 	char *state_dir;
 	char *bpf_pin_dir;
+
+	/* eBPF: steering (inside interfaces) and enforcement (outside interfaces) */
+	char *inside_interfaces;	/* "eth1 eth2": steer port-25 connections to us */
+	char *outside_interfaces;	/* "eth0": enforce TLS for TLS-required destinations */
+	char *steer_ports;		/* "25" */
+	char *steer_exclude;		/* inside prefixes never steered: "192.0.2.50/32 ..." */
+	bool steer_inbound;		/* also steer port 25 arriving on the outside interfaces */
+	bool may_down_enforce;		/* may destinations while we are down: drop plaintext */
+	/* DNS for resolving policy domains to addresses (the kernel enforcer's view) */
+	bool resolve;
+	char *dns_server;		/* "203.0.113.53[:port]"; empty: /etc/resolv.conf */
+	char *ctl_group;		/* read access to the control socket */
 };
 
 /* Defaults in *c (strings allocated). */

@@ -9,8 +9,10 @@
 #include "daemon/session.h"
 #include "daemon/gw.h"
 #include "daemon/worker.h"
+#include "daemon/events.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
+#include "policy/nlproto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SIDE_BUF 16384	/* per direction per side: bounded memory per session */
@@ -444,6 +447,12 @@ int session_start(struct worker *w, enum session_role role, int fd)
 	s->id = ((uint64_t)w->id << 48) | ++w->next_id;
 	snprintf(s->ids, sizeof(s->ids), "%x%08lx", w->id, (unsigned long)(w->next_id & 0xffffffffu));
 	s->started_ms = loop_now_ms();
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s->started_wall_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	}
 	loop_timer_init(&s->timer, on_timer);
 	if (side_init(s, &s->down, "client") || side_init(s, &s->up, "next-hop")) {
 		err = -ENOMEM;
@@ -495,6 +504,7 @@ static void session_destroy(struct session *s)
 	struct gw *g = s->w->gw;
 	uint64_t ms = loop_now_ms() - s->started_ms;
 
+	session_event(s, NLPROTO_EV_SESSION_END, s->end_reason[0] ? s->end_reason : "quit");
 	log_info("session=%s end role=%s client=%s dest=%s duration=%llu.%03llus messages=%u "
 		 "in=%llu out=%llu up_in=%llu up_out=%llu reason=\"%s\"",
 		 s->ids, s->role == ROLE_OUTBOUND ? "outbound" : "inbound", s->client_txt,
@@ -525,4 +535,77 @@ void session_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen
 		       size_t fulllen)
 {
 	addr_text(ss, ip, iplen, full, fulllen);
+}
+
+static const char *addr_port(const struct sockaddr_storage *ss, char *ip, size_t iplen,
+			     uint16_t *port)
+{
+	char full[96];
+
+	addr_text(ss, ip, iplen, full, sizeof(full));
+	*port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
+					 : ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ip;
+}
+
+/* "tx=kernel rx=user(x)" -> "kernel", "user(x)"; "plain" -> "plain", "plain" */
+static void split_ktls(const char *st, char *tx, char *rx, size_t len)
+{
+	const char *t = strstr(st, "tx="), *r = strstr(st, "rx=");
+
+	snprintf(tx, len, "%.*s", t ? (int)strcspn(t + 3, " ") : (int)strlen(st), t ? t + 3 : st);
+	snprintf(rx, len, "%.*s", r ? (int)strcspn(r + 3, " ") : (int)strlen(st), r ? r + 3 : st);
+}
+
+void session_describe(const struct session *s, struct nlproto_session *out, char *state,
+		      size_t statelen, char *tx, char *rx, size_t txrxlen)
+{
+	/* The TLS leg the policy is about: toward the MX outbound, toward the sender inbound. */
+	const struct side *leg = s->role == ROLE_OUTBOUND ? &s->up : &s->down;
+	static __thread char cip[64], dip[64];
+
+	memset(out, 0, sizeof(*out));
+	out->id = s->id;
+	out->role = s->role == ROLE_OUTBOUND ? POLICY_OUTBOUND : POLICY_INBOUND;
+	out->client_addr = addr_port(&s->client, cip, sizeof(cip), &out->client_port);
+	out->dest_addr = addr_port(&s->dest, dip, sizeof(dip), &out->dest_port);
+	out->dest_name = s->mx_host[0] ? s->mx_host : NULL;
+	snprintf(state, statelen, "%s", session_state_name(s->state));
+	out->state = state;
+	out->tls_version = leg->tls_version[0] ? leg->tls_version : NULL;
+	out->cipher = leg->tls_cipher[0] ? leg->tls_cipher : NULL;
+	split_ktls(leg->ktls_state, tx, rx, txrxlen);
+	out->ktls_tx = tx;
+	out->ktls_rx = rx;
+	if (s->role == ROLE_OUTBOUND && s->out_match.rule) {
+		out->rule_id = s->out_match.rule->id;
+		out->level = policy_level_name(s->out_match.rule->level);
+	} else if (s->role == ROLE_INBOUND && s->in_match.rule) {
+		out->rule_id = s->in_match.rule->id;
+		out->level = policy_level_name(s->in_match.rule->level);
+	}
+	out->bytes_c2s = s->down.bytes_in;
+	out->bytes_s2c = s->down.bytes_out;
+	out->start_ms = s->started_wall_ms;
+}
+
+void session_event(const struct session *s, int type, const char *detail)
+{
+	struct nlproto_session ns;
+	struct nlproto_event ev = { .type = (enum nlproto_event_type)type };
+	char state[32], tx[64], rx[64], src[96];
+	struct timespec ts;
+
+	session_describe(s, &ns, state, sizeof(state), tx, rx, sizeof(tx));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.time_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	ev.session = &ns;
+	ev.rule_id = ns.rule_id;
+	ev.level = ns.level;
+	ev.detail = detail;
+	snprintf(src, sizeof(src), "%s", s->client_txt);
+	ev.src = src;
+	ev.dst = s->dest_txt;
+	ev.subject = s->ids;
+	events_publish(&ev);
 }

@@ -89,7 +89,9 @@ struct side {
 	bool tls;
 	uint32_t wait;		/* events the endpoint asked for (handshake, TLS I/O) */
 	char tls_summary[128];
-	char ktls_state[128];
+	char ktls_state[128];	/* "tx=kernel rx=kernel", "plain" */
+	char tls_version[16];	/* "TLSv1.3" once TLS is up */
+	char tls_cipher[64];
 	enum tls_trust trust;
 	uint64_t bytes_in, bytes_out;
 	const char *name;	/* "down" / "up" for logs */
@@ -104,7 +106,9 @@ struct session {
 	enum session_state state;
 	struct side down, up;
 	struct loop_timer timer;
-	uint64_t started_ms;
+	uint64_t started_ms;	/* monotonic */
+	uint64_t started_wall_ms;	/* unix time, for `session list` */
+	bool killed;		/* the administrator asked for it to end */
 
 	struct sockaddr_storage client, dest;
 	char client_txt[80];	/* "192.0.2.10:40000" */
@@ -189,6 +193,13 @@ int pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint1
 	      const char *local, const char *arg);
 void pend_clear(struct session *s);
 void txn_reset(struct session *s);
+
+/* Fill an nlproto_session view of s (strings point into s); for dumps and events. */
+struct nlproto_session;
+void session_describe(const struct session *s, struct nlproto_session *out, char *state,
+		      size_t statelen, char *tx, char *rx, size_t txrxlen);
+/* Publish a session event for `tlsgatectl monitor` (type: enum nlproto_event_type). */
+void session_event(const struct session *s, int type, const char *detail);
 
 /* session_body.c */
 bool body_step(struct session *s);

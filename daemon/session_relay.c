@@ -12,6 +12,7 @@
 #include "daemon/worker.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
+#include "policy/nlproto.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -389,10 +390,10 @@ static void log_message(struct session *s, int code, const char *reply, size_t l
 	if (code / 100 == 2)
 		s->messages++;
 	log_info("session=%s msg=%s role=%s client=%s dest=%s from=<%s> nrcpt=%u size=%llu "
-		 "tls=\"%s\" ktls=\"%s\" reply=\"%.*s\"",
+		 "body=%s tls=\"%s\" ktls=\"%s\" reply=\"%.*s\"",
 		 s->ids, s->queue_id, s->role == ROLE_OUTBOUND ? "outbound" : "inbound",
 		 s->client_txt, s->dest_txt, s->mail_from, s->nrcpt_ok,
-		 (unsigned long long)s->msg_bytes,
+		 (unsigned long long)s->msg_bytes, s->xfer ? ktls_xfer_backend(s->xfer) : "copy",
 		 s->role == ROLE_OUTBOUND ? (s->up.tls ? s->up.tls_summary : "none")
 					  : (s->down.tls ? s->down.tls_summary : "none"),
 		 s->role == ROLE_OUTBOUND ? s->up.ktls_state : s->down.ktls_state,
@@ -569,6 +570,11 @@ static bool down_handshake(struct session *s)
 	atomic_fetch_add(&g->ctr.tls_down, 1);
 	tls_summary(ktls_ep_ssl(s->down.ep), s->down.tls_summary, sizeof(s->down.tls_summary));
 	ktls_ep_state(s->down.ep, s->down.ktls_state, sizeof(s->down.ktls_state));
+	snprintf(s->down.tls_version, sizeof(s->down.tls_version), "%s",
+		 SSL_get_version(ktls_ep_ssl(s->down.ep)));
+	snprintf(s->down.tls_cipher, sizeof(s->down.tls_cipher), "%s",
+		 SSL_get_cipher_name(ktls_ep_ssl(s->down.ep)));
+	session_event(s, NLPROTO_EV_SESSION_TLS, s->down.tls_summary);
 	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\"", s->ids,
 		 s->client_txt, s->down.tls_summary, s->down.ktls_state);
 	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too. */

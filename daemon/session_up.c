@@ -10,6 +10,7 @@
 #include "daemon/worker.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
+#include "policy/nlproto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -79,6 +80,8 @@ static int decide(struct session *s)
 	s->tlsp.rule = s->role == ROLE_OUTBOUND ? s->out_match.rule : NULL;
 	s->tlsp.mx_host = s->mx_host[0] ? s->mx_host : NULL;
 	s->tlsp.nexthop = s->nexthop[0] ? s->nexthop : NULL;
+	session_event(s, NLPROTO_EV_SESSION_START, s->role == ROLE_OUTBOUND ? s->out_match.how
+									       : s->in_match.how);
 	if (s->role == ROLE_OUTBOUND)
 		log_info("session=%s start role=outbound client=%s dest=%s rule=%u key=%s how=%s "
 			 "level=%s",
@@ -313,7 +316,10 @@ static bool handshake_done(struct session *s)
 		}
 	}
 	ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
+	snprintf(s->up.tls_version, sizeof(s->up.tls_version), "%s", SSL_get_version(ssl));
+	snprintf(s->up.tls_cipher, sizeof(s->up.tls_cipher), "%s", SSL_get_cipher_name(ssl));
 	s->up.tls = true;
+	session_event(s, NLPROTO_EV_SESSION_TLS, s->up.tls_summary);
 	atomic_fetch_add(&g->ctr.tls_up, 1);
 	log_info("session=%s %s TLS connection established to %s: %s ktls=\"%s\" level=%s rule=%u",
 		 s->ids, tls_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,

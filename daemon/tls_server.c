@@ -2,7 +2,7 @@
 #include "daemon/tls_server.h"
 #include "daemon/tls_client.h"
 #include "ktls/endpoint.h"
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 #include <errno.h>
 #include <openssl/err.h>

@@ -12,9 +12,11 @@
 #include "daemon/gw.h"
 #include "daemon/tls_client.h"
 #include "daemon/tls_server.h"
-#include "daemon/worker.h"
+#include "daemon/supervisor.h"
+#include "daemon/bpf_glue.h"
 #include "ktls/ktls.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "policy/policy.h"
 
 #include <errno.h>
@@ -27,7 +29,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define TLSGATE_VERSION "0.2.0"
 #define DEFAULT_CONFIG "/etc/tlsgate/tlsgate.conf"
 #define MAX_OVERRIDES 64
 
@@ -35,13 +36,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: tlsgated [-c FILE] [-f] [-d] [-o key=value]...\n"
-		"       tlsgated --probe | --check-config [-c FILE] | --version\n"
+		"       tlsgated --probe | --check-config [-c FILE] | --detach | --version\n"
 		"  -c FILE          configuration (default " DEFAULT_CONFIG ")\n"
 		"  -o key=value     override one configuration key\n"
 		"  -f               stay in the foreground (systemd, tests)\n"
 		"  -d               debug logging\n"
 		"  --probe          report what the kernel offers (kTLS) and exit\n"
-		"  --check-config   load the configuration, certificates and policy, then exit\n");
+		"  --check-config   load the configuration, certificates and policy, then exit\n"
+		"  --detach         remove the BPF programs, routes and pins a previous run left\n");
 }
 
 static int probe(struct gw *g)
@@ -115,95 +117,12 @@ static int setup(struct gw *g, const char *file, const char *const *overrides)
 	return 0;
 }
 
-static void reload(struct gw *g)
-{
-	struct policy *p = NULL;
-
-	/* All-or-nothing: a bad table leaves the running policy in place. */
-	if (load_policy(g, &p)) {
-		log_err("reload: keeping the current policy");
-		return;
-	}
-	gw_policy_set(g, p);
-	log_info("reload: policy outbound=%s inbound=%s loaded",
-		 g->cfg.outbound_policy ? g->cfg.outbound_policy : "(none)",
-		 g->cfg.inbound_policy ? g->cfg.inbound_policy : "(none)");
-}
-
-static int run(struct gw *g)
-{
-	unsigned int n = g->cfg.workers ? g->cfg.workers : (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
-	struct worker **w = calloc(n, sizeof(*w));
-	struct signalfd_siginfo si;
-	sigset_t set;
-	int sfd = -1, rc = 0;
-
-	if (!w)
-		return -ENOMEM;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	/* Blocked before the workers exist, so only the main thread ever takes them. */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (unsigned int i = 0; i < n; i++) {
-		rc = worker_new(g, i, &w[i]);
-		if (!rc)
-			rc = worker_start(w[i]);
-		if (rc) {
-			log_err("worker %u: %s", i, strerror(-rc));
-			goto stop;
-		}
-	}
-	log_info("tlsgated %s started: workers=%u ktls=\"%s\" hostname=%s", TLSGATE_VERSION, n,
-		 g->caps_line, g->cfg.hostname);
-	for (;;) {
-		ssize_t r = read(sfd, &si, sizeof(si));
-
-		if (r != sizeof(si)) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		if (si.ssi_signo == SIGHUP) {
-			reload(g);
-			continue;
-		}
-		log_info("signal %u: stopping (sessions get %us to finish)", si.ssi_signo,
-			 g->cfg.shutdown_timeout);
-		break;
-	}
-stop:
-	atomic_store(&g->stopping, true);
-	for (unsigned int i = 0; i < n; i++)
-		if (w[i])
-			worker_stop(w[i], loop_now_ms() + g->cfg.shutdown_timeout * 1000ull);
-	for (unsigned int i = 0; i < n; i++) {
-		if (w[i]) {
-			worker_join(w[i]);
-			worker_free(w[i]);
-		}
-	}
-	log_info("tlsgated stopped");
-out:
-	if (sfd >= 0)
-		close(sfd);
-	free(w);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "probe", no_argument, NULL, 'P' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "detach", no_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -234,6 +153,7 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 		case 'C':
+		case 'D':
 			mode = c;
 			break;
 		case 'V':
@@ -255,6 +175,18 @@ int main(int argc, char **argv)
 	}
 	if (!file && access(DEFAULT_CONFIG, R_OK) == 0)
 		file = DEFAULT_CONFIG;
+	if (mode == 'D') {
+		/* Remove what a previous run left attached (filters, routes, pins): package
+		 * removal, or an admin who wants the kernel half gone. */
+		char err[256];
+
+		config_defaults(&g.cfg);
+		if (config_load(&g.cfg, file, overrides, err, sizeof(err))) {
+			fprintf(stderr, "tlsgated: config: %s\n", err);
+			return 1;
+		}
+		return bpf_glue_detach(g.cfg.bpf_pin_dir) ? 1 : 0;
+	}
 	rc = setup(&g, file, overrides);
 	if (rc)
 		return 1;
@@ -264,6 +196,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	g.started_ms = loop_now_ms();
-	rc = run(&g);
+	rc = supervisor_run(&g);
 	return rc ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,13 +72,64 @@ static void on_accept(struct loop_ev *ev, uint32_t events)
 	}
 }
 
+int worker_kill(struct worker *w, uint64_t id)
+{
+	uint64_t one = 1;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&w->lock);
+	for (struct session *s = w->sessions; s; s = s->next) {
+		if (s->id != id)
+			continue;
+		if (w->nkill == sizeof(w->kill_ids) / sizeof(w->kill_ids[0])) {
+			rc = -EBUSY;
+			break;
+		}
+		w->kill_ids[w->nkill++] = id;
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (!rc && write(w->wake.fd, &one, sizeof(one)) < 0)
+		log_warn("worker=%u wake: %s", w->id, strerror(errno));
+	return rc;
+}
+
+/* Runs on the worker: end the sessions the control thread asked for. */
+static void do_kills(struct worker *w)
+{
+	uint64_t ids[64];
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->nkill;
+	memcpy(ids, w->kill_ids, n * sizeof(ids[0]));
+	w->nkill = 0;
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct session *s;
+
+		pthread_mutex_lock(&w->lock);
+		for (s = w->sessions; s && s->id != ids[i]; s = s->next)
+			;
+		pthread_mutex_unlock(&w->lock);
+		if (s) {
+			s->killed = true;
+			session_abort(s, "421 4.3.0 Error: session ended by the administrator\r\n",
+				      "killed by the administrator");
+		}
+	}
+}
+
 static void on_wake(struct loop_ev *ev, uint32_t events)
 {
+	struct worker *w = (struct worker *)((char *)ev - offsetof(struct worker, wake));
 	uint64_t v;
 
 	(void)events;
 	if (read(ev->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_warn("worker wake: %s", strerror(errno));
+	do_kills(w);
 }
 
 static int add_listener(struct worker *w, const struct config_addr *a, enum session_role role,

@@ -42,6 +42,8 @@ struct worker {
 	uint64_t next_id;
 	char *scratch;			/* WORKER_SCRATCH bytes for body scanning */
 	atomic_bool stop;		/* stop accepting; end sessions by the deadline */
+	uint64_t kill_ids[64];		/* sessions the control thread wants ended (under lock) */
+	size_t nkill;
 	uint64_t stop_deadline_ms;
 };
 
@@ -52,6 +54,13 @@ int worker_start(struct worker *w);
 void worker_stop(struct worker *w, uint64_t deadline_ms);
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);
+
+/*
+ * From another thread: ask the worker that owns session `id` to end it with a 421.  0 when it
+ * was found and the request queued, -ENOENT when the worker has no such session, -EBUSY when
+ * its queue is full.
+ */
+int worker_kill(struct worker *w, uint64_t id);
 
 void worker_session_add(struct worker *w, struct session *s);
 void worker_session_del(struct worker *w, struct session *s);

@@ -16,6 +16,7 @@
  *   plain-after-tls   after the TLS handshake, refuses nothing but logs each command
  * Every command received is appended to --store/commands.log (one line each, "C: ...").
  * --ready FILE is created once listening (readiness for the test, no sleeps).
+ * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -208,9 +209,10 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' }, { "mode", required_argument, NULL, 'm' },
 		{ "cert", required_argument, NULL, 'c' },   { "key", required_argument, NULL, 'k' },
 		{ "store", required_argument, NULL, 's' },  { "ready", required_argument, NULL, 'r' },
+		{ "tls", required_argument, NULL, 't' },    { "cipher", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *listen_at = NULL, *ready = NULL;
+	const char *listen_at = NULL, *ready = NULL, *tls_ver = NULL, *cipher = NULL;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *ai;
 	char host[128], *port;
 	int c, lfd, one = 1;
@@ -223,6 +225,8 @@ int main(int argc, char **argv)
 		case 'k': key = optarg; break;
 		case 's': store = optarg; break;
 		case 'r': ready = optarg; break;
+		case 't': tls_ver = optarg; break;
+		case 'x': cipher = optarg; break;
 		default: return 2;
 		}
 	}
@@ -243,6 +247,18 @@ int main(int argc, char **argv)
 			ERR_print_errors_fp(stderr);
 			return 1;
 		}
+		if (tls_ver) {
+			int v = !strcmp(tls_ver, "tls1.2") ? TLS1_2_VERSION : TLS1_3_VERSION;
+
+			SSL_CTX_set_min_proto_version(ctx, v);
+			SSL_CTX_set_max_proto_version(ctx, v);
+			if (cipher && !(v == TLS1_3_VERSION ? SSL_CTX_set_ciphersuites(ctx, cipher)
+							    : SSL_CTX_set_cipher_list(ctx, cipher))) {
+				ERR_print_errors_fp(stderr);
+				return 1;
+			}
+		}
+		/* as an MX would: no tickets after the handshake is fine, but keep the default */
 	}
 	lfd = socket(ai->ai_family, SOCK_STREAM, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

@@ -7,7 +7,8 @@
  *   sendfile PATH    write the file's bytes as they are
  *   repeat N TEXT    write TEXT N times (e.g. 1000 pipelined RCPTs)
  *   expect CODE      read one complete reply; fail unless its code is CODE (e.g. 250, 4xx)
- *   starttls         TLS handshake as client (no verification; --ca to verify)
+ *   starttls [VER [CIPHER]]  TLS handshake as client, no verification; VER tls1.2|tls1.3
+ *                    pins the version, CIPHER the TLS 1.2 cipher or TLS 1.3 suite
  *   readall          read until the server closes (or --timeout)
  *   shutdown         half-close (SHUT_WR)
  *
@@ -187,9 +188,21 @@ int main(int argc, char **argv)
 				printf("# expected %s, got %d\n", line + 7, code);
 				status = 1;
 			}
-		} else if (!strcmp(line, "starttls")) {
+		} else if (!strncmp(line, "starttls", 8)) {
 			SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+			char ver[16] = "", cipher[128] = "";
 
+			sscanf(line + 8, "%15s %127s", ver, cipher);
+			if (!strcmp(ver, "tls1.2") || !strcmp(ver, "tls1.3")) {
+				int v = ver[5] == '2' ? TLS1_2_VERSION : TLS1_3_VERSION;
+
+				SSL_CTX_set_min_proto_version(ctx, v);
+				SSL_CTX_set_max_proto_version(ctx, v);
+				if (cipher[0] && !(v == TLS1_3_VERSION
+							   ? SSL_CTX_set_ciphersuites(ctx, cipher)
+							   : SSL_CTX_set_cipher_list(ctx, cipher)))
+					return 2;
+			}
 			ssl = SSL_new(ctx);
 			SSL_set_fd(ssl, fd);
 			if (rlen) {

@@ -12,7 +12,7 @@ set -u
 
 tg_topology
 tg_mx_addrs
-tg_pki
+TG_PKI_RSA=1 tg_pki
 ip -n "$NS_IN" addr add 192.0.2.20/24 dev eth0
 pf_mx inside "$NS_IN" 192.0.2.20 notls
 cat > "$TG_WORK/inbound" <<EOP

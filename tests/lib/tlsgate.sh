@@ -3,15 +3,16 @@
 # pki.sh and postfix.sh.
 #
 #   tg_pki                      a CA and certificates for mx1.example.net, wrong.example.com and
-#                               gw.example.net under $TG_PKI (EC; gw also gets an RSA pair)
-#   tg_mx_addrs                 more outside addresses: 203.0.113.26 ... .30 on $NS_OUT eth0
+#                               gw.example.net under $TG_PKI (EC; with TG_PKI_RSA=1 gw also gets
+#                               an RSA pair)
+#   tg_mx_addrs                 more outside addresses: 203.0.113.26 ... .35 on $NS_OUT eth0
 #   tg_gw NAME PORT [-o k=v]... tlsgated in $NS_GW listening on 192.0.2.1:PORT; its log is
 #                               $TG_WORK/NAME.log; waits until it listens
 #   tg_gw_inbound NAME PORT NEXT_HOP [-o k=v]...   tlsgated for inbound mail on
 #                               203.0.113.1:PORT with the gw.example.net certificates
 #   tg_gw_log NAME
-#   tg_fake_mx NAME ADDR MODE [args]   helper_fake_mx in $NS_OUT on ADDR:25, store in
-#                               $TG_WORK/NAME/
+#   tg_fake_mx NAME ADDR MODE [args]   helper_fake_mx in $NS_OUT (or $TG_FAKE_NS) on ADDR:25,
+#                               store in $TG_WORK/NAME/
 #   tg_smtp PORT [--timeout S] < script     helper_smtp_client from $NS_IN to 192.0.2.1:PORT
 #   tg_msg FILE SIZE_KB [HEADERS...]        write a CRLF message of about SIZE_KB to FILE (and
 #                               FILE.swaks: the same with the end mark, for swaks --data)
@@ -30,12 +31,15 @@ tg_pki() {
 	pki_leaf "$TG_PKI" mx1.example.net || bail "pki: mx1"
 	pki_leaf "$TG_PKI" wrong.example.com || bail "pki: wrong"
 	pki_leaf "$TG_PKI" gw.example.net || bail "pki: gw"
-	PKI_KEY=rsa pki_leaf "$TG_PKI" gw-rsa gw.example.net || bail "pki: gw rsa"
+	# RSA key generation takes minutes under TCG: only for tests that need the RSA pair
+	if [ "${TG_PKI_RSA:-0}" = 1 ]; then
+		PKI_KEY=rsa pki_leaf "$TG_PKI" gw-rsa gw.example.net || bail "pki: gw rsa"
+	fi
 }
 
 tg_mx_addrs() {
 	local i
-	for i in 26 27 28 29 30; do
+	for i in $(seq 26 35); do
 		ip -n "$NS_OUT" addr add "203.0.113.$i/24" dev eth0
 	done
 }
@@ -63,11 +67,12 @@ tg_gw_inbound() { # NAME PORT NEXT_HOP [-o k=v]...
 	shift 3
 	log="$TG_WORK/$name.log"
 	mkdir -p "$TG_WORK/$name"
+	local rsa=()
+	[ -e "$TG_PKI/gw-rsa.crt" ] && rsa=(-o "inbound_cert=$TG_PKI/gw-rsa.crt:$TG_PKI/gw-rsa.key")
 	tg_bg ip netns exec "$NS_GW" "$TG_BIN/tlsgated" -f \
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "inbound_listen=203.0.113.1:$port" \
 		-o "inbound_next_hop=$next" \
-		-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key" \
-		-o "inbound_cert=$TG_PKI/gw-rsa.crt:$TG_PKI/gw-rsa.key" \
+		-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key" "${rsa[@]}" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
 		cat "$log"
@@ -80,12 +85,11 @@ tg_gw_log() {
 }
 
 tg_fake_mx() {
-	local name=$1 addr=$2 mode=$3
+	local name=$1 addr=$2 mode=$3 ns=${TG_FAKE_NS:-$NS_OUT}
 	shift 3
 	mkdir -p "$TG_WORK/$name"
-	tg_bg ip netns exec "$NS_OUT" "$TG_BIN/tests/e2e/helper_fake_mx" --listen "$addr:25" \
+	tg_bg ip netns exec "$ns" "$TG_BIN/tests/e2e/helper_fake_mx" --listen "$addr:25" \
 		--mode "$mode" --store "$TG_WORK/$name" --ready "$TG_WORK/$name/ready" "$@"
-	tg_wait_listen "$NS_OUT" 25 10 || bail "fake MX $name did not start"
 	local i
 	for ((i = 0; i < 100; i++)); do
 		[ -e "$TG_WORK/$name/ready" ] && return 0

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's use of bpf/: open (steering on the inside interfaces, enforcement on the outside
+ * ones), hand it the listeners, push every policy snapshot into the kernel's LPM map, and log the
+ * enforcer's drop events.  Off unless interfaces are configured.
+ */
+#ifndef TLSGATE_DAEMON_BPF_GLUE_H
+#define TLSGATE_DAEMON_BPF_GLUE_H
+
+struct gw;
+struct policy;
+struct tg_bpf;
+
+/* 0 (or nothing configured), or -errno with the reason logged. */
+int bpf_glue_open(struct gw *g, struct tg_bpf **out);
+/* The first worker's transparent listeners go into the steering map. */
+int bpf_glue_listeners(struct gw *g, struct tg_bpf *h, int fd4, int fd6);
+/* Push a policy's address rules and resolved addresses (both directions). */
+int bpf_glue_policy(struct tg_bpf *h, const struct policy *p);
+/* Drain and log drop events (and publish them for `tlsgatectl monitor`). */
+void bpf_glue_events(struct tg_bpf *h);
+/* `tlsgated --detach`: remove filters, routes and pins left by a previous run. */
+int bpf_glue_detach(const char *pin_dir);
+
+#endif

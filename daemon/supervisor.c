@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "daemon/supervisor.h"
+#include "bpf/loader.h"
+#include "daemon/bpf_glue.h"
+#include "daemon/control_server.h"
+#include "daemon/events.h"
+#include "daemon/worker.h"
+#include "lib/log.h"
+#include "lib/version.h"
+#include "policy/policy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RESOLVE_RETRY_S 60
+
+static void resolve_now(struct supervisor *sv, struct policy *p)
+{
+	struct policy_resolve_stats st = { 0 };
+	uint64_t next;
+	int rc;
+
+	if (!sv->resolver || !p)
+		return;
+	rc = policy_resolver_refresh(sv->resolver, p, policy_resolver_now(), &st);
+	if (rc)
+		log_warn("policy resolve: %s", strerror(-rc));
+	else if (st.queried)
+		log_info("policy resolve names=%zu queried=%zu ok=%zu failed=%zu addresses=%zu",
+			 st.names, st.queried, st.ok, st.failed, st.addrs);
+	next = policy_resolver_next_due(sv->resolver);
+	if (next != UINT64_MAX) {
+		uint64_t now = policy_resolver_now();
+
+		loop_timer_arm(sv->loop, &sv->resolve_timer,
+			       (next > now ? next - now : 1) * 1000u);
+	}
+}
+
+void supervisor_apply_policy(struct supervisor *sv, struct policy *p)
+{
+	resolve_now(sv, p);
+	gw_policy_set(sv->g, p);
+	bpf_glue_policy(sv->bpf, p);
+}
+
+static void on_resolve_timer(struct loop_timer *t)
+{
+	struct supervisor *sv = (struct supervisor *)((char *)t -
+						      offsetof(struct supervisor, resolve_timer));
+	struct policy *p = gw_policy_get(sv->g);
+
+	/* The address map is attached to the running snapshot; the kernel gets the new set. */
+	resolve_now(sv, p);
+	bpf_glue_policy(sv->bpf, p);
+	if (p)
+		policy_put(p);
+}
+
+int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen)
+{
+	struct policy_error perr = { { 0 } };
+	struct gw *g = sv->g;
+	struct policy *p = NULL;
+	int rc = policy_load(g->cfg.outbound_policy, g->cfg.inbound_policy, &p, &perr);
+
+	if (rc) {
+		snprintf(msg, msglen, "%s", perr.msg[0] ? perr.msg : strerror(-rc));
+		log_err("policy: %s", msg);
+		log_err("reload: keeping the current policy");
+		return rc;
+	}
+	supervisor_apply_policy(sv, p);
+	snprintf(msg, msglen, "policy reloaded: %zu outbound, %zu inbound rules",
+		 policy_rule_count(p, POLICY_OUTBOUND), policy_rule_count(p, POLICY_INBOUND));
+	log_info("reload: policy outbound=%s inbound=%s loaded (%s)",
+		 g->cfg.outbound_policy ? g->cfg.outbound_policy : "(none)",
+		 g->cfg.inbound_policy ? g->cfg.inbound_policy : "(none)", msg);
+	return 0;
+}
+
+static void on_signal(struct loop_ev *ev, uint32_t events)
+{
+	struct supervisor *sv = (struct supervisor *)((char *)ev - offsetof(struct supervisor, sig_ev));
+	struct signalfd_siginfo si;
+	char msg[512];
+
+	(void)events;
+	if (read(ev->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		supervisor_reload(sv, msg, sizeof(msg));
+		return;
+	}
+	log_info("signal %u: stopping (sessions get %us to finish)", si.ssi_signo,
+		 sv->g->cfg.shutdown_timeout);
+	sv->stop = true;
+}
+
+static void on_ctl(struct loop_ev *ev, uint32_t events)
+{
+	struct supervisor *sv = (struct supervisor *)((char *)ev - offsetof(struct supervisor, ctl_ev));
+	int rc;
+
+	(void)events;
+	rc = ctl_server_handle(sv->ctl);
+	if (rc)
+		log_warn("control socket: %s", strerror(-rc));
+}
+
+static void on_bpf(struct loop_ev *ev, uint32_t events)
+{
+	struct supervisor *sv = (struct supervisor *)((char *)ev - offsetof(struct supervisor, bpf_ev));
+
+	(void)events;
+	bpf_glue_events(sv->bpf);
+}
+
+/* The first worker's transparent listeners (v4, v6) receive steered connections. */
+static void transparent_fds(const struct supervisor *sv, int *fd4, int *fd6)
+{
+	const struct worker *w = sv->workers[0];
+
+	*fd4 = *fd6 = -1;
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		const struct config *c = &sv->g->cfg;
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		if (w->listeners[i].role != ROLE_OUTBOUND || !c->outbound_transparent)
+			continue;
+		if (getsockname(w->listeners[i].ev.fd, (struct sockaddr *)&ss, &len))
+			continue;
+		if (ss.ss_family == AF_INET && *fd4 < 0)
+			*fd4 = w->listeners[i].ev.fd;
+		else if (ss.ss_family == AF_INET6 && *fd6 < 0)
+			*fd6 = w->listeners[i].ev.fd;
+	}
+}
+
+static int open_control(struct supervisor *sv)
+{
+	struct ctl_server_opts o = { .run_dir = sv->g->cfg.run_dir, .group = sv->g->cfg.ctl_group };
+	int rc;
+
+	if (sv->g->cfg.run_dir && sv->g->cfg.run_dir[0] && access(sv->g->cfg.run_dir, W_OK) &&
+	    errno == ENOENT && mkdir(sv->g->cfg.run_dir, 0755) && errno != EEXIST)
+		log_warn("run_dir %s: %s", sv->g->cfg.run_dir, strerror(errno));
+	rc = ctl_server_open(&o, &supervisor_ctl_ops, sv, &sv->ctl);
+	if (rc) {
+		log_err("control socket (run_dir=%s): %s", sv->g->cfg.run_dir, strerror(-rc));
+		return rc;
+	}
+	sv->ctl_ev.fn = on_ctl;
+	sv->ctl_ev.fd = ctl_server_fd(sv->ctl);
+	events_attach(sv->ctl);
+	return loop_watch(sv->loop, &sv->ctl_ev, EPOLLIN);
+}
+
+static int open_resolver(struct supervisor *sv)
+{
+	struct policy_resolver_opts o = { .sz = sizeof(o) };
+	int rc;
+
+	if (!sv->g->cfg.resolve)
+		return 0;
+	o.nameserver = sv->g->cfg.dns_server;
+	rc = policy_resolver_new(&o, &sv->resolver);
+	if (rc)
+		log_err("policy resolver (dns_server=%s): %s",
+			sv->g->cfg.dns_server ? sv->g->cfg.dns_server : "resolv.conf", strerror(-rc));
+	loop_timer_init(&sv->resolve_timer, on_resolve_timer);
+	return rc;
+}
+
+int supervisor_run(struct gw *g)
+{
+	struct supervisor sv = { .g = g };
+	sigset_t set;
+	int fd4, fd6, rc;
+	struct policy *p;
+
+	sv.nworkers = g->cfg.workers ? g->cfg.workers : (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
+	sv.workers = calloc(sv.nworkers, sizeof(*sv.workers));
+	if (!sv.workers)
+		return -ENOMEM;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any thread exists, so only this thread takes them (signalfd). */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = loop_new(&sv.loop);
+	if (rc)
+		goto out;
+	sv.sig_ev.fn = on_signal;
+	sv.sig_ev.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sv.sig_ev.fd < 0 || loop_watch(sv.loop, &sv.sig_ev, EPOLLIN)) {
+		rc = -errno;
+		goto out;
+	}
+	rc = open_resolver(&sv);
+	if (rc)
+		goto out;
+	rc = bpf_glue_open(g, &sv.bpf);
+	if (rc)
+		goto out;
+	/* The policy loaded at start-up: resolve it and give the kernel its addresses. */
+	p = gw_policy_get(g);
+	if (p) {
+		resolve_now(&sv, p);
+		bpf_glue_policy(sv.bpf, p);
+		policy_put(p);
+	}
+	for (unsigned int i = 0; i < sv.nworkers; i++) {
+		rc = worker_new(g, i, &sv.workers[i]);
+		if (!rc)
+			rc = worker_start(sv.workers[i]);
+		if (rc) {
+			log_err("worker %u: %s", i, strerror(-rc));
+			goto stop;
+		}
+	}
+	transparent_fds(&sv, &fd4, &fd6);
+	if (sv.bpf && bpf_glue_listeners(g, sv.bpf, fd4, fd6))
+		goto stop;
+	if (sv.bpf) {
+		sv.bpf_ev.fn = on_bpf;
+		sv.bpf_ev.fd = tg_bpf_events_fd(sv.bpf);
+		if (sv.bpf_ev.fd >= 0)
+			loop_watch(sv.loop, &sv.bpf_ev, EPOLLIN);
+		bpf_glue_events(sv.bpf); /* what the enforcer dropped while we were down */
+	}
+	rc = open_control(&sv);
+	if (rc)
+		goto stop;
+	log_info("tlsgated %s started: workers=%u ktls=\"%s\" hostname=%s", TLSGATE_VERSION,
+		 sv.nworkers, g->caps_line, g->cfg.hostname);
+	while (!sv.stop) {
+		rc = loop_run_once(sv.loop, -1);
+		if (rc < 0) {
+			log_err("main loop: %s", strerror(-rc));
+			break;
+		}
+	}
+	rc = 0;
+stop:
+	atomic_store(&g->stopping, true);
+	/* Steering stops first (new connections reach the MX directly, still enforced), then the
+	 * workers finish what they have. */
+	if (sv.bpf)
+		tg_bpf_set_listener(sv.bpf, -1, -1);
+	for (unsigned int i = 0; i < sv.nworkers; i++)
+		if (sv.workers[i])
+			worker_stop(sv.workers[i], loop_now_ms() + g->cfg.shutdown_timeout * 1000ull);
+	for (unsigned int i = 0; i < sv.nworkers; i++) {
+		if (sv.workers[i]) {
+			worker_join(sv.workers[i]);
+			worker_free(sv.workers[i]);
+		}
+	}
+	log_info("tlsgated stopped");
+out:
+	events_detach();
+	ctl_server_close(sv.ctl);
+	if (sv.bpf)
+		tg_bpf_close(sv.bpf); /* programs and pins stay: fail-closed */
+	policy_resolver_free(sv.resolver);
+	if (sv.sig_ev.fd >= 0)
+		close(sv.sig_ev.fd);
+	loop_free(sv.loop);
+	free(sv.workers);
+	return rc;
+}

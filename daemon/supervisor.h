@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The main thread of tlsgated: workers started and stopped, signals, the control socket, the
+ * kernel half (BPF) and the policy's life (load, resolve, push to the kernel, reload, edits from
+ * tlsgatectl).  Workers never wait for it; it never touches a session directly.
+ */
+#ifndef TLSGATE_DAEMON_SUPERVISOR_H
+#define TLSGATE_DAEMON_SUPERVISOR_H
+
+#include "daemon/gw.h"
+#include "daemon/loop.h"
+
+struct worker;
+struct ctl_server;
+struct tg_bpf;
+struct policy_resolver;
+
+struct supervisor {
+	struct gw *g;
+	struct worker **workers;
+	unsigned int nworkers;
+	struct loop *loop;
+	struct loop_ev sig_ev, ctl_ev, bpf_ev;
+	struct loop_timer resolve_timer;
+	struct ctl_server *ctl;
+	struct tg_bpf *bpf;
+	struct policy_resolver *resolver;
+	uint64_t sessions_total_base;
+	bool stop;
+	bool stopped;		/* SIGTERM seen: draining */
+};
+
+int supervisor_run(struct gw *g);
+
+/*
+ * Make p the running policy: resolve its names (cached names are not asked again), swap it in,
+ * and push its addresses into the kernel.  Takes the caller's reference.
+ */
+void supervisor_apply_policy(struct supervisor *sv, struct policy *p);
+/* Re-read the policy files; all or nothing.  0 or -errno with msg. */
+int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen);
+
+/* control_ops.c */
+struct ctl_ops;
+extern const struct ctl_ops supervisor_ctl_ops;
+
+#endif

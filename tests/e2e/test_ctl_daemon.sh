@@ -1,0 +1,136 @@
+#!/bin/bash
+# e2e: tlsgatectl against the real tlsgated.  Status, policy show/add/del/import/check (changes
+# applied at once and persisted in the table file: a restarted daemon shows the same policy),
+# session list/show/kill (the client gets a 421), monitor events, an unprivileged user refused.
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/pki.sh"
+. "$(dirname "$0")/../lib/postfix.sh"
+. "$(dirname "$0")/../lib/tlsgate.sh"
+
+tg_topology
+tg_mx_addrs
+tg_pki
+tg_fake_mx mx 203.0.113.26 ok
+cat > "$TG_WORK/policy" <<EOP
+# the gateway's outbound table (Postfix smtp_tls_policy_maps syntax)
+example.org	encrypt protocols=>=TLSv1.2
+EOP
+start_gw() {
+	tg_gw gw 2901 -o outbound_forward=203.0.113.26:25 -o "outbound_policy=$TG_WORK/policy"
+}
+start_gw
+ctl() {
+	ip netns exec "$NS_GW" "$TG_BIN/tlsgatectl" --run-dir "$TG_WORK/gw" "$@"
+}
+
+ctl status > "$TG_WORK/status" 2>&1
+ok $? "tlsgatectl status answers"
+grep -q "0.3.0" "$TG_WORK/status" && grep -qi "ktls" "$TG_WORK/status" &&
+	grep -q "192.0.2.1:2901" "$TG_WORK/status"
+ok $? "status shows version, kTLS and the listener"
+ctl -j status | jq -e '.sessions.active == 0 and .policy.outbound_rules == 1' >/dev/null
+ok $? "status -j is JSON with the counts"
+
+# policy show / add / del
+ctl policy show > "$TG_WORK/show1"
+grep -q "example.org" "$TG_WORK/show1" && grep -q "encrypt" "$TG_WORK/show1"
+ok $? "policy show lists the table's rule"
+ctl policy add outbound secure.example.net secure match=.example.net > "$TG_WORK/add" 2>&1
+ok $? "policy add"
+grep -q "^secure.example.net[[:space:]]*secure match=.example.net" "$TG_WORK/policy"
+ok $? "the rule is in the table file now (persisted)"
+grep -q "^# the gateway's outbound table" "$TG_WORK/policy"
+ok $? "the administrator's comment survived the edit"
+ctl policy add outbound secure.example.net may > "$TG_WORK/add2" 2>&1
+[ $? != 0 ] && grep -qi "exist" "$TG_WORK/add2"
+ok $? "adding an existing key is refused"
+ctl policy add outbound bad.example.net encrpyt > "$TG_WORK/add3" 2>&1
+[ $? != 0 ] && grep -q "unknown security level 'encrpyt'" "$TG_WORK/add3"
+ok $? "a bad line is refused with the parser's message"
+# the new rule applies to sessions at once: RCPT to a domain that requires TLS, plaintext leg
+tg_smtp 2901 > "$TG_WORK/rcpt.out" <<EOS
+expect 220
+send EHLO client.example.org\r\n
+expect 250
+send MAIL FROM:<sender@example.org>\r\n
+expect 250
+send RCPT TO:<x@secure.example.net>\r\n
+expect 450
+send QUIT\r\n
+expect 221
+EOS
+ok $? "the added rule applies at once (450 for its domain on a plaintext leg)"
+ctl policy del outbound secure.example.net
+ok $? "policy del"
+! grep -q "secure.example.net" "$TG_WORK/policy"
+ok $? "... removed from the table file"
+
+# import / check
+printf 'a.example.com encrypt\n.b.example.com verify match=.b.example.com\n' > "$TG_WORK/new"
+ctl policy check outbound "$TG_WORK/new" > "$TG_WORK/check" 2>&1
+ok $? "policy check of a good file"
+printf 'a.example.com encrypt\nc.example.com sometimes\n' > "$TG_WORK/bad"
+ctl policy check outbound "$TG_WORK/bad" > "$TG_WORK/check2" 2>&1
+[ $? != 0 ] && grep -q "bad:2:15: unknown security level 'sometimes'" "$TG_WORK/check2"
+ok $? "policy check names file:line:column"
+ctl policy import outbound "$TG_WORK/bad" > /dev/null 2>&1
+[ $? != 0 ] && grep -q "example.org" "$TG_WORK/policy"
+ok $? "a bad import changes nothing"
+ctl policy import outbound "$TG_WORK/new" > "$TG_WORK/imp" 2>&1
+ok $? "policy import"
+ctl -j policy show > "$TG_WORK/imported.json"
+jq -e 'map(.key) | sort == [".b.example.com", "a.example.com"]' "$TG_WORK/imported.json" >/dev/null
+ok $? "policy show -j shows the imported rules"
+
+# restart: the same policy
+before=$(ctl -j policy show)
+kill "$TG_GW_PID_gw"
+wait "$TG_GW_PID_gw" 2>/dev/null
+ctl status > "$TG_WORK/down" 2>&1
+[ $? != 0 ] && grep -q "not running" "$TG_WORK/down"
+ok $? "with the daemon down the CLI says it is not running"
+start_gw
+after=$(ctl -j policy show)
+is "$after" "$before" "policy show after a restart equals before"
+
+# sessions: list, show, kill
+coproc CLI { ip netns exec "$NS_IN" "$TG_BIN/tests/e2e/helper_smtp_client" 192.0.2.1 2901 --timeout 20; }
+printf 'expect 220\nsend EHLO client.example.org\\r\\n\nexpect 250\nexpect 421\n' >&"${CLI[1]}"
+read -r line <&"${CLI[0]}"
+ctl session list > "$TG_WORK/sessions" 2>&1
+grep -q "192.0.2.10" "$TG_WORK/sessions" && grep -q "203.0.113.26" "$TG_WORK/sessions"
+ok $? "session list shows the open session (client and destination)"
+id=$(ctl -j session list | jq -r '.[0].id')
+ctl session show "$id" | grep -q "relay"
+ok $? "session show ID gives its state"
+ip netns exec "$NS_GW" timeout 10 "$TG_BIN/tlsgatectl" --run-dir "$TG_WORK/gw" monitor \
+	> "$TG_WORK/mon" 2>&1 &
+monpid=$!
+# readiness: a NETLINK_USERSOCK (protocol 2) socket in the gateway joined a multicast group
+for ((i = 0; i < 100; i++)); do
+	ip netns exec "$NS_GW" awk '$2 == 2 && $4 != "00000000" { f = 1 } END { exit !f }' \
+		/proc/net/netlink && break
+	sleep 0.1
+done
+ctl session kill "$id"
+ok $? "session kill"
+exec {CLI[1]}>&-
+wait "$CLI_PID"
+ok $? "the killed session's client got a 421"
+ctl -j session list | jq -e 'length == 0' >/dev/null
+ok $? "the session is gone"
+for ((i = 0; i < 50; i++)); do grep -q "session-end" "$TG_WORK/mon" && break; sleep 0.1; done
+kill "$monpid" 2>/dev/null
+grep -q "session-end.*192.0.2.10" "$TG_WORK/mon"
+ok $? "monitor saw the session end"
+
+# an unprivileged user may not change anything
+ip netns exec "$NS_GW" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$TG_BIN/tlsgatectl" --run-dir "$TG_WORK/gw" policy add outbound x.example.com encrypt \
+	> "$TG_WORK/nobody" 2>&1
+[ $? != 0 ] && grep -qi "permission\|not permitted\|denied" "$TG_WORK/nobody"
+ok $? "a user outside root/tlsgate is refused"
+
+tap_done
