@@ -87,6 +87,11 @@ int bpf_glue_open(struct gw *g, struct tg_bpf **out)
 		}
 		ports[i] = (uint16_t)v;
 	}
+	if (c->relay_mark == TG_STEER_MARK_DEFAULT) {
+		/* our own outbound sockets would be routed to ourselves */
+		log_err("relay_mark %#x is the steering mark: choose another", c->relay_mark);
+		return -EINVAL;
+	}
 	o.pin_dir = c->bpf_pin_dir;
 	o.inside = in;
 	o.outside = outs;

@@ -44,7 +44,8 @@ static const struct ckey keys[] = {
 	{ "inbound_policy", C_STR, O(inbound_policy), 0, NULL },
 	{ "tls_ca_file", C_STR, O(tls_ca_file), 0, "/etc/ssl/certs/ca-certificates.crt" },
 	{ "tls_ca_path", C_STR, O(tls_ca_path), 0, NULL },
-	{ "relay_mark", C_MARK, O(relay_mark), 0, "0x7467" },
+	/* must differ from the steering mark (bpf/loader.h TG_STEER_MARK_DEFAULT, 0x7467) */
+	{ "relay_mark", C_MARK, O(relay_mark), 0, "0x7472" },
 	{ "inbound_listen", C_ADDRS, O(inbound_listen), O(n_inbound_listen), "" },
 	{ "inbound_next_hop", C_ADDR, O(inbound_next_hop), O(has_inbound_next_hop), "" },
 	{ "inbound_cert", C_CERT, O(certs), O(n_certs), "" },

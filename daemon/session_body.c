@@ -101,7 +101,9 @@ int trace_header(struct session *s, char *buf, size_t len)
 		tls.version = SSL_get_version(ssl);
 		tls.cipher = c ? SSL_CIPHER_get_name(c) : NULL;
 		tls.bits = c ? SSL_CIPHER_get_bits(c, &tls.alg_bits) : 0;
-		tls_kex_sig(ssl, &tls, &names);
+		/* Postfix writes the key-exchange clause for TLS 1.3 sessions only */
+		if (SSL_version(ssl) == TLS1_3_VERSION)
+			tls_kex_sig(ssl, &tls, &names);
 		ri.tls = &tls;
 	}
 	n = received_format(&ri, buf, len);

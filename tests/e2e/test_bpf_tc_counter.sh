@@ -7,6 +7,7 @@
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
+tg_private_bpffs "$@"
 
 helper=$TG_BUILD/tests/e2e/helper_pktcount
 [ -x "$helper" ] || bail "$helper not built"

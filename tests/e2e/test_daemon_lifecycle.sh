@@ -56,6 +56,7 @@ printf '203.0.113.25 verify match=mx1.example.net\n' > "$TG_WORK/policy"
 kill -HUP "$gwpid"
 for i in $(seq 100); do [ "$(tg_gw_log gw | grep -c 'reload: policy')" -ge 3 ] && break; sleep 0.1; done
 coproc CLI { ip netns exec "$NS_IN" "$TG_BIN/tests/e2e/helper_smtp_client" 192.0.2.1 2801; }
+clipid=$CLI_PID # bash unsets CLI_PID when the coprocess ends
 echo "expect 220" >&"${CLI[1]}"
 echo 'send EHLO client.example.org\r\n' >&"${CLI[1]}"
 echo "expect 250" >&"${CLI[1]}"
@@ -78,8 +79,8 @@ expect 250
 send QUIT\r\n
 expect 221
 EOS
-exec {CLI[1]}>&-
-wait "$CLI_PID"
+[ -n "${CLI[1]:-}" ] && exec {CLI[1]}>&-
+wait "$clipid"
 ok $? "the open session completes its message during shutdown"
 pf_wait_mail mx1 carol@example.net 1 30
 ok $? "and the MX has it"

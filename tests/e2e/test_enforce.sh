@@ -12,6 +12,7 @@
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
+tg_private_bpffs "$@"
 . "$(dirname "$0")/../lib/pki.sh"
 . "$(dirname "$0")/../lib/postfix.sh"
 . "$(dirname "$0")/../lib/bpfgate.sh"

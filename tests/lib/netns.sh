@@ -54,11 +54,22 @@ tg_bg() {
 	tg_on_exit "kill $TG_BG_PID; wait $TG_BG_PID"
 }
 
-# bpffs on /sys/fs/bpf, mounted for the test when the machine has none (and unmounted after).
+# Tests that pin BPF objects call this first, with the script's arguments: when the machine has
+# no bpffs on /sys/fs/bpf, the test re-executes itself in a private mount namespace and mounts
+# one there, so nothing it pins or mounts is ever visible to (or removed under) anyone else.
+# Run the daemon with nsenter --net (not ip netns exec, which remounts /sys) to keep it.
+tg_private_bpffs() {
+	if [ -z "${TG_MNTNS:-}" ] && ! mountpoint -q /sys/fs/bpf; then
+		TG_MNTNS=1 exec unshare -m --propagation private "$BASH" "$0" "$@"
+	fi
+	if ! mountpoint -q /sys/fs/bpf; then
+		mount -t bpf bpf /sys/fs/bpf || bail "cannot mount bpffs on /sys/fs/bpf"
+	fi
+}
+
 tg_bpffs() {
-	mountpoint -q /sys/fs/bpf && return 0
-	mount -t bpf bpf /sys/fs/bpf || bail "cannot mount bpffs on /sys/fs/bpf"
-	tg_on_exit "umount /sys/fs/bpf"
+	mountpoint -q /sys/fs/bpf ||
+		bail "no bpffs on /sys/fs/bpf: the test must call tg_private_bpffs \"\$@\" first"
 }
 
 # A pin directory under /sys/fs/bpf, removed at exit; its path is left in $TG_PINDIR.
