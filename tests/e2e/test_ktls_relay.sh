@@ -37,6 +37,15 @@ combos=(
 	"tls1.3 TLS_AES_256_GCM_SHA384 aes256"
 	"tls1.3 TLS_CHACHA20_POLY1305_SHA256 chacha"
 )
+# TLSGATE_KTLS_ONLY="tls1.3-aes128 ..." runs a subset (the demo); TLSGATE_KTLS_MSG_KB the size.
+if [ -n "${TLSGATE_KTLS_ONLY:-}" ]; then
+	keep=()
+	for c in "${combos[@]}"; do
+		set -- $c
+		[[ " $TLSGATE_KTLS_ONLY " == *" $1-$3 "* ]] && keep+=("$c")
+	done
+	combos=("${keep[@]}")
+fi
 size_kb=${TLSGATE_KTLS_MSG_KB:-512}
 tg_msg "$TG_WORK/msg" "$size_kb"
 
