@@ -57,7 +57,7 @@ void ktls_ep_free(struct ktls_ep *ep)
 	OPENSSL_cleanse(&ep->rx_secret, sizeof(ep->rx_secret));
 	OPENSSL_cleanse(&ep->tx_secret, sizeof(ep->tx_secret));
 	if (ep->scratch)
-		OPENSSL_cleanse(ep->scratch, 16384);
+		OPENSSL_cleanse(ep->scratch, KTLS_SCRATCH_LEN);
 	free(ep->scratch);
 	if (ep->fd >= 0)
 		close(ep->fd);
@@ -189,7 +189,7 @@ uint32_t ktls_ep_events(const struct ktls_ep *ep)
 /* close_notify through the kernel, once kTLS has pushed every record before it to TCP. */
 static int kernel_close_notify(struct ktls_ep *ep)
 {
-	static const uint8_t notify[2] = { KTLS_ALERT_WARNING, KTLS_ALERT_CLOSE_NOTIFY };
+	static const uint8_t notify[2] = {KTLS_ALERT_WARNING, KTLS_ALERT_CLOSE_NOTIFY};
 	int err;
 
 	if (!ep->notify_sent) {

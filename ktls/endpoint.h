@@ -54,8 +54,10 @@ struct ktls_ep;
  * session tickets (nothing is sent after the server's Finished, so the hand-off point is exact).
  * A keylog callback set before this call is still called (chained); one set after replaces
  * ours and TLS 1.3 RX then stays in userspace ("no-traffic-secret").  Call once per SSL_CTX,
- * before any SSL is created from it.  Returns 0 or -errno.  To keep a session in userspace
- * (benchmarks, a policy), clear SSL_OP_ENABLE_KTLS on its SSL before the handshake.
+ * before any SSL is created from it, and for every context a session may be switched to
+ * (SSL_set_SSL_CTX from an SNI callback): the secrets are logged through the current one.
+ * Returns 0 or -errno.  To keep a session in userspace (benchmarks, a policy), clear
+ * SSL_OP_ENABLE_KTLS on its SSL before the handshake.
  */
 int ktls_ctx_prepare(SSL_CTX *ctx, bool server);
 
@@ -80,8 +82,11 @@ int ktls_ep_handshake(struct ktls_ep *ep);
 /*
  * After the handshake, move TX and RX into the kernel where caps (from ktls_probe) allow.  A
  * direction that cannot go stays in userspace and the reason is kept (ktls_ep_state); nothing is
- * ever half-offloaded.  Returns 0 (the session is usable, whatever went where) or -errno when the
- * session is unusable (a kernel install failed after the socket changed state).
+ * ever half-offloaded.  Call it right after the handshake, before any read: TLS 1.3 RX can only
+ * move while the record sequence is known (else "read-before-offload").  caps NULL: not probed,
+ * try anyway (a refusal is then the reason).  Returns 0 (the session is usable, whatever went
+ * where) or -errno when the session is unusable (OpenSSL put RX in the kernel while holding
+ * bytes read past it, possible only with read-ahead on).
  */
 int ktls_ep_offload(struct ktls_ep *ep, const struct ktls_caps *caps);
 
@@ -100,12 +105,14 @@ const char *ktls_ep_error(const struct ktls_ep *ep);
 
 /*
  * Application data.  read: >0 bytes, 0 at a clean end (FIN on plain; close_notify on TLS), or
- * -errno (-EAGAIN; -EINVAL for len 0).  A TLS stream that ends with a FIN but no close_notify returns -ECONNABORTED
- * (truncation), never 0.  Non-data records are handled inside: post-handshake handshake messages
- * (NewSessionTicket) consumed, KeyUpdate followed or -EKEYEXPIRED, alerts end the stream.
+ * -errno (-EAGAIN; -EINVAL for len 0).  A TLS stream that ends with a FIN but no close_notify
+ * returns -ECONNABORTED (truncation), never 0.  Non-data records are handled inside:
+ * post-handshake handshake messages (NewSessionTicket) consumed, KeyUpdate followed or
+ * -EKEYEXPIRED, alerts end the stream (fatal: -ECONNRESET).  After a failure every read returns
+ * the same error.
  * peek: like read but leaves the bytes to be read (or spliced) again.
  * write: >0 bytes taken (may be partial), or -errno (-EAGAIN: call again with the SAME buffer,
- * which SSL_write and kTLS both require).
+ * which SSL_write requires; kernel TX takes bytes or not, but the rule costs nothing).
  */
 ssize_t ktls_ep_read(struct ktls_ep *ep, void *buf, size_t len);
 ssize_t ktls_ep_peek(struct ktls_ep *ep, void *buf, size_t len);

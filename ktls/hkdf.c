@@ -46,9 +46,8 @@ int ktls_hkdf_expand_label(const EVP_MD *md, const unsigned char *secret, size_t
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_LABEL, (void *)label,
 						 strlen(label));
 	/* An empty context is still a (zero-length) hash value in the HkdfLabel. */
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_DATA,
-						 (void *)(context ? context : no_context),
-						 context_len);
+	*p++ = OSSL_PARAM_construct_octet_string(
+		OSSL_KDF_PARAM_DATA, (void *)(context ? context : no_context), context_len);
 	*p = OSSL_PARAM_construct_end();
 	if (EVP_KDF_derive(kctx, out, out_len, params) == 1)
 		err = 0;

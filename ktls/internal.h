@@ -25,6 +25,9 @@
 #include "ktls/hkdf.h"
 #include "ktls/record.h"
 
+/* A whole TLS plaintext record (2^14) and then some: control records are read in one go. */
+#define KTLS_SCRATCH_LEN (16384 + 256)
+
 struct ktls_secret {
 	unsigned char b[KTLS_SECRET_MAX];
 	size_t len;
@@ -32,32 +35,31 @@ struct ktls_secret {
 
 struct ktls_ep {
 	int fd;
-	SSL *ssl;			/* NULL while plain */
+	SSL *ssl; /* NULL while plain */
 	bool server;
 	bool handshake_done;
-	bool offloaded;			/* ktls_ep_offload() ran */
+	bool offloaded; /* ktls_ep_offload() ran */
 
 	/* The negotiated session, once the handshake is done. */
 	enum ktls_version version;
 	enum ktls_cipher cipher;
-	bool kernel_cipher;		/* version and cipher are ones the kernel could take */
-	const EVP_MD *md;		/* TLS 1.3: the suite's hash */
+	const EVP_MD *md;   /* TLS 1.3: the suite's hash */
 
 	enum ktls_mode tx_mode, rx_mode;
-	const char *tx_why, *rx_why;	/* why a direction is in userspace */
-	int tx_why_err, rx_why_err;	/* errno of a failed install, shown with the reason */
-	bool rekey;			/* the kernel accepts new TLS 1.3 keys (>= 6.14) */
+	const char *tx_why, *rx_why; /* why a direction is in userspace */
+	int tx_why_err, rx_why_err;  /* errno of a failed install, shown with the reason */
+	bool rekey;		     /* the kernel accepts new TLS 1.3 keys (>= 6.14) */
 
 	/* Read side. */
-	struct ktls_ctl ctl;		/* non-data records in kernel RX */
-	int rx_err;			/* sticky -errno: the read side is dead */
-	bool rx_closed;			/* clean end: close_notify (TLS) or FIN (plain) */
-	bool user_read;			/* OpenSSL read application data before the offload */
-	unsigned char *scratch;		/* for control records taken while peeking */
+	struct ktls_ctl ctl;	/* non-data records in kernel RX */
+	int rx_err;		/* sticky -errno: the read side is dead */
+	bool rx_closed;		/* clean end: close_notify (TLS) or FIN (plain) */
+	bool user_read;		/* OpenSSL read application data before the offload */
+	unsigned char *scratch; /* for control records taken while peeking */
 
 	/* Write side. */
-	int tx_err;			/* sticky -errno: the write side is dead */
-	bool ku_reply;			/* we owe the peer a KeyUpdate before our next data */
+	int tx_err;    /* sticky -errno: the write side is dead */
+	bool ku_reply; /* we owe the peer a KeyUpdate before our next data */
 	bool notify_sent, wr_shut;
 	unsigned int flush_spins;
 
@@ -66,11 +68,11 @@ struct ktls_ep {
 
 	/* Kernel TX accounting: is everything given to kTLS in TCP yet? (ktls_tx_flushed) */
 	bool tx_acct;
-	uint64_t tx_plain;		/* plaintext given to kernel TX since the offload */
-	uint64_t tx_tcp0;		/* bytes TCP had taken at the offload */
-	uint64_t tx_rec0;		/* TX record sequence at the offload */
-	uint64_t tx_rec_done;		/* records under keys replaced by a KeyUpdate */
-	unsigned int rec_overhead;	/* header + nonce + tag (+ type byte) per record */
+	uint64_t tx_plain;	   /* plaintext given to kernel TX since the offload */
+	uint64_t tx_tcp0;	   /* bytes TCP had taken at the offload */
+	uint64_t tx_rec0;	   /* TX record sequence at the offload */
+	uint64_t tx_rec_done;	   /* records under keys replaced by a KeyUpdate */
+	unsigned int rec_overhead; /* header + nonce + tag (+ type byte) per record */
 
 	/* KeyUpdate seen by OpenSSL in user RX (its message callback). */
 	bool ku_user_seen, ku_user_requested;
@@ -91,8 +93,8 @@ void ktls_ssl_secrets_wipe(SSL *ssl);
 
 /* offload.c */
 int ktls_attach_ulp(int fd);
-int ktls_install(int fd, bool tx, enum ktls_version v, enum ktls_cipher c,
-		 const unsigned char *key, const unsigned char *iv, uint64_t seq);
+int ktls_install(int fd, bool tx, enum ktls_version v, enum ktls_cipher c, const unsigned char *key,
+		 const unsigned char *iv, uint64_t seq);
 int ktls_rx_rekey(struct ktls_ep *ep);
 int ktls_tx_rekey(struct ktls_ep *ep);
 /* 1: all plaintext given to kernel TX is in TCP's queue; 0: records still wait in kTLS. */

@@ -17,16 +17,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A whole TLS plaintext record (2^14) and then some: control records are read in one go. */
-#define SCRATCH_LEN (16384 + 256)
-
 int ktls_kio_rx_errno(struct ktls_ep *ep, int err)
 {
-	switch (err) {
+	switch (ep->rx_mode == KTLS_MODE_KERNEL ? err : 0) {
 	case -EBADMSG:
 		ktls_count(KTLS_C_DECRYPT_ERRORS, 1);
-		err = ktls_ep_fail(ep, -EBADMSG, "TLS record from peer failed authentication "
-						 "(bad_record_mac)");
+		err = ktls_ep_fail(ep, -EBADMSG,
+				   "TLS record from peer failed authentication "
+				   "(bad_record_mac)");
 		break;
 	case -EINVAL:
 	case -EMSGSIZE:
@@ -75,8 +73,8 @@ ssize_t ktls_kio_rx_eof(struct ktls_ep *ep)
 int ktls_kio_send_ctl(struct ktls_ep *ep, uint8_t type, const void *buf, size_t len)
 {
 	char cbuf[KTLS_CMSG_SPACE];
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 
 	ktls_cmsg_set_record_type(&msg, cbuf, sizeof(cbuf), type);
@@ -97,16 +95,18 @@ int ktls_kio_send_ctl(struct ktls_ep *ep, uint8_t type, const void *buf, size_t 
 /* Tell the peer why we end the stream; best effort, the session is over anyway. */
 static void send_fatal_alert(struct ktls_ep *ep, uint8_t desc)
 {
-	uint8_t alert[2] = { KTLS_ALERT_FATAL, desc };
+	uint8_t alert[2] = {KTLS_ALERT_FATAL, desc};
 
-	if (ep->tx_mode == KTLS_MODE_KERNEL && !ep->tx_err && !ep->notify_sent)
-		ktls_kio_send_ctl(ep, KTLS_RT_ALERT, alert, sizeof(alert));
+	/* after a fatal alert nothing more is sent, not even close_notify */
+	if (ep->tx_mode == KTLS_MODE_KERNEL && !ep->tx_err && !ep->notify_sent &&
+	    ktls_kio_send_ctl(ep, KTLS_RT_ALERT, alert, sizeof(alert)) == 0)
+		ep->notify_sent = true;
 }
 
 /* Our KeyUpdate(update_not_requested), then new TX keys: RFC 8446 §4.6.3. */
 static int send_keyupdate(struct ktls_ep *ep)
 {
-	static const uint8_t ku[5] = { KTLS_HS_KEY_UPDATE, 0, 0, 1, 0 };
+	static const uint8_t ku[5] = {KTLS_HS_KEY_UPDATE, 0, 0, 1, 0};
 	int err;
 
 	err = ktls_kio_send_ctl(ep, KTLS_RT_HANDSHAKE, ku, sizeof(ku));
@@ -224,11 +224,13 @@ static int control(struct ktls_ep *ep, uint8_t type, const uint8_t *p, size_t n)
 	}
 }
 
-static ssize_t recv_record(struct ktls_ep *ep, void *buf, size_t len, int flags, uint8_t *type)
+/* One recvmsg: bytes, *type, and whether the kernel said the type (EOF comes without). */
+static ssize_t recv_record(struct ktls_ep *ep, void *buf, size_t len, int flags, uint8_t *type,
+			   bool *typed)
 {
 	char cbuf[KTLS_CMSG_SPACE];
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 	int err;
 
@@ -241,6 +243,7 @@ static ssize_t recv_record(struct ktls_ep *ep, void *buf, size_t len, int flags,
 	if (n < 0)
 		return -errno;
 	err = ktls_cmsg_record_type(&msg, type);
+	*typed = err == 0;
 	if (err == -ENOMSG)
 		*type = KTLS_RT_APPLICATION_DATA; /* plain socket, or data without the cmsg */
 	else if (err)
@@ -274,29 +277,40 @@ ssize_t ktls_kio_read(struct ktls_ep *ep, void *buf, size_t len, bool peek)
 	}
 	for (;;) {
 		const uint8_t *ctl = buf;
+		bool typed;
 
-		n = recv_record(ep, buf, len, peek ? MSG_PEEK : 0, &type);
+		n = recv_record(ep, buf, len, peek ? MSG_PEEK : 0, &type, &typed);
 		if (n == -EAGAIN || n == -EWOULDBLOCK) {
 			ep->rd_events = EPOLLIN;
 			return -EAGAIN;
 		}
 		if (n < 0)
 			return ktls_kio_rx_errno(ep, (int)n);
-		if (type == KTLS_RT_APPLICATION_DATA) {
+		if (type == KTLS_RT_APPLICATION_DATA && n) {
 			ep->rd_events = 0;
-			return n ? n : ktls_kio_rx_eof(ep);
+			return n;
 		}
+		if (type == KTLS_RT_APPLICATION_DATA && !typed)
+			return ktls_kio_rx_eof(ep);
+		/*
+		 * A control record, or an empty data record (TLS 1.3 allows them; the kernel
+		 * returns 0 with its type): when peeking, take it for real, then peek again.
+		 */
 		if (peek) {
-			/* A control record at the head: take it for real, then peek again. */
-			if (!ep->scratch && !(ep->scratch = malloc(SCRATCH_LEN)))
+			if (!ep->scratch && !(ep->scratch = malloc(KTLS_SCRATCH_LEN)))
 				return ktls_ep_fail(ep, -ENOMEM, "out of memory");
-			n = recv_record(ep, ep->scratch, SCRATCH_LEN, 0, &type);
+			n = recv_record(ep, ep->scratch, KTLS_SCRATCH_LEN, 0, &type, &typed);
 			if (n < 0)
 				return ktls_kio_rx_errno(ep, (int)n);
-			if (type == KTLS_RT_APPLICATION_DATA)
-				return ktls_ep_fail(ep, -EIO, "record changed between peek and read");
+			if (type == KTLS_RT_APPLICATION_DATA && n) {
+				ep->rx_err = ktls_ep_fail(ep, -EIO,
+							  "record changed between peek and read");
+				return ep->rx_err;
+			}
 			ctl = ep->scratch;
 		}
+		if (type == KTLS_RT_APPLICATION_DATA)
+			continue; /* empty */
 		r = control(ep, type, ctl, (size_t)n);
 		if (!peek)
 			memset(buf, 0, (size_t)n); /* not the caller's data */

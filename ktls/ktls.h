@@ -38,8 +38,9 @@ struct ktls_caps {
 
 /*
  * Probe on throw-away loopback TCP connections: attach the tls ULP, then install TX and RX with
- * zero keys for each version and cipher, and TLS 1.3 TX a second time (a rekey).  Returns 0 when the probe ran (caps says what works,
- * including "nothing"), -errno when it could not run at all (no loopback, no sockets).
+ * zero keys for each version and cipher, and TLS 1.3 TX a second time (a rekey).  Returns 0
+ * when the probe ran (caps says what works, including "nothing"), -errno when it could not run
+ * at all (no loopback, no sockets).
  */
 int ktls_probe(struct ktls_caps *caps);
 

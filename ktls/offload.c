@@ -62,8 +62,8 @@ static uint64_t get_seq(const unsigned char *src)
  * TLS 1.3 keys into the kernel.  iv is the 12-byte static IV of RFC 8446 §5.3; the kernel wants
  * it split for GCM (4-byte salt + 8 bytes it XORs with the sequence) and whole for ChaCha20.
  */
-int ktls_install(int fd, bool tx, enum ktls_version v, enum ktls_cipher c,
-		 const unsigned char *key, const unsigned char *iv, uint64_t seq)
+int ktls_install(int fd, bool tx, enum ktls_version v, enum ktls_cipher c, const unsigned char *key,
+		 const unsigned char *iv, uint64_t seq)
 {
 	union ktls_crypto_info ci;
 	socklen_t len;
@@ -276,13 +276,12 @@ static void session_params(struct ktls_ep *ep, struct ktls_sel_in *in)
 		break;
 	}
 	in->cipher = ep->cipher;
-	ep->kernel_cipher = in->version_ok && in->cipher_ok;
 	ep->md = sc ? SSL_CIPHER_get_handshake_digest(sc) : NULL;
 }
 
 int ktls_ep_offload(struct ktls_ep *ep, const struct ktls_caps *caps)
 {
-	struct ktls_sel_in in = { .caps = caps };
+	struct ktls_sel_in in = {.caps = caps};
 	struct ktls_secret probe;
 	struct ktls_sel sel;
 	int err;
@@ -325,7 +324,7 @@ int ktls_ep_offload(struct ktls_ep *ep, const struct ktls_caps *caps)
 			 */
 			ep->rx_mode = KTLS_MODE_USER;
 			ep->rx_why = err == -ENOENT || err == -ENOPROTOOPT ? KTLS_WHY_NO_ULP
-									 : KTLS_WHY_INSTALL;
+									   : KTLS_WHY_INSTALL;
 			ep->rx_why_err = err;
 			ktls_count(KTLS_C_OFFLOAD_FAILED, 1);
 			log_debug("ktls rx-install-failed err=%d", err);

@@ -96,10 +96,12 @@ int ktls_probe(struct ktls_caps *caps)
 	memset(caps, 0, sizeof(*caps));
 	for (int v = 0; v < KTLS_NVERSIONS; v++) {
 		for (int c = 0; c < KTLS_NCIPHERS; c++) {
+			bool *rekey = v == KTLS_TLS13 && c == KTLS_AES_128_GCM
+					      ? &caps->tls13_rekey
+					      : NULL;
+
 			err = probe_one((enum ktls_version)v, (enum ktls_cipher)c, &caps->tx[v][c],
-					&caps->rx[v][c],
-					v == KTLS_TLS13 && c == KTLS_AES_128_GCM ? &caps->tls13_rekey
-										 : NULL);
+					&caps->rx[v][c], rekey);
 			if (err == -ENOENT || err == -EOPNOTSUPP || err == -ENOPROTOOPT) {
 				/* no ULP: nothing else can work */
 				caps->ulp_err = err;

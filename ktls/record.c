@@ -54,34 +54,34 @@ static const struct {
 	uint8_t desc;
 	const char *name;
 } alert_names[] = {
-	{ 0, "close_notify" },
-	{ 10, "unexpected_message" },
-	{ 20, "bad_record_mac" },
-	{ 22, "record_overflow" },
-	{ 40, "handshake_failure" },
-	{ 42, "bad_certificate" },
-	{ 43, "unsupported_certificate" },
-	{ 44, "certificate_revoked" },
-	{ 45, "certificate_expired" },
-	{ 46, "certificate_unknown" },
-	{ 47, "illegal_parameter" },
-	{ 48, "unknown_ca" },
-	{ 49, "access_denied" },
-	{ 50, "decode_error" },
-	{ 51, "decrypt_error" },
-	{ 70, "protocol_version" },
-	{ 71, "insufficient_security" },
-	{ 80, "internal_error" },
-	{ 86, "inappropriate_fallback" },
-	{ 90, "user_canceled" },
-	{ 100, "no_renegotiation" },
-	{ 109, "missing_extension" },
-	{ 110, "unsupported_extension" },
-	{ 112, "unrecognized_name" },
-	{ 113, "bad_certificate_status_response" },
-	{ 115, "unknown_psk_identity" },
-	{ 116, "certificate_required" },
-	{ 120, "no_application_protocol" },
+	{0, "close_notify"},
+	{10, "unexpected_message"},
+	{20, "bad_record_mac"},
+	{22, "record_overflow"},
+	{40, "handshake_failure"},
+	{42, "bad_certificate"},
+	{43, "unsupported_certificate"},
+	{44, "certificate_revoked"},
+	{45, "certificate_expired"},
+	{46, "certificate_unknown"},
+	{47, "illegal_parameter"},
+	{48, "unknown_ca"},
+	{49, "access_denied"},
+	{50, "decode_error"},
+	{51, "decrypt_error"},
+	{70, "protocol_version"},
+	{71, "insufficient_security"},
+	{80, "internal_error"},
+	{86, "inappropriate_fallback"},
+	{90, "user_canceled"},
+	{100, "no_renegotiation"},
+	{109, "missing_extension"},
+	{110, "unsupported_extension"},
+	{112, "unrecognized_name"},
+	{113, "bad_certificate_status_response"},
+	{115, "unknown_psk_identity"},
+	{116, "certificate_required"},
+	{120, "no_application_protocol"},
 };
 
 const char *ktls_alert_name(uint8_t desc)
@@ -160,7 +160,7 @@ static bool hs_header(struct ktls_ctl *c, struct ktls_ctl_event *ev)
 	c->hs_body_left = len;
 	if (c->version == KTLS_TLS12) {
 		if (c->hs_type == KTLS_HS_HELLO_REQUEST && len == 0 && !c->server)
-			return true; /* we never renegotiate; RFC 5246 §7.4.1.1 lets us ignore it */
+			return true; /* we never renegotiate (RFC 5246 7.4.1.1 lets us ignore it) */
 	} else if (c->hs_type == KTLS_HS_NEW_SESSION_TICKET) {
 		if (!c->server && len > 0)
 			return true;
@@ -193,7 +193,8 @@ static size_t feed_handshake(struct ktls_ctl *c, const uint8_t *p, size_t n,
 
 			c->hs_body_left = 0;
 			if (req > 1) {
-				fail(ev, -EPROTO, "malformed KeyUpdate (request %u) from peer", req);
+				fail(ev, -EPROTO, "malformed KeyUpdate (request %u) from peer",
+				     req);
 				return used;
 			}
 			c->hs_hdr_len = 0;

@@ -47,28 +47,28 @@ void ktls_cmsg_set_record_type(struct msghdr *msg, void *buf, size_t len, uint8_
 /* Reassembly state of the non-data records of one kernel RX stream. */
 struct ktls_ctl {
 	enum ktls_version version;
-	bool server;		/* we are the server: a NewSessionTicket to us is a protocol error */
-	uint8_t hs_hdr[4];	/* handshake message header being collected */
+	bool server;	   /* we are the server: a NewSessionTicket to us is a protocol error */
+	uint8_t hs_hdr[4]; /* handshake message header being collected */
 	uint8_t hs_hdr_len;
-	uint32_t hs_body_left;	/* body bytes of the current message still to come */
+	uint32_t hs_body_left; /* body bytes of the current message still to come */
 	uint8_t hs_type;
 	uint8_t alert[2];
 	uint8_t alert_len;
 };
 
 enum ktls_ctl_what {
-	KTLS_CTL_CONTINUE,	/* consumed (ticket, ignorable alert, partial message): read on */
-	KTLS_CTL_CLOSE,		/* close_notify: the peer's clean end of stream */
-	KTLS_CTL_KEYUPDATE,	/* KeyUpdate: new RX keys before the next record; see .requested */
-	KTLS_CTL_ERROR,		/* the stream is dead: .err and .why */
+	KTLS_CTL_CONTINUE,  /* consumed (ticket, ignorable alert, partial message): read on */
+	KTLS_CTL_CLOSE,	    /* close_notify: the peer's clean end of stream */
+	KTLS_CTL_KEYUPDATE, /* KeyUpdate: new RX keys before the next record; see .requested */
+	KTLS_CTL_ERROR,	    /* the stream is dead: .err and .why */
 };
 
 struct ktls_ctl_event {
 	enum ktls_ctl_what what;
-	bool requested;		/* KeyUpdate asked us to update our TX keys too */
-	int err;		/* -EPROTO, -ECONNRESET (fatal alert) */
-	uint8_t alert;		/* alert description, for an alert that ended the stream */
-	char why[96];		/* human reason for ktls_ep_error() */
+	bool requested; /* KeyUpdate asked us to update our TX keys too */
+	int err;	/* -EPROTO, -ECONNRESET (fatal alert) */
+	uint8_t alert;	/* alert description, for an alert that ended the stream */
+	char why[96];	/* human reason for ktls_ep_error() */
 	/* What this record contained, for the counters. */
 	unsigned int tickets, alerts, close_notify;
 };

@@ -14,36 +14,36 @@
 #include "ktls/ktls.h"
 
 /* Reasons a direction stays in userspace, as they appear in ktls_ep_state(). */
-#define KTLS_WHY_HANDSHAKE "handshake"		 /* not offloaded yet */
-#define KTLS_WHY_DISABLED "ktls-disabled"	 /* SSL_OP_ENABLE_KTLS off on this SSL */
-#define KTLS_WHY_NO_ULP "no-tls-ulp"		 /* the kernel has no tls ULP */
-#define KTLS_WHY_VERSION "tls-version"		 /* neither TLS 1.2 nor 1.3 */
-#define KTLS_WHY_CIPHER "cipher-unsupported"	 /* not AES-GCM or ChaCha20-Poly1305 */
+#define KTLS_WHY_HANDSHAKE "handshake"		     /* not offloaded yet */
+#define KTLS_WHY_DISABLED "ktls-disabled"	     /* SSL_OP_ENABLE_KTLS off on this SSL */
+#define KTLS_WHY_NO_ULP "no-tls-ulp"		     /* the kernel has no tls ULP */
+#define KTLS_WHY_VERSION "tls-version"		     /* neither TLS 1.2 nor 1.3 */
+#define KTLS_WHY_CIPHER "cipher-unsupported"	     /* not AES-GCM or ChaCha20-Poly1305 */
 #define KTLS_WHY_KERNEL_CIPHER "kernel-lacks-cipher" /* the probe saw the kernel refuse it */
-#define KTLS_WHY_DECLINED "openssl-declined"	 /* OpenSSL did not install it itself */
-#define KTLS_WHY_BUFFERED "openssl-buffered"	 /* OpenSSL holds bytes read past the switch */
-#define KTLS_WHY_READ_FIRST "read-before-offload" /* record sequence no longer known */
-#define KTLS_WHY_NO_SECRET "no-traffic-secret"	 /* keylog callback saw no secret */
-#define KTLS_WHY_INSTALL "install-failed"	 /* setsockopt(TLS_RX) refused the keys */
+#define KTLS_WHY_DECLINED "openssl-declined"	     /* OpenSSL did not install it itself */
+#define KTLS_WHY_BUFFERED "openssl-buffered"	     /* OpenSSL read bytes past the switch */
+#define KTLS_WHY_READ_FIRST "read-before-offload"    /* record sequence no longer known */
+#define KTLS_WHY_NO_SECRET "no-traffic-secret"	     /* keylog callback saw no secret */
+#define KTLS_WHY_INSTALL "install-failed"	     /* setsockopt(TLS_RX) refused the keys */
 
 struct ktls_sel_in {
-	bool enabled;			/* SSL_OP_ENABLE_KTLS */
-	const struct ktls_caps *caps;	/* NULL: not probed, try */
-	bool version_ok;		/* TLS 1.2 or 1.3 */
+	bool enabled;		      /* SSL_OP_ENABLE_KTLS */
+	const struct ktls_caps *caps; /* NULL: not probed, try */
+	bool version_ok;	      /* TLS 1.2 or 1.3 */
 	enum ktls_version version;
-	bool cipher_ok;			/* one of enum ktls_cipher */
+	bool cipher_ok; /* one of enum ktls_cipher */
 	enum ktls_cipher cipher;
-	bool openssl_tx, openssl_rx;	/* installed by OpenSSL during the handshake */
-	bool ssl_pending;		/* SSL_has_pending(): bytes read past the handshake */
-	bool read_after_handshake;	/* SSL_read ran before the offload */
-	bool have_rx_secret;		/* TLS 1.3: the peer's traffic secret was captured */
+	bool openssl_tx, openssl_rx; /* installed by OpenSSL during the handshake */
+	bool ssl_pending;	     /* SSL_has_pending(): bytes read past the handshake */
+	bool read_after_handshake;   /* SSL_read ran before the offload */
+	bool have_rx_secret;	     /* TLS 1.3: the peer's traffic secret was captured */
 };
 
 struct ktls_sel {
 	enum ktls_mode tx, rx;
-	const char *tx_why, *rx_why;	/* NULL for kernel */
-	bool install_rx;		/* TLS 1.3 RX: ours to install */
-	bool unusable;			/* kernel RX already on, yet OpenSSL holds bytes past it */
+	const char *tx_why, *rx_why; /* NULL for kernel */
+	bool install_rx;	     /* TLS 1.3 RX: ours to install */
+	bool unusable;		     /* kernel RX on, OpenSSL holds bytes past it */
 };
 
 void ktls_select(const struct ktls_sel_in *in, struct ktls_sel *out);

@@ -41,8 +41,7 @@ static bool partial_record(struct ktls_ep *ep)
 {
 	int inq = 0;
 
-	return SSL_has_pending(ep->ssl) ||
-	       (ioctl(ep->fd, FIONREAD, &inq) == 0 && inq > 0);
+	return SSL_has_pending(ep->ssl) || (ioctl(ep->fd, FIONREAD, &inq) == 0 && inq > 0);
 }
 
 /* OpenSSL's answer rc (<= 0) to op on this endpoint, as -errno. */

@@ -21,9 +21,9 @@
 
 struct ktls_xfer {
 	int pipe[2];
-	size_t in_pipe;			/* bytes in the pipe, taken from `from` */
-	unsigned char *buf;		/* bounce buffer */
-	size_t off, len;		/* undelivered bytes buf[off, off + len) */
+	size_t in_pipe;	    /* bytes in the pipe, taken from `from` */
+	unsigned char *buf; /* bounce buffer */
+	size_t off, len;    /* undelivered bytes buf[off, off + len) */
 	bool from_eof;
 	const char *backend;
 	uint32_t from_ev, to_ev;
@@ -106,7 +106,8 @@ static ssize_t pipe_out(struct ktls_xfer *x, struct ktls_ep *to)
 	if (err)
 		return err;
 	do
-		n = splice(x->pipe[0], NULL, to->fd, NULL, x->in_pipe, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		n = splice(x->pipe[0], NULL, to->fd, NULL, x->in_pipe,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		if (errno == EAGAIN) {
@@ -158,20 +159,27 @@ static ssize_t buf_in(struct ktls_xfer *x, struct ktls_ep *from, size_t len)
 	return n;
 }
 
-/* from -> pipe: > 0 bytes, 0 at a clean end, -EINVAL for a non-data record at the head. */
+/*
+ * from -> pipe: > 0 bytes, 0 at a clean end, -EINVAL when the endpoint's own read must look:
+ * kTLS RX refuses a non-data record with EINVAL, and splice() says 0 for an empty TLS 1.3
+ * record as for the FIN, which only a recvmsg (with its record-type cmsg) tells apart.
+ */
 static ssize_t splice_in(struct ktls_xfer *x, struct ktls_ep *from, size_t len)
 {
 	ssize_t n;
 
 	ktls_count(KTLS_C_SPLICE_CALLS, 1);
 	do
-		n = splice(from->fd, NULL, x->pipe[1], NULL, len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		n = splice(from->fd, NULL, x->pipe[1], NULL, len,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		x->in_pipe += (size_t)n;
 		return n;
 	}
 	if (n == 0) {
+		if (from->rx_mode == KTLS_MODE_KERNEL)
+			return -EINVAL;
 		n = ktls_kio_rx_eof(from);
 		if (n == 0)
 			x->from_eof = true;
@@ -191,8 +199,7 @@ static ssize_t deliver(struct ktls_xfer *x, struct ktls_ep *to)
 	return x->in_pipe ? pipe_out(x, to) : buf_out(x, to);
 }
 
-ssize_t ktls_xfer_splice(struct ktls_xfer *x, struct ktls_ep *from, struct ktls_ep *to,
-			 size_t len)
+ssize_t ktls_xfer_splice(struct ktls_xfer *x, struct ktls_ep *from, struct ktls_ep *to, size_t len)
 {
 	ssize_t n;
 	int err;
@@ -213,7 +220,7 @@ ssize_t ktls_xfer_splice(struct ktls_xfer *x, struct ktls_ep *from, struct ktls_
 		n = splice_in(x, from, len);
 		if (n != -EINVAL)
 			return n > 0 ? deliver(x, to) : n;
-		/* a non-data record: the endpoint's read takes it (and any data after it) */
+		/* the endpoint's read takes the record (and any data after it) */
 	}
 	x->backend = "copy";
 	n = buf_in(x, from, len);

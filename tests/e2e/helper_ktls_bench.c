@@ -96,7 +96,8 @@ static double secs(struct timeval tv)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: helper_ktls_bench --backend kernel|user [--suite LABEL] [--mib N]\n");
+	fprintf(stderr,
+		"usage: helper_ktls_bench --backend kernel|user [--suite LABEL] [--mib N]\n");
 	exit(2);
 }
 
@@ -106,8 +107,8 @@ int main(int argc, char **argv)
 	const struct kh_suite *suite = NULL;
 	struct ktls_counters k0, k1;
 	struct ktls_ep *c, *sv, *pa, *pb;
-	struct pump_arg A = { 0 }, B = { 0 };
-	struct end snd = { 0 }, rcv = { 0 };
+	struct pump_arg A = {0}, B = {0};
+	struct end snd = {0}, rcv = {0};
 	struct ktls_caps caps;
 	SSL_CTX *cctx, *sctx;
 	char cst[128], sst[128], caps_line[160];
@@ -184,8 +185,9 @@ int main(int argc, char **argv)
 	jsonw_string_field(w, "server_state", sst);
 	jsonw_u64_field(w, "bytes", snd.len);
 	jsonw_u64_field(w, "received", rcv.done);
-	jsonw_bool_field(w, "ok", !A.err && !B.err && !A.r.err[0] && !B.r.err[0] && !snd.err &&
-					  !rcv.err && rcv.done == snd.len);
+	jsonw_bool_field(w, "ok",
+			 !A.err && !B.err && !A.r.err[0] && !B.r.err[0] && !snd.err && !rcv.err &&
+				 rcv.done == snd.len);
 	jsonw_u64_field(w, "wall_ms", (uint64_t)(t1 - t0));
 	jsonw_name(w, "mib_per_s");
 	jsonw_u64(w, (uint64_t)((double)mib * 1000.0 / (double)(t1 - t0 > 0 ? t1 - t0 : 1)));

@@ -54,8 +54,8 @@ static struct ktls_caps caps;
 
 struct peer {
 	pid_t pid;
-	int in_fd;		/* its stdin */
-	pthread_t th;		/* collects its stdout */
+	int in_fd;    /* its stdin */
+	pthread_t th; /* collects its stdout */
 	int out_fd;
 	unsigned char *out;
 	size_t out_len, out_cap;
@@ -143,7 +143,11 @@ static void peer_stderr_tail(const struct peer *pr)
 
 static void *feed_stdin(void *p)
 {
-	struct { int fd; const unsigned char *buf; size_t len; } *a = p;
+	struct {
+		int fd;
+		const unsigned char *buf;
+		size_t len;
+	} *a = p;
 	size_t off = 0;
 
 	while (off < a->len) {
@@ -177,7 +181,7 @@ static void remove_dir(void)
 
 static int listen_any(uint16_t *port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
@@ -201,7 +205,7 @@ static uint16_t free_port(void)
 
 static int accept_within(int lfd, int ms)
 {
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	struct pollfd p = {.fd = lfd, .events = POLLIN};
 
 	if (poll(&p, 1, ms) <= 0)
 		return -1;
@@ -211,8 +215,9 @@ static int accept_within(int lfd, int ms)
 /* Connect to a peer server that is starting up: retry until it listens (or exits). */
 static int connect_peer(uint16_t port, struct peer *pr, int ms)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int64_t deadline = kh_now_ms() + ms;
 
 	while (kh_now_ms() < deadline) {
@@ -232,8 +237,8 @@ static int connect_peer(uint16_t port, struct peer *pr, int ms)
 
 enum tool { OPENSSL_SERVER, OPENSSL_CLIENT, GNUTLS_SERVER, GNUTLS_CLIENT };
 
-static const char *const tool_names[] = { "openssl s_server", "openssl s_client", "gnutls-serv",
-					  "gnutls-cli" };
+static const char *const tool_names[] = {"openssl s_server", "openssl s_client", "gnutls-serv",
+					 "gnutls-cli"};
 
 static void build_argv(enum tool t, const struct kh_suite *s, uint16_t port, char **argv,
 		       char bufs[][256])
@@ -321,9 +326,13 @@ static void run(enum tool t, const struct kh_suite *s, size_t len)
 	char label[128], bufs[24][256], *argv[24], st[128], h1[17], h2[17];
 	unsigned char *to_peer = kh_stream_bytes(10, text, len), *from_peer = NULL;
 	unsigned char want_back[32], got_sha[32];
-	struct { int fd; const unsigned char *buf; size_t len; } feed = { 0 };
-	struct kh_stream end = { .seed = 10, .text = text, .send_len = len, .timeout_ms = TMO };
-	struct pump_arg P = { 0 };
+	struct {
+		int fd;
+		const unsigned char *buf;
+		size_t len;
+	} feed = {0};
+	struct kh_stream end = {.seed = 10, .text = text, .send_len = len, .timeout_ms = TMO};
+	struct pump_arg P = {0};
 	struct ktls_ep *tls = NULL, *plain = NULL;
 	struct peer pr;
 	pthread_t th[3];
@@ -421,14 +430,14 @@ static void run(enum tool t, const struct kh_suite *s, size_t len)
 	} else if (t == GNUTLS_CLIENT) {
 		/* its stdout wraps our bytes in status lines: they must be there, contiguous */
 		tap_ok(pr.out && memmem(pr.out, pr.out_len, to_peer, len),
-		       "%s: peer received our %zu bytes intact (in %zu bytes of its output)",
-		       label, len, pr.out_len);
+		       "%s: peer received our %zu bytes intact (in %zu bytes of its output)", label,
+		       len, pr.out_len);
 	} else {
 		EVP_Digest(pr.out, pr.out_len, got_sha, NULL, EVP_sha256(), NULL);
 		EVP_Digest(to_peer, len, want_back, NULL, EVP_sha256(), NULL);
 		tap_ok(pr.out_len == len && !memcmp(got_sha, want_back, 32),
-		       "%s: peer received our %zu bytes intact (SHA-256 %s...)", label,
-		       pr.out_len, kh_hex8(got_sha, h1));
+		       "%s: peer received our %zu bytes intact (SHA-256 %s...)", label, pr.out_len,
+		       kh_hex8(got_sha, h1));
 	}
 	if (P.err || P.r.err[0] || P.r.err[1] || end.received != len)
 		peer_stderr_tail(&pr);
@@ -506,7 +515,8 @@ static void keyupdate(void)
 		ktls_counters_get(&k1);
 		tap_ok(rc == -EKEYEXPIRED && got == 0 && strstr(ktls_ep_error(tls), "KeyUpdate") &&
 			       k1.keyupdate_unsupported - k0.keyupdate_unsupported == 1,
-		       "s_client KeyUpdate: kernel RX cannot rekey -> EKEYEXPIRED, counted, nothing "
+		       "s_client KeyUpdate: kernel RX cannot rekey -> EKEYEXPIRED, counted, "
+		       "nothing "
 		       "misread (%d \"%s\")",
 		       rc, ktls_ep_error(tls));
 	} else {
@@ -535,8 +545,8 @@ int main(void)
 	 * OpenSSL: aes128/1.2 + aes256/1.3 as server, chacha/1.2 + aes128/1.3 as client; GnuTLS:
 	 * aes256/1.2 + chacha/1.3 as server, chacha/1.2 + aes128/1.3 as client.
 	 */
-	static const unsigned int vm_pairs[] = { 1u << 0 | 1u << 4, 1u << 2 | 1u << 3,
-						 1u << 1 | 1u << 5, 1u << 2 | 1u << 3 };
+	static const unsigned int vm_pairs[] = {1u << 0 | 1u << 4, 1u << 2 | 1u << 3,
+						1u << 1 | 1u << 5, 1u << 2 | 1u << 3};
 	uint64_t sessions = 0;
 	char line[256];
 	struct ktls_stat st0, st1;
@@ -571,7 +581,8 @@ int main(void)
 			 (unsigned long long)(st1.decrypt_error - st0.decrypt_error));
 		tap_ok(st1.decrypt_error == st0.decrypt_error, "no TlsDecryptError in any session");
 		/* every session, both directions, plus the KeyUpdate session */
-		tap_ok(st1.tx_sw - st0.tx_sw == sessions + 1 && st1.rx_sw - st0.rx_sw == sessions + 1,
+		tap_ok(st1.tx_sw - st0.tx_sw == sessions + 1 &&
+			       st1.rx_sw - st0.rx_sw == sessions + 1,
 		       "the kernel did TX and RX of all %llu sessions",
 		       (unsigned long long)sessions + 1);
 	}

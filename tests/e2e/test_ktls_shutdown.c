@@ -31,7 +31,7 @@
 
 struct reader {
 	struct ktls_ep *ep;
-	int go[2];		/* a byte in the pipe: start reading */
+	int go[2]; /* a byte in the pipe: start reading */
 	uint64_t got;
 	int end;
 	unsigned char sha[32];
@@ -44,7 +44,7 @@ static void *reader(void *p)
 	static unsigned char buf[CHUNK];
 	int64_t deadline;
 
-	struct pollfd go = { .fd = r->go[0], .events = POLLIN };
+	struct pollfd go = {.fd = r->go[0], .events = POLLIN};
 
 	poll(&go, 1, 60000); /* not a byte read until told: the test wants the path full */
 	deadline = kh_now_ms() + 60000;
@@ -80,7 +80,7 @@ static void start(struct reader *r)
 static void run(const struct kh_suite *s, const struct ktls_caps *caps)
 {
 	struct ktls_ep *c, *sv;
-	struct reader r = { 0 };
+	struct reader r = {0};
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char *buf = kh_stream_bytes(7, false, CHUNK), want[32];
 	uint64_t taken = 0, st = 1;

@@ -17,18 +17,18 @@
 #define GNUTLS13 "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:"
 
 const struct kh_suite kh_suites[6] = {
-	{ "tls1.2-aes-128-gcm", TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", KTLS_AES_128_GCM,
-	  GNUTLS12 "+AES-128-GCM" },
-	{ "tls1.2-aes-256-gcm", TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384", KTLS_AES_256_GCM,
-	  GNUTLS12 "+AES-256-GCM" },
-	{ "tls1.2-chacha20-poly1305", TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305",
-	  KTLS_CHACHA20_POLY1305, GNUTLS12 "+CHACHA20-POLY1305" },
-	{ "tls1.3-aes-128-gcm", TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", KTLS_AES_128_GCM,
-	  GNUTLS13 "+AES-128-GCM" },
-	{ "tls1.3-aes-256-gcm", TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384", KTLS_AES_256_GCM,
-	  GNUTLS13 "+AES-256-GCM" },
-	{ "tls1.3-chacha20-poly1305", TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256",
-	  KTLS_CHACHA20_POLY1305, GNUTLS13 "+CHACHA20-POLY1305" },
+	{"tls1.2-aes-128-gcm", TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256", KTLS_AES_128_GCM,
+	 GNUTLS12 "+AES-128-GCM"},
+	{"tls1.2-aes-256-gcm", TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384", KTLS_AES_256_GCM,
+	 GNUTLS12 "+AES-256-GCM"},
+	{"tls1.2-chacha20-poly1305", TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305",
+	 KTLS_CHACHA20_POLY1305, GNUTLS12 "+CHACHA20-POLY1305"},
+	{"tls1.3-aes-128-gcm", TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", KTLS_AES_128_GCM,
+	 GNUTLS13 "+AES-128-GCM"},
+	{"tls1.3-aes-256-gcm", TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384", KTLS_AES_256_GCM,
+	 GNUTLS13 "+AES-256-GCM"},
+	{"tls1.3-chacha20-poly1305", TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256",
+	 KTLS_CHACHA20_POLY1305, GNUTLS13 "+CHACHA20-POLY1305"},
 };
 
 int64_t kh_now_ms(void)
@@ -48,7 +48,7 @@ const char *kh_hex8(const unsigned char *sha, char *buf)
 
 SSL_CTX *kh_ctx(const struct kh_suite *s, bool server)
 {
-	struct tls_fixture_opts o = { .version = s->version, .cipher = s->cipher, .ktls = true };
+	struct tls_fixture_opts o = {.version = s->version, .cipher = s->cipher, .ktls = true};
 	SSL_CTX *ctx = server ? tls_fixture_server_ctx(&o) : tls_fixture_client_ctx(&o);
 
 	if (ctx && ktls_ctx_prepare(ctx, server)) {
@@ -78,7 +78,7 @@ static short pollev(uint32_t ev)
 
 int kh_wait(struct ktls_ep *ep, uint32_t events, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = ktls_ep_fd(ep), .events = pollev(events) };
+	struct pollfd pfd = {.fd = ktls_ep_fd(ep), .events = pollev(events)};
 	int n;
 
 	if (ktls_ep_rx_buffered(ep) && (events & EPOLLIN))
@@ -93,9 +93,9 @@ int kh_wait(struct ktls_ep *ep, uint32_t events, int timeout_ms)
 
 int kh_handshake_pair(struct ktls_ep *client, struct ktls_ep *server, int timeout_ms)
 {
-	struct ktls_ep *ep[2] = { client, server };
+	struct ktls_ep *ep[2] = {client, server};
 	int64_t deadline = kh_now_ms() + timeout_ms;
-	bool done[2] = { false, false };
+	bool done[2] = {false, false};
 
 	while (!done[0] || !done[1]) {
 		struct pollfd pfd[2];
@@ -134,8 +134,7 @@ int kh_handshake(struct ktls_ep *ep, int timeout_ms)
 	return err;
 }
 
-int kh_tls_pair_ctx(SSL_CTX *cctx, SSL_CTX *sctx, struct ktls_ep **client,
-		    struct ktls_ep **server)
+int kh_tls_pair_ctx(SSL_CTX *cctx, SSL_CTX *sctx, struct ktls_ep **client, struct ktls_ep **server)
 {
 	struct ktls_ep *c = NULL, *sv = NULL;
 	SSL *cssl = NULL, *sssl = NULL;
@@ -260,7 +259,7 @@ int kh_read_to_end(struct ktls_ep *ep, size_t *got, int timeout_ms)
 struct dir {
 	struct ktls_ep *from, *to;
 	struct ktls_xfer *x;
-	bool ended;		/* from ended (or failed): shutting to down */
+	bool ended; /* from ended (or failed): shutting to down */
 	bool done;
 	uint32_t from_ev, to_ev;
 };
@@ -314,7 +313,7 @@ static void dir_step(struct dir *d, int i, struct kh_pump_result *r)
 
 int kh_pump(struct ktls_ep *a, struct ktls_ep *b, struct kh_pump_result *r, int timeout_ms)
 {
-	struct dir d[2] = { { .from = a, .to = b }, { .from = b, .to = a } };
+	struct dir d[2] = {{.from = a, .to = b}, {.from = b, .to = a}};
 	int64_t deadline = kh_now_ms() + timeout_ms;
 	int err = 0;
 
@@ -326,7 +325,7 @@ int kh_pump(struct ktls_ep *a, struct ktls_ep *b, struct kh_pump_result *r, int 
 		goto out;
 	}
 	while (!d[0].done || !d[1].done) {
-		struct pollfd pfd[2] = { { .fd = ktls_ep_fd(a) }, { .fd = ktls_ep_fd(b) } };
+		struct pollfd pfd[2] = {{.fd = ktls_ep_fd(a)}, {.fd = ktls_ep_fd(b)}};
 		int wait = remaining(deadline);
 
 		if (!wait) {
@@ -440,12 +439,12 @@ void kh_stream_run(struct kh_stream *s)
 	EVP_DigestInit_ex(rmd, EVP_sha256(), NULL);
 	tg_set_nonblock(s->fd, true);
 	while (!eof || !shut) {
-		struct pollfd pfd = { .fd = s->fd };
+		struct pollfd pfd = {.fd = s->fd};
 		ssize_t n;
 
 		if (!shut && !out_len && s->sent < s->send_len) {
-			out_len = stream_chunk(out, s->seed, s->text, index++,
-					       s->send_len - s->sent);
+			out_len =
+				stream_chunk(out, s->seed, s->text, index++, s->send_len - s->sent);
 			out_off = 0;
 		}
 		if (out_len) {
@@ -459,8 +458,7 @@ void kh_stream_run(struct kh_stream *s)
 				break;
 			}
 		}
-		if (!shut && !out_len && s->sent >= s->send_len &&
-		    s->received >= s->shut_after) {
+		if (!shut && !out_len && s->sent >= s->send_len && s->received >= s->shut_after) {
 			shutdown(s->fd, SHUT_WR);
 			shut = true;
 		}

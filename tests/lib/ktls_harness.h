@@ -18,11 +18,11 @@
 
 /* The three kernel ciphers as OpenSSL names for TLS 1.2 (ECDSA certificate) and TLS 1.3. */
 struct kh_suite {
-	const char *label;	/* "tls1.3-aes-128-gcm" */
-	int version;		/* TLS1_2_VERSION, TLS1_3_VERSION */
-	const char *cipher;	/* OpenSSL cipher (1.2) or ciphersuite (1.3) name */
+	const char *label;  /* "tls1.3-aes-128-gcm" */
+	int version;	    /* TLS1_2_VERSION, TLS1_3_VERSION */
+	const char *cipher; /* OpenSSL cipher (1.2) or ciphersuite (1.3) name */
 	enum ktls_cipher kcipher;
-	const char *gnutls;	/* GnuTLS priority string for the same */
+	const char *gnutls; /* GnuTLS priority string for the same */
 };
 extern const struct kh_suite kh_suites[6];
 
@@ -39,8 +39,7 @@ int kh_handshake(struct ktls_ep *ep, int timeout_ms);
  */
 int kh_tls_pair(const struct kh_suite *s, struct ktls_ep **client, struct ktls_ep **server);
 /* The same from contexts of the caller's (not freed). */
-int kh_tls_pair_ctx(SSL_CTX *cctx, SSL_CTX *sctx, struct ktls_ep **client,
-		    struct ktls_ep **server);
+int kh_tls_pair_ctx(SSL_CTX *cctx, SSL_CTX *sctx, struct ktls_ep **client, struct ktls_ep **server);
 
 /* Wait for an endpoint's events (or buffered data); 0, or -ETIMEDOUT. */
 int kh_wait(struct ktls_ep *ep, uint32_t events, int timeout_ms);
@@ -53,11 +52,11 @@ int kh_read_to_end(struct ktls_ep *ep, size_t *got, int timeout_ms);
 
 /* The relay between two endpoints, both directions, until both have ended. */
 struct kh_pump_result {
-	uint64_t bytes[2];		/* [0]: a -> b, [1]: b -> a */
-	int err[2];			/* 0, or the -errno that ended the direction */
-	char why[2][192];		/* ktls_ep_error() of the failing endpoint */
-	bool spliced[2];		/* some bytes went by splice() */
-	bool copied[2];			/* some went through the bounce buffer */
+	uint64_t bytes[2]; /* [0]: a -> b, [1]: b -> a */
+	int err[2];	   /* 0, or the -errno that ended the direction */
+	char why[2][192];  /* ktls_ep_error() of the failing endpoint */
+	bool spliced[2];   /* some bytes went by splice() */
+	bool copied[2];	   /* some went through the bounce buffer */
 };
 int kh_pump(struct ktls_ep *a, struct ktls_ep *b, struct kh_pump_result *r, int timeout_ms);
 
@@ -69,8 +68,8 @@ struct kh_stream {
 	int fd;
 	uint64_t send_len;
 	uint32_t seed;
-	bool text;		/* base64 lines instead of binary (line-oriented peers) */
-	uint64_t shut_after;	/* do not shut the write side before this much was received */
+	bool text;	     /* base64 lines instead of binary (line-oriented peers) */
+	uint64_t shut_after; /* do not shut the write side before this much was received */
 	int timeout_ms;
 	/* results */
 	uint64_t sent, received;

@@ -39,32 +39,46 @@ static size_t unhex(const char *s, unsigned char *out, size_t max)
 	return n;
 }
 
-#define HEX(name, str)                                                                     \
-	unsigned char name[512];                                                            \
+#define HEX(name, str)           \
+	unsigned char name[512]; \
 	size_t name##_len = unhex(str, name, sizeof(name))
 
 /* RFC 8448 §3 */
-#define MASTER "18 df 06 84 3d 13 a0 8b f2 a4 49 84 4c 5f 8a 47 80 01 bc 4d 4c 62 79 84 d5 a4 1d a8 d0 40 29 19"
-#define AP_HASH "96 08 10 2a 0f 1c cc 6d b6 25 0b 7b 7e 41 7b 1a 00 0e aa da 3d aa e4 77 7a 76 86 c9 ff 83 df 13"
-#define C_AP "9e 40 64 6c e7 9a 7f 9d c0 5a f8 88 9b ce 65 52 87 5a fa 0b 06 df 00 87 f7 92 eb b7 c1 75 04 a5"
-#define S_AP "a1 1a f9 f0 55 31 f8 56 ad 47 11 6b 45 a9 50 32 82 04 b4 f4 4b fb 6b 3a 4b 4f 1f 3f cb 63 16 43"
-#define EXP "fe 22 f8 81 17 6e da 18 eb 8f 44 52 9e 67 92 c5 0c 9a 3f 89 45 2f 68 d8 ae 31 1b 43 09 d3 cf 50"
+#define MASTER                                                                                    \
+	"18 df 06 84 3d 13 a0 8b f2 a4 49 84 4c 5f 8a 47 80 01 bc 4d 4c 62 79 84 d5 a4 1d a8 d0 " \
+	"40 29 19"
+#define AP_HASH                                                                                   \
+	"96 08 10 2a 0f 1c cc 6d b6 25 0b 7b 7e 41 7b 1a 00 0e aa da 3d aa e4 77 7a 76 86 c9 ff " \
+	"83 df 13"
+#define C_AP                                                                                      \
+	"9e 40 64 6c e7 9a 7f 9d c0 5a f8 88 9b ce 65 52 87 5a fa 0b 06 df 00 87 f7 92 eb b7 c1 " \
+	"75 04 a5"
+#define S_AP                                                                                      \
+	"a1 1a f9 f0 55 31 f8 56 ad 47 11 6b 45 a9 50 32 82 04 b4 f4 4b fb 6b 3a 4b 4f 1f 3f cb " \
+	"63 16 43"
+#define EXP                                                                                       \
+	"fe 22 f8 81 17 6e da 18 eb 8f 44 52 9e 67 92 c5 0c 9a 3f 89 45 2f 68 d8 ae 31 1b 43 09 " \
+	"d3 cf 50"
 #define C_AP_KEY "17 42 2d da 59 6e d5 d9 ac d8 90 e3 c6 3f 50 51"
 #define C_AP_IV "5b 78 92 3d ee 08 57 90 33 e5 23 d9"
 #define S_AP_KEY "9f 02 28 3b 6c 9c 07 ef c2 6b b9 f2 ac 92 e3 56"
 #define S_AP_IV "cf 78 2b 88 dd 83 54 9a ad f1 e9 84"
-#define S_HS "b6 7b 7d 69 0c c1 6c 4e 75 e5 42 13 cb 2d 37 b4 e9 c9 12 bc de d9 10 5d 42 be fd 59 d3 91 ad 38"
+#define S_HS                                                                                      \
+	"b6 7b 7d 69 0c c1 6c 4e 75 e5 42 13 cb 2d 37 b4 e9 c9 12 bc de d9 10 5d 42 be fd 59 d3 " \
+	"91 ad 38"
 #define S_HS_KEY "3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc"
 #define S_HS_IV "5d 31 3e b2 67 12 76 ee 13 00 0b 30"
-#define C_HS "b3 ed db 12 6e 06 7f 35 a7 80 b3 ab f4 5e 2d 8f 3b 1a 95 07 38 f5 2e 96 00 74 6a 0e 27 a5 5a 21"
+#define C_HS                                                                                      \
+	"b3 ed db 12 6e 06 7f 35 a7 80 b3 ab f4 5e 2d 8f 3b 1a 95 07 38 f5 2e 96 00 74 6a 0e 27 " \
+	"a5 5a 21"
 #define C_HS_KEY "db fa a6 93 d1 76 2c 5b 66 6a f5 d9 50 25 8d 01"
 #define C_HS_IV "5b d3 c7 1b 83 6e 0b 76 bb 73 26 5f"
 /* {client} send application_data record (seq 0), {server} send application_data (seq 1) */
-#define C_APP_REC                                                                          \
+#define C_APP_REC                                                                              \
 	"17 03 03 00 43 a2 3f 70 54 b6 2c 94 d0 af fa fe 82 28 ba 55 cb ef ac ea 42 f9 14 aa " \
 	"66 bc ab 3f 2b 98 19 a8 a5 b4 6b 39 5b d5 4a 9a 20 44 1e 2b 62 97 4e 1f 5a 62 92 a2 " \
 	"97 70 14 bd 1e 3d ea e6 3a ee bb 21 69 49 15 e4"
-#define S_APP_REC                                                                          \
+#define S_APP_REC                                                                              \
 	"17 03 03 00 43 2e 93 7e 11 ef 4a c7 40 e5 38 ad 36 00 5f c4 a4 69 32 fc 32 25 d0 5f " \
 	"82 aa 1b 36 e3 0e fa f9 7d 90 e6 df fc 60 2d cb 50 1a 59 a8 fc c4 9c 4b f2 e5 f0 a2 " \
 	"1c 00 47 c2 ab f3 32 54 0d d0 32 e1 67 c2 95 5d"
@@ -160,7 +174,7 @@ static void test_decrypt_rfc8448_records(void **state)
 
 static void test_bad_arguments(void **state)
 {
-	unsigned char s[48] = { 0 }, out[32];
+	unsigned char s[48] = {0}, out[32];
 	char label[300];
 
 	(void)state;
@@ -197,7 +211,7 @@ static void keylog(const SSL *ssl, const char *line)
 
 static void next_secret_matches_openssl(const struct kh_suite *suite, const EVP_MD *md)
 {
-	struct tls_fixture_opts o = { .version = suite->version, .cipher = suite->cipher };
+	struct tls_fixture_opts o = {.version = suite->version, .cipher = suite->cipher};
 	SSL_CTX *cctx = kh_ctx(suite, false), *sctx = tls_fixture_server_ctx(&o);
 	struct ktls_ep *c = NULL, *s = NULL;
 	unsigned char buf[8];

@@ -42,7 +42,7 @@ static void put_cmsg(struct msghdr *msg, unsigned char *buf, size_t cap, int lev
 static void test_cmsg_type(void **state)
 {
 	unsigned char buf[256] __attribute__((aligned(8)));
-	struct msghdr msg = { 0 };
+	struct msghdr msg = {0};
 	uint8_t t = KTLS_RT_ALERT, got = 0;
 
 	(void)state;
@@ -55,7 +55,7 @@ static void test_cmsg_type(void **state)
 static void test_cmsg_after_other(void **state)
 {
 	unsigned char buf[256] __attribute__((aligned(8)));
-	struct msghdr msg = { 0 };
+	struct msghdr msg = {0};
 	uint8_t t = KTLS_RT_HANDSHAKE, got = 0;
 	int other = 7;
 
@@ -70,7 +70,7 @@ static void test_cmsg_after_other(void **state)
 static void test_cmsg_missing(void **state)
 {
 	unsigned char buf[256] __attribute__((aligned(8)));
-	struct msghdr msg = { 0 };
+	struct msghdr msg = {0};
 	uint8_t t = 22, got = 0;
 
 	(void)state;
@@ -84,7 +84,7 @@ static void test_cmsg_missing(void **state)
 static void test_cmsg_truncated(void **state)
 {
 	unsigned char buf[256] __attribute__((aligned(8)));
-	struct msghdr msg = { 0 };
+	struct msghdr msg = {0};
 	struct cmsghdr *cm;
 	uint8_t t = 21, got = 0;
 
@@ -102,7 +102,7 @@ static void test_cmsg_truncated(void **state)
 static void test_cmsg_set_roundtrip(void **state)
 {
 	unsigned char buf[KTLS_CMSG_SPACE] __attribute__((aligned(8)));
-	struct msghdr msg = { 0 };
+	struct msghdr msg = {0};
 	struct cmsghdr *cm;
 
 	(void)state;
@@ -125,7 +125,7 @@ static void feed(struct ktls_ctl *c, uint8_t type, const uint8_t *p, size_t n,
 }
 
 /* A NewSessionTicket of body length 9 (content irrelevant to us). */
-static const uint8_t nst[] = { 4, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+static const uint8_t nst[] = {4, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 static void test_ticket_consumed(void **state)
 {
@@ -154,7 +154,7 @@ static void test_ticket_across_records(void **state)
 	(void)state;
 	ktls_ctl_init(&c, KTLS_TLS13, false);
 	/* header split, then body split: one ticket, counted when its last byte comes */
-	for (size_t cut[] = { 2, 5, sizeof(nst) }, i = 0, off = 0; i < 3; off = cut[i++]) {
+	for (size_t cut[] = {2, 5, sizeof(nst)}, i = 0, off = 0; i < 3; off = cut[i++]) {
 		feed(&c, KTLS_RT_HANDSHAKE, nst + off, cut[i] - off, &ev);
 		assert_int_equal(ev.what, KTLS_CTL_CONTINUE);
 		tickets += ev.tickets;
@@ -177,7 +177,7 @@ static void test_ticket_to_server(void **state)
 
 static void test_keyupdate(void **state)
 {
-	static const uint8_t ku_not[] = { 24, 0, 0, 1, 0 }, ku_req[] = { 24, 0, 0, 1, 1 };
+	static const uint8_t ku_not[] = {24, 0, 0, 1, 0}, ku_req[] = {24, 0, 0, 1, 1};
 	struct ktls_ctl c;
 	struct ktls_ctl_event ev;
 	uint8_t both[sizeof(nst) + sizeof(ku_req)];
@@ -200,8 +200,8 @@ static void test_keyupdate(void **state)
 
 static void test_keyupdate_malformed(void **state)
 {
-	static const uint8_t trailing[] = { 24, 0, 0, 1, 0, 4 }, badlen[] = { 24, 0, 0, 2, 0, 0 },
-			     badreq[] = { 24, 0, 0, 1, 2 };
+	static const uint8_t trailing[] = {24, 0, 0, 1, 0, 4}, badlen[] = {24, 0, 0, 2, 0, 0},
+			     badreq[] = {24, 0, 0, 1, 2};
 	struct ktls_ctl c;
 	struct ktls_ctl_event ev;
 
@@ -224,7 +224,7 @@ static void test_keyupdate_malformed(void **state)
 
 static void test_close_notify(void **state)
 {
-	static const uint8_t cn[] = { 1, 0 }, cn_fatal[] = { 2, 0 };
+	static const uint8_t cn[] = {1, 0}, cn_fatal[] = {2, 0};
 	struct ktls_ctl c;
 	struct ktls_ctl_event ev;
 
@@ -240,7 +240,7 @@ static void test_close_notify(void **state)
 
 static void test_fatal_alert(void **state)
 {
-	static const uint8_t hf[] = { 2, 40 }, warn13[] = { 1, 10 };
+	static const uint8_t hf[] = {2, 40}, warn13[] = {1, 10};
 	struct ktls_ctl c;
 	struct ktls_ctl_event ev;
 
@@ -260,8 +260,8 @@ static void test_fatal_alert(void **state)
 
 static void test_ignorable_alerts(void **state)
 {
-	static const uint8_t noreneg[] = { 1, 100 }, canceled[] = { 1, 90 }, bad[] = { 3, 0 },
-			     badlevel[] = { 7, 10 };
+	static const uint8_t noreneg[] = {1, 100}, canceled[] = {1, 90}, bad[] = {3, 0},
+			     badlevel[] = {7, 10};
 	struct ktls_ctl c;
 	struct ktls_ctl_event ev;
 
@@ -283,7 +283,7 @@ static void test_ignorable_alerts(void **state)
 
 static void test_alert_across_records(void **state)
 {
-	static const uint8_t a[] = { 2 }, b[] = { 20 };
+	static const uint8_t a[] = {2}, b[] = {20};
 	struct ktls_ctl c;
 	struct ktls_ctl_event ev;
 
@@ -298,7 +298,7 @@ static void test_alert_across_records(void **state)
 
 static void test_interleaving(void **state)
 {
-	static const uint8_t cn[] = { 1, 0 };
+	static const uint8_t cn[] = {1, 0};
 	struct ktls_ctl c;
 	struct ktls_ctl_event ev;
 
@@ -312,7 +312,7 @@ static void test_interleaving(void **state)
 
 static void test_tls12_hello_request(void **state)
 {
-	static const uint8_t hr[] = { 0, 0, 0, 0 }, fin[] = { 20, 0, 0, 1, 0 };
+	static const uint8_t hr[] = {0, 0, 0, 0}, fin[] = {20, 0, 0, 1, 0};
 	struct ktls_ctl c;
 	struct ktls_ctl_event ev;
 
@@ -330,7 +330,7 @@ static void test_tls12_hello_request(void **state)
 
 static void test_other_types(void **state)
 {
-	static const uint8_t one[] = { 1 };
+	static const uint8_t one[] = {1};
 	struct ktls_ctl c;
 	struct ktls_ctl_event ev;
 

@@ -21,7 +21,7 @@
 
 static struct ktls_caps all_caps(void)
 {
-	struct ktls_caps c = { .ulp = true };
+	struct ktls_caps c = {.ulp = true};
 
 	for (int v = 0; v < KTLS_NVERSIONS; v++)
 		for (int i = 0; i < KTLS_NCIPHERS; i++)
@@ -91,7 +91,7 @@ static void test_tls12_openssl_did_both(void **state)
 
 static void test_host_without_ulp(void **state)
 {
-	struct ktls_caps caps = { .ulp = false, .ulp_err = -ENOENT };
+	struct ktls_caps caps = {.ulp = false, .ulp_err = -ENOENT};
 	struct ktls_sel_in in = good13(&caps);
 
 	(void)state;
@@ -163,9 +163,9 @@ static void test_mode_format(void **state)
 	(void)state;
 	assert_string_equal(ktls_mode_format(KTLS_MODE_PLAIN, NULL, 0, b, sizeof(b)), "plain");
 	assert_string_equal(ktls_mode_format(KTLS_MODE_KERNEL, NULL, 0, b, sizeof(b)), "kernel");
-	assert_string_equal(ktls_mode_format(KTLS_MODE_USER, KTLS_WHY_INSTALL, -ENOENT, b,
-					     sizeof(b)),
-			    "user(install-failed:ENOENT)");
+	assert_string_equal(
+		ktls_mode_format(KTLS_MODE_USER, KTLS_WHY_INSTALL, -ENOENT, b, sizeof(b)),
+		"user(install-failed:ENOENT)");
 	assert_string_equal(ktls_mode_format(KTLS_MODE_USER, KTLS_WHY_NO_ULP, 0, b, 8), "user(no");
 }
 
