@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,17 @@ static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen,
 	}
 	if (full)
 		snprintf(full, fulllen, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
+/*
+ * We write whole buffers at once; what is left is a reply or command we must not hold back for
+ * the peer's delayed ACK (Nagle would add 40 ms to every pipelined round trip).
+ */
+void set_nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 static int side_init(struct session *s, struct side *sd, const char *name)
@@ -466,6 +478,7 @@ int session_start(struct worker *w, enum session_role role, int fd)
 		goto fail;
 	}
 	s->down.ev.fd = fd;
+	set_nodelay(fd);
 	len = sizeof(s->client);
 	getpeername(fd, (struct sockaddr *)&s->client, &len);
 	addr_text(&s->client, s->client_ip, sizeof(s->client_ip), s->client_txt,

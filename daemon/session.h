@@ -174,6 +174,7 @@ void session_run(struct session *s);
 void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int side_write(struct side *sd, const void *p, size_t n);
+void set_nodelay(int fd);
 int side_printf(struct side *sd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool side_fill(struct side *sd);
 void session_set_timeout(struct session *s, unsigned int seconds);

@@ -562,7 +562,8 @@ static bool down_handshake(struct session *s)
 			     *ktls_ep_error(s->down.ep) ? ktls_ep_error(s->down.ep) : strerror(-rc));
 		return true;
 	}
-	if (g->cfg.ktls && ktls_ep_offload(s->down.ep, &g->caps)) {
+	/* caps NULL (ktls = no): the endpoint stays in userspace and says so */
+	if (ktls_ep_offload(s->down.ep, g->cfg.ktls ? &g->caps : NULL)) {
 		session_fail(s, NULL, "ktls offload left the client session unusable");
 		return true;
 	}

@@ -118,6 +118,7 @@ int up_connect(struct session *s)
 			     strerror(errno));
 		return err;
 	}
+	set_nodelay(fd);
 	/* The mark tells the kernel enforcer (and the steering program) this is the relay. */
 	if (c->relay_mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &c->relay_mark,
 					sizeof(c->relay_mark)))
@@ -306,14 +307,13 @@ static bool handshake_done(struct session *s)
 			     policy_level_name(s->level), s->dest_txt, s->up.tls_summary, why);
 		return true;
 	}
-	if (g->cfg.ktls) {
-		rc = ktls_ep_offload(s->up.ep, &g->caps);
-		if (rc) {
-			session_fail(s, "421 4.7.0 Error: TLS session to the next hop unusable\r\n",
-				     "ktls offload to %s left the session unusable: %s", s->dest_txt,
-				     strerror(-rc));
-			return true;
-		}
+	/* caps NULL (ktls = no): the endpoint stays in userspace and says so */
+	rc = ktls_ep_offload(s->up.ep, g->cfg.ktls ? &g->caps : NULL);
+	if (rc) {
+		session_fail(s, "421 4.7.0 Error: TLS session to the next hop unusable\r\n",
+			     "ktls offload to %s left the session unusable: %s", s->dest_txt,
+			     strerror(-rc));
+		return true;
 	}
 	ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
 	snprintf(s->up.tls_version, sizeof(s->up.tls_version), "%s", SSL_get_version(ssl));

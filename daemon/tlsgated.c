@@ -112,6 +112,12 @@ static int setup(struct gw *g, const char *file, const char *const *overrides)
 		log_err("tls: %s", err);
 		return -EINVAL;
 	}
+	if (!g->cfg.ktls) {
+		/* ktls = no: OpenSSL would still put TX in the kernel by itself */
+		SSL_CTX_clear_options(g->client_ctx, SSL_OP_ENABLE_KTLS);
+		if (g->server_ctx)
+			SSL_CTX_clear_options(g->server_ctx, SSL_OP_ENABLE_KTLS);
+	}
 	if (g->cfg.n_inbound_listen && !g->server_ctx)
 		log_warn("inbound: no inbound_cert configured: STARTTLS will not be offered");
 	return 0;

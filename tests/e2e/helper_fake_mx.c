@@ -16,6 +16,7 @@
  *   plain-after-tls   after the TLS handshake, refuses nothing but logs each command
  * Every command received is appended to --store/commands.log (one line each, "C: ...").
  * --ready FILE is created once listening (readiness for the test, no sleeps).
+ * --fork: serve each connection in its own process (many at once; commands.log lines interleave).
  * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
  */
 #include <arpa/inet.h>
@@ -30,7 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *mode = "ok", *store, *cert, *key;
@@ -210,12 +214,13 @@ int main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'c' },   { "key", required_argument, NULL, 'k' },
 		{ "store", required_argument, NULL, 's' },  { "ready", required_argument, NULL, 'r' },
 		{ "tls", required_argument, NULL, 't' },    { "cipher", required_argument, NULL, 'x' },
+		{ "fork", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_at = NULL, *ready = NULL, *tls_ver = NULL, *cipher = NULL;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *ai;
 	char host[128], *port;
-	int c, lfd, one = 1;
+	int c, lfd, one = 1, forking = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -227,6 +232,7 @@ int main(int argc, char **argv)
 		case 'r': ready = optarg; break;
 		case 't': tls_ver = optarg; break;
 		case 'x': cipher = optarg; break;
+		case 'f': forking = 1; break;
 		default: return 2;
 		}
 	}
@@ -277,7 +283,23 @@ int main(int argc, char **argv)
 
 		if (fd < 0)
 			continue;
+		/* Replies go out in several writes: without NODELAY, Nagle holds each one back for
+		 * the peer's delayed ACK (40 ms a round trip), which no real MTA does. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		conn_no++;
+		if (forking) {
+			pid_t pid = fork();
+
+			if (pid == 0) {
+				close(lfd);
+				serve(fd);
+				_exit(0);
+			}
+			close(fd);
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			continue;
+		}
 		serve(fd);
 	}
 }
