@@ -253,6 +253,13 @@ demo: deps
 	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
 	$(Q)scripts/demo
 
+# Performance, not tests: ratios against peers measured in the same run (bench/run), results
+# in bench/results/*.json and a table in docs/BENCHMARKS.md.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
+	$(Q)bench/run
+
 format:
 	$(Q)clang-format -i $(all_src) $(wildcard */*.h tests/*/*.h bpf/*.bpf.c)
 
@@ -264,4 +271,5 @@ help:
 	@echo "make deps       install the Debian packages needed (idempotent)"
 	@echo "make check      run every test tier (check-unit, check-fuzz, check-bpf, check-e2e, check-vm)"
 	@echo "make demo       build and show tlsgate working"
+	@echo "make bench      measure against stunnel, Postfix and raw OpenSSL (docs/BENCHMARKS.md)"
 	@echo "make SANITIZE=1 build with ASan+UBSan into $(BUILD)/san/"
