@@ -339,6 +339,47 @@ void session_abort(struct session *s, const char *reply, const char *reason)
 	session_run(s);
 }
 
+/*
+ * Last words to the client, then a lingering close: shut our side and read (and drop) what the
+ * client still sends until it closes too, or a short timer runs out.  Closing a socket with
+ * unread bytes sends a RST, and a RST can destroy the 4xx we just wrote before the client read
+ * it — then it would not know the message failed with a temporary error.  True when done.
+ */
+static bool closing_step(struct session *s)
+{
+	char *scratch = s->w->scratch;
+	ssize_t n;
+	int rc;
+
+	if (!s->down.ep)
+		return true;
+	side_flush(&s->down);
+	if (s->down.out.len)
+		return false;
+	if (!s->draining) {
+		rc = ktls_ep_shutdown(s->down.ep);
+		if (rc == -EAGAIN) {
+			s->down.wait |= ktls_ep_events(s->down.ep);
+			return false;
+		}
+		if (rc)
+			return true;
+		s->draining = true;
+		session_set_timeout(s, 2);
+	}
+	for (int i = 0; i < 16; i++) {
+		n = ktls_ep_read(s->down.ep, scratch, WORKER_SCRATCH);
+		if (n > 0)
+			continue;
+		if (n == -EAGAIN) {
+			s->down.wait |= ktls_ep_events(s->down.ep) | EPOLLIN;
+			return false;
+		}
+		return true; /* the client closed too (or failed): done */
+	}
+	return false;
+}
+
 static uint32_t side_interest(struct session *s, struct side *sd)
 {
 	uint32_t ev = sd->wait;
@@ -381,6 +422,9 @@ void session_run(struct session *s)
 	bool progress, any = false;
 	int rounds = 0;
 
+	if (s->dead)
+		return;
+
 	do {
 		progress = false;
 		s->down.wait = s->up.wait = 0;
@@ -411,8 +455,7 @@ void session_run(struct session *s)
 			progress |= relay_step(s);
 			break;
 		case ST_CLOSING:
-			progress |= side_flush(&s->down);
-			if (!s->down.out.len || !s->down.ep) {
+			if (closing_step(s)) {
 				session_destroy(s);
 				return;
 			}
@@ -435,6 +478,10 @@ static void on_side_event(struct loop_ev *ev, uint32_t events)
 {
 	struct side *sd = (struct side *)((char *)ev - offsetof(struct side, ev));
 	struct session *s = sd->s;
+
+	/* Both sides' events can come in one epoll batch: the first may have ended it. */
+	if (s->dead)
+		return;
 
 	if (sd == &s->down && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) &&
 	    s->state < ST_RELAY) {
@@ -539,9 +586,23 @@ static void session_destroy(struct session *s)
 		ktls_xfer_free(s->xfer);
 	if (s->pol)
 		policy_put(s->pol);
+	s->pol = NULL;
 	worker_session_del(s->w, s);
 	atomic_fetch_sub(&g->ctr.sessions_active, 1);
-	free(s);
+	/* Not freed yet: events for it may still be in the batch being dispatched. */
+	s->dead = true;
+	s->next = s->w->zombies;
+	s->w->zombies = s;
+}
+
+void session_reap(struct worker *w)
+{
+	while (w->zombies) {
+		struct session *s = w->zombies;
+
+		w->zombies = s->next;
+		free(s);
+	}
 }
 
 void session_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, char *full,

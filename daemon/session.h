@@ -109,6 +109,8 @@ struct session {
 	uint64_t started_ms;	/* monotonic */
 	uint64_t started_wall_ms;	/* unix time, for `session list` */
 	bool killed;		/* the administrator asked for it to end */
+	bool dead;		/* destroyed; freed after the current batch of events */
+	bool draining;		/* closing: our side is shut, the client's bytes are discarded */
 
 	struct sockaddr_storage client, dest;
 	char client_txt[80];	/* "192.0.2.10:40000" */
@@ -155,6 +157,9 @@ struct session {
 	uint64_t bdat_left;
 	bool bdat_last;
 	bool trace_sent;	/* inbound: our Received header is in this message */
+	bool hdr_phase;		/* inbound: still in the header section, removing X-Tlsgate-TLS */
+	bool hdr_bol;		/* ... at the start of a header line */
+	bool hdr_dropping;	/* ... the current line (and continuations) is being removed */
 	unsigned int messages;
 	struct ktls_xfer *xfer;
 	uint64_t region_total;	/* bytes of the current zero-copy region (scanned, to move) */
@@ -166,6 +171,8 @@ struct session {
 
 /* Start a session for an accepted connection (fd is the down side, non-blocking). */
 int session_start(struct worker *w, enum session_role role, int fd);
+/* Free the sessions destroyed during the last batch of events (the worker, between batches). */
+void session_reap(struct worker *w);
 /* Called by the worker at shutdown: end the session now with a 421. */
 void session_abort(struct session *s, const char *reply, const char *reason);
 

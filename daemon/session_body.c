@@ -15,6 +15,8 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <strings.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <stdio.h>
@@ -125,22 +127,30 @@ static void end_of_body(struct session *s)
 	s->state = ST_RELAY;
 }
 
-/* Bytes already in down.in: scan and copy them up, rewriting bare LF.  True on progress. */
-static bool body_copy(struct session *s)
+/*
+ * Up to max bytes already in down.in: scan and copy them up, rewriting bare LF.  True on
+ * progress.
+ */
+static bool body_copy(struct session *s, size_t max)
 {
 	bool progress = false;
 
-	while (s->state == ST_BODY && s->down.in.len) {
+	while (s->state == ST_BODY && s->down.in.len && max) {
 		size_t room = buf_space(&s->up.out) + s->up.out.off, used;
 		size_t n = s->down.in.len < room / 2 ? s->down.in.len : room / 2;
 		enum smtp_dot_result r;
 
-		if (n < 2)
+		if (n > max)
+			n = max;
+		if (n < 2 && n < max)
 			break; /* the next hop reads slowly: wait */
+		if (!n)
+			break;
 		r = smtp_dot_scan(&s->dot, buf_head(&s->down.in), n, &used);
 		buf_append(&s->up.out, buf_head(&s->down.in), used);
 		buf_consume(&s->down.in, used);
 		s->msg_bytes += used;
+		max -= used;
 		progress = true;
 		if (r == SMTP_DOT_END) {
 			end_of_body(s);
@@ -148,9 +158,71 @@ static bool body_copy(struct session *s)
 			buf_append(&s->up.out, "\r\n", 2);
 			buf_consume(&s->down.in, 1);
 			s->msg_bytes += 2;
+			max--;
 			if (smtp_dot_bare_lf(&s->dot))
 				end_of_body(s);
 		}
+	}
+	return progress;
+}
+
+#define XHDR "X-Tlsgate-TLS:"
+#define XHDR_LEN (sizeof(XHDR) - 1)
+
+/*
+ * Inbound with inbound_x_tlsgate_header: a sender's own X-Tlsgate-TLS: lines (and their
+ * continuations) are removed from the header section, or anyone could claim TLS.  Line by line
+ * through the copy path until the empty line that ends the headers; then the body goes on as
+ * usual.  A line is judged by its first bytes, so a line of any length passes in pieces.
+ */
+static bool header_step(struct session *s)
+{
+	bool progress = false;
+
+	while (s->state == ST_BODY && s->hdr_phase) {
+		const char *p = buf_head(&s->down.in);
+		size_t n = s->down.in.len;
+		const char *nl;
+		size_t line;
+
+		if (!n) {
+			progress |= side_fill(&s->down);
+			if (!s->down.in.len)
+				break;
+			continue;
+		}
+		nl = memchr(p, '\n', n);
+		if (s->hdr_bol) {
+			if (!nl && n < XHDR_LEN && !s->down.eof) {
+				if (!side_fill(&s->down))
+					break;
+				progress = true;
+				continue;
+			}
+			if (p[0] == '\n' || (p[0] == '\r' && n > 1 && p[1] == '\n') || p[0] == '.') {
+				/* the empty line (or the end mark): headers are over */
+				s->hdr_phase = false;
+				break;
+			}
+			if (p[0] != ' ' && p[0] != '\t')
+				s->hdr_dropping = n >= XHDR_LEN && !strncasecmp(p, XHDR, XHDR_LEN);
+			s->hdr_bol = false;
+		}
+		line = nl ? (size_t)(nl - p) + 1 : n;
+		if (s->hdr_dropping) {
+			buf_consume(&s->down.in, line);
+			progress = true;
+		} else {
+			size_t before = s->down.in.len;
+
+			body_copy(s, line);
+			if (s->down.in.len == before)
+				break; /* the next hop reads slowly */
+			line = before - s->down.in.len;
+			progress = true;
+		}
+		if (nl && line == (size_t)(nl - p) + 1)
+			s->hdr_bol = true;
 	}
 	return progress;
 }
@@ -201,11 +273,14 @@ static void body_failed(struct session *s, int err, const char *what)
 
 bool body_step(struct session *s)
 {
-	bool progress = body_copy(s);
+	bool progress = header_step(s);
+
+	progress |= body_copy(s, SIZE_MAX);
 	char *scratch = s->w->scratch;
 
-	/* Zero copy only with nothing queued in between: order is everything. */
-	while (s->state == ST_BODY && !s->down.in.len && !s->up.out.len) {
+	/* Zero copy only with nothing queued in between (order is everything), and past the
+	 * header section when it is being edited. */
+	while (s->state == ST_BODY && !s->hdr_phase && !s->down.in.len && !s->up.out.len) {
 		struct smtp_dot dot;
 		enum smtp_dot_result r;
 		size_t used;

@@ -309,6 +309,12 @@ static bool bdat_command(struct session *s, const char *line, size_t len)
 	}
 	s->bdat_left = size;
 	s->bdat_last = last;
+	if (s->role == ROLE_INBOUND && s->w->gw->cfg.inbound_x_tlsgate_header) {
+		/* not offered (see the EHLO rewrite): refuse, and drop the chunk */
+		local_reply(s, SMTP_BDAT, "502 5.5.1 Error: command not implemented\r\n");
+		s->state = ST_BDAT_DISCARD;
+		return true;
+	}
 	if (sender_refused(s)) {
 		refuse_sender(s, SMTP_BDAT);
 		s->state = ST_BDAT_DISCARD;
@@ -428,6 +434,9 @@ static bool one_reply(struct session *s)
 	if (p->flags & PF_EHLO && code == 250) {
 		static const char *const drop_out[] = { "STARTTLS", NULL };
 		static const char *const drop_in[] = { "STARTTLS", "XCLIENT", "XFORWARD", NULL };
+		/* With our X-Tlsgate-TLS header on, the header section is edited: not by length */
+		static const char *const drop_in_x[] = { "STARTTLS", "XCLIENT", "XFORWARD",
+							  "CHUNKING", NULL };
 		static const char *const add_tls[] = { "STARTTLS", NULL };
 		char out[SMTP_REPLY_MAX];
 		const char *const *add = NULL;
@@ -435,8 +444,11 @@ static bool one_reply(struct session *s)
 
 		if (s->role == ROLE_INBOUND && !s->down.tls && s->offer_tls)
 			add = add_tls;
-		n = smtp_ehlo_rewrite(r, len, s->role == ROLE_OUTBOUND ? drop_out : drop_in, add, out,
-				      sizeof(out));
+		n = smtp_ehlo_rewrite(r, len,
+				      s->role == ROLE_OUTBOUND ? drop_out
+				      : s->w->gw->cfg.inbound_x_tlsgate_header ? drop_in_x
+									       : drop_in,
+				      add, out, sizeof(out));
 		if (n < 0 || buf_space(&s->down.out) + s->down.out.off < (size_t)n)
 			return false;
 		side_write(&s->down, out, (size_t)n);
@@ -458,6 +470,10 @@ static bool one_reply(struct session *s)
 		s->await_data = false;
 		if (code == 354) {
 			smtp_dot_init(&s->dot);
+			s->hdr_phase = s->role == ROLE_INBOUND &&
+				       s->w->gw->cfg.inbound_x_tlsgate_header;
+			s->hdr_bol = true;
+			s->hdr_dropping = false;
 			if (s->role == ROLE_INBOUND && !s->trace_sent) {
 				char hdr[RECEIVED_HEADER_MAX];
 				int n = trace_header(s, hdr, sizeof(hdr));

@@ -113,7 +113,7 @@ static void do_kills(struct worker *w)
 		for (s = w->sessions; s && s->id != ids[i]; s = s->next)
 			;
 		pthread_mutex_unlock(&w->lock);
-		if (s) {
+		if (s && !s->dead) {
 			s->killed = true;
 			session_abort(s, "421 4.3.0 Error: session ended by the administrator\r\n",
 				      "killed by the administrator");
@@ -222,7 +222,9 @@ static void *worker_main(void *arg)
 		}
 		if (loop_run_once(w->loop, 200) < 0)
 			break;
+		session_reap(w);
 	}
+	session_reap(w);
 	close_listeners(w);
 	return NULL;
 }

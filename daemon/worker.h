@@ -38,6 +38,7 @@ struct worker {
 	size_t nlisteners;
 	pthread_mutex_t lock;
 	struct session *sessions;	/* list, under lock */
+	struct session *zombies;	/* destroyed, freed after the batch (worker thread only) */
 	size_t nsessions;
 	uint64_t next_id;
 	char *scratch;			/* WORKER_SCRATCH bytes for body scanning */

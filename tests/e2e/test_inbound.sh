@@ -179,4 +179,38 @@ for alg in ECDSA RSA; do
 	ok $? "a client that only takes $alg signatures gets the $alg certificate"
 done
 
+# 11. the optional X-Tlsgate-TLS summary header: ours is added, a sender's forged one removed
+tg_gw_inbound gwx 2525 192.0.2.20:25 -o "inbound_policy=$TG_WORK/inbound" \
+	-o inbound_x_tlsgate_header=yes
+{
+	printf 'From: sender@example.com\r\nX-Tlsgate-TLS: tls=yes version=TLSv1.3 forged=1\r\n'
+	printf '  client=[192.0.2.99]\r\nx-tlsgate-tls: tls=yes also=forged\r\n'
+	printf 'Subject: header test\r\n\r\nX-Tlsgate-TLS: in the body stays\r\n'
+} > "$TG_WORK/m11"
+ip netns exec "$NS_OUT" "$TG_BIN/tests/e2e/helper_smtp_client" 203.0.113.1 2525 \
+	> "$TG_WORK/x.out" <<EOS
+expect 220
+send EHLO client.example.com\r\n
+expect 250
+send MAIL FROM:<sender@example.com>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n
+expect 250
+expect 250
+expect 354
+sendfile $TG_WORK/m11
+send .\r\n
+expect 250
+send QUIT\r\n
+expect 221
+EOS
+ok $? "a message with forged X-Tlsgate-TLS headers accepted"
+! grep -q CHUNKING "$TG_WORK/x.out"
+ok $? "CHUNKING not offered while headers are edited"
+pf_wait_mail inside carol@example.org 1 30
+stored=$(pf_mails inside carol@example.org | tail -n 1)
+n=$(grep -ci "^x-tlsgate-tls:" "$stored")
+grep -q "^X-Tlsgate-TLS: tls=no client=\[203.0.113.25\] id=" "$stored" && [ "$n" = 2 ] &&
+	! grep -q "forged" "$stored" && ! grep -q "192.0.2.99" "$stored" &&
+	grep -q "^X-Tlsgate-TLS: in the body stays" "$stored"
+ok $? "only our X-Tlsgate-TLS header (and the body's text) remain; the forged ones are gone"
+
 tap_done

@@ -21,7 +21,8 @@ case $TG_BUILD in /*) ;; *) TG_BUILD=$TG_TOP/$TG_BUILD ;; esac
 _tg_cleanups=()
 _tg_namespaces=()
 
-# Run "$@" at exit, last registered first.
+# Run "$@" at exit, last registered first, quietly; a command named tg_report_* keeps its output
+# (it may print TAP lines: a daemon that crashed while being stopped fails the test).
 tg_on_exit() {
 	_tg_cleanups+=("$*")
 }
@@ -29,7 +30,10 @@ tg_on_exit() {
 _tg_cleanup() {
 	local rc=$? i
 	for ((i = ${#_tg_cleanups[@]} - 1; i >= 0; i--)); do
-		eval "${_tg_cleanups[$i]}" >/dev/null 2>&1 || true
+		case ${_tg_cleanups[$i]} in
+		tg_report_*) eval "${_tg_cleanups[$i]}" || true ;; # may add TAP lines
+		*) eval "${_tg_cleanups[$i]}" >/dev/null 2>&1 || true ;;
+		esac
 	done
 	for ns in "${_tg_namespaces[@]}"; do
 		# Kill whatever still runs in it, then delete it: its veths and qdiscs go with it.

@@ -44,6 +44,23 @@ tg_mx_addrs() {
 	done
 }
 
+# At exit: stop a tlsgated and fail the test if it crashed doing so, or if its log holds a
+# sanitizer report (tests run against a SANITIZE=1 build too).
+tg_report_daemon() { # NAME PID
+	local st
+	kill -TERM "$2" 2>/dev/null
+	wait "$2" 2>/dev/null
+	st=$?
+	if [ "$st" -gt 128 ] && [ "$st" != 143 ]; then
+		echo "not ok - tlsgated $1 died with signal $((st - 128)) when stopped"
+		tail -n 20 "$TG_WORK/$1.log" | sed 's/^/# /'
+	fi
+	if grep -qE "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "$TG_WORK/$1.log"; then
+		echo "not ok - tlsgated $1: sanitizer report"
+		grep -A 30 -E "ERROR: AddressSanitizer|runtime error:" "$TG_WORK/$1.log" | sed 's/^/# /'
+	fi
+}
+
 tg_gw() {
 	local name=$1 port=$2 log
 	shift 2
@@ -54,6 +71,7 @@ tg_gw() {
 		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
 	eval "TG_GW_PID_$name=$TG_BG_PID"
+	tg_on_exit "tg_report_daemon $name $TG_BG_PID"
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
 		cat "$log"
 		bail "tlsgated $name did not start"
@@ -74,6 +92,7 @@ tg_gw_inbound() { # NAME PORT NEXT_HOP [-o k=v]...
 		-o "inbound_next_hop=$next" \
 		-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key" "${rsa[@]}" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
+	tg_on_exit "tg_report_daemon $name $TG_BG_PID"
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
 		cat "$log"
 		bail "tlsgated $name did not start"
