@@ -302,7 +302,8 @@ static int op_session_dump(void *ctx, uint64_t after_id, ctl_session_cb cb, void
 		if (rc)
 			goto out;
 	}
-	qsort(v, n, sizeof(*v), cmp_dumped);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_dumped);
 	for (size_t i = 0; i < n; i++) {
 		rc = cb(arg, &v[i].ns);
 		if (rc) {

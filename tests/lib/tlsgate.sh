@@ -25,6 +25,8 @@ tg_on_exit "rm -rf '$TG_WORK'"
 TG_PKI=$TG_WORK/pki
 TG_BIN=$TG_BUILD
 TG_HOSTNAME=gw.example.net
+# The test peers may be a SANITIZE=1 build too: their leaks at exit are not what is tested.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 
 tg_pki() {
 	pki_init "$TG_PKI" || bail "pki: CA"
@@ -66,7 +68,7 @@ tg_gw() {
 	shift 2
 	log="$TG_WORK/$name.log"
 	mkdir -p "$TG_WORK/$name"
-	tg_bg ip netns exec "$NS_GW" "$TG_BIN/tlsgated" -f \
+	tg_bg env ASAN_OPTIONS=detect_leaks=1 ip netns exec "$NS_GW" "$TG_BIN/tlsgated" -f \
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "outbound_listen=192.0.2.1:$port" \
 		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
@@ -87,7 +89,7 @@ tg_gw_inbound() { # NAME PORT NEXT_HOP [-o k=v]...
 	mkdir -p "$TG_WORK/$name"
 	local rsa=()
 	[ -e "$TG_PKI/gw-rsa.crt" ] && rsa=(-o "inbound_cert=$TG_PKI/gw-rsa.crt:$TG_PKI/gw-rsa.key")
-	tg_bg ip netns exec "$NS_GW" "$TG_BIN/tlsgated" -f \
+	tg_bg env ASAN_OPTIONS=detect_leaks=1 ip netns exec "$NS_GW" "$TG_BIN/tlsgated" -f \
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "inbound_listen=203.0.113.1:$port" \
 		-o "inbound_next_hop=$next" \
 		-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key" "${rsa[@]}" \
