@@ -218,17 +218,19 @@ $(O)/fuzz-bin/%: $(O)/obj/tests/fuzz/%.o $(O)/libtgtest.a $(LIBS)
 deps:
 	$(Q)scripts/deps.sh
 
-# The VM tier's kernel: Debian's linux-image-6.1, its tls.ko and crypto modules, and an
-# initramfs, cached under build/vm/.
+# The VM tiers' kernels: Debian 12's linux-image-6.1 (and a newer one from trixie-backports that
+# can re-key kTLS), their tls.ko and crypto modules, and an initramfs, cached under build/.
 vm-kernel: deps
 	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
+	$(Q)tests/vm/fetch-kernel $(BUILD)/vm-rekey trixie-backports
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-tests
 	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
 	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
-	$(Q)tests/check unit unit-san fuzz bpf e2e vm
+	$(Q)tests/vm/fetch-kernel $(BUILD)/vm-rekey trixie-backports
+	$(Q)tests/check unit unit-san fuzz bpf e2e vm vm-rekey
 
 check-unit: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -246,7 +248,8 @@ check-bpf check-e2e: deps
 check-vm: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
-	$(Q)tests/check vm
+	$(Q)tests/vm/fetch-kernel $(BUILD)/vm-rekey trixie-backports
+	$(Q)tests/check vm vm-rekey
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

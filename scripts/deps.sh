@@ -5,7 +5,7 @@
 set -eu
 
 # build
-PKGS="build-essential pkg-config clang llvm libssl-dev openssl libnl-3-dev libnl-genl-3-dev
+PKGS="build-essential pkg-config xz-utils clang llvm libssl-dev openssl libnl-3-dev libnl-genl-3-dev
 libnl-route-3-dev libbpf-dev bpftool libcmocka-dev libelf-dev zlib1g-dev"
 # tests: netns/tc, a real-kTLS kernel under qemu, real SMTP and TLS peers, DNS
 PKGS="$PKGS iproute2 kmod cpio qemu-system-x86 busybox-static postfix swaks gnutls-bin
