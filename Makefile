@@ -121,7 +121,7 @@ all_src := $(util_src) $(policy_src) $(ktls_src) $(bpfu_src) $(hw_src) $(ctl_src
 	$(dmain_src) \
 	$(daemon_src) $(tlib_src) $(test_src) $(fuzz_src)
 
-.PHONY: all bins tests unit-tests fuzz-targets bpf clean deps check check-unit check-bpf check-e2e check-vm \
+.PHONY: deb all bins tests unit-tests fuzz-targets bpf clean deps check check-unit check-bpf check-e2e check-vm \
 	check-fuzz demo bench vm-kernel install format help
 .DEFAULT_GOAL := all
 
@@ -256,6 +256,10 @@ demo: deps
 	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
 	$(Q)scripts/demo
 
+# The Debian package (packaging/debian), built from a copy of the tracked tree.
+deb: deps
+	$(Q)scripts/build-deb $(BUILD)/deb
+
 # Performance, not tests: ratios against peers measured in the same run (bench/run), results
 # in bench/results/*.json and a table in docs/BENCHMARKS.md.
 bench: deps
@@ -274,5 +278,6 @@ help:
 	@echo "make deps       install the Debian packages needed (idempotent)"
 	@echo "make check      run every test tier (check-unit, check-fuzz, check-bpf, check-e2e, check-vm)"
 	@echo "make demo       build and show tlsgate working"
+	@echo "make deb        the Debian package into $(BUILD)/deb/"
 	@echo "make bench      measure against stunnel, Postfix and raw OpenSSL (docs/BENCHMARKS.md)"
 	@echo "make SANITIZE=1 build with ASan+UBSan into $(BUILD)/san/"

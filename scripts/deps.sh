@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config xz-utils clang llvm libssl-dev openssl libnl-3-
 libnl-route-3-dev libbpf-dev bpftool libcmocka-dev libelf-dev zlib1g-dev"
 # tests: netns/tc, a real-kTLS kernel under qemu, real SMTP and TLS peers, DNS
 PKGS="$PKGS iproute2 kmod cpio qemu-system-x86 busybox-static postfix swaks gnutls-bin
-ca-certificates procps psmisc iputils-ping libclang-rt-14-dev testssl.sh nsd jq stunnel4 strace time"
+ca-certificates procps psmisc iputils-ping libclang-rt-14-dev testssl.sh debhelper dpkg-dev nsd jq stunnel4 strace time"
 
 missing=""
 for p in $PKGS; do

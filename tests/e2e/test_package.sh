@@ -1,0 +1,57 @@
+#!/bin/bash
+# The Debian package (make deb): it builds from the source tree, carries the daemon, the CLI,
+# the hardened systemd unit, the default configuration (as conffiles) and the man pages; the
+# packaged daemon accepts the packaged configuration as it is; removal detaches the kernel half.
+# Nothing is installed on this machine: the package is unpacked into a scratch directory.
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+
+command -v dpkg-buildpackage >/dev/null || { echo "dpkg-buildpackage not installed"; exit 77; }
+work=$(mktemp -d /tmp/tg-deb.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+top=$(cd "$(dirname "$0")/../.." && pwd)
+
+deb=$("$top/scripts/build-deb" "$work/out" 2>"$work/err" | tail -n 1)
+ok $? "the package builds ($(basename "${deb:-none}"))"
+[ -f "$deb" ] || { cat "$work/err"; bail "no package"; }
+dpkg-deb -c "$deb" | awk '{print $6}' > "$work/files"
+for f in ./usr/sbin/tlsgated ./usr/sbin/tlsgatectl ./lib/systemd/system/tlsgated.service \
+	./etc/tlsgate/tlsgate.conf ./etc/tlsgate/tls_policy ./etc/tlsgate/inbound_policy \
+	./usr/share/man/man8/tlsgated.8.gz ./usr/share/man/man8/tlsgatectl.8.gz \
+	./usr/share/man/man5/tlsgate.conf.5.gz ./usr/share/doc/tlsgate/POLICY.md.gz; do
+	grep -qx "$f" "$work/files"
+	ok $? "contains $f"
+done
+dpkg-deb -e "$deb" "$work/ctl"
+sort "$work/ctl/conffiles" | tr '\n' ' ' | grep -q "/etc/tlsgate/inbound_policy /etc/tlsgate/tls_policy /etc/tlsgate/tlsgate.conf"
+ok $? "the configuration files are conffiles (an upgrade keeps the admin's edits)"
+grep -q "tlsgated --detach" "$work/ctl/prerm"
+ok $? "removal detaches the BPF programs (prerm: tlsgated --detach)"
+grep -q "addgroup --system tlsgate" "$work/ctl/postinst"
+ok $? "installation creates the tlsgate group (read access for tlsgatectl)"
+grep -q "Depends:.*libbpf1.*libssl3" "$work/ctl/control"
+ok $? "shared-library dependencies computed"
+
+dpkg-deb -x "$deb" "$work/root"
+r=$work/root
+"$r/usr/sbin/tlsgated" --check-config -c "$r/etc/tlsgate/tlsgate.conf" \
+	-o "outbound_policy=$r/etc/tlsgate/tls_policy" -o "inbound_policy=$r/etc/tlsgate/inbound_policy" \
+	> "$work/check" 2>&1
+ok $? "the packaged daemon accepts the packaged default configuration"
+grep -q "^configuration ok" "$work/check" || cat "$work/check"
+for m in tlsgated.8 tlsgatectl.8; do
+	man -l "$r/usr/share/man/man8/$m.gz" 2>&1 | grep -q "SYNOPSIS"
+	ok $? "man page $m renders"
+done
+unit=$r/lib/systemd/system/tlsgated.service
+grep -q "^ExecStart=/usr/sbin/tlsgated -f" "$unit" && grep -q "^NoNewPrivileges=yes" "$unit" &&
+	grep -q "^ProtectSystem=strict" "$unit" && grep -q "^CapabilityBoundingSet=" "$unit"
+ok $? "the unit runs tlsgated -f, hardened (NoNewPrivileges, ProtectSystem=strict, capabilities)"
+if command -v systemd-analyze >/dev/null; then
+	systemd-analyze verify "$unit" > "$work/verify" 2>&1
+	! grep -v "Failed to resolve\|not executable\|/usr/sbin/tlsgated" "$work/verify" | grep -qi "error\|unknown"
+	ok $? "systemd-analyze verify: no unknown directives"
+else
+	skip "systemd-analyze not installed" "systemd-analyze verify"
+fi
+tap_done
