@@ -64,18 +64,25 @@ int buf_append(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int buf_printf(struct buf *b, const char *fmt, ...)
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	char tmp[1024];
-	va_list ap;
-	int n;
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -ENOSPC;
 	return buf_append(b, tmp, (size_t)n);
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 void buf_reset(struct buf *b)

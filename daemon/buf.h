@@ -7,6 +7,7 @@
 #define TLSGATE_DAEMON_BUF_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 struct buf {
@@ -34,6 +35,7 @@ void buf_consume(struct buf *b, size_t n);	/* n bytes at the head are done */
 /* Append; -ENOSPC (nothing written) when it does not fit. */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void buf_reset(struct buf *b);
 
 /* Length of the first line including its LF (accepting bare LF), or 0 when none is complete. */

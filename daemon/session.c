@@ -112,16 +112,13 @@ int side_write(struct side *sd, const void *p, size_t n)
 
 int side_printf(struct side *sd, const char *fmt, ...)
 {
-	char tmp[1024];
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	rc = buf_vprintf(&sd->out, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ENOSPC;
-	return buf_append(&sd->out, tmp, (size_t)n);
+	return rc;
 }
 
 /* Read what is there into sd->in.  True if anything happened (bytes or the end). */
