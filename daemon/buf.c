@@ -9,19 +9,33 @@
 
 int buf_init(struct buf *b, size_t cap)
 {
-	b->data = malloc(cap);
-	if (!b->data)
-		return -ENOMEM;
+	b->data = NULL;
 	b->cap = cap;
 	b->off = b->len = 0;
 	return 0;
+}
+
+static int reserve(struct buf *b)
+{
+	if (!b->data && !(b->data = malloc(b->cap)))
+		return -ENOMEM;
+	return 0;
+}
+
+void buf_release(struct buf *b)
+{
+	if (b->len)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->off = 0;
 }
 
 void buf_free(struct buf *b)
 {
 	free(b->data);
 	b->data = NULL;
-	b->cap = b->off = b->len = 0;
+	b->off = b->len = 0;
 }
 
 static void compact(struct buf *b)
@@ -33,6 +47,8 @@ static void compact(struct buf *b)
 
 char *buf_tail(struct buf *b)
 {
+	if (reserve(b))
+		return NULL;
 	if (b->off && buf_space(b) < b->cap / 2)
 		compact(b);
 	return b->data + b->off + b->len;
@@ -55,8 +71,12 @@ void buf_consume(struct buf *b, size_t n)
 
 int buf_append(struct buf *b, const void *p, size_t n)
 {
+	if (!n)
+		return 0;
 	if (n > b->cap - b->len)
 		return -ENOSPC;
+	if (reserve(b))
+		return -ENOMEM;
 	if (n > buf_space(b))
 		compact(b);
 	memcpy(b->data + b->off + b->len, p, n);
@@ -92,7 +112,7 @@ void buf_reset(struct buf *b)
 
 size_t buf_line(const struct buf *b)
 {
-	const char *nl = memchr(buf_head(b), '\n', b->len);
+	const char *nl = b->len ? memchr(buf_head(b), '\n', b->len) : NULL;
 
 	return nl ? (size_t)(nl - buf_head(b)) + 1 : 0;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A bounded byte buffer: data lives in [off, off+len) of a fixed allocation.  Bounded on purpose:
- * a full buffer is backpressure (stop reading the other side), never growth.
+ * A bounded byte buffer: data lives in [off, off+len) of a fixed-size allocation.  Bounded on
+ * purpose: a full buffer is backpressure (stop reading the other side), never growth.  The
+ * allocation is made when bytes first arrive and given back by buf_release() when the buffer is
+ * empty, so an idle session holds no buffer memory at all.
  */
 #ifndef TLSGATE_DAEMON_BUF_H
 #define TLSGATE_DAEMON_BUF_H
@@ -15,8 +17,11 @@ struct buf {
 	size_t cap, off, len;
 };
 
+/* Set the capacity; allocates nothing yet.  Always 0. */
 int buf_init(struct buf *b, size_t cap);
 void buf_free(struct buf *b);
+/* Give the memory back if the buffer is empty (no pointer into it may be kept across this). */
+void buf_release(struct buf *b);
 
 static inline char *buf_head(const struct buf *b)
 {
@@ -28,11 +33,12 @@ static inline size_t buf_space(const struct buf *b)
 	return b->cap - b->off - b->len;
 }
 
-/* Where new bytes go; compacts first when that frees room at the end. */
+/* Where new bytes go (allocating on first use; NULL when out of memory); compacts first when
+ * that frees room at the end. */
 char *buf_tail(struct buf *b);
 void buf_commit(struct buf *b, size_t n);	/* n bytes were written at buf_tail() */
 void buf_consume(struct buf *b, size_t n);	/* n bytes at the head are done */
-/* Append; -ENOSPC (nothing written) when it does not fit. */
+/* Append; -ENOSPC (nothing written) when it does not fit, -ENOMEM. */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

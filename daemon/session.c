@@ -131,6 +131,11 @@ bool side_fill(struct side *sd)
 		size_t room = buf_space(&sd->in);
 		ssize_t n;
 
+		if (!tail) {
+			session_fail(sd->s, "421 4.3.0 Error: local resource problem\r\n",
+				     "out of memory for the %s buffer", sd->name);
+			return true;
+		}
 		if (!room)
 			break;
 		n = ktls_ep_read(sd->ep, tail, room);
@@ -463,6 +468,11 @@ void session_run(struct session *s)
 
 	if (any && s->state != ST_CLOSING)
 		session_set_timeout(s, state_timeout(s));
+	/* An idle session keeps no buffer memory (most of a session's footprint). */
+	buf_release(&s->down.in);
+	buf_release(&s->down.out);
+	buf_release(&s->up.in);
+	buf_release(&s->up.out);
 	if (s->down.ep &&
 	    loop_watch(s->w->loop, &s->down.ev, side_interest(s, &s->down)) < 0)
 		log_warn("session=%s epoll down: %s", s->ids, strerror(errno));

@@ -60,7 +60,8 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	 * handshake itself never aborts on an untrusted certificate. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				  SSL_MODE_RELEASE_BUFFERS); /* idle sessions keep no record buffers */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	if (ktls_ctx_prepare(ctx, false)) {
 		snprintf(err, errlen, "cannot prepare the client TLS context for kTLS");

@@ -49,7 +49,8 @@ SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "inbound_tls_ciphers/ciphersuites not accepted by OpenSSL");
 		goto fail;
 	}
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				  SSL_MODE_RELEASE_BUFFERS); /* idle sessions keep no record buffers */
 	/* Mozilla intermediate: the client's cipher order; no renegotiation; no session cache
 	 * (each SMTP session is one connection; tickets would be sent after the kTLS switch). */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);

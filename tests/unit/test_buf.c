@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* daemon/buf.c: bounded buffers that hold memory only while they hold bytes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "daemon/buf.h"
+
+static void test_lazy_and_release(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	assert_int_equal(buf_init(&b, 64), 0);
+	assert_null(b.data);
+	assert_int_equal(buf_space(&b), 64);
+	assert_int_equal(buf_line(&b), 0);
+	assert_int_equal(buf_append(&b, "", 0), 0);
+	assert_null(b.data); /* nothing to hold, nothing held */
+	assert_int_equal(buf_append(&b, "EHLO x\r\nNO", 10), 0);
+	assert_non_null(b.data);
+	assert_int_equal(buf_line(&b), 8);
+	buf_release(&b); /* not empty: kept */
+	assert_non_null(b.data);
+	buf_consume(&b, 8);
+	assert_memory_equal(buf_head(&b), "NO", 2);
+	buf_consume(&b, 2);
+	buf_release(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
+}
+
+static void test_bounded(void **state)
+{
+	struct buf b;
+	char big[65] = { 0 };
+
+	(void)state;
+	buf_init(&b, 64);
+	assert_int_equal(buf_append(&b, big, 65), -ENOSPC);
+	assert_int_equal(buf_append(&b, big, 60), 0);
+	assert_int_equal(buf_append(&b, big, 5), -ENOSPC); /* full is backpressure, not growth */
+	buf_consume(&b, 40);
+	/* room at the front is reused by compaction */
+	assert_int_equal(buf_append(&b, "abcdefghij", 10), 0);
+	assert_int_equal(b.len, 30);
+	assert_memory_equal(buf_head(&b) + 20, "abcdefghij", 10);
+	assert_int_equal(buf_printf(&b, "%s", "x"), 0);
+	buf_free(&b);
+}
+
+static void test_tail_commit(void **state)
+{
+	struct buf b;
+	char *t;
+
+	(void)state;
+	buf_init(&b, 16);
+	t = buf_tail(&b);
+	assert_non_null(t);
+	memcpy(t, "0123456789", 10);
+	buf_commit(&b, 10);
+	buf_consume(&b, 9);
+	t = buf_tail(&b); /* compacts: the one byte moves to the front */
+	assert_int_equal(b.off, 0);
+	assert_int_equal(buf_space(&b), 15);
+	assert_int_equal(*buf_head(&b), '9');
+	buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lazy_and_release),
+		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_tail_commit),
+	};
+
+	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
+}
