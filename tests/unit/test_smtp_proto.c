@@ -210,6 +210,61 @@ static void test_dot(void **state)
 	}
 }
 
+/* The rule stated plainly, on the whole body at once: lines end at LF (CRLF or bare LF); the data
+ * ends after the first line that is exactly ".". */
+static long dot_ref(const char *b, size_t len, int *bare)
+{
+	size_t ls = 0;
+
+	*bare = 0;
+	for (size_t i = 0; i < len; i++) {
+		bool crlf;
+		size_t end;
+
+		if (b[i] != '\n')
+			continue;
+		crlf = i > ls && b[i - 1] == '\r';
+		*bare += !crlf;
+		end = crlf ? i - 1 : i;
+		if (end - ls == 1 && b[ls] == '.')
+			return (long)(i + 1);
+		ls = i + 1;
+	}
+	return -1;
+}
+
+static unsigned next_rand(unsigned *x)	/* xorshift32: reproducible, no libc state */
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* The incremental scanner (with its memchr fast path) agrees with the plain rule on random bodies
+ * made of the characters that matter, cut into random pieces. */
+static void test_dot_random(void **state)
+{
+	static const char alpha[] = "\r\n.a";
+	unsigned seed = 12345;
+	char body[64];
+
+	(void)state;
+	for (int round = 0; round < 200000; round++) {
+		size_t len = 1 + (size_t)(next_rand(&seed) % sizeof(body));
+		size_t step = 1 + (size_t)(next_rand(&seed) % 9);
+		int bare, bare_ref;
+		long got, want;
+
+		for (size_t i = 0; i < len; i++)
+			body[i] = alpha[next_rand(&seed) % 4];
+		got = dot_find(body, len, step, &bare);
+		want = dot_ref(body, len, &bare_ref);
+		assert_int_equal(got, want);
+		assert_int_equal(bare, bare_ref);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_addr_domain),  cmocka_unit_test(test_bdat),
 		cmocka_unit_test(test_reply_scan),   cmocka_unit_test(test_reply_too_long),
 		cmocka_unit_test(test_ehlo_rewrite), cmocka_unit_test(test_dot),
+		cmocka_unit_test(test_dot_random),
 	};
 
 	return cmocka_run_group_tests_name("smtp_proto", tests, NULL, NULL);
