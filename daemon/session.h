@@ -21,6 +21,7 @@
 
 #include "daemon/buf.h"
 #include "daemon/loop.h"
+#include "daemon/received.h"
 #include "daemon/smtp_proto.h"
 #include "daemon/tls_client.h"
 #include "policy/policy.h"
@@ -127,6 +128,11 @@ struct session {
 	bool offer_tls;		/* inbound: STARTTLS offered (certificates, and the rule is not none) */
 	bool sender_domain_must_tls;	/* ... because of the MAIL FROM domain's rule */
 	struct tls_client_params tlsp;
+	/* inbound: the down leg's TLS for our Received header, taken at the handshake (the SSL
+	 * itself is freed once the kernel has both directions) */
+	struct received_tls down_tls;
+	char down_tls_digest[16];	/* "SHA256" */
+	char down_tls_curve[32];	/* "prime256v1" */
 
 	/* up-leg setup */
 	char *greeting;		/* the up side's 220, shown to down when ready */
@@ -213,5 +219,7 @@ void session_event(const struct session *s, int type, const char *detail);
 bool body_step(struct session *s);
 bool bdat_step(struct session *s);
 int trace_header(struct session *s, char *buf, size_t len);
+/* Inbound, right after the handshake: keep what trace_header() writes about the TLS session. */
+void trace_tls_capture(struct session *s, SSL *ssl);
 
 #endif

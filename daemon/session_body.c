@@ -27,16 +27,13 @@
  * The key-exchange clause Postfix >= 3.4 writes: "key-exchange X25519 server-signature ECDSA
  * (prime256v1) server-digest SHA256".  Names as Postfix takes them from OpenSSL.
  */
-struct kex_names {
-	char digest[32];
-	char curve[64];
-};
-
-static void tls_kex_sig(SSL *ssl, struct received_tls *t, struct kex_names *names)
+static void tls_kex_sig(SSL *ssl, struct session *s)
 {
+	struct received_tls *t = &s->down_tls;
 	EVP_PKEY *key = SSL_get_privatekey(ssl);
 	int nid = NID_undef, group = (int)SSL_get_negotiated_group(ssl);
 
+	/* OBJ_nid2sn() names are static: they outlive the SSL */
 	if (group == NID_X25519 || group == NID_X448) {
 		t->kex_name = OBJ_nid2sn(group);
 	} else if (group != NID_undef) {
@@ -55,9 +52,9 @@ static void tls_kex_sig(SSL *ssl, struct received_tls *t, struct kex_names *name
 			size_t clen = 0;
 
 			t->sig_name = "ECDSA";
-			if (EVP_PKEY_get_utf8_string_param(key, "group", names->curve,
-							   sizeof(names->curve), &clen))
-				t->sig_curve = names->curve;
+			if (EVP_PKEY_get_utf8_string_param(key, "group", s->down_tls_curve,
+							   sizeof(s->down_tls_curve), &clen))
+				t->sig_curve = s->down_tls_curve;
 			break;
 		}
 		default:
@@ -66,19 +63,32 @@ static void tls_kex_sig(SSL *ssl, struct received_tls *t, struct kex_names *name
 	}
 	if (SSL_get_signature_nid(ssl, &nid) && nid != NID_undef) {
 		/* "SHA256" as Postfix prints it (upper case short name) */
-		snprintf(names->digest, sizeof(names->digest), "%s", OBJ_nid2sn(nid));
-		for (char *p = names->digest; *p; p++)
+		snprintf(s->down_tls_digest, sizeof(s->down_tls_digest), "%s", OBJ_nid2sn(nid));
+		for (char *p = s->down_tls_digest; *p; p++)
 			if (*p >= 'a' && *p <= 'z')
 				*p = (char)(*p - 'a' + 'A');
-		t->sig_digest = names->digest;
+		t->sig_digest = s->down_tls_digest;
 	}
+}
+
+void trace_tls_capture(struct session *s, SSL *ssl)
+{
+	/* SSL_get_version() and cipher names are OpenSSL's static strings */
+	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+	struct received_tls *t = &s->down_tls;
+
+	memset(t, 0, sizeof(*t));
+	t->version = SSL_get_version(ssl);
+	t->cipher = c ? SSL_CIPHER_get_name(c) : NULL;
+	t->bits = c ? SSL_CIPHER_get_bits(c, &t->alg_bits) : 0;
+	/* Postfix writes the key-exchange clause for TLS 1.3 sessions only */
+	if (SSL_version(ssl) == TLS1_3_VERSION)
+		tls_kex_sig(ssl, s);
 }
 
 int trace_header(struct session *s, char *buf, size_t len)
 {
 	struct gw *g = s->w->gw;
-	struct received_tls tls = { 0 };
-	struct kex_names names;
 	const char *rcpts[1] = { s->first_rcpt };
 	struct received_info ri = {
 		.helo = s->helo[0] ? s->helo : NULL,
@@ -96,18 +106,8 @@ int trace_header(struct session *s, char *buf, size_t len)
 
 	if (s->nrcpt_ok != 1)
 		ri.rcpts = NULL;
-	if (s->down.tls) {
-		SSL *ssl = ktls_ep_ssl(s->down.ep);
-		const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-
-		tls.version = SSL_get_version(ssl);
-		tls.cipher = c ? SSL_CIPHER_get_name(c) : NULL;
-		tls.bits = c ? SSL_CIPHER_get_bits(c, &tls.alg_bits) : 0;
-		/* Postfix writes the key-exchange clause for TLS 1.3 sessions only */
-		if (SSL_version(ssl) == TLS1_3_VERSION)
-			tls_kex_sig(ssl, &tls, &names);
-		ri.tls = &tls;
-	}
+	if (s->down.tls)
+		ri.tls = &s->down_tls;
 	n = received_format(&ri, buf, len);
 	if (n < 0) {
 		log_warn("session=%s cannot format the Received header: %s", s->ids, strerror(-n));

@@ -591,6 +591,10 @@ static bool down_handshake(struct session *s)
 		 SSL_get_version(ktls_ep_ssl(s->down.ep)));
 	snprintf(s->down.tls_cipher, sizeof(s->down.tls_cipher), "%s",
 		 SSL_get_cipher_name(ktls_ep_ssl(s->down.ep)));
+	trace_tls_capture(s, ktls_ep_ssl(s->down.ep));
+	/* Everything shown about the session is taken: with both directions in the kernel the
+	 * SSL is dead weight (most of an idle session's memory). */
+	ktls_ep_release_ssl(s->down.ep);
 	session_event(s, NLPROTO_EV_SESSION_TLS, s->down.tls_summary);
 	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\"", s->ids,
 		 s->client_txt, s->down.tls_summary, s->down.ktls_state);

@@ -318,6 +318,10 @@ static bool handshake_done(struct session *s)
 	ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
 	snprintf(s->up.tls_version, sizeof(s->up.tls_version), "%s", SSL_get_version(ssl));
 	snprintf(s->up.tls_cipher, sizeof(s->up.tls_cipher), "%s", SSL_get_cipher_name(ssl));
+	/* Everything shown about the session is taken: with both directions in the kernel the
+	 * SSL is dead weight (most of an idle session's memory). */
+	ktls_ep_release_ssl(s->up.ep);
+	ssl = NULL;
 	s->up.tls = true;
 	session_event(s, NLPROTO_EV_SESSION_TLS, s->up.tls_summary);
 	atomic_fetch_add(&g->ctr.tls_up, 1);

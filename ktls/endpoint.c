@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,8 @@ void ktls_ep_free(struct ktls_ep *ep)
 	if (!ep)
 		return;
 	SSL_free(ep->ssl);
+	if (ep->md_ref)
+		EVP_MD_free((EVP_MD *)ep->md);
 	OPENSSL_cleanse(&ep->rx_secret, sizeof(ep->rx_secret));
 	OPENSSL_cleanse(&ep->tx_secret, sizeof(ep->tx_secret));
 	if (ep->scratch)
@@ -73,7 +76,7 @@ int ktls_ep_start_tls(struct ktls_ep *ep, SSL *ssl, bool server)
 {
 	if (!ssl)
 		return -EINVAL;
-	if (ep->ssl)
+	if (ep->tls)
 		return -EALREADY;
 	if (SSL_set_fd(ssl, ep->fd) != 1)
 		return -ENOMEM;
@@ -84,6 +87,7 @@ int ktls_ep_start_tls(struct ktls_ep *ep, SSL *ssl, bool server)
 	else
 		SSL_set_connect_state(ssl);
 	ep->ssl = ssl;
+	ep->tls = true;
 	ep->server = server;
 	ep->tx_mode = ep->rx_mode = KTLS_MODE_USER;
 	ep->tx_why = ep->rx_why = KTLS_WHY_HANDSHAKE;
@@ -96,7 +100,7 @@ int ktls_ep_handshake(struct ktls_ep *ep)
 {
 	int err;
 
-	if (!ep->ssl)
+	if (!ep->tls)
 		return -EINVAL;
 	if (ep->handshake_done)
 		return 0;
@@ -121,11 +125,26 @@ SSL *ktls_ep_ssl(const struct ktls_ep *ep)
 	return ep->ssl;
 }
 
+bool ktls_ep_release_ssl(struct ktls_ep *ep)
+{
+	if (!ep->ssl || !ep->offloaded || ep->tx_mode != KTLS_MODE_KERNEL ||
+	    ep->rx_mode != KTLS_MODE_KERNEL)
+		return false;
+	/* KeyUpdate keeps deriving with the suite's hash: hold it past the SSL (and its CTX). */
+	if (ep->md && EVP_MD_up_ref((EVP_MD *)ep->md))
+		ep->md_ref = true;
+	else
+		ep->md = NULL;
+	SSL_free(ep->ssl);
+	ep->ssl = NULL;
+	return true;
+}
+
 const char *ktls_ep_state(const struct ktls_ep *ep, char *buf, size_t len)
 {
 	char tx[64], rx[64];
 
-	if (!ep->ssl) {
+	if (!ep->tls) {
 		snprintf(buf, len, "plain");
 		return buf;
 	}
@@ -144,7 +163,7 @@ static ssize_t do_read(struct ktls_ep *ep, void *buf, size_t len, bool peek)
 {
 	if (!buf || !len)
 		return -EINVAL;
-	if (ep->ssl && !ep->handshake_done)
+	if (ep->tls && !ep->handshake_done)
 		return ktls_ep_fail(ep, -EINVAL, "read before the TLS handshake completed");
 	if (ep->rx_mode == KTLS_MODE_USER)
 		return ktls_sslio_read(ep, buf, len, peek);
@@ -165,7 +184,7 @@ ssize_t ktls_ep_write(struct ktls_ep *ep, const void *buf, size_t len)
 {
 	if (!len)
 		return 0;
-	if (ep->ssl && !ep->handshake_done)
+	if (ep->tls && !ep->handshake_done)
 		return ktls_ep_fail(ep, -EINVAL, "write before the TLS handshake completed");
 	if (ep->notify_sent || ep->wr_shut)
 		return ktls_ep_fail(ep, -EPIPE, "write after shutdown");
@@ -212,7 +231,7 @@ int ktls_ep_shutdown(struct ktls_ep *ep)
 
 	if (ep->wr_shut)
 		return 0;
-	if (ep->ssl && ep->handshake_done && !ep->tx_err) {
+	if (ep->tls && ep->handshake_done && !ep->tx_err) {
 		if (ep->tx_mode == KTLS_MODE_KERNEL) {
 			err = kernel_close_notify(ep);
 		} else if (!ep->notify_sent) {

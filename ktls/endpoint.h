@@ -92,7 +92,17 @@ int ktls_ep_offload(struct ktls_ep *ep, const struct ktls_caps *caps);
 
 enum ktls_mode ktls_ep_tx_mode(const struct ktls_ep *ep);
 enum ktls_mode ktls_ep_rx_mode(const struct ktls_ep *ep);
+/* The endpoint's OpenSSL session; NULL while plain and after ktls_ep_release_ssl(). */
 SSL *ktls_ep_ssl(const struct ktls_ep *ep);
+
+/*
+ * Once the kernel has both directions, OpenSSL has nothing left to do for the session: free its
+ * SSL (handshake state, certificates, session: most of an idle session's memory), keeping what a
+ * KeyUpdate needs.  Take from ktls_ep_ssl() what you want to show (version, cipher, peer
+ * certificate) first.  true if it was released; false (and nothing changes) unless tx and rx are
+ * both kernel after ktls_ep_offload().
+ */
+bool ktls_ep_release_ssl(struct ktls_ep *ep);
 
 /*
  * "plain", or "tx=kernel rx=kernel", "tx=kernel rx=user(tls1.3-rx-unsupported)", ... for logs:

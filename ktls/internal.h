@@ -35,7 +35,8 @@ struct ktls_secret {
 
 struct ktls_ep {
 	int fd;
-	SSL *ssl; /* NULL while plain */
+	SSL *ssl; /* NULL while plain, and after ktls_ep_release_ssl() */
+	bool tls; /* TLS was started (stays true when the SSL is released) */
 	bool server;
 	bool handshake_done;
 	bool offloaded; /* ktls_ep_offload() ran */
@@ -44,6 +45,7 @@ struct ktls_ep {
 	enum ktls_version version;
 	enum ktls_cipher cipher;
 	const EVP_MD *md;   /* TLS 1.3: the suite's hash */
+	bool md_ref;	    /* md is our own reference (taken when the SSL was released) */
 
 	enum ktls_mode tx_mode, rx_mode;
 	const char *tx_why, *rx_why; /* why a direction is in userspace */

@@ -286,10 +286,10 @@ int ktls_ep_offload(struct ktls_ep *ep, const struct ktls_caps *caps)
 	struct ktls_sel sel;
 	int err;
 
-	if (!ep->ssl || !ep->handshake_done)
-		return -EINVAL;
 	if (ep->offloaded)
 		return 0;
+	if (!ep->ssl || !ep->handshake_done)
+		return -EINVAL;
 	ep->offloaded = true;
 	session_params(ep, &in);
 	in.enabled = SSL_get_options(ep->ssl) & SSL_OP_ENABLE_KTLS;

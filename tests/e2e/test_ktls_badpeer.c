@@ -142,6 +142,9 @@ static bool session_open(struct session *s, const struct kh_suite *suite, bool w
 	s->kernel = !strcmp(st, "tx=kernel rx=kernel");
 	if (!ktls_caps_unavailable_reason(caps))
 		tap_ok(s->kernel, "%s: our end is %s", s->label, st);
+	/* as tlsgated does: KeyUpdate, alerts and close_notify must be handled without OpenSSL */
+	if (s->kernel)
+		tap_ok(ktls_ep_release_ssl(s->ep), "%s: SSL released", s->label);
 	return true;
 }
 

@@ -202,6 +202,9 @@ static void test_endpoint_states(void **state)
 			    "tx=user(ktls-disabled) rx=user(ktls-disabled)");
 	assert_int_equal(ktls_ep_rx_mode(c), KTLS_MODE_USER);
 	assert_string_equal(ktls_ep_error(c), "");
+	/* OpenSSL still does the record layer: its SSL is not released */
+	assert_false(ktls_ep_release_ssl(c));
+	assert_non_null(ktls_ep_ssl(c));
 	ktls_ep_free(c);
 	ktls_ep_free(sv);
 	SSL_CTX_free(cctx);
