@@ -37,6 +37,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/lib/tls_fixture.h"
+
 static const char *mode = "ok", *store, *cert, *key;
 static SSL_CTX *ctx;
 static int conn_no;
@@ -253,17 +255,8 @@ int main(int argc, char **argv)
 			ERR_print_errors_fp(stderr);
 			return 1;
 		}
-		if (tls_ver) {
-			int v = !strcmp(tls_ver, "tls1.2") ? TLS1_2_VERSION : TLS1_3_VERSION;
-
-			SSL_CTX_set_min_proto_version(ctx, v);
-			SSL_CTX_set_max_proto_version(ctx, v);
-			if (cipher && !(v == TLS1_3_VERSION ? SSL_CTX_set_ciphersuites(ctx, cipher)
-							    : SSL_CTX_set_cipher_list(ctx, cipher))) {
-				ERR_print_errors_fp(stderr);
-				return 1;
-			}
-		}
+		if (tls_ver && tls_fixture_pin(ctx, tls_ver, cipher))
+			return 1;
 		/* as an MX would: no tickets after the handshake is fine, but keep the default */
 	}
 	lfd = socket(ai->ai_family, SOCK_STREAM, 0);

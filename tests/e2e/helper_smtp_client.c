@@ -31,6 +31,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/lib/tls_fixture.h"
+
 static int fd = -1, timeout_ms = 30000;
 static SSL *ssl;
 static char rbuf[1 << 16];
@@ -193,16 +195,9 @@ int main(int argc, char **argv)
 			char ver[16] = "", cipher[128] = "";
 
 			sscanf(line + 8, "%15s %127s", ver, cipher);
-			if (!strcmp(ver, "tls1.2") || !strcmp(ver, "tls1.3")) {
-				int v = ver[5] == '2' ? TLS1_2_VERSION : TLS1_3_VERSION;
-
-				SSL_CTX_set_min_proto_version(ctx, v);
-				SSL_CTX_set_max_proto_version(ctx, v);
-				if (cipher[0] && !(v == TLS1_3_VERSION
-							   ? SSL_CTX_set_ciphersuites(ctx, cipher)
-							   : SSL_CTX_set_cipher_list(ctx, cipher)))
-					return 2;
-			}
+			if ((!strcmp(ver, "tls1.2") || !strcmp(ver, "tls1.3")) &&
+			    tls_fixture_pin(ctx, ver, cipher[0] ? cipher : NULL))
+				return 2;
 			ssl = SSL_new(ctx);
 			SSL_set_fd(ssl, fd);
 			if (rlen) {

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <poll.h>
 #include <stdio.h>
+#include <string.h>
 
 static EVP_PKEY *fx_key;
 static X509 *fx_cert;
@@ -100,6 +101,30 @@ SSL_CTX *tls_fixture_server_ctx(const struct tls_fixture_opts *o)
 		return NULL;
 	}
 	return ctx;
+}
+
+int tls_fixture_pin(SSL_CTX *ctx, const char *ver, const char *cipher)
+{
+	int v = 0;
+
+	if (ver && !strcmp(ver, "tls1.2")) {
+		v = TLS1_2_VERSION;
+	} else if (ver && !strcmp(ver, "tls1.3")) {
+		v = TLS1_3_VERSION;
+	} else if (ver) {
+		fprintf(stderr, "TLS version %s: expected tls1.2 or tls1.3\n", ver);
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(ctx, v ? v : TLS1_2_VERSION);
+	if (v)
+		SSL_CTX_set_max_proto_version(ctx, v);
+	if (cipher && !(v == TLS1_3_VERSION ? SSL_CTX_set_ciphersuites(ctx, cipher)
+					    : SSL_CTX_set_cipher_list(ctx, cipher))) {
+		fprintf(stderr, "cipher %s not accepted by OpenSSL for %s\n", cipher,
+			ver ? ver : "TLS 1.2");
+		return -1;
+	}
+	return 0;
 }
 
 SSL_CTX *tls_fixture_client_ctx(const struct tls_fixture_opts *o)

@@ -28,6 +28,13 @@ SSL_CTX *tls_fixture_server_ctx(const struct tls_fixture_opts *o);
 SSL_CTX *tls_fixture_client_ctx(const struct tls_fixture_opts *o);
 
 /*
+ * Pin ctx to a version named as the helpers' command lines name it ("tls1.2", "tls1.3"; NULL:
+ * TLS 1.2 and later) and, if cipher is not NULL, to that cipher (a TLS 1.3 suite name for
+ * tls1.3, an OpenSSL cipher list otherwise).  Returns 0, or -1 with a message on stderr.
+ */
+int tls_fixture_pin(SSL_CTX *ctx, const char *ver, const char *cipher);
+
+/*
  * Handshake client and server over fds cfd/sfd (a connected pair) in this thread, driving both
  * non-blocking.  Leaves the fds blocking again.  Returns 0 or -1 (errors printed to stderr).
  */
