@@ -447,15 +447,16 @@ int tg_bpf_detach(struct tg_bpf *h)
 	return err;
 }
 
-int tg_bpf_set_listener(struct tg_bpf *h, int fd4, int fd6)
+static int set_listeners(struct tg_bpf *h, __u32 base, int fd4, int fd6)
 {
 	const int fds[2] = { fd4, fd6 };
 
-	for (__u32 slot = 0; slot < 2; slot++) {
+	for (__u32 i = 0; i < 2; i++) {
 		int fd = h->map_fd[TG_MAP_LISTEN];
-		__u64 v = (__u64)fds[slot];
+		__u32 slot = base + i;
+		__u64 v = (__u64)fds[i];
 
-		if (fds[slot] >= 0) {
+		if (fds[i] >= 0) {
 			if (bpf_map_update_elem(fd, &slot, &v, BPF_ANY))
 				return -errno;
 		} else if (bpf_map_delete_elem(fd, &slot) && errno != ENOENT && errno != EINVAL) {
@@ -464,6 +465,16 @@ int tg_bpf_set_listener(struct tg_bpf *h, int fd4, int fd6)
 		}
 	}
 	return 0;
+}
+
+int tg_bpf_set_listener(struct tg_bpf *h, int fd4, int fd6)
+{
+	return set_listeners(h, TG_LISTEN_V4, fd4, fd6);
+}
+
+int tg_bpf_set_inbound_listener(struct tg_bpf *h, int fd4, int fd6)
+{
+	return set_listeners(h, TG_LISTEN_IN_V4, fd4, fd6);
 }
 
 static int lpm_key(struct tg_lpm_key *k, __u8 dir, int family, const void *addr,

@@ -11,6 +11,7 @@
  *     tg_bpf_policy_replace(h, entries, n)     after every policy (re)load
  *     tg_bpf_exclude_add(h, ...)               for each excluded inside prefix
  *     tg_bpf_set_listener(h, fd4, fd6)         once listening: steering starts here
+ *     tg_bpf_set_inbound_listener(h, fd4, fd6) the same for inbound (steer_inbound)
  *     loop: tg_bpf_events_fd(h) in epoll -> tg_bpf_events_poll(h, 0, cb, ctx)
  *     tg_bpf_close(h)                          on exit (everything stays attached)
  * and `tlsgated --detach`: tg_bpf_open_pinned(pin_dir, &h); tg_bpf_detach(h); tg_bpf_close(h).
@@ -64,6 +65,8 @@ int tg_bpf_detach(struct tg_bpf *h);
 /* The listeners steered connections go to (-1: none for that family; both -1: steering stops,
  * and the enforcer considers the daemon down). */
 int tg_bpf_set_listener(struct tg_bpf *h, int fd4, int fd6);
+/* The same for connections steer_outside takes (inbound: to an inside MX's address). */
+int tg_bpf_set_inbound_listener(struct tg_bpf *h, int fd4, int fd6);
 
 struct tg_bpf_policy_entry {
 	enum policy_dir dir;	/* outbound: keyed by server address; inbound: by client */

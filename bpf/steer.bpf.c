@@ -31,8 +31,10 @@ static __always_inline int excluded(const struct tg_pkt *p)
 	return bpf_map_lookup_elem(&tg_exclude, &k) != NULL;
 }
 
-/* The socket for this packet, referenced: its own connection's, else the daemon's listener. */
-static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb, const struct tg_pkt *p)
+/* The socket for this packet, referenced: its own connection's, else the daemon's listener for
+ * this direction (outbound and inbound sessions are different roles on different listeners). */
+static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb, const struct tg_pkt *p,
+						    __u8 dir)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
@@ -44,14 +46,14 @@ static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb, const
 		t.ipv4.sport = p->sport;
 		t.ipv4.dport = p->dport;
 		tlen = sizeof(t.ipv4);
-		slot = TG_LISTEN_V4;
+		slot = dir == TG_DIR_INBOUND ? TG_LISTEN_IN_V4 : TG_LISTEN_V4;
 	} else {
 		__builtin_memcpy(t.ipv6.saddr, p->src, 16);
 		__builtin_memcpy(t.ipv6.daddr, p->dst, 16);
 		t.ipv6.sport = p->sport;
 		t.ipv6.dport = p->dport;
 		tlen = sizeof(t.ipv6);
-		slot = TG_LISTEN_V6;
+		slot = dir == TG_DIR_INBOUND ? TG_LISTEN_IN_V6 : TG_LISTEN_V6;
 	}
 	/* An established (or half-open) socket for the tuple wins: a steered connection's later
 	 * segments.  A listener found this way is somebody else's port-25 socket: not ours. */
@@ -87,7 +89,7 @@ static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
 		return TC_ACT_UNSPEC; /* the daemon's own connection */
 	if (excluded(&p))
 		return TC_ACT_UNSPEC;
-	sk = pick_socket(skb, &p);
+	sk = pick_socket(skb, &p, dir);
 	if (!sk)
 		return TC_ACT_UNSPEC; /* the daemon is down: forwarded, the enforcer decides */
 	err = bpf_sk_assign(skb, sk, 0);

@@ -19,9 +19,11 @@
 
 /* Slots of tg_listen (SOCKMAP, value: socket fd on update).  Only listeners, never relay sockets:
  * sockmap together with kTLS is going away upstream. */
-#define TG_LISTEN_V4 0
+#define TG_LISTEN_V4 0		/* outbound: steer_inside */
 #define TG_LISTEN_V6 1
-#define TG_LISTEN_SLOTS 2
+#define TG_LISTEN_IN_V4 2	/* inbound: steer_outside (the daemon's inbound listeners) */
+#define TG_LISTEN_IN_V6 3
+#define TG_LISTEN_SLOTS 4
 
 /* tg_exclude: LPM trie of inside source prefixes never steered (key tg_lpm_key, dir 0). */
 #define TG_EXCLUDE_MAX 4096

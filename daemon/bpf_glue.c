@@ -122,16 +122,26 @@ int bpf_glue_open(struct gw *g, struct tg_bpf **out)
 	return 0;
 }
 
-int bpf_glue_listeners(struct gw *g, struct tg_bpf *h, int fd4, int fd6)
+int bpf_glue_listeners(struct gw *g, struct tg_bpf *h, int fd4, int fd6, int in4, int in6)
 {
 	int rc;
 
-	(void)g;
 	if (!h)
 		return 0;
 	rc = tg_bpf_set_listener(h, fd4, fd6);
-	if (rc)
+	if (rc) {
 		log_err("bpf: cannot register the transparent listener: %s", strerror(-rc));
+		return rc;
+	}
+	if (!g->cfg.steer_inbound)
+		return 0;
+	if (in4 < 0 && in6 < 0) {
+		log_err("bpf: steer_inbound = yes but no inbound_listen address to steer to");
+		return -EINVAL;
+	}
+	rc = tg_bpf_set_inbound_listener(h, in4, in6);
+	if (rc)
+		log_err("bpf: cannot register the inbound transparent listener: %s", strerror(-rc));
 	return rc;
 }
 

@@ -13,8 +13,9 @@ struct tg_bpf;
 
 /* 0 (or nothing configured), or -errno with the reason logged. */
 int bpf_glue_open(struct gw *g, struct tg_bpf **out);
-/* The first worker's transparent listeners go into the steering map. */
-int bpf_glue_listeners(struct gw *g, struct tg_bpf *h, int fd4, int fd6);
+/* The first worker's transparent listeners go into the steering map: outbound (fd4, fd6) for
+ * steer_inside, inbound (in4, in6) for steer_outside when steer_inbound is on; -1 for none. */
+int bpf_glue_listeners(struct gw *g, struct tg_bpf *h, int fd4, int fd6, int in4, int in6);
 /* Push a policy's address rules and resolved addresses (both directions). */
 int bpf_glue_policy(struct tg_bpf *h, const struct policy *p);
 /* Drain and log drop events (and publish them for `tlsgatectl monitor`). */

@@ -497,7 +497,7 @@ static void on_side_event(struct loop_ev *ev, uint32_t events)
 	session_run(s);
 }
 
-int session_start(struct worker *w, enum session_role role, int fd)
+int session_start(struct worker *w, enum session_role role, int fd, bool steered)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct gw *g = w->gw;
@@ -510,6 +510,7 @@ int session_start(struct worker *w, enum session_role role, int fd)
 	}
 	s->w = w;
 	s->role = role;
+	s->steered = steered;
 	s->id = ((uint64_t)w->id << 48) | ++w->next_id;
 	snprintf(s->ids, sizeof(s->ids), "%x%08lx", w->id, (unsigned long)(w->next_id & 0xffffffffu));
 	s->started_ms = loop_now_ms();

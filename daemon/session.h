@@ -109,6 +109,7 @@ struct session {
 	struct loop_timer timer;
 	uint64_t started_ms;	/* monotonic */
 	uint64_t started_wall_ms;	/* unix time, for `session list` */
+	bool steered;		/* came by steering: the local address is the original destination */
 	bool killed;		/* the administrator asked for it to end */
 	bool dead;		/* destroyed; freed after the current batch of events */
 	bool draining;		/* closing: our side is shut, the client's bytes are discarded */
@@ -176,7 +177,7 @@ struct session {
 };
 
 /* Start a session for an accepted connection (fd is the down side, non-blocking). */
-int session_start(struct worker *w, enum session_role role, int fd);
+int session_start(struct worker *w, enum session_role role, int fd, bool steered);
 /* Free the sessions destroyed during the last batch of events (the worker, between batches). */
 void session_reap(struct worker *w);
 /* Called by the worker at shutdown: end the session now with a 421. */

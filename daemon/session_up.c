@@ -23,22 +23,6 @@
 #include <unistd.h>
 
 /* Is this address one of ours (the connection came to the listener, not steered)? */
-static bool dest_is_listener(const struct session *s)
-{
-	if (s->dest.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&s->dest;
-
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (s->dest.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&s->dest;
-
-		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
-		       (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && sin6->sin6_addr.s6_addr[12] == 127);
-	}
-	return true;
-}
-
 /* Decide where the up leg goes and what it requires; logs the session's start line. */
 static int decide(struct session *s)
 {
@@ -52,7 +36,7 @@ static int decide(struct session *s)
 			if (c->outbound_forward_host)
 				snprintf(s->mx_host, sizeof(s->mx_host), "%s",
 					 c->outbound_forward_host);
-		} else if (dest_is_listener(s)) {
+		} else if (!s->steered) {
 			return -EDESTADDRREQ;
 		}
 		if (!s->mx_host[0])
@@ -65,8 +49,12 @@ static int decide(struct session *s)
 		    s->out_match.rule->key_type == POLICY_KEY_SUBDOMAINS)
 			snprintf(s->nexthop, sizeof(s->nexthop), "%s", s->out_match.rule->key);
 	} else {
-		memcpy(&s->dest, &c->inbound_next_hop.ss, c->inbound_next_hop.len);
-		/* The inside leg: plaintext to the configured next hop. */
+		/* The inside leg, plaintext: to the configured next hop, else (steer_inbound) to
+		 * the inside MX the sender addressed. */
+		if (c->has_inbound_next_hop)
+			memcpy(&s->dest, &c->inbound_next_hop.ss, c->inbound_next_hop.len);
+		else if (!s->steered)
+			return -EDESTADDRREQ;
 		s->level = POLICY_NONE;
 		s->in_match = policy_inbound(s->pol, (struct sockaddr *)&s->client, NULL);
 		s->sender_must_tls = policy_level_requires_tls(s->in_match.rule->level);
@@ -106,8 +94,9 @@ int up_connect(struct session *s)
 		err = decide(s);
 		if (err) {
 			session_fail(s, "421 4.3.5 Error: no destination (connection was not steered "
-					"and no outbound_forward is configured)\r\n",
-				     "no destination");
+					"and no next hop is configured)\r\n",
+				     "no destination: not steered, and no %s",
+				     s->role == ROLE_OUTBOUND ? "outbound_forward" : "inbound_next_hop");
 			return err;
 		}
 	}

@@ -125,25 +125,22 @@ static void on_bpf(struct loop_ev *ev, uint32_t events)
 	bpf_glue_events(sv->bpf);
 }
 
-/* The first worker's transparent listeners (v4, v6) receive steered connections. */
-static void transparent_fds(const struct supervisor *sv, int *fd4, int *fd6)
+/* The first worker's transparent listeners (v4, v6) of a role receive its steered connections. */
+static void transparent_fds(const struct supervisor *sv, enum session_role role, int *fd4,
+			    int *fd6)
 {
 	const struct worker *w = sv->workers[0];
 
 	*fd4 = *fd6 = -1;
 	for (size_t i = 0; i < w->nlisteners; i++) {
-		const struct config *c = &sv->g->cfg;
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
+		const struct listener *li = &w->listeners[i];
 
-		if (w->listeners[i].role != ROLE_OUTBOUND || !c->outbound_transparent)
+		if (li->role != role || !li->transparent)
 			continue;
-		if (getsockname(w->listeners[i].ev.fd, (struct sockaddr *)&ss, &len))
-			continue;
-		if (ss.ss_family == AF_INET && *fd4 < 0)
-			*fd4 = w->listeners[i].ev.fd;
-		else if (ss.ss_family == AF_INET6 && *fd6 < 0)
-			*fd6 = w->listeners[i].ev.fd;
+		if (li->addr.ss_family == AF_INET && *fd4 < 0)
+			*fd4 = li->ev.fd;
+		else if (li->addr.ss_family == AF_INET6 && *fd6 < 0)
+			*fd6 = li->ev.fd;
 	}
 }
 
@@ -231,9 +228,14 @@ int supervisor_run(struct gw *g)
 			goto stop;
 		}
 	}
-	transparent_fds(&sv, &fd4, &fd6);
-	if (sv.bpf && bpf_glue_listeners(g, sv.bpf, fd4, fd6))
-		goto stop;
+	if (sv.bpf) {
+		int in4, in6;
+
+		transparent_fds(&sv, ROLE_OUTBOUND, &fd4, &fd6);
+		transparent_fds(&sv, ROLE_INBOUND, &in4, &in6);
+		if (bpf_glue_listeners(g, sv.bpf, fd4, fd6, in4, in6))
+			goto stop;
+	}
 	if (sv.bpf) {
 		sv.bpf_ev.fn = on_bpf;
 		sv.bpf_ev.fd = tg_bpf_events_fd(sv.bpf);
@@ -258,8 +260,10 @@ stop:
 	atomic_store(&g->stopping, true);
 	/* Steering stops first (new connections reach the MX directly, still enforced), then the
 	 * workers finish what they have. */
-	if (sv.bpf)
+	if (sv.bpf) {
 		tg_bpf_set_listener(sv.bpf, -1, -1);
+		tg_bpf_set_inbound_listener(sv.bpf, -1, -1);
+	}
 	for (unsigned int i = 0; i < sv.nworkers; i++)
 		if (sv.workers[i])
 			worker_stop(sv.workers[i], loop_now_ms() + g->cfg.shutdown_timeout * 1000ull);

@@ -87,8 +87,9 @@ static int setup(struct gw *g, const char *file, const char *const *overrides)
 			snprintf(host, sizeof(host), "localhost");
 		g->cfg.hostname = strdup(host);
 	}
-	if (g->cfg.n_inbound_listen && !g->cfg.has_inbound_next_hop) {
-		log_err("config: inbound_listen needs inbound_next_hop (where the mail goes)");
+	if (g->cfg.n_inbound_listen && !g->cfg.has_inbound_next_hop && !g->cfg.steer_inbound) {
+		log_err("config: inbound_listen needs inbound_next_hop (where the mail goes), or "
+			"steer_inbound = yes (mail goes to the inside MX the sender addressed)");
 		return -EINVAL;
 	}
 	if (!g->cfg.n_outbound_listen && !g->cfg.n_inbound_listen) {

@@ -44,6 +44,38 @@ fail:
 	return err;
 }
 
+/*
+ * A steered connection (bpf_sk_assign, TPROXY) keeps its original destination as its local
+ * address, which is not where the listener is bound; a connection made to the listener itself
+ * has the listener's address (or, for a wildcard listener, its port).
+ */
+static bool was_steered(const struct listener *li, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!li->transparent || getsockname(fd, (struct sockaddr *)&ss, &len))
+		return false;
+	if (ss.ss_family == AF_INET && li->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&ss, *l = (const void *)&li->addr;
+
+		return a->sin_port != l->sin_port ||
+		       (l->sin_addr.s_addr != htonl(INADDR_ANY) &&
+			a->sin_addr.s_addr != l->sin_addr.s_addr);
+	}
+	if (ss.ss_family == AF_INET6 && li->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&ss, *l = (const void *)&li->addr;
+
+		return a->sin6_port != l->sin6_port ||
+		       (!IN6_IS_ADDR_UNSPECIFIED(&l->sin6_addr) &&
+			!IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &l->sin6_addr));
+	}
+	/* a v4 client on a dual-stack wildcard listener */
+	return ss.ss_family == AF_INET6 && li->addr.ss_family == AF_INET &&
+	       ((const struct sockaddr_in6 *)&ss)->sin6_port !=
+		       ((const struct sockaddr_in *)&li->addr)->sin_port;
+}
+
 static void on_accept(struct loop_ev *ev, uint32_t events)
 {
 	struct listener *li = (struct listener *)ev;
@@ -68,7 +100,7 @@ static void on_accept(struct loop_ev *ev, uint32_t events)
 				 w->gw->cfg.max_sessions);
 			continue;
 		}
-		session_start(w, li->role, fd);
+		session_start(w, li->role, fd, was_steered(li, fd));
 	}
 }
 
@@ -136,6 +168,7 @@ static int add_listener(struct worker *w, const struct config_addr *a, enum sess
 			bool transparent)
 {
 	struct listener *li;
+	socklen_t len;
 	int fd;
 
 	if (w->nlisteners >= WORKER_MAX_LISTENERS)
@@ -149,6 +182,10 @@ static int add_listener(struct worker *w, const struct config_addr *a, enum sess
 	li = &w->listeners[w->nlisteners++];
 	li->w = w;
 	li->role = role;
+	li->transparent = transparent;
+	len = sizeof(li->addr);
+	if (getsockname(fd, (struct sockaddr *)&li->addr, &len))
+		li->addr = a->ss;
 	li->ev.fn = on_accept;
 	li->ev.fd = fd;
 	return loop_watch(w->loop, &li->ev, EPOLLIN);
@@ -181,7 +218,8 @@ int worker_new(struct gw *gw, unsigned int id, struct worker **out)
 					c->outbound_transparent)))
 			goto fail;
 	for (unsigned int i = 0; i < c->n_inbound_listen; i++)
-		if ((err = add_listener(w, &c->inbound_listen[i], ROLE_INBOUND, false)))
+		if ((err = add_listener(w, &c->inbound_listen[i], ROLE_INBOUND,
+					c->steer_inbound)))
 			goto fail;
 	*out = w;
 	return 0;

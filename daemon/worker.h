@@ -25,6 +25,8 @@ struct listener {
 	struct loop_ev ev;
 	struct worker *w;
 	enum session_role role;
+	bool transparent;		/* takes steered connections (IP_TRANSPARENT) */
+	struct sockaddr_storage addr;	/* where it is bound */
 };
 
 struct worker {

@@ -187,16 +187,26 @@ static void test_established_socket_wins(void **state)
 	close(l);
 }
 
-/* steer_outside (inbound): the same decisions for an outside client's connection. */
+/* steer_outside (inbound): the same decisions for an outside client's connection, to the
+ * inbound listeners only (an outbound listener would give it the wrong role), and the other way
+ * round for steer_inside. */
 static void test_outside_inbound(void **state)
 {
 	(void)state;
 	prog = TG_PROG_STEER_OUTSIDE;
 	assert_int_equal(tg_bpf_set_listener(h, ls4, ls6), 0);
+	assert_int_equal(tg_bpf_set_inbound_listener(h, -1, -1), 0);
+	assert_false(picked(&fams[0], "198.51.100.7", "192.0.2.25", 40005, 25, TH_SYN));
+	assert_false(picked(&fams[2], "2001:db8:2::7", "2001:db8:1::25", 40005, 25, TH_SYN));
+	assert_int_equal(tg_bpf_set_listener(h, -1, -1), 0);
+	assert_int_equal(tg_bpf_set_inbound_listener(h, ls4, ls6), 0);
 	assert_true(picked(&fams[0], "198.51.100.7", "192.0.2.25", 40005, 25, TH_SYN));
 	assert_true(picked(&fams[2], "2001:db8:2::7", "2001:db8:1::25", 40005, 25, TH_SYN));
 	assert_false(picked(&fams[0], "198.51.100.7", "192.0.2.25", 40005, 80, TH_SYN));
-	assert_int_equal(tg_bpf_set_listener(h, -1, -1), 0);
+	prog = TG_PROG_STEER_INSIDE;
+	assert_false(picked(&fams[0], fams[0].client, fams[0].server, 40006, 25, TH_SYN));
+	prog = TG_PROG_STEER_OUTSIDE;
+	assert_int_equal(tg_bpf_set_inbound_listener(h, -1, -1), 0);
 	assert_false(picked(&fams[0], "198.51.100.7", "192.0.2.25", 40005, 25, TH_SYN));
 	prog = TG_PROG_STEER_INSIDE;
 }
