@@ -4,11 +4,15 @@
  * Verdicts: TC_ACT_UNSPEC lets the packet go on (and lets later filters on the hook run),
  * TC_ACT_SHOT drops it.
  *
- * Blocking: the offending segment and every later data segment of the flow are dropped; nothing
- * is forged.  The server never receives the forbidden bytes; it times the session out (Postfix:
- * 300 s, "421 ... timeout") and its 421 and FIN pass to the client, which then keeps the mail
- * queued (4xx).  Forging a RST from tc would need a crafted clone sent the other way with correct
- * sequence numbers and checksums through offload states we cannot see; a drop cannot go wrong.
+ * Blocking resets the flow without forging a packet: the offending segment itself loses its
+ * payload and becomes a RST at the server's next expected sequence number, so the server drops
+ * the session at once and never sees a forbidden byte.  Every later data segment of the client
+ * loses its payload too and goes on as a bare ACK, which the server's stack, having no
+ * connection any more, answers with a RST: the client fails fast and keeps the mail queued.
+ * Only headers, lengths and checksums change, each checksum by the kernel's incremental helpers,
+ * which keep CHECKSUM_PARTIAL and CHECKSUM_COMPLETE skbs consistent; where a segment cannot be
+ * rewritten (GSO, more payload than the scratch buffer, a helper error) it is dropped, and the
+ * server times the session out as before.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -52,6 +56,14 @@ struct {
 } tg_scratch SEC(".maps");
 
 #define SEQ_BEFORE(a, b) ((__s32)((a) - (b)) < 0)
+
+/* Client-direction verdicts besides TC_ACT_*, carried out by enforce(). */
+#define V_RESET 100	/* the offending segment: becomes a RST to the server */
+#define V_EMPTY 101	/* data of a blocked flow: becomes a bare ACK */
+/* Payload a segment may carry to be rewritten (its checksum share is summed in 512-byte steps,
+ * bpf_csum_diff's limit). */
+#define REWRITE_MAX 2048
+#define CSUM_STEP 512
 
 #define V4(a, b, c, d) ((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24)
 #define V8(a, b, c, d, e, f, g, h) (V4(a, b, c, d) | V4(e, f, g, h) << 32)
@@ -124,7 +136,7 @@ static __always_inline void count_bytes(const struct tg_flow *f, __u64 n)
 }
 
 /*
- * A rule was broken.  Policed flows are blocked (this segment dropped, an event); others are
+ * A rule was broken.  Policed flows are blocked (this segment reset, an event); others are
  * classified and no longer followed.
  */
 static __always_inline int violation(const struct tg_flow_key *k, struct tg_flow *f, __u8 reason,
@@ -143,7 +155,7 @@ static __always_inline int violation(const struct tg_flow_key *k, struct tg_flow
 	tg_count(f->rule_id, TG_CTR_DROPS + reason, 1);
 	tg_count(f->rule_id, TG_CTR_BYTES_DROPPED, len);
 	emit(k, f, reason, detail);
-	return TC_ACT_SHOT;
+	return V_RESET;
 }
 
 /* ---- client command lines ------------------------------------------------------------------ */
@@ -483,6 +495,101 @@ static __always_inline int client_records(struct __sk_buff *skb, const struct tg
 	return TC_ACT_UNSPEC;
 }
 
+/* ---- blocking: rewriting a segment --------------------------------------------------------- */
+
+/*
+ * Make the segment header-only, with new TCP flags and sequence number.  Checksums follow by
+ * increments (bpf_l3/l4_csum_replace): the payload's share is taken out with bpf_csum_diff (a
+ * no-op where the checksum is CHECKSUM_PARTIAL and does not cover it), the length change goes in
+ * as a pseudo-header change.  0, or -1 and the caller drops the segment (it may be half
+ * rewritten by then: it must not go out).  A global function: the verifier checks it once, not
+ * at every call site.  The arguments are packed (five at most): hdrs = IP header offset |
+ * TCP header offset << 16, pay = payload offset | payload length << 16, fam_flags = family |
+ * new TCP flags << 8.
+ */
+__noinline int tg_rewrite_empty(struct __sk_buff *skb, __u32 hdrs, __u32 pay, __u32 fam_flags,
+				__u32 seq)
+{
+	__u32 l3off = hdrs & 0xffff, l4off = hdrs >> 16, off = pay & 0xffff, n = pay >> 16;
+	__u32 csum_off = l4off + 16, hlen = off - l4off, padded, full;
+	__u8 family = fam_flags & 0xff, flags = (fam_flags >> 8) & 0xff;
+	__u32 zero = 0, old_seq, new_seq = bpf_htonl(seq);
+	__u16 old_len, new_len;
+	__u8 w[2], nw[2];
+	struct tg_scratch *s;
+	__s64 diff = 0;
+
+	if (!skb || n > REWRITE_MAX || skb->gso_segs > 1 || off < l4off || hlen > 60)
+		return -1;
+	/* Hide that bound from the compiler, or it drops the masks below the verifier needs. */
+	asm volatile("" : "+r"(n));
+	n &= TG_SCAN_MAX - 1;
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	if (!s)
+		return -1;
+	if (n) {
+		/* n, in a form even 6.1's verifier sees is 1..TG_SCAN_MAX */
+		if (bpf_skb_load_bytes(skb, off, s->buf, ((n - 1) & (TG_SCAN_MAX - 1)) + 1))
+			return -1;
+		/* ones' complement sums go by 16-bit words: pad to whole 32-bit words with zeros */
+		s->buf[n & (TG_SCAN_MAX - 1)] = 0;
+		s->buf[(n + 1) & (TG_SCAN_MAX - 1)] = 0;
+		s->buf[(n + 2) & (TG_SCAN_MAX - 1)] = 0;
+		padded = (n + 3) & ~3u;
+		/* whole CSUM_STEP pieces, then the rest (1..CSUM_STEP bytes, a multiple of 4); sizes
+		 * written so that even 6.1's verifier can bound them */
+		full = (padded - 1) / CSUM_STEP;
+#pragma unroll
+		for (__u32 i = 0; i < REWRITE_MAX / CSUM_STEP; i++) {
+			if (i < full) {
+				diff = bpf_csum_diff((__be32 *)(s->buf + i * CSUM_STEP), CSUM_STEP,
+						     NULL, 0, (__wsum)diff);
+			} else {
+				diff = bpf_csum_diff((__be32 *)(s->buf + i * CSUM_STEP),
+						     ((padded - 1) & (CSUM_STEP - 1)) + 1, NULL, 0,
+						     (__wsum)diff);
+				break;
+			}
+			if (diff < 0)
+				return -1;
+		}
+		if (diff < 0)
+			return -1;
+		if (bpf_l4_csum_replace(skb, csum_off, 0, (__u64)diff, 0))
+			return -1;
+	}
+	if (bpf_l4_csum_replace(skb, csum_off, bpf_htons((__u16)(hlen + n)), bpf_htons((__u16)hlen),
+				BPF_F_PSEUDO_HDR | sizeof(__u16)))
+		return -1;
+	if (bpf_skb_load_bytes(skb, l4off + 4, &old_seq, 4) ||
+	    bpf_l4_csum_replace(skb, csum_off, old_seq, new_seq, sizeof(__u32)) ||
+	    bpf_skb_store_bytes(skb, l4off + 4, &new_seq, 4, 0))
+		return -1;
+	/* the word of data offset and flags */
+	if (bpf_skb_load_bytes(skb, l4off + 12, w, 2))
+		return -1;
+	nw[0] = w[0];
+	nw[1] = flags;
+	if (bpf_l4_csum_replace(skb, csum_off, *(__u16 *)w, *(__u16 *)nw, sizeof(__u16)) ||
+	    bpf_skb_store_bytes(skb, l4off + 12, nw, 2, 0))
+		return -1;
+	if (family == TG_FAM_V4) {
+		if (bpf_skb_load_bytes(skb, l3off + 2, &old_len, 2))
+			return -1;
+		new_len = bpf_htons((__u16)(bpf_ntohs(old_len) - n));
+		if (bpf_l3_csum_replace(skb, l3off + 10, old_len, new_len, sizeof(__u16)) ||
+		    bpf_skb_store_bytes(skb, l3off + 2, &new_len, 2, 0))
+			return -1;
+	} else {
+		if (bpf_skb_load_bytes(skb, l3off + 4, &old_len, 2))
+			return -1;
+		new_len = bpf_htons((__u16)(bpf_ntohs(old_len) - n));
+		if (bpf_skb_store_bytes(skb, l3off + 4, &new_len, 2, 0))
+			return -1;
+	}
+	return bpf_skb_change_tail(skb, off, 0) ? -1 : 0;
+}
+
 /* ---- directions ---------------------------------------------------------------------------- */
 
 static __always_inline int new_flow(const struct tg_config *cfg, const struct tg_flow_key *k,
@@ -507,6 +614,7 @@ static __always_inline int new_flow(const struct tg_config *cfg, const struct tg
 	if (!police || !p->len || (p->flags & TG_TH_RST))
 		return TC_ACT_UNSPEC;
 	/* Data of a flow whose start we never saw: nothing tells what it is. */
+	f.c_nxt = p->seq;
 	if (bpf_map_update_elem(&tg_flows, k, &f, BPF_ANY))
 		return TC_ACT_SHOT;
 	fp = bpf_map_lookup_elem(&tg_flows, k);
@@ -515,8 +623,9 @@ static __always_inline int new_flow(const struct tg_config *cfg, const struct tg
 	return violation(k, fp, TG_DROP_NO_STATE, 0, p->len);
 }
 
+/* A verdict; for V_RESET *rst_seq is where the server expects the client's next byte. */
 static __always_inline int client_to_server(struct __sk_buff *skb, const struct tg_config *cfg,
-					    const struct tg_pkt *p, __u8 dir)
+					    const struct tg_pkt *p, __u8 dir, __u32 *rst_seq)
 {
 	struct tg_flow_key k = { .cport = p->sport, .sport = p->dport, .family = p->family };
 	struct tg_flow *f;
@@ -524,6 +633,7 @@ static __always_inline int client_to_server(struct __sk_buff *skb, const struct 
 
 	__builtin_memcpy(k.caddr, p->src, 16);
 	__builtin_memcpy(k.saddr, p->dst, 16);
+	*rst_seq = p->seq;
 	f = bpf_map_lookup_elem(&tg_flows, &k);
 	if (!f || (p->flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN)
 		return new_flow(cfg, &k, p, dir); /* a SYN (re)starts the flow */
@@ -532,8 +642,9 @@ static __always_inline int client_to_server(struct __sk_buff *skb, const struct 
 	if (f->state == TG_FS_BLOCKED) {
 		tg_count(f->rule_id, TG_CTR_DROPS + TG_DROP_BLOCKED, 1);
 		tg_count(f->rule_id, TG_CTR_BYTES_DROPPED, p->len);
-		return TC_ACT_SHOT;
+		return V_EMPTY;
 	}
+	*rst_seq = f->c_nxt; /* every byte before it was judged and passed */
 	if (f->state == TG_FS_PASS) {
 		count_bytes(f, p->len);
 		return TC_ACT_UNSPEC;
@@ -605,6 +716,7 @@ static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 {
 	struct tg_config *cfg = tg_cfg();
 	struct tg_pkt p;
+	__u32 rst_seq;
 	int r;
 
 	if (!cfg)
@@ -630,7 +742,17 @@ static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 					 TG_CTR_FLOWS_RELAY, 1);
 			return TC_ACT_UNSPEC;
 		}
-		return client_to_server(skb, cfg, &p, ingress ? TG_DIR_INBOUND : TG_DIR_OUTBOUND);
+		r = client_to_server(skb, cfg, &p, ingress ? TG_DIR_INBOUND : TG_DIR_OUTBOUND,
+				     &rst_seq);
+		if (r == V_RESET || r == V_EMPTY)
+			return tg_rewrite_empty(skb, p.l3off | (__u32)p.l4off << 16,
+						(p.off & 0xffff) | (p.len > REWRITE_MAX ? 0xffffu : p.len) << 16,
+						p.family | (__u32)(r == V_RESET ? TG_TH_RST | TG_TH_ACK
+										 : TG_TH_ACK) << 8,
+						r == V_RESET ? rst_seq : p.seq)
+				       ? TC_ACT_SHOT
+				       : TC_ACT_UNSPEC;
+		return r;
 	}
 	if (tg_port_is_smtp(cfg, p.sport))
 		return server_to_client(skb, &p);

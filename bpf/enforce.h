@@ -9,8 +9,11 @@
  * STARTTLS the client may send only EHLO/HELO/STARTTLS/NOOP/RSET/QUIT lines; the server's replies
  * are counted so that the reply to STARTTLS is known; after a 2xx to it, the client may send only
  * well-formed TLS records, whose boundaries are tracked by TCP sequence number.  A flow that
- * requires TLS and breaks the rule is blocked: the offending segment and every later one that
- * carries data are dropped (TC_ACT_SHOT), an event goes to tg_events (ring buffer).
+ * requires TLS and breaks the rule is blocked and reset: the offending segment loses its payload
+ * and goes on as a RST at the server's next expected sequence number, every later client segment
+ * that carries data loses it and goes on as a bare ACK (the server answers it with a RST, so the
+ * client learns at once); an event goes to tg_events (ring buffer).  A segment that cannot be
+ * rewritten (GSO, over 2 KiB of payload) is dropped (TC_ACT_SHOT) instead.
  *
  * Which flows are policed (decided at the SYN): levels encrypt and up; `may` too while the
  * daemon is down if tg_config.may_down says so.  Others are followed only to classify them
@@ -47,7 +50,7 @@ enum tg_flow_state {
 	TG_FS_CMD = 0,		/* plaintext SMTP: only the allowed verbs */
 	TG_FS_STARTTLS,		/* STARTTLS sent, its reply not seen yet: the client must wait */
 	TG_FS_TLS,		/* the server said 2xx: TLS records only */
-	TG_FS_BLOCKED,		/* every later segment with data is dropped */
+	TG_FS_BLOCKED,		/* reset: later data segments go on as bare ACKs */
 	TG_FS_PASS,		/* not policed and classified: no more inspection */
 };
 

@@ -43,6 +43,8 @@ struct tg_pkt {
 	__u32 seq;	/* host byte order */
 	__u32 off;	/* payload offset from skb->data */
 	__u32 len;	/* payload length */
+	__u16 l3off;	/* IP header offset from skb->data */
+	__u16 l4off;	/* TCP header offset */
 	__u8 family;	/* TG_FAM_* */
 	__u8 flags;	/* TCP flags byte */
 	__u8 first_frag;
@@ -66,6 +68,7 @@ static __always_inline int tg_parse_l4(struct __sk_buff *skb, struct tg_pkt *p, 
 		return TG_PARSE_FRAGMENT;
 	p->seq = bpf_ntohl(th->seq);
 	p->flags = ((__u8 *)th)[13];
+	p->l4off = (__u16)l4off;
 	doff = (__u32)th->doff * 4;
 	if (doff < sizeof(*th) || l4off + doff > l3end)
 		return TG_PARSE_OTHER;
@@ -88,6 +91,7 @@ static __always_inline int tg_parse_ip6(struct __sk_buff *skb, struct tg_pkt *p,
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
 	p->family = TG_FAM_V6;
+	p->l3off = (__u16)off;
 	l3end = off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	nh = ip6->nexthdr;
 	off += sizeof(*ip6);
@@ -141,6 +145,7 @@ static __always_inline int tg_parse_ip4(struct __sk_buff *skb, struct tg_pkt *p,
 	__builtin_memcpy(p->src, &ip->saddr, 4);
 	__builtin_memcpy(p->dst, &ip->daddr, 4);
 	p->family = TG_FAM_V4;
+	p->l3off = (__u16)off;
 	ihl = (__u32)ip->ihl * 4;
 	l3end = off + bpf_ntohs(ip->tot_len);
 	fo = bpf_ntohs(ip->frag_off);

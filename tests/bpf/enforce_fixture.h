@@ -4,7 +4,8 @@
  * segment (direction, TCP flags, stream offset, payload) with the expected verdict and the drop
  * counter that must move.  The runner builds the frames (tests/lib/pkt.h) for any address family
  * and VLAN tag, feeds them to enforce_egress (client->server) or enforce_ingress (server->client)
- * with BPF_PROG_TEST_RUN, and checks verdicts and per-reason counter deltas.
+ * with BPF_PROG_TEST_RUN, and checks verdicts, per-reason counter deltas and, for a segment the
+ * program rewrites, the segment that comes out.
  */
 #ifndef TLSGATE_TESTS_BPF_ENFORCE_FIXTURE_H
 #define TLSGATE_TESTS_BPF_ENFORCE_FIXTURE_H
@@ -14,6 +15,9 @@
 
 #define V_PASS (-1)	/* TC_ACT_UNSPEC */
 #define V_DROP 2	/* TC_ACT_SHOT */
+/* Passed (TC_ACT_UNSPEC) but rewritten, checksums correct, no payload: */
+#define V_RST 100	/* ... a RST|ACK at the client's next unjudged sequence number */
+#define V_EMPTY 101	/* ... a bare ACK at the segment's own sequence number */
 #define OFF_NEXT (-1)	/* continue where this direction's stream ended */
 
 struct step {

@@ -73,14 +73,42 @@ static uint64_t rule_counter(uint32_t rule, unsigned int idx)
 	return v;
 }
 
-static int run_frame(enum tg_bpf_prog prog, const void *frame, int len, uint32_t mark)
+/* Run one frame; what the program made of it goes to out (cap bytes), its length to *outlen. */
+static int run_frame_out(enum tg_bpf_prog prog, const void *frame, int len, uint32_t mark,
+			 void *out, __u32 cap, __u32 *outlen)
 {
 	struct __sk_buff ctx = { .mark = mark };
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)len,
-			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+			    .data_out = out, .data_size_out = cap, .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
 
 	assert_int_equal(bpf_prog_test_run_opts(tg_bpf_prog_fd(h, prog), &o), 0);
+	*outlen = o.data_size_out;
 	return (int)o.retval;
+}
+
+static int run_frame(enum tg_bpf_prog prog, const void *frame, int len, uint32_t mark)
+{
+	static unsigned char out[9000];
+	__u32 n;
+
+	return run_frame_out(prog, frame, len, mark, out, sizeof(out), &n);
+}
+
+/* A V_RST / V_EMPTY step: the segment came out header-only, flags and sequence as expected,
+ * lengths and checksums right. */
+static void check_rewritten(const struct step *s, const unsigned char *out, __u32 outlen,
+			    uint32_t want_seq, uint32_t want_ack, const char *name, int i)
+{
+	uint8_t want_flags = s->verdict == V_RST ? (TH_RST | TH_ACK) : TH_ACK;
+	struct pkt_tcp t;
+
+	if (pkt_read_tcp(out, outlen, &t) || t.flags != want_flags || t.payload_len ||
+	    !t.ip_len_ok || !t.csum_ok || t.seq != want_seq || t.ack != want_ack)
+		fail_msg("%s step %d: rewritten segment flags %#x (want %#x) payload %zu seq %u "
+			 "(want %u) ack %u (want %u) ip length %s checksums %s",
+			 name, i, t.flags, want_flags, t.payload_len, t.seq, want_seq, t.ack,
+			 want_ack, t.ip_len_ok ? "ok" : "WRONG", t.csum_ok ? "ok" : "WRONG");
 }
 
 /* Run the steps of one flow in env e; the client port is fresh for every flow. */
@@ -89,7 +117,8 @@ static void run_flow(const struct flow_env *e, const struct step *steps, const c
 	const uint32_t cisn = 1000000, sisn = 7000000;
 	uint32_t next[2] = { 0, 0 }; /* stream offsets: [0] client, [1] server */
 	uint16_t cport = next_cport++;
-	unsigned char frame[9000];
+	unsigned char frame[9000], out[9000];
+	__u32 outlen;
 
 	for (int i = 0; steps[i].dir; i++) {
 		const struct step *s = &steps[i];
@@ -109,9 +138,17 @@ static void run_flow(const struct flow_env *e, const struct step *steps, const c
 		p.ack = (srv ? cisn : sisn) + 1 + next[!srv];
 		len = pkt_build(&p, frame, sizeof(frame));
 		assert_true(len > 0);
-		v = run_frame(srv == !e->inbound ? TG_PROG_ENFORCE_INGRESS : TG_PROG_ENFORCE_EGRESS,
-			      frame, len, srv ? 0 : e->mark);
+		v = run_frame_out(srv == !e->inbound ? TG_PROG_ENFORCE_INGRESS
+						     : TG_PROG_ENFORCE_EGRESS,
+				  frame, len, srv ? 0 : e->mark, out, sizeof(out), &outlen);
 		after = global_counters();
+		if (s->verdict == V_RST || s->verdict == V_EMPTY) {
+			if (v == V_PASS)
+				check_rewritten(s, out, outlen,
+						s->verdict == V_RST ? cisn + 1 + next[0] : p.seq,
+						p.ack, name, i);
+			v = s->verdict; /* checked: compare the counters below */
+		}
 		if (v != s->verdict || (s->reason && after.v[TG_CTR_DROPS + s->reason] !=
 							     before.v[TG_CTR_DROPS + s->reason] + 1))
 			fail_msg("%s (family %d vlan %u) step %d: verdict %d want %d, %s drops %llu -> "
@@ -163,10 +200,10 @@ static void forbidden(const char *line, int reason)
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
 		{ 's', 0, OFF_NEXT, "250 mx\r\n", 0, V_PASS, 0 },
-		{ 'c', 0, OFF_NEXT, line, 0, V_DROP, reason },
+		{ 'c', 0, OFF_NEXT, line, 0, V_RST, reason },
 		/* the client resends it: still dropped, as a blocked flow now */
-		{ 'c', 0, 13, line, 0, V_DROP, TG_DROP_BLOCKED },
-		{ 'c', 0, 13, "QUIT\r\n", 0, V_DROP, TG_DROP_BLOCKED },
+		{ 'c', 0, 13, line, 0, V_EMPTY, TG_DROP_BLOCKED },
+		{ 'c', 0, 13, "QUIT\r\n", 0, V_EMPTY, TG_DROP_BLOCKED },
 		/* no data: ACKs and the FIN still pass, so the connection can end */
 		{ 'c', TH_ACK, 13, NULL, 0, V_PASS, 0 },
 		{ 's', 0, OFF_NEXT, "421 timeout\r\n", 0, V_PASS, 0 },
@@ -198,6 +235,34 @@ static void test_forbidden_verbs(void **state)
 	forbidden("Subject: plaintext\r\n", TG_DROP_BAD_VERB);
 }
 
+/* The reset keeps every checksum right whatever the payload's size and parity (the checksum
+ * share of the payload is taken out in 512-byte steps); past 2048 bytes the segment is dropped. */
+static void test_reset_sizes(void **state)
+{
+	static const size_t sizes[] = { 16, 511, 512, 513, 1401, 2047, 2048, 2049, 3000 };
+	static char line[3100];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		const struct step st[] = {
+			HANDSHAKE,
+			{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+			{ 's', 0, OFF_NEXT, "250 mx\r\n", 0, V_PASS, 0 },
+			{ 'c', 0, OFF_NEXT, line, n, n <= 2048 ? V_RST : V_DROP, TG_DROP_PLAIN_MAIL },
+			{ 'c', 0, 13, line, n, n <= 2048 ? V_EMPTY : V_DROP, TG_DROP_BLOCKED },
+			END_STEPS,
+		};
+		char name[32];
+
+		memset(line, 'a', n);
+		memcpy(line, "MAIL FROM:<", 11);
+		memcpy(line + n - 3, ">\r\n", 3);
+		snprintf(name, sizeof(name), "reset, %zu bytes", n);
+		run_all_envs(st, name);
+	}
+}
+
 static void test_pipelined_lines(void **state)
 {
 	static const struct step ok[] = {
@@ -208,7 +273,7 @@ static void test_pipelined_lines(void **state)
 	};
 	static const struct step bad[] = {
 		HANDSHAKE,
-		{ 'c', 0, OFF_NEXT, "EHLO a\r\nNOOP\r\nMAIL FROM:<a@example.org>\r\n", 0, V_DROP,
+		{ 'c', 0, OFF_NEXT, "EHLO a\r\nNOOP\r\nMAIL FROM:<a@example.org>\r\n", 0, V_RST,
 		  TG_DROP_PLAIN_MAIL },
 		END_STEPS,
 	};
@@ -231,7 +296,7 @@ static void test_command_split_across_segments(void **state)
 	static const struct step bad[] = {
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\nMA", 0, V_PASS, 0 },
-		{ 'c', 0, OFF_NEXT, "IL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_PLAIN_MAIL },
+		{ 'c', 0, OFF_NEXT, "IL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
 		END_STEPS,
 	};
 	static const struct step bad2[] = {
@@ -239,7 +304,7 @@ static void test_command_split_across_segments(void **state)
 		{ 'c', 0, OFF_NEXT, "R", 0, V_PASS, 0 },
 		{ 'c', 0, OFF_NEXT, "C", 0, V_PASS, 0 },
 		{ 'c', 0, OFF_NEXT, "P", 0, V_PASS, 0 },
-		{ 'c', 0, OFF_NEXT, "T TO:<b@example.net>\r\n", 0, V_DROP, TG_DROP_PLAIN_MAIL },
+		{ 'c', 0, OFF_NEXT, "T TO:<b@example.net>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
 		END_STEPS,
 	};
 
@@ -306,7 +371,7 @@ static void test_tls_records(void **state)
 		{ 'c', 0, OFF_NEXT, (const char *)big, 2000, V_PASS, 0 },
 		{ 'c', 0, OFF_NEXT, (const char *)combo, combo_len, V_PASS, 0 },
 		/* plaintext now is a malformed record */
-		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_BAD_RECORD },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_BAD_RECORD },
 		END_STEPS,
 	};
 
@@ -323,7 +388,7 @@ static void bad_record(const unsigned char *hdr, const char *name)
 	const struct step s[] = {
 		TO_TLS,
 		{ 'c', 0, OFF_NEXT, (const char *)ch, ch_len, V_PASS, 0 },
-		{ 'c', 0, OFF_NEXT, (const char *)hdr, 5, V_DROP, TG_DROP_BAD_RECORD },
+		{ 'c', 0, OFF_NEXT, (const char *)hdr, 5, V_RST, TG_DROP_BAD_RECORD },
 		END_STEPS,
 	};
 
@@ -334,7 +399,7 @@ static void test_malformed_records(void **state)
 {
 	static const struct step first_bad[] = {
 		TO_TLS,
-		{ 'c', 0, OFF_NEXT, "\x16\x03\x02\x00\x10", 5, V_DROP, TG_DROP_BAD_RECORD },
+		{ 'c', 0, OFF_NEXT, "\x16\x03\x02\x00\x10", 5, V_RST, TG_DROP_BAD_RECORD },
 		END_STEPS,
 	};
 
@@ -389,7 +454,7 @@ static void test_retransmits(void **state)
 	const struct step grow[] = {
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
-		{ 'c', 0, 0, "EHLO client\r\nMAIL FROM:<a@example.org>\r\n", 0, V_DROP,
+		{ 'c', 0, 0, "EHLO client\r\nMAIL FROM:<a@example.org>\r\n", 0, V_RST,
 		  TG_DROP_PLAIN_MAIL },
 		END_STEPS,
 	};
@@ -434,7 +499,7 @@ static void test_starttls_rules(void **state)
 		{ 'c', 0, OFF_NEXT, "STARTTLS\r\n", 0, V_PASS, 0 },
 		{ 's', 0, OFF_NEXT, "454 4.7.0 TLS not available\r\n", 0, V_PASS, 0 },
 		{ 'c', 0, OFF_NEXT, "RSET\r\n", 0, V_PASS, 0 },
-		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_PLAIN_MAIL },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
 		END_STEPS,
 	};
 	static const struct step early[] = {
@@ -442,13 +507,13 @@ static void test_starttls_rules(void **state)
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
 		{ 'c', 0, OFF_NEXT, "STARTTLS\r\n", 0, V_PASS, 0 },
 		{ 's', 0, OFF_NEXT, "250 mx\r\n", 0, V_PASS, 0 }, /* the EHLO reply, not TLS yet */
-		{ 'c', 0, OFF_NEXT, "\x16\x03\x01\x00\x05hello", 10, V_DROP, TG_DROP_EARLY_DATA },
+		{ 'c', 0, OFF_NEXT, "\x16\x03\x01\x00\x05hello", 10, V_RST, TG_DROP_EARLY_DATA },
 		END_STEPS,
 	};
 	static const struct step piped[] = {
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\nSTARTTLS\r\nMAIL FROM:<a@example.org>\r\n", 0,
-		  V_DROP, TG_DROP_EARLY_DATA },
+		  V_RST, TG_DROP_EARLY_DATA },
 		END_STEPS,
 	};
 	static const struct step split_reply[] = {
@@ -521,8 +586,8 @@ static void test_no_state_is_dropped(void **state)
 {
 	static const struct step s[] = {
 		{ 'c', TH_ACK, 0, NULL, 0, V_PASS, 0 }, /* a bare ACK carries nothing */
-		{ 'c', 0, 0, "EHLO client\r\n", 0, V_DROP, TG_DROP_NO_STATE },
-		{ 'c', 0, 13, "NOOP\r\n", 0, V_DROP, TG_DROP_BLOCKED },
+		{ 'c', 0, 0, "EHLO client\r\n", 0, V_RST, TG_DROP_NO_STATE },
+		{ 'c', 0, 13, "NOOP\r\n", 0, V_EMPTY, TG_DROP_BLOCKED },
 		END_STEPS,
 	};
 	static const struct step may[] = {
@@ -588,7 +653,7 @@ static void test_event_content(void **state)
 	static const struct step s[] = {
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
-		{ 'c', 0, OFF_NEXT, "mail FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_PLAIN_MAIL },
+		{ 'c', 0, OFF_NEXT, "mail FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
 		END_STEPS,
 	};
 	struct flow_env e = envs[2]; /* IPv6 */
@@ -629,7 +694,7 @@ static void test_inbound_rule(void **state)
 	static const struct step plain[] = {
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO sender.example.com\r\n", 0, V_PASS, 0 },
-		{ 'c', 0, OFF_NEXT, "MAIL FROM:<x@example.com>\r\n", 0, V_DROP, TG_DROP_PLAIN_MAIL },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<x@example.com>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
 		END_STEPS,
 	};
 	const struct step tls[] = {
@@ -709,7 +774,7 @@ static void test_may_when_daemon_down(void **state)
 {
 	static const struct step drop[] = {
 		HANDSHAKE,
-		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_PLAIN_MAIL },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
 		END_STEPS,
 	};
 	static const struct step pass[] = {
@@ -787,6 +852,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed_verbs),
 		cmocka_unit_test(test_forbidden_verbs),
+		cmocka_unit_test(test_reset_sizes),
 		cmocka_unit_test(test_pipelined_lines),
 		cmocka_unit_test(test_command_split_across_segments),
 		cmocka_unit_test(test_tls_records),

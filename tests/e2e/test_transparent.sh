@@ -102,6 +102,12 @@ ip netns exec "$NS_IN" swaks --server 203.0.113.26 --from sender@example.org \
 st=$?
 [ $st != 0 ] && ! grep -q "^<-  250 2.1.0" "$TG_WORK/s5"
 ok $? "daemon killed: plaintext MAIL FROM toward the encrypt MX gets no answer (dropped)"
+# The MAIL segment became a RST to the MX; the client's retransmission a bare ACK, which the
+# MX (no connection any more) answers with a RST: both ends know at once, nobody times out.
+grep -q "^\*\*\* Remote host closed connection unexpectedly" "$TG_WORK/s5"
+ok $? "... the client's connection was reset, not left to time out"
+[ -z "$(ip netns exec "$NS_OUT" ss -Htn state established '( sport = :25 )' dst 192.0.2.10)" ]
+ok $? "... and the MX holds no session from it"
 ! pf_log plain | grep -q "erin@example.net" && [ -z "$(pf_mails plain erin@example.net)" ]
 ok $? "the MX never saw the transaction"
 [ "$(stats '.global.drops.total')" -gt "$drops0" ] &&

@@ -9,6 +9,39 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* RFC 1071 ones' complement sum, continued from sum. */
+static uint32_t sum16(uint32_t sum, const void *data, size_t len)
+{
+	const unsigned char *b = data;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(b[len - 1] << 8);
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* The sum of the TCP pseudo-header and segment (checksum field included). */
+static uint16_t tcp_sum(int family, const unsigned char *l3, const unsigned char *l4, size_t l4len)
+{
+	uint32_t sum = 0;
+
+	if (family == AF_INET)
+		sum = sum16(sum, l3 + 12, 8);
+	else
+		sum = sum16(sum, l3 + 8, 32);
+	sum += IPPROTO_TCP;
+	sum += (uint32_t)l4len;
+	return fold(sum16(sum, l4, l4len));
+}
+
 int pkt_build(const struct pkt_spec *s, void *buf, size_t cap)
 {
 	unsigned char *p = buf;
@@ -84,5 +117,72 @@ int pkt_build(const struct pkt_spec *s, void *buf, size_t cap)
 	}
 	if (s->payload_len)
 		memcpy(p + off, s->payload, s->payload_len);
+	if (proto == IPPROTO_TCP) {
+		size_t l4 = off - sizeof(struct tcphdr), l3 = s->family == AF_INET
+								  ? l4 - sizeof(struct iphdr)
+								  : l4 - sizeof(struct ip6_hdr);
+		uint16_t c;
+
+		if (s->family == AF_INET) {
+			c = htons((uint16_t)~fold(sum16(0, p + l3, sizeof(struct iphdr))));
+			memcpy(p + l3 + 10, &c, 2);
+		}
+		c = htons((uint16_t)~tcp_sum(s->family, p + l3, p + l4, l4len));
+		memcpy(p + l4 + 16, &c, 2);
+	}
 	return (int)(off + s->payload_len);
+}
+
+int pkt_read_tcp(const void *frame, size_t len, struct pkt_tcp *out)
+{
+	const unsigned char *p = frame;
+	size_t off = 12, l3, l4, l4len, hl;
+	uint16_t et;
+	int family;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 14)
+		return -1;
+	et = (uint16_t)(p[off] << 8 | p[off + 1]);
+	if (et == ETH_P_8021Q) {
+		off += 4;
+		et = (uint16_t)(p[off] << 8 | p[off + 1]);
+	}
+	l3 = off + 2;
+	if (et == ETH_P_IP && len >= l3 + 20 && p[l3 + 9] == IPPROTO_TCP) {
+		size_t tot = (size_t)(p[l3 + 2] << 8 | p[l3 + 3]);
+
+		family = AF_INET;
+		l4 = l3 + (size_t)(p[l3] & 0xf) * 4;
+		out->ip_len_ok = l3 + tot == len;
+		if (tot < l4 - l3 || l3 + tot > len)
+			return -1;
+		l4len = tot - (l4 - l3);
+		out->csum_ok = fold(sum16(0, p + l3, l4 - l3)) == 0xffff;
+	} else if (et == ETH_P_IPV6 && len >= l3 + 40 && p[l3 + 6] == IPPROTO_TCP) {
+		size_t plen = (size_t)(p[l3 + 4] << 8 | p[l3 + 5]);
+
+		family = AF_INET6;
+		l4 = l3 + 40;
+		out->ip_len_ok = l4 + plen == len;
+		if (l4 + plen > len)
+			return -1;
+		l4len = plen;
+		out->csum_ok = 1;
+	} else {
+		return -1;
+	}
+	if (l4len < 20)
+		return -1;
+	hl = (size_t)(p[l4 + 12] >> 4) * 4;
+	if (hl < 20 || hl > l4len)
+		return -1;
+	out->seq = (uint32_t)p[l4 + 4] << 24 | (uint32_t)p[l4 + 5] << 16 | (uint32_t)p[l4 + 6] << 8 |
+		   p[l4 + 7];
+	out->ack = (uint32_t)p[l4 + 8] << 24 | (uint32_t)p[l4 + 9] << 16 | (uint32_t)p[l4 + 10] << 8 |
+		   p[l4 + 11];
+	out->flags = p[l4 + 13];
+	out->payload_len = l4len - hl;
+	out->csum_ok = out->csum_ok && tcp_sum(family, p + l3, p + l4, l4len) == 0xffff;
+	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Crafting packets for BPF_PROG_TEST_RUN fixtures: Ethernet (optionally 802.1Q) + IPv4/IPv6 + TCP
- * with a payload, checksums left zero (tc programs under test do not verify them).
+ * with a payload and correct checksums (a program that rewrites a segment must keep them
+ * correct), and reading back what a program made of one.
  */
 #ifndef TLSGATE_TESTS_PKT_H
 #define TLSGATE_TESTS_PKT_H
@@ -24,5 +25,16 @@ struct pkt_spec {
 
 /* Build into buf (cap bytes); returns the frame length or -1. */
 int pkt_build(const struct pkt_spec *s, void *buf, size_t cap);
+
+struct pkt_tcp {
+	uint32_t seq, ack;
+	uint8_t flags;
+	size_t payload_len;	/* by the IP length */
+	int ip_len_ok;		/* the IP length ends where the frame ends */
+	int csum_ok;		/* IPv4 header checksum (v4) and TCP checksum verify */
+};
+
+/* Read the TCP segment of a frame (as pkt_build makes them): 0, or -1 if it is not one. */
+int pkt_read_tcp(const void *frame, size_t len, struct pkt_tcp *out);
 
 #endif
