@@ -191,11 +191,40 @@ static int pin_progs(struct tg_bpf *h)
 	return 0;
 }
 
+/*
+ * tg_listen keeps nothing across restarts (the daemon registers its listeners each time it
+ * starts) and grew from 2 slots to 4 (inbound listeners) in 0.4.0.  A pin of another size would
+ * make the load fail after an upgrade; replace it rather than make the admin run --detach.  Maps
+ * with state (counters, flows, events, policy) are never replaced.
+ */
+static void replace_stale_listen_pin(const struct tg_bpf *h)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd;
+
+	if (pin_path(h, tg_map_names[TG_MAP_LISTEN], path, sizeof(path)))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries != TG_LISTEN_SLOTS) {
+		log_info("bpf: %s has %u slots, from an older tlsgated: replaced by one of %u", path,
+			 info.max_entries, TG_LISTEN_SLOTS);
+		if (unlink(path))
+			log_warn("bpf: cannot remove %s: %s", path, strerror(errno));
+	}
+	close(fd);
+}
+
 static int load_objects(struct tg_bpf *h)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->pin_dir);
 	int err;
 
+	replace_stale_listen_pin(h);
 	h->enf = enforce_bpf__open_opts(&oo);
 	if (!h->enf)
 		return -errno;

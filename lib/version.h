@@ -3,6 +3,6 @@
 #define TLSGATE_LIB_VERSION_H
 
 /* One version for tlsgated, tlsgatectl and the Debian package (packaging/debian/changelog). */
-#define TLSGATE_VERSION "0.3.0"
+#define TLSGATE_VERSION "0.4.0"
 
 #endif

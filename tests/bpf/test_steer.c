@@ -211,6 +211,36 @@ static void test_outside_inbound(void **state)
 	prog = TG_PROG_STEER_INSIDE;
 }
 
+/* An upgrade over the pins of 0.3 (a 2-slot tg_listen): the loader replaces that stateless map
+ * instead of failing, and inbound steering has its slots. */
+static void test_upgrade_replaces_small_listen_map(void **state)
+{
+	char path[128];
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	struct tg_bpf_opts o = { .sz = sizeof(o), .pin_dir = pin_dir, .relay_mark = RELAY_MARK };
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/tg_listen", pin_dir);
+	tg_bpf_close(h);
+	h = NULL;
+	assert_int_equal(unlink(path), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, "tg_listen", 4, 8, 2, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	assert_int_equal(tg_bpf_open(&o, &h), 0);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	assert_int_equal(info.max_entries, 4);
+	assert_int_equal(tg_bpf_set_inbound_listener(h, ls4, ls6), 0);
+	assert_int_equal(tg_bpf_set_inbound_listener(h, -1, -1), 0);
+}
+
 static int listener(int family)
 {
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
@@ -277,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_never_steered),
 		cmocka_unit_test(test_outside_inbound),
 		cmocka_unit_test(test_established_socket_wins),
+		cmocka_unit_test(test_upgrade_replaces_small_listen_map),
 	};
 
 	return cmocka_run_group_tests_name("bpf_steer", tests, setup, teardown);

@@ -27,7 +27,8 @@ ctl() {
 
 ctl status > "$TG_WORK/status" 2>&1
 ok $? "tlsgatectl status answers"
-grep -q "0.3.0" "$TG_WORK/status" && grep -qi "ktls" "$TG_WORK/status" &&
+version=$(sed -n 's/^#define TLSGATE_VERSION "\(.*\)"$/\1/p' "$(dirname "$0")/../../lib/version.h")
+grep -qF "$version" "$TG_WORK/status" && grep -qi "ktls" "$TG_WORK/status" &&
 	grep -q "192.0.2.1:2901" "$TG_WORK/status"
 ok $? "status shows version, kTLS and the listener"
 ctl -j status | jq -e '.sessions.active == 0 and .policy.outbound_rules == 1' >/dev/null
