@@ -497,7 +497,8 @@ static void on_side_event(struct loop_ev *ev, uint32_t events)
 	session_run(s);
 }
 
-int session_start(struct worker *w, enum session_role role, int fd, bool steered)
+int session_start(struct worker *w, enum session_role role, int fd,
+		  const struct sockaddr_storage *local, bool steered)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct gw *g = w->gw;
@@ -540,8 +541,7 @@ int session_start(struct worker *w, enum session_role role, int fd, bool steered
 		  sizeof(s->client_txt));
 	/* The original destination of a steered connection is our local address (bpf_sk_assign
 	 * or TPROXY keep it); a static next hop replaces it. */
-	len = sizeof(s->dest);
-	getsockname(fd, (struct sockaddr *)&s->dest, &len);
+	s->dest = *local;
 	s->pol = gw_policy_get(g);
 	worker_session_add(w, s);
 	atomic_fetch_add(role == ROLE_OUTBOUND ? &g->ctr.sessions_outbound

@@ -176,8 +176,10 @@ struct session {
 	char end_reason[512];	/* why the session ended, for the log line */
 };
 
-/* Start a session for an accepted connection (fd is the down side, non-blocking). */
-int session_start(struct worker *w, enum session_role role, int fd, bool steered);
+/* Start a session for an accepted connection (fd is the down side, non-blocking); local is its
+ * local address, the original destination when steered. */
+int session_start(struct worker *w, enum session_role role, int fd,
+		  const struct sockaddr_storage *local, bool steered);
 /* Free the sessions destroyed during the last batch of events (the worker, between batches). */
 void session_reap(struct worker *w);
 /* Called by the worker at shutdown: end the session now with a 421. */

@@ -22,7 +22,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Is this address one of ours (the connection came to the listener, not steered)? */
 /* Decide where the up leg goes and what it requires; logs the session's start line. */
 static int decide(struct session *s)
 {
@@ -310,7 +309,6 @@ static bool handshake_done(struct session *s)
 	/* Everything shown about the session is taken: with both directions in the kernel the
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->up.ep);
-	ssl = NULL;
 	s->up.tls = true;
 	session_event(s, NLPROTO_EV_SESSION_TLS, s->up.tls_summary);
 	atomic_fetch_add(&g->ctr.tls_up, 1);

@@ -47,33 +47,28 @@ fail:
 /*
  * A steered connection (bpf_sk_assign, TPROXY) keeps its original destination as its local
  * address, which is not where the listener is bound; a connection made to the listener itself
- * has the listener's address (or, for a wildcard listener, its port).
+ * has the listener's address (or, for a wildcard listener, its port).  An accepted socket has the
+ * listener's family (a v4 client of a dual-stack v6 listener is v4-mapped).
  */
-static bool was_steered(const struct listener *li, int fd)
+static bool was_steered(const struct listener *li, const struct sockaddr_storage *local)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (!li->transparent || getsockname(fd, (struct sockaddr *)&ss, &len))
+	if (!li->transparent || local->ss_family != li->addr.ss_family)
 		return false;
-	if (ss.ss_family == AF_INET && li->addr.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)&ss, *l = (const void *)&li->addr;
+	if (local->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)local, *l = (const void *)&li->addr;
 
 		return a->sin_port != l->sin_port ||
 		       (l->sin_addr.s_addr != htonl(INADDR_ANY) &&
 			a->sin_addr.s_addr != l->sin_addr.s_addr);
 	}
-	if (ss.ss_family == AF_INET6 && li->addr.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)&ss, *l = (const void *)&li->addr;
+	if (local->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)local, *l = (const void *)&li->addr;
 
 		return a->sin6_port != l->sin6_port ||
 		       (!IN6_IS_ADDR_UNSPECIFIED(&l->sin6_addr) &&
 			!IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &l->sin6_addr));
 	}
-	/* a v4 client on a dual-stack wildcard listener */
-	return ss.ss_family == AF_INET6 && li->addr.ss_family == AF_INET &&
-	       ((const struct sockaddr_in6 *)&ss)->sin6_port !=
-		       ((const struct sockaddr_in *)&li->addr)->sin_port;
+	return false;
 }
 
 static void on_accept(struct loop_ev *ev, uint32_t events)
@@ -84,6 +79,8 @@ static void on_accept(struct loop_ev *ev, uint32_t events)
 	(void)events;
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage local = { 0 };
+		socklen_t len = sizeof(local);
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
@@ -100,7 +97,10 @@ static void on_accept(struct loop_ev *ev, uint32_t events)
 				 w->gw->cfg.max_sessions);
 			continue;
 		}
-		session_start(w, li->role, fd, was_steered(li, fd));
+		/* the original destination of a steered connection (read once, here) */
+		if (getsockname(fd, (struct sockaddr *)&local, &len))
+			local.ss_family = AF_UNSPEC;
+		session_start(w, li->role, fd, &local, was_steered(li, &local));
 	}
 }
 
