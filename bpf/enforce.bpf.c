@@ -541,20 +541,18 @@ __noinline int tg_rewrite_empty(struct __sk_buff *skb, __u32 hdrs, __u32 pay, __
 		full = (padded - 1) / CSUM_STEP;
 #pragma unroll
 		for (__u32 i = 0; i < REWRITE_MAX / CSUM_STEP; i++) {
-			if (i < full) {
+			if (i < full)
 				diff = bpf_csum_diff((__be32 *)(s->buf + i * CSUM_STEP), CSUM_STEP,
 						     NULL, 0, (__wsum)diff);
-			} else {
+			else
 				diff = bpf_csum_diff((__be32 *)(s->buf + i * CSUM_STEP),
 						     ((padded - 1) & (CSUM_STEP - 1)) + 1, NULL, 0,
 						     (__wsum)diff);
-				break;
-			}
 			if (diff < 0)
 				return -1;
+			if (i >= full)
+				break;
 		}
-		if (diff < 0)
-			return -1;
 		if (bpf_l4_csum_replace(skb, csum_off, 0, (__u64)diff, 0))
 			return -1;
 	}
