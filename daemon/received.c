@@ -156,6 +156,20 @@ static int check_info(const struct received_info *ri)
 	return 0;
 }
 
+/* Both headers start alike: an empty output, a valid ri, the client's address as written. */
+static int begin(struct out *o, char *buf, size_t len, const struct received_info *ri,
+		 char *addr, size_t addrlen)
+{
+	int err;
+
+	if (!buf || !len)
+		return -ENOSPC;
+	*o = (struct out){ .buf = buf, .cap = len };
+	buf[0] = '\0';
+	err = check_info(ri);
+	return err ? err : rfc_addr(ri, addr, addrlen);
+}
+
 /*
  * "(using V with cipher C (B/A bits)" and, when known, Postfix 3.4's second line
  * "<TAB> key-exchange K (curve) server-signature S (bits) server-digest D", then ")".
@@ -208,17 +222,12 @@ static void put_tls_clause(struct out *o, const struct received_tls *t)
 
 int received_format(const struct received_info *ri, char *buf, size_t len)
 {
-	struct out o = { .buf = buf, .cap = len };
+	struct out o;
 	char addr[INET6_ADDRSTRLEN + 8], date[80];
 	const char *name;
 	int err;
 
-	if (!buf || !len)
-		return -ENOSPC;
-	buf[0] = '\0';
-	err = check_info(ri);
-	if (!err)
-		err = rfc_addr(ri, addr, sizeof(addr));
+	err = begin(&o, buf, len, ri, addr, sizeof(addr));
 	if (err)
 		return err;
 	err = received_date(ri->when, date, sizeof(date));
@@ -271,16 +280,11 @@ int received_format(const struct received_info *ri, char *buf, size_t len)
 
 int received_tls_summary(const struct received_info *ri, char *buf, size_t len)
 {
-	struct out o = { .buf = buf, .cap = len };
+	struct out o;
 	char addr[INET6_ADDRSTRLEN + 8];
 	int err;
 
-	if (!buf || !len)
-		return -ENOSPC;
-	buf[0] = '\0';
-	err = check_info(ri);
-	if (!err)
-		err = rfc_addr(ri, addr, sizeof(addr));
+	err = begin(&o, buf, len, ri, addr, sizeof(addr));
 	if (err)
 		return err;
 
