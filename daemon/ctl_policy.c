@@ -110,16 +110,8 @@ static int run(const struct ctl_opts *o, const char *what, struct nl_msg *req, b
 		goto out;
 	}
 	if (o->json && !rules) {
-		struct jsonw *w = ctl_json(o);
-
-		if (!w)
+		if (ctl_json_ok(o, msg))
 			goto out;
-		jsonw_start_object(w);
-		jsonw_string_field(w, "result", "ok");
-		if (msg[0])
-			jsonw_string_field(w, "message", msg);
-		jsonw_end_object(w);
-		jsonw_destroy(&w);
 	} else if (!o->json && (msg[0] || !rules)) {
 		printf("%s\n", msg[0] ? msg : "ok");
 	}

@@ -2,6 +2,7 @@
 /* tlsgatectl: shared error reporting, connection, and formatting (see ctl_print.h). */
 #include "daemon/ctl_print.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,21 @@ struct jsonw *ctl_json(const struct ctl_opts *o)
 	if (w)
 		jsonw_pretty(w, o->pretty);
 	return w;
+}
+
+int ctl_json_ok(const struct ctl_opts *o, const char *msg)
+{
+	struct jsonw *w = ctl_json(o);
+
+	if (!w)
+		return -ENOMEM;
+	jsonw_start_object(w);
+	jsonw_string_field(w, "result", "ok");
+	if (msg[0])
+		jsonw_string_field(w, "message", msg);
+	jsonw_end_object(w);
+	jsonw_destroy(&w);
+	return 0;
 }
 
 const char *ctl_tls_version_name(uint32_t v, char *buf, size_t len)

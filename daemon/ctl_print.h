@@ -21,6 +21,8 @@ int ctl_connect(const struct ctl_opts *o, struct ctl_client **c);
 
 /* The -j writer on stdout (pretty with -p). */
 struct jsonw *ctl_json(const struct ctl_opts *o);
+/* A change's answer with -j: {"result": "ok", "message": msg (when not empty)}.  0 or -ENOMEM. */
+int ctl_json_ok(const struct ctl_opts *o, const char *msg);
 
 /* 0x0303 -> "TLSv1.2" */
 const char *ctl_tls_version_name(uint32_t v, char *buf, size_t len);

@@ -194,16 +194,8 @@ static int simple(const struct ctl_opts *o, const char *what, struct nl_msg *req
 		goto out;
 	}
 	if (o->json) {
-		struct jsonw *w = ctl_json(o);
-
-		if (!w)
+		if (ctl_json_ok(o, msg))
 			goto out;
-		jsonw_start_object(w);
-		jsonw_string_field(w, "result", "ok");
-		if (msg[0])
-			jsonw_string_field(w, "message", msg);
-		jsonw_end_object(w);
-		jsonw_destroy(&w);
 	} else {
 		printf("%s: %s\n", what, msg[0] ? msg : "ok");
 	}
