@@ -28,12 +28,6 @@ swaks_out() { # source-address args... (from the internet side)
 	ip netns exec "$NS_OUT" swaks --server 203.0.113.1 --local-interface "$src" "$@"
 }
 
-# Our Received header is the one right below the inside MTA's; print it (unfolded).
-our_received() {
-	pf_strip_delivery "$1" | awk '/^Received:/ { r = $0; inr = 1; next }
-		inr && /^[ \t]/ { r = r $0; next } { if (inr) { print r; exit } }'
-}
-
 # 1. TLS 1.3
 tg_msg "$TG_WORK/m1" 3
 swaks_out 203.0.113.25 --tls --from sender@example.com --to alice@example.net \
@@ -43,7 +37,7 @@ pf_wait_mail inside alice@example.net 1 30
 stored=$(pf_mails inside alice@example.net | tail -n 1)
 pf_strip_delivery "$stored" | tail -n +2 | sed '/^[ \t]/d' | cmp -s - <(tr -d '\r' < "$TG_WORK/m1" | sed '/^[ \t]/d')
 ok $? "delivered bytes = sent bytes + one header"
-rcv=$(our_received "$stored")
+rcv=$(pf_first_received "$stored")
 diag "$rcv"
 [[ $rcv =~ ^Received:\ from\ [^\ ]+\ \(unknown\ \[203\.0\.113\.25\]\).*\(using\ TLSv1\.3\ with\ cipher\ TLS_[A-Z0-9_]+\ \([0-9]+/[0-9]+\ bits\)[[:space:]]+key-exchange\ X25519\ server-signature\ ECDSA\ \(prime256v1\)\ server-digest\ SHA256\).*\(No\ client\ certificate\ requested\).*by\ gw\.example\.net\ \(tlsgate\)\ with\ ESMTPS\ id\ [0-9A-Za-z]+.*for\ \<alice@example\.net\>\;\ [A-Z][a-z][a-z],\  ]]
 ok $? "tlsgate's Received header in Postfix 3.7's format: TLS 1.3 clause with key-exchange"
@@ -54,14 +48,14 @@ is "$n" 1 "exactly one Received header from tlsgate"
 swaks_out 203.0.113.25 --tls --tls-protocol tlsv1_2 --from sender@example.com \
 	--to bob@example.net > "$TG_WORK/s2" 2>&1
 pf_wait_mail inside bob@example.net 1 30
-rcv=$(our_received "$(pf_mails inside bob@example.net | tail -n 1)")
+rcv=$(pf_first_received "$(pf_mails inside bob@example.net | tail -n 1)")
 [[ $rcv =~ \(using\ TLSv1\.2\ with\ cipher\ ECDHE-(ECDSA|RSA)-[A-Z0-9-]+\ \( ]] && [[ $rcv =~ with\ ESMTPS ]]
 ok $? "TLS 1.2 session: 'using TLSv1.2 with cipher ECDHE-...'"
 
 # 3. plaintext (opportunistic default): ESMTP, no TLS clause
 swaks_out 203.0.113.25 --from sender@example.com --to carol@example.net > "$TG_WORK/s3" 2>&1
 pf_wait_mail inside carol@example.net 1 30
-rcv=$(our_received "$(pf_mails inside carol@example.net | tail -n 1)")
+rcv=$(pf_first_received "$(pf_mails inside carol@example.net | tail -n 1)")
 [[ $rcv =~ by\ gw\.example\.net\ \(tlsgate\)\ with\ ESMTP\ id ]] && ! [[ $rcv =~ using ]]
 ok $? "plaintext session: 'with ESMTP', no TLS clause"
 
@@ -71,7 +65,7 @@ swaks_out 203.0.113.25 --tls-optional --from sender@example.com --to dave@exampl
 grep -q "^<-  220 2.0.0 Ready to start TLS" "$TG_WORK/s4"
 ok $? "STARTTLS offered to the sender although the inside MTA has none"
 pf_wait_mail inside dave@example.net 1 30
-[[ $(our_received "$(pf_mails inside dave@example.net | tail -n 1)") =~ ESMTPS ]]
+[[ $(pf_first_received "$(pf_mails inside dave@example.net | tail -n 1)") =~ ESMTPS ]]
 ok $? "--tls-optional delivered over TLS"
 
 # 5. a sender that must use TLS
@@ -166,7 +160,7 @@ EOS
 ok $? "BDAT inside TLS accepted"
 pf_wait_mail inside postmaster@example.net 1 30
 stored=$(pf_mails inside postmaster@example.net | tail -n 1)
-[[ $(our_received "$stored") =~ ESMTPS ]] &&
+[[ $(pf_first_received "$stored") =~ ESMTPS ]] &&
 	pf_strip_delivery "$stored" | tail -n +2 | sed '/^[ \t]/d' | cmp -s - <(tr -d '\r' < "$TG_WORK/m9" | sed '/^[ \t]/d')
 ok $? "BDAT message = our Received + the bytes sent"
 

@@ -65,25 +65,6 @@ struct session {
 	char label[96];
 };
 
-static int step_peer(SSL *ssl, short *ev)
-{
-	int rc = SSL_do_handshake(ssl);
-
-	if (rc == 1)
-		return 1;
-	switch (SSL_get_error(ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
-		*ev = POLLIN;
-		return 0;
-	case SSL_ERROR_WANT_WRITE:
-		*ev = POLLOUT;
-		return 0;
-	default:
-		ERR_print_errors_fp(stderr);
-		return -1;
-	}
-}
-
 static bool session_open(struct session *s, const struct kh_suite *suite, bool we_serve,
 			 const struct ktls_caps *caps)
 {
@@ -124,7 +105,8 @@ static bool session_open(struct session *s, const struct kh_suite *suite, bool w
 				pfd[0].events =
 					(ktls_ep_events(s->ep) & EPOLLOUT) ? POLLOUT : POLLIN;
 		}
-		if (!pdone && (pdone = step_peer(s->peer, &pfd[1].events)) < 0)
+		if (!pdone &&
+		    (pdone = tls_fixture_step(s->peer, SSL_do_handshake, &pfd[1].events)) < 0)
 			break;
 		if (err && err != -EAGAIN)
 			break;

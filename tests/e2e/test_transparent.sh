@@ -33,21 +33,13 @@ EOP
 gw_opts=(-o "outbound_listen=127.0.0.1:10025 [::1]:10025" -o outbound_transparent=yes
 	-o inside_interfaces=inside0 -o outside_interfaces=outside0 -o "bpf_pin_dir=$pins"
 	-o steer_exclude=192.0.2.11/32 -o "outbound_policy=$TG_WORK/policy" -o resolve=no)
-# nsenter --net, not `ip netns exec`: the latter gives the process a private /sys where the
-# machine's bpffs (and so the pins that must outlive the daemon) is not mounted.
-gwns() {
+gwns() { # the machine's bpffs stays visible (see tg_gw_bpf)
 	nsenter --net="/run/netns/$NS_GW" "$@"
 }
 start_gw() {
-	tg_bg nsenter --net="/run/netns/$NS_GW" "$TG_BIN/tlsgated" -f -o hostname=$TG_HOSTNAME -o workers=1 \
-		-o "tls_ca_file=$TG_PKI/ca.crt" -o "run_dir=$TG_WORK/gw" -o "state_dir=$TG_WORK/gw" \
-		"${gw_opts[@]}" >> "$TG_WORK/gw.log" 2>&1
+	tg_gw_bpf gw 10025 -o "tls_ca_file=$TG_PKI/ca.crt" "${gw_opts[@]}"
 	gwpid=$TG_BG_PID
-	tg_wait_listen "$NS_GW" 10025 20 || { cat "$TG_WORK/gw.log"; bail "tlsgated did not start"; }
-	for ((i = 0; i < 100; i++)); do grep -q "tlsgated .* started" "$TG_WORK/gw.log" && return; sleep 0.1; done
-	bail "tlsgated did not finish starting"
 }
-mkdir -p "$TG_WORK/gw"
 tg_on_exit "nsenter --net=/run/netns/$NS_GW '$TG_BIN/tlsgated' --detach -o 'bpf_pin_dir=$pins'"
 start_gw
 stats() {

@@ -24,32 +24,17 @@ pf_mx inside "$NS_IN" 192.0.2.25 notls
 cat > "$TG_WORK/inbound" <<EOP
 203.0.113.26	encrypt
 EOP
-mkdir -p "$TG_WORK/gw"
 tg_on_exit "nsenter --net=/run/netns/$NS_GW '$TG_BIN/tlsgated' --detach -o 'bpf_pin_dir=$pins'"
-# nsenter --net: the machine's bpffs stays visible (see test_transparent.sh)
-tg_bg nsenter --net="/run/netns/$NS_GW" "$TG_BIN/tlsgated" -f -o hostname=$TG_HOSTNAME \
-	-o workers=1 -o "run_dir=$TG_WORK/gw" -o "state_dir=$TG_WORK/gw" \
-	-o "inbound_listen=127.0.0.1:10026 [::1]:10026" -o steer_inbound=yes \
+tg_gw_bpf gw 10026 -o "inbound_listen=127.0.0.1:10026 [::1]:10026" -o steer_inbound=yes \
 	-o outside_interfaces=outside0 -o "bpf_pin_dir=$pins" -o resolve=no \
 	-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key" \
-	-o "inbound_policy=$TG_WORK/inbound" >> "$TG_WORK/gw.log" 2>&1
-gwpid=$TG_BG_PID
-tg_on_exit "tg_report_daemon gw $gwpid"
-tg_wait_listen "$NS_GW" 10026 20 || { cat "$TG_WORK/gw.log"; bail "tlsgated did not start"; }
-for ((i = 0; i < 100; i++)); do
-	grep -q "tlsgated .* started" "$TG_WORK/gw.log" && break
-	sleep 0.1 # the start line is the readiness signal (BPF attached, listeners registered)
-done
-grep -q "tlsgated .* started" "$TG_WORK/gw.log" || bail "tlsgated did not finish starting"
+	-o "inbound_policy=$TG_WORK/inbound"
+tg_on_exit "tg_report_daemon gw $TG_BG_PID"
 
 swaks_out() { # SOURCE args...: from the internet side
 	local src=$1
 	shift
 	ip netns exec "$NS_OUT" swaks --local-interface "$src" "$@"
-}
-our_received() {
-	pf_strip_delivery "$1" | awk '/^Received:/ { r = $0; inr = 1; next }
-		inr && /^[ \t]/ { r = r $0; next } { if (inr) { print r; exit } }'
 }
 
 # 1. a sender with TLS to the inside MX's address: steered, STARTTLS offered by the gateway
@@ -67,7 +52,7 @@ stored=$(pf_mails inside alice@example.net | tail -n 1)
 pf_strip_delivery "$stored" | tail -n +2 | sed '/^[ \t]/d' |
 	cmp -s - <(tr -d '\r' < "$TG_WORK/m1" | sed '/^[ \t]/d')
 ok $? "stored byte-identical at the inside MX, below one header"
-[[ $(our_received "$stored") =~ \(using\ TLSv1\.3\ .*by\ gw\.example\.net\ \(tlsgate\)\ with\ ESMTPS ]]
+[[ $(pf_first_received "$stored") =~ \(using\ TLSv1\.3\ .*by\ gw\.example\.net\ \(tlsgate\)\ with\ ESMTPS ]]
 ok $? "tlsgate's Received header says TLSv1.3, ESMTPS"
 
 # 2. a sender that must use TLS, in plaintext: 530, nothing reaches the inside
@@ -84,7 +69,7 @@ swaks_out 2001:db8:2::25 --server 2001:db8:1::25 --tls --from sender@example.com
 	--to carol@example.net > "$TG_WORK/s3" 2>&1
 ok $? "IPv6 sender -> [2001:db8:1::25]:25 with STARTTLS delivered"
 pf_wait_mail inside6 carol@example.net 1 30
-[[ $(our_received "$(pf_mails inside6 carol@example.net | tail -n 1)") =~ ESMTPS ]]
+[[ $(pf_first_received "$(pf_mails inside6 carol@example.net | tail -n 1)") =~ ESMTPS ]]
 ok $? "... through tlsgated, with TLS"
 
 # 4. straight to the listener (not steered), no inbound_next_hop: 421, nowhere to relay

@@ -167,6 +167,13 @@ pf_strip_delivery() {
 }
 
 # Submit a message to an instance with its sendmail(1) (through postdrop, as MUAs do).
+# The first Received header of a stored message once the storing MTA's own lines are gone (the
+# hop before it: tlsgated's, for inbound tests), unfolded onto one line.
+pf_first_received() { # STORED_FILE
+	pf_strip_delivery "$1" | awk '/^Received:/ { r = $0; inr = 1; next }
+		inr && /^[ \t]/ { r = r $0; next } { if (inr) { print r; exit } }'
+}
+
 pf_sendmail() { # name from to < message
 	local d
 	d=$(pf_dir "$1")

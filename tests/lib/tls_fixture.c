@@ -136,8 +136,7 @@ SSL_CTX *tls_fixture_client_ctx(const struct tls_fixture_opts *o)
 	return ctx;
 }
 
-/* One step of a non-blocking handshake: 1 done, 0 wants more, -1 failed. */
-static int step(SSL *ssl, int (*fn)(SSL *), short *events)
+int tls_fixture_step(SSL *ssl, int (*fn)(SSL *), short *events)
 {
 	int rc = fn(ssl);
 
@@ -167,9 +166,9 @@ int tls_fixture_handshake(SSL *client, SSL *server, int cfd, int sfd)
 	SSL_set_fd(server, sfd);
 	while (!cdone || !sdone) {
 		pfd[0].events = pfd[1].events = 0;
-		if (!cdone && (cdone = step(client, SSL_connect, &pfd[0].events)) < 0)
+		if (!cdone && (cdone = tls_fixture_step(client, SSL_connect, &pfd[0].events)) < 0)
 			goto out;
-		if (!sdone && (sdone = step(server, SSL_accept, &pfd[1].events)) < 0)
+		if (!sdone && (sdone = tls_fixture_step(server, SSL_accept, &pfd[1].events)) < 0)
 			goto out;
 		if ((!cdone || !sdone) && poll(pfd, 2, 10000) <= 0) {
 			fprintf(stderr, "tls_fixture: handshake timed out\n");

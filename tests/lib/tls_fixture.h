@@ -34,6 +34,10 @@ SSL_CTX *tls_fixture_client_ctx(const struct tls_fixture_opts *o);
  */
 int tls_fixture_pin(SSL_CTX *ctx, const char *ver, const char *cipher);
 
+/* One step of a non-blocking handshake (fn: SSL_connect, SSL_accept or SSL_do_handshake): 1 done,
+ * 0 wants more (*events: POLLIN or POLLOUT), -1 failed (OpenSSL's errors on stderr). */
+int tls_fixture_step(SSL *ssl, int (*fn)(SSL *), short *events);
+
 /*
  * Handshake client and server over fds cfd/sfd (a connected pair) in this thread, driving both
  * non-blocking.  Leaves the fds blocking again.  Returns 0 or -1 (errors printed to stderr).

@@ -80,6 +80,31 @@ tg_gw() {
 	fi
 }
 
+# tlsgated with its BPF half (steering, enforcement; bpf_pin_dir etc. in the options), started
+# with nsenter --net rather than `ip netns exec`, which would give it a private /sys without the
+# machine's bpffs (where the pins that must outlive the daemon live).  The log is appended to
+# (restarts keep the history); ready once PORT listens and this start's line (BPF attached,
+# listeners registered) is logged.  Sets TG_BG_PID; stopping and reporting are the caller's
+# (fail-closed tests kill it on purpose).
+tg_gw_bpf() { # NAME PORT [-o k=v]...
+	local name=$1 port=$2 log="$TG_WORK/$1.log" starts i
+	shift 2
+	mkdir -p "$TG_WORK/$name"
+	starts=$(grep -c "tlsgated .* started" "$log" 2>/dev/null)
+	tg_bg nsenter --net="/run/netns/$NS_GW" "$TG_BIN/tlsgated" -f -o hostname=$TG_HOSTNAME \
+		-o workers=1 -o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" \
+		>> "$log" 2>&1
+	if ! tg_wait_listen "$NS_GW" "$port" 20; then
+		cat "$log"
+		bail "tlsgated $name did not start"
+	fi
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c "tlsgated .* started" "$log")" -gt "${starts:-0}" ] && return 0
+		sleep 0.1 # this start's line is the readiness signal: nothing else to wait on
+	done
+	bail "tlsgated $name did not finish starting"
+}
+
 # tlsgated for inbound mail: listening on the gateway's outside address 203.0.113.1:PORT with
 # the gw.example.net certificates (ECDSA and RSA), relaying to NEXT_HOP (inside).
 tg_gw_inbound() { # NAME PORT NEXT_HOP [-o k=v]...
