@@ -211,15 +211,8 @@ vm_json() {
 }
 
 # ---- results ---------------------------------------------------------------------------------
-[ -n "${TLSGATE_BENCH_KEEP:-}" ] && cp -r "$W" "$TLSGATE_BENCH_KEEP"
 # shellcheck disable=SC2086
-rb_best_group mb_per_s bulk $RELAYS > "$W/g.bulk"
-# shellcheck disable=SC2086
-rb_best_group msgs_per_s msgs1 $RELAYS > "$W/g.msgs1"
-# shellcheck disable=SC2086
-rb_best_group msgs_per_s msgs10 $RELAYS > "$W/g.msgs10"
-for relay in $RELAYS; do jq -c --arg r "$relay" '{($r): .}' "$W/lat.$relay.json"; done |
-	jq -s -c add > "$W/g.lat"
+rb_group_results $RELAYS
 
 jq -n \
 	--argjson machine "$(rb_machine)" \

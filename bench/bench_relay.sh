@@ -223,16 +223,8 @@ vm_json() {
 }
 
 # ---- results ---------------------------------------------------------------------------------
-# TLSGATE_BENCH_KEEP=DIR keeps every run's raw output there.
-[ -n "${TLSGATE_BENCH_KEEP:-}" ] && cp -r "$W" "$TLSGATE_BENCH_KEEP"
 # shellcheck disable=SC2086
-rb_best_group msgs_per_s msgs1 $RELAYS > "$W/g.msgs1"
-# shellcheck disable=SC2086
-rb_best_group msgs_per_s msgs10 $RELAYS > "$W/g.msgs10"
-# shellcheck disable=SC2086
-rb_best_group mb_per_s bulk $RELAYS > "$W/g.bulk"
-for relay in $RELAYS; do jq -c --arg r "$relay" '{($r): .}' "$W/lat.$relay.json"; done |
-	jq -s -c add > "$W/g.lat"
+rb_group_results $RELAYS
 jq -s -c '{tlsgate: (map(select(.relay_name == "tlsgated")) | sort_by(.sessions_requested)),
 	   tlsgate_no_tls: map(select(.relay_name | startswith("tlsgated, no TLS"))),
 	   stunnel: map(select(.relay_name == "stunnel"))}' "$W"/hold.*.json > "$W/g.hold"

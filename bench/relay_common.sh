@@ -33,6 +33,8 @@
 #   rb_hold NAME PID PORT N     RSS of PID per idle established session: N sessions from the
 #                               inside to 192.0.2.1:PORT held open (fewer when PID lacks the
 #                               descriptors: 2 per session); one JSON line
+#   rb_group_results RELAYS...  after the runs: RB_RUNS/g.{msgs1,msgs10,bulk,lat}, each relay's
+#                               best run (TLSGATE_BENCH_KEEP=DIR copies every run there first)
 #   rb_perf PID OUT CMD...      perf profile of PID while CMD runs: OUT.json = {dso: top 4,
 #                               sym: top 6} shares of PID's samples ([] without perf);
 #                               RB_PERF_HZ sets the sampling rate (1999)
@@ -326,6 +328,19 @@ rb_best_group() { # FIELD PREFIX RELAYS...
 		# shellcheck disable=SC2086
 		rb_best "$f" $RB_RUNS/$p.$relay.*json | jq -c --arg r "$relay" '{($r): .}'
 	done | jq -s -c 'add'
+}
+
+# After the runs: keep them if asked (TLSGATE_BENCH_KEEP=DIR), then each relay's best msgs/s
+# (msgs1, msgs10) and MB/s (bulk) run and its latency run, as RB_RUNS/g.{msgs1,msgs10,bulk,lat}.
+rb_group_results() { # RELAYS...
+	local relay
+	[ -n "${TLSGATE_BENCH_KEEP:-}" ] && cp -r "$RB_RUNS" "$TLSGATE_BENCH_KEEP"
+	rb_best_group msgs_per_s msgs1 "$@" > "$RB_RUNS/g.msgs1"
+	rb_best_group msgs_per_s msgs10 "$@" > "$RB_RUNS/g.msgs10"
+	rb_best_group mb_per_s bulk "$@" > "$RB_RUNS/g.bulk"
+	for relay in "$@"; do
+		jq -c --arg r "$relay" '{($r): .}' "$RB_RUNS/lat.$relay.json"
+	done | jq -s -c add > "$RB_RUNS/g.lat"
 }
 
 rb_crashes() {
