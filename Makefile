@@ -2,19 +2,21 @@
 #
 # One `make` builds everything out of tree into build/: tlsgated, tlsgatectl, the BPF objects and
 # their skeletons, and the test binaries.  `make SANITIZE=1` builds the same into build/san/ with
-# ASan+UBSan.  Sources are picked up by directory, so adding a file needs no Makefile change:
+# ASan+UBSan.  Sources are picked up by directory, so adding a file needs no Makefile change; each
+# module folder is one archive (none for a folder without sources):
 #
-#   lib/*.c              small shared utilities (logging)            -> libtgutil.a
-#   policy/*.c           policy model, parser, matcher, netlink proto -> libpolicy.a
-#   ktls/*.c             kernel TLS hand-off and data pump            -> libktls.a
-#   bpf/*.c              BPF user side (loader, maps, metrics)        -> libtgbpf.a
-#   bpf/*.bpf.c          BPF programs                                 -> X.bpf.o + X.skel.h
-#   hw/*.c               NIC offload (ethtool netlink, sock_diag)     -> libhw.a
-#   daemon/tlsgated.c    daemon main; daemon/tlsgatectl.c the CLI main;
-#   daemon/ctl_*.c       the CLI's object handlers                    -> libctl.a
-#   daemon/*.c (rest)    daemon internals                             -> libdaemon.a
-#   tests/lib/*.c        test helpers                                 -> libtgtest.a
-#   tests/{unit,bpf,e2e,vm}/test_*.c, tests/*/helper_*.c              -> one binary each
+#   lib/*.c              log, JSON writer, socket helpers               -> libtgutil.a
+#   smtp/*.c             SMTP text, dot scan, Received writer/parser    -> libsmtp.a
+#   policy/*.c           policy model, tables, matcher, resolution      -> libpolicy.a
+#   ktls/*.c             kernel TLS hand-off and data pump              -> libktls.a
+#   hw/*.c               NIC offload (ethtool netlink, sock_diag)       -> libhw.a
+#   bpf/*.c              BPF user side (loader, tc, routes, metrics)    -> libtgbpf.a
+#   bpf/*.bpf.c          BPF programs                                   -> X.bpf.o + X.skel.h
+#   control/*.c          netlink control plane: wire protocol, server, client, auth -> libcontrol.a
+#   daemon/tlsgated.c    tlsgated's main; daemon/*.c (rest)             -> libdaemon.a
+#   ctl/main.c           tlsgatectl's main; ctl/*.c (rest)              -> libctl.a
+#   tests/lib/*.c        test helpers                                   -> libtgtest.a
+#   tests/{unit,bpf,e2e,vm}/test_*.c, tests/*/helper_*.c                -> one binary each
 
 BUILD    ?= build
 export BUILD
@@ -76,29 +78,24 @@ TEST_LIBS   := -lcmocka
 # ---------------------------------------------------------------------------------------------
 # Sources
 
-util_src   := $(wildcard lib/*.c)
-policy_src := $(wildcard policy/*.c)
-ktls_src   := $(wildcard ktls/*.c)
-bpfu_src   := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
-hw_src     := $(wildcard hw/*.c)
-ctl_src    := daemon/tlsgatectl.c
-ctllib_src := $(wildcard daemon/ctl_*.c)
-dmain_src  := daemon/tlsgated.c
-daemon_src := $(filter-out $(ctl_src) $(ctllib_src) $(dmain_src),$(wildcard daemon/*.c))
-tlib_src   := $(wildcard tests/lib/*.c)
-bpf_prog   := $(wildcard bpf/*.bpf.c)
+util_src    := $(wildcard lib/*.c)
+smtp_src    := $(wildcard smtp/*.c)
+policy_src  := $(wildcard policy/*.c)
+ktls_src    := $(wildcard ktls/*.c)
+hw_src      := $(wildcard hw/*.c)
+bpfu_src    := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
+control_src := $(wildcard control/*.c)
+dmain_src   := daemon/tlsgated.c
+daemon_src  := $(filter-out $(dmain_src),$(wildcard daemon/*.c))
+ctl_src     := ctl/main.c
+ctllib_src  := $(filter-out $(ctl_src),$(wildcard ctl/*.c))
+tlib_src    := $(wildcard tests/lib/*.c)
+bpf_prog    := $(wildcard bpf/*.bpf.c)
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-util_obj   := $(call obj,$(util_src))
-policy_obj := $(call obj,$(policy_src))
-ktls_obj   := $(call obj,$(ktls_src))
-bpfu_obj   := $(call obj,$(bpfu_src))
-hw_obj     := $(call obj,$(hw_src))
 ctl_obj    := $(call obj,$(ctl_src))
-ctllib_obj := $(call obj,$(ctllib_src))
 dmain_obj  := $(call obj,$(dmain_src))
-daemon_obj := $(call obj,$(daemon_src))
 tlib_obj   := $(call obj,$(tlib_src))
 
 bpf_obj    := $(patsubst bpf/%.bpf.c,$(O)/bpf/%.bpf.o,$(bpf_prog))
@@ -106,9 +103,11 @@ bpf_skel   := $(patsubst bpf/%.bpf.c,$(O)/bpf/%.skel.h,$(bpf_prog))
 VMLINUX_H  := $(O)/bpf/vmlinux.h
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
-# Archives, in link order (users before what they use).
-LIBS := $(O)/libctl.a $(O)/libdaemon.a $(O)/libpolicy.a $(O)/libktls.a $(O)/libtgbpf.a $(O)/libhw.a \
-	$(O)/libtgutil.a
+# Archives, in link order (users before what they use); a module without sources has none.
+#   archive name : sources
+lib_modules := ctl:ctllib daemon:daemon control:control policy:policy smtp:smtp ktls:ktls \
+	tgbpf:bpfu hw:hw tgutil:util
+LIBS := $(foreach m,$(lib_modules),$(if $($(word 2,$(subst :, ,$(m)))_src),$(O)/lib$(word 1,$(subst :, ,$(m))).a))
 
 test_dirs  := unit bpf e2e vm
 test_src   := $(foreach d,$(test_dirs),$(wildcard tests/$(d)/test_*.c tests/$(d)/helper_*.c))
@@ -117,9 +116,9 @@ unit_bin   := $(filter $(O)/tests/unit/%,$(test_bin))
 fuzz_src   := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz_bin   := $(patsubst tests/fuzz/%.c,$(O)/fuzz-bin/%,$(fuzz_src))
 
-all_src := $(util_src) $(policy_src) $(ktls_src) $(bpfu_src) $(hw_src) $(ctl_src) $(ctllib_src) \
-	$(dmain_src) \
-	$(daemon_src) $(tlib_src) $(test_src) $(fuzz_src)
+all_src := $(util_src) $(smtp_src) $(policy_src) $(ktls_src) $(hw_src) $(bpfu_src) \
+	$(control_src) $(dmain_src) $(daemon_src) $(ctl_src) $(ctllib_src) $(tlib_src) $(test_src) \
+	$(fuzz_src)
 
 .PHONY: deb all bins tests unit-tests fuzz-targets bpf clean deps check check-unit check-bpf check-e2e check-vm \
 	check-fuzz demo bench vm-kernel install format help
@@ -171,24 +170,14 @@ $(O)/obj/%.o: %.c | $(bpf_skel)
 	$(Q)$(CC) $(TG_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 define archive
-$(O)/$(1): $(2)
+$(O)/lib$(1).a: $(call obj,$(2))
 	@mkdir -p $$(@D)
 	$$(call msg,AR,$$@)
-	$$(Q)rm -f $$@ && ar rcs $$@ $$^ $$(if $$^,,$$(O)/obj/empty.o)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 endef
 
-$(O)/obj/empty.o:
-	@mkdir -p $(@D)
-	$(Q)echo 'extern int tlsgate_empty_unit;' | $(CC) -x c -c - -o $@
-
-$(eval $(call archive,libtgutil.a,$(util_obj) | $(O)/obj/empty.o))
-$(eval $(call archive,libpolicy.a,$(policy_obj) | $(O)/obj/empty.o))
-$(eval $(call archive,libktls.a,$(ktls_obj) | $(O)/obj/empty.o))
-$(eval $(call archive,libtgbpf.a,$(bpfu_obj) | $(O)/obj/empty.o))
-$(eval $(call archive,libhw.a,$(hw_obj) | $(O)/obj/empty.o))
-$(eval $(call archive,libdaemon.a,$(daemon_obj) | $(O)/obj/empty.o))
-$(eval $(call archive,libctl.a,$(ctllib_obj) | $(O)/obj/empty.o))
-$(eval $(call archive,libtgtest.a,$(tlib_obj) | $(O)/obj/empty.o))
+$(foreach m,$(lib_modules),$(eval $(call archive,$(word 1,$(subst :, ,$(m))),$($(word 2,$(subst :, ,$(m)))_src))))
+$(eval $(call archive,tgtest,$(tlib_src)))
 
 $(O)/tlsgated: $(dmain_obj) $(LIBS)
 	$(call msg,LD,$@)

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * What tlsgatectl can ask of the running daemon (daemon/control_server.h's ops), on the main
+ * What tlsgatectl can ask of the running daemon (control/server.h's ops), on the main
  * thread.  Policy edits go through policy/store.c (the table file is edited in place and
  * atomically, then the new snapshot is resolved, swapped in and pushed to the kernel), so a
  * change survives a restart and `policy show` after it equals before.
  */
-#include "daemon/control_server.h"
+#include "control/server.h"
 #include "daemon/session.h"
 #include "daemon/supervisor.h"
 #include "daemon/worker.h"
@@ -30,7 +30,7 @@ static const char *const key_type_names[] = {
 	[POLICY_KEY_DEFAULT] = "default",
 };
 
-static int put_rule(const struct policy_rule *r, ctl_rule_cb cb, void *arg)
+static int put_rule(const struct policy_rule *r, control_rule_cb cb, void *arg)
 {
 	struct nlproto_rule nr = { 0 };
 	char text[1024];
@@ -64,10 +64,10 @@ static int cmp_rule_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int op_policy_dump(void *ctx, int dir, uint32_t after_id, ctl_rule_cb cb, void *arg)
+static int op_policy_dump(void *ctx, int dir, uint32_t after_id, control_rule_cb cb, void *arg)
 {
 	struct supervisor *sv = ctx;
-	struct policy *p = gw_policy_get(sv->g);
+	struct policy *p = gateway_policy_get(sv->g);
 	const struct policy_rule **v = NULL;
 	size_t n = 0, cap;
 	int rc = 0;
@@ -118,11 +118,11 @@ static int edited(struct supervisor *sv, int rc, struct policy *np, const struct
 	return 0;
 }
 
-static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, ctl_rule_cb cb,
+static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb,
 			 void *arg, char *msg, size_t msglen)
 {
 	struct supervisor *sv = ctx;
-	struct policy *old = gw_policy_get(sv->g), *np = NULL;
+	struct policy *old = gateway_policy_get(sv->g), *np = NULL;
 	struct policy_error e = { { 0 } };
 	struct policy_rule r = { 0 };
 	char what[600];
@@ -137,7 +137,7 @@ static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, ctl_r
 		return rc;
 	/* Tell the CLI the rule as it now stands (its id). */
 	if (!policy_rule_parse(dir, "policy add", line, &r, &e)) {
-		struct policy *cur = gw_policy_get(sv->g);
+		struct policy *cur = gateway_policy_get(sv->g);
 		const struct policy_rule *found = policy_rule_find(cur, dir, r.key);
 
 		if (found && cb)
@@ -152,7 +152,7 @@ static int op_policy_del(void *ctx, enum policy_dir dir, const char *key, char *
 			 size_t msglen)
 {
 	struct supervisor *sv = ctx;
-	struct policy *old = gw_policy_get(sv->g), *np = NULL;
+	struct policy *old = gateway_policy_get(sv->g), *np = NULL;
 	struct policy_error e = { { 0 } };
 	char what[400];
 	int rc = policy_store_del(old, dir, key, &np, &e);
@@ -168,7 +168,7 @@ static int op_policy_import(void *ctx, enum policy_dir dir, const char *name, co
 			    size_t len, char *msg, size_t msglen)
 {
 	struct supervisor *sv = ctx;
-	struct policy *old = gw_policy_get(sv->g), *np = NULL;
+	struct policy *old = gateway_policy_get(sv->g), *np = NULL;
 	struct policy_error e = { { 0 } };
 	char tmp[512], what[600];
 	int fd, rc;
@@ -253,7 +253,7 @@ static const char *copy(char *dst, size_t len, const char *src)
 	return dst;
 }
 
-static int op_session_dump(void *ctx, uint64_t after_id, ctl_session_cb cb, void *arg)
+static int op_session_dump(void *ctx, uint64_t after_id, control_session_cb cb, void *arg)
 {
 	struct supervisor *sv = ctx;
 	struct dumped *v = NULL;
@@ -356,9 +356,9 @@ static int op_status(void *ctx, struct nlproto_status *st)
 {
 	static const char *const vnames[KTLS_NVERSIONS] = { "TLSv1.2", "TLSv1.3" };
 	struct supervisor *sv = ctx;
-	struct gw *g = sv->g;
+	struct gateway *g = sv->g;
 	const struct config *c = &g->cfg;
-	struct policy *p = gw_policy_get(g);
+	struct policy *p = gateway_policy_get(g);
 	const char *why = ktls_caps_unavailable_reason(&g->caps);
 	struct timespec ts;
 	uint64_t up_s = (loop_now_ms() - g->started_ms) / 1000u;
@@ -397,7 +397,7 @@ static int op_status(void *ctx, struct nlproto_status *st)
 	return 0;
 }
 
-const struct ctl_ops supervisor_ctl_ops = {
+const struct control_ops supervisor_control_ops = {
 	.status = op_status,
 	.policy_dump = op_policy_dump,
 	.policy_add = op_policy_add,

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/events.h"
-#include "daemon/control_server.h"
+#include "control/server.h"
 
 #include <pthread.h>
 
 static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ctl_server *events_cs;
+static struct control_server *events_cs;
 
-void events_attach(struct ctl_server *cs)
+void events_attach(struct control_server *cs)
 {
 	pthread_mutex_lock(&events_lock);
 	events_cs = cs;
@@ -23,6 +23,6 @@ void events_publish(const struct nlproto_event *ev)
 {
 	pthread_mutex_lock(&events_lock);
 	if (events_cs)
-		ctl_server_publish_event(events_cs, ev); /* never blocks: MSG_DONTWAIT */
+		control_server_publish_event(events_cs, ev); /* never blocks: MSG_DONTWAIT */
 	pthread_mutex_unlock(&events_lock);
 }

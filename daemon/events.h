@@ -7,11 +7,11 @@
 #ifndef TLSGATE_DAEMON_EVENTS_H
 #define TLSGATE_DAEMON_EVENTS_H
 
-#include "policy/nlproto.h"
+#include "control/nlproto.h"
 
-struct ctl_server;
+struct control_server;
 
-void events_attach(struct ctl_server *cs);
+void events_attach(struct control_server *cs);
 void events_detach(void);
 void events_publish(const struct nlproto_event *ev);
 

@@ -7,12 +7,13 @@
  * (backpressure instead of unbounded buffering).
  */
 #include "daemon/session.h"
-#include "daemon/gw.h"
+#include "daemon/gateway.h"
 #include "daemon/worker.h"
 #include "daemon/events.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
-#include "policy/nlproto.h"
+#include "lib/sockutil.h"
+#include "control/nlproto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,17 +73,6 @@ static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen,
 		snprintf(full, fulllen, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
-/*
- * We write whole buffers at once; what is left is a reply or command we must not hold back for
- * the peer's delayed ACK (Nagle would add 40 ms to every pipelined round trip).
- */
-void set_nodelay(int fd)
-{
-	int one = 1;
-
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
 static int side_init(struct session *s, struct side *sd, const char *name)
 {
 	sd->s = s;
@@ -105,12 +95,12 @@ static void side_close(struct session *s, struct side *sd)
 	sd->ev.fd = -1;
 }
 
-int side_write(struct side *sd, const void *p, size_t n)
+int session_side_write(struct side *sd, const void *p, size_t n)
 {
 	return buf_append(&sd->out, p, n);
 }
 
-int side_printf(struct side *sd, const char *fmt, ...)
+int session_side_printf(struct side *sd, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -122,7 +112,7 @@ int side_printf(struct side *sd, const char *fmt, ...)
 }
 
 /* Read what is there into sd->in.  True if anything happened (bytes or the end). */
-bool side_fill(struct side *sd)
+bool session_side_fill(struct side *sd)
 {
 	bool progress = false;
 
@@ -256,7 +246,7 @@ static bool waiting_on_up(const struct session *s)
 static void on_timer(struct loop_timer *t)
 {
 	struct session *s = (struct session *)((char *)t - offsetof(struct session, timer));
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 
 	atomic_fetch_add(&g->ctr.timeouts, 1);
 	if (s->state == ST_CLOSING) {
@@ -312,9 +302,9 @@ void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 
 			snprintf(with_host, sizeof(with_host), "%.*s %s%s", (int)(sp2 - reply), reply,
 				 s->w->gw->cfg.hostname, sp2);
-			side_write(&s->down, with_host, strlen(with_host));
+			session_side_write(&s->down, with_host, strlen(with_host));
 		} else {
-			side_write(&s->down, reply, strlen(reply));
+			session_side_write(&s->down, reply, strlen(reply));
 		}
 	}
 	log_info("session=%s fail state=%s client=%s dest=%s reason=\"%s\"%s%.*s%s", s->ids,
@@ -325,7 +315,7 @@ void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 		/* A polite QUIT where the up side is between commands; a message in flight is
 		 * aborted by the close itself (the next hop never sees its end). */
 		s->quit_sent = true;
-		side_write(&s->up, "QUIT\r\n", 6);
+		session_side_write(&s->up, "QUIT\r\n", 6);
 		side_flush(&s->up);
 		if (s->up.ep && s->up_tls_ready)
 			ktls_ep_shutdown(s->up.ep); /* close_notify, best effort */
@@ -420,7 +410,7 @@ static uint32_t side_interest(struct session *s, struct side *sd)
 
 void session_run(struct session *s)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 	bool progress, any = false;
 	int rounds = 0;
 
@@ -440,21 +430,21 @@ void session_run(struct session *s)
 		case ST_UP_STARTTLS:
 		case ST_UP_HANDSHAKE:
 		case ST_UP_EHLO_TLS:
-			progress |= up_step(s);
+			progress |= session_up_step(s);
 			break;
 		case ST_RELAY:
 		case ST_DOWN_TLS_WAIT:
 		case ST_DOWN_HANDSHAKE:
-			progress |= relay_step(s);
+			progress |= session_relay_step(s);
 			break;
 		case ST_BODY:
-			progress |= body_step(s);
-			progress |= relay_step(s);
+			progress |= session_body_step(s);
+			progress |= session_relay_step(s);
 			break;
 		case ST_BDAT:
 		case ST_BDAT_DISCARD:
-			progress |= bdat_step(s);
-			progress |= relay_step(s);
+			progress |= session_bdat_step(s);
+			progress |= session_relay_step(s);
 			break;
 		case ST_CLOSING:
 			if (closing_step(s)) {
@@ -501,7 +491,7 @@ int session_start(struct worker *w, enum session_role role, int fd,
 		  const struct sockaddr_storage *local, bool steered)
 {
 	struct session *s = calloc(1, sizeof(*s));
-	struct gw *g = w->gw;
+	struct gateway *g = w->gw;
 	socklen_t len;
 	int err;
 
@@ -534,7 +524,7 @@ int session_start(struct worker *w, enum session_role role, int fd,
 		goto fail;
 	}
 	s->down.ev.fd = fd;
-	set_nodelay(fd);
+	tg_set_nodelay(fd);
 	len = sizeof(s->client);
 	getpeername(fd, (struct sockaddr *)&s->client, &len);
 	addr_text(&s->client, s->client_ip, sizeof(s->client_ip), s->client_txt,
@@ -542,13 +532,13 @@ int session_start(struct worker *w, enum session_role role, int fd,
 	/* The original destination of a steered connection is our local address (bpf_sk_assign
 	 * or TPROXY keep it); a static next hop replaces it. */
 	s->dest = *local;
-	s->pol = gw_policy_get(g);
+	s->pol = gateway_policy_get(g);
 	worker_session_add(w, s);
 	atomic_fetch_add(role == ROLE_OUTBOUND ? &g->ctr.sessions_outbound
 					       : &g->ctr.sessions_inbound, 1);
 	atomic_fetch_add(&g->ctr.sessions_active, 1);
 
-	err = up_connect(s);
+	err = session_up_connect(s);
 	if (err) {
 		session_run(s);
 		return 0;
@@ -569,7 +559,7 @@ fail:
 
 static void session_destroy(struct session *s)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 	uint64_t ms = loop_now_ms() - s->started_ms;
 
 	session_event(s, NLPROTO_EV_SESSION_END, s->end_reason[0] ? s->end_reason : "quit");
@@ -587,7 +577,7 @@ static void session_destroy(struct session *s)
 	buf_free(&s->down.out);
 	buf_free(&s->up.in);
 	buf_free(&s->up.out);
-	pend_clear(s);
+	session_pend_clear(s);
 	free(s->pq);
 	free(s->greeting);
 	if (s->xfer)

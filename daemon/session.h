@@ -21,8 +21,8 @@
 
 #include "daemon/buf.h"
 #include "daemon/loop.h"
-#include "daemon/received.h"
-#include "daemon/smtp_proto.h"
+#include "smtp/received.h"
+#include "smtp/proto.h"
 #include "daemon/tls_client.h"
 #include "policy/policy.h"
 
@@ -89,7 +89,7 @@ struct side {
 	bool eof;		/* the peer finished sending */
 	bool tls;
 	uint32_t wait;		/* events the endpoint asked for (handshake, TLS I/O) */
-	char tls_summary[128];
+	char tls_client_summary[128];
 	char ktls_state[128];	/* "tx=kernel rx=kernel", "plain" */
 	char tls_version[16];	/* "TLSv1.3" once TLS is up */
 	char tls_cipher[64];
@@ -189,10 +189,9 @@ void session_abort(struct session *s, const char *reply, const char *reason);
 void session_run(struct session *s);
 void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int side_write(struct side *sd, const void *p, size_t n);
-void set_nodelay(int fd);
-int side_printf(struct side *sd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool side_fill(struct side *sd);
+int session_side_write(struct side *sd, const void *p, size_t n);
+int session_side_printf(struct side *sd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool session_side_fill(struct side *sd);
 void session_set_timeout(struct session *s, unsigned int seconds);
 const char *session_state_name(enum session_state st);
 /* "203.0.113.25" into ip and "203.0.113.25:25" / "[2001:db8::25]:25" into full (may be NULL). */
@@ -200,16 +199,16 @@ void session_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen
 		       size_t fulllen);
 
 /* session_up.c */
-int up_connect(struct session *s);
-bool up_step(struct session *s);
+int session_up_connect(struct session *s);
+bool session_up_step(struct session *s);
 
 /* session_relay.c */
-bool relay_step(struct session *s);
-void relay_show_greeting(struct session *s);
-int pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint16_t flags,
+bool session_relay_step(struct session *s);
+void session_relay_show_greeting(struct session *s);
+int session_pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint16_t flags,
 	      const char *local, const char *arg);
-void pend_clear(struct session *s);
-void txn_reset(struct session *s);
+void session_pend_clear(struct session *s);
+void session_txn_reset(struct session *s);
 
 /* Fill an nlproto_session view of s (strings point into s); for dumps and events. */
 struct nlproto_session;
@@ -219,10 +218,10 @@ void session_describe(const struct session *s, struct nlproto_session *out, char
 void session_event(const struct session *s, int type, const char *detail);
 
 /* session_body.c */
-bool body_step(struct session *s);
-bool bdat_step(struct session *s);
-int trace_header(struct session *s, char *buf, size_t len);
-/* Inbound, right after the handshake: keep what trace_header() writes about the TLS session. */
-void trace_tls_capture(struct session *s, SSL *ssl);
+bool session_body_step(struct session *s);
+bool session_bdat_step(struct session *s);
+int session_trace_header(struct session *s, char *buf, size_t len);
+/* Inbound, right after the handshake: keep what session_trace_header() writes about the TLS session. */
+void session_trace_tls_capture(struct session *s, SSL *ssl);
 
 #endif

@@ -7,8 +7,8 @@
  * chunks are moved by length, no scanning at all.  Bytes the command reader had already taken
  * into down.in are sent first, by copy, so nothing is lost or reordered at the boundary.
  */
-#include "daemon/gw.h"
-#include "daemon/received.h"
+#include "daemon/gateway.h"
+#include "smtp/received.h"
 #include "daemon/session.h"
 #include "daemon/worker.h"
 #include "ktls/endpoint.h"
@@ -71,7 +71,7 @@ static void tls_kex_sig(SSL *ssl, struct session *s)
 	}
 }
 
-void trace_tls_capture(struct session *s, SSL *ssl)
+void session_trace_tls_capture(struct session *s, SSL *ssl)
 {
 	/* SSL_get_version() and cipher names are OpenSSL's static strings */
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
@@ -86,9 +86,9 @@ void trace_tls_capture(struct session *s, SSL *ssl)
 		tls_kex_sig(ssl, s);
 }
 
-int trace_header(struct session *s, char *buf, size_t len)
+int session_trace_header(struct session *s, char *buf, size_t len)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 	const char *rcpts[1] = { s->first_rcpt };
 	struct received_info ri = {
 		.helo = s->helo[0] ? s->helo : NULL,
@@ -123,7 +123,7 @@ int trace_header(struct session *s, char *buf, size_t len)
 
 static void end_of_body(struct session *s)
 {
-	pend_push(s, PEND_FWD, SMTP_DATA, PF_DOT, NULL, NULL);
+	session_pend_push(s, PEND_FWD, SMTP_DATA, PF_DOT, NULL, NULL);
 	s->state = ST_RELAY;
 }
 
@@ -186,7 +186,7 @@ static bool header_step(struct session *s)
 		size_t line;
 
 		if (!n) {
-			progress |= side_fill(&s->down);
+			progress |= session_side_fill(&s->down);
 			if (!s->down.in.len)
 				break;
 			continue;
@@ -194,7 +194,7 @@ static bool header_step(struct session *s)
 		nl = memchr(p, '\n', n);
 		if (s->hdr_bol) {
 			if (!nl && n < XHDR_LEN && !s->down.eof) {
-				if (!side_fill(&s->down))
+				if (!session_side_fill(&s->down))
 					break;
 				progress = true;
 				continue;
@@ -271,7 +271,7 @@ static void body_failed(struct session *s, int err, const char *what)
 			     strerror(-err), *e ? ": " : "", e);
 }
 
-bool body_step(struct session *s)
+bool session_body_step(struct session *s)
 {
 	bool progress = header_step(s);
 
@@ -344,7 +344,7 @@ bool body_step(struct session *s)
 	return progress;
 }
 
-bool bdat_step(struct session *s)
+bool session_bdat_step(struct session *s)
 {
 	bool progress = false;
 

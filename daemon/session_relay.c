@@ -6,13 +6,13 @@
  * (inbound) or refused (outbound), RCPT domains that require TLS refused on a plaintext leg
  * (outbound), senders that must use TLS refused before it (inbound).
  */
-#include "daemon/gw.h"
-#include "daemon/received.h"
+#include "daemon/gateway.h"
+#include "smtp/received.h"
 #include "daemon/session.h"
 #include "daemon/worker.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
-#include "policy/nlproto.h"
+#include "control/nlproto.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@
 
 #define PQ_MAX 2048
 
-int pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint16_t flags,
+int session_pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint16_t flags,
 	      const char *local, const char *arg)
 {
 	struct pend *p;
@@ -67,13 +67,13 @@ static void pend_pop(struct session *s)
 	s->pq_len--;
 }
 
-void pend_clear(struct session *s)
+void session_pend_clear(struct session *s)
 {
 	while (s->pq_len)
 		pend_pop(s);
 }
 
-void txn_reset(struct session *s)
+void session_txn_reset(struct session *s)
 {
 	s->in_txn = false;
 	s->queue_id[0] = s->mail_from[0] = s->first_rcpt[0] = '\0';
@@ -85,26 +85,26 @@ void txn_reset(struct session *s)
 	s->sender_domain_must_tls = false;
 }
 
-void relay_show_greeting(struct session *s)
+void session_relay_show_greeting(struct session *s)
 {
 	if (s->greeting)
-		side_write(&s->down, s->greeting, s->greeting_len);
+		session_side_write(&s->down, s->greeting, s->greeting_len);
 	else
-		side_printf(&s->down, "220 %s ESMTP\r\n", s->w->gw->cfg.hostname);
+		session_side_printf(&s->down, "220 %s ESMTP\r\n", s->w->gw->cfg.hostname);
 	s->greeted = true;
 	s->state = ST_RELAY;
 }
 
 static int local_reply(struct session *s, enum smtp_verb verb, const char *text)
 {
-	return pend_push(s, PEND_LOCAL, verb, 0, text, NULL);
+	return session_pend_push(s, PEND_LOCAL, verb, 0, text, NULL);
 }
 
 /* Send a command line up as the client wrote it (normalised to CRLF). */
 static int forward(struct session *s, const char *line, size_t len, enum smtp_verb verb,
 		   uint16_t flags, const char *arg)
 {
-	int rc = pend_push(s, PEND_FWD, verb, flags, NULL, arg);
+	int rc = session_pend_push(s, PEND_FWD, verb, flags, NULL, arg);
 
 	if (rc)
 		return rc;
@@ -194,7 +194,7 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 
 static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 
 	if (s->role == ROLE_OUTBOUND) {
 		/* We removed STARTTLS from the list: TLS toward the outside is the gateway's. */
@@ -226,7 +226,7 @@ static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
 		atomic_fetch_add(&g->ctr.starttls_injection_discarded, 1);
 		buf_reset(&s->down.in);
 	}
-	pend_push(s, PEND_LOCAL, SMTP_STARTTLS, PF_STARTTLS, "220 2.0.0 Ready to start TLS\r\n",
+	session_pend_push(s, PEND_LOCAL, SMTP_STARTTLS, PF_STARTTLS, "220 2.0.0 Ready to start TLS\r\n",
 		  NULL);
 	s->state = ST_DOWN_TLS_WAIT;
 }
@@ -247,7 +247,7 @@ static void command(struct session *s, const char *line, size_t len)
 		if (c.args_len < sizeof(s->helo))
 			s->helo[c.args_len] = '\0';
 		s->esmtp = c.verb == SMTP_EHLO;
-		txn_reset(s);
+		session_txn_reset(s);
 		forward(s, line, len, c.verb, c.verb == SMTP_EHLO ? PF_EHLO : 0, NULL);
 		break;
 	case SMTP_STARTTLS:
@@ -269,7 +269,7 @@ static void command(struct session *s, const char *line, size_t len)
 		s->await_data = true;
 		break;
 	case SMTP_RSET:
-		txn_reset(s);
+		session_txn_reset(s);
 		forward(s, line, len, c.verb, 0, NULL);
 		break;
 	case SMTP_QUIT:
@@ -323,12 +323,12 @@ static bool bdat_command(struct session *s, const char *line, size_t len)
 	if (s->role == ROLE_INBOUND && !s->trace_sent) {
 		/* Our Received header goes first, as a chunk of its own; its reply is ours. */
 		char hdr[RECEIVED_HEADER_MAX];
-		int n = trace_header(s, hdr, sizeof(hdr));
+		int n = session_trace_header(s, hdr, sizeof(hdr));
 
 		if (n > 0) {
-			side_printf(&s->up, "BDAT %d\r\n", n);
-			side_write(&s->up, hdr, (size_t)n);
-			pend_push(s, PEND_INTERNAL, SMTP_BDAT, 0, NULL, NULL);
+			session_side_printf(&s->up, "BDAT %d\r\n", n);
+			session_side_write(&s->up, hdr, (size_t)n);
+			session_pend_push(s, PEND_INTERNAL, SMTP_BDAT, 0, NULL, NULL);
 			s->msg_bytes += (uint64_t)n;
 		}
 		s->trace_sent = true;
@@ -390,7 +390,7 @@ static bool commands(struct session *s)
 
 static void log_message(struct session *s, int code, const char *reply, size_t len)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 
 	atomic_fetch_add(code / 100 == 2 ? &g->ctr.messages_ok : &g->ctr.messages_failed, 1);
 	if (code / 100 == 2)
@@ -400,8 +400,8 @@ static void log_message(struct session *s, int code, const char *reply, size_t l
 		 s->ids, s->queue_id, s->role == ROLE_OUTBOUND ? "outbound" : "inbound",
 		 s->client_txt, s->dest_txt, s->mail_from, s->nrcpt_ok,
 		 (unsigned long long)s->msg_bytes, s->xfer ? ktls_xfer_backend(s->xfer) : "copy",
-		 s->role == ROLE_OUTBOUND ? (s->up.tls ? s->up.tls_summary : "none")
-					  : (s->down.tls ? s->down.tls_summary : "none"),
+		 s->role == ROLE_OUTBOUND ? (s->up.tls ? s->up.tls_client_summary : "none")
+					  : (s->down.tls ? s->down.tls_client_summary : "none"),
 		 s->role == ROLE_OUTBOUND ? s->up.ktls_state : s->down.ktls_state,
 		 (int)strcspn(reply, "\r\n"), reply);
 	(void)len;
@@ -451,11 +451,11 @@ static bool one_reply(struct session *s)
 				      add, out, sizeof(out));
 		if (n < 0 || buf_space(&s->down.out) + s->down.out.off < (size_t)n)
 			return false;
-		side_write(&s->down, out, (size_t)n);
+		session_side_write(&s->down, out, (size_t)n);
 	} else {
 		if (buf_space(&s->down.out) + s->down.out.off < len)
 			return false; /* backpressure: the client reads slowly */
-		side_write(&s->down, r, len);
+		session_side_write(&s->down, r, len);
 	}
 	if ((p->flags & PF_MAIL) && code / 100 == 2)
 		s->in_txn = true;
@@ -476,10 +476,10 @@ static bool one_reply(struct session *s)
 			s->hdr_dropping = false;
 			if (s->role == ROLE_INBOUND && !s->trace_sent) {
 				char hdr[RECEIVED_HEADER_MAX];
-				int n = trace_header(s, hdr, sizeof(hdr));
+				int n = session_trace_header(s, hdr, sizeof(hdr));
 
 				if (n > 0) {
-					side_write(&s->up, hdr, (size_t)n);
+					session_side_write(&s->up, hdr, (size_t)n);
 					s->msg_bytes += (uint64_t)n;
 				}
 				s->trace_sent = true;
@@ -489,10 +489,10 @@ static bool one_reply(struct session *s)
 	}
 	if (p->flags & PF_DOT) {
 		log_message(s, code, r, len);
-		txn_reset(s);
+		session_txn_reset(s);
 	}
 	if (p->verb == SMTP_RSET && code / 100 == 2)
-		txn_reset(s);
+		session_txn_reset(s);
 	if (p->flags & PF_QUIT) {
 		snprintf(s->end_reason, sizeof(s->end_reason), "quit");
 		buf_consume(&s->up.in, len);
@@ -536,7 +536,7 @@ static bool replies(struct session *s)
 
 			if (buf_space(&s->down.out) + s->down.out.off < n)
 				break;
-			side_write(&s->down, p->local, n);
+			session_side_write(&s->down, p->local, n);
 			pend_pop(s);
 			progress = true;
 			continue;
@@ -550,7 +550,7 @@ static bool replies(struct session *s)
 
 static bool down_handshake(struct session *s)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 	SSL *ssl;
 	int rc;
 
@@ -585,24 +585,24 @@ static bool down_handshake(struct session *s)
 	}
 	s->down.tls = true;
 	atomic_fetch_add(&g->ctr.tls_down, 1);
-	tls_summary(ktls_ep_ssl(s->down.ep), s->down.tls_summary, sizeof(s->down.tls_summary));
+	tls_client_summary(ktls_ep_ssl(s->down.ep), s->down.tls_client_summary, sizeof(s->down.tls_client_summary));
 	ktls_ep_state(s->down.ep, s->down.ktls_state, sizeof(s->down.ktls_state));
 	snprintf(s->down.tls_version, sizeof(s->down.tls_version), "%s",
 		 SSL_get_version(ktls_ep_ssl(s->down.ep)));
 	snprintf(s->down.tls_cipher, sizeof(s->down.tls_cipher), "%s",
 		 SSL_get_cipher_name(ktls_ep_ssl(s->down.ep)));
-	trace_tls_capture(s, ktls_ep_ssl(s->down.ep));
+	session_trace_tls_capture(s, ktls_ep_ssl(s->down.ep));
 	/* Everything shown about the session is taken: with both directions in the kernel the
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->down.ep);
-	session_event(s, NLPROTO_EV_SESSION_TLS, s->down.tls_summary);
+	session_event(s, NLPROTO_EV_SESSION_TLS, s->down.tls_client_summary);
 	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\"", s->ids,
-		 s->client_txt, s->down.tls_summary, s->down.ktls_state);
+		 s->client_txt, s->down.tls_client_summary, s->down.ktls_state);
 	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too. */
 	s->helo[0] = '\0';
-	txn_reset(s);
-	side_write(&s->up, "RSET\r\n", 6);
-	pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);
+	session_txn_reset(s);
+	session_side_write(&s->up, "RSET\r\n", 6);
+	session_pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);
 	s->state = ST_RELAY;
 	return true;
 }
@@ -613,7 +613,7 @@ static bool ends(struct session *s)
 		return false;
 	if (s->down.eof && s->state == ST_RELAY && !buf_line(&s->down.in)) {
 		if (!s->quit_sent && s->up.ep) {
-			side_write(&s->up, "QUIT\r\n", 6);
+			session_side_write(&s->up, "QUIT\r\n", 6);
 			s->quit_sent = true;
 		}
 		session_fail(s, NULL, s->in_txn ? "client disconnected during a transaction"
@@ -629,17 +629,17 @@ static bool ends(struct session *s)
 	return false;
 }
 
-bool relay_step(struct session *s)
+bool session_relay_step(struct session *s)
 {
 	bool progress = false;
 
 	if (s->up.ep)
-		progress |= side_fill(&s->up);
+		progress |= session_side_fill(&s->up);
 	progress |= replies(s);
 	switch (s->state) {
 	case ST_RELAY:
 		if (!s->await_data && s->pq_len < PQ_MAX)
-			progress |= side_fill(&s->down);
+			progress |= session_side_fill(&s->down);
 		progress |= commands(s);
 		progress |= replies(s);
 		break;

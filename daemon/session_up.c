@@ -2,15 +2,16 @@
 /*
  * Setting up the up leg before the client sees anything: connect, greeting, EHLO, STARTTLS when
  * the policy wants it, the handshake and its verdict, kTLS, EHLO again inside TLS.  Only then is
- * the greeting shown (relay_show_greeting).  Where TLS is required and cannot be had, the client
+ * the greeting shown (session_relay_show_greeting).  Where TLS is required and cannot be had, the client
  * gets a 421 instead of a greeting and keeps the mail queued.
  */
-#include "daemon/gw.h"
+#include "daemon/gateway.h"
 #include "daemon/session.h"
 #include "daemon/worker.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
-#include "policy/nlproto.h"
+#include "lib/sockutil.h"
+#include "control/nlproto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +26,7 @@
 /* Decide where the up leg goes and what it requires; logs the session's start line. */
 static int decide(struct session *s)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 	const struct config *c = &g->cfg;
 	char ip[64], ipport[96];
 
@@ -84,7 +85,7 @@ static int decide(struct session *s)
 	return 0;
 }
 
-int up_connect(struct session *s)
+int session_up_connect(struct session *s)
 {
 	const struct config *c = &s->w->gw->cfg;
 	int fd, err;
@@ -106,7 +107,7 @@ int up_connect(struct session *s)
 			     strerror(errno));
 		return err;
 	}
-	set_nodelay(fd);
+	tg_set_nodelay(fd);
 	/* The mark tells the kernel enforcer (and the steering program) this is the relay. */
 	if (c->relay_mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &c->relay_mark,
 					sizeof(c->relay_mark)))
@@ -142,7 +143,7 @@ static int up_reply(struct session *s, int *code, size_t *len)
 {
 	int rc;
 
-	side_fill(&s->up);
+	session_side_fill(&s->up);
 	if (s->state == ST_CLOSING)
 		return -EPIPE;
 	rc = smtp_reply_scan(buf_head(&s->up.in), s->up.in.len, code, len);
@@ -162,7 +163,7 @@ static int up_reply(struct session *s, int *code, size_t *len)
 
 static void refuse_no_tls(struct session *s, const char *why)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 	char reply[700];
 
 	atomic_fetch_add(&g->ctr.tls_required_refused, 1);
@@ -175,7 +176,7 @@ static void start_plaintext(struct session *s)
 {
 	log_info("session=%s plaintext to %s level=%s%s", s->ids, s->dest_txt,
 		 policy_level_name(s->level), s->tls_fallback ? " (after a failed TLS handshake)" : "");
-	relay_show_greeting(s);
+	session_relay_show_greeting(s);
 }
 
 static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
@@ -191,13 +192,13 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 			refuse_no_tls(s, why);
 			return true;
 		}
-		side_printf(&s->up, "HELO %s\r\n", s->w->gw->cfg.hostname);
+		session_side_printf(&s->up, "HELO %s\r\n", s->w->gw->cfg.hostname);
 		s->state = ST_UP_HELO;
 		return true;
 	}
 	s->up_starttls_offered = smtp_ehlo_has(r, len, "STARTTLS");
 	if (tls_wanted && s->up_starttls_offered) {
-		side_write(&s->up, "STARTTLS\r\n", 10);
+		session_side_write(&s->up, "STARTTLS\r\n", 10);
 		s->state = ST_UP_STARTTLS;
 		return true;
 	}
@@ -214,7 +215,7 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 
 static bool begin_handshake(struct session *s)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 	char err[256];
 	SSL *ssl = NULL;
 	int rc;
@@ -243,7 +244,7 @@ static bool begin_handshake(struct session *s)
 
 static bool handshake_failed(struct session *s, int rc)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 	char why[512];
 
 	atomic_fetch_add(&g->ctr.handshake_failed, 1);
@@ -260,7 +261,7 @@ static bool handshake_failed(struct session *s, int rc)
 		loop_unwatch(s->w->loop, &s->up.ev);
 		ktls_ep_free(s->up.ep);
 		s->up.ep = NULL;
-		up_connect(s);
+		session_up_connect(s);
 		return true;
 	}
 	{
@@ -277,13 +278,13 @@ static bool handshake_failed(struct session *s, int rc)
 
 static bool handshake_done(struct session *s)
 {
-	struct gw *g = s->w->gw;
+	struct gateway *g = s->w->gw;
 	SSL *ssl = ktls_ep_ssl(s->up.ep);
 	char why[512];
 	int rc;
 
 	s->up_tls_ready = true;
-	tls_summary(ssl, s->up.tls_summary, sizeof(s->up.tls_summary));
+	tls_client_summary(ssl, s->up.tls_client_summary, sizeof(s->up.tls_client_summary));
 	rc = tls_client_check(ssl, &s->tlsp, &s->up.trust, why, sizeof(why));
 	if (rc) {
 		char reply[640];
@@ -292,7 +293,7 @@ static bool handshake_done(struct session *s)
 		snprintf(reply, sizeof(reply), "421 4.7.5 Server certificate not verified: host %s\r\n",
 			 s->dest_txt);
 		session_fail(s, reply, "tls-verify-failed level=%s dest=%s %s: %s",
-			     policy_level_name(s->level), s->dest_txt, s->up.tls_summary, why);
+			     policy_level_name(s->level), s->dest_txt, s->up.tls_client_summary, why);
 		return true;
 	}
 	/* caps NULL (ktls = no): the endpoint stays in userspace and says so */
@@ -310,13 +311,13 @@ static bool handshake_done(struct session *s)
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->up.ep);
 	s->up.tls = true;
-	session_event(s, NLPROTO_EV_SESSION_TLS, s->up.tls_summary);
+	session_event(s, NLPROTO_EV_SESSION_TLS, s->up.tls_client_summary);
 	atomic_fetch_add(&g->ctr.tls_up, 1);
 	log_info("session=%s %s TLS connection established to %s: %s ktls=\"%s\" level=%s rule=%u",
-		 s->ids, tls_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,
+		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up.tls_client_summary,
 		 s->up.ktls_state, policy_level_name(s->level),
 		 s->out_match.rule ? s->out_match.rule->id : 0);
-	side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname);
+	session_side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname);
 	s->state = ST_UP_EHLO_TLS;
 	return true;
 }
@@ -339,7 +340,7 @@ static bool check_connected(struct session *s)
 	return true;
 }
 
-bool up_step(struct session *s)
+bool session_up_step(struct session *s)
 {
 	const char *r;
 	size_t len;
@@ -381,7 +382,7 @@ bool up_step(struct session *s)
 				s->greeting_len = len;
 			}
 		}
-		side_printf(&s->up, "EHLO %s\r\n", s->w->gw->cfg.hostname);
+		session_side_printf(&s->up, "EHLO %s\r\n", s->w->gw->cfg.hostname);
 		s->state = ST_UP_EHLO;
 		break;
 	case ST_UP_EHLO:
@@ -425,7 +426,7 @@ bool up_step(struct session *s)
 			break;
 		}
 		buf_consume(&s->up.in, len);
-		relay_show_greeting(s);
+		session_relay_show_greeting(s);
 		return true;
 	default:
 		break;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/supervisor.h"
 #include "bpf/loader.h"
-#include "daemon/bpf_glue.h"
-#include "daemon/control_server.h"
+#include "daemon/datapath.h"
+#include "control/server.h"
 #include "daemon/events.h"
 #include "daemon/worker.h"
 #include "lib/log.h"
@@ -49,19 +49,19 @@ static void resolve_now(struct supervisor *sv, struct policy *p)
 void supervisor_apply_policy(struct supervisor *sv, struct policy *p)
 {
 	resolve_now(sv, p);
-	gw_policy_set(sv->g, p);
-	bpf_glue_policy(sv->bpf, p);
+	gateway_policy_set(sv->g, p);
+	datapath_policy(sv->bpf, p);
 }
 
 static void on_resolve_timer(struct loop_timer *t)
 {
 	struct supervisor *sv = (struct supervisor *)((char *)t -
 						      offsetof(struct supervisor, resolve_timer));
-	struct policy *p = gw_policy_get(sv->g);
+	struct policy *p = gateway_policy_get(sv->g);
 
 	/* The address map is attached to the running snapshot; the kernel gets the new set. */
 	resolve_now(sv, p);
-	bpf_glue_policy(sv->bpf, p);
+	datapath_policy(sv->bpf, p);
 	if (p)
 		policy_put(p);
 }
@@ -69,7 +69,7 @@ static void on_resolve_timer(struct loop_timer *t)
 int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen)
 {
 	struct policy_error perr = { { 0 } };
-	struct gw *g = sv->g;
+	struct gateway *g = sv->g;
 	struct policy *p = NULL;
 	int rc = policy_load(g->cfg.outbound_policy, g->cfg.inbound_policy, &p, &perr);
 
@@ -112,7 +112,7 @@ static void on_ctl(struct loop_ev *ev, uint32_t events)
 	int rc;
 
 	(void)events;
-	rc = ctl_server_handle(sv->ctl);
+	rc = control_server_handle(sv->ctl);
 	if (rc)
 		log_warn("control socket: %s", strerror(-rc));
 }
@@ -122,7 +122,7 @@ static void on_bpf(struct loop_ev *ev, uint32_t events)
 	struct supervisor *sv = (struct supervisor *)((char *)ev - offsetof(struct supervisor, bpf_ev));
 
 	(void)events;
-	bpf_glue_events(sv->bpf);
+	datapath_events(sv->bpf);
 }
 
 /* The first worker's transparent listeners (v4, v6) of a role receive its steered connections. */
@@ -146,19 +146,19 @@ static void transparent_fds(const struct supervisor *sv, enum session_role role,
 
 static int open_control(struct supervisor *sv)
 {
-	struct ctl_server_opts o = { .run_dir = sv->g->cfg.run_dir, .group = sv->g->cfg.ctl_group };
+	struct control_server_opts o = { .run_dir = sv->g->cfg.run_dir, .group = sv->g->cfg.ctl_group };
 	int rc;
 
 	if (sv->g->cfg.run_dir && sv->g->cfg.run_dir[0] && access(sv->g->cfg.run_dir, W_OK) &&
 	    errno == ENOENT && mkdir(sv->g->cfg.run_dir, 0755) && errno != EEXIST)
 		log_warn("run_dir %s: %s", sv->g->cfg.run_dir, strerror(errno));
-	rc = ctl_server_open(&o, &supervisor_ctl_ops, sv, &sv->ctl);
+	rc = control_server_open(&o, &supervisor_control_ops, sv, &sv->ctl);
 	if (rc) {
 		log_err("control socket (run_dir=%s): %s", sv->g->cfg.run_dir, strerror(-rc));
 		return rc;
 	}
 	sv->ctl_ev.fn = on_ctl;
-	sv->ctl_ev.fd = ctl_server_fd(sv->ctl);
+	sv->ctl_ev.fd = control_server_fd(sv->ctl);
 	events_attach(sv->ctl);
 	return loop_watch(sv->loop, &sv->ctl_ev, EPOLLIN);
 }
@@ -170,16 +170,16 @@ static int open_resolver(struct supervisor *sv)
 
 	if (!sv->g->cfg.resolve)
 		return 0;
-	o.nameserver = sv->g->cfg.dns_server;
+	o.nameserver = sv->g->cfg.policy_dns_server;
 	rc = policy_resolver_new(&o, &sv->resolver);
 	if (rc)
-		log_err("policy resolver (dns_server=%s): %s",
-			sv->g->cfg.dns_server ? sv->g->cfg.dns_server : "resolv.conf", strerror(-rc));
+		log_err("policy resolver (policy_dns_server=%s): %s",
+			sv->g->cfg.policy_dns_server ? sv->g->cfg.policy_dns_server : "resolv.conf", strerror(-rc));
 	loop_timer_init(&sv->resolve_timer, on_resolve_timer);
 	return rc;
 }
 
-int supervisor_run(struct gw *g)
+int supervisor_run(struct gateway *g)
 {
 	struct supervisor sv = { .g = g };
 	sigset_t set;
@@ -209,14 +209,14 @@ int supervisor_run(struct gw *g)
 	rc = open_resolver(&sv);
 	if (rc)
 		goto out;
-	rc = bpf_glue_open(g, &sv.bpf);
+	rc = datapath_open(g, &sv.bpf);
 	if (rc)
 		goto out;
 	/* The policy loaded at start-up: resolve it and give the kernel its addresses. */
-	p = gw_policy_get(g);
+	p = gateway_policy_get(g);
 	if (p) {
 		resolve_now(&sv, p);
-		bpf_glue_policy(sv.bpf, p);
+		datapath_policy(sv.bpf, p);
 		policy_put(p);
 	}
 	for (unsigned int i = 0; i < sv.nworkers; i++) {
@@ -233,7 +233,7 @@ int supervisor_run(struct gw *g)
 
 		transparent_fds(&sv, ROLE_OUTBOUND, &fd4, &fd6);
 		transparent_fds(&sv, ROLE_INBOUND, &in4, &in6);
-		if (bpf_glue_listeners(g, sv.bpf, fd4, fd6, in4, in6))
+		if (datapath_listeners(g, sv.bpf, fd4, fd6, in4, in6))
 			goto stop;
 	}
 	if (sv.bpf) {
@@ -241,7 +241,7 @@ int supervisor_run(struct gw *g)
 		sv.bpf_ev.fd = tg_bpf_events_fd(sv.bpf);
 		if (sv.bpf_ev.fd >= 0)
 			loop_watch(sv.loop, &sv.bpf_ev, EPOLLIN);
-		bpf_glue_events(sv.bpf); /* what the enforcer dropped while we were down */
+		datapath_events(sv.bpf); /* what the enforcer dropped while we were down */
 	}
 	rc = open_control(&sv);
 	if (rc)
@@ -276,7 +276,7 @@ stop:
 	log_info("tlsgated stopped");
 out:
 	events_detach();
-	ctl_server_close(sv.ctl);
+	control_server_close(sv.ctl);
 	if (sv.bpf)
 		tg_bpf_close(sv.bpf); /* programs and pins stay: fail-closed */
 	policy_resolver_free(sv.resolver);

@@ -7,22 +7,22 @@
 #ifndef TLSGATE_DAEMON_SUPERVISOR_H
 #define TLSGATE_DAEMON_SUPERVISOR_H
 
-#include "daemon/gw.h"
+#include "daemon/gateway.h"
 #include "daemon/loop.h"
 
 struct worker;
-struct ctl_server;
+struct control_server;
 struct tg_bpf;
 struct policy_resolver;
 
 struct supervisor {
-	struct gw *g;
+	struct gateway *g;
 	struct worker **workers;
 	unsigned int nworkers;
 	struct loop *loop;
 	struct loop_ev sig_ev, ctl_ev, bpf_ev;
 	struct loop_timer resolve_timer;
-	struct ctl_server *ctl;
+	struct control_server *ctl;
 	struct tg_bpf *bpf;
 	struct policy_resolver *resolver;
 	uint64_t sessions_total_base;
@@ -30,7 +30,7 @@ struct supervisor {
 	bool stopped;		/* SIGTERM seen: draining */
 };
 
-int supervisor_run(struct gw *g);
+int supervisor_run(struct gateway *g);
 
 /*
  * Make p the running policy: resolve its names (cached names are not asked again), swap it in,
@@ -41,7 +41,7 @@ void supervisor_apply_policy(struct supervisor *sv, struct policy *p);
 int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen);
 
 /* control_ops.c */
-struct ctl_ops;
-extern const struct ctl_ops supervisor_ctl_ops;
+struct control_ops;
+extern const struct control_ops supervisor_control_ops;
 
 #endif

@@ -22,7 +22,7 @@ static const struct {
 	{ "null", "aNULL:-aNULL:eNULL:!aNULL:@STRENGTH" },
 };
 
-void tls_error_text(char *buf, size_t len)
+void tls_client_error_text(char *buf, size_t len)
 {
 	unsigned long e;
 	size_t off = 0;
@@ -43,13 +43,13 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	char e[256];
 
 	if (!ctx) {
-		tls_error_text(e, sizeof(e));
+		tls_client_error_text(e, sizeof(e));
 		snprintf(err, errlen, "SSL_CTX_new: %s", e);
 		return NULL;
 	}
 	if ((cfg->tls_ca_file || cfg->tls_ca_path) &&
 	    SSL_CTX_load_verify_locations(ctx, cfg->tls_ca_file, cfg->tls_ca_path) != 1) {
-		tls_error_text(e, sizeof(e));
+		tls_client_error_text(e, sizeof(e));
 		snprintf(err, errlen, "cannot load trust anchors (tls_ca_file=%s tls_ca_path=%s): %s",
 			 cfg->tls_ca_file ? cfg->tls_ca_file : "", cfg->tls_ca_path ? cfg->tls_ca_path : "",
 			 e);
@@ -276,7 +276,7 @@ int tls_client_check(SSL *ssl, const struct tls_client_params *p, enum tls_trust
 	}
 }
 
-const char *tls_trust_name(enum tls_trust t)
+const char *tls_client_trust_name(enum tls_trust t)
 {
 	switch (t) {
 	case TLS_ANONYMOUS:
@@ -291,7 +291,7 @@ const char *tls_trust_name(enum tls_trust t)
 	return "?";
 }
 
-void tls_summary(const SSL *ssl, char *buf, size_t len)
+void tls_client_summary(const SSL *ssl, char *buf, size_t len)
 {
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
 	int alg_bits = 0, bits = c ? SSL_CIPHER_get_bits(c, &alg_bits) : 0;

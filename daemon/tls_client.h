@@ -41,12 +41,12 @@ int tls_client_ssl_new(SSL_CTX *ctx, const struct tls_client_params *p, SSL **ou
 int tls_client_check(SSL *ssl, const struct tls_client_params *p, enum tls_trust *trust,
 		     char *why, size_t whylen);
 
-const char *tls_trust_name(enum tls_trust t);
+const char *tls_client_trust_name(enum tls_trust t);
 
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" (Postfix's wording). */
-void tls_summary(const SSL *ssl, char *buf, size_t len);
+void tls_client_summary(const SSL *ssl, char *buf, size_t len);
 
 /* The text of OpenSSL's error queue (then cleared), for logs. */
-void tls_error_text(char *buf, size_t len);
+void tls_client_error_text(char *buf, size_t len);
 
 #endif

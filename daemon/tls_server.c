@@ -30,7 +30,7 @@ SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) != 1 ||
 		    SSL_CTX_use_PrivateKey_file(ctx, c->key_file, SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
-			tls_error_text(e, sizeof(e));
+			tls_client_error_text(e, sizeof(e));
 			snprintf(err, errlen, "inbound_cert %s:%s: %s", c->cert_file, c->key_file, e);
 			goto fail;
 		}

@@ -9,11 +9,11 @@
  * The main thread owns signals, reloads and (later) the control socket; workers (one per CPU,
  * SO_REUSEPORT) own the sessions.
  */
-#include "daemon/gw.h"
+#include "daemon/gateway.h"
 #include "daemon/tls_client.h"
 #include "daemon/tls_server.h"
 #include "daemon/supervisor.h"
-#include "daemon/bpf_glue.h"
+#include "daemon/datapath.h"
 #include "ktls/ktls.h"
 #include "lib/log.h"
 #include "lib/version.h"
@@ -46,7 +46,7 @@ static void usage(FILE *f)
 		"  --detach         remove the BPF programs, routes and pins a previous run left\n");
 }
 
-static int probe(struct gw *g)
+static int probe(struct gateway *g)
 {
 	int err = ktls_probe(&g->caps);
 
@@ -58,7 +58,7 @@ static int probe(struct gw *g)
 	return 0;
 }
 
-static int load_policy(struct gw *g, struct policy **out)
+static int load_policy(struct gateway *g, struct policy **out)
 {
 	struct policy_error perr = { { 0 } };
 	int err = policy_load(g->cfg.outbound_policy, g->cfg.inbound_policy, out, &perr);
@@ -68,7 +68,7 @@ static int load_policy(struct gw *g, struct policy **out)
 	return err;
 }
 
-static int setup(struct gw *g, const char *file, const char *const *overrides)
+static int setup(struct gateway *g, const char *file, const char *const *overrides)
 {
 	char err[512];
 	struct policy *p = NULL;
@@ -102,7 +102,7 @@ static int setup(struct gw *g, const char *file, const char *const *overrides)
 	rc = load_policy(g, &p);
 	if (rc)
 		return rc;
-	gw_policy_set(g, p);
+	gateway_policy_set(g, p);
 	g->client_ctx = tls_client_ctx_new(&g->cfg, err, sizeof(err));
 	if (!g->client_ctx) {
 		log_err("tls: %s", err);
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 	};
 	const char *overrides[MAX_OVERRIDES + 1] = { NULL };
 	const char *file = NULL;
-	static struct gw g;
+	static struct gateway g;
 	int c, n_over = 0, mode = 0, rc;
 
 	tg_log_init("tlsgated", 0);
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "tlsgated: config: %s\n", err);
 			return 1;
 		}
-		return bpf_glue_detach(g.cfg.bpf_pin_dir) ? 1 : 0;
+		return datapath_detach(g.cfg.bpf_pin_dir) ? 1 : 0;
 	}
 	rc = setup(&g, file, overrides);
 	if (rc)

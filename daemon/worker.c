@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/worker.h"
-#include "daemon/gw.h"
+#include "daemon/gateway.h"
 #include "lib/log.h"
+#include "lib/sockutil.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -13,36 +14,6 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-int listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent)
-{
-	int fd, one = 1, zero = 0, err;
-
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
-		goto fail;
-	/* "*:25" is a v6 socket that takes v4 too */
-	if (sa->sa_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))
-		goto fail;
-	/* Steered connections (bpf_sk_assign) carry a foreign destination address: the listener
-	 * must be allowed to take them. */
-	if (transparent &&
-	    setsockopt(fd, sa->sa_family == AF_INET6 ? SOL_IPV6 : SOL_IP,
-		       sa->sa_family == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one,
-		       sizeof(one)))
-		goto fail;
-	if (bind(fd, sa, len) || listen(fd, 1024))
-		goto fail;
-	return fd;
-fail:
-	err = -errno;
-	close(fd);
-	return err;
-}
 
 /*
  * A steered connection (bpf_sk_assign, TPROXY) keeps its original destination as its local
@@ -173,7 +144,7 @@ static int add_listener(struct worker *w, const struct config_addr *a, enum sess
 
 	if (w->nlisteners >= WORKER_MAX_LISTENERS)
 		return -ENOSPC;
-	fd = listen_socket((const struct sockaddr *)&a->ss, a->len, transparent);
+	fd = tg_listen_socket((const struct sockaddr *)&a->ss, a->len, transparent);
 	if (fd < 0) {
 		log_err("listen %s (%s%s): %s", a->text, role == ROLE_OUTBOUND ? "outbound" : "inbound",
 			transparent ? ", transparent" : "", strerror(-fd));
@@ -191,7 +162,7 @@ static int add_listener(struct worker *w, const struct config_addr *a, enum sess
 	return loop_watch(w->loop, &li->ev, EPOLLIN);
 }
 
-int worker_new(struct gw *gw, unsigned int id, struct worker **out)
+int worker_new(struct gateway *gw, unsigned int id, struct worker **out)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	const struct config *c = &gw->cfg;

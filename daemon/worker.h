@@ -16,7 +16,7 @@
 #include "daemon/loop.h"
 #include "daemon/session.h"
 
-struct gw;
+struct gateway;
 
 #define WORKER_SCRATCH (64 * 1024)
 #define WORKER_MAX_LISTENERS 16
@@ -31,7 +31,7 @@ struct listener {
 
 struct worker {
 	unsigned int id;
-	struct gw *gw;
+	struct gateway *gw;
 	struct loop *loop;
 	pthread_t thread;
 	bool running;
@@ -51,7 +51,7 @@ struct worker {
 };
 
 /* Create the worker with its listeners (SO_REUSEPORT) for the configured addresses. */
-int worker_new(struct gw *gw, unsigned int id, struct worker **out);
+int worker_new(struct gateway *gw, unsigned int id, struct worker **out);
 int worker_start(struct worker *w);
 /* Ask it to stop accepting and end its sessions within deadline_ms; then join. */
 void worker_stop(struct worker *w, uint64_t deadline_ms);
@@ -68,7 +68,5 @@ int worker_kill(struct worker *w, uint64_t id);
 void worker_session_add(struct worker *w, struct session *s);
 void worker_session_del(struct worker *w, struct session *s);
 
-/* Open a listening socket as configured (SO_REUSEPORT; IP_TRANSPARENT when asked). */
-int listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent);
 
 #endif

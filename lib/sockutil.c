@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,4 +48,46 @@ int tg_set_nonblock(int fd, bool on)
 	if (fcntl(fd, F_SETFL, fl))
 		return -errno;
 	return 0;
+}
+
+/*
+ * We write whole buffers at once; what is left is a reply or command we must not hold back for
+ * the peer's delayed ACK (Nagle would add 40 ms to every pipelined round trip).
+ */
+void tg_set_nodelay(int fd)
+{
+	int one = 1;
+
+	/* Best effort: without it replies are only slower. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+int tg_listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent)
+{
+	int fd, one = 1, zero = 0, err;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+		goto fail;
+	/* "*:25" is a v6 socket that takes v4 too */
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))
+		goto fail;
+	/* Steered connections (bpf_sk_assign) carry a foreign destination address: the listener
+	 * must be allowed to take them. */
+	if (transparent &&
+	    setsockopt(fd, sa->sa_family == AF_INET6 ? SOL_IPV6 : SOL_IP,
+		       sa->sa_family == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one,
+		       sizeof(one)))
+		goto fail;
+	if (bind(fd, sa, len) || listen(fd, 1024))
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
 }

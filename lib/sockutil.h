@@ -3,6 +3,7 @@
 #define TLSGATE_LIB_SOCKUTIL_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 /*
  * A connected TCP pair over 127.0.0.1 (the kernel's tls ULP only attaches to TCP, so socketpair()
@@ -12,5 +13,15 @@ int tg_tcp_loopback_pair(int *client, int *server);
 
 /* O_NONBLOCK on or off; returns 0 or -errno. */
 int tg_set_nonblock(int fd, bool on);
+
+/* TCP_NODELAY: whole replies and commands go out at once (no Nagle delay on pipelined turns). */
+void tg_set_nodelay(int fd);
+
+/*
+ * A non-blocking TCP listener on sa with SO_REUSEADDR/SO_REUSEPORT (one per worker), dual-stack
+ * for a v6 wildcard, and IP(V6)_TRANSPARENT when `transparent` (it takes steered connections).
+ * Returns the fd or -errno.
+ */
+int tg_listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent);
 
 #endif

@@ -13,7 +13,7 @@
 
 #include "policy/policy_int.h"
 
-struct addrmap *addrmap_get_current(const struct policy *p)
+struct addrmap *policy_addrmap_get_current(const struct policy *p)
 {
 	struct addrmap *m;
 
@@ -27,7 +27,7 @@ struct addrmap *addrmap_get_current(const struct policy *p)
 	return m;
 }
 
-void addrmap_put(struct addrmap *m)
+void policy_addrmap_put(struct addrmap *m)
 {
 	if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
 		return;
@@ -36,7 +36,7 @@ void addrmap_put(struct addrmap *m)
 	free(m);
 }
 
-void addrmap_attach(struct policy *p, struct addrmap *m)
+void policy_addrmap_attach(struct policy *p, struct addrmap *m)
 {
 	struct addrmap *old;
 
@@ -44,7 +44,7 @@ void addrmap_attach(struct policy *p, struct addrmap *m)
 	old = p->res->map;
 	p->res->map = m;
 	pthread_mutex_unlock(&p->res->lock);
-	addrmap_put(old);
+	policy_addrmap_put(old);
 }
 
 static int key_cmp(int fa, u128 a, int fb, u128 b)
@@ -56,7 +56,7 @@ static int key_cmp(int fa, u128 a, int fb, u128 b)
 	return 0;
 }
 
-size_t addrmap_find(const struct addrmap *m, int family, u128 a, size_t *count)
+size_t policy_addrmap_find(const struct addrmap *m, int family, u128 a, size_t *count)
 {
 	size_t lo = 0, hi = m->n, first;
 
@@ -84,10 +84,10 @@ int policy_mx_for_addr(const struct policy *p, const struct sockaddr *sa, char *
 
 	if (!policy_sockaddr(sa, &family, addr, NULL))
 		return -EINVAL;
-	m = addrmap_get_current(p);
+	m = policy_addrmap_get_current(p);
 	if (!m)
 		return -ENOENT;
-	size_t count, first = addrmap_find(m, family, lpm_addr(family, addr), &count);
+	size_t count, first = policy_addrmap_find(m, family, policy_lpm_addr(family, addr), &count);
 
 	for (size_t i = first; i < first + count; i++) {
 		const struct policy_rule *r = &p->t[POLICY_OUTBOUND].rules[m->e[i].rule];
@@ -98,7 +98,7 @@ int policy_mx_for_addr(const struct policy *p, const struct sockaddr *sa, char *
 			rc = 0;
 		}
 	}
-	addrmap_put(m);
+	policy_addrmap_put(m);
 	return rc;
 }
 
@@ -132,7 +132,7 @@ int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct polic
 		       size_t *n)
 {
 	const struct policy_table *t = &p->t[dir];
-	struct addrmap *m = dir == POLICY_OUTBOUND ? addrmap_get_current(p) : NULL;
+	struct addrmap *m = dir == POLICY_OUTBOUND ? policy_addrmap_get_current(p) : NULL;
 	size_t cap = t->n + (m ? m->n : 0) + 1, k = 0;
 	struct policy_lpm_entry *v = calloc(cap, sizeof(*v));
 	size_t *slot = calloc(t->n + 1, sizeof(*slot));	/* rule index -> its entry in v */
@@ -140,7 +140,7 @@ int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct polic
 	if (!v || !slot) {
 		free(v);
 		free(slot);
-		addrmap_put(m);
+		policy_addrmap_put(m);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < t->n; i++) {
@@ -149,14 +149,14 @@ int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct polic
 		if (r->key_type != POLICY_KEY_ADDR)
 			continue;
 		slot[i] = k;
-		fill(&v[k++], r->family, lpm_addr(r->family, r->addr), r->prefix_len, r);
+		fill(&v[k++], r->family, policy_lpm_addr(r->family, r->addr), r->prefix_len, r);
 	}
 	/* One host entry per resolved address, carrying the rule that wins there by the
 	 * documented precedence -- including the address rules around it, so that the kernel's
 	 * longest-prefix answer equals policy_match_addr(). */
 	for (size_t i = 0; m && i < m->n;) {
-		const struct addrmap_ent *e = &m->e[i];
-		size_t count, first = addrmap_find(m, e->family, e->addr, &count);
+		const struct policy_addrmap_ent *e = &m->e[i];
+		size_t count, first = policy_addrmap_find(m, e->family, e->addr, &count);
 		const struct policy_rule *best = NULL;
 		uint8_t bytes[16] = { 0 }, plen = e->family == AF_INET ? 32 : 128;
 		int32_t ai;
@@ -169,7 +169,7 @@ int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct polic
 		}
 		for (size_t b = 0; b < (plen / 8u); b++)
 			bytes[b] = (uint8_t)(e->addr >> (plen - 8 * (b + 1)));
-		ai = lpm_lookup(&t->lpm, e->family, bytes);
+		ai = policy_lpm_lookup(&t->lpm, e->family, bytes);
 		if (ai >= 0 && policy_rule_beats(&t->rules[ai], best))
 			best = &t->rules[ai];
 		if (ai >= 0 && t->rules[ai].prefix_len == plen) {
@@ -180,7 +180,7 @@ int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct polic
 		}
 		i = first + count;
 	}
-	addrmap_put(m);
+	policy_addrmap_put(m);
 	free(slot);
 	qsort(v, k, sizeof(*v), ent_cmp);
 	*out = v;

@@ -24,7 +24,7 @@
 
 #define ANS_MAX 65536
 
-struct dns_ctx {
+struct policy_dns_ctx {
 	struct __res_state st;
 	bool have_state;
 	int (*query)(void *arg, const char *name, int type, unsigned char *ans, int anslen);
@@ -62,16 +62,16 @@ static int parse_nameserver(const char *s, struct sockaddr_in *sin)
 	return 0;
 }
 
-int dns_nameserver_check(const char *s)
+int policy_dns_nameserver_check(const char *s)
 {
 	struct sockaddr_in sin;
 
 	return parse_nameserver(s, &sin);
 }
 
-int dns_ctx_new(const struct policy_resolver_opts *o, struct dns_ctx **out)
+int policy_dns_ctx_new(const struct policy_resolver_opts *o, struct policy_dns_ctx **out)
 {
-	struct dns_ctx *c = calloc(1, sizeof(*c));
+	struct policy_dns_ctx *c = calloc(1, sizeof(*c));
 	struct sockaddr_in sin;
 	int rc;
 
@@ -108,11 +108,11 @@ int dns_ctx_new(const struct policy_resolver_opts *o, struct dns_ctx **out)
 	*out = c;
 	return 0;
 fail:
-	dns_ctx_free(c);
+	policy_dns_ctx_free(c);
 	return rc;
 }
 
-void dns_ctx_free(struct dns_ctx *c)
+void policy_dns_ctx_free(struct policy_dns_ctx *c)
 {
 	if (!c)
 		return;
@@ -132,7 +132,7 @@ static uint32_t get32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-int dns_parse_answer(const unsigned char *msg, size_t len, uint16_t qtype, dns_rr_fn fn,
+int policy_dns_parse_answer(const unsigned char *msg, size_t len, uint16_t qtype, policy_dns_rr_fn fn,
 		     void *arg)
 {
 	const unsigned char *eom = msg + len, *p;
@@ -158,7 +158,7 @@ int dns_parse_answer(const unsigned char *msg, size_t len, uint16_t qtype, dns_r
 		p += n + 4;
 	}
 	while (an--) {
-		struct dns_rr rr;
+		struct policy_dns_rr rr;
 		uint16_t type, class, rdlen;
 		int n = dn_skipname(p, eom);
 
@@ -219,7 +219,7 @@ static const char *type_name(uint16_t type)
 	return type == ns_t_mx ? "MX" : type == ns_t_a ? "A" : type == ns_t_aaaa ? "AAAA" : "?";
 }
 
-int dns_lookup(struct dns_ctx *c, const char *name, uint16_t type, dns_rr_fn fn, void *arg,
+int policy_dns_lookup(struct policy_dns_ctx *c, const char *name, uint16_t type, policy_dns_rr_fn fn, void *arg,
 	       char *why, size_t whylen)
 {
 	unsigned char q[NS_PACKETSZ];
@@ -247,7 +247,7 @@ int dns_lookup(struct dns_ctx *c, const char *name, uint16_t type, dns_rr_fn fn,
 						 : strerror(errno));
 		return DNS_TEMPFAIL;
 	}
-	st = dns_parse_answer(c->buf, (size_t)n, type, fn, arg);
+	st = policy_dns_parse_answer(c->buf, (size_t)n, type, fn, arg);
 	switch (st) {
 	case DNS_NXDOMAIN:
 		snprintf(why, whylen, "%s %s: NXDOMAIN", type_name(type), name);

@@ -85,14 +85,14 @@ int policy_parse_table(enum policy_dir dir, const char *name, const char *text, 
 	struct policy_error local;
 	struct policy_rule *v = NULL;
 	struct strtab keys = { 0 };
-	struct tbl_reader t;
+	struct policy_tbl_reader t;
 	size_t nv = 0, cap = 0;
 	int rc;
 
 	if (!err)
 		err = &local;
-	tbl_init(&t, name, text, len);
-	while ((rc = tbl_next(&t, err)) > 0) {
+	policy_tbl_init(&t, name, text, len);
+	while ((rc = policy_tbl_next(&t, err)) > 0) {
 		if (nv == cap) {
 			struct policy_rule *nr;
 
@@ -120,13 +120,13 @@ int policy_parse_table(enum policy_dir dir, const char *name, const char *text, 
 		goto out;
 	/* Duplicates: Postfix's postmap keeps the first and warns; two entries for one key are
 	 * ambiguous (the second might be the stricter), so we refuse them. */
-	rc = strtab_init(&keys, nv);
+	rc = policy_strtab_init(&keys, nv);
 	if (rc) {
 		policy_errorf(err, "%s: out of memory", name);
 		goto out;
 	}
 	for (size_t i = 0; i < nv; i++) {
-		long first = strtab_insert(&keys, v, (uint32_t)i);
+		long first = policy_strtab_insert(&keys, v, (uint32_t)i);
 
 		if (first != (long)i) {
 			policy_errorf(err, "%s:%u:1: duplicate key '%s' (first at line %u)", name,
@@ -140,9 +140,9 @@ int policy_parse_table(enum policy_dir dir, const char *name, const char *text, 
 	v = NULL;
 	nv = 0;
 out:
-	strtab_free(&keys);
+	policy_strtab_free(&keys);
 	policy_rules_free(v, nv);
-	tbl_free(&t);
+	policy_tbl_free(&t);
 	return rc;
 }
 
@@ -180,8 +180,8 @@ int policy_check_file(enum policy_dir dir, const char *path, size_t *nrules,
 static void table_free(struct policy_table *t)
 {
 	policy_rules_free(t->rules, t->n);
-	strtab_free(&t->keys);
-	lpm_free(&t->lpm);
+	policy_strtab_free(&t->keys);
+	policy_lpm_free(&t->lpm);
 	policy_rule_clear(&t->deflt);
 	free(t->path);
 }
@@ -200,13 +200,13 @@ static int table_init(struct policy_table *t, enum policy_dir dir, struct policy
 	t->deflt.key = strdup("default");
 	if (!t->deflt.key)
 		return -ENOMEM;
-	rc = strtab_init(&t->keys, n);
+	rc = policy_strtab_init(&t->keys, n);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		if (strtab_insert(&t->keys, rules, (uint32_t)i) != (long)i)
+		if (policy_strtab_insert(&t->keys, rules, (uint32_t)i) != (long)i)
 			return -EEXIST;	/* policy_parse_table refuses these */
-	return lpm_build(&t->lpm, rules, n);
+	return policy_lpm_build(&t->lpm, rules, n);
 }
 
 int policy_build(struct policy_rule *out, size_t nout, struct policy_rule *in, size_t nin,
@@ -304,7 +304,7 @@ void policy_put(struct policy *p)
 	table_free(&p->t[POLICY_INBOUND]);
 	free(p->ids);
 	if (p->res) {
-		addrmap_put(p->res->map);
+		policy_addrmap_put(p->res->map);
 		pthread_mutex_destroy(&p->res->lock);
 		free(p->res);
 	}
@@ -352,7 +352,7 @@ const struct policy_rule *policy_rule_find(const struct policy *p, enum policy_d
 	long i = -1;
 
 	if (!policy_key_parse(dir, key, strlen(key), &tmp, &bad, why, sizeof(why)))
-		i = strtab_find(&t->keys, tmp.key, strlen(tmp.key));
+		i = policy_strtab_find(&t->keys, tmp.key, strlen(tmp.key));
 	policy_rule_clear(&tmp);
 	return i < 0 ? NULL : &t->rules[i];
 }

@@ -13,7 +13,7 @@
 
 #include "policy/policy_int.h"
 
-u128 lpm_addr(int family, const uint8_t addr[16])
+u128 policy_lpm_addr(int family, const uint8_t addr[16])
 {
 	size_t n = family == AF_INET ? 4 : 16;
 	u128 a = 0;
@@ -38,7 +38,7 @@ static int pfx_cmp(const void *a, const void *b)
 	return (int)x->len - (int)y->len;	/* the enclosing block first */
 }
 
-static void emit(struct lpm_fam *f, u128 start, int32_t idx)
+static void emit(struct policy_lpm_fam *f, u128 start, int32_t idx)
 {
 	if (f->n && f->start[f->n - 1] == start) {
 		f->idx[f->n - 1] = idx;
@@ -53,7 +53,7 @@ static void emit(struct lpm_fam *f, u128 start, int32_t idx)
 	f->n++;
 }
 
-static int build_fam(struct lpm_fam *f, const struct policy_rule *rules, size_t n, int family)
+static int build_fam(struct policy_lpm_fam *f, const struct policy_rule *rules, size_t n, int family)
 {
 	unsigned int bits = family == AF_INET ? 32 : 128;
 	u128 space_end = bits == 128 ? ~(u128)0 : (((u128)1 << 32) - 1);
@@ -79,7 +79,7 @@ static int build_fam(struct lpm_fam *f, const struct policy_rule *rules, size_t 
 			continue;
 		host_mask = r->prefix_len == 0 ? space_end
 			: r->prefix_len >= bits ? 0 : (((u128)1 << (bits - r->prefix_len)) - 1);
-		v[np].start = lpm_addr(family, r->addr) & ~host_mask & space_end;
+		v[np].start = policy_lpm_addr(family, r->addr) & ~host_mask & space_end;
 		v[np].end = v[np].start | host_mask;
 		v[np].len = r->prefix_len;
 		v[np].idx = (int32_t)i;
@@ -112,17 +112,17 @@ out:
 	return rc;
 }
 
-int lpm_build(struct lpm *l, const struct policy_rule *rules, size_t n)
+int policy_lpm_build(struct lpm *l, const struct policy_rule *rules, size_t n)
 {
 	memset(l, 0, sizeof(*l));
 	if (build_fam(&l->v4, rules, n, AF_INET) || build_fam(&l->v6, rules, n, AF_INET6)) {
-		lpm_free(l);
+		policy_lpm_free(l);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-void lpm_free(struct lpm *l)
+void policy_lpm_free(struct lpm *l)
 {
 	free(l->v4.start);
 	free(l->v4.idx);
@@ -131,10 +131,10 @@ void lpm_free(struct lpm *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int32_t lpm_lookup(const struct lpm *l, int family, const uint8_t addr[16])
+int32_t policy_lpm_lookup(const struct lpm *l, int family, const uint8_t addr[16])
 {
-	const struct lpm_fam *f = family == AF_INET ? &l->v4 : &l->v6;
-	u128 a = lpm_addr(family, addr);
+	const struct policy_lpm_fam *f = family == AF_INET ? &l->v4 : &l->v6;
+	u128 a = policy_lpm_addr(family, addr);
 	size_t lo = 0, hi = f->n;
 
 	if (!f->n)

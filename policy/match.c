@@ -83,7 +83,7 @@ static struct policy_match dflt(const struct policy *p, enum policy_dir dir)
 static const struct policy_rule *find_kind(const struct policy_table *t, const char *key,
 					   enum policy_key_type kind)
 {
-	long i = strtab_find(&t->keys, key, strlen(key));
+	long i = policy_strtab_find(&t->keys, key, strlen(key));
 
 	return i >= 0 && t->rules[i].key_type == kind ? &t->rules[i] : NULL;
 }
@@ -147,7 +147,7 @@ static struct policy_match match_lpm(const struct policy *p, enum policy_dir dir
 				     const uint8_t addr[16])
 {
 	const struct policy_table *t = &p->t[dir];
-	int32_t i = lpm_lookup(&t->lpm, family, addr);
+	int32_t i = policy_lpm_lookup(&t->lpm, family, addr);
 	const struct policy_rule *r;
 
 	if (i < 0)
@@ -179,9 +179,9 @@ struct policy_match policy_match_addr(const struct policy *p, const struct socka
 	if (!policy_sockaddr(sa, &family, addr, NULL))
 		return dflt(p, POLICY_OUTBOUND);
 	m = match_lpm(p, POLICY_OUTBOUND, family, addr);
-	map = addrmap_get_current(p);
+	map = policy_addrmap_get_current(p);
 	if (map) {
-		size_t count, first = addrmap_find(map, family, lpm_addr(family, addr), &count);
+		size_t count, first = policy_addrmap_find(map, family, policy_lpm_addr(family, addr), &count);
 
 		for (size_t i = first; i < first + count; i++) {
 			struct policy_match r = {
@@ -191,7 +191,7 @@ struct policy_match policy_match_addr(const struct policy *p, const struct socka
 
 			m = better(m, r);
 		}
-		addrmap_put(map);
+		policy_addrmap_put(map);
 	}
 	return m;
 }

@@ -12,17 +12,17 @@ struct attr {
 };
 
 /* KEY and LEVEL, shared by both tables; *pos is left after the level token. */
-int parse_key_level(const struct tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
-		    size_t *pos, struct tbl_tok *level_tok, struct policy_error *err);
+int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
+		    size_t *pos, struct policy_tbl_tok *level_tok, struct policy_error *err);
 
 /* Parse the current logical line of t into r (r zeroed by the caller; cleared by it on error). */
-int policy_parse_outbound_entry(const struct tbl_reader *t, struct policy_rule *r,
+int policy_parse_outbound_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
 				struct policy_error *err);
-int policy_parse_inbound_entry(const struct tbl_reader *t, struct policy_rule *r,
+int policy_parse_inbound_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
 			       struct policy_error *err);
 
 /* Either of the above by direction; sets r->dir and r->line; r cleared on error. */
-int policy_parse_entry(const struct tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
+int policy_parse_entry(const struct policy_tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
 		       struct policy_error *err);
 
 #endif

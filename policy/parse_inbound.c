@@ -17,21 +17,21 @@
 
 #include "policy/parse.h"
 
-int policy_parse_inbound_entry(const struct tbl_reader *t, struct policy_rule *r,
+int policy_parse_inbound_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
 			       struct policy_error *err)
 {
-	struct tbl_tok tok, level_tok;
+	struct policy_tbl_tok tok, level_tok;
 	size_t pos;
 	int rc;
 
-	rc = parse_key_level(t, POLICY_INBOUND, r, &pos, &level_tok, err);
+	rc = policy_parse_key_level(t, POLICY_INBOUND, r, &pos, &level_tok, err);
 	if (rc)
 		return rc;
-	rc = tbl_token(t, &pos, ", \t\r\n\v\f", &tok, err);
+	rc = policy_tbl_token(t, &pos, ", \t\r\n\v\f", &tok, err);
 	if (rc < 0)
 		return rc;
 	if (rc > 0) {
-		tbl_error(err, t, tok.start - tok.brace, "unexpected '%.*s' after the level (the "
+		policy_tbl_error(err, t, tok.start - tok.brace, "unexpected '%.*s' after the level (the "
 			  "inbound table takes no attributes)", (int)tok.len, t->buf + tok.start);
 		return -EINVAL;
 	}

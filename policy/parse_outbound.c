@@ -36,7 +36,7 @@ static bool blank(char c)
 }
 
 /* "name=value" or the inside of "{ name = value }" (whitespace around '=' allowed there). */
-static int split_attr(const struct tbl_reader *t, const struct tbl_tok *tok, struct attr *a,
+static int split_attr(const struct policy_tbl_reader *t, const struct policy_tbl_tok *tok, struct attr *a,
 		      struct policy_error *err)
 {
 	const char *b = t->buf;
@@ -51,7 +51,7 @@ static int split_attr(const struct tbl_reader *t, const struct tbl_tok *tok, str
 	for (eq = s; eq < e && b[eq] != '='; eq++)
 		;
 	if (eq >= e || eq == s) {
-		tbl_error(err, t, tok->start, "malformed attribute '%.*s' (expected name=value)",
+		policy_tbl_error(err, t, tok->start, "malformed attribute '%.*s' (expected name=value)",
 			  (int)tok->len, b + tok->start);
 		return -EINVAL;
 	}
@@ -65,14 +65,14 @@ static int split_attr(const struct tbl_reader *t, const struct tbl_tok *tok, str
 			a->val_off++;
 	a->val_len = e - a->val_off;
 	if (!tok->brace && memchr(b + s, '{', e - s)) {
-		tbl_error(err, t, s, "'{' inside a value (quote the whole attribute: "
+		policy_tbl_error(err, t, s, "'{' inside a value (quote the whole attribute: "
 			  "{ name = value })");
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static bool name_is(const struct tbl_reader *t, const struct attr *a, const char *name)
+static bool name_is(const struct policy_tbl_reader *t, const struct attr *a, const char *name)
 {
 	return strlen(name) == a->name_len && !strncasecmp(t->buf + a->name_off, name, a->name_len);
 }
@@ -130,7 +130,7 @@ static int digest_norm(const char *s, size_t len, char **out, size_t *bad)
 	return 0;
 }
 
-static int parse_match(const struct tbl_reader *t, const struct attr *a, struct policy_rule *r,
+static int parse_match(const struct policy_tbl_reader *t, const struct attr *a, struct policy_rule *r,
 		       struct policy_error *err)
 {
 	const char *v = t->buf + a->val_off;
@@ -145,14 +145,14 @@ static int parse_match(const struct tbl_reader *t, const struct attr *a, struct 
 		while (i < a->val_len && v[i] != sep)
 			i++;
 		if (i == s) {
-			tbl_error(err, t, a->val_off + s, "empty match pattern (patterns are "
+			policy_tbl_error(err, t, a->val_off + s, "empty match pattern (patterns are "
 				  "separated by '%c')", sep);
 			return -EINVAL;
 		}
 		if (r->level == POLICY_FINGERPRINT) {
 			rc = digest_norm(v + s, i - s, &pat, &bad);
 			if (rc == -EINVAL)
-				tbl_error(err, t, a->val_off + s + bad,
+				policy_tbl_error(err, t, a->val_off + s + bad,
 					  "invalid fingerprint '%.*s' (expected the hex digest "
 					  "of 16, 20, 28, 32, 48 or 64 bytes, e.g. AB:CD:...)",
 					  (int)(i - s), v + s);
@@ -170,7 +170,7 @@ static int parse_match(const struct tbl_reader *t, const struct attr *a, struct 
 				pat = strdup("dot-nexthop");
 			else if (policy_domain_norm(v + s + off, i - s - off, name + off, &bad, why,
 						    sizeof(why))) {
-				tbl_error(err, t, a->val_off + s + off + bad,
+				policy_tbl_error(err, t, a->val_off + s + off + bad,
 					  "invalid match pattern '%.*s' (expected hostname, "
 					  "nexthop, dot-nexthop, a name or .domain)",
 					  (int)(i - s), v + s);
@@ -189,7 +189,7 @@ static int parse_match(const struct tbl_reader *t, const struct attr *a, struct 
 	return 0;
 }
 
-static int parse_attr(const struct tbl_reader *t, const struct attr *a, struct policy_rule *r,
+static int parse_attr(const struct policy_tbl_reader *t, const struct attr *a, struct policy_rule *r,
 		      struct policy_error *err)
 {
 	const char *v = t->buf + a->val_off;
@@ -197,14 +197,14 @@ static int parse_attr(const struct tbl_reader *t, const struct attr *a, struct p
 	size_t bad = 0;
 
 	if (a->val_len == 0) {
-		tbl_error(err, t, a->name_off, "attribute '%.*s' has an empty value",
+		policy_tbl_error(err, t, a->name_off, "attribute '%.*s' has an empty value",
 			  (int)a->name_len, t->buf + a->name_off);
 		return -EINVAL;
 	}
 	if (name_is(t, a, "match")) {
 		if (r->level != POLICY_FINGERPRINT && r->level != POLICY_VERIFY &&
 		    r->level != POLICY_SECURE) {
-			tbl_error(err, t, a->name_off, "attribute 'match' is invalid at security "
+			policy_tbl_error(err, t, a->name_off, "attribute 'match' is invalid at security "
 				  "level '%s' (expected fingerprint, verify or secure)",
 				  policy_level_name(r->level));
 			return -EINVAL;
@@ -219,7 +219,7 @@ static int parse_attr(const struct tbl_reader *t, const struct attr *a, struct p
 		char *val;
 
 		if (*slot) {
-			tbl_error(err, t, a->name_off,
+			policy_tbl_error(err, t, a->name_off,
 				  "attribute '%.*s' is specified more than once", (int)a->name_len,
 				  t->buf + a->name_off);
 			return -EINVAL;
@@ -271,24 +271,24 @@ static int parse_attr(const struct tbl_reader *t, const struct attr *a, struct p
 		}
 		return 0;
 bad:
-		tbl_error(err, t, a->val_off + bad, "%.*s: %s", (int)a->name_len,
+		policy_tbl_error(err, t, a->val_off + bad, "%.*s: %s", (int)a->name_len,
 			  t->buf + a->name_off, why);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < NELEM(unsupported); i++) {
 		if (name_is(t, a, unsupported[i])) {
-			tbl_error(err, t, a->name_off, "attribute '%s' is not supported by tlsgate "
+			policy_tbl_error(err, t, a->name_off, "attribute '%s' is not supported by tlsgate "
 				  "(supported: " ATTRS_EXPECTED ")", unsupported[i]);
 			return -EINVAL;
 		}
 	}
-	tbl_error(err, t, a->name_off, "unknown attribute '%.*s' (expected " ATTRS_EXPECTED ")",
+	policy_tbl_error(err, t, a->name_off, "unknown attribute '%.*s' (expected " ATTRS_EXPECTED ")",
 		  (int)a->name_len, t->buf + a->name_off);
 	return -EINVAL;
 }
 
-int parse_key_level(const struct tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
-		    size_t *pos, struct tbl_tok *level_tok, struct policy_error *err)
+int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
+		    size_t *pos, struct policy_tbl_tok *level_tok, struct policy_error *err)
 {
 	const char *expected =
 		dir == POLICY_OUTBOUND ? policy_levels_expected : "none, may, encrypt";
@@ -302,37 +302,37 @@ int parse_key_level(const struct tbl_reader *t, enum policy_dir dir, struct poli
 	rc = policy_key_parse(dir, t->buf, keylen, r, &bad, why, sizeof(why));
 	if (rc) {
 		if (rc == -EINVAL)
-			tbl_error(err, t, bad, "%s", why);
+			policy_tbl_error(err, t, bad, "%s", why);
 		return rc;
 	}
 	*pos = keylen;
-	rc = tbl_token(t, pos, SEPS, level_tok, err);
+	rc = policy_tbl_token(t, pos, SEPS, level_tok, err);
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {
-		tbl_error(err, t, keylen, "missing security level after '%.*s' (expected %s)",
+		policy_tbl_error(err, t, keylen, "missing security level after '%.*s' (expected %s)",
 			  (int)keylen, t->buf, expected);
 		return -EINVAL;
 	}
 	if (level_tok->brace || level_tok->len >= sizeof(lvl)) {
-		tbl_error(err, t, level_tok->start - level_tok->brace,
+		policy_tbl_error(err, t, level_tok->start - level_tok->brace,
 			  "expected a security level (%s)", expected);
 		return -EINVAL;
 	}
 	memcpy(lvl, t->buf + level_tok->start, level_tok->len);
 	lvl[level_tok->len] = '\0';
 	if (policy_level_parse(lvl, &level)) {
-		tbl_error(err, t, level_tok->start, "unknown security level '%s' (expected %s)",
+		policy_tbl_error(err, t, level_tok->start, "unknown security level '%s' (expected %s)",
 			  lvl, expected);
 		return -EINVAL;
 	}
 	if (level == POLICY_DANE || level == POLICY_DANE_ONLY) {
-		tbl_error(err, t, level_tok->start, "security level '%s' is not supported yet "
+		policy_tbl_error(err, t, level_tok->start, "security level '%s' is not supported yet "
 			  "(expected %s)", policy_level_name(level), expected);
 		return -EINVAL;
 	}
 	if (dir == POLICY_INBOUND && level > POLICY_ENCRYPT) {
-		tbl_error(err, t, level_tok->start,
+		policy_tbl_error(err, t, level_tok->start,
 			  "security level '%s' is not valid in the inbound table (expected %s)",
 			  policy_level_name(level), expected);
 		return -EINVAL;
@@ -341,20 +341,20 @@ int parse_key_level(const struct tbl_reader *t, enum policy_dir dir, struct poli
 	return 0;
 }
 
-int policy_parse_outbound_entry(const struct tbl_reader *t, struct policy_rule *r,
+int policy_parse_outbound_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
 				struct policy_error *err)
 {
-	struct tbl_tok tok, level_tok;
+	struct policy_tbl_tok tok, level_tok;
 	size_t pos;
 	int rc;
 
-	rc = parse_key_level(t, POLICY_OUTBOUND, r, &pos, &level_tok, err);
+	rc = policy_parse_key_level(t, POLICY_OUTBOUND, r, &pos, &level_tok, err);
 	if (rc)
 		return rc;
 	/* Postfix ignores (with a warning) whatever follows "none": TLS is off anyway. */
 	if (r->level == POLICY_NONE)
 		return 0;
-	while ((rc = tbl_token(t, &pos, SEPS, &tok, err)) > 0) {
+	while ((rc = policy_tbl_token(t, &pos, SEPS, &tok, err)) > 0) {
 		struct attr a;
 
 		rc = split_attr(t, &tok, &a, err);
@@ -367,7 +367,7 @@ int policy_parse_outbound_entry(const struct tbl_reader *t, struct policy_rule *
 	if (rc < 0)
 		return rc;
 	if (r->level == POLICY_FINGERPRINT && r->nmatch == 0) {
-		tbl_error(err, t, level_tok.start, "security level 'fingerprint' needs "
+		policy_tbl_error(err, t, level_tok.start, "security level 'fingerprint' needs "
 			  "match=DIGEST (no fingerprints to match)");
 		return -EINVAL;
 	}

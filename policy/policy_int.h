@@ -36,40 +36,40 @@ const char *policy_cipher_grade(const char *s, size_t len);
  * skipped; a line starting with whitespace continues the previous logical line (and skipped
  * lines in between do not end it).  Positions of every byte are kept for error messages.
  */
-struct tbl_seg {
+struct policy_tbl_seg {
 	size_t off;		/* offset in the logical line where this physical line starts */
 	unsigned int line;	/* its line number (1-based); its first byte is column 1 */
 };
 
-struct tbl_reader {
+struct policy_tbl_reader {
 	const char *name;
 	const char *text;
 	size_t len, pos;
 	unsigned int line;	/* number of the next physical line */
 	char *buf;		/* the current logical line, NUL-terminated */
 	size_t blen, bcap;
-	struct tbl_seg *segs;
+	struct policy_tbl_seg *segs;
 	size_t nseg, segcap;
 };
 
-void tbl_init(struct tbl_reader *r, const char *name, const char *text, size_t len);
-void tbl_free(struct tbl_reader *r);
+void policy_tbl_init(struct policy_tbl_reader *r, const char *name, const char *text, size_t len);
+void policy_tbl_free(struct policy_tbl_reader *r);
 /* 1: a logical line is in r->buf; 0: end of input; -EINVAL (err filled) or -ENOMEM. */
-int tbl_next(struct tbl_reader *r, struct policy_error *err);
+int policy_tbl_next(struct policy_tbl_reader *r, struct policy_error *err);
 /* First physical line of the current logical line. */
-unsigned int tbl_first_line(const struct tbl_reader *r);
+unsigned int policy_tbl_first_line(const struct policy_tbl_reader *r);
 /* "name:line:col: " + message, for the byte at offset off of the current logical line. */
-void tbl_error(struct policy_error *err, const struct tbl_reader *r, size_t off, const char *fmt,
+void policy_tbl_error(struct policy_error *err, const struct policy_tbl_reader *r, size_t off, const char *fmt,
 	       ...) __attribute__((format(printf, 4, 5)));
 
 /* A token of the logical line: [start, start + len).  Brace groups "{ name = value }" come
  * back with brace = true and start/len covering the inside. */
-struct tbl_tok {
+struct policy_tbl_tok {
 	size_t start, len;
 	bool brace;
 };
 /* Next token separated by seps (", \t\r\n" for Postfix policies); 1, 0 at end, -EINVAL. */
-int tbl_token(const struct tbl_reader *r, size_t *pos, const char *seps, struct tbl_tok *t,
+int policy_tbl_token(const struct policy_tbl_reader *r, size_t *pos, const char *seps, struct policy_tbl_tok *t,
 	      struct policy_error *err);
 
 /* ---- key.c: table keys ------------------------------------------------------------------ */
@@ -87,43 +87,43 @@ bool policy_name_fold(const char *in, char *out, size_t outlen);
 
 /* ---- strtab.c: string -> rule index (open addressing) ----------------------------------- */
 
-struct strtab_ent {
+struct policy_strtab_ent {
 	uint32_t slot;		/* rule index + 1; 0 = empty */
 	uint32_t hash;
 	const char *key;	/* the rule's key: a probe touches one cache line, not the rule */
 };
 
 struct strtab {
-	struct strtab_ent *e;
+	struct policy_strtab_ent *e;
 	size_t mask;
 };
 
 uint64_t policy_hash64(const void *data, size_t len, uint64_t seed);
-int strtab_init(struct strtab *t, size_t n);
-void strtab_free(struct strtab *t);
+int policy_strtab_init(struct strtab *t, size_t n);
+void policy_strtab_free(struct strtab *t);
 /* Insert key of rules[idx]; returns the existing index when the key is already there. */
-long strtab_insert(struct strtab *t, const struct policy_rule *rules, uint32_t idx);
+long policy_strtab_insert(struct strtab *t, const struct policy_rule *rules, uint32_t idx);
 /* Index of the rule whose key equals s[0..len), or -1. */
-long strtab_find(const struct strtab *t, const char *s, size_t len);
+long policy_strtab_find(const struct strtab *t, const char *s, size_t len);
 
 /* ---- lpm.c: longest-prefix match over disjoint intervals --------------------------------- */
 
 typedef unsigned __int128 u128;
 
-struct lpm_fam {
+struct policy_lpm_fam {
 	u128 *start;		/* sorted; start[0] == 0: the intervals cover the whole space */
 	int32_t *idx;		/* rule index for [start[i], start[i + 1]), -1 = none */
 	size_t n;
 };
 
 struct lpm {
-	struct lpm_fam v4, v6;
+	struct policy_lpm_fam v4, v6;
 };
 
-u128 lpm_addr(int family, const uint8_t addr[16]);
-int lpm_build(struct lpm *l, const struct policy_rule *rules, size_t n);
-void lpm_free(struct lpm *l);
-int32_t lpm_lookup(const struct lpm *l, int family, const uint8_t addr[16]);
+u128 policy_lpm_addr(int family, const uint8_t addr[16]);
+int policy_lpm_build(struct lpm *l, const struct policy_rule *rules, size_t n);
+void policy_lpm_free(struct lpm *l);
+int32_t policy_lpm_lookup(const struct lpm *l, int family, const uint8_t addr[16]);
 
 /* ---- ids.c ------------------------------------------------------------------------------- */
 
@@ -177,7 +177,7 @@ int policy_rule_copy(struct policy_rule *dst, const struct policy_rule *src);
 
 /* ---- resolve.c / addrmap ----------------------------------------------------------------- */
 
-struct addrmap_ent {
+struct policy_addrmap_ent {
 	u128 addr;
 	int family;
 	uint32_t rule;		/* outbound rule index */
@@ -186,17 +186,17 @@ struct addrmap_ent {
 
 struct addrmap {
 	atomic_uint refs;
-	struct addrmap_ent *e;	/* sorted by (family, addr) */
+	struct policy_addrmap_ent *e;	/* sorted by (family, addr) */
 	size_t n;
 	char *pool;		/* the names */
 };
 
-struct addrmap *addrmap_get_current(const struct policy *p);
-void addrmap_put(struct addrmap *m);
+struct addrmap *policy_addrmap_get_current(const struct policy *p);
+void policy_addrmap_put(struct addrmap *m);
 /* Replace p's map with m (taking the caller's reference). */
-void addrmap_attach(struct policy *p, struct addrmap *m);
+void policy_addrmap_attach(struct policy *p, struct addrmap *m);
 /* First entry for (family, addr) and how many there are. */
-size_t addrmap_find(const struct addrmap *m, int family, u128 a, size_t *count);
+size_t policy_addrmap_find(const struct addrmap *m, int family, u128 a, size_t *count);
 
 /* ---- match.c ----------------------------------------------------------------------------- */
 
@@ -207,7 +207,7 @@ bool policy_sockaddr(const struct sockaddr *sa, int *family, uint8_t addr[16], u
 
 /* ---- dns.c ------------------------------------------------------------------------------- */
 
-enum dns_status {
+enum policy_dns_status {
 	DNS_OK = 0,		/* NOERROR with records of the type */
 	DNS_NODATA,		/* NOERROR, no records of the type */
 	DNS_NXDOMAIN,
@@ -215,7 +215,7 @@ enum dns_status {
 	DNS_FAIL,		/* REFUSED, FORMERR, malformed answer, ... */
 };
 
-struct dns_rr {
+struct policy_dns_rr {
 	uint16_t type;
 	uint32_t ttl;
 	uint16_t pref;		/* MX */
@@ -223,21 +223,21 @@ struct dns_rr {
 	uint8_t addr[16];	/* A (4 bytes) / AAAA */
 };
 
-typedef int (*dns_rr_fn)(const struct dns_rr *rr, void *arg);
+typedef int (*policy_dns_rr_fn)(const struct policy_dns_rr *rr, void *arg);
 
-/* Walk the answer section of a response for records of qtype; returns the dns_status from the
+/* Walk the answer section of a response for records of qtype; returns the policy_dns_status from the
  * header and calls fn per record (fn returning non-zero stops with that value). */
-int dns_parse_answer(const unsigned char *msg, size_t len, uint16_t qtype, dns_rr_fn fn,
+int policy_dns_parse_answer(const unsigned char *msg, size_t len, uint16_t qtype, policy_dns_rr_fn fn,
 		     void *arg);
 
-struct dns_ctx;
+struct policy_dns_ctx;
 /* "a.b.c.d" or "a.b.c.d:port": 0, -EINVAL, or -EAFNOSUPPORT for IPv6. */
-int dns_nameserver_check(const char *s);
-int dns_ctx_new(const struct policy_resolver_opts *o, struct dns_ctx **out);
-void dns_ctx_free(struct dns_ctx *c);
-/* Query name/type and walk the answer (fn as for dns_parse_answer, returning 0 or -errno);
- * returns a dns_status, why says what failed. */
-int dns_lookup(struct dns_ctx *c, const char *name, uint16_t type, dns_rr_fn fn, void *arg,
+int policy_dns_nameserver_check(const char *s);
+int policy_dns_ctx_new(const struct policy_resolver_opts *o, struct policy_dns_ctx **out);
+void policy_dns_ctx_free(struct policy_dns_ctx *c);
+/* Query name/type and walk the answer (fn as for policy_dns_parse_answer, returning 0 or -errno);
+ * returns a policy_dns_status, why says what failed. */
+int policy_dns_lookup(struct policy_dns_ctx *c, const char *name, uint16_t type, policy_dns_rr_fn fn, void *arg,
 	       char *why, size_t whylen);
 
 #endif

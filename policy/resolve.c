@@ -75,7 +75,7 @@ int policy_resolver_new(const struct policy_resolver_opts *o, struct policy_reso
 	if (!r->o.retry_s)
 		r->o.retry_s = 60;
 	if (r->o.nameserver) {
-		int rc = dns_nameserver_check(r->o.nameserver);
+		int rc = policy_dns_nameserver_check(r->o.nameserver);
 
 		if (rc) {
 			free(r);
@@ -205,7 +205,7 @@ struct result {
 	char why[192];
 	int status;		/* DNS_OK or the failure */
 	/* MX collection */
-	struct dns_rr mx[MAX_MX];
+	struct policy_dns_rr mx[MAX_MX];
 	size_t nmx;
 	bool null_mx;
 	const char *cur_mx;
@@ -217,11 +217,11 @@ static void ttl_min(struct result *res, uint32_t ttl)
 		res->ttl = ttl;
 }
 
-static int on_addr(const struct dns_rr *rr, void *arg)
+static int on_addr(const struct policy_dns_rr *rr, void *arg)
 {
 	struct result *res = arg;
 	int family = rr->type == ns_t_a ? AF_INET : AF_INET6;
-	u128 a = lpm_addr(family, rr->addr);
+	u128 a = policy_lpm_addr(family, rr->addr);
 	struct res_addr *na;
 
 	ttl_min(res, rr->ttl);
@@ -243,7 +243,7 @@ static int on_addr(const struct dns_rr *rr, void *arg)
 	return 0;
 }
 
-static int on_mx(const struct dns_rr *rr, void *arg)
+static int on_mx(const struct policy_dns_rr *rr, void *arg)
 {
 	struct result *res = arg;
 
@@ -268,7 +268,7 @@ static int on_mx(const struct dns_rr *rr, void *arg)
 
 static int mx_cmp(const void *a, const void *b)
 {
-	const struct dns_rr *x = a, *y = b;
+	const struct policy_dns_rr *x = a, *y = b;
 
 	if (x->pref != y->pref)
 		return x->pref < y->pref ? -1 : 1;
@@ -277,14 +277,14 @@ static int mx_cmp(const void *a, const void *b)
 
 /* A and AAAA of host.  Negative answers are facts (no address of that family); anything else
  * makes the whole name fail, so an incomplete set never replaces a complete one. */
-static int resolve_host(struct dns_ctx *c, const char *host, struct result *res)
+static int resolve_host(struct policy_dns_ctx *c, const char *host, struct result *res)
 {
 	static const uint16_t types[] = { ns_t_a, ns_t_aaaa };
 	int nx = 0;
 
 	res->cur_mx = host;
 	for (size_t i = 0; i < NELEM(types); i++) {
-		int st = dns_lookup(c, host, types[i], on_addr, res, res->why, sizeof(res->why));
+		int st = policy_dns_lookup(c, host, types[i], on_addr, res, res->why, sizeof(res->why));
 
 		if (st < 0)
 			return st;
@@ -300,7 +300,7 @@ static int resolve_host(struct dns_ctx *c, const char *host, struct result *res)
 	return 0;
 }
 
-static int resolve_name(struct dns_ctx *c, const char *name, bool is_host, uint32_t max_ttl,
+static int resolve_name(struct policy_dns_ctx *c, const char *name, bool is_host, uint32_t max_ttl,
 			struct result *res)
 {
 	int st, rc;
@@ -311,7 +311,7 @@ static int resolve_name(struct dns_ctx *c, const char *name, bool is_host, uint3
 		rc = resolve_host(c, name, res);
 		goto done;
 	}
-	st = dns_lookup(c, name, ns_t_mx, on_mx, res, res->why, sizeof(res->why));
+	st = policy_dns_lookup(c, name, ns_t_mx, on_mx, res, res->why, sizeof(res->why));
 	if (st < 0)
 		return st;
 	if (st == DNS_NODATA) {
@@ -459,7 +459,7 @@ static int append_map(struct addrmap *m, size_t *pool_used, int family, u128 a, 
 
 static int map_cmp(const void *a, const void *b)
 {
-	const struct addrmap_ent *x = a, *y = b;
+	const struct policy_addrmap_ent *x = a, *y = b;
 
 	if (x->family != y->family)
 		return x->family < y->family ? -1 : 1;
@@ -487,7 +487,7 @@ static struct addrmap *build_map(const struct policy_resolver *r, const struct p
 			    host_literal(rule->host, &family, a)) {
 				/* No MX name: an address is no name for SNI or checks. */
 				if (pass)
-					append_map(m, &used, family, lpm_addr(family, a),
+					append_map(m, &used, family, policy_lpm_addr(family, a),
 						   (uint32_t)i, "");
 				ne++;
 				pool += 1;
@@ -530,7 +530,7 @@ int policy_resolver_refresh(struct policy_resolver *r, struct policy *p, uint64_
 {
 	struct policy_resolve_stats st = { 0 };
 	struct cache_ent **due = NULL;
-	struct dns_ctx *ctx = NULL;
+	struct policy_dns_ctx *ctx = NULL;
 	struct addrmap *m;
 	size_t ndue = 0;
 	int rc;
@@ -542,7 +542,7 @@ int policy_resolver_refresh(struct policy_resolver *r, struct policy *p, uint64_
 	if (rc)
 		goto out;
 	if (ndue) {
-		rc = dns_ctx_new(&r->o, &ctx);
+		rc = policy_dns_ctx_new(&r->o, &ctx);
 		if (rc) {
 			log_err("policy resolve error=\"cannot set up the resolver: %s\"",
 				strerror(-rc));
@@ -578,9 +578,9 @@ int policy_resolver_refresh(struct policy_resolver *r, struct policy *p, uint64_
 		goto out;
 	}
 	st.addrs = m->n;
-	addrmap_attach(p, m);
+	policy_addrmap_attach(p, m);
 out:
-	dns_ctx_free(ctx);
+	policy_dns_ctx_free(ctx);
 	free(due);
 	pthread_mutex_unlock(&r->refresh_lock);
 	if (stats)

@@ -143,7 +143,7 @@ int policy_rule_format(const struct policy_rule *r, char *buf, size_t len)
 	return s.used > (size_t)__INT_MAX__ ? __INT_MAX__ : (int)s.used;
 }
 
-int policy_parse_entry(const struct tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
+int policy_parse_entry(const struct policy_tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
 		       struct policy_error *err)
 {
 	int rc;
@@ -159,7 +159,7 @@ int policy_parse_entry(const struct tbl_reader *t, enum policy_dir dir, struct p
 		return rc;
 	}
 	r->dir = dir;
-	r->line = tbl_first_line(t);
+	r->line = policy_tbl_first_line(t);
 	return 0;
 }
 
@@ -167,14 +167,14 @@ int policy_rule_parse(enum policy_dir dir, const char *name, const char *text,
 		      struct policy_rule *out, struct policy_error *err)
 {
 	struct policy_error local;
-	struct tbl_reader t;
+	struct policy_tbl_reader t;
 	int rc;
 
 	if (!err)
 		err = &local;
 	memset(out, 0, sizeof(*out));
-	tbl_init(&t, name, text, strlen(text));
-	rc = tbl_next(&t, err);
+	policy_tbl_init(&t, name, text, strlen(text));
+	rc = policy_tbl_next(&t, err);
 	if (rc == 0) {
 		policy_errorf(err, "%s:1:1: empty rule (expected KEY LEVEL [ATTRIBUTE=VALUE...])",
 			      name);
@@ -186,15 +186,15 @@ int policy_rule_parse(enum policy_dir dir, const char *name, const char *text,
 	if (rc)
 		goto out;
 	out->line = 0;
-	rc = tbl_next(&t, err);
+	rc = policy_tbl_next(&t, err);
 	if (rc > 0) {
 		policy_rule_clear(out);
-		tbl_error(err, &t, 0, "more than one rule (one rule per command)");
+		policy_tbl_error(err, &t, 0, "more than one rule (one rule per command)");
 		rc = -EINVAL;
 	} else if (rc < 0) {
 		policy_rule_clear(out);
 	}
 out:
-	tbl_free(&t);
+	policy_tbl_free(&t);
 	return rc;
 }

@@ -255,7 +255,7 @@ int policy_store_del(const struct policy *old, enum policy_dir dir, const char *
 {
 	const struct policy_rule *r;
 	struct policy_error local;
-	struct tbl_reader t;
+	struct policy_tbl_reader t;
 	unsigned int first, last = 0;
 	char *text = NULL;
 	size_t len = 0, a, b;
@@ -274,14 +274,14 @@ int policy_store_del(const struct policy *old, enum policy_dir dir, const char *
 	if (rc)
 		return rc;
 	/* The entry spans its first line to the last of its continuation lines. */
-	tbl_init(&t, old->t[dir].path, text, len);
-	while ((rc = tbl_next(&t, err)) > 0) {
-		if (tbl_first_line(&t) == first) {
+	policy_tbl_init(&t, old->t[dir].path, text, len);
+	while ((rc = policy_tbl_next(&t, err)) > 0) {
+		if (policy_tbl_first_line(&t) == first) {
 			last = t.segs[t.nseg - 1].line;
 			break;
 		}
 	}
-	tbl_free(&t);
+	policy_tbl_free(&t);
 	if (rc < 0)
 		goto out;
 	if (!last) {	/* cannot happen while the hash matches */

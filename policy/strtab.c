@@ -29,7 +29,7 @@ uint64_t policy_hash64(const void *data, size_t len, uint64_t seed)
 	return h;
 }
 
-int strtab_init(struct strtab *t, size_t n)
+int policy_strtab_init(struct strtab *t, size_t n)
 {
 	size_t cap = 16;
 
@@ -42,20 +42,20 @@ int strtab_init(struct strtab *t, size_t n)
 	return 0;
 }
 
-void strtab_free(struct strtab *t)
+void policy_strtab_free(struct strtab *t)
 {
 	free(t->e);
 	t->e = NULL;
 	t->mask = 0;
 }
 
-long strtab_insert(struct strtab *t, const struct policy_rule *rules, uint32_t idx)
+long policy_strtab_insert(struct strtab *t, const struct policy_rule *rules, uint32_t idx)
 {
 	const char *key = rules[idx].key;
 	uint32_t h = (uint32_t)policy_hash64(key, strlen(key), 0);
 
 	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
-		struct strtab_ent *e = &t->e[i];
+		struct policy_strtab_ent *e = &t->e[i];
 
 		if (!e->slot) {
 			e->slot = idx + 1;
@@ -68,7 +68,7 @@ long strtab_insert(struct strtab *t, const struct policy_rule *rules, uint32_t i
 	}
 }
 
-long strtab_find(const struct strtab *t, const char *s, size_t len)
+long policy_strtab_find(const struct strtab *t, const char *s, size_t len)
 {
 	uint32_t h;
 
@@ -76,7 +76,7 @@ long strtab_find(const struct strtab *t, const char *s, size_t len)
 		return -1;
 	h = (uint32_t)policy_hash64(s, len, 0);
 	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
-		const struct strtab_ent *e = &t->e[i];
+		const struct policy_strtab_ent *e = &t->e[i];
 
 		if (!e->slot)
 			return -1;

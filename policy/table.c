@@ -19,7 +19,7 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-void tbl_init(struct tbl_reader *r, const char *name, const char *text, size_t len)
+void policy_tbl_init(struct policy_tbl_reader *r, const char *name, const char *text, size_t len)
 {
 	memset(r, 0, sizeof(*r));
 	r->name = name;
@@ -28,7 +28,7 @@ void tbl_init(struct tbl_reader *r, const char *name, const char *text, size_t l
 	r->line = 1;
 }
 
-void tbl_free(struct tbl_reader *r)
+void policy_tbl_free(struct policy_tbl_reader *r)
 {
 	free(r->buf);
 	free(r->segs);
@@ -54,7 +54,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* Append the physical line text[start..end) to the logical line. */
-static int append_line(struct tbl_reader *r, size_t start, size_t end, unsigned int line)
+static int append_line(struct policy_tbl_reader *r, size_t start, size_t end, unsigned int line)
 {
 	size_t n = end - start;
 
@@ -70,7 +70,7 @@ static int append_line(struct tbl_reader *r, size_t start, size_t end, unsigned 
 	return 0;
 }
 
-int tbl_next(struct tbl_reader *r, struct policy_error *err)
+int policy_tbl_next(struct policy_tbl_reader *r, struct policy_error *err)
 {
 	r->blen = 0;
 	r->nseg = 0;
@@ -120,15 +120,15 @@ int tbl_next(struct tbl_reader *r, struct policy_error *err)
 	return r->blen > 0 ? 1 : 0;
 }
 
-unsigned int tbl_first_line(const struct tbl_reader *r)
+unsigned int policy_tbl_first_line(const struct policy_tbl_reader *r)
 {
 	return r->nseg ? r->segs[0].line : r->line;
 }
 
-void tbl_error(struct policy_error *err, const struct tbl_reader *r, size_t off, const char *fmt,
+void policy_tbl_error(struct policy_error *err, const struct policy_tbl_reader *r, size_t off, const char *fmt,
 	       ...)
 {
-	unsigned int line = tbl_first_line(r);
+	unsigned int line = policy_tbl_first_line(r);
 	size_t col = off + 1;
 	int n;
 	va_list ap;
@@ -155,7 +155,7 @@ void tbl_error(struct policy_error *err, const struct tbl_reader *r, size_t off,
  * the matching '}' and may hold separators ("{ exclude = 3DES aNULL }").  Nested braces are
  * refused (Postfix allows them, nothing in a TLS policy needs them).
  */
-int tbl_token(const struct tbl_reader *r, size_t *pos, const char *seps, struct tbl_tok *t,
+int policy_tbl_token(const struct policy_tbl_reader *r, size_t *pos, const char *seps, struct policy_tbl_tok *t,
 	      struct policy_error *err)
 {
 	const char *b = r->buf;
@@ -173,12 +173,12 @@ int tbl_token(const struct tbl_reader *r, size_t *pos, const char *seps, struct 
 		while (q < n && b[q] != '}' && b[q] != '{')
 			q++;
 		if (q >= n) {
-			tbl_error(err, r, open,
+			policy_tbl_error(err, r, open,
 				  "unbalanced '{' (expected '}' before the end of the entry)");
 			return -EINVAL;
 		}
 		if (b[q] == '{') {
-			tbl_error(err, r, q, "nested '{' is not supported");
+			policy_tbl_error(err, r, q, "nested '{' is not supported");
 			return -EINVAL;
 		}
 		t->start = open + 1;
@@ -186,7 +186,7 @@ int tbl_token(const struct tbl_reader *r, size_t *pos, const char *seps, struct 
 		t->brace = true;
 		p = q + 1;
 		if (p < n && !strchr(seps, b[p])) {
-			tbl_error(err, r, p, "unexpected text after '}' (expected a separator)");
+			policy_tbl_error(err, r, p, "unexpected text after '}' (expected a separator)");
 			return -EINVAL;
 		}
 		*pos = p;

@@ -17,7 +17,7 @@
  *       sockets carry the relay mark); exit 0 when the server accepted the message
  *   helper_bpf_gate exclude PINDIR PREFIX          add an exclusion to a running setup
  *   helper_bpf_gate events PINDIR                  print the waiting drop events, one per line
- *   helper_bpf_gate stats PINDIR [ARGS]            `tlsgatectl stats ARGS` (daemon/ctl_stats.c);
+ *   helper_bpf_gate stats PINDIR [ARGS]            `tlsgatectl stats ARGS` (ctl/stats.c);
  *                                                  -j as the first ARG for JSON
  *   helper_bpf_gate detach NETNS PINDIR            tg_bpf_detach
  * OPTIONS: --inside IF, --outside IF, --policy PREFIX=RULE:LEVEL (outbound),
@@ -40,18 +40,9 @@
 #include <unistd.h>
 
 #include "bpf/loader.h"
-#include "daemon/ctl.h"
+#include "ctl/ctl.h"
 #include "lib/log.h"
 
-/* The CLI handler under test, built into this helper until tlsgatectl's dispatcher calls it. */
-#include "daemon/ctl_stats.c"
-
-bool ctl_matches(const char *arg, const char *word)
-{
-	size_t n = strlen(arg);
-
-	return n && n <= strlen(word) && !memcmp(arg, word, n);
-}
 
 #define MAX_IFS 8
 #define MAX_POL 64

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * helper_ctld: a stand-in for tlsgated's control side, for driving the real tlsgatectl in e2e
- * tests.  It runs the real control server (daemon/control_server.c) with an in-memory ops table:
+ * tests.  It runs the real control server (control/server.c) with an in-memory ops table:
  * rules added, deleted, imported and checked (a small "KEY LEVEL [ATTR=VALUE...]" parser with
  * file:line:col errors), synthetic sessions, and a real kTLS probe for `status`.
  *
@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/control_server.h"
+#include "control/server.h"
 #include "ktls/ktls.h"
 
 #define MAX_RULES 4096
@@ -54,7 +54,7 @@ static struct state {
 	struct session sess[64];
 	size_t nsess;
 	time_t start;
-	struct ctl_server *cs;
+	struct control_server *cs;
 } st = {.next_id = 16};
 
 static volatile sig_atomic_t stop;
@@ -236,7 +236,7 @@ static int op_status(void *ctx, struct nlproto_status *s)
 	return 0;
 }
 
-static int op_policy_dump(void *ctx, int dir, uint32_t after, ctl_rule_cb cb, void *arg)
+static int op_policy_dump(void *ctx, int dir, uint32_t after, control_rule_cb cb, void *arg)
 {
 	(void)ctx;
 	/* rules[] is kept in id order (ids only grow; removal keeps the order) */
@@ -261,7 +261,7 @@ static void remove_at(size_t i)
 	st.nrules--;
 }
 
-static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, ctl_rule_cb cb,
+static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb,
 			 void *arg, char *msg, size_t msglen)
 {
 	struct nlproto_rule w;
@@ -406,7 +406,7 @@ static void session_to_wire(const struct session *s, struct nlproto_session *w)
 	w->start_ms = s->start_ms;
 }
 
-static int op_session_dump(void *ctx, uint64_t after, ctl_session_cb cb, void *arg)
+static int op_session_dump(void *ctx, uint64_t after, control_session_cb cb, void *arg)
 {
 	(void)ctx;
 	for (size_t i = 0; i < st.nsess; i++) {
@@ -460,7 +460,7 @@ static int publish(enum nlproto_event_type type, struct session *s)
 	default:
 		break;
 	}
-	return ctl_server_publish_event(st.cs, &ev);
+	return control_server_publish_event(st.cs, &ev);
 }
 
 static int op_session_kill(void *ctx, uint64_t id, char *msg, size_t msglen)
@@ -485,7 +485,7 @@ static int op_reload(void *ctx, char *msg, size_t msglen)
 	return 0;
 }
 
-static const struct ctl_ops ops = {
+static const struct control_ops ops = {
 	.status = op_status,
 	.policy_dump = op_policy_dump,
 	.policy_add = op_policy_add,
@@ -504,11 +504,11 @@ static void command(char *line)
 {
 	char what[32] = "", type[32] = "";
 	unsigned long long id = 0;
-	struct ctl_server_stats s;
+	struct control_server_stats s;
 	int n = sscanf(line, "%31s %31s %llu", what, type, &id), err = -EINVAL;
 
 	if (n >= 1 && !strcmp(what, "stats")) {
-		ctl_server_stats(st.cs, &s);
+		control_server_stats(st.cs, &s);
 		printf("requests=%" PRIu64 " denied=%" PRIu64 " errors=%" PRIu64
 		       " malformed=%" PRIu64 " pages=%" PRIu64 " events=%" PRIu64 "\n",
 		       s.requests, s.denied, s.errors, s.malformed, s.pages, s.events);
@@ -546,7 +546,7 @@ int main(int argc, char **argv)
 		{"sessions", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
-	struct ctl_server_opts so = {0};
+	struct control_server_opts so = {0};
 	struct sigaction sa = {.sa_handler = on_term};
 	char line[512];
 	size_t have = 0;
@@ -583,23 +583,23 @@ int main(int argc, char **argv)
 		s->start_ms = now_ms() - 1000 * (uint64_t)(i + 1);
 	}
 	so.run_dir = argv[optind];
-	err = ctl_server_open(&so, &ops, NULL, &st.cs);
+	err = control_server_open(&so, &ops, NULL, &st.cs);
 	if (err) {
-		fprintf(stderr, "helper_ctld: ctl_server_open: %s\n", strerror(-err));
+		fprintf(stderr, "helper_ctld: control_server_open: %s\n", strerror(-err));
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("ready port=%u\n", ctl_server_port(st.cs));
+	printf("ready port=%u\n", control_server_port(st.cs));
 	while (!stop) {
 		struct pollfd pfd[2] = {
-			{.fd = ctl_server_fd(st.cs), .events = POLLIN},
+			{.fd = control_server_fd(st.cs), .events = POLLIN},
 			{.fd = STDIN_FILENO, .events = POLLIN},
 		};
 
 		if (poll(pfd, 2, -1) < 0)
 			continue; /* EINTR: stop is set */
 		if (pfd[0].revents & POLLIN)
-			ctl_server_handle(st.cs);
+			control_server_handle(st.cs);
 		if (pfd[1].revents & (POLLIN | POLLHUP)) {
 			/* read(), not stdio: several lines in one read must not hide from poll() */
 			ssize_t n = read(STDIN_FILENO, line + have, sizeof(line) - 1 - have);
@@ -619,7 +619,7 @@ int main(int argc, char **argv)
 				have = 0; /* an overlong line: drop it */
 		}
 	}
-	ctl_server_close(st.cs);
+	control_server_close(st.cs);
 	for (size_t i = 0; i < st.nrules; i++)
 		rule_free(&st.rules[i]);
 	return 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer: the control server's request path (daemon/control_server.c, control_requests.c,
- * policy/nlproto*.c) on arbitrary datagrams, exactly as ctl_server_handle would pass them on.
+ * libFuzzer: the control server's request path (control/server.c, control/requests.c,
+ * control/nlproto*.c) on arbitrary datagrams, exactly as control_server_handle would pass them on.
  * The first input byte picks the sender's credentials (root, a stranger, a member of the read
  * group by primary gid, none), the rest is the datagram.  Replies go to a socket of ours and are
  * read back through the client-side decoders, which must accept everything the server sends:
@@ -20,7 +20,7 @@
 
 #include <netlink/msg.h>
 
-#include "daemon/control_server.h"
+#include "control/server.h"
 #include "lib/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,7 +36,7 @@ static int op_status(void *ctx, struct nlproto_status *st)
 	return 0;
 }
 
-static int op_policy_dump(void *ctx, int dir, uint32_t after, ctl_rule_cb cb, void *arg)
+static int op_policy_dump(void *ctx, int dir, uint32_t after, control_rule_cb cb, void *arg)
 {
 	static const char *const match[] = {".example.org", "example.org"};
 	char key[32];
@@ -62,7 +62,7 @@ static int op_policy_dump(void *ctx, int dir, uint32_t after, ctl_rule_cb cb, vo
 	return 0;
 }
 
-static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, ctl_rule_cb cb,
+static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb,
 			 void *arg, char *msg, size_t msglen)
 {
 	struct nlproto_rule r = {.id = 16, .dir = dir, .key = line, .level = "may"};
@@ -87,7 +87,7 @@ static int op_text(void *ctx, enum policy_dir dir, const char *name, const char 
 	return len % 2 ? -EINVAL : 0;
 }
 
-static int op_session_dump(void *ctx, uint64_t after, ctl_session_cb cb, void *arg)
+static int op_session_dump(void *ctx, uint64_t after, control_session_cb cb, void *arg)
 {
 	(void)ctx;
 	for (uint64_t id = after + 1; id <= after + 300 && id; id++) {
@@ -108,7 +108,7 @@ static int op_kill(void *ctx, uint64_t id, char *msg, size_t msglen)
 	return id % 2 ? -ENOENT : 0;
 }
 
-static const struct ctl_ops ops = {
+static const struct control_ops ops = {
 	.status = op_status,
 	.policy_dump = op_policy_dump,
 	.policy_add = op_policy_add,
@@ -119,7 +119,7 @@ static const struct ctl_ops ops = {
 	/* reload and log_level: NULL, to exercise "not supported" and the default */
 };
 
-static struct ctl_server *srv;
+static struct control_server *srv;
 static int sink = -1;
 static uint32_t sink_port;
 static unsigned char *rbuf;
@@ -128,12 +128,12 @@ static void setup(void)
 {
 	struct sockaddr_nl me = {.nl_family = AF_NETLINK};
 	socklen_t len = sizeof(me);
-	struct ctl_server_opts o = {.group = "root"};
+	struct control_server_opts o = {.group = "root"};
 	int big = 8 << 20;
 
 	tg_log_init("fuzz_nlproto", 0);
 	tg_log_set_level(TG_LOG_ERR);
-	if (ctl_server_open(&o, &ops, NULL, &srv))
+	if (control_server_open(&o, &ops, NULL, &srv))
 		abort();
 	sink = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_USERSOCK);
 	if (sink < 0 || bind(sink, (struct sockaddr *)&me, sizeof(me)) ||
@@ -217,7 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c = NULL;
 		break;
 	}
-	ctl_server_input(srv, data + 1, size - 1, c, sink_port);
+	control_server_input(srv, data + 1, size - 1, c, sink_port);
 	check_replies();
 	return 0;
 }

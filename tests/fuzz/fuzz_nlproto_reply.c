@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libFuzzer: what tlsgatectl does with a datagram from the daemon (or from anyone on the event
- * group): walk the netlink messages and decode each with every decoder of policy/nlproto*.c.
+ * group): walk the netlink messages and decode each with every decoder of control/nlproto*.c.
  * Beyond the sanitizers, it traps when a decoder says yes to something it should not have: a
  * string it hands out that is not NUL-terminated inside the message.
  *
@@ -14,7 +14,7 @@
 
 #include <netlink/msg.h>
 
-#include "policy/nlproto.h"
+#include "control/nlproto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

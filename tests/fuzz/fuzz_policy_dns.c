@@ -2,7 +2,7 @@
 /*
  * libFuzzer: policy/dns.c's answer walker on arbitrary bytes as a DNS response, for each record
  * type the resolver asks (MX, A, AAAA).  Beyond the sanitizers it traps when a promise breaks:
- * the status is one of the dns_status values; an MX name is NUL-terminated, lower case, without
+ * the status is one of the policy_dns_status values; an MX name is NUL-terminated, lower case, without
  * a trailing dot.
  */
 #include <arpa/nameser.h>
@@ -16,7 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int check_rr(const struct dns_rr *rr, void *arg)
+static int check_rr(const struct policy_dns_rr *rr, void *arg)
 {
 	size_t n = strnlen(rr->name, sizeof(rr->name));
 
@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		int st = dns_parse_answer(copy, size, types[i], check_rr, NULL);
+		int st = policy_dns_parse_answer(copy, size, types[i], check_rr, NULL);
 
 		if (st < DNS_OK || st > DNS_FAIL)
 			__builtin_trap();

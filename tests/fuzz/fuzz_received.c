@@ -13,9 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "daemon/received.h"
-#include "daemon/received_explain.h"
-#include "daemon/received_parse.h"
+#include "smtp/received.h"
+#include "ctl/received_explain.h"
+#include "smtp/received_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

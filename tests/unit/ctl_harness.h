@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/control_server.h"
+#include "control/server.h"
 
 struct shared {
 	volatile int ready;	    /* the child is set up: harness_run calls when_ready */
@@ -36,14 +36,14 @@ struct shared {
 
 struct harness {
 	char dir[64]; /* RUNDIR */
-	struct ctl_server *cs;
+	struct control_server *cs;
 	struct shared *sh;
 };
 
-static inline int harness_open(struct harness *h, const struct ctl_server_opts *base,
-			       const struct ctl_ops *ops, void *ctx)
+static inline int harness_open(struct harness *h, const struct control_server_opts *base,
+			       const struct control_ops *ops, void *ctx)
 {
-	struct ctl_server_opts o = *base;
+	struct control_server_opts o = *base;
 
 	memset(h, 0, sizeof(*h));
 	snprintf(h->dir, sizeof(h->dir), "/tmp/tg-ctl-test.XXXXXX");
@@ -56,14 +56,14 @@ static inline int harness_open(struct harness *h, const struct ctl_server_opts *
 	if (h->sh == MAP_FAILED)
 		return -errno;
 	o.run_dir = h->dir;
-	return ctl_server_open(&o, ops, ctx, &h->cs);
+	return control_server_open(&o, ops, ctx, &h->cs);
 }
 
 static inline void harness_close(struct harness *h)
 {
 	char path[96];
 
-	ctl_server_close(h->cs);
+	control_server_close(h->cs);
 	h->cs = NULL;
 	snprintf(path, sizeof(path), "%s/ctl", h->dir);
 	unlink(path);
@@ -97,14 +97,14 @@ static inline int harness_run2(struct harness *h, harness_child_fn child,
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (int i = 0; i < 3000; i++) {
 		struct pollfd pfd[2] = {
-			{.fd = ctl_server_fd(h->cs), .events = POLLIN},
+			{.fd = control_server_fd(h->cs), .events = POLLIN},
 			{.fd = pidfd, .events = POLLIN},
 		};
 
 		if (poll(pfd, 2, 10) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN)
-			ctl_server_handle(h->cs);
+			control_server_handle(h->cs);
 		if (when_ready && !readied && h->sh->ready) {
 			readied = true;
 			when_ready(h, arg);

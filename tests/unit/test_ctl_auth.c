@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * daemon/control_auth.c: who may read and who may change, decided from the kernel's
+ * control/auth.c: who may read and who may change, decided from the kernel's
  * SCM_CREDENTIALS.  The decisive cases are real: forked children drop to `nobody` (with and
  * without the admin group as a supplementary group) and ask the real control server over
  * NETLINK_USERSOCK; the kernel, not the test, supplies their credentials.
@@ -23,38 +23,38 @@
 #include <netlink/msg.h>
 
 #include "ctl_harness.h"
-#include "daemon/control_auth.h"
-#include "daemon/control_client.h"
+#include "control/auth.h"
+#include "control/client.h"
 #include "lib/log.h"
 
 /* ---- the decision itself ---- */
 
 static void test_check_rules(void **state)
 {
-	struct ctl_auth a = {.group = "tlsgate", .have_group = true, .gid = 4242};
-	struct ctl_auth none = {.group = "tlsgate", .have_group = false};
+	struct control_auth a = {.group = "tlsgate", .have_group = true, .gid = 4242};
+	struct control_auth none = {.group = "tlsgate", .have_group = false};
 	struct ucred root = {.pid = getpid(), .uid = 0, .gid = 0};
 	struct ucred user = {.pid = getpid(), .uid = 1000, .gid = 1000};
 	struct ucred member = {.pid = getpid(), .uid = 1000, .gid = 4242};
 	char msg[512];
 
 	(void)state;
-	assert_int_equal(ctl_auth_check(&a, &root, CTL_ACCESS_WRITE, "policy add", msg, 512), 0);
-	assert_int_equal(ctl_auth_check(&none, &root, CTL_ACCESS_READ, "status", msg, 512), 0);
-	assert_int_equal(ctl_auth_check(&a, &user, CTL_ACCESS_WRITE, "policy add", msg, 512),
+	assert_int_equal(control_auth_check(&a, &root, CTL_ACCESS_WRITE, "policy add", msg, 512), 0);
+	assert_int_equal(control_auth_check(&none, &root, CTL_ACCESS_READ, "status", msg, 512), 0);
+	assert_int_equal(control_auth_check(&a, &user, CTL_ACCESS_WRITE, "policy add", msg, 512),
 			 -EPERM);
 	assert_string_equal(msg, "permission denied: policy add changes tlsgated and needs root "
 				 "(request from uid 1000)");
 	/* primary group from the credentials themselves */
-	assert_int_equal(ctl_auth_check(&a, &member, CTL_ACCESS_READ, "status", msg, 512), 0);
-	assert_int_equal(ctl_auth_check(&a, &member, CTL_ACCESS_WRITE, "reload", msg, 512), -EPERM);
+	assert_int_equal(control_auth_check(&a, &member, CTL_ACCESS_READ, "status", msg, 512), 0);
+	assert_int_equal(control_auth_check(&a, &member, CTL_ACCESS_WRITE, "reload", msg, 512), -EPERM);
 	/* the group does not exist: say so */
-	assert_int_equal(ctl_auth_check(&none, &user, CTL_ACCESS_READ, "status", msg, 512), -EPERM);
+	assert_int_equal(control_auth_check(&none, &user, CTL_ACCESS_READ, "status", msg, 512), -EPERM);
 	assert_non_null(strstr(msg, "group tlsgate, which does not exist on this host"));
 	/* pid is ours but uid 1000 is not: the pid does not vouch for that uid */
-	assert_int_equal(ctl_auth_check(&a, &user, CTL_ACCESS_READ, "status", msg, 512), -EPERM);
+	assert_int_equal(control_auth_check(&a, &user, CTL_ACCESS_READ, "status", msg, 512), -EPERM);
 	assert_non_null(strstr(msg, "could not be verified"));
-	assert_int_equal(ctl_auth_check(&a, NULL, CTL_ACCESS_READ, "status", msg, 512), -EPERM);
+	assert_int_equal(control_auth_check(&a, NULL, CTL_ACCESS_READ, "status", msg, 512), -EPERM);
 	assert_string_equal(msg, "permission denied: status: request carried no credentials");
 }
 
@@ -65,17 +65,17 @@ static void test_proc_groups(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(ctl_auth_proc_has_group(getpid(), getuid(), getegid()), 1);
+	assert_int_equal(control_auth_proc_has_group(getpid(), getuid(), getegid()), 1);
 	for (int i = 0; i < n; i++)
-		assert_int_equal(ctl_auth_proc_has_group(getpid(), getuid(), groups[i]), 1);
-	assert_int_equal(ctl_auth_proc_has_group(getpid(), getuid(), 54321), 0);
-	assert_int_equal(ctl_auth_proc_has_group(getpid(), getuid() + 1, getegid()), -EPERM);
+		assert_int_equal(control_auth_proc_has_group(getpid(), getuid(), groups[i]), 1);
+	assert_int_equal(control_auth_proc_has_group(getpid(), getuid(), 54321), 0);
+	assert_int_equal(control_auth_proc_has_group(getpid(), getuid() + 1, getegid()), -EPERM);
 	pid = fork();
 	if (pid == 0)
 		_exit(0);
 	waitpid(pid, NULL, 0);
-	assert_int_equal(ctl_auth_proc_has_group(pid, getuid(), getegid()), -ESRCH);
-	assert_int_equal(ctl_auth_proc_has_group(0, 0, 0), -ESRCH);
+	assert_int_equal(control_auth_proc_has_group(pid, getuid(), getegid()), -ESRCH);
+	assert_int_equal(control_auth_proc_has_group(0, 0, 0), -ESRCH);
 }
 
 /* ---- for real: unprivileged children against the real server ---- */
@@ -90,7 +90,7 @@ static int op_status(void *ctx, struct nlproto_status *st)
 	return 0;
 }
 
-static int op_add(void *ctx, enum policy_dir dir, const char *line, ctl_rule_cb cb, void *arg,
+static int op_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb, void *arg,
 		  char *msg, size_t msglen)
 {
 	(void)ctx;
@@ -104,7 +104,7 @@ static int op_add(void *ctx, enum policy_dir dir, const char *line, ctl_rule_cb 
 	return 0;
 }
 
-static const struct ctl_ops ops = {.status = op_status, .policy_add = op_add};
+static const struct control_ops ops = {.status = op_status, .policy_add = op_add};
 
 /* The group the server admits readers from: one that exists here and that nobody lacks. */
 static const char *admin_group(gid_t *gid)
@@ -122,13 +122,13 @@ struct who {
 	gid_t gid;
 };
 
-static int ask(struct ctl_client *c, struct harness *h, uint16_t type, int slot)
+static int ask(struct control_client *c, struct harness *h, uint16_t type, int slot)
 {
-	struct nl_msg *req = ctl_client_msg(type, 0, 0);
+	struct nl_msg *req = control_client_msg(type, 0, 0);
 
 	if (type == NLPROTO_MSG_POLICY_ADD)
 		nla_put_string(req, NLPROTO_A_LINE, "example.org encrypt");
-	h->sh->errs[slot] = ctl_client_call(c, req, NULL, NULL, h->sh->msgs[slot], 512);
+	h->sh->errs[slot] = control_client_call(c, req, NULL, NULL, h->sh->msgs[slot], 512);
 	nlmsg_free(req);
 	return 0;
 }
@@ -137,43 +137,43 @@ static int child_nobody(struct harness *h, void *arg)
 {
 	const struct who *w = arg;
 	struct passwd *pw = getpwnam("nobody");
-	struct ctl_monitor *m;
-	struct ctl_client *c;
+	struct control_monitor *m;
+	struct control_client *c;
 
 	if (!pw)
 		return 20;
 	if (setgroups(w->with_group ? 1 : 0, &w->gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid) ||
 	    getuid() != pw->pw_uid || geteuid() != pw->pw_uid)
 		return 21;
-	if (ctl_client_open(h->dir, 5000, &c, h->sh->msg, sizeof(h->sh->msg)))
+	if (control_client_open(h->dir, 5000, &c, h->sh->msg, sizeof(h->sh->msg)))
 		return 22;
 	ask(c, h, NLPROTO_MSG_STATUS_GET, 0);
 	ask(c, h, NLPROTO_MSG_POLICY_ADD, 1);
-	ctl_client_close(c);
+	control_client_close(c);
 	/* and events: the kernel keeps the unprivileged out of USERSOCK groups */
-	h->sh->errs[2] = ctl_monitor_open(h->dir, &m, h->sh->msgs[2], 512);
+	h->sh->errs[2] = control_monitor_open(h->dir, &m, h->sh->msgs[2], 512);
 	if (!h->sh->errs[2])
-		ctl_monitor_close(m);
+		control_monitor_close(m);
 	return 0;
 }
 
 static int child_root(struct harness *h, void *arg)
 {
-	struct ctl_client *c;
+	struct control_client *c;
 
 	(void)arg;
-	if (ctl_client_open(h->dir, 5000, &c, h->sh->msg, sizeof(h->sh->msg)))
+	if (control_client_open(h->dir, 5000, &c, h->sh->msg, sizeof(h->sh->msg)))
 		return 22;
 	ask(c, h, NLPROTO_MSG_STATUS_GET, 0);
 	ask(c, h, NLPROTO_MSG_POLICY_ADD, 1);
-	ctl_client_close(c);
+	control_client_close(c);
 	return 0;
 }
 
 static void test_unprivileged_over_netlink(void **state)
 {
-	struct ctl_server_opts o = {0};
-	struct ctl_server_stats st;
+	struct control_server_opts o = {0};
+	struct control_server_stats st;
 	struct harness h;
 	struct who w = {0};
 	char want[256];
@@ -217,7 +217,7 @@ static void test_unprivileged_over_netlink(void **state)
 	assert_int_equal(statuses, 2);
 	assert_int_equal(adds, 1);
 
-	ctl_server_stats(h.cs, &st);
+	control_server_stats(h.cs, &st);
 	assert_int_equal(st.denied, 3);
 	harness_close(&h);
 }

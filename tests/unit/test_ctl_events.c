@@ -18,17 +18,17 @@
 #include <netlink/msg.h>
 
 #include "ctl_harness.h"
-#include "daemon/control_client.h"
-#include "daemon/control_server.h"
+#include "control/client.h"
+#include "control/server.h"
 #include "lib/log.h"
 
 /* The daemon's requests play no part here. */
-static const struct ctl_ops ops = {0};
+static const struct control_ops ops = {0};
 
 static int setup(void **state)
 {
 	static struct harness h;
-	struct ctl_server_opts o = {0};
+	struct control_server_opts o = {0};
 
 	if (harness_open(&h, &o, &ops, NULL))
 		return -1;
@@ -44,19 +44,19 @@ static int teardown(void **state)
 
 static int child_monitor(struct harness *h, void *arg)
 {
-	struct ctl_monitor *m;
+	struct control_monitor *m;
 	struct nlproto_session sess;
 	struct nlproto_event ev;
 	int err;
 
 	(void)arg;
-	err = ctl_monitor_open(h->dir, &m, h->sh->msg, sizeof(h->sh->msg));
+	err = control_monitor_open(h->dir, &m, h->sh->msg, sizeof(h->sh->msg));
 	h->sh->err = err;
 	h->sh->ready = 1;
 	if (err)
 		return 0;
 	for (int i = 0; i < 2; i++) {
-		err = ctl_monitor_next(m, 5000, &ev, &sess, h->sh->msg, sizeof(h->sh->msg));
+		err = control_monitor_next(m, 5000, &ev, &sess, h->sh->msg, sizeof(h->sh->msg));
 		h->sh->errs[i] = err;
 		if (err)
 			break;
@@ -64,7 +64,7 @@ static int child_monitor(struct harness *h, void *arg)
 			 nlproto_event_name(ev.type), ev.subject ? ev.subject : "-",
 			 ev.session ? (unsigned long long)ev.session->id : 0ull);
 	}
-	ctl_monitor_close(m);
+	control_monitor_close(m);
 	return 0;
 }
 
@@ -87,16 +87,16 @@ static void spoof_then_publish(struct harness *h, void *arg)
 	sendto(fd, nlmsg_hdr(m), nlmsg_hdr(m)->nlmsg_len, 0, (struct sockaddr *)&grp, sizeof(grp));
 	close(fd);
 	nlmsg_free(m);
-	ctl_server_publish_event(h->cs, &real);
+	control_server_publish_event(h->cs, &real);
 	real.type = NLPROTO_EV_POLICY;
 	real.subject = "example.org";
-	ctl_server_publish_event(h->cs, &real);
+	control_server_publish_event(h->cs, &real);
 }
 
 static void test_events(void **state)
 {
 	struct harness *h = *state;
-	struct ctl_server_stats st;
+	struct control_server_stats st;
 
 	if (geteuid() != 0)
 		skip(); /* joining a NETLINK_USERSOCK group needs CAP_NET_ADMIN */
@@ -106,7 +106,7 @@ static void test_events(void **state)
 	assert_string_equal(h->sh->msgs[0], "session-start real 7");
 	assert_int_equal(h->sh->errs[1], 0);
 	assert_string_equal(h->sh->msgs[1], "policy example.org 7");
-	ctl_server_stats(h->cs, &st);
+	control_server_stats(h->cs, &st);
 	assert_int_equal(st.events, 2);
 }
 
@@ -117,7 +117,7 @@ static void test_publish_without_listeners(void **state)
 	struct nlproto_event ev = {.type = NLPROTO_EV_DROP, .detail = "plaintext-data"};
 
 	for (int i = 0; i < 1000; i++)
-		assert_int_equal(ctl_server_publish_event(h->cs, &ev), 0);
+		assert_int_equal(control_server_publish_event(h->cs, &ev), 0);
 }
 
 int main(void)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The control plane end to end over real NETLINK_USERSOCK sockets: daemon/control_server.c with
- * a test ops table in this process, daemon/control_client.c in forked children (ctl_harness.h).
+ * The control plane end to end over real NETLINK_USERSOCK sockets: control/server.c with
+ * a test ops table in this process, control/client.c in forked children (ctl_harness.h).
  * Requests and replies, dump paging, extended acks, malformed and oversized requests, a client
  * that never reads, RUNDIR/ctl.  Events: test_ctl_events.c.
  */
@@ -24,9 +24,9 @@
 #include <netlink/msg.h>
 
 #include "ctl_harness.h"
-#include "daemon/control_client.h"
-#include "daemon/control_runfile.h"
-#include "daemon/control_server.h"
+#include "control/client.h"
+#include "control/runfile.h"
+#include "control/server.h"
 #include "lib/log.h"
 
 /* ---- the test daemon: ops over a little state in this process ---- */
@@ -64,7 +64,7 @@ static int op_status(void *ctx, struct nlproto_status *st)
 	return 0;
 }
 
-static int op_policy_dump(void *ctx, int dir, uint32_t after, ctl_rule_cb cb, void *arg)
+static int op_policy_dump(void *ctx, int dir, uint32_t after, control_rule_cb cb, void *arg)
 {
 	char key[64];
 
@@ -87,7 +87,7 @@ static int op_policy_dump(void *ctx, int dir, uint32_t after, ctl_rule_cb cb, vo
 	return 0;
 }
 
-static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, ctl_rule_cb cb,
+static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb,
 			 void *arg, char *msg, size_t msglen)
 {
 	struct nlproto_rule r = {.id = 16, .dir = dir, .key = "example.org", .level = "encrypt"};
@@ -117,7 +117,7 @@ static int op_policy_import(void *ctx, enum policy_dir dir, const char *name, co
 	return 0;
 }
 
-static int op_session_dump(void *ctx, uint64_t after, ctl_session_cb cb, void *arg)
+static int op_session_dump(void *ctx, uint64_t after, control_session_cb cb, void *arg)
 {
 	(void)ctx;
 	for (uint64_t id = after + 1; id <= 5; id++) {
@@ -145,7 +145,7 @@ static int op_session_kill(void *ctx, uint64_t id, char *msg, size_t msglen)
 	return 0;
 }
 
-static const struct ctl_ops ops = {
+static const struct control_ops ops = {
 	.status = op_status,
 	.policy_dump = op_policy_dump,
 	.policy_add = op_policy_add,
@@ -157,7 +157,7 @@ static const struct ctl_ops ops = {
 static int setup(void **state)
 {
 	static struct harness h;
-	struct ctl_server_opts o = {0};
+	struct control_server_opts o = {0};
 
 	memset(&T, 0, sizeof(T));
 	if (harness_open(&h, &o, &ops, NULL))
@@ -169,7 +169,7 @@ static int setup(void **state)
 static int setup_small(void **state)
 {
 	static struct harness h;
-	struct ctl_server_opts o = {.max_request = 65536};
+	struct control_server_opts o = {.max_request = 65536};
 
 	memset(&T, 0, sizeof(T));
 	if (harness_open(&h, &o, &ops, NULL))
@@ -185,11 +185,11 @@ static int teardown(void **state)
 }
 
 /* In a child: connect, or exit 10. */
-static struct ctl_client *connect_or_exit(struct harness *h)
+static struct control_client *connect_or_exit(struct harness *h)
 {
-	struct ctl_client *c;
+	struct control_client *c;
 
-	if (ctl_client_open(h->dir, 5000, &c, h->sh->msg, sizeof(h->sh->msg)))
+	if (control_client_open(h->dir, 5000, &c, h->sh->msg, sizeof(h->sh->msg)))
 		_exit(10);
 	return c;
 }
@@ -212,13 +212,13 @@ static int status_cb(void *arg, const struct nlmsghdr *nlh)
 
 static int child_status(struct harness *h, void *arg)
 {
-	struct ctl_client *c = connect_or_exit(h);
-	struct nl_msg *req = ctl_client_msg(NLPROTO_MSG_STATUS_GET, 0, 0);
+	struct control_client *c = connect_or_exit(h);
+	struct nl_msg *req = control_client_msg(NLPROTO_MSG_STATUS_GET, 0, 0);
 
 	(void)arg;
-	h->sh->err = ctl_client_call(c, req, status_cb, h, h->sh->msg, sizeof(h->sh->msg));
+	h->sh->err = control_client_call(c, req, status_cb, h, h->sh->msg, sizeof(h->sh->msg));
 	nlmsg_free(req);
-	ctl_client_close(c);
+	control_client_close(c);
 	return 0;
 }
 
@@ -255,20 +255,20 @@ static int rule_ids_cb(void *arg, const struct nlmsghdr *nlh)
 
 static int child_dump(struct harness *h, void *arg)
 {
-	struct ctl_client *c = connect_or_exit(h);
-	struct nl_msg *req = ctl_client_msg(NLPROTO_MSG_POLICY_GET, NLM_F_DUMP, 0);
+	struct control_client *c = connect_or_exit(h);
+	struct nl_msg *req = control_client_msg(NLPROTO_MSG_POLICY_GET, NLM_F_DUMP, 0);
 
 	(void)arg;
-	h->sh->err = ctl_client_call(c, req, rule_ids_cb, h, h->sh->msg, sizeof(h->sh->msg));
+	h->sh->err = control_client_call(c, req, rule_ids_cb, h, h->sh->msg, sizeof(h->sh->msg));
 	nlmsg_free(req);
-	ctl_client_close(c);
+	control_client_close(c);
 	return 0;
 }
 
 static void test_dump_paging(void **state)
 {
 	struct harness *h = *state;
-	struct ctl_server_stats st;
+	struct control_server_stats st;
 	int pages;
 
 	T.nrules = 3000;
@@ -278,7 +278,7 @@ static void test_dump_paging(void **state)
 	assert_int_equal(h->sh->count, 3000);
 	for (uint32_t i = 0; i < 3000; i++)
 		assert_int_equal(h->sh->ids[i], rule_id(i));
-	ctl_server_stats(h->cs, &st);
+	control_server_stats(h->cs, &st);
 	pages = T.dump_calls;
 	assert_true(pages > 3);
 	assert_int_equal(st.pages, pages);
@@ -313,24 +313,24 @@ static int added_cb(void *arg, const struct nlmsghdr *nlh)
 	return 0;
 }
 
-static int add(struct ctl_client *c, struct harness *h, const char *line, int slot)
+static int add(struct control_client *c, struct harness *h, const char *line, int slot)
 {
-	struct nl_msg *req = ctl_client_msg(NLPROTO_MSG_POLICY_ADD, 0, 0);
+	struct nl_msg *req = control_client_msg(NLPROTO_MSG_POLICY_ADD, 0, 0);
 
 	nla_put_string(req, NLPROTO_A_LINE, line);
-	h->sh->errs[slot] = ctl_client_call(c, req, added_cb, h, h->sh->msgs[slot], 512);
+	h->sh->errs[slot] = control_client_call(c, req, added_cb, h, h->sh->msgs[slot], 512);
 	nlmsg_free(req);
 	return h->sh->errs[slot];
 }
 
 static int child_add(struct harness *h, void *arg)
 {
-	struct ctl_client *c = connect_or_exit(h);
+	struct control_client *c = connect_or_exit(h);
 
 	(void)arg;
 	add(c, h, "example.org encrypt protocols=>=TLSv1.2", 0);
 	add(c, h, "example.org encrpyt", 1);
-	ctl_client_close(c);
+	control_client_close(c);
 	return 0;
 }
 
@@ -351,29 +351,29 @@ static void test_add_ack_and_extended_error(void **state)
 
 /* ---- requests the server must refuse ---- */
 
-static int call_raw(struct ctl_client *c, struct harness *h, struct nl_msg *req, int slot)
+static int call_raw(struct control_client *c, struct harness *h, struct nl_msg *req, int slot)
 {
-	h->sh->errs[slot] = ctl_client_call(c, req, NULL, NULL, h->sh->msgs[slot], 512);
+	h->sh->errs[slot] = control_client_call(c, req, NULL, NULL, h->sh->msgs[slot], 512);
 	nlmsg_free(req);
 	return 0;
 }
 
 static int child_refused(struct harness *h, void *arg)
 {
-	struct ctl_client *c = connect_or_exit(h);
+	struct control_client *c = connect_or_exit(h);
 
 	(void)arg;
 	/* a request type this daemon does not know */
-	call_raw(c, h, ctl_client_msg(0x7f, 0, 0), 0);
+	call_raw(c, h, control_client_msg(0x7f, 0, 0), 0);
 	/* no protocol version */
 	call_raw(c, h, nlmsg_alloc_simple(NLPROTO_MSG_STATUS_GET, NLM_F_REQUEST), 1);
 	/* policy add without a line */
-	call_raw(c, h, ctl_client_msg(NLPROTO_MSG_POLICY_ADD, 0, 0), 2);
+	call_raw(c, h, control_client_msg(NLPROTO_MSG_POLICY_ADD, 0, 0), 2);
 	/* an op the daemon did not implement */
-	call_raw(c, h, ctl_client_msg(NLPROTO_MSG_RELOAD, 0, 0), 3);
+	call_raw(c, h, control_client_msg(NLPROTO_MSG_RELOAD, 0, 0), 3);
 	/* policy show must be a dump */
-	call_raw(c, h, ctl_client_msg(NLPROTO_MSG_POLICY_GET, 0, 0), 4);
-	ctl_client_close(c);
+	call_raw(c, h, control_client_msg(NLPROTO_MSG_POLICY_GET, 0, 0), 4);
+	control_client_close(c);
 	return 0;
 }
 
@@ -400,7 +400,7 @@ static void test_refused_requests(void **state)
 
 static int child_garbage(struct harness *h, void *arg)
 {
-	struct ctl_runinfo ri;
+	struct control_runinfo ri;
 	struct sockaddr_nl to = {.nl_family = AF_NETLINK}, me = {.nl_family = AF_NETLINK};
 	struct nlmsghdr lie = {
 		.nlmsg_len = 1000,
@@ -415,7 +415,7 @@ static int child_garbage(struct harness *h, void *arg)
 	ssize_t n;
 
 	(void)arg;
-	if (ctl_runfile_read(h->dir, &ri, h->sh->msg, sizeof(h->sh->msg)))
+	if (control_runfile_read(h->dir, &ri, h->sh->msg, sizeof(h->sh->msg)))
 		return 10;
 	to.nl_pid = ri.port;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_USERSOCK);
@@ -450,14 +450,14 @@ static int child_garbage(struct harness *h, void *arg)
 static void test_garbage_datagrams(void **state)
 {
 	struct harness *h = *state;
-	struct ctl_server_stats st;
+	struct control_server_stats st;
 
 	assert_int_equal(harness_run(h, child_garbage, NULL), 0);
 	assert_int_equal(h->sh->ids[0], 77);
 	assert_int_equal(h->sh->errs[0], -EBADMSG);
 	assert_string_equal(h->sh->msgs[0],
 			    "truncated message: its header says 1000 bytes, 16 arrived");
-	ctl_server_stats(h->cs, &st);
+	control_server_stats(h->cs, &st);
 	assert_true(st.malformed >= 3);
 	/* the daemon went on: the status asked afterwards was answered */
 	assert_int_equal(T.status_calls, 1);
@@ -469,18 +469,18 @@ static void test_garbage_datagrams(void **state)
 
 static int child_big(struct harness *h, void *arg)
 {
-	struct ctl_client *c = connect_or_exit(h);
+	struct control_client *c = connect_or_exit(h);
 	size_t len = *(size_t *)arg;
 	char *data = malloc(len);
-	struct nl_msg *req = ctl_client_msg(NLPROTO_MSG_POLICY_IMPORT, 0, len + 4096);
+	struct nl_msg *req = control_client_msg(NLPROTO_MSG_POLICY_IMPORT, 0, len + 4096);
 
 	memset(data, 'x', len);
 	nla_put_string(req, NLPROTO_A_FILE_NAME, "big");
 	nlproto_put_data(req, data, len);
-	h->sh->errs[0] = ctl_client_call(c, req, NULL, NULL, h->sh->msgs[0], 512);
+	h->sh->errs[0] = control_client_call(c, req, NULL, NULL, h->sh->msgs[0], 512);
 	nlmsg_free(req);
 	free(data);
-	ctl_client_close(c);
+	control_client_close(c);
 	child_status(h, NULL);
 	return 0;
 }
@@ -518,10 +518,10 @@ static void test_import_arrives_intact(void **state)
 static void test_slow_client_never_blocks(void **state)
 {
 	struct harness *h = *state;
-	struct sockaddr_nl to = {.nl_family = AF_NETLINK, .nl_pid = ctl_server_port(h->cs)};
+	struct sockaddr_nl to = {.nl_family = AF_NETLINK, .nl_pid = control_server_port(h->cs)};
 	struct sockaddr_nl me = {.nl_family = AF_NETLINK};
-	struct nl_msg *req = ctl_client_msg(NLPROTO_MSG_STATUS_GET, NLM_F_ACK, 0);
-	struct ctl_server_stats st;
+	struct nl_msg *req = control_client_msg(NLPROTO_MSG_STATUS_GET, NLM_F_ACK, 0);
+	struct control_server_stats st;
 	int fd, small = 1;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_USERSOCK);
@@ -533,9 +533,9 @@ static void test_slow_client_never_blocks(void **state)
 		assert_true(sendto(fd, nlmsg_hdr(req), nlmsg_hdr(req)->nlmsg_len, 0,
 				   (struct sockaddr *)&to, sizeof(to)) > 0);
 		/* serve as we go: the server's own queue must not be what overflows */
-		assert_int_equal(ctl_server_handle(h->cs), 0);
+		assert_int_equal(control_server_handle(h->cs), 0);
 	}
-	ctl_server_stats(h->cs, &st);
+	control_server_stats(h->cs, &st);
 	assert_int_equal(T.status_calls, 200);
 	assert_true(st.send_failed > 100); /* dropped, not waited for */
 	nlmsg_free(req);
@@ -559,21 +559,21 @@ static int session_cb(void *arg, const struct nlmsghdr *nlh)
 	return 0;
 }
 
-static int session_req(struct ctl_client *c, struct harness *h, uint16_t type, uint64_t id,
+static int session_req(struct control_client *c, struct harness *h, uint16_t type, uint64_t id,
 		       int slot)
 {
-	struct nl_msg *req = ctl_client_msg(type, id ? 0 : NLM_F_DUMP, 0);
+	struct nl_msg *req = control_client_msg(type, id ? 0 : NLM_F_DUMP, 0);
 
 	if (id)
 		nla_put_u64(req, NLPROTO_A_SESS_ID, id);
-	h->sh->errs[slot] = ctl_client_call(c, req, session_cb, h, h->sh->msgs[slot], 512);
+	h->sh->errs[slot] = control_client_call(c, req, session_cb, h, h->sh->msgs[slot], 512);
 	nlmsg_free(req);
 	return 0;
 }
 
 static int child_sessions(struct harness *h, void *arg)
 {
-	struct ctl_client *c = connect_or_exit(h);
+	struct control_client *c = connect_or_exit(h);
 
 	(void)arg;
 	session_req(c, h, NLPROTO_MSG_SESSION_GET, 3, 0); /* ids[0] = 3 */
@@ -581,7 +581,7 @@ static int child_sessions(struct harness *h, void *arg)
 	session_req(c, h, NLPROTO_MSG_SESSION_KILL, 2, 2);
 	session_req(c, h, NLPROTO_MSG_SESSION_KILL, 2, 3);
 	session_req(c, h, NLPROTO_MSG_SESSION_GET, 0, 4); /* dump: 1 3 4 5 */
-	ctl_client_close(c);
+	control_client_close(c);
 	return 0;
 }
 
@@ -609,16 +609,16 @@ static void test_sessions(void **state)
 
 static int child_log(struct harness *h, void *arg)
 {
-	struct ctl_client *c = connect_or_exit(h);
-	struct nl_msg *req = ctl_client_msg(NLPROTO_MSG_LOG_LEVEL, 0, 0);
+	struct control_client *c = connect_or_exit(h);
+	struct nl_msg *req = control_client_msg(NLPROTO_MSG_LOG_LEVEL, 0, 0);
 
 	(void)arg;
 	nla_put_string(req, NLPROTO_A_LOG_LEVEL, "loud");
 	call_raw(c, h, req, 0);
-	req = ctl_client_msg(NLPROTO_MSG_LOG_LEVEL, 0, 0);
+	req = control_client_msg(NLPROTO_MSG_LOG_LEVEL, 0, 0);
 	nla_put_string(req, NLPROTO_A_LOG_LEVEL, "err");
 	call_raw(c, h, req, 1);
-	ctl_client_close(c);
+	control_client_close(c);
 	return 0;
 }
 
@@ -641,8 +641,8 @@ static void test_log_level(void **state)
 static void test_runfile(void **state)
 {
 	struct harness *h = *state;
-	struct ctl_runinfo ri, dead = {.port = 5, .events_group = 23, .protocol = 1};
-	struct ctl_client *c;
+	struct control_runinfo ri, dead = {.port = 5, .events_group = 23, .protocol = 1};
+	struct control_client *c;
 	char path[128], msg[512], want[256];
 	struct stat st;
 	pid_t pid;
@@ -650,14 +650,14 @@ static void test_runfile(void **state)
 	snprintf(path, sizeof(path), "%s/ctl", h->dir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
-	assert_int_equal(ctl_runfile_read(h->dir, &ri, msg, sizeof(msg)), 0);
+	assert_int_equal(control_runfile_read(h->dir, &ri, msg, sizeof(msg)), 0);
 	assert_int_equal(ri.pid, getpid());
-	assert_int_equal(ri.port, ctl_server_port(h->cs));
+	assert_int_equal(ri.port, control_server_port(h->cs));
 	assert_int_equal(ri.events_group, NLPROTO_EVENTS_GROUP);
 	assert_int_equal(ri.protocol, NLPROTO_VERSION);
 	assert_int_equal(ri.owner, getuid());
 	/* another daemon's file is left alone */
-	assert_int_equal(ctl_runfile_remove(h->dir, getpid(), ri.port + 1), 0);
+	assert_int_equal(control_runfile_remove(h->dir, getpid(), ri.port + 1), 0);
 	assert_int_equal(stat(path, &st), 0);
 
 	/* a file naming a process that is gone: stale, said so */
@@ -666,8 +666,8 @@ static void test_runfile(void **state)
 		_exit(0);
 	waitpid(pid, NULL, 0);
 	dead.pid = pid;
-	assert_int_equal(ctl_runfile_write(h->dir, &dead), 0);
-	assert_int_equal(ctl_client_open(h->dir, 1000, &c, msg, sizeof(msg)), -ESRCH);
+	assert_int_equal(control_runfile_write(h->dir, &dead), 0);
+	assert_int_equal(control_client_open(h->dir, 1000, &c, msg, sizeof(msg)), -ESRCH);
 	snprintf(want, sizeof(want), "tlsgated is not running (stale %s: pid %d gone)", path,
 		 (int)pid);
 	assert_string_equal(msg, want);
@@ -679,11 +679,11 @@ static void test_runfile(void **state)
 		fputs("pid=12x\nport=1\n", f);
 		fclose(f);
 	}
-	assert_int_equal(ctl_runfile_read(h->dir, &ri, msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(control_runfile_read(h->dir, &ri, msg, sizeof(msg)), -EINVAL);
 
 	/* no file at all */
 	unlink(path);
-	assert_int_equal(ctl_client_open(h->dir, 1000, &c, msg, sizeof(msg)), -ENOENT);
+	assert_int_equal(control_client_open(h->dir, 1000, &c, msg, sizeof(msg)), -ENOENT);
 	snprintf(want, sizeof(want), "tlsgated is not running (no %s)", path);
 	assert_string_equal(msg, want);
 }
@@ -692,14 +692,14 @@ static void test_runfile(void **state)
 static void test_close_removes_runfile(void **state)
 {
 	struct harness h;
-	struct ctl_server_opts o = {0};
+	struct control_server_opts o = {0};
 	char path[128];
 
 	(void)state;
 	assert_int_equal(harness_open(&h, &o, &ops, NULL), 0);
 	snprintf(path, sizeof(path), "%s/ctl", h.dir);
 	assert_int_equal(access(path, F_OK), 0);
-	ctl_server_close(h.cs);
+	control_server_close(h.cs);
 	h.cs = NULL;
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(errno, ENOENT);

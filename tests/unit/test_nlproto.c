@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * policy/nlproto*.c: every message type encodes and decodes back to the same fields; acks,
+ * control/nlproto*.c: every message type encodes and decodes back to the same fields; acks,
  * extended errors and dump ends in both the daemon's and the kernel's layouts; and malformed,
  * truncated, oversized or too-old messages are refused with the reason named.
  */
@@ -17,7 +17,7 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
-#include "policy/nlproto.h"
+#include "control/nlproto.h"
 
 static struct nlmsghdr *hdr(struct nl_msg *m)
 {

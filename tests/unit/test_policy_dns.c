@@ -25,11 +25,11 @@
 #define TTL(x) ((x) >> 24) & 0xff, ((x) >> 16) & 0xff, ((x) >> 8) & 0xff, (x) & 0xff
 
 struct seen {
-	struct dns_rr rr[8];
+	struct policy_dns_rr rr[8];
 	int n;
 };
 
-static int collect(const struct dns_rr *rr, void *arg)
+static int collect(const struct policy_dns_rr *rr, void *arg)
 {
 	struct seen *s = arg;
 
@@ -47,7 +47,7 @@ static int walk(const unsigned char *m, size_t len, uint16_t type, struct seen *
 	assert_non_null(copy);
 	memcpy(copy, m, len);
 	memset(s, 0, sizeof(*s));
-	rc = dns_parse_answer(copy, len, type, collect, s);
+	rc = policy_dns_parse_answer(copy, len, type, collect, s);
 	free(copy);
 	return rc;
 }
@@ -153,7 +153,7 @@ static void test_malformed(void **state)
 	assert_int_equal(walk(full, sizeof(full), ns_t_a, &s), DNS_NODATA);
 }
 
-static int stop_cb(const struct dns_rr *rr, void *arg)
+static int stop_cb(const struct policy_dns_rr *rr, void *arg)
 {
 	(void)rr;
 	(void)arg;
@@ -167,8 +167,8 @@ static void test_callback_stops(void **state)
 	};
 
 	(void)state;
-	assert_int_equal(dns_parse_answer(m, sizeof(m), ns_t_a, stop_cb, NULL), -ENOMEM);
-	assert_int_equal(dns_parse_answer(m, sizeof(m), ns_t_a, NULL, NULL), DNS_OK);
+	assert_int_equal(policy_dns_parse_answer(m, sizeof(m), ns_t_a, stop_cb, NULL), -ENOMEM);
+	assert_int_equal(policy_dns_parse_answer(m, sizeof(m), ns_t_a, NULL, NULL), DNS_OK);
 }
 
 int main(void)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * daemon/received.c: the Received: header byte for byte as Postfix's smtpd writes it, the
+ * smtp/received.c: the Received: header byte for byte as Postfix's smtpd writes it, the
  * X-Tlsgate-TLS: summary, Postfix's date format, and Postfix long queue ids.
  */
 #include <stdarg.h>
@@ -17,8 +17,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "daemon/received.h"
-#include "daemon/received_parse.h"
+#include "smtp/received.h"
+#include "smtp/received_parse.h"
 
 /* Sun, 29 Nov 2026 01:24:48 UTC */
 #define T_NOV29 1795915488

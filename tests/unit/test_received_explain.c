@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * `tlsgatectl explain`: ctl_explain() called directly (the dispatcher is not wired yet) with
+ * `tlsgatectl explain`: ctl_explain() called directly with
  * stdout/stderr captured, on the sample messages in tests/unit/data/received/; and the verdict.
- *
- * daemon/ctl_*.c are linked into tlsgatectl only, not into the archives tests link, so the
- * command's file is compiled into this test.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/ctl.h"
-#include "daemon/received_explain.h"
+#include "ctl/ctl.h"
+#include "ctl/received_explain.h"
 
 #define DATA "tests/unit/data/received/"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * daemon/received_parse.c, daemon/received_chain.c: every hop of the sample messages in
+ * smtp/received_parse.c, smtp/received_chain.c: every hop of the sample messages in
  * tests/unit/data/received/ (modelled on real Postfix, Exim, Exchange Online, Gmail, sendmail,
  * IronPort, Mimecast and qmail headers), then the header-section rules and the odd cases.
  */
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/received_parse.h"
+#include "smtp/received_parse.h"
 
 #define Y RECEIVED_TLS_YES
 #define N RECEIVED_TLS_NO

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* daemon/smtp_proto.c: command, path, BDAT, reply, EHLO and end-of-data parsing. */
+/* smtp/proto.c: command, path, BDAT, reply, EHLO and end-of-data parsing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "daemon/smtp_proto.h"
+#include "smtp/proto.h"
 
 #define S(x) x, sizeof(x) - 1
 

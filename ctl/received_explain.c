@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Telling a Received: chain to someone who does not read SMTP.  The chain is stored newest
+ * first (as the headers appear); hop k (k = 1 oldest) is c->hop[c->n - k].
+ */
+#include "ctl/received_explain.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "lib/jsonw.h"
+
+static const struct received_hop *hop_at(const struct received_chain *c, size_t k)
+{
+	return &c->hop[c->n - k];
+}
+
+/*
+ * The client as the receiver saw it: its looked-up name, else the name it gave, else its IP.
+ * A name that is an address literal ("[127.0.0.1]", often not the client's real address) or
+ * qmail's "unknown" says less than the address the receiver recorded.
+ */
+static const char *sender_name(const struct received_hop *h)
+{
+	bool useless = h->from[0] == '[' || !strcmp(h->from, "unknown");
+
+	if (h->from_rdns[0])
+		return h->from_rdns;
+	if (h->from[0] && !(useless && h->from_addr[0]))
+		return h->from;
+	if (h->from_addr[0])
+		return h->from_addr;
+	return "an unnamed server";
+}
+
+static const char *receiver_name(const struct received_hop *h)
+{
+	return h->by[0] ? h->by : "an unnamed server";
+}
+
+void received_verdict(const struct received_chain *c, struct received_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < c->n; i++) {
+		const struct received_hop *h = &c->hop[i];
+
+		if (h->local != RECEIVED_LOCAL_NO)
+			continue;
+		v->transfers++;
+		switch (h->tls) {
+		case RECEIVED_TLS_YES:
+			v->encrypted++;
+			v->outdated += received_tls_outdated(h);
+			break;
+		case RECEIVED_TLS_NO:
+			v->plaintext++;
+			break;
+		default:
+			v->unrecorded++;
+		}
+	}
+}
+
+const char *received_verdict_summary(const struct received_verdict *v)
+{
+	if (v->plaintext)
+		return "WARNING: at least one hop between servers was NOT encrypted.";
+	if (v->encrypted)
+		return "Every hop that recorded its security was encrypted.";
+	if (v->unrecorded)
+		return "No hop recorded whether it was encrypted.";
+	return "No transfer between servers was recorded, so there is nothing to judge.";
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Text */
+
+static void text_from_to(FILE *out, const struct received_hop *h)
+{
+	fprintf(out, "from %s to %s", sender_name(h), receiver_name(h));
+}
+
+static void text_tls(FILE *out, const struct received_hop *h)
+{
+	char words[48];
+
+	if (h->local != RECEIVED_LOCAL_NO && h->tls != RECEIVED_TLS_YES) {
+		fputs("  Encrypted: not needed - the message did not cross a network between "
+		      "servers.\n",
+		      out);
+		return;
+	}
+	switch (h->tls) {
+	case RECEIVED_TLS_YES:
+		if (!h->tls_version[0]) {
+			fputs("  Encrypted: yes (", out);
+			if (h->cipher[0])
+				fprintf(out, "cipher %s; ", h->cipher);
+			fputs("the server did not record which TLS version).\n", out);
+			return;
+		}
+		received_tls_words(h, words, sizeof(words));
+		if (received_tls_outdated(h))
+			fprintf(out, "  Encrypted: yes, but with %s, an outdated version", words);
+		else
+			fprintf(out, "  Encrypted: yes, with %s", words);
+		if (h->cipher[0] && h->bits)
+			fprintf(out, " (cipher %s, %u-bit)", h->cipher, h->bits);
+		else if (h->cipher[0])
+			fprintf(out, " (cipher %s)", h->cipher);
+		fputs(".\n", out);
+		return;
+	case RECEIVED_TLS_NO:
+		fputs("  Encrypted: NO - anyone on the network path could read this hop.\n", out);
+		return;
+	default:
+		fputs("  Encrypted: not recorded - this server did not write down whether the "
+		      "connection was encrypted.\n",
+		      out);
+	}
+}
+
+static void text_hop(FILE *out, const struct received_hop *h, size_t k)
+{
+	fprintf(out, "Hop %zu: ", k);
+	switch (h->local) {
+	case RECEIVED_LOCAL_NO:
+		fprintf(out, "%s", sender_name(h));
+		if (h->from_addr[0] && strcmp(sender_name(h), h->from_addr))
+			fprintf(out, " [%s]", h->from_addr);
+		fprintf(out, " handed the message to %s.\n", receiver_name(h));
+		break;
+	case RECEIVED_LOCAL_NO_FROM:
+		if (h->by[0])
+			fprintf(out, "the message was passed on inside %s (no sending server was "
+				     "recorded: a step inside one mail system).\n",
+				h->by);
+		else
+			fputs("a step inside one mail system (no server was named).\n", out);
+		break;
+	case RECEIVED_LOCAL_LOOPBACK:
+		fprintf(out, "the message was passed on inside %s (from %s [%s], the same "
+			     "machine).\n",
+			receiver_name(h), h->from[0] ? h->from : "localhost", h->from_addr);
+		break;
+	case RECEIVED_LOCAL_SAME_HOST:
+		fprintf(out, "the message was passed on inside %s (between programs on that "
+			     "server).\n",
+			receiver_name(h));
+		break;
+	case RECEIVED_LOCAL_PROTOCOL:
+		fprintf(out, "the message was passed on inside %s (a local hand-off: %s).\n",
+			receiver_name(h), h->protocol);
+		break;
+	}
+	text_tls(out, h);
+	if (h->date[0])
+		fprintf(out, "  When: %s\n", h->date);
+}
+
+int received_explain_text(FILE *out, const struct received_chain *c)
+{
+	struct received_verdict v;
+
+	received_verdict(c, &v);
+	if (!c->n) {
+		fputs("This message has no Received: headers; no server recorded handling it.\n",
+		      out);
+	} else {
+		fprintf(out, "This message went through %zu recorded step%s, listed in the order "
+			     "it travelled: hop 1 first, hop %zu last.\n",
+			c->n, c->n == 1 ? "" : "s", c->n);
+		if (c->truncated)
+			fprintf(out, "Only the newest %d Received: headers were read; older ones "
+				     "are not shown.\n",
+				RECEIVED_MAX_HOPS);
+		fputc('\n', out);
+		for (size_t k = 1; k <= c->n; k++)
+			text_hop(out, hop_at(c, k), k);
+	}
+
+	fputs("\nVerdict:\n", out);
+	for (size_t k = 1; k <= c->n; k++) {
+		const struct received_hop *h = hop_at(c, k);
+
+		if (h->local != RECEIVED_LOCAL_NO || h->tls != RECEIVED_TLS_NO)
+			continue;
+		fprintf(out, "WARNING: hop %zu (", k);
+		text_from_to(out, h);
+		fputs(") was NOT encrypted.\n", out);
+	}
+	if (!v.plaintext)
+		fprintf(out, "%s\n", received_verdict_summary(&v));
+	for (size_t k = 1; k <= c->n; k++) {
+		const struct received_hop *h = hop_at(c, k);
+		char words[48];
+
+		if (h->local != RECEIVED_LOCAL_NO)
+			continue;
+		if (h->tls == RECEIVED_TLS_UNKNOWN) {
+			fprintf(out, "Hop %zu (", k);
+			text_from_to(out, h);
+			fputs(") did not record whether it was encrypted.\n", out);
+		} else if (h->tls == RECEIVED_TLS_YES && received_tls_outdated(h)) {
+			fprintf(out, "Note: hop %zu (", k);
+			text_from_to(out, h);
+			fprintf(out, ") used %s, an outdated version that is no longer considered "
+				     "safe.\n",
+				received_tls_words(h, words, sizeof(words)));
+		}
+	}
+	if (v.transfers)
+		fputs("Each server writes its own Received: line; lines written before the "
+		      "message reached your own servers could be forged.\n",
+		      out);
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* JSON */
+
+static void json_opt_string(struct jsonw *w, const char *name, const char *s)
+{
+	jsonw_string_field(w, name, s && *s ? s : NULL);
+}
+
+static void json_hop(struct jsonw *w, const struct received_hop *h, size_t k)
+{
+	jsonw_start_object(w);
+	jsonw_u64_field(w, "hop", k);
+	json_opt_string(w, "from", h->from);
+	json_opt_string(w, "from_rdns", h->from_rdns);
+	json_opt_string(w, "from_addr", h->from_addr);
+	json_opt_string(w, "by", h->by);
+	json_opt_string(w, "protocol", h->protocol);
+	json_opt_string(w, "id", h->id);
+	json_opt_string(w, "date", h->date);
+	jsonw_string_field(w, "style", received_style_name(h->style));
+	jsonw_string_field(w, "local", received_local_name(h->local));
+	jsonw_string_field(w, "encrypted", received_tls_state_name(h->tls));
+	json_opt_string(w, "tls_version", h->tls_version);
+	json_opt_string(w, "cipher", h->cipher);
+	jsonw_name(w, "bits");
+	if (h->bits)
+		jsonw_u64(w, h->bits);
+	else
+		jsonw_null(w);
+	jsonw_bool_field(w, "outdated_tls", h->tls == RECEIVED_TLS_YES && received_tls_outdated(h));
+	jsonw_end_object(w);
+}
+
+/* The hop numbers whose transfer matches (tls, outdated). */
+static void json_hop_list(struct jsonw *w, const char *name, const struct received_chain *c,
+			  enum received_tls_state tls, bool outdated)
+{
+	jsonw_name(w, name);
+	jsonw_start_array(w);
+	for (size_t k = 1; k <= c->n; k++) {
+		const struct received_hop *h = hop_at(c, k);
+
+		if (h->local == RECEIVED_LOCAL_NO && h->tls == tls &&
+		    (!outdated || received_tls_outdated(h)))
+			jsonw_u64(w, k);
+	}
+	jsonw_end_array(w);
+}
+
+int received_explain_json(FILE *out, const struct received_chain *c, bool pretty)
+{
+	struct jsonw *w = jsonw_new(out);
+	struct received_verdict v;
+
+	if (!w)
+		return -ENOMEM;
+	jsonw_pretty(w, pretty);
+	received_verdict(c, &v);
+	jsonw_start_object(w);
+	jsonw_string_field(w, "order", "oldest-first");
+	jsonw_bool_field(w, "truncated", c->truncated);
+	jsonw_name(w, "hops");
+	jsonw_start_array(w);
+	for (size_t k = 1; k <= c->n; k++)
+		json_hop(w, hop_at(c, k), k);
+	jsonw_end_array(w);
+	jsonw_name(w, "verdict");
+	jsonw_start_object(w);
+	jsonw_bool_field(w, "all_recorded_encrypted", !v.plaintext && v.encrypted);
+	jsonw_u64_field(w, "transfers", v.transfers);
+	jsonw_u64_field(w, "encrypted", v.encrypted);
+	json_hop_list(w, "not_encrypted", c, RECEIVED_TLS_NO, false);
+	json_hop_list(w, "not_recorded", c, RECEIVED_TLS_UNKNOWN, false);
+	json_hop_list(w, "outdated_tls", c, RECEIVED_TLS_YES, true);
+	jsonw_string_field(w, "summary", received_verdict_summary(&v));
+	jsonw_end_object(w);
+	jsonw_end_object(w);
+	jsonw_destroy(&w);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tlsgatectl status | reload | log level [LEVEL]: the daemon as a whole.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include "ctl/print.h"
+#include "lib/log.h"
+
+struct status_out {
+	struct nlproto_status st;
+	bool got;
+	char msg[256];
+};
+
+static int status_reply(void *arg, const struct nlmsghdr *nlh)
+{
+	struct status_out *out = arg;
+
+	if (nlh->nlmsg_type != NLPROTO_MSG_STATUS)
+		return 0;
+	if (nlproto_parse_status(nlh, &out->st, out->msg, sizeof(out->msg)))
+		return -EBADMSG;
+	out->got = true;
+	return 0;
+}
+
+/* Ask for the status; 0 or exit status 1 after saying why. */
+static int get_status(const struct ctl_opts *o, struct status_out *out, uint32_t *proto)
+{
+	struct control_client *c = NULL;
+	struct nl_msg *req = control_client_msg(NLPROTO_MSG_STATUS_GET, 0, 0);
+	char msg[NLPROTO_TEXT_MAX];
+	int err, rc = 1;
+
+	if (!req)
+		return ctl_fail("status", -ENOMEM, NULL);
+	if (ctl_connect(o, &c))
+		goto out;
+	err = control_client_call(c, req, status_reply, out, msg, sizeof(msg));
+	if (!err && !out->got) {
+		err = -EBADMSG;
+		snprintf(msg, sizeof(msg), "tlsgated answered without a status");
+	}
+	if (err) {
+		ctl_fail("status", err, out->msg[0] ? out->msg : msg);
+		goto out;
+	}
+	*proto = control_client_daemon(c)->protocol;
+	rc = 0;
+out:
+	control_client_close(c);
+	nlmsg_free(req);
+	return rc;
+}
+
+static void print_text(const struct nlproto_status *st, uint32_t proto)
+{
+	char up[48], since[40];
+
+	ctl_duration_str(st->uptime, up, sizeof(up));
+	ctl_time_str(st->start * 1000, since, sizeof(since));
+	printf("tlsgated %s pid %u up %s (since %s) protocol %u log %s\n",
+	       st->version[0] ? st->version : "?", st->pid, up, since, proto,
+	       st->log_level[0] ? st->log_level : "?");
+	if (st->ktls)
+		printf("ktls: available\n");
+	else
+		printf("ktls: unavailable (%s)\n",
+		       st->ktls_reason[0] ? st->ktls_reason : "unknown");
+	for (size_t i = 0; i < st->ncipher; i++)
+		printf("    %-8s %-18s tx %-3s rx %s\n", st->cipher[i].tls_version,
+		       st->cipher[i].name, st->cipher[i].tx ? "yes" : "no",
+		       st->cipher[i].rx ? "yes" : "no");
+	if (!st->nnic)
+		printf("nic offload: no interfaces reported\n");
+	for (size_t i = 0; i < st->nnic; i++)
+		printf("nic %-16s tls-hw-tx-offload %-11s tls-hw-rx-offload %s\n",
+		       st->nic[i].ifname, nlproto_offload_name(st->nic[i].tx),
+		       nlproto_offload_name(st->nic[i].rx));
+	if (!st->nlistener)
+		printf("listeners: none\n");
+	for (size_t i = 0; i < st->nlistener; i++)
+		printf("listener %s %s\n", st->listener[i].addr, st->listener[i].role);
+	printf("sessions: %u active, %" PRIu64 " since start\n", st->sessions, st->sessions_total);
+	printf("policy: %u outbound rules, %u inbound rules\n", st->rules_out, st->rules_in);
+}
+
+static void print_json(const struct ctl_opts *o, const struct nlproto_status *st, uint32_t proto)
+{
+	struct jsonw *w = ctl_json(o);
+	char since[40];
+
+	if (!w)
+		return;
+	ctl_time_str(st->start * 1000, since, sizeof(since));
+	jsonw_start_object(w);
+	jsonw_string_field(w, "version", st->version);
+	jsonw_u64_field(w, "pid", st->pid);
+	jsonw_u64_field(w, "protocol", proto);
+	jsonw_u64_field(w, "uptime", st->uptime);
+	jsonw_string_field(w, "start", since);
+	jsonw_string_field(w, "log_level", st->log_level);
+	jsonw_name(w, "ktls");
+	jsonw_start_object(w);
+	jsonw_bool_field(w, "available", st->ktls);
+	if (!st->ktls)
+		jsonw_string_field(w, "reason", st->ktls_reason);
+	jsonw_name(w, "ciphers");
+	jsonw_start_array(w);
+	for (size_t i = 0; i < st->ncipher; i++) {
+		jsonw_start_object(w);
+		jsonw_string_field(w, "tls_version", st->cipher[i].tls_version);
+		jsonw_string_field(w, "cipher", st->cipher[i].name);
+		jsonw_bool_field(w, "tx", st->cipher[i].tx);
+		jsonw_bool_field(w, "rx", st->cipher[i].rx);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	jsonw_end_object(w);
+	jsonw_name(w, "nic_offload");
+	jsonw_start_array(w);
+	for (size_t i = 0; i < st->nnic; i++) {
+		jsonw_start_object(w);
+		jsonw_string_field(w, "ifname", st->nic[i].ifname);
+		jsonw_string_field(w, "tls_hw_tx_offload", nlproto_offload_name(st->nic[i].tx));
+		jsonw_string_field(w, "tls_hw_rx_offload", nlproto_offload_name(st->nic[i].rx));
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	jsonw_name(w, "listeners");
+	jsonw_start_array(w);
+	for (size_t i = 0; i < st->nlistener; i++) {
+		jsonw_start_object(w);
+		jsonw_string_field(w, "addr", st->listener[i].addr);
+		jsonw_string_field(w, "role", st->listener[i].role);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	jsonw_name(w, "sessions");
+	jsonw_start_object(w);
+	jsonw_u64_field(w, "active", st->sessions);
+	jsonw_u64_field(w, "total", st->sessions_total);
+	jsonw_end_object(w);
+	jsonw_name(w, "policy");
+	jsonw_start_object(w);
+	jsonw_u64_field(w, "outbound_rules", st->rules_out);
+	jsonw_u64_field(w, "inbound_rules", st->rules_in);
+	jsonw_end_object(w);
+	jsonw_end_object(w);
+	jsonw_destroy(&w);
+}
+
+int ctl_status(int argc, char **argv, const struct ctl_opts *o)
+{
+	struct status_out out = {.got = false};
+	uint32_t proto = 0;
+
+	if (argc && ctl_matches(argv[0], "help")) {
+		printf("Usage: tlsgatectl [-j] status\n");
+		return 0;
+	}
+	if (argc && !ctl_matches(argv[0], "show"))
+		return ctl_usage_error("status: unexpected '%s' (try: tlsgatectl status)", argv[0]);
+	if (get_status(o, &out, &proto))
+		return 1;
+	if (o->json)
+		print_json(o, &out.st, proto);
+	else
+		print_text(&out.st, proto);
+	return 0;
+}
+
+/* A request that changes something and answers with an ack (and maybe a summary). */
+static int simple(const struct ctl_opts *o, const char *what, struct nl_msg *req)
+{
+	struct control_client *c = NULL;
+	char msg[NLPROTO_TEXT_MAX];
+	int err, rc = 1;
+
+	if (!req)
+		return ctl_fail(what, -ENOMEM, NULL);
+	if (ctl_connect(o, &c))
+		goto out;
+	err = control_client_call(c, req, NULL, NULL, msg, sizeof(msg));
+	if (err) {
+		ctl_fail(what, err, msg);
+		goto out;
+	}
+	if (o->json) {
+		if (ctl_json_ok(o, msg))
+			goto out;
+	} else {
+		printf("%s: %s\n", what, msg[0] ? msg : "ok");
+	}
+	rc = 0;
+out:
+	control_client_close(c);
+	nlmsg_free(req);
+	return rc;
+}
+
+int ctl_reload(int argc, char **argv, const struct ctl_opts *o)
+{
+	if (argc)
+		return ctl_usage_error("reload takes no arguments (got '%s')", argv[0]);
+	return simple(o, "reload", control_client_msg(NLPROTO_MSG_RELOAD, 0, 0));
+}
+
+int ctl_log(int argc, char **argv, const struct ctl_opts *o)
+{
+	static const struct ctl_word commands[] = {{"level", 0}, {"help", 1}, {NULL, 0}};
+	struct status_out out = {.got = false};
+	struct nl_msg *req;
+	uint32_t proto;
+	int cmd;
+
+	if (!argc)
+		return ctl_usage_error("log wants a command: tlsgatectl log level [LEVEL]");
+	cmd = ctl_choose(argv[0], commands, "log command");
+	if (cmd == 1) {
+		printf("Usage: tlsgatectl log level [err | warn | info | debug]\n");
+		return 0;
+	}
+	if (cmd < 0)
+		return 2;
+	if (argc == 1) {
+		/* The current level is part of the status. */
+		if (get_status(o, &out, &proto))
+			return 1;
+		printf("%s\n", out.st.log_level);
+		return 0;
+	}
+	if (argc > 2 || tg_log_level_parse(argv[1]) < 0)
+		return ctl_usage_error("log level wants one of err, warn, info, debug");
+	req = control_client_msg(NLPROTO_MSG_LOG_LEVEL, 0, 0);
+	if (req && nla_put_string(req, NLPROTO_A_LOG_LEVEL, argv[1]) < 0) {
+		nlmsg_free(req);
+		req = NULL;
+	}
+	return simple(o, "log level", req);
+}

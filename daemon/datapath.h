@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's use of bpf/: open (steering on the inside interfaces, enforcement on the outside
+ * ones), hand it the listeners, push every policy snapshot into the kernel's LPM map, and log the
+ * enforcer's drop events.  Off unless interfaces are configured.
+ */
+#ifndef TLSGATE_DAEMON_DATAPATH_H
+#define TLSGATE_DAEMON_DATAPATH_H
+
+struct gateway;
+struct policy;
+struct tg_bpf;
+
+/* 0 (or nothing configured), or -errno with the reason logged. */
+int datapath_open(struct gateway *g, struct tg_bpf **out);
+/* The first worker's transparent listeners go into the steering map: outbound (fd4, fd6) for
+ * steer_inside, inbound (in4, in6) for steer_outside when steer_inbound is on; -1 for none. */
+int datapath_listeners(struct gateway *g, struct tg_bpf *h, int fd4, int fd6, int in4, int in6);
+/* Push a policy's address rules and resolved addresses (both directions). */
+int datapath_policy(struct tg_bpf *h, const struct policy *p);
+/* Drain and log drop events (and publish them for `tlsgatectl monitor`). */
+void datapath_events(struct tg_bpf *h);
+/* `tlsgated --detach`: remove filters, routes and pins left by a previous run. */
+int datapath_detach(const char *pin_dir);
+
+#endif

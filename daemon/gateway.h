@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon-wide context every worker shares: configuration (read-only after start), the kernel's
+ * TLS capabilities, the TLS contexts, the current policy snapshot (swapped on reload), and
+ * process-wide counters.  Workers read; the main thread changes the policy and the stop flag.
+ */
+#ifndef TLSGATE_DAEMON_GATEWAY_H
+#define TLSGATE_DAEMON_GATEWAY_H
+
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/config.h"
+#include "ktls/ktls.h"
+
+struct policy;
+
+/* Counters the daemon keeps itself (the BPF maps hold the kernel's). */
+struct gateway_counters {
+	atomic_uint_fast64_t sessions_outbound, sessions_inbound, sessions_active;
+	atomic_uint_fast64_t messages_ok, messages_failed;
+	atomic_uint_fast64_t tls_up, tls_down;		/* TLS sessions established per leg */
+	atomic_uint_fast64_t tls_required_refused;	/* encrypt+ policy, no TLS: 4xx */
+	atomic_uint_fast64_t tls_may_fallback;		/* may: handshake failed, plaintext retry */
+	atomic_uint_fast64_t rcpt_tls_refused;		/* 450 4.7.4 at RCPT */
+	atomic_uint_fast64_t sender_tls_refused;	/* inbound 530 */
+	atomic_uint_fast64_t handshake_failed, verify_failed;
+	atomic_uint_fast64_t starttls_injection_discarded;	/* sessions with bytes discarded */
+	atomic_uint_fast64_t timeouts;
+};
+
+struct gateway {
+	struct config cfg;
+	struct ktls_caps caps;
+	char caps_line[160];
+	SSL_CTX *client_ctx;	/* we as STARTTLS client (toward MXs, or the inside MTA) */
+	SSL_CTX *server_ctx;	/* we as STARTTLS server (inbound); NULL without certificates */
+	pthread_mutex_t policy_lock;
+	struct policy *policy;
+	struct gateway_counters ctr;
+	atomic_bool stopping;	/* SIGTERM: stop accepting, finish sessions */
+	uint64_t started_ms;
+};
+
+/* The current policy snapshot, with a reference the caller drops with policy_put(). */
+struct policy *gateway_policy_get(struct gateway *g);
+/* Swap in a new snapshot (the gw takes the caller's reference); the old one is released. */
+void gateway_policy_set(struct gateway *g, struct policy *p);
+
+#endif

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "smtp/proto.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+	const char *name;
+	enum smtp_verb verb;
+} verbs[] = {
+	{ "EHLO", SMTP_EHLO },	     { "HELO", SMTP_HELO },	{ "MAIL", SMTP_MAIL },
+	{ "RCPT", SMTP_RCPT },	     { "DATA", SMTP_DATA },	{ "BDAT", SMTP_BDAT },
+	{ "RSET", SMTP_RSET },	     { "NOOP", SMTP_NOOP },	{ "QUIT", SMTP_QUIT },
+	{ "STARTTLS", SMTP_STARTTLS }, { "AUTH", SMTP_AUTH },	{ "VRFY", SMTP_VRFY },
+	{ "EXPN", SMTP_EXPN },	     { "HELP", SMTP_HELP },	{ "ETRN", SMTP_ETRN },
+	{ "XCLIENT", SMTP_XCLIENT }, { "XFORWARD", SMTP_XFORWARD },
+};
+
+const char *smtp_verb_name(enum smtp_verb v)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (verbs[i].verb == v)
+			return verbs[i].name;
+	return "(unknown)";
+}
+
+int smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd)
+{
+	size_t vlen = 0;
+
+	memset(cmd, 0, sizeof(*cmd));
+	if (!len || memchr(line, '\0', len))
+		return -EINVAL;
+	while (vlen < len && line[vlen] != ' ')
+		vlen++;
+	for (size_t i = 0; i < vlen; i++)
+		if (!isalpha((unsigned char)line[i]))
+			return -EINVAL;
+	if (!vlen)
+		return -EINVAL;
+	cmd->verb = SMTP_UNKNOWN;
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strlen(verbs[i].name) == vlen && !strncasecmp(line, verbs[i].name, vlen)) {
+			cmd->verb = verbs[i].verb;
+			break;
+		}
+	}
+	cmd->args = line + vlen;
+	cmd->args_len = len - vlen;
+	if (cmd->args_len) {
+		/* the separating space */
+		cmd->args++;
+		cmd->args_len--;
+	}
+	return 0;
+}
+
+int smtp_path_parse(const char *args, size_t len, const char *prefix, char *addr, size_t addrlen)
+{
+	size_t plen = strlen(prefix), i, start, end;
+	bool quoted = false;
+
+	if (len < plen || strncasecmp(args, prefix, plen))
+		return -EINVAL;
+	i = plen;
+	while (i < len && args[i] == ' ')
+		i++;
+	if (i < len && args[i] == '<') {
+		start = ++i;
+		/* Up to the closing bracket; a quoted local part may hold '>' and spaces. */
+		for (; i < len; i++) {
+			if (args[i] == '\\' && quoted && i + 1 < len) {
+				i++;
+				continue;
+			}
+			if (args[i] == '"')
+				quoted = !quoted;
+			else if (args[i] == '>' && !quoted)
+				break;
+		}
+		if (i >= len)
+			return -EINVAL;
+		end = i;
+	} else {
+		/* Postfix tolerates a bare address (no brackets) unless strict. */
+		start = i;
+		while (i < len && args[i] != ' ')
+			i++;
+		end = i;
+		if (end == start)
+			return -EINVAL;
+	}
+	if (end - start >= addrlen)
+		return -ENAMETOOLONG;
+	memcpy(addr, args + start, end - start);
+	addr[end - start] = '\0';
+	return 0;
+}
+
+int smtp_addr_domain(const char *addr, char *out, size_t outlen)
+{
+	const char *at = strrchr(addr, '@');
+	size_t n;
+
+	if (!at || !at[1])
+		return -EINVAL;
+	n = strlen(at + 1);
+	if (at[1 + n - 1] == '.')
+		n--;
+	if (!n || n >= outlen)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)at[1 + i]);
+	out[n] = '\0';
+	return 0;
+}
+
+int smtp_bdat_parse(const char *args, size_t len, uint64_t *size, bool *last)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	*last = false;
+	if (!len || !isdigit((unsigned char)args[0]))
+		return -EINVAL;
+	for (; i < len && isdigit((unsigned char)args[i]); i++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(args[i] - '0');
+	}
+	while (i < len && args[i] == ' ')
+		i++;
+	if (i < len) {
+		if (len - i != 4 || strncasecmp(args + i, "LAST", 4))
+			return -EINVAL;
+		*last = true;
+	}
+	*size = v;
+	return 0;
+}
+
+int smtp_reply_scan(const char *buf, size_t len, int *code, size_t *reply_len)
+{
+	size_t off = 0;
+	int first = -1;
+
+	while (off < len) {
+		const char *line = buf + off;
+		const char *nl = memchr(line, '\n', len - off);
+		size_t llen;
+		int c;
+
+		if (!nl) {
+			/* Wait for the rest of the line, but judge what we can already. */
+			if (len - off >= 1 && !isdigit((unsigned char)line[0]))
+				return -EPROTO;
+			return len > SMTP_REPLY_MAX ? -EMSGSIZE : 0;
+		}
+		llen = (size_t)(nl - line) + 1;
+		if (off + llen > SMTP_REPLY_MAX)
+			return -EMSGSIZE;
+		if (llen < 4 || !isdigit((unsigned char)line[0]) || !isdigit((unsigned char)line[1]) ||
+		    !isdigit((unsigned char)line[2]))
+			return -EPROTO;
+		c = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+		if (c < 200 || c > 599)
+			return -EPROTO; /* 1yz and 6yz do not exist in SMTP: reject, don't guess */
+		if (first >= 0 && c != first)
+			return -EPROTO;
+		first = c;
+		off += llen;
+		if (line[3] == '-')
+			continue;
+		if (line[3] != ' ' && line[3] != '\r' && line[3] != '\n')
+			return -EPROTO;
+		*code = c;
+		*reply_len = off;
+		return 1;
+	}
+	return 0;
+}
+
+/* Iterate the lines of a reply: [*pos, *pos+*llen) is the next line including its LF. */
+static bool next_line(const char *r, size_t len, size_t *pos, size_t *llen)
+{
+	const char *nl;
+
+	if (*pos >= len)
+		return false;
+	nl = memchr(r + *pos, '\n', len - *pos);
+	*llen = nl ? (size_t)(nl - (r + *pos)) + 1 : len - *pos;
+	return true;
+}
+
+/* The text of a reply line (after "ddd-"), without its line end. */
+static void line_text(const char *line, size_t llen, const char **text, size_t *tlen)
+{
+	size_t n = llen;
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	*text = n > 4 ? line + 4 : line + n;
+	*tlen = n > 4 ? n - 4 : 0;
+}
+
+static bool keyword_is(const char *text, size_t tlen, const char *kw)
+{
+	size_t k = strlen(kw);
+
+	return tlen >= k && !strncasecmp(text, kw, k) && (tlen == k || text[k] == ' ' ||
+							   text[k] == '=');
+}
+
+bool smtp_ehlo_has(const char *reply, size_t len, const char *kw)
+{
+	size_t pos = 0, llen;
+	bool first = true;
+
+	while (next_line(reply, len, &pos, &llen)) {
+		const char *text;
+		size_t tlen;
+
+		line_text(reply + pos, llen, &text, &tlen);
+		if (!first && keyword_is(text, tlen, kw))
+			return true;
+		first = false;
+		pos += llen;
+	}
+	return false;
+}
+
+static bool in_list(const char *text, size_t tlen, const char *const *list)
+{
+	for (; list && *list; list++)
+		if (keyword_is(text, tlen, *list))
+			return true;
+	return false;
+}
+
+int smtp_ehlo_rewrite(const char *reply, size_t len, const char *const *drop,
+		      const char *const *add, char *out, size_t outlen)
+{
+	const char *texts[128];
+	size_t tlens[128], n = 0, pos = 0, llen, o = 0;
+	char code[4] = "250";
+
+	while (next_line(reply, len, &pos, &llen) && n < 128) {
+		const char *text;
+		size_t tlen;
+
+		if (!n && llen >= 3)
+			memcpy(code, reply + pos, 3);
+		line_text(reply + pos, llen, &text, &tlen);
+		if (!n || !in_list(text, tlen, drop)) {
+			texts[n] = text;
+			tlens[n] = tlen;
+			n++;
+		}
+		pos += llen;
+	}
+	for (; add && *add && n < 128; add++) {
+		if (smtp_ehlo_has(reply, len, *add))
+			continue;
+		texts[n] = *add;
+		tlens[n] = strlen(*add);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (o + 4 + tlens[i] + 2 > outlen)
+			return -ENOSPC;
+		memcpy(out + o, code, 3);
+		out[o + 3] = i + 1 < n ? '-' : ' ';
+		memcpy(out + o + 4, texts[i], tlens[i]);
+		o += 4 + tlens[i];
+		out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	return (int)o;
+}
+
+enum {
+	DOT_MID = 0,	/* inside a line */
+	DOT_CR,		/* inside a line, just after CR */
+	DOT_BOL,	/* at the beginning of a line */
+	DOT_DOT,	/* "." at the beginning of a line */
+	DOT_DOTCR,	/* ".\r" at the beginning of a line */
+};
+
+void smtp_dot_init(struct smtp_dot *d)
+{
+	d->state = DOT_BOL;
+}
+
+enum smtp_dot_result smtp_dot_scan(struct smtp_dot *d, const char *p, size_t n, size_t *used)
+{
+	uint8_t s = d->state;
+
+	for (size_t i = 0; i < n; i++) {
+		char c;
+
+		if (s == DOT_MID) {
+			/* Inside a line only the next LF matters (and whether CR precedes it):
+			 * memchr skips the line at memory speed instead of a branch per byte. */
+			const char *nl = memchr(p + i, '\n', n - i);
+			size_t j;
+
+			if (!nl) {
+				s = p[n - 1] == '\r' ? DOT_CR : DOT_MID;
+				break;
+			}
+			j = (size_t)(nl - p);
+			if (j == i || p[j - 1] != '\r') {
+				d->state = DOT_MID;
+				*used = j;
+				return SMTP_DOT_BARE_LF;
+			}
+			s = DOT_BOL;
+			i = j;
+			continue;
+		}
+		c = p[i];
+		switch (s) {
+		case DOT_CR:
+			s = c == '\n' ? DOT_BOL : c == '\r' ? DOT_CR : DOT_MID;
+			continue;
+		case DOT_DOTCR:
+			if (c == '\n') {
+				d->state = DOT_BOL;
+				*used = i + 1;
+				return SMTP_DOT_END;
+			}
+			s = c == '\r' ? DOT_CR : DOT_MID;
+			continue;
+		case DOT_BOL:
+			if (c == '.') {
+				s = DOT_DOT;
+				continue;
+			}
+			break;
+		case DOT_DOT:
+			if (c == '\r') {
+				s = DOT_DOTCR;
+				continue;
+			}
+			break;
+		default:
+			break;
+		}
+		/* DOT_MID, or BOL/DOT followed by an ordinary character */
+		if (c == '\n') {
+			d->state = s;
+			*used = i;
+			return SMTP_DOT_BARE_LF;
+		}
+		s = c == '\r' ? DOT_CR : DOT_MID;
+	}
+	d->state = s;
+	*used = n;
+	return SMTP_DOT_MORE;
+}
+
+bool smtp_dot_bare_lf(struct smtp_dot *d)
+{
+	/* The LF counts as CRLF: ".\n" ends the data, anything else starts a new line. */
+	bool end = d->state == DOT_DOT;
+
+	d->state = DOT_BOL;
+	return end;
+}
