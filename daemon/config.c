@@ -82,7 +82,7 @@ static const struct ckey keys[] = {
 	{ "steer_inbound", C_BOOL, O(steer_inbound), 0, "no" },
 	{ "may_down_enforce", C_BOOL, O(may_down_enforce), 0, "no" },
 	{ "resolve", C_BOOL, O(resolve), 0, "yes" },
-	{ "policy_dns_server", C_STR, O(policy_dns_server), 0, NULL },
+	{ "dns_server", C_STR, O(dns_server), 0, NULL },
 	{ "ctl_group", C_STR, O(ctl_group), 0, "tlsgate" },
 };
 #undef O

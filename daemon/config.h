@@ -76,7 +76,7 @@ struct config {
 	bool may_down_enforce;		/* may destinations while we are down: drop plaintext */
 	/* DNS for resolving policy domains to addresses (the kernel enforcer's view) */
 	bool resolve;
-	char *policy_dns_server;		/* "203.0.113.53[:port]"; empty: /etc/resolv.conf */
+	char *dns_server;		/* "203.0.113.53[:port]"; empty: /etc/resolv.conf */
 	char *ctl_group;		/* read access to the control socket */
 };
 

@@ -89,7 +89,7 @@ struct side {
 	bool eof;		/* the peer finished sending */
 	bool tls;
 	uint32_t wait;		/* events the endpoint asked for (handshake, TLS I/O) */
-	char tls_client_summary[128];
+	char tls_summary[128];
 	char ktls_state[128];	/* "tx=kernel rx=kernel", "plain" */
 	char tls_version[16];	/* "TLSv1.3" once TLS is up */
 	char tls_cipher[64];

@@ -400,8 +400,8 @@ static void log_message(struct session *s, int code, const char *reply, size_t l
 		 s->ids, s->queue_id, s->role == ROLE_OUTBOUND ? "outbound" : "inbound",
 		 s->client_txt, s->dest_txt, s->mail_from, s->nrcpt_ok,
 		 (unsigned long long)s->msg_bytes, s->xfer ? ktls_xfer_backend(s->xfer) : "copy",
-		 s->role == ROLE_OUTBOUND ? (s->up.tls ? s->up.tls_client_summary : "none")
-					  : (s->down.tls ? s->down.tls_client_summary : "none"),
+		 s->role == ROLE_OUTBOUND ? (s->up.tls ? s->up.tls_summary : "none")
+					  : (s->down.tls ? s->down.tls_summary : "none"),
 		 s->role == ROLE_OUTBOUND ? s->up.ktls_state : s->down.ktls_state,
 		 (int)strcspn(reply, "\r\n"), reply);
 	(void)len;
@@ -585,7 +585,7 @@ static bool down_handshake(struct session *s)
 	}
 	s->down.tls = true;
 	atomic_fetch_add(&g->ctr.tls_down, 1);
-	tls_client_summary(ktls_ep_ssl(s->down.ep), s->down.tls_client_summary, sizeof(s->down.tls_client_summary));
+	tls_client_summary(ktls_ep_ssl(s->down.ep), s->down.tls_summary, sizeof(s->down.tls_summary));
 	ktls_ep_state(s->down.ep, s->down.ktls_state, sizeof(s->down.ktls_state));
 	snprintf(s->down.tls_version, sizeof(s->down.tls_version), "%s",
 		 SSL_get_version(ktls_ep_ssl(s->down.ep)));
@@ -595,9 +595,9 @@ static bool down_handshake(struct session *s)
 	/* Everything shown about the session is taken: with both directions in the kernel the
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->down.ep);
-	session_event(s, NLPROTO_EV_SESSION_TLS, s->down.tls_client_summary);
+	session_event(s, NLPROTO_EV_SESSION_TLS, s->down.tls_summary);
 	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\"", s->ids,
-		 s->client_txt, s->down.tls_client_summary, s->down.ktls_state);
+		 s->client_txt, s->down.tls_summary, s->down.ktls_state);
 	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too. */
 	s->helo[0] = '\0';
 	session_txn_reset(s);

@@ -284,7 +284,7 @@ static bool handshake_done(struct session *s)
 	int rc;
 
 	s->up_tls_ready = true;
-	tls_client_summary(ssl, s->up.tls_client_summary, sizeof(s->up.tls_client_summary));
+	tls_client_summary(ssl, s->up.tls_summary, sizeof(s->up.tls_summary));
 	rc = tls_client_check(ssl, &s->tlsp, &s->up.trust, why, sizeof(why));
 	if (rc) {
 		char reply[640];
@@ -293,7 +293,7 @@ static bool handshake_done(struct session *s)
 		snprintf(reply, sizeof(reply), "421 4.7.5 Server certificate not verified: host %s\r\n",
 			 s->dest_txt);
 		session_fail(s, reply, "tls-verify-failed level=%s dest=%s %s: %s",
-			     policy_level_name(s->level), s->dest_txt, s->up.tls_client_summary, why);
+			     policy_level_name(s->level), s->dest_txt, s->up.tls_summary, why);
 		return true;
 	}
 	/* caps NULL (ktls = no): the endpoint stays in userspace and says so */
@@ -311,10 +311,10 @@ static bool handshake_done(struct session *s)
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->up.ep);
 	s->up.tls = true;
-	session_event(s, NLPROTO_EV_SESSION_TLS, s->up.tls_client_summary);
+	session_event(s, NLPROTO_EV_SESSION_TLS, s->up.tls_summary);
 	atomic_fetch_add(&g->ctr.tls_up, 1);
 	log_info("session=%s %s TLS connection established to %s: %s ktls=\"%s\" level=%s rule=%u",
-		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up.tls_client_summary,
+		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,
 		 s->up.ktls_state, policy_level_name(s->level),
 		 s->out_match.rule ? s->out_match.rule->id : 0);
 	session_side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname);

@@ -170,11 +170,11 @@ static int open_resolver(struct supervisor *sv)
 
 	if (!sv->g->cfg.resolve)
 		return 0;
-	o.nameserver = sv->g->cfg.policy_dns_server;
+	o.nameserver = sv->g->cfg.dns_server;
 	rc = policy_resolver_new(&o, &sv->resolver);
 	if (rc)
-		log_err("policy resolver (policy_dns_server=%s): %s",
-			sv->g->cfg.policy_dns_server ? sv->g->cfg.policy_dns_server : "resolv.conf", strerror(-rc));
+		log_err("policy resolver (dns_server=%s): %s",
+			sv->g->cfg.dns_server ? sv->g->cfg.dns_server : "resolv.conf", strerror(-rc));
 	loop_timer_init(&sv->resolve_timer, on_resolve_timer);
 	return rc;
 }
