@@ -6,13 +6,16 @@
  * change survives a restart and `policy show` after it equals before.
  */
 #include "control/server.h"
+#include "daemon/events.h"
 #include "daemon/session.h"
 #include "daemon/supervisor.h"
 #include "daemon/worker.h"
 #include "lib/log.h"
+#include "lib/sockutil.h"
 #include "lib/version.h"
 #include "policy/policy.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -227,20 +230,35 @@ static int op_policy_check(void *ctx, enum policy_dir dir, const char *name, con
 	return 0;
 }
 
-struct dumped {
+/* ---- sessions: the daemon's view turned into wire format ---------------------------------- */
+
+static const char *addr_port(const struct sockaddr_storage *ss, char *ip, size_t iplen,
+			     uint16_t *port)
+{
+	tg_addr_text(ss, ip, iplen, NULL, 0);
+	*port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
+					 : ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ip;
+}
+
+/* "tx=kernel rx=user(x)" -> "kernel", "user(x)"; "plain" -> "plain", "plain" */
+static void split_ktls(const char *st, char *tx, char *rx, size_t len)
+{
+	const char *t = strstr(st, "tx="), *r = strstr(st, "rx=");
+
+	snprintf(tx, len, "%.*s", t ? (int)strcspn(t + 3, " ") : (int)strlen(st), t ? t + 3 : st);
+	snprintf(rx, len, "%.*s", r ? (int)strcspn(r + 3, " ") : (int)strlen(st), r ? r + 3 : st);
+}
+
+/* A session on the wire, with its own copies of every string: the session may change or end
+ * once the host's lock is released. */
+struct wire_session {
 	struct nlproto_session ns;
 	char state[32], tx[64], rx[64], cip[64], dip[64], name[256], tlsv[16], cipher[64],
 		level[16];
 };
 
-static int cmp_dumped(const void *a, const void *b)
-{
-	uint64_t x = ((const struct dumped *)a)->ns.id, y = ((const struct dumped *)b)->ns.id;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Copy a string that another thread may be rewriting: bounded, always terminated. */
+/* Copy a string that the session's thread may be rewriting: bounded, always terminated. */
 static const char *copy(char *dst, size_t len, const char *src)
 {
 	size_t n;
@@ -253,66 +271,89 @@ static const char *copy(char *dst, size_t len, const char *src)
 	return dst;
 }
 
+static void wire_session(const struct session_view *v, struct wire_session *w)
+{
+	struct nlproto_session *ns = &w->ns;
+
+	memset(w, 0, sizeof(*w));
+	ns->id = v->id;
+	ns->role = v->role == ROLE_OUTBOUND ? POLICY_OUTBOUND : POLICY_INBOUND;
+	ns->client_addr = addr_port(v->client, w->cip, sizeof(w->cip), &ns->client_port);
+	ns->dest_addr = addr_port(v->dest, w->dip, sizeof(w->dip), &ns->dest_port);
+	ns->dest_name = copy(w->name, sizeof(w->name), v->dest_name);
+	ns->state = copy(w->state, sizeof(w->state), v->state);
+	ns->tls_version = copy(w->tlsv, sizeof(w->tlsv), v->tls_version);
+	ns->cipher = copy(w->cipher, sizeof(w->cipher), v->cipher);
+	split_ktls(v->ktls, w->tx, w->rx, sizeof(w->tx));
+	ns->ktls_tx = w->tx;
+	ns->ktls_rx = w->rx;
+	if (v->rule) {
+		ns->rule_id = v->rule->id;
+		ns->level = copy(w->level, sizeof(w->level), policy_level_name(v->rule->level));
+	}
+	ns->bytes_c2s = v->bytes_c2s;
+	ns->bytes_s2c = v->bytes_s2c;
+	ns->start_ms = v->start_ms;
+}
+
+static int cmp_wire(const void *a, const void *b)
+{
+	uint64_t x = ((const struct wire_session *)a)->ns.id;
+	uint64_t y = ((const struct wire_session *)b)->ns.id;
+
+	return x < y ? -1 : x > y;
+}
+
+struct dump {
+	uint64_t after_id;
+	struct wire_session *v;
+	size_t n, cap;
+	int err;
+};
+
+static void dump_one(const struct session_view *sv, void *ctx)
+{
+	struct dump *d = ctx;
+
+	if (d->err || sv->id <= d->after_id)
+		return;
+	if (d->n == d->cap) {
+		size_t nc = d->cap ? d->cap * 2 : 64;
+		struct wire_session *nv = realloc(d->v, nc * sizeof(*nv));
+
+		if (!nv) {
+			d->err = -ENOMEM;
+			return;
+		}
+		d->v = nv;
+		d->cap = nc;
+	}
+	wire_session(sv, &d->v[d->n++]);
+}
+
 static int op_session_dump(void *ctx, uint64_t after_id, control_session_cb cb, void *arg)
 {
 	struct supervisor *sv = ctx;
-	struct dumped *v = NULL;
-	size_t n = 0, cap = 0;
+	struct dump d = { .after_id = after_id };
 	int rc = 0;
 
-	for (unsigned int i = 0; i < sv->nworkers; i++) {
-		struct worker *w = sv->workers[i];
-
-		if (!w)
-			continue;
-		pthread_mutex_lock(&w->lock);
-		for (struct session *s = w->sessions; s; s = s->next) {
-			struct dumped *d;
-			struct nlproto_session tmp;
-
-			if (s->id <= after_id)
-				continue;
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				struct dumped *nv = realloc(v, nc * sizeof(*v));
-
-				if (!nv) {
-					rc = -ENOMEM;
-					break;
-				}
-				v = nv;
-				cap = nc;
-			}
-			d = &v[n++];
-			memset(d, 0, sizeof(*d));
-			session_describe(s, &tmp, d->state, sizeof(d->state), d->tx, d->rx,
-					 sizeof(d->tx));
-			d->ns = tmp;
-			d->ns.client_addr = copy(d->cip, sizeof(d->cip), tmp.client_addr);
-			d->ns.dest_addr = copy(d->dip, sizeof(d->dip), tmp.dest_addr);
-			d->ns.dest_name = copy(d->name, sizeof(d->name), tmp.dest_name);
-			d->ns.tls_version = copy(d->tlsv, sizeof(d->tlsv), tmp.tls_version);
-			d->ns.cipher = copy(d->cipher, sizeof(d->cipher), tmp.cipher);
-			d->ns.level = copy(d->level, sizeof(d->level), tmp.level);
-			d->ns.state = d->state;
-			d->ns.ktls_tx = d->tx;
-			d->ns.ktls_rx = d->rx;
-		}
-		pthread_mutex_unlock(&w->lock);
-		if (rc)
-			goto out;
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_dumped);
-	for (size_t i = 0; i < n; i++) {
-		rc = cb(arg, &v[i].ns);
+	for (unsigned int i = 0; i < sv->nworkers; i++)
+		if (sv->workers[i])
+			worker_foreach_session(sv->workers[i], dump_one, &d);
+	rc = d.err;
+	if (rc)
+		goto out;
+	if (d.n)
+		qsort(d.v, d.n, sizeof(*d.v), cmp_wire);
+	for (size_t i = 0; i < d.n; i++) {
+		rc = cb(arg, &d.v[i].ns);
 		if (rc) {
 			rc = rc > 0 ? 0 : rc;
 			break;
 		}
 	}
 out:
-	free(v);
+	free(d.v);
 	return rc;
 }
 
@@ -395,6 +436,42 @@ static int op_status(void *ctx, struct nlproto_status *st)
 		policy_put(p);
 	}
 	return 0;
+}
+
+/* ---- events: the daemon's, published on the control socket's multicast group ---------------- */
+
+static const enum nlproto_event_type wire_event_type[] = {
+	[EVENT_SESSION_START] = NLPROTO_EV_SESSION_START,
+	[EVENT_SESSION_TLS] = NLPROTO_EV_SESSION_TLS,
+	[EVENT_SESSION_END] = NLPROTO_EV_SESSION_END,
+	[EVENT_DROP] = NLPROTO_EV_DROP,
+};
+
+void supervisor_event_sink(const struct event *ev, void *ctx)
+{
+	struct control_server *cs = ctx;
+	struct nlproto_event ne = { .rule_id = ev->rule_id, .level = ev->level,
+				    .subject = ev->subject, .detail = ev->detail,
+				    .src = ev->src, .dst = ev->dst };
+	struct wire_session ws;
+	struct timespec ts;
+
+	if ((size_t)ev->type >= sizeof(wire_event_type) / sizeof(wire_event_type[0]) ||
+	    !wire_event_type[ev->type])
+		return;
+	ne.type = wire_event_type[ev->type];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ne.time_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (ev->session) {
+		wire_session(ev->session, &ws);
+		ne.session = &ws.ns;
+		ne.rule_id = ws.ns.rule_id;
+		ne.level = ws.ns.level;
+		ne.src = ev->session->client_txt;
+		ne.dst = ev->session->dest_txt;
+		ne.subject = ev->session->ids;
+	}
+	control_server_publish_event(cs, &ne); /* never blocks: MSG_DONTWAIT */
 }
 
 const struct control_ops supervisor_control_ops = {

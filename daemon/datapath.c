@@ -190,8 +190,7 @@ out:
 static void on_event(const struct tg_event *ev, void *ctx)
 {
 	char line[512], src[64], dst[64];
-	struct nlproto_event nev = { .type = NLPROTO_EV_DROP };
-	struct timespec ts;
+	struct event nev = { .type = EVENT_DROP };
 	int fam = ev->family == TG_FAM_V6 ? AF_INET6 : AF_INET;
 
 	(void)ctx;
@@ -199,8 +198,6 @@ static void on_event(const struct tg_event *ev, void *ctx)
 	log_warn("enforce drop %s", line);
 	inet_ntop(fam, ev->caddr, src, sizeof(src));
 	inet_ntop(fam, ev->saddr, dst, sizeof(dst));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	nev.time_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	nev.rule_id = ev->rule_id;
 	nev.level = policy_level_name((enum policy_level)ev->level);
 	nev.subject = "plaintext SMTP to a TLS-required destination";

@@ -1,28 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/events.h"
-#include "control/server.h"
 
 #include <pthread.h>
+#include <stddef.h>
 
 static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct control_server *events_cs;
+static events_sink_fn events_sink;
+static void *events_ctx;
 
-void events_attach(struct control_server *cs)
+void events_attach(events_sink_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&events_lock);
-	events_cs = cs;
+	events_sink = fn;
+	events_ctx = ctx;
 	pthread_mutex_unlock(&events_lock);
 }
 
 void events_detach(void)
 {
-	events_attach(NULL);
+	events_attach(NULL, NULL);
 }
 
-void events_publish(const struct nlproto_event *ev)
+void events_publish(const struct event *ev)
 {
 	pthread_mutex_lock(&events_lock);
-	if (events_cs)
-		control_server_publish_event(events_cs, ev); /* never blocks: MSG_DONTWAIT */
+	if (events_sink)
+		events_sink(ev, events_ctx);
 	pthread_mutex_unlock(&events_lock);
 }

@@ -9,219 +9,87 @@
  *
  * The greeting is shown to the down side only after the up side is ready (TLS included), so a
  * failure to get TLS where policy requires it becomes a 421 greeting: the sender keeps the mail.
- * Files: session.c (life, I/O, the run loop), session_up.c (setting up the up leg),
- * session_relay.c (commands and replies), session_body.c (DATA and BDAT).
+ *
+ * This is what the rest of the daemon sees: a session host (the thread that runs sessions, a
+ * worker, embeds one), starting and ending sessions, and a read-only view for dumps and events.
+ * The state machine itself is in session_int.h and the session_*.c files.
  */
 #ifndef TLSGATE_DAEMON_SESSION_H
 #define TLSGATE_DAEMON_SESSION_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "daemon/buf.h"
-#include "daemon/loop.h"
-#include "smtp/received.h"
-#include "smtp/proto.h"
-#include "daemon/tls_client.h"
-#include "policy/policy.h"
-
-struct worker;
-struct ktls_ep;
-struct ktls_xfer;
+struct gateway;
+struct loop;
+struct policy_rule;
+struct session;
 
 enum session_role {
 	ROLE_OUTBOUND,
 	ROLE_INBOUND,
 };
 
-enum session_state {
-	ST_UP_CONNECT,		/* connect() to the up side in progress */
-	ST_UP_GREETING,		/* waiting for its 220 */
-	ST_UP_EHLO,		/* our EHLO, before TLS */
-	ST_UP_HELO,		/* HELO after a refused EHLO */
-	ST_UP_STARTTLS,		/* waiting for 220 to our STARTTLS */
-	ST_UP_HANDSHAKE,	/* TLS handshake, we are the client */
-	ST_UP_EHLO_TLS,		/* our EHLO again, inside TLS (RFC 3207 4.2) */
-	ST_RELAY,		/* commands down -> up, replies up -> down */
-	ST_DOWN_TLS_WAIT,	/* inbound: "220 Ready to start TLS" going out */
-	ST_DOWN_HANDSHAKE,	/* inbound: TLS handshake, we are the server */
-	ST_BODY,		/* DATA body down -> up */
-	ST_BDAT,		/* a BDAT chunk down -> up */
-	ST_BDAT_DISCARD,	/* a refused BDAT chunk: read and drop */
-	ST_CLOSING,		/* last words to the down side, then close */
+#define SESSION_SCRATCH (64 * 1024)
+
+/*
+ * What sessions need of the thread that runs them.  Only that thread touches it, except the
+ * session list, which `lock` guards against other threads' dumps.
+ */
+struct session_host {
+	struct gateway *gw;
+	struct loop *loop;
+	unsigned int id;		/* the worker's number: the top bits of session ids */
+	uint64_t next_id;
+	char *scratch;			/* SESSION_SCRATCH bytes for body scanning and draining */
+	pthread_mutex_t lock;
+	struct session *sessions;	/* under lock */
+	size_t nsessions;		/* under lock */
+	struct session *zombies;	/* destroyed, freed after the batch of events */
 };
 
-/* One command waiting for its reply, in order (pipelining). */
-enum pend_kind {
-	PEND_FWD,		/* forwarded; the up side's reply is relayed */
-	PEND_LOCAL,		/* answered by us (text in `local`) */
-	PEND_INTERNAL,		/* sent up by us; the reply is ours, not relayed */
-};
-
-enum pend_flag {
-	PF_EHLO = 1 << 0,	/* rewrite the keyword list */
-	PF_DATA = 1 << 1,	/* 354 starts the body */
-	PF_DOT = 1 << 2,	/* end of a message (DATA end or BDAT LAST) */
-	PF_QUIT = 1 << 3,
-	PF_STARTTLS = 1 << 4,	/* after this reply is out, start the TLS handshake */
-	PF_AUTH = 1 << 5,	/* 334 means the next line is SASL data */
-	PF_RCPT = 1 << 6,
-	PF_MAIL = 1 << 7,
-	PF_CLOSE = 1 << 8,	/* close after this reply is out */
-};
-
-struct pend {
-	enum pend_kind kind;
-	uint16_t flags;
-	enum smtp_verb verb;
-	char *local;		/* PEND_LOCAL reply, CRLF-terminated */
-	char *arg;		/* RCPT: the address (for "for <rcpt>" and logs) */
-};
-
-struct session;
-
-struct side {
-	struct session *s;
-	struct loop_ev ev;
-	struct ktls_ep *ep;
-	struct buf in, out;
-	bool eof;		/* the peer finished sending */
-	bool tls;
-	uint32_t wait;		/* events the endpoint asked for (handshake, TLS I/O) */
-	char tls_summary[128];
-	char ktls_state[128];	/* "tx=kernel rx=kernel", "plain" */
-	char tls_version[16];	/* "TLSv1.3" once TLS is up */
-	char tls_cipher[64];
-	enum tls_trust trust;
-	uint64_t bytes_in, bytes_out;
-	const char *name;	/* "down" / "up" for logs */
-};
-
-struct session {
-	uint64_t id;
-	char ids[24];		/* printable id, e.g. "3a4f91c2e07b" */
-	struct worker *w;
-	struct session *prev, *next;	/* the worker's list */
-	enum session_role role;
-	enum session_state state;
-	struct side down, up;
-	struct loop_timer timer;
-	uint64_t started_ms;	/* monotonic */
-	uint64_t started_wall_ms;	/* unix time, for `session list` */
-	bool steered;		/* came by steering: the local address is the original destination */
-	bool killed;		/* the administrator asked for it to end */
-	bool dead;		/* destroyed; freed after the current batch of events */
-	bool draining;		/* closing: our side is shut, the client's bytes are discarded */
-
-	struct sockaddr_storage client, dest;
-	char client_txt[80];	/* "192.0.2.10:40000" */
-	char client_ip[64];
-	char dest_txt[320];	/* "mx.example.net[203.0.113.25]:25" */
-	char mx_host[256];	/* MX name when known */
-	char nexthop[256];	/* next-hop domain when known */
-
-	struct policy *pol;	/* snapshot this session uses */
-	struct policy_match out_match;	/* outbound: the destination's rule */
-	enum policy_level level;	/* what the up leg requires */
-	struct policy_match in_match;	/* inbound: the client's rule */
-	bool sender_must_tls;	/* inbound: MAIL/RCPT/DATA refused until TLS (client rule) */
-	bool offer_tls;		/* inbound: STARTTLS offered (certificates, and the rule is not none) */
-	bool sender_domain_must_tls;	/* ... because of the MAIL FROM domain's rule */
-	struct tls_client_params tlsp;
-	/* inbound: the down leg's TLS for our Received header, taken at the handshake (the SSL
-	 * itself is freed once the kernel has both directions) */
-	struct received_tls down_tls;
-	char down_tls_digest[16];	/* "SHA256" */
-	char down_tls_curve[32];	/* "prime256v1" */
-
-	/* up-leg setup */
-	char *greeting;		/* the up side's 220, shown to down when ready */
-	size_t greeting_len;
-	bool greeted;		/* the greeting went down: later failures are 421 replies */
-	bool tls_fallback;	/* may: the handshake failed; this is the plaintext retry */
-	bool up_starttls_offered;
-	bool up_tls_ready;	/* the up handshake completed (a QUIT inside TLS is possible) */
-
-	/* relay */
-	struct pend *pq;
-	size_t pq_head, pq_len, pq_cap;
-	bool auth_cont;		/* the next down line is SASL data, not a command */
-	bool await_data;	/* DATA forwarded: nothing more is a command until its reply */
-	bool discard_line;	/* an over-long line is being skipped */
-	bool quit_sent;
-	char helo[256];
-	bool esmtp;
-
-	/* the message in progress */
-	bool in_txn;
-	char queue_id[32];
-	char mail_from[320];
-	char first_rcpt[320];
-	unsigned int nrcpt_ok, nrcpt;
-	uint64_t msg_bytes;
-	struct smtp_dot dot;
-	uint64_t bdat_left;
-	bool bdat_last;
-	bool trace_sent;	/* inbound: our Received header is in this message */
-	bool hdr_phase;		/* inbound: still in the header section, removing X-Tlsgate-TLS */
-	bool hdr_bol;		/* ... at the start of a header line */
-	bool hdr_dropping;	/* ... the current line (and continuations) is being removed */
-	unsigned int messages;
-	struct ktls_xfer *xfer;
-	uint64_t region_total;	/* bytes of the current zero-copy region (scanned, to move) */
-	uint64_t region_done;	/* of those, delivered up */
-	bool region_ends;	/* the region ends with the end-of-data mark */
-
-	char end_reason[512];	/* why the session ended, for the log line */
-};
+int session_host_init(struct session_host *h, struct gateway *gw, struct loop *loop,
+		      unsigned int id);
+void session_host_fini(struct session_host *h);
 
 /* Start a session for an accepted connection (fd is the down side, non-blocking); local is its
  * local address, the original destination when steered. */
-int session_start(struct worker *w, enum session_role role, int fd,
+int session_start(struct session_host *h, enum session_role role, int fd,
 		  const struct sockaddr_storage *local, bool steered);
-/* Free the sessions destroyed during the last batch of events (the worker, between batches). */
-void session_reap(struct worker *w);
-/* Called by the worker at shutdown: end the session now with a 421. */
-void session_abort(struct session *s, const char *reply, const char *reason);
+/* Free the sessions destroyed during the last batch of events (between batches). */
+void session_reap(struct session_host *h);
+/* End session `id` with a 421 as the administrator asked: 0, or -ENOENT. */
+int session_host_kill(struct session_host *h, uint64_t id);
+/* End every session now with `reply` (a 421 line) and `reason` for the log. */
+void session_host_abort_all(struct session_host *h, const char *reply, const char *reason);
+/* Any thread: is session `id` one of this host's? */
+bool session_host_has(struct session_host *h, uint64_t id);
 
-/* session.c internals shared by the session_*.c files */
-void session_run(struct session *s);
-void session_fail(struct session *s, const char *reply, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-int session_side_write(struct side *sd, const void *p, size_t n);
-int session_side_printf(struct side *sd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool session_side_fill(struct side *sd);
-void session_set_timeout(struct session *s, unsigned int seconds);
-const char *session_state_name(enum session_state st);
-/* "203.0.113.25" into ip and "203.0.113.25:25" / "[2001:db8::25]:25" into full (may be NULL). */
-void session_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, char *full,
-		       size_t fulllen);
+/*
+ * A session as the rest of the daemon sees it, for dumps and events.  Strings and pointers point
+ * into the session: valid during the callback (or the event) only.
+ */
+struct session_view {
+	uint64_t id;
+	const char *ids;			/* printable id */
+	enum session_role role;
+	const struct sockaddr_storage *client, *dest;
+	const char *client_txt, *dest_txt;	/* "192.0.2.10:40000", "mx[203.0.113.25]:25" */
+	const char *dest_name;			/* the MX name, or NULL */
+	const char *state;			/* e.g. "relay" */
+	const char *tls_version, *cipher;	/* the policed leg's; NULL without TLS */
+	const char *ktls;			/* "tx=kernel rx=kernel", "plain" */
+	const struct policy_rule *rule;		/* the rule that applied, or NULL */
+	uint64_t bytes_c2s, bytes_s2c;
+	uint64_t start_ms;			/* unix time */
+};
 
-/* session_up.c */
-int session_up_connect(struct session *s);
-bool session_up_step(struct session *s);
-
-/* session_relay.c */
-bool session_relay_step(struct session *s);
-void session_relay_show_greeting(struct session *s);
-int session_pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint16_t flags,
-	      const char *local, const char *arg);
-void session_pend_clear(struct session *s);
-void session_txn_reset(struct session *s);
-
-/* Fill an nlproto_session view of s (strings point into s); for dumps and events. */
-struct nlproto_session;
-void session_describe(const struct session *s, struct nlproto_session *out, char *state,
-		      size_t statelen, char *tx, char *rx, size_t txrxlen);
-/* Publish a session event for `tlsgatectl monitor` (type: enum nlproto_event_type). */
-void session_event(const struct session *s, int type, const char *detail);
-
-/* session_body.c */
-bool session_body_step(struct session *s);
-bool session_bdat_step(struct session *s);
-int session_trace_header(struct session *s, char *buf, size_t len);
-/* Inbound, right after the handshake: keep what session_trace_header() writes about the TLS session. */
-void session_trace_tls_capture(struct session *s, SSL *ssl);
+void session_view(const struct session *s, struct session_view *v);
+/* Any thread: call fn for each session of the host, under its lock (fn must not block). */
+void session_host_foreach(struct session_host *h,
+			  void (*fn)(const struct session_view *v, void *ctx), void *ctx);
 
 #endif

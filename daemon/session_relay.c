@@ -8,70 +8,15 @@
  */
 #include "daemon/gateway.h"
 #include "smtp/received.h"
-#include "daemon/session.h"
-#include "daemon/worker.h"
+#include "daemon/session_int.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
-#include "control/nlproto.h"
+#include "daemon/events.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PQ_MAX 2048
-
-int session_pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint16_t flags,
-	      const char *local, const char *arg)
-{
-	struct pend *p;
-
-	if (s->pq_len == s->pq_cap) {
-		size_t cap = s->pq_cap ? s->pq_cap * 2 : 16;
-		struct pend *n;
-
-		if (cap > PQ_MAX)
-			return -ENOSPC;
-		n = calloc(cap, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		for (size_t i = 0; i < s->pq_len; i++)
-			n[i] = s->pq[(s->pq_head + i) % s->pq_cap];
-		free(s->pq);
-		s->pq = n;
-		s->pq_cap = cap;
-		s->pq_head = 0;
-	}
-	p = &s->pq[(s->pq_head + s->pq_len) % s->pq_cap];
-	memset(p, 0, sizeof(*p));
-	p->kind = kind;
-	p->verb = verb;
-	p->flags = flags;
-	if (local && !(p->local = strdup(local)))
-		return -ENOMEM;
-	if (arg && !(p->arg = strdup(arg))) {
-		free(p->local);
-		return -ENOMEM;
-	}
-	s->pq_len++;
-	return 0;
-}
-
-static void pend_pop(struct session *s)
-{
-	struct pend *p = &s->pq[s->pq_head];
-
-	free(p->local);
-	free(p->arg);
-	s->pq_head = (s->pq_head + 1) % s->pq_cap;
-	s->pq_len--;
-}
-
-void session_pend_clear(struct session *s)
-{
-	while (s->pq_len)
-		pend_pop(s);
-}
 
 void session_txn_reset(struct session *s)
 {
@@ -90,7 +35,7 @@ void session_relay_show_greeting(struct session *s)
 	if (s->greeting)
 		session_side_write(&s->down, s->greeting, s->greeting_len);
 	else
-		session_side_printf(&s->down, "220 %s ESMTP\r\n", s->w->gw->cfg.hostname);
+		session_side_printf(&s->down, "220 %s ESMTP\r\n", s->host->gw->cfg.hostname);
 	s->greeted = true;
 	s->state = ST_RELAY;
 }
@@ -124,8 +69,8 @@ static void refuse_sender(struct session *s, enum smtp_verb verb)
 {
 	char reply[300];
 
-	atomic_fetch_add(&s->w->gw->ctr.sender_tls_refused, 1);
-	snprintf(reply, sizeof(reply), "%s\r\n", s->w->gw->cfg.inbound_require_tls_reply);
+	atomic_fetch_add(&s->host->gw->ctr.sender_tls_refused, 1);
+	snprintf(reply, sizeof(reply), "%s\r\n", s->host->gw->cfg.inbound_require_tls_reply);
 	log_info("session=%s client=%s %s refused: TLS required from this sender (rule=%u key=%s)",
 		 s->ids, s->client_txt, smtp_verb_name(verb), s->in_match.rule->id,
 		 s->in_match.rule->key ? s->in_match.rule->key : "default");
@@ -179,7 +124,7 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 		if (policy_level_requires_tls(m.rule->level)) {
 			char reply[400];
 
-			atomic_fetch_add(&s->w->gw->ctr.rcpt_tls_refused, 1);
+			atomic_fetch_add(&s->host->gw->ctr.rcpt_tls_refused, 1);
 			log_info("session=%s rcpt=<%s> refused: rule=%u key=%s level=%s requires TLS "
 				 "but the session to %s is plaintext",
 				 s->ids, addr, m.rule->id, m.rule->key, policy_level_name(m.rule->level),
@@ -194,7 +139,7 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 
 static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
 {
-	struct gateway *g = s->w->gw;
+	struct gateway *g = s->host->gw;
 
 	if (s->role == ROLE_OUTBOUND) {
 		/* We removed STARTTLS from the list: TLS toward the outside is the gateway's. */
@@ -309,7 +254,7 @@ static bool bdat_command(struct session *s, const char *line, size_t len)
 	}
 	s->bdat_left = size;
 	s->bdat_last = last;
-	if (s->role == ROLE_INBOUND && s->w->gw->cfg.inbound_x_tlsgate_header) {
+	if (s->role == ROLE_INBOUND && s->host->gw->cfg.inbound_x_tlsgate_header) {
 		/* not offered (see the EHLO rewrite): refuse, and drop the chunk */
 		local_reply(s, SMTP_BDAT, "502 5.5.1 Error: command not implemented\r\n");
 		s->state = ST_BDAT_DISCARD;
@@ -390,7 +335,7 @@ static bool commands(struct session *s)
 
 static void log_message(struct session *s, int code, const char *reply, size_t len)
 {
-	struct gateway *g = s->w->gw;
+	struct gateway *g = s->host->gw;
 
 	atomic_fetch_add(code / 100 == 2 ? &g->ctr.messages_ok : &g->ctr.messages_failed, 1);
 	if (code / 100 == 2)
@@ -428,7 +373,7 @@ static bool one_reply(struct session *s)
 			log_warn("session=%s %s answered our %s with: %.*s", s->ids, s->dest_txt,
 				 smtp_verb_name(p->verb), (int)strcspn(r, "\r\n"), r);
 		buf_consume(&s->up.in, len);
-		pend_pop(s);
+		session_pend_pop(s);
 		return true;
 	}
 	if (p->flags & PF_EHLO && code == 250) {
@@ -446,7 +391,7 @@ static bool one_reply(struct session *s)
 			add = add_tls;
 		n = smtp_ehlo_rewrite(r, len,
 				      s->role == ROLE_OUTBOUND ? drop_out
-				      : s->w->gw->cfg.inbound_x_tlsgate_header ? drop_in_x
+				      : s->host->gw->cfg.inbound_x_tlsgate_header ? drop_in_x
 									       : drop_in,
 				      add, out, sizeof(out));
 		if (n < 0 || buf_space(&s->down.out) + s->down.out.off < (size_t)n)
@@ -471,7 +416,7 @@ static bool one_reply(struct session *s)
 		if (code == 354) {
 			smtp_dot_init(&s->dot);
 			s->hdr_phase = s->role == ROLE_INBOUND &&
-				       s->w->gw->cfg.inbound_x_tlsgate_header;
+				       s->host->gw->cfg.inbound_x_tlsgate_header;
 			s->hdr_bol = true;
 			s->hdr_dropping = false;
 			if (s->role == ROLE_INBOUND && !s->trace_sent) {
@@ -496,12 +441,12 @@ static bool one_reply(struct session *s)
 	if (p->flags & PF_QUIT) {
 		snprintf(s->end_reason, sizeof(s->end_reason), "quit");
 		buf_consume(&s->up.in, len);
-		pend_pop(s);
+		session_pend_pop(s);
 		s->state = ST_CLOSING;
 		return true;
 	}
 	buf_consume(&s->up.in, len);
-	pend_pop(s);
+	session_pend_pop(s);
 	return true;
 }
 
@@ -537,7 +482,7 @@ static bool replies(struct session *s)
 			if (buf_space(&s->down.out) + s->down.out.off < n)
 				break;
 			session_side_write(&s->down, p->local, n);
-			pend_pop(s);
+			session_pend_pop(s);
 			progress = true;
 			continue;
 		}
@@ -550,7 +495,7 @@ static bool replies(struct session *s)
 
 static bool down_handshake(struct session *s)
 {
-	struct gateway *g = s->w->gw;
+	struct gateway *g = s->host->gw;
 	SSL *ssl;
 	int rc;
 
@@ -595,7 +540,7 @@ static bool down_handshake(struct session *s)
 	/* Everything shown about the session is taken: with both directions in the kernel the
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->down.ep);
-	session_event(s, NLPROTO_EV_SESSION_TLS, s->down.tls_summary);
+	session_event(s, EVENT_SESSION_TLS, s->down.tls_summary);
 	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\"", s->ids,
 		 s->client_txt, s->down.tls_summary, s->down.ktls_state);
 	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too. */

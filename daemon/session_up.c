@@ -6,12 +6,11 @@
  * gets a 421 instead of a greeting and keeps the mail queued.
  */
 #include "daemon/gateway.h"
-#include "daemon/session.h"
-#include "daemon/worker.h"
+#include "daemon/session_int.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
 #include "lib/sockutil.h"
-#include "control/nlproto.h"
+#include "daemon/events.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,7 +25,7 @@
 /* Decide where the up leg goes and what it requires; logs the session's start line. */
 static int decide(struct session *s)
 {
-	struct gateway *g = s->w->gw;
+	struct gateway *g = s->host->gw;
 	const struct config *c = &g->cfg;
 	char ip[64], ipport[96];
 
@@ -61,14 +60,14 @@ static int decide(struct session *s)
 		/* inbound "none": do not offer STARTTLS to this client */
 		s->offer_tls = g->server_ctx && s->in_match.rule->level != POLICY_NONE;
 	}
-	session_addr_text(&s->dest, ip, sizeof(ip), ipport, sizeof(ipport));
+	tg_addr_text(&s->dest, ip, sizeof(ip), ipport, sizeof(ipport));
 	snprintf(s->dest_txt, sizeof(s->dest_txt), "%.250s[%s]:%s", s->mx_host[0] ? s->mx_host : ip,
 		 ip, strrchr(ipport, ':') + 1);
 	s->tlsp.level = s->level;
 	s->tlsp.rule = s->role == ROLE_OUTBOUND ? s->out_match.rule : NULL;
 	s->tlsp.mx_host = s->mx_host[0] ? s->mx_host : NULL;
 	s->tlsp.nexthop = s->nexthop[0] ? s->nexthop : NULL;
-	session_event(s, NLPROTO_EV_SESSION_START, s->role == ROLE_OUTBOUND ? s->out_match.how
+	session_event(s, EVENT_SESSION_START, s->role == ROLE_OUTBOUND ? s->out_match.how
 									       : s->in_match.how);
 	if (s->role == ROLE_OUTBOUND)
 		log_info("session=%s start role=outbound client=%s dest=%s rule=%u key=%s how=%s "
@@ -87,7 +86,7 @@ static int decide(struct session *s)
 
 int session_up_connect(struct session *s)
 {
-	const struct config *c = &s->w->gw->cfg;
+	const struct config *c = &s->host->gw->cfg;
 	int fd, err;
 
 	if (!s->dest_txt[0]) {
@@ -163,7 +162,7 @@ static int up_reply(struct session *s, int *code, size_t *len)
 
 static void refuse_no_tls(struct session *s, const char *why)
 {
-	struct gateway *g = s->w->gw;
+	struct gateway *g = s->host->gw;
 	char reply[700];
 
 	atomic_fetch_add(&g->ctr.tls_required_refused, 1);
@@ -192,7 +191,7 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 			refuse_no_tls(s, why);
 			return true;
 		}
-		session_side_printf(&s->up, "HELO %s\r\n", s->w->gw->cfg.hostname);
+		session_side_printf(&s->up, "HELO %s\r\n", s->host->gw->cfg.hostname);
 		s->state = ST_UP_HELO;
 		return true;
 	}
@@ -215,7 +214,7 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 
 static bool begin_handshake(struct session *s)
 {
-	struct gateway *g = s->w->gw;
+	struct gateway *g = s->host->gw;
 	char err[256];
 	SSL *ssl = NULL;
 	int rc;
@@ -244,7 +243,7 @@ static bool begin_handshake(struct session *s)
 
 static bool handshake_failed(struct session *s, int rc)
 {
-	struct gateway *g = s->w->gw;
+	struct gateway *g = s->host->gw;
 	char why[512];
 
 	atomic_fetch_add(&g->ctr.handshake_failed, 1);
@@ -258,7 +257,7 @@ static bool handshake_failed(struct session *s, int rc)
 		s->tls_fallback = true;
 		free(s->greeting);
 		s->greeting = NULL;
-		loop_unwatch(s->w->loop, &s->up.ev);
+		loop_unwatch(s->host->loop, &s->up.ev);
 		ktls_ep_free(s->up.ep);
 		s->up.ep = NULL;
 		session_up_connect(s);
@@ -278,7 +277,7 @@ static bool handshake_failed(struct session *s, int rc)
 
 static bool handshake_done(struct session *s)
 {
-	struct gateway *g = s->w->gw;
+	struct gateway *g = s->host->gw;
 	SSL *ssl = ktls_ep_ssl(s->up.ep);
 	char why[512];
 	int rc;
@@ -311,7 +310,7 @@ static bool handshake_done(struct session *s)
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->up.ep);
 	s->up.tls = true;
-	session_event(s, NLPROTO_EV_SESSION_TLS, s->up.tls_summary);
+	session_event(s, EVENT_SESSION_TLS, s->up.tls_summary);
 	atomic_fetch_add(&g->ctr.tls_up, 1);
 	log_info("session=%s %s TLS connection established to %s: %s ktls=\"%s\" level=%s rule=%u",
 		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,
@@ -382,7 +381,7 @@ bool session_up_step(struct session *s)
 				s->greeting_len = len;
 			}
 		}
-		session_side_printf(&s->up, "EHLO %s\r\n", s->w->gw->cfg.hostname);
+		session_side_printf(&s->up, "EHLO %s\r\n", s->host->gw->cfg.hostname);
 		s->state = ST_UP_EHLO;
 		break;
 	case ST_UP_EHLO:

@@ -159,7 +159,7 @@ static int open_control(struct supervisor *sv)
 	}
 	sv->ctl_ev.fn = on_ctl;
 	sv->ctl_ev.fd = control_server_fd(sv->ctl);
-	events_attach(sv->ctl);
+	events_attach(supervisor_event_sink, sv->ctl);
 	return loop_watch(sv->loop, &sv->ctl_ev, EPOLLIN);
 }
 

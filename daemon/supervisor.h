@@ -42,6 +42,9 @@ int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen);
 
 /* control_ops.c */
 struct control_ops;
+struct event;
 extern const struct control_ops supervisor_control_ops;
+/* The events sink (daemon/events.h): ctx is the control server. */
+void supervisor_event_sink(const struct event *ev, void *ctx);
 
 #endif

@@ -58,7 +58,7 @@ static void on_accept(struct loop_ev *ev, uint32_t events)
 				log_warn("worker=%u accept: %s", w->id, strerror(errno));
 			return;
 		}
-		if (w->nsessions >= w->gw->cfg.max_sessions) {
+		if (w->host.nsessions >= w->gw->cfg.max_sessions) {
 			static const char busy[] = "421 4.3.2 Error: too many sessions, try later\r\n";
 
 			if (write(fd, busy, sizeof(busy) - 1) < 0)
@@ -71,7 +71,7 @@ static void on_accept(struct loop_ev *ev, uint32_t events)
 		/* the original destination of a steered connection (read once, here) */
 		if (getsockname(fd, (struct sockaddr *)&local, &len))
 			local.ss_family = AF_UNSPEC;
-		session_start(w, li->role, fd, &local, was_steered(li, &local));
+		session_start(&w->host, li->role, fd, &local, was_steered(li, &local));
 	}
 }
 
@@ -80,17 +80,14 @@ int worker_kill(struct worker *w, uint64_t id)
 	uint64_t one = 1;
 	int rc = -ENOENT;
 
+	if (!session_host_has(&w->host, id))
+		return -ENOENT;
 	pthread_mutex_lock(&w->lock);
-	for (struct session *s = w->sessions; s; s = s->next) {
-		if (s->id != id)
-			continue;
-		if (w->nkill == sizeof(w->kill_ids) / sizeof(w->kill_ids[0])) {
-			rc = -EBUSY;
-			break;
-		}
+	if (w->nkill == sizeof(w->kill_ids) / sizeof(w->kill_ids[0])) {
+		rc = -EBUSY;
+	} else {
 		w->kill_ids[w->nkill++] = id;
 		rc = 0;
-		break;
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (!rc && write(w->wake.fd, &one, sizeof(one)) < 0)
@@ -109,19 +106,8 @@ static void do_kills(struct worker *w)
 	memcpy(ids, w->kill_ids, n * sizeof(ids[0]));
 	w->nkill = 0;
 	pthread_mutex_unlock(&w->lock);
-	for (size_t i = 0; i < n; i++) {
-		struct session *s;
-
-		pthread_mutex_lock(&w->lock);
-		for (s = w->sessions; s && s->id != ids[i]; s = s->next)
-			;
-		pthread_mutex_unlock(&w->lock);
-		if (s && !s->dead) {
-			s->killed = true;
-			session_abort(s, "421 4.3.0 Error: session ended by the administrator\r\n",
-				      "killed by the administrator");
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		session_host_kill(&w->host, ids[i]); /* -ENOENT: it ended meanwhile */
 }
 
 static void on_wake(struct loop_ev *ev, uint32_t events)
@@ -174,8 +160,9 @@ int worker_new(struct gateway *gw, unsigned int id, struct worker **out)
 	w->gw = gw;
 	w->wake.fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
-	w->scratch = malloc(WORKER_SCRATCH);
-	err = w->scratch ? loop_new(&w->loop) : -ENOMEM;
+	err = loop_new(&w->loop);
+	if (!err)
+		err = session_host_init(&w->host, gw, w->loop, id);
 	if (err)
 		goto fail;
 	w->wake.fn = on_wake;
@@ -213,27 +200,23 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	bool aborted = false;
 
-	while (!atomic_load(&w->stop) || w->nsessions) {
+	while (!atomic_load(&w->stop) || w->host.nsessions) {
 		if (atomic_load(&w->stop)) {
 			if (w->nlisteners)
 				close_listeners(w);
 			if (!aborted && loop_now_ms() >= w->stop_deadline_ms) {
 				/* Deadline: whoever is still here hears we are going away. */
-				struct session *s = w->sessions, *next;
-
 				aborted = true;
-				for (; s; s = next) {
-					next = s->next; /* s may be gone after the abort */
-					session_abort(s, "421 4.3.2 Error: service shutting down\r\n",
-						      "shutdown");
-				}
+				session_host_abort_all(&w->host,
+						       "421 4.3.2 Error: service shutting down\r\n",
+						       "shutdown");
 			}
 		}
 		if (loop_run_once(w->loop, 200) < 0)
 			break;
-		session_reap(w);
+		session_reap(&w->host);
 	}
-	session_reap(w);
+	session_reap(&w->host);
 	close_listeners(w);
 	return NULL;
 }
@@ -272,33 +255,14 @@ void worker_free(struct worker *w)
 	close_listeners(w);
 	if (w->wake.fd >= 0)
 		close(w->wake.fd);
+	session_host_fini(&w->host);
 	loop_free(w->loop);
-	free(w->scratch);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
 
-void worker_session_add(struct worker *w, struct session *s)
+void worker_foreach_session(struct worker *w, void (*fn)(const struct session_view *v, void *ctx),
+			    void *ctx)
 {
-	pthread_mutex_lock(&w->lock);
-	s->next = w->sessions;
-	s->prev = NULL;
-	if (w->sessions)
-		w->sessions->prev = s;
-	w->sessions = s;
-	w->nsessions++;
-	pthread_mutex_unlock(&w->lock);
-}
-
-void worker_session_del(struct worker *w, struct session *s)
-{
-	pthread_mutex_lock(&w->lock);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		w->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	w->nsessions--;
-	pthread_mutex_unlock(&w->lock);
+	session_host_foreach(&w->host, fn, ctx);
 }

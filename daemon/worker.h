@@ -18,7 +18,6 @@
 
 struct gateway;
 
-#define WORKER_SCRATCH (64 * 1024)
 #define WORKER_MAX_LISTENERS 16
 
 struct listener {
@@ -33,17 +32,13 @@ struct worker {
 	unsigned int id;
 	struct gateway *gw;
 	struct loop *loop;
+	struct session_host host;	/* the sessions this worker runs */
 	pthread_t thread;
 	bool running;
 	struct loop_ev wake;		/* eventfd: stop, kill requests */
 	struct listener listeners[WORKER_MAX_LISTENERS];
 	size_t nlisteners;
-	pthread_mutex_t lock;
-	struct session *sessions;	/* list, under lock */
-	struct session *zombies;	/* destroyed, freed after the batch (worker thread only) */
-	size_t nsessions;
-	uint64_t next_id;
-	char *scratch;			/* WORKER_SCRATCH bytes for body scanning */
+	pthread_mutex_t lock;		/* the kill queue */
 	atomic_bool stop;		/* stop accepting; end sessions by the deadline */
 	uint64_t kill_ids[64];		/* sessions the control thread wants ended (under lock) */
 	size_t nkill;
@@ -65,8 +60,9 @@ void worker_free(struct worker *w);
  */
 int worker_kill(struct worker *w, uint64_t id);
 
-void worker_session_add(struct worker *w, struct session *s);
-void worker_session_del(struct worker *w, struct session *s);
+/* From another thread: fn for each of the worker's sessions (under its lock; must not block). */
+void worker_foreach_session(struct worker *w, void (*fn)(const struct session_view *v, void *ctx),
+			    void *ctx);
 
 
 #endif

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "lib/sockutil.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -90,4 +93,28 @@ fail:
 	err = -errno;
 	close(fd);
 	return err;
+}
+
+void tg_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, char *full,
+		  size_t fulllen)
+{
+	uint16_t port = 0;
+
+	ip[0] = '\0';
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)iplen);
+		port = ntohs(sin->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, (socklen_t)iplen);
+		port = ntohs(sin6->sin6_port);
+	}
+	if (full)
+		snprintf(full, fulllen, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
 }

@@ -24,4 +24,11 @@ void tg_set_nodelay(int fd);
  */
 int tg_listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent);
 
+/*
+ * An address as logs and the CLI show it: "203.0.113.25" into ip, and "203.0.113.25:25" or
+ * "[2001:db8::25]:25" into full (may be NULL).  A v4-mapped v6 address is shown as v4.
+ */
+void tg_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, char *full,
+		  size_t fulllen);
+
 #endif
