@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Control server: the NETLINK_USERSOCK socket, receiving (size-checked, with credentials),
- * dispatch to the request handlers in control/requests.c, replies gathered into one datagram
- * and sent without blocking, and event publishing.  See control_server.h.
+ * dispatch to the request handlers in control/requests.c, replies (built by control/reply.c)
+ * sent without blocking, and event publishing.  See control/server.h.
  */
 #include "control/server.h"
 #include "control/runfile.h"
@@ -27,65 +27,6 @@
 #define RCVBUF (4u << 20)
 /* The receive buffer kept between requests (it grows for one large request at a time). */
 #define RXBUF_KEEP 65536
-
-static size_t align4(size_t n)
-{
-	return (n + NLMSG_ALIGNTO - 1) & ~(size_t)(NLMSG_ALIGNTO - 1);
-}
-
-/* ---- replies ---- */
-
-static int reply_append(struct control_reply *r, const void *data, size_t len)
-{
-	size_t need = r->len + align4(len);
-
-	if (need > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		char *p;
-
-		while (cap < need)
-			cap *= 2;
-		p = realloc(r->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		r->buf = p;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, data, len);
-	memset(r->buf + r->len + len, 0, align4(len) - len);
-	r->len = need;
-	return 0;
-}
-
-int control_reply_add(struct control_reply *r, struct nl_msg *m)
-{
-	int err;
-
-	if (!m)
-		return -ENOMEM;
-	err = reply_append(r, nlmsg_hdr(m), nlmsg_hdr(m)->nlmsg_len);
-	nlmsg_free(m);
-	return err;
-}
-
-int control_reply_entry(struct control_reply *r, struct nl_msg *m, uint64_t id)
-{
-	int err;
-
-	if (!m)
-		return -ENOMEM;
-	if (r->entries && r->len + align4(nlmsg_hdr(m)->nlmsg_len) > NLPROTO_PAGE_SIZE) {
-		nlmsg_free(m);
-		r->full = true;
-		return 1;
-	}
-	err = control_reply_add(r, m);
-	if (err)
-		return err;
-	r->entries++;
-	r->last_id = id;
-	return 0;
-}
 
 static void reply_send(struct control_reply *r)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Shared by control_server.c (socket, dispatch, replies) and control/requests.c (handlers). */
-#ifndef TLSGATE_DAEMON_CONTROL_SERVER_INT_H
-#define TLSGATE_DAEMON_CONTROL_SERVER_INT_H
+/* Shared by control/server.c (socket, dispatch), reply.c (answers) and requests.c (handlers). */
+#ifndef TLSGATE_CONTROL_SERVER_INT_H
+#define TLSGATE_CONTROL_SERVER_INT_H
 
 #include <stdbool.h>
 #include <time.h>
@@ -48,7 +48,7 @@ struct control_request {
 	struct nlattr **tb; /* NLPROTO_A_MAX + 1, validated */
 };
 
-/* Append message m (freed) to the reply.  0 or -ENOMEM. */
+/* reply.c: append message m (freed) to the reply.  0 or -ENOMEM. */
 int control_reply_add(struct control_reply *r, struct nl_msg *m);
 /*
  * Append dump entry m (freed) with id, unless the page already holds entries and m would take

@@ -21,73 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RESOLVE_RETRY_S 60
-
-static void resolve_now(struct supervisor *sv, struct policy *p)
-{
-	struct policy_resolve_stats st = { 0 };
-	uint64_t next;
-	int rc;
-
-	if (!sv->resolver || !p)
-		return;
-	rc = policy_resolver_refresh(sv->resolver, p, policy_resolver_now(), &st);
-	if (rc)
-		log_warn("policy resolve: %s", strerror(-rc));
-	else if (st.queried)
-		log_info("policy resolve names=%zu queried=%zu ok=%zu failed=%zu addresses=%zu",
-			 st.names, st.queried, st.ok, st.failed, st.addrs);
-	next = policy_resolver_next_due(sv->resolver);
-	if (next != UINT64_MAX) {
-		uint64_t now = policy_resolver_now();
-
-		loop_timer_arm(sv->loop, &sv->resolve_timer,
-			       (next > now ? next - now : 1) * 1000u);
-	}
-}
-
-void supervisor_apply_policy(struct supervisor *sv, struct policy *p)
-{
-	resolve_now(sv, p);
-	gateway_policy_set(sv->g, p);
-	datapath_policy(sv->bpf, p);
-}
-
-static void on_resolve_timer(struct loop_timer *t)
-{
-	struct supervisor *sv = (struct supervisor *)((char *)t -
-						      offsetof(struct supervisor, resolve_timer));
-	struct policy *p = gateway_policy_get(sv->g);
-
-	/* The address map is attached to the running snapshot; the kernel gets the new set. */
-	resolve_now(sv, p);
-	datapath_policy(sv->bpf, p);
-	if (p)
-		policy_put(p);
-}
-
-int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen)
-{
-	struct policy_error perr = { { 0 } };
-	struct gateway *g = sv->g;
-	struct policy *p = NULL;
-	int rc = policy_load(g->cfg.outbound_policy, g->cfg.inbound_policy, &p, &perr);
-
-	if (rc) {
-		snprintf(msg, msglen, "%s", perr.msg[0] ? perr.msg : strerror(-rc));
-		log_err("policy: %s", msg);
-		log_err("reload: keeping the current policy");
-		return rc;
-	}
-	supervisor_apply_policy(sv, p);
-	snprintf(msg, msglen, "policy reloaded: %zu outbound, %zu inbound rules",
-		 policy_rule_count(p, POLICY_OUTBOUND), policy_rule_count(p, POLICY_INBOUND));
-	log_info("reload: policy outbound=%s inbound=%s loaded (%s)",
-		 g->cfg.outbound_policy ? g->cfg.outbound_policy : "(none)",
-		 g->cfg.inbound_policy ? g->cfg.inbound_policy : "(none)", msg);
-	return 0;
-}
-
 static void on_signal(struct loop_ev *ev, uint32_t events)
 {
 	struct supervisor *sv = (struct supervisor *)((char *)ev - offsetof(struct supervisor, sig_ev));
@@ -163,22 +96,6 @@ static int open_control(struct supervisor *sv)
 	return loop_watch(sv->loop, &sv->ctl_ev, EPOLLIN);
 }
 
-static int open_resolver(struct supervisor *sv)
-{
-	struct policy_resolver_opts o = { .sz = sizeof(o) };
-	int rc;
-
-	if (!sv->g->cfg.resolve)
-		return 0;
-	o.nameserver = sv->g->cfg.dns_server;
-	rc = policy_resolver_new(&o, &sv->resolver);
-	if (rc)
-		log_err("policy resolver (dns_server=%s): %s",
-			sv->g->cfg.dns_server ? sv->g->cfg.dns_server : "resolv.conf", strerror(-rc));
-	loop_timer_init(&sv->resolve_timer, on_resolve_timer);
-	return rc;
-}
-
 int supervisor_run(struct gateway *g)
 {
 	struct supervisor sv = { .g = g };
@@ -206,7 +123,7 @@ int supervisor_run(struct gateway *g)
 		rc = -errno;
 		goto out;
 	}
-	rc = open_resolver(&sv);
+	rc = supervisor_open_resolver(&sv);
 	if (rc)
 		goto out;
 	rc = datapath_open(g, &sv.bpf);
@@ -215,8 +132,7 @@ int supervisor_run(struct gateway *g)
 	/* The policy loaded at start-up: resolve it and give the kernel its addresses. */
 	p = gateway_policy_get(g);
 	if (p) {
-		resolve_now(&sv, p);
-		datapath_policy(sv.bpf, p);
+		supervisor_refresh_policy(&sv, p);
 		policy_put(p);
 	}
 	for (unsigned int i = 0; i < sv.nworkers; i++) {

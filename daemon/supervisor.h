@@ -32,6 +32,12 @@ struct supervisor {
 
 int supervisor_run(struct gateway *g);
 
+/* supervisor_policy.c */
+
+/* The resolver for policy names (resolve = yes); its timer keeps addresses fresh. */
+int supervisor_open_resolver(struct supervisor *sv);
+/* Resolve the running snapshot p's names again and push its addresses into the kernel. */
+void supervisor_refresh_policy(struct supervisor *sv, struct policy *p);
 /*
  * Make p the running policy: resolve its names (cached names are not asked again), swap it in,
  * and push its addresses into the kernel.  Takes the caller's reference.

@@ -26,16 +26,6 @@
  */
 #define FLUSH_SPINS_MAX 100000
 
-int ktls_ep_fail(struct ktls_ep *ep, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(ep->err, sizeof(ep->err), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 struct ktls_ep *ktls_ep_new(int fd)
 {
 	struct ktls_ep *ep;

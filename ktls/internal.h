@@ -11,6 +11,7 @@
  *   kio.c      kernel-mode socket I/O: recvmsg with the record-type cmsg, control records out
  *   sslio.c    userspace (OpenSSL) I/O and its error mapping
  *   endpoint.c the public endpoint calls, dispatching to the above
+ *   fail.c     ktls_ep_fail(): the reason an endpoint failed (used by every file above)
  *   xfer.c     the pump: splice, or a bounce buffer
  */
 #ifndef TLSGATE_KTLS_INTERNAL_H

@@ -6,7 +6,9 @@
  * O(n log n), and a lookup is one binary search over the interval starts: O(log n), no
  * pointers to chase, two flat arrays per family.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -149,4 +151,35 @@ int32_t policy_lpm_lookup(const struct lpm *l, int family, const uint8_t addr[16
 			hi = mid;
 	}
 	return f->idx[lo];
+}
+
+bool policy_sockaddr(const struct sockaddr *sa, int *family, uint8_t addr[16], uint16_t *port)
+{
+	memset(addr, 0, 16);
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		memcpy(addr, &sin->sin_addr, 4);
+		*family = AF_INET;
+		if (port)
+			*port = ntohs(sin->sin_port);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memcpy(addr, &sin6->sin6_addr.s6_addr[12], 4);
+			*family = AF_INET;
+		} else {
+			memcpy(addr, &sin6->sin6_addr, 16);
+			*family = AF_INET6;
+		}
+		if (port)
+			*port = ntohs(sin6->sin6_port);
+		return true;
+	}
+	return false;
 }

@@ -2,8 +2,8 @@
 /*
  * The questions the relay asks.  Lookups within one kind of key follow Postfix (a domain exactly,
  * then .parent entries upwards, the nearest winning) and routing (addresses by longest prefix);
- * when rules of different kinds apply to one connection, policy_rule_beats() decides: strictest
- * level first, then the most specific kind (policy.h has the full statement).
+ * when rules of different kinds apply to one connection, policy_rule_beats() (rule.c) decides:
+ * strictest level first, then the most specific kind (policy.h has the full statement).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,67 +13,6 @@
 #include "policy/policy_int.h"
 
 #define NAME_MAX_LEN 256
-
-static int specificity(const struct policy_rule *r)
-{
-	switch (r->key_type) {
-	case POLICY_KEY_HOST:
-		return r->port ? 6 : 5;
-	case POLICY_KEY_DOMAIN:
-		return 4;
-	case POLICY_KEY_SUBDOMAINS:
-		return 3;
-	case POLICY_KEY_ADDR:
-		return 2;
-	case POLICY_KEY_DEFAULT:
-	default:
-		return 0;
-	}
-}
-
-bool policy_rule_beats(const struct policy_rule *a, const struct policy_rule *b)
-{
-	int sa = specificity(a), sb = specificity(b);
-
-	if (a->level != b->level)
-		return a->level > b->level;
-	if (sa != sb)
-		return sa > sb;
-	if (a->key_type == POLICY_KEY_ADDR && a->prefix_len != b->prefix_len)
-		return a->prefix_len > b->prefix_len;
-	return false;
-}
-
-bool policy_sockaddr(const struct sockaddr *sa, int *family, uint8_t addr[16], uint16_t *port)
-{
-	memset(addr, 0, 16);
-	if (!sa)
-		return false;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-
-		memcpy(addr, &sin->sin_addr, 4);
-		*family = AF_INET;
-		if (port)
-			*port = ntohs(sin->sin_port);
-		return true;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			memcpy(addr, &sin6->sin6_addr.s6_addr[12], 4);
-			*family = AF_INET;
-		} else {
-			memcpy(addr, &sin6->sin6_addr, 16);
-			*family = AF_INET6;
-		}
-		if (port)
-			*port = ntohs(sin6->sin6_port);
-		return true;
-	}
-	return false;
-}
 
 static struct policy_match dflt(const struct policy *p, enum policy_dir dir)
 {

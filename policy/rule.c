@@ -198,3 +198,34 @@ out:
 	policy_tbl_free(&t);
 	return rc;
 }
+
+/* Which of two rules that both apply wins (policy.h states the precedence). */
+static int specificity(const struct policy_rule *r)
+{
+	switch (r->key_type) {
+	case POLICY_KEY_HOST:
+		return r->port ? 6 : 5;
+	case POLICY_KEY_DOMAIN:
+		return 4;
+	case POLICY_KEY_SUBDOMAINS:
+		return 3;
+	case POLICY_KEY_ADDR:
+		return 2;
+	case POLICY_KEY_DEFAULT:
+	default:
+		return 0;
+	}
+}
+
+bool policy_rule_beats(const struct policy_rule *a, const struct policy_rule *b)
+{
+	int sa = specificity(a), sb = specificity(b);
+
+	if (a->level != b->level)
+		return a->level > b->level;
+	if (sa != sb)
+		return sa > sb;
+	if (a->key_type == POLICY_KEY_ADDR && a->prefix_len != b->prefix_len)
+		return a->prefix_len > b->prefix_len;
+	return false;
+}
