@@ -16,7 +16,7 @@
 
 #define TG_PIN_DIR_DEFAULT "/sys/fs/bpf/tlsgate"
 
-/* Mirrors of enum policy_level / enum policy_dir (checked in loader.c). */
+/* Mirrors of enum policy_level / enum policy_dir (policy/addrmap.c checks them). */
 #define TG_LEVEL_NONE 0
 #define TG_LEVEL_MAY 1
 #define TG_LEVEL_ENCRYPT 2

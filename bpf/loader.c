@@ -36,12 +36,6 @@
 #include "steer.skel.h"
 #pragma GCC diagnostic pop
 
-_Static_assert(TG_LEVEL_NONE == POLICY_NONE && TG_LEVEL_MAY == POLICY_MAY &&
-		       TG_LEVEL_ENCRYPT == POLICY_ENCRYPT,
-	       "bpf/common.h levels mirror enum policy_level");
-_Static_assert(TG_DIR_OUTBOUND == POLICY_OUTBOUND && TG_DIR_INBOUND == POLICY_INBOUND,
-	       "bpf/common.h directions mirror enum policy_dir");
-
 #define BPF_FS_MAGIC_NR 0xcafe4a11
 
 const char *const tg_map_names[TG_MAP_N] = {

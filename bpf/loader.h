@@ -25,7 +25,7 @@
 
 #include "bpf/common.h"
 #include "bpf/enforce.h"
-#include "policy/policy.h"
+#include "bpf/policy_entry.h"
 
 struct tg_bpf;
 
@@ -45,8 +45,8 @@ struct tg_bpf_opts {
 	uint32_t relay_mark;		/* the daemon's SO_MARK (0: none) */
 	uint32_t relay_mask;		/* 0: 0xffffffff */
 	enum tg_may_down may_down;	/* `may` destinations while the daemon is down */
-	uint32_t default_rule[2];	/* by enum policy_dir: rule when no prefix matches */
-	enum policy_level default_level[2];	/* (outbound: may, inbound: none, by default) */
+	uint32_t default_rule[2];	/* by TG_DIR_*: rule when no prefix matches */
+	uint8_t default_level[2];	/* TG_LEVEL_* (outbound: may, inbound: none, by default) */
 	bool default_level_set;		/* false: use those defaults and ignore default_level */
 };
 
@@ -68,14 +68,6 @@ int tg_bpf_set_listener(struct tg_bpf *h, int fd4, int fd6);
 /* The same for connections steer_outside takes (inbound: to an inside MX's address). */
 int tg_bpf_set_inbound_listener(struct tg_bpf *h, int fd4, int fd6);
 
-struct tg_bpf_policy_entry {
-	enum policy_dir dir;	/* outbound: keyed by server address; inbound: by client */
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];	/* network byte order; IPv4 in addr[0..3] */
-	uint8_t prefix_len;
-	uint32_t rule_id;	/* struct policy_rule.id */
-	enum policy_level level;
-};
 
 /*
  * Replace the whole policy.  A fresh LPM trie is filled and then swapped into tg_policy's one

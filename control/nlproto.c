@@ -177,17 +177,17 @@ const char *nlproto_msg_name(uint16_t type, char *buf, size_t len)
 	return buf;
 }
 
-const char *nlproto_dir_name(enum policy_dir d)
+const char *nlproto_dir_name(enum nlproto_dir d)
 {
-	return d == POLICY_INBOUND ? "inbound" : "outbound";
+	return d == NLPROTO_DIR_INBOUND ? "inbound" : "outbound";
 }
 
-int nlproto_dir_parse(const char *s, enum policy_dir *out)
+int nlproto_dir_parse(const char *s, enum nlproto_dir *out)
 {
 	if (!strcmp(s, "outbound"))
-		*out = POLICY_OUTBOUND;
+		*out = NLPROTO_DIR_OUTBOUND;
 	else if (!strcmp(s, "inbound"))
-		*out = POLICY_INBOUND;
+		*out = NLPROTO_DIR_INBOUND;
 	else
 		return -EINVAL;
 	return 0;

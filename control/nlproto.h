@@ -37,7 +37,6 @@
 
 #include <linux/netlink.h>
 
-#include "policy/policy.h"
 
 struct nl_msg;
 struct nlattr;
@@ -55,6 +54,12 @@ struct nlattr;
 #define NLPROTO_STR_MAX 1024		/* any other string, including the NUL */
 
 /* nlmsg_type values (>= NLMSG_MIN_TYPE). */
+/* A rule's direction on the wire (NLPROTO_A_DIR, NLPROTO_A_SESS_ROLE); fixed values. */
+enum nlproto_dir {
+	NLPROTO_DIR_OUTBOUND = 0,	/* toward destinations (a session: we are the client) */
+	NLPROTO_DIR_INBOUND = 1,	/* from external senders */
+};
+
 enum nlproto_msg {
 	NLPROTO_MSG_STATUS_GET = 0x20, /* -> STATUS */
 	NLPROTO_MSG_STATUS,
@@ -82,7 +87,7 @@ enum nlproto_attr {
 	NLPROTO_A_UNSPEC,
 	NLPROTO_A_VERSION,   /* u32, every message */
 	NLPROTO_A_CURSOR,    /* u64: dump position (the last id sent) */
-	NLPROTO_A_DIR,	     /* u8: enum policy_dir */
+	NLPROTO_A_DIR,	     /* u8: enum nlproto_dir */
 	NLPROTO_A_LINE,	     /* string: a Postfix policy line (add; rules: canonical) */
 	NLPROTO_A_KEY,	     /* string: a rule key (policy del; rule dumps) */
 	NLPROTO_A_FILE_NAME, /* string: import/check: the name errors cite */
@@ -104,7 +109,7 @@ enum nlproto_attr {
 	NLPROTO_A_RULE_LINE,	    /* u32 */
 
 	NLPROTO_A_SESS_ID,	    /* u64 */
-	NLPROTO_A_SESS_ROLE,	    /* u8: enum policy_dir (outbound: we are the client) */
+	NLPROTO_A_SESS_ROLE,	    /* u8: enum nlproto_dir (outbound: we are the client) */
 	NLPROTO_A_SESS_CLIENT_ADDR, /* string: "192.0.2.10", "2001:db8::10" */
 	NLPROTO_A_SESS_CLIENT_PORT, /* u16 */
 	NLPROTO_A_SESS_DEST_NAME,   /* string: MX host name when known */
@@ -192,7 +197,7 @@ enum nlproto_event_type {
  */
 struct nlproto_rule {
 	uint32_t id;
-	enum policy_dir dir;
+	enum nlproto_dir dir;
 	const char *key_type; /* "domain", "subdomains", "host", "addr", "default" */
 	const char *key;      /* as written, normalised: example.org, [mx.example.net]:25 */
 	uint16_t port;
@@ -211,7 +216,7 @@ struct nlproto_rule {
 
 struct nlproto_session {
 	uint64_t id;
-	enum policy_dir role;
+	enum nlproto_dir role;
 	const char *client_addr;
 	uint16_t client_port;
 	const char *dest_name; /* NULL when only the address is known */
@@ -292,8 +297,8 @@ int nlproto_parse(const struct nlmsghdr *nlh, struct nlattr **tb, char *msg, siz
 
 /* "policy add", "status", ... for logs and errors; "message 0x37" style for unknown types. */
 const char *nlproto_msg_name(uint16_t type, char *buf, size_t len);
-const char *nlproto_dir_name(enum policy_dir d);	    /* "outbound", "inbound" */
-int nlproto_dir_parse(const char *s, enum policy_dir *out); /* exact words only */
+const char *nlproto_dir_name(enum nlproto_dir d);	    /* "outbound", "inbound" */
+int nlproto_dir_parse(const char *s, enum nlproto_dir *out); /* exact words only */
 const char *nlproto_event_name(enum nlproto_event_type t);  /* "session-start", ... */
 const char *nlproto_offload_name(uint8_t o);		    /* "unsupported", "off", "on" */
 

@@ -81,15 +81,15 @@ int nlproto_put_rule(struct nl_msg *m, const struct nlproto_rule *r)
 	return err;
 }
 
-static int get_dir(const struct nlattr *a, enum policy_dir *d, char *msg, size_t msglen)
+static int get_dir(const struct nlattr *a, enum nlproto_dir *d, char *msg, size_t msglen)
 {
-	uint8_t v = a ? nla_get_u8(a) : POLICY_OUTBOUND;
+	uint8_t v = a ? nla_get_u8(a) : NLPROTO_DIR_OUTBOUND;
 
-	if (v != POLICY_OUTBOUND && v != POLICY_INBOUND) {
+	if (v != NLPROTO_DIR_OUTBOUND && v != NLPROTO_DIR_INBOUND) {
 		snprintf(msg, msglen, "direction %u is neither outbound nor inbound", v);
 		return -EINVAL;
 	}
-	*d = (enum policy_dir)v;
+	*d = (enum nlproto_dir)v;
 	return 0;
 }
 
@@ -167,15 +167,15 @@ int nlproto_put_session(struct nl_msg *m, const struct nlproto_session *s)
 
 static int get_session(struct nlattr **tb, struct nlproto_session *s, char *msg, size_t msglen)
 {
-	uint8_t role = (uint8_t)nlproto_u64(tb[NLPROTO_A_SESS_ROLE], POLICY_OUTBOUND);
+	uint8_t role = (uint8_t)nlproto_u64(tb[NLPROTO_A_SESS_ROLE], NLPROTO_DIR_OUTBOUND);
 
 	memset(s, 0, sizeof(*s));
-	if (role != POLICY_OUTBOUND && role != POLICY_INBOUND) {
+	if (role != NLPROTO_DIR_OUTBOUND && role != NLPROTO_DIR_INBOUND) {
 		snprintf(msg, msglen, "session role %u is neither outbound nor inbound", role);
 		return -EINVAL;
 	}
 	s->id = nlproto_u64(tb[NLPROTO_A_SESS_ID], 0);
-	s->role = (enum policy_dir)role;
+	s->role = (enum nlproto_dir)role;
 	s->client_addr = nlproto_str(tb[NLPROTO_A_SESS_CLIENT_ADDR]);
 	s->client_port = (uint16_t)nlproto_u64(tb[NLPROTO_A_SESS_CLIENT_PORT], 0);
 	s->dest_name = nlproto_str(tb[NLPROTO_A_SESS_DEST_NAME]);

@@ -43,7 +43,7 @@ static int get_dir(const struct control_request *rq, int dflt, int *dir, char *m
 	if (!a)
 		return 0;
 	v = nla_get_u8(a);
-	if (v != POLICY_OUTBOUND && v != POLICY_INBOUND) {
+	if (v != NLPROTO_DIR_OUTBOUND && v != NLPROTO_DIR_INBOUND) {
 		snprintf(msg, msglen, "malformed request: direction %u", v);
 		return -EINVAL;
 	}
@@ -143,7 +143,7 @@ static int do_policy_get(struct control_server *s, const struct control_request 
 	}
 	if (!s->ops->policy_dump)
 		return unsupported("policy show", msg, msglen);
-	err = get_dir(rq, CTL_DIR_ANY, &dir, msg, msglen);
+	err = get_dir(rq, CONTROL_DIR_ANY, &dir, msg, msglen);
 	if (err)
 		return err;
 	if (after > UINT32_MAX) {
@@ -163,10 +163,10 @@ static int do_policy_add(struct control_server *s, const struct control_request 
 	if (!s->ops->policy_add)
 		return unsupported("policy add", msg, msglen);
 	err = need(rq->tb[NLPROTO_A_LINE], "the policy line", msg, msglen);
-	err = err ?: get_dir(rq, POLICY_OUTBOUND, &dir, msg, msglen);
+	err = err ?: get_dir(rq, NLPROTO_DIR_OUTBOUND, &dir, msg, msglen);
 	if (err)
 		return err;
-	err = s->ops->policy_add(s->ctx, (enum policy_dir)dir, nlproto_str(rq->tb[NLPROTO_A_LINE]),
+	err = s->ops->policy_add(s->ctx, (enum nlproto_dir)dir, nlproto_str(rq->tb[NLPROTO_A_LINE]),
 				 rule_cb, rp, msg, msglen);
 	if (!err && rp->err)
 		err = rp->err;
@@ -182,10 +182,10 @@ static int do_policy_del(struct control_server *s, const struct control_request 
 	if (!s->ops->policy_del)
 		return unsupported("policy del", msg, msglen);
 	err = need(rq->tb[NLPROTO_A_KEY], "the rule key", msg, msglen);
-	err = err ?: get_dir(rq, POLICY_OUTBOUND, &dir, msg, msglen);
+	err = err ?: get_dir(rq, NLPROTO_DIR_OUTBOUND, &dir, msg, msglen);
 	if (err)
 		return err;
-	err = s->ops->policy_del(s->ctx, (enum policy_dir)dir, nlproto_str(rq->tb[NLPROTO_A_KEY]),
+	err = s->ops->policy_del(s->ctx, (enum nlproto_dir)dir, nlproto_str(rq->tb[NLPROTO_A_KEY]),
 				 msg, msglen);
 	return op_result(err, msg, msglen);
 }
@@ -196,7 +196,7 @@ static int do_policy_file(struct control_server *s, const struct control_request
 			  char *msg, size_t msglen)
 {
 	bool import = rq->nlh->nlmsg_type == NLPROTO_MSG_POLICY_IMPORT;
-	int (*op)(void *, enum policy_dir, const char *, const char *, size_t, char *, size_t) =
+	int (*op)(void *, enum nlproto_dir, const char *, const char *, size_t, char *, size_t) =
 		import ? s->ops->policy_import : s->ops->policy_check;
 	const char *name = nlproto_str(rq->tb[NLPROTO_A_FILE_NAME]);
 	char *data = NULL;
@@ -206,7 +206,7 @@ static int do_policy_file(struct control_server *s, const struct control_request
 	(void)rp;
 	if (!op)
 		return unsupported(import ? "policy import" : "policy check", msg, msglen);
-	err = get_dir(rq, POLICY_OUTBOUND, &dir, msg, msglen);
+	err = get_dir(rq, NLPROTO_DIR_OUTBOUND, &dir, msg, msglen);
 	if (err)
 		return err;
 	err = nlproto_get_data(rq->nlh, &data, &len);
@@ -220,7 +220,7 @@ static int do_policy_file(struct control_server *s, const struct control_request
 		err = -EINVAL;
 		goto out;
 	}
-	err = op_result(op(s->ctx, (enum policy_dir)dir, name ? name : "-", data, len, msg, msglen),
+	err = op_result(op(s->ctx, (enum nlproto_dir)dir, name ? name : "-", data, len, msg, msglen),
 			msg, msglen);
 out:
 	free(data);

@@ -40,7 +40,7 @@ struct control_server;
 typedef int (*control_rule_cb)(void *arg, const struct nlproto_rule *r);
 typedef int (*control_session_cb)(void *arg, const struct nlproto_session *s);
 
-#define CTL_DIR_ANY (-1) /* policy_dump: both directions */
+#define CONTROL_DIR_ANY (-1) /* policy_dump: both directions */
 
 /*
  * What the daemon engine implements.  Every op runs inside control_server_handle(), on the event
@@ -54,7 +54,7 @@ struct control_ops {
 	/* Fill st (zeroed; pid and log_level pre-filled by the server). */
 	int (*status)(void *ctx, struct nlproto_status *st);
 	/*
-	 * Rules of direction dir (POLICY_OUTBOUND, POLICY_INBOUND or CTL_DIR_ANY) with id >
+	 * Rules of direction dir (NLPROTO_DIR_OUTBOUND, NLPROTO_DIR_INBOUND or CONTROL_DIR_ANY) with id >
 	 * after_id, in ascending id order, each through cb.  Ids are the stable policy_rule ids.
 	 */
 	int (*policy_dump)(void *ctx, int dir, uint32_t after_id, control_rule_cb cb, void *arg);
@@ -64,20 +64,20 @@ struct control_ops {
 	 * cb (so the CLI can show its id).  -EEXIST when dir already has a rule with that key
 	 * (as `ip route add`; the admin dels it first).
 	 */
-	int (*policy_add)(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb,
+	int (*policy_add)(void *ctx, enum nlproto_dir dir, const char *line, control_rule_cb cb,
 			  void *arg, char *msg, size_t msglen);
 	/* Remove the CLI-managed rule with this key (-ENOENT if none); apply; persist. */
-	int (*policy_del)(void *ctx, enum policy_dir dir, const char *key, char *msg,
+	int (*policy_del)(void *ctx, enum nlproto_dir dir, const char *key, char *msg,
 			  size_t msglen);
 	/*
 	 * Replace the CLI-managed rules of dir with the table in data (len bytes of a Postfix
 	 * policy file, NUL-terminated, no NUL inside; `name` is what errors cite), all or nothing:
 	 * on any error nothing changes.  Apply; persist.
 	 */
-	int (*policy_import)(void *ctx, enum policy_dir dir, const char *name, const char *data,
+	int (*policy_import)(void *ctx, enum nlproto_dir dir, const char *name, const char *data,
 			     size_t len, char *msg, size_t msglen);
 	/* Parse data as import would; -EINVAL + msg (file:line:col) on errors.  Changes nothing. */
-	int (*policy_check)(void *ctx, enum policy_dir dir, const char *name, const char *data,
+	int (*policy_check)(void *ctx, enum nlproto_dir dir, const char *name, const char *data,
 			    size_t len, char *msg, size_t msglen);
 	/* Sessions with id > after_id in ascending id order (session ids are never 0). */
 	int (*session_dump)(void *ctx, uint64_t after_id, control_session_cb cb, void *arg);

@@ -37,9 +37,19 @@ static void usage(FILE *f)
 
 struct out {
 	const struct ctl_opts *o;
-	struct jsonw *w;
+	bool json_rules;	/* -j and the answer is rules: a JSON array */
+	struct jsonw *w;	/* the array, begun at the first rule */
 	unsigned int n;
 };
+
+static struct jsonw *start_rules(const struct ctl_opts *o)
+{
+	struct jsonw *w = ctl_json(o);
+
+	if (w)
+		jsonw_start_array(w);
+	return w;
+}
 
 static int rule_reply(void *arg, const struct nlmsghdr *nlh)
 {
@@ -58,6 +68,8 @@ static int rule_reply(void *arg, const struct nlmsghdr *nlh)
 		return 0;
 	}
 	out->n++;
+	if (out->json_rules && !out->w && !(out->w = start_rules(out->o)))
+		return -ENOMEM;
 	if (out->w)
 		ctl_json_rule(out->w, &r);
 	else
@@ -68,7 +80,7 @@ static int rule_reply(void *arg, const struct nlmsghdr *nlh)
 /* Optional leading direction word (exact: "in..." could be a key). */
 static int take_dir(int *argc, char ***argv, int *dir)
 {
-	enum policy_dir d;
+	enum nlproto_dir d;
 
 	if (*argc > 0 && nlproto_dir_parse((*argv)[0], &d) == 0) {
 		*dir = (int)d;
@@ -85,41 +97,23 @@ static int take_dir(int *argc, char ***argv, int *dir)
  */
 static int run(const struct ctl_opts *o, const char *what, struct nl_msg *req, bool rules)
 {
-	struct out out = {.o = o};
-	struct control_client *c = NULL;
+	struct out out = { .o = o, .json_rules = o->json && rules };
 	char msg[NLPROTO_TEXT_MAX];
-	int err, rc = 1;
+	int rc = ctl_request(o, what, req, rule_reply, &out, msg, sizeof(msg), NULL);
 
-	if (!req)
-		return ctl_fail(what, -ENOMEM, NULL);
-	if (ctl_connect(o, &c))
-		goto out;
-	if (o->json && rules) {
-		out.w = ctl_json(o);
-		if (!out.w)
-			goto out;
-		jsonw_start_array(out.w);
-	}
-	err = control_client_call(c, req, rule_reply, &out, msg, sizeof(msg));
+	if (out.json_rules && !rc && !out.w)
+		out.w = start_rules(o); /* no rules: an empty array */
 	if (out.w) {
 		jsonw_end_array(out.w);
 		jsonw_destroy(&out.w);
 	}
-	if (err) {
-		ctl_fail(what, err, msg);
-		goto out;
-	}
-	if (o->json && !rules) {
-		if (ctl_json_ok(o, msg))
-			goto out;
-	} else if (!o->json && (msg[0] || !rules)) {
+	if (rc)
+		return rc;
+	if (o->json && !rules)
+		return ctl_json_ok(o, msg) ? 1 : 0;
+	if (!o->json && (msg[0] || !rules))
 		printf("%s\n", msg[0] ? msg : "ok");
-	}
-	rc = 0;
-out:
-	control_client_close(c);
-	nlmsg_free(req);
-	return rc;
+	return 0;
 }
 
 static int do_show(int argc, char **argv, const struct ctl_opts *o)
@@ -143,7 +137,7 @@ static int do_add(int argc, char **argv, const struct ctl_opts *o)
 	char line[NLPROTO_LINE_MAX] = "";
 	size_t len = 0;
 	struct nl_msg *req;
-	int dir = POLICY_OUTBOUND;
+	int dir = NLPROTO_DIR_OUTBOUND;
 
 	take_dir(&argc, &argv, &dir);
 	if (argc < 2)
@@ -168,7 +162,7 @@ static int do_add(int argc, char **argv, const struct ctl_opts *o)
 static int do_del(int argc, char **argv, const struct ctl_opts *o)
 {
 	struct nl_msg *req;
-	int dir = POLICY_OUTBOUND;
+	int dir = NLPROTO_DIR_OUTBOUND;
 
 	take_dir(&argc, &argv, &dir);
 	if (argc != 1)
@@ -239,7 +233,7 @@ static int do_file(int argc, char **argv, const struct ctl_opts *o, bool import)
 	struct nl_msg *req;
 	char *data = NULL;
 	size_t len = 0;
-	int dir = POLICY_OUTBOUND, err;
+	int dir = NLPROTO_DIR_OUTBOUND, err;
 
 	take_dir(&argc, &argv, &dir);
 	if (argc != 1)

@@ -28,20 +28,6 @@ int ctl_usage_error(const char *fmt, ...)
 	return 2;
 }
 
-int ctl_connect(const struct ctl_opts *o, struct control_client **c)
-{
-	char msg[512];
-	int err;
-
-	err = control_client_open(o->run_dir ? o->run_dir : CTL_RUN_DIR, o->timeout_ms, c, msg,
-			      sizeof(msg));
-	if (err) {
-		fprintf(stderr, "tlsgatectl: %s\n", msg);
-		return 1;
-	}
-	return 0;
-}
-
 struct jsonw *ctl_json(const struct ctl_opts *o)
 {
 	struct jsonw *w = jsonw_new(stdout);
@@ -232,31 +218,25 @@ void ctl_json_rule(struct jsonw *w, const struct nlproto_rule *r)
 	jsonw_end_object(w);
 }
 
-static void opt_string(struct jsonw *w, const char *name, const char *s)
-{
-	if (s)
-		jsonw_string_field(w, name, s);
-}
-
 void ctl_json_session_fields(struct jsonw *w, const struct nlproto_session *s)
 {
 	char t[40];
 
 	jsonw_u64_field(w, "id", s->id);
 	jsonw_string_field(w, "role", nlproto_dir_name(s->role));
-	opt_string(w, "client_addr", s->client_addr);
+	jsonw_string_field_opt(w, "client_addr", s->client_addr);
 	jsonw_u64_field(w, "client_port", s->client_port);
-	opt_string(w, "dest_name", s->dest_name);
-	opt_string(w, "dest_addr", s->dest_addr);
+	jsonw_string_field_opt(w, "dest_name", s->dest_name);
+	jsonw_string_field_opt(w, "dest_addr", s->dest_addr);
 	jsonw_u64_field(w, "dest_port", s->dest_port);
-	opt_string(w, "state", s->state);
-	opt_string(w, "tls_version", s->tls_version);
-	opt_string(w, "cipher", s->cipher);
-	opt_string(w, "ktls_tx", s->ktls_tx);
-	opt_string(w, "ktls_rx", s->ktls_rx);
+	jsonw_string_field_opt(w, "state", s->state);
+	jsonw_string_field_opt(w, "tls_version", s->tls_version);
+	jsonw_string_field_opt(w, "cipher", s->cipher);
+	jsonw_string_field_opt(w, "ktls_tx", s->ktls_tx);
+	jsonw_string_field_opt(w, "ktls_rx", s->ktls_rx);
 	if (s->rule_id)
 		jsonw_u64_field(w, "rule", s->rule_id);
-	opt_string(w, "level", s->level);
+	jsonw_string_field_opt(w, "level", s->level);
 	jsonw_u64_field(w, "bytes_c2s", s->bytes_c2s);
 	jsonw_u64_field(w, "bytes_s2c", s->bytes_s2c);
 	ctl_time_str(s->start_ms, t, sizeof(t));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* tlsgatectl: what the object handlers share: errors, the connection, and how things print. */
-#ifndef TLSGATE_DAEMON_CTL_PRINT_H
-#define TLSGATE_DAEMON_CTL_PRINT_H
+#ifndef TLSGATE_CTL_PRINT_H
+#define TLSGATE_CTL_PRINT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -16,8 +16,16 @@ int ctl_fail(const char *what, int err, const char *msg);
 /* "tlsgatectl: ..." on stderr; returns exit status 2 (usage). */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Connect to tlsgated (RUNDIR/ctl); 0, or 1 after saying why not. */
+/* request.c: connect to tlsgated (RUNDIR/ctl); 0, or 1 after saying why not. */
 int ctl_connect(const struct ctl_opts *o, struct control_client **c);
+/*
+ * One request: connect, send req (freed in every case), give each object of the answer to cb
+ * (may be NULL), and report a failure as "tlsgatectl: WHAT: ..." on stderr.  0 with the
+ * daemon's ack text in msg (may be empty) and its protocol version in *proto (may be NULL), or
+ * 1 (the exit status) after reporting.
+ */
+int ctl_request(const struct ctl_opts *o, const char *what, struct nl_msg *req, control_reply_cb cb,
+		void *arg, char *msg, size_t msglen, uint32_t *proto);
 
 /* The -j writer on stdout (pretty with -p). */
 struct jsonw *ctl_json(const struct ctl_opts *o);

@@ -220,27 +220,22 @@ int received_explain_text(FILE *out, const struct received_chain *c)
 /* ------------------------------------------------------------------------------------------ */
 /* JSON */
 
-static void json_opt_string(struct jsonw *w, const char *name, const char *s)
-{
-	jsonw_string_field(w, name, s && *s ? s : NULL);
-}
-
 static void json_hop(struct jsonw *w, const struct received_hop *h, size_t k)
 {
 	jsonw_start_object(w);
 	jsonw_u64_field(w, "hop", k);
-	json_opt_string(w, "from", h->from);
-	json_opt_string(w, "from_rdns", h->from_rdns);
-	json_opt_string(w, "from_addr", h->from_addr);
-	json_opt_string(w, "by", h->by);
-	json_opt_string(w, "protocol", h->protocol);
-	json_opt_string(w, "id", h->id);
-	json_opt_string(w, "date", h->date);
+	jsonw_string_field_opt(w, "from", h->from);
+	jsonw_string_field_opt(w, "from_rdns", h->from_rdns);
+	jsonw_string_field_opt(w, "from_addr", h->from_addr);
+	jsonw_string_field_opt(w, "by", h->by);
+	jsonw_string_field_opt(w, "protocol", h->protocol);
+	jsonw_string_field_opt(w, "id", h->id);
+	jsonw_string_field_opt(w, "date", h->date);
 	jsonw_string_field(w, "style", received_style_name(h->style));
 	jsonw_string_field(w, "local", received_local_name(h->local));
 	jsonw_string_field(w, "encrypted", received_tls_state_name(h->tls));
-	json_opt_string(w, "tls_version", h->tls_version);
-	json_opt_string(w, "cipher", h->cipher);
+	jsonw_string_field_opt(w, "tls_version", h->tls_version);
+	jsonw_string_field_opt(w, "cipher", h->cipher);
 	jsonw_name(w, "bits");
 	if (h->bits)
 		jsonw_u64(w, h->bits);

@@ -156,25 +156,11 @@ static int parse_id(const char *s, uint64_t *id)
 
 static int call(const struct ctl_opts *o, const char *what, struct nl_msg *req, struct out *out)
 {
-	struct control_client *c = NULL;
 	char msg[NLPROTO_TEXT_MAX];
-	int err, rc = 1;
+	int rc = ctl_request(o, what, req, session_reply, out, msg, sizeof(msg), NULL);
 
-	if (!req)
-		return ctl_fail(what, -ENOMEM, NULL);
-	if (ctl_connect(o, &c))
-		goto out;
-	err = control_client_call(c, req, session_reply, out, msg, sizeof(msg));
-	if (err) {
-		ctl_fail(what, err, msg);
-		goto out;
-	}
-	if (msg[0] && !o->json)
+	if (!rc && msg[0] && !o->json)
 		printf("%s\n", msg);
-	rc = 0;
-out:
-	control_client_close(c);
-	nlmsg_free(req);
 	return rc;
 }
 

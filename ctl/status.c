@@ -25,8 +25,11 @@ static int status_reply(void *arg, const struct nlmsghdr *nlh)
 
 	if (nlh->nlmsg_type != NLPROTO_MSG_STATUS)
 		return 0;
-	if (nlproto_parse_status(nlh, &out->st, out->msg, sizeof(out->msg)))
+	if (nlproto_parse_status(nlh, &out->st, out->msg, sizeof(out->msg))) {
+		/* what was wrong with it; the failed call is reported after this */
+		fprintf(stderr, "tlsgatectl: status: %s\n", out->msg);
 		return -EBADMSG;
+	}
 	out->got = true;
 	return 0;
 }
@@ -34,29 +37,12 @@ static int status_reply(void *arg, const struct nlmsghdr *nlh)
 /* Ask for the status; 0 or exit status 1 after saying why. */
 static int get_status(const struct ctl_opts *o, struct status_out *out, uint32_t *proto)
 {
-	struct control_client *c = NULL;
-	struct nl_msg *req = control_client_msg(NLPROTO_MSG_STATUS_GET, 0, 0);
 	char msg[NLPROTO_TEXT_MAX];
-	int err, rc = 1;
+	int rc = ctl_request(o, "status", control_client_msg(NLPROTO_MSG_STATUS_GET, 0, 0),
+			     status_reply, out, msg, sizeof(msg), proto);
 
-	if (!req)
-		return ctl_fail("status", -ENOMEM, NULL);
-	if (ctl_connect(o, &c))
-		goto out;
-	err = control_client_call(c, req, status_reply, out, msg, sizeof(msg));
-	if (!err && !out->got) {
-		err = -EBADMSG;
-		snprintf(msg, sizeof(msg), "tlsgated answered without a status");
-	}
-	if (err) {
-		ctl_fail("status", err, out->msg[0] ? out->msg : msg);
-		goto out;
-	}
-	*proto = control_client_daemon(c)->protocol;
-	rc = 0;
-out:
-	control_client_close(c);
-	nlmsg_free(req);
+	if (!rc && !out->got)
+		rc = ctl_fail("status", -EBADMSG, "tlsgated answered without a status");
 	return rc;
 }
 
@@ -180,30 +166,15 @@ int ctl_status(int argc, char **argv, const struct ctl_opts *o)
 /* A request that changes something and answers with an ack (and maybe a summary). */
 static int simple(const struct ctl_opts *o, const char *what, struct nl_msg *req)
 {
-	struct control_client *c = NULL;
 	char msg[NLPROTO_TEXT_MAX];
-	int err, rc = 1;
+	int rc = ctl_request(o, what, req, NULL, NULL, msg, sizeof(msg), NULL);
 
-	if (!req)
-		return ctl_fail(what, -ENOMEM, NULL);
-	if (ctl_connect(o, &c))
-		goto out;
-	err = control_client_call(c, req, NULL, NULL, msg, sizeof(msg));
-	if (err) {
-		ctl_fail(what, err, msg);
-		goto out;
-	}
-	if (o->json) {
-		if (ctl_json_ok(o, msg))
-			goto out;
-	} else {
-		printf("%s: %s\n", what, msg[0] ? msg : "ok");
-	}
-	rc = 0;
-out:
-	control_client_close(c);
-	nlmsg_free(req);
-	return rc;
+	if (rc)
+		return rc;
+	if (o->json)
+		return ctl_json_ok(o, msg) ? 1 : 0;
+	printf("%s: %s\n", what, msg[0] ? msg : "ok");
+	return 0;
 }
 
 int ctl_reload(int argc, char **argv, const struct ctl_opts *o)

@@ -20,13 +20,17 @@ enum ctype {
 	C_ADDRS,	/* comma/space separated list */
 	C_CERT,		/* cert_file[:key_file], repeatable (appends) */
 	C_MARK,		/* 32-bit, decimal or 0x hex */
+	C_IFACES,	/* list of interface names: the string, and parsed at aux */
+	C_PORTS,	/* list of TCP ports: the string, and parsed at aux */
+	C_PREFIXES,	/* list of address prefixes: the string, and parsed at aux */
 };
 
 struct ckey {
 	const char *name;
 	enum ctype type;
 	size_t off;
-	size_t aux;	/* C_ADDRS: offset of the count; C_ADDR: offset of the has_ flag */
+	size_t aux;	/* C_ADDRS: offset of the count; C_ADDR: offset of the has_ flag;
+			 * C_IFACES, C_PORTS, C_PREFIXES: offset of the parsed list */
 	const char *def;
 };
 
@@ -75,10 +79,10 @@ static const struct ckey keys[] = {
 	{ "run_dir", C_STR, O(run_dir), 0, "/run/tlsgate" },
 	{ "state_dir", C_STR, O(state_dir), 0, "/var/lib/tlsgate" },
 	{ "bpf_pin_dir", C_STR, O(bpf_pin_dir), 0, "/sys/fs/bpf/tlsgate" },
-	{ "inside_interfaces", C_STR, O(inside_interfaces), 0, NULL },
-	{ "outside_interfaces", C_STR, O(outside_interfaces), 0, NULL },
-	{ "steer_ports", C_STR, O(steer_ports), 0, "25" },
-	{ "steer_exclude", C_STR, O(steer_exclude), 0, NULL },
+	{ "inside_interfaces", C_IFACES, O(inside_interfaces), O(inside_ifs), NULL },
+	{ "outside_interfaces", C_IFACES, O(outside_interfaces), O(outside_ifs), NULL },
+	{ "steer_ports", C_PORTS, O(steer_ports), O(steer_port_list), "25" },
+	{ "steer_exclude", C_PREFIXES, O(steer_exclude), O(steer_exclude_list), NULL },
 	{ "steer_inbound", C_BOOL, O(steer_inbound), 0, "no" },
 	{ "may_down_enforce", C_BOOL, O(may_down_enforce), 0, "no" },
 	{ "resolve", C_BOOL, O(resolve), 0, "yes" },
@@ -183,6 +187,105 @@ static int parse_bool(const char *v, bool *out)
 	return -EINVAL;
 }
 
+int config_parse_prefix(const char *s, struct config_prefix *out)
+{
+	char buf[64], *slash, *end;
+	unsigned long len;
+	int max;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -EINVAL;
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	memset(out, 0, sizeof(*out));
+	out->family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	max = out->family == AF_INET ? 32 : 128;
+	if (inet_pton(out->family, buf, out->addr) != 1)
+		return -EINVAL;
+	len = (unsigned long)max;
+	if (slash) {
+		errno = 0;
+		len = strtoul(slash, &end, 10);
+		if (errno || *end || end == slash || len > (unsigned long)max)
+			return -EINVAL;
+	}
+	out->len = (uint8_t)len;
+	return 0;
+}
+
+/* One token of a list key into the parsed list at p; false when it does not fit or parse. */
+static bool list_item(enum ctype type, void *p, const char *tok)
+{
+	unsigned long v;
+	char *end;
+
+	switch (type) {
+	case C_IFACES: {
+		struct config_ifaces *l = p;
+		size_t n = strlen(tok);
+
+		if (l->n >= CONFIG_MAX_IFS || n >= sizeof(l->name[0]) || strchr(tok, '/'))
+			return false;
+		memcpy(l->name[l->n++], tok, n + 1);
+		return true;
+	}
+	case C_PORTS: {
+		struct config_ports *l = p;
+
+		errno = 0;
+		v = strtoul(tok, &end, 10);
+		if (errno || *end || !v || v > 65535 || l->n >= CONFIG_MAX_PORTS)
+			return false;
+		l->port[l->n++] = (uint16_t)v;
+		return true;
+	}
+	case C_PREFIXES: {
+		struct config_prefixes *l = p;
+
+		return l->n < CONFIG_MAX_PREFIXES && !config_parse_prefix(tok, &l->p[l->n++]);
+	}
+	default:
+		return false;
+	}
+}
+
+/* A list key: the string kept as written, each item parsed into the list at aux; a refused
+ * value leaves the previous one in force. */
+static int set_list(char *base, const struct ckey *k, const char *value)
+{
+	union {
+		struct config_ifaces ifs;
+		struct config_ports ports;
+		struct config_prefixes prefixes;
+	} tmp;
+	size_t size = k->type == C_IFACES  ? sizeof(tmp.ifs)
+		      : k->type == C_PORTS ? sizeof(tmp.ports)
+					   : sizeof(tmp.prefixes);
+	char **str = (char **)(base + k->off);
+	char *dup = strdup(value), *save = NULL, *tok, *copy = NULL;
+	int rc = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	memset(&tmp, 0, sizeof(tmp));
+	for (tok = strtok_r(dup, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+		if (!list_item(k->type, &tmp, tok)) {
+			rc = -EINVAL;
+			goto out;
+		}
+	if (*value && !(copy = strdup(value))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	free(*str);
+	*str = copy;
+	memcpy(base + k->aux, &tmp, size);
+out:
+	free(dup);
+	return rc;
+}
+
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen)
 {
 	const struct ckey *k = find_key(key);
@@ -253,6 +356,15 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 		free(dup);
 		break;
 	}
+	case C_IFACES:
+	case C_PORTS:
+	case C_PREFIXES:
+		rc = set_list(base, k, value);
+		if (rc == -EINVAL)
+			goto bad;
+		if (rc)
+			return rc;
+		break;
 	case C_CERT: {
 		struct config_cert *certs = (struct config_cert *)(base + k->off);
 		unsigned int *n = (unsigned int *)(base + k->aux);
@@ -389,7 +501,8 @@ out:
 void config_free(struct config *c)
 {
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (keys[i].type == C_STR)
+		if (keys[i].type == C_STR || keys[i].type == C_IFACES || keys[i].type == C_PORTS ||
+		    keys[i].type == C_PREFIXES)
 			free(*(char **)((char *)c + keys[i].off));
 	for (unsigned int i = 0; i < c->n_certs; i++) {
 		free(c->certs[i].cert_file);

@@ -14,11 +14,38 @@
 
 #define CONFIG_MAX_ADDRS 8
 #define CONFIG_MAX_CERTS 4
+#define CONFIG_MAX_IFS 16
+#define CONFIG_MAX_PORTS 16
+#define CONFIG_MAX_PREFIXES 64
 
 struct config_addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char text[128];		/* as configured, for logs */
+};
+
+/* "eth1 eth2": interface names, checked for length and characters, not for existence. */
+struct config_ifaces {
+	unsigned int n;
+	char name[CONFIG_MAX_IFS][16];	/* IFNAMSIZ */
+};
+
+/* "25 587": TCP ports, 1..65535. */
+struct config_ports {
+	unsigned int n;
+	uint16_t port[CONFIG_MAX_PORTS];
+};
+
+/* "192.0.2.50/32 2001:db8:1::/48": address prefixes (no prefix length: a host). */
+struct config_prefix {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network byte order */
+	uint8_t len;
+};
+
+struct config_prefixes {
+	unsigned int n;
+	struct config_prefix p[CONFIG_MAX_PREFIXES];
 };
 
 struct config_cert {
@@ -68,10 +95,15 @@ struct config {
 	char *bpf_pin_dir;
 
 	/* eBPF: steering (inside interfaces) and enforcement (outside interfaces) */
+	/* Each list as written (for logs) and parsed, so a typo fails at start or --check-config. */
 	char *inside_interfaces;	/* "eth1 eth2": steer port-25 connections to us */
+	struct config_ifaces inside_ifs;
 	char *outside_interfaces;	/* "eth0": enforce TLS for TLS-required destinations */
+	struct config_ifaces outside_ifs;
 	char *steer_ports;		/* "25" */
+	struct config_ports steer_port_list;
 	char *steer_exclude;		/* inside prefixes never steered: "192.0.2.50/32 ..." */
+	struct config_prefixes steer_exclude_list;
 	bool steer_inbound;		/* also steer port 25 arriving on the outside interfaces */
 	bool may_down_enforce;		/* may destinations while we are down: drop plaintext */
 	/* DNS for resolving policy domains to addresses (the kernel enforcer's view) */
@@ -94,6 +126,8 @@ void config_free(struct config *c);
 
 /* "192.0.2.1:25", "[2001:db8::1]:25", "*:25" (both families), "localhost:25" -> ss */
 int config_parse_addr(const char *s, struct config_addr *out);
+/* "192.0.2.0/24", "2001:db8::1" -> prefix; -EINVAL when malformed */
+int config_parse_prefix(const char *s, struct config_prefix *out);
 /* "30s", "5m", "1h", "30" -> seconds */
 int config_parse_duration(const char *s, unsigned int *out);
 

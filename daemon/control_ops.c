@@ -33,6 +33,17 @@ static const char *const key_type_names[] = {
 	[POLICY_KEY_DEFAULT] = "default",
 };
 
+/* The wire's direction values are its own (control/nlproto.h); the policy's may change. */
+static enum nlproto_dir wire_dir(enum policy_dir d)
+{
+	return d == POLICY_INBOUND ? NLPROTO_DIR_INBOUND : NLPROTO_DIR_OUTBOUND;
+}
+
+static enum policy_dir policy_dir_of(enum nlproto_dir d)
+{
+	return d == NLPROTO_DIR_INBOUND ? POLICY_INBOUND : POLICY_OUTBOUND;
+}
+
 static int put_rule(const struct policy_rule *r, control_rule_cb cb, void *arg)
 {
 	struct nlproto_rule nr = { 0 };
@@ -40,7 +51,7 @@ static int put_rule(const struct policy_rule *r, control_rule_cb cb, void *arg)
 
 	policy_rule_format(r, text, sizeof(text));
 	nr.id = r->id;
-	nr.dir = r->dir;
+	nr.dir = wire_dir(r->dir);
 	nr.key_type = key_type_names[r->key_type];
 	nr.key = r->key ? r->key : "default";
 	nr.port = r->port;
@@ -84,7 +95,7 @@ static int op_policy_dump(void *ctx, int dir, uint32_t after_id, control_rule_cb
 		goto out;
 	}
 	for (int d = 0; d < 2; d++) {
-		if (dir != CTL_DIR_ANY && dir != d)
+		if (dir != CONTROL_DIR_ANY && dir != (int)wire_dir((enum policy_dir)d))
 			continue;
 		for (size_t i = 0; i < policy_rule_count(p, (enum policy_dir)d); i++) {
 			const struct policy_rule *r = policy_rule_at(p, (enum policy_dir)d, i);
@@ -121,9 +132,10 @@ static int edited(struct supervisor *sv, int rc, struct policy *np, const struct
 	return 0;
 }
 
-static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb,
+static int op_policy_add(void *ctx, enum nlproto_dir wdir, const char *line, control_rule_cb cb,
 			 void *arg, char *msg, size_t msglen)
 {
+	enum policy_dir dir = policy_dir_of(wdir);
 	struct supervisor *sv = ctx;
 	struct policy *old = gateway_policy_get(sv->g), *np = NULL;
 	struct policy_error e = { { 0 } };
@@ -151,9 +163,10 @@ static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, contr
 	return 0;
 }
 
-static int op_policy_del(void *ctx, enum policy_dir dir, const char *key, char *msg,
+static int op_policy_del(void *ctx, enum nlproto_dir wdir, const char *key, char *msg,
 			 size_t msglen)
 {
+	enum policy_dir dir = policy_dir_of(wdir);
 	struct supervisor *sv = ctx;
 	struct policy *old = gateway_policy_get(sv->g), *np = NULL;
 	struct policy_error e = { { 0 } };
@@ -167,9 +180,10 @@ static int op_policy_del(void *ctx, enum policy_dir dir, const char *key, char *
 }
 
 /* The import data arrives over the socket: give policy/store.c a private file of it. */
-static int op_policy_import(void *ctx, enum policy_dir dir, const char *name, const char *data,
+static int op_policy_import(void *ctx, enum nlproto_dir wdir, const char *name, const char *data,
 			    size_t len, char *msg, size_t msglen)
 {
+	enum policy_dir dir = policy_dir_of(wdir);
 	struct supervisor *sv = ctx;
 	struct policy *old = gateway_policy_get(sv->g), *np = NULL;
 	struct policy_error e = { { 0 } };
@@ -212,9 +226,10 @@ static int op_policy_import(void *ctx, enum policy_dir dir, const char *name, co
 	return rc;
 }
 
-static int op_policy_check(void *ctx, enum policy_dir dir, const char *name, const char *data,
+static int op_policy_check(void *ctx, enum nlproto_dir wdir, const char *name, const char *data,
 			   size_t len, char *msg, size_t msglen)
 {
+	enum policy_dir dir = policy_dir_of(wdir);
 	struct policy_error e = { { 0 } };
 	struct policy_rule *rules = NULL;
 	size_t n = 0;
@@ -277,7 +292,7 @@ static void wire_session(const struct session_view *v, struct wire_session *w)
 
 	memset(w, 0, sizeof(*w));
 	ns->id = v->id;
-	ns->role = v->role == ROLE_OUTBOUND ? POLICY_OUTBOUND : POLICY_INBOUND;
+	ns->role = v->role == ROLE_OUTBOUND ? NLPROTO_DIR_OUTBOUND : NLPROTO_DIR_INBOUND;
 	ns->client_addr = addr_port(v->client, w->cip, sizeof(w->cip), &ns->client_port);
 	ns->dest_addr = addr_port(v->dest, w->dip, sizeof(w->dip), &ns->dest_port);
 	ns->dest_name = copy(w->name, sizeof(w->name), v->dest_name);

@@ -4,6 +4,7 @@
 #include "daemon/events.h"
 #include "daemon/gateway.h"
 #include "lib/log.h"
+#include "policy/policy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,81 +13,45 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_IFS 16
-#define MAX_PORTS 16
-
-/* Split "a b,c" into argv (pointers into buf), NULL-terminated. */
-static size_t split(char *buf, const char **argv, size_t max)
+static int add_excludes(struct tg_bpf *h, const struct config_prefixes *l)
 {
-	char *save = NULL, *tok;
-	size_t n = 0;
+	for (unsigned int i = 0; i < l->n; i++) {
+		const struct config_prefix *p = &l->p[i];
+		int rc = tg_bpf_exclude_add(h, p->family, p->addr, p->len);
 
-	for (tok = strtok_r(buf, ", \t", &save); tok && n + 1 < max;
-	     tok = strtok_r(NULL, ", \t", &save))
-		argv[n++] = tok;
-	argv[n] = NULL;
-	return n;
-}
-
-static int add_excludes(struct tg_bpf *h, const char *list)
-{
-	char *dup = strdup(list), *save = NULL, *tok;
-	int rc = 0;
-
-	if (!dup)
-		return -ENOMEM;
-	for (tok = strtok_r(dup, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		unsigned char addr[16];
-		char *slash = strchr(tok, '/');
-		unsigned long plen;
-		int fam = strchr(tok, ':') ? AF_INET6 : AF_INET;
-
-		if (slash)
-			*slash = '\0';
-		plen = slash ? strtoul(slash + 1, NULL, 10) : (fam == AF_INET ? 32 : 128);
-		if (inet_pton(fam, tok, addr) != 1 || plen > (fam == AF_INET ? 32u : 128u)) {
-			log_err("steer_exclude: bad prefix '%s'", tok);
-			rc = -EINVAL;
-			break;
-		}
-		rc = tg_bpf_exclude_add(h, fam, addr, (unsigned int)plen);
 		if (rc) {
-			log_err("steer_exclude %s: %s", tok, strerror(-rc));
-			break;
+			char a[64];
+
+			inet_ntop(p->family, p->addr, a, sizeof(a));
+			log_err("steer_exclude %s/%u: %s", a, p->len, strerror(-rc));
+			return rc;
 		}
 	}
-	free(dup);
-	return rc;
+	return 0;
+}
+
+/* NULL-terminated argv of the names in l (pointers into l). */
+static void iface_argv(const struct config_ifaces *l, const char **argv)
+{
+	unsigned int i;
+
+	for (i = 0; i < l->n; i++)
+		argv[i] = l->name[i];
+	argv[i] = NULL;
 }
 
 int datapath_open(struct gateway *g, struct tg_bpf **out)
 {
 	const struct config *c = &g->cfg;
-	char ibuf[256] = "", obuf[256] = "", pbuf[128] = "";
-	const char *in[MAX_IFS], *outs[MAX_IFS], *pv[MAX_PORTS];
-	uint16_t ports[MAX_PORTS];
-	size_t np;
+	const char *in[CONFIG_MAX_IFS + 1], *outs[CONFIG_MAX_IFS + 1];
 	struct tg_bpf_opts o = { .sz = sizeof(o) };
 	int rc;
 
 	*out = NULL;
-	if (!c->inside_interfaces && !c->outside_interfaces)
+	if (!c->inside_ifs.n && !c->outside_ifs.n)
 		return 0;
-	snprintf(ibuf, sizeof(ibuf), "%s", c->inside_interfaces ? c->inside_interfaces : "");
-	snprintf(obuf, sizeof(obuf), "%s", c->outside_interfaces ? c->outside_interfaces : "");
-	snprintf(pbuf, sizeof(pbuf), "%s", c->steer_ports ? c->steer_ports : "25");
-	split(ibuf, in, MAX_IFS);
-	split(obuf, outs, MAX_IFS);
-	np = split(pbuf, pv, MAX_PORTS);
-	for (size_t i = 0; i < np; i++) {
-		unsigned long v = strtoul(pv[i], NULL, 10);
-
-		if (!v || v > 65535) {
-			log_err("steer_ports: bad port '%s'", pv[i]);
-			return -EINVAL;
-		}
-		ports[i] = (uint16_t)v;
-	}
+	iface_argv(&c->inside_ifs, in);
+	iface_argv(&c->outside_ifs, outs);
 	if (c->relay_mark == TG_STEER_MARK_DEFAULT) {
 		/* our own outbound sockets would be routed to ourselves */
 		log_err("relay_mark %#x is the steering mark: choose another", c->relay_mark);
@@ -96,12 +61,12 @@ int datapath_open(struct gateway *g, struct tg_bpf **out)
 	o.inside = in;
 	o.outside = outs;
 	o.steer_inbound = c->steer_inbound;
-	o.ports = ports;
-	o.nports = np;
+	o.ports = c->steer_port_list.n ? c->steer_port_list.port : NULL;
+	o.nports = c->steer_port_list.n;
 	o.relay_mark = c->relay_mark;
 	o.may_down = c->may_down_enforce ? TG_MAY_DOWN_ENFORCE : TG_MAY_DOWN_PASS;
-	o.default_rule[POLICY_OUTBOUND] = POLICY_ID_DEFAULT_OUT;
-	o.default_rule[POLICY_INBOUND] = POLICY_ID_DEFAULT_IN;
+	o.default_rule[TG_DIR_OUTBOUND] = POLICY_ID_DEFAULT_OUT;
+	o.default_rule[TG_DIR_INBOUND] = POLICY_ID_DEFAULT_IN;
 	rc = tg_bpf_open(&o, out);
 	if (rc) {
 		log_err("bpf: cannot load/attach (inside=%s outside=%s pin_dir=%s): %s",
@@ -110,7 +75,7 @@ int datapath_open(struct gateway *g, struct tg_bpf **out)
 			strerror(-rc));
 		return rc;
 	}
-	if (c->steer_exclude && (rc = add_excludes(*out, c->steer_exclude))) {
+	if ((rc = add_excludes(*out, &c->steer_exclude_list))) {
 		tg_bpf_close(*out);
 		*out = NULL;
 		return rc;
@@ -147,43 +112,33 @@ int datapath_listeners(struct gateway *g, struct tg_bpf *h, int fd4, int fd6, in
 
 int datapath_policy(struct tg_bpf *h, const struct policy *p)
 {
-	struct tg_bpf_policy_entry *e = NULL;
-	struct policy_lpm_entry *lpm[2] = { NULL, NULL };
-	size_t n[2] = { 0, 0 }, total = 0;
+	struct tg_bpf_policy_entry *e[2] = { NULL, NULL }, *all = NULL;
+	size_t n[2] = { 0, 0 };
 	int rc = 0;
 
 	if (!h || !p)
 		return 0;
-	for (int d = 0; d < 2; d++) {
-		rc = policy_lpm_entries(p, (enum policy_dir)d, &lpm[d], &n[d]);
-		if (rc)
-			goto out;
-	}
-	e = calloc(n[0] + n[1] + 1, sizeof(*e));
-	if (!e) {
+	rc = policy_lpm_entries(p, POLICY_OUTBOUND, &e[0], &n[0]);
+	rc = rc ?: policy_lpm_entries(p, POLICY_INBOUND, &e[1], &n[1]);
+	if (rc)
+		goto out;
+	all = calloc(n[0] + n[1] + 1, sizeof(*all));
+	if (!all) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (int d = 0; d < 2; d++) {
-		for (size_t i = 0; i < n[d]; i++, total++) {
-			e[total].dir = (enum policy_dir)d;
-			e[total].family = lpm[d][i].family;
-			memcpy(e[total].addr, lpm[d][i].addr, sizeof(e[total].addr));
-			e[total].prefix_len = lpm[d][i].prefix_len;
-			e[total].rule_id = lpm[d][i].rule_id;
-			e[total].level = lpm[d][i].level;
-		}
-	}
-	rc = tg_bpf_policy_replace(h, e, total);
+	memcpy(all, e[0], n[0] * sizeof(*all));
+	memcpy(all + n[0], e[1], n[1] * sizeof(*all));
+	rc = tg_bpf_policy_replace(h, all, n[0] + n[1]);
 	if (rc)
-		log_err("bpf: policy update failed (%zu entries): %s", total, strerror(-rc));
+		log_err("bpf: policy update failed (%zu entries): %s", n[0] + n[1], strerror(-rc));
 	else
 		log_info("bpf: policy in the kernel: %zu outbound and %zu inbound prefixes", n[0],
 			 n[1]);
 out:
-	free(lpm[0]);
-	free(lpm[1]);
-	free(e);
+	free(e[0]);
+	free(e[1]);
+	free(all);
 	return rc;
 }
 

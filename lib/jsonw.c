@@ -182,6 +182,15 @@ void jsonw_string_field(struct jsonw *w, const char *name, const char *s)
 	jsonw_string(w, s);
 }
 
+void jsonw_string_field_opt(struct jsonw *w, const char *name, const char *s)
+{
+	jsonw_name(w, name);
+	if (s && *s)
+		jsonw_string(w, s);
+	else
+		jsonw_null(w);
+}
+
 void jsonw_u64_field(struct jsonw *w, const char *name, uint64_t v)
 {
 	jsonw_name(w, name);

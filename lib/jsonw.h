@@ -37,6 +37,9 @@ void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);
 
 void jsonw_string_field(struct jsonw *w, const char *name, const char *s);
+/* s, or null when s is NULL or empty: the key is always there, so what a consumer reads does
+ * not depend on what the writer happened to know. */
+void jsonw_string_field_opt(struct jsonw *w, const char *name, const char *s);
 void jsonw_u64_field(struct jsonw *w, const char *name, uint64_t v);
 void jsonw_s64_field(struct jsonw *w, const char *name, int64_t v);
 void jsonw_bool_field(struct jsonw *w, const char *name, bool v);

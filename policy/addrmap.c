@@ -11,7 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpf/common.h"
+#include "bpf/policy_entry.h"
 #include "policy/policy_int.h"
+
+/* The kernel's levels are the policy's numbers (the enforcer compares them). */
+_Static_assert(TG_LEVEL_NONE == POLICY_NONE && TG_LEVEL_MAY == POLICY_MAY &&
+		       TG_LEVEL_ENCRYPT == POLICY_ENCRYPT,
+	       "bpf/common.h levels mirror enum policy_level");
 
 struct addrmap *policy_addrmap_get_current(const struct policy *p)
 {
@@ -102,23 +109,24 @@ int policy_mx_for_addr(const struct policy *p, const struct sockaddr *sa, char *
 	return rc;
 }
 
-static void fill(struct policy_lpm_entry *e, int family, u128 a, uint8_t plen,
+static void fill(struct tg_bpf_policy_entry *e, int family, u128 a, uint8_t plen,
 		 const struct policy_rule *r)
 {
 	size_t n = family == AF_INET ? 4 : 16;
 
 	memset(e, 0, sizeof(*e));
+	e->dir = (uint8_t)(r->dir == POLICY_INBOUND ? TG_DIR_INBOUND : TG_DIR_OUTBOUND);
 	e->family = family;
 	for (size_t i = 0; i < n; i++)
 		e->addr[i] = (uint8_t)(a >> (8 * (n - 1 - i)));
 	e->prefix_len = plen;
 	e->rule_id = r->id;
-	e->level = r->level;
+	e->level = (uint8_t)r->level;
 }
 
 static int ent_cmp(const void *a, const void *b)
 {
-	const struct policy_lpm_entry *x = a, *y = b;
+	const struct tg_bpf_policy_entry *x = a, *y = b;
 	int c = x->family != y->family ? (x->family == AF_INET ? -1 : 1) : 0;
 
 	if (!c)
@@ -128,13 +136,13 @@ static int ent_cmp(const void *a, const void *b)
 	return c;
 }
 
-int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct policy_lpm_entry **out,
+int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct tg_bpf_policy_entry **out,
 		       size_t *n)
 {
 	const struct policy_table *t = &p->t[dir];
 	struct addrmap *m = dir == POLICY_OUTBOUND ? policy_addrmap_get_current(p) : NULL;
 	size_t cap = t->n + (m ? m->n : 0) + 1, k = 0;
-	struct policy_lpm_entry *v = calloc(cap, sizeof(*v));
+	struct tg_bpf_policy_entry *v = calloc(cap, sizeof(*v));
 	size_t *slot = calloc(t->n + 1, sizeof(*slot));	/* rule index -> its entry in v */
 
 	if (!v || !slot) {

@@ -301,14 +301,8 @@ int policy_mx_for_addr(const struct policy *p, const struct sockaddr *sa, char *
  * CIDR's level), so a longest-prefix lookup in the kernel gives the same answer as
  * policy_match_addr().  Sorted by family, address, prefix length.  *out is malloc'd (free()).
  */
-struct policy_lpm_entry {
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];	/* network byte order; IPv4 in the first 4 bytes */
-	uint8_t prefix_len;
-	uint32_t rule_id;
-	enum policy_level level;
-};
-int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct policy_lpm_entry **out,
+struct tg_bpf_policy_entry;
+int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct tg_bpf_policy_entry **out,
 		       size_t *n);
 
 #endif

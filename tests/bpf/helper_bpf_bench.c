@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bpf/loader.h"
+#include "policy/policy.h"
 #include "lib/jsonw.h"
 #include "tests/lib/bpffs.h"
 #include "tests/lib/pkt.h"

@@ -26,6 +26,7 @@
 
 #include "bpf/enforce.h"
 #include "bpf/loader.h"
+#include "policy/policy.h"
 #include "bpf/metrics.h"
 #include "tests/bpf/enforce_fixture.h"
 #include "tests/lib/bpffs.h"

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "bpf/loader.h"
+#include "policy/policy.h"
 #include "bpf/metrics.h"
 #include "tests/lib/bpffs.h"
 #include "tests/lib/pkt.h"

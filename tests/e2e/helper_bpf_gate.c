@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "bpf/loader.h"
+#include "policy/policy.h"
 #include "ctl/ctl.h"
 #include "lib/log.h"
 
@@ -93,6 +94,7 @@ static int parse_policy(const char *s, struct tg_bpf_policy_entry *e)
 {
 	char buf[128], *eq, *colon;
 	unsigned int plen;
+	enum policy_level level;
 	int family;
 
 	snprintf(buf, sizeof(buf), "%s", s);
@@ -102,9 +104,10 @@ static int parse_policy(const char *s, struct tg_bpf_policy_entry *e)
 		return -EINVAL;
 	*eq++ = 0;
 	*colon++ = 0;
-	if (parse_prefix(buf, &family, e->addr, &plen) || policy_level_parse(colon, &e->level))
+	if (parse_prefix(buf, &family, e->addr, &plen) || policy_level_parse(colon, &level))
 		return -EINVAL;
-	e->dir = POLICY_OUTBOUND;
+	e->level = (uint8_t)level;
+	e->dir = TG_DIR_OUTBOUND;
 	e->family = family;
 	e->prefix_len = (uint8_t)plen;
 	e->rule_id = (uint32_t)atoi(eq);

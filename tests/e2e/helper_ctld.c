@@ -32,7 +32,7 @@
 
 struct rule {
 	uint32_t id;
-	enum policy_dir dir;
+	enum nlproto_dir dir;
 	char *key, *level, *protocols, *ciphers, *exclude, *servername, *file;
 	char *match[MAX_MATCH];
 	size_t nmatch;
@@ -183,7 +183,7 @@ static void to_wire(const struct rule *r, struct nlproto_rule *w)
 	w->line = r->line;
 }
 
-static struct rule *find(enum policy_dir dir, const char *key)
+static struct rule *find(enum nlproto_dir dir, const char *key)
 {
 	for (size_t i = 0; i < st.nrules; i++)
 		if (st.rules[i].dir == dir && !strcmp(st.rules[i].key, key))
@@ -228,7 +228,7 @@ static int op_status(void *ctx, struct nlproto_status *s)
 	s->sessions = (uint32_t)live;
 	s->sessions_total = st.nsess;
 	for (size_t i = 0; i < st.nrules; i++) {
-		if (st.rules[i].dir == POLICY_OUTBOUND)
+		if (st.rules[i].dir == NLPROTO_DIR_OUTBOUND)
 			s->rules_out++;
 		else
 			s->rules_in++;
@@ -244,7 +244,7 @@ static int op_policy_dump(void *ctx, int dir, uint32_t after, control_rule_cb cb
 		struct nlproto_rule w;
 		int r;
 
-		if (st.rules[i].id <= after || (dir != CTL_DIR_ANY && (int)st.rules[i].dir != dir))
+		if (st.rules[i].id <= after || (dir != CONTROL_DIR_ANY && (int)st.rules[i].dir != dir))
 			continue;
 		to_wire(&st.rules[i], &w);
 		r = cb(arg, &w);
@@ -261,7 +261,7 @@ static void remove_at(size_t i)
 	st.nrules--;
 }
 
-static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb,
+static int op_policy_add(void *ctx, enum nlproto_dir dir, const char *line, control_rule_cb cb,
 			 void *arg, char *msg, size_t msglen)
 {
 	struct nlproto_rule w;
@@ -291,7 +291,7 @@ static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, contr
 	return cb(arg, &w) < 0 ? -EIO : 0;
 }
 
-static int op_policy_del(void *ctx, enum policy_dir dir, const char *key, char *msg, size_t msglen)
+static int op_policy_del(void *ctx, enum nlproto_dir dir, const char *key, char *msg, size_t msglen)
 {
 	struct rule *r = find(dir, key);
 
@@ -306,7 +306,7 @@ static int op_policy_del(void *ctx, enum policy_dir dir, const char *key, char *
 }
 
 /* Parse a whole table into rules[] (all or nothing).  Count, or -EINVAL with msg. */
-static int parse_table(enum policy_dir dir, const char *name, const char *data, struct rule *out,
+static int parse_table(enum nlproto_dir dir, const char *name, const char *data, struct rule *out,
 		       size_t cap, char *msg, size_t msglen)
 {
 	unsigned int lineno = 0;
@@ -335,7 +335,7 @@ static int parse_table(enum policy_dir dir, const char *name, const char *data, 
 	return (int)n;
 }
 
-static int op_policy_file(enum policy_dir dir, const char *name, const char *data, bool import,
+static int op_policy_file(enum nlproto_dir dir, const char *name, const char *data, bool import,
 			  char *msg, size_t msglen)
 {
 	static struct rule tmp[MAX_RULES];
@@ -368,7 +368,7 @@ static int op_policy_file(enum policy_dir dir, const char *name, const char *dat
 	return 0;
 }
 
-static int op_policy_import(void *ctx, enum policy_dir dir, const char *name, const char *data,
+static int op_policy_import(void *ctx, enum nlproto_dir dir, const char *name, const char *data,
 			    size_t len, char *msg, size_t msglen)
 {
 	(void)ctx;
@@ -376,7 +376,7 @@ static int op_policy_import(void *ctx, enum policy_dir dir, const char *name, co
 	return op_policy_file(dir, name, data, true, msg, msglen);
 }
 
-static int op_policy_check(void *ctx, enum policy_dir dir, const char *name, const char *data,
+static int op_policy_check(void *ctx, enum nlproto_dir dir, const char *name, const char *data,
 			   size_t len, char *msg, size_t msglen)
 {
 	(void)ctx;
@@ -388,7 +388,7 @@ static void session_to_wire(const struct session *s, struct nlproto_session *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->id = s->id;
-	w->role = POLICY_OUTBOUND;
+	w->role = NLPROTO_DIR_OUTBOUND;
 	w->client_addr = s->client;
 	w->client_port = s->cport;
 	w->dest_name = s->name;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpf/policy_entry.h"
 #include "policy/policy.h"
 
 static struct policy *pol;
@@ -79,7 +80,7 @@ static void cmd(char *line)
 			printf("names=%zu queried=%zu ok=%zu failed=%zu addrs=%zu\n", st.names,
 			       st.queried, st.ok, st.failed, st.addrs);
 	} else if (!strcmp(verb, "lpm") && pol) {
-		struct policy_lpm_entry *v = NULL;
+		struct tg_bpf_policy_entry *v = NULL;
 		size_t n = 0;
 
 		if (policy_lpm_entries(pol, POLICY_OUTBOUND, &v, &n))

@@ -62,7 +62,7 @@ static int op_policy_dump(void *ctx, int dir, uint32_t after, control_rule_cb cb
 	return 0;
 }
 
-static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb,
+static int op_policy_add(void *ctx, enum nlproto_dir dir, const char *line, control_rule_cb cb,
 			 void *arg, char *msg, size_t msglen)
 {
 	struct nlproto_rule r = {.id = 16, .dir = dir, .key = line, .level = "may"};
@@ -75,7 +75,7 @@ static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, contr
 	return cb(arg, &r) < 0 ? -EIO : 0;
 }
 
-static int op_text(void *ctx, enum policy_dir dir, const char *name, const char *data, size_t len,
+static int op_text(void *ctx, enum nlproto_dir dir, const char *name, const char *data, size_t len,
 		   char *msg, size_t msglen)
 {
 	(void)ctx;

@@ -90,7 +90,7 @@ static int op_status(void *ctx, struct nlproto_status *st)
 	return 0;
 }
 
-static int op_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb, void *arg,
+static int op_add(void *ctx, enum nlproto_dir dir, const char *line, control_rule_cb cb, void *arg,
 		  char *msg, size_t msglen)
 {
 	(void)ctx;

@@ -87,7 +87,7 @@ static int op_policy_dump(void *ctx, int dir, uint32_t after, control_rule_cb cb
 	return 0;
 }
 
-static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, control_rule_cb cb,
+static int op_policy_add(void *ctx, enum nlproto_dir dir, const char *line, control_rule_cb cb,
 			 void *arg, char *msg, size_t msglen)
 {
 	struct nlproto_rule r = {.id = 16, .dir = dir, .key = "example.org", .level = "encrypt"};
@@ -103,7 +103,7 @@ static int op_policy_add(void *ctx, enum policy_dir dir, const char *line, contr
 	return cb(arg, &r) < 0 ? -EIO : 0;
 }
 
-static int op_policy_import(void *ctx, enum policy_dir dir, const char *name, const char *data,
+static int op_policy_import(void *ctx, enum nlproto_dir dir, const char *name, const char *data,
 			    size_t len, char *msg, size_t msglen)
 {
 	(void)ctx;

@@ -38,6 +38,9 @@ static void doc_nested(struct jsonw *w)
 	jsonw_end_object(w);
 	jsonw_end_array(w);
 	jsonw_string_field(w, "z", NULL);
+	jsonw_string_field_opt(w, "o1", NULL);
+	jsonw_string_field_opt(w, "o2", "");
+	jsonw_string_field_opt(w, "o3", "x");
 	jsonw_end_object(w);
 }
 
@@ -47,7 +50,8 @@ static void test_nested(void **state)
 
 	(void)state;
 	assert_string_equal(s, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"n\":18446744073709551615,"
-			       "\"list\":[-1,true,null,{}],\"z\":null}\n");
+			       "\"list\":[-1,true,null,{}],\"z\":null,\"o1\":null,\"o2\":null,"
+			       "\"o3\":\"x\"}\n");
 	free(s);
 }
 

@@ -29,7 +29,7 @@ static void test_rule_round_trip(void **state)
 	const char *match[] = {".example.org", "example.org", "mx.example.org"};
 	const struct nlproto_rule in = {
 		.id = 4711,
-		.dir = POLICY_INBOUND,
+		.dir = NLPROTO_DIR_INBOUND,
 		.key_type = "host",
 		.key = "[mx1.example.net]:587",
 		.port = 587,
@@ -59,7 +59,7 @@ static void test_rule_round_trip(void **state)
 	assert_int_equal(hdr(m)->nlmsg_pid, 77);
 	assert_int_equal(nlproto_parse_rule(hdr(m), &out, got_match, 8, msg, sizeof(msg)), 0);
 	assert_int_equal(out.id, 4711);
-	assert_int_equal(out.dir, POLICY_INBOUND);
+	assert_int_equal(out.dir, NLPROTO_DIR_INBOUND);
 	assert_string_equal(out.key_type, "host");
 	assert_string_equal(out.key, "[mx1.example.net]:587");
 	assert_int_equal(out.port, 587);
@@ -93,7 +93,7 @@ static void test_rule_minimal_and_required(void **state)
 	(void)state;
 	assert_int_equal(nlproto_put_rule(m, &in), 0);
 	assert_int_equal(nlproto_parse_rule(hdr(m), &out, mb, 1, msg, sizeof(msg)), 0);
-	assert_int_equal(out.dir, POLICY_OUTBOUND);
+	assert_int_equal(out.dir, NLPROTO_DIR_OUTBOUND);
 	assert_null(out.ciphers);
 	assert_null(out.key_type);
 	assert_int_equal(out.nmatch, 0);
@@ -111,7 +111,7 @@ static void test_rule_minimal_and_required(void **state)
 
 static const struct nlproto_session sess_in = {
 	.id = 1ull << 40,
-	.role = POLICY_INBOUND,
+	.role = NLPROTO_DIR_INBOUND,
 	.client_addr = "2001:db8:1::10",
 	.client_port = 41234,
 	.dest_name = "mx.example.org",
@@ -132,7 +132,7 @@ static const struct nlproto_session sess_in = {
 static void assert_session(const struct nlproto_session *s)
 {
 	assert_int_equal(s->id, sess_in.id);
-	assert_int_equal(s->role, POLICY_INBOUND);
+	assert_int_equal(s->role, NLPROTO_DIR_INBOUND);
 	assert_string_equal(s->client_addr, "2001:db8:1::10");
 	assert_int_equal(s->client_port, 41234);
 	assert_string_equal(s->dest_name, "mx.example.org");
@@ -266,11 +266,11 @@ static void test_requests(void **state)
 
 	(void)state;
 	m = nlproto_msg_new(NLPROTO_MSG_POLICY_ADD, NLM_F_REQUEST | NLM_F_ACK, 3, 0, 0);
-	assert_int_equal(nla_put_u8(m, NLPROTO_A_DIR, POLICY_INBOUND), 0);
+	assert_int_equal(nla_put_u8(m, NLPROTO_A_DIR, NLPROTO_DIR_INBOUND), 0);
 	assert_int_equal(nla_put_string(m, NLPROTO_A_LINE, "example.org encrypt"), 0);
 	assert_int_equal(nlproto_parse(hdr(m), tb, msg, sizeof(msg), NULL), 0);
 	assert_int_equal(nla_get_u32(tb[NLPROTO_A_VERSION]), NLPROTO_VERSION);
-	assert_int_equal(nla_get_u8(tb[NLPROTO_A_DIR]), POLICY_INBOUND);
+	assert_int_equal(nla_get_u8(tb[NLPROTO_A_DIR]), NLPROTO_DIR_INBOUND);
 	assert_string_equal(nlproto_str(tb[NLPROTO_A_LINE]), "example.org encrypt");
 	assert_null(nlproto_str(tb[NLPROTO_A_KEY]));
 	nlmsg_free(m);
@@ -560,7 +560,7 @@ static void test_oversized_attribute_refused(void **state)
 
 static void test_names(void **state)
 {
-	enum policy_dir d;
+	enum nlproto_dir d;
 	char buf[32];
 
 	(void)state;
@@ -568,9 +568,9 @@ static void test_names(void **state)
 			    "policy add");
 	assert_string_equal(nlproto_msg_name(0x99, buf, sizeof(buf)), "message type 0x99");
 	assert_int_equal(nlproto_dir_parse("inbound", &d), 0);
-	assert_int_equal(d, POLICY_INBOUND);
+	assert_int_equal(d, NLPROTO_DIR_INBOUND);
 	assert_int_equal(nlproto_dir_parse("in", &d), -EINVAL);
-	assert_string_equal(nlproto_dir_name(POLICY_OUTBOUND), "outbound");
+	assert_string_equal(nlproto_dir_name(NLPROTO_DIR_OUTBOUND), "outbound");
 	assert_string_equal(nlproto_offload_name(NLPROTO_OFFLOAD_ON), "on");
 	assert_string_equal(nlproto_offload_name(77), "unsupported");
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bpf/policy_entry.h"
 #include "policy/policy.h"
 
 /* ---- a scripted DNS ------------------------------------------------------------------------ */
@@ -462,7 +463,7 @@ static void test_ttl_clamp(void **state)
 	policy_put(p);
 }
 
-static bool has_entry(const struct policy_lpm_entry *v, size_t n, const char *a,
+static bool has_entry(const struct tg_bpf_policy_entry *v, size_t n, const char *a,
 		      unsigned int plen, enum policy_level level, uint32_t id)
 {
 	uint8_t want[16] = { 0 };
@@ -485,7 +486,7 @@ static void test_precedence_and_lpm_entries(void **state)
 				"203.0.113.9 none\n");
 	struct policy_resolver *r = resolver(1);
 	struct policy_resolve_stats st;
-	struct policy_lpm_entry *v = NULL;
+	struct tg_bpf_policy_entry *v = NULL;
 	size_t n = 0;
 	uint32_t ida, idb, idc, id24, id9;
 

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* daemon/config.c: the list keys are parsed when set, so a typo fails at start (and in
+ * --check-config), not later when the datapath is attached. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "daemon/config.h"
+
+static void test_lists_parsed(void **state)
+{
+	struct config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(c.steer_port_list.n, 1);
+	assert_int_equal(c.steer_port_list.port[0], 25);
+	assert_int_equal(config_set(&c, "inside_interfaces", "eth1, veth-in2", err, sizeof(err)), 0);
+	assert_int_equal(c.inside_ifs.n, 2);
+	assert_string_equal(c.inside_ifs.name[1], "veth-in2");
+	assert_string_equal(c.inside_interfaces, "eth1, veth-in2"); /* as written, for logs */
+	assert_int_equal(config_set(&c, "steer_ports", "25 587", err, sizeof(err)), 0);
+	assert_int_equal(c.steer_port_list.n, 2);
+	assert_int_equal(c.steer_port_list.port[1], 587);
+	assert_int_equal(config_set(&c, "steer_exclude", "192.0.2.50 2001:db8:1::/48", err,
+				    sizeof(err)), 0);
+	assert_int_equal(c.steer_exclude_list.n, 2);
+	assert_int_equal(c.steer_exclude_list.p[0].family, AF_INET);
+	assert_int_equal(c.steer_exclude_list.p[0].len, 32);
+	assert_int_equal(c.steer_exclude_list.p[1].family, AF_INET6);
+	assert_int_equal(c.steer_exclude_list.p[1].len, 48);
+	config_free(&c);
+}
+
+static void test_typos_refused(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "steer_ports", "25 0" },	{ "steer_ports", "65536" },
+		{ "steer_ports", "25x" },	{ "steer_exclude", "192.0.2.0/33" },
+		{ "steer_exclude", "192.0.2" }, { "steer_exclude", "2001:db8::/129" },
+		{ "steer_exclude", "192.0.2.0/" }, { "inside_interfaces", "averyveryverylongname0" },
+		{ "outside_interfaces", "eth0/1" },
+	};
+	struct config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(config_set(&c, bad[i][0], bad[i][1], err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, bad[i][0]));
+	}
+	/* a refused value leaves the previous one in force */
+	assert_int_equal(c.steer_port_list.n, 1);
+	assert_int_equal(c.steer_port_list.port[0], 25);
+	config_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lists_parsed),
+		cmocka_unit_test(test_typos_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
