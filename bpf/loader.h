@@ -15,6 +15,12 @@
  *     loop: tg_bpf_events_fd(h) in epoll -> tg_bpf_events_poll(h, 0, cb, ctx)
  *     tg_bpf_close(h)                          on exit (everything stays attached)
  * and `tlsgated --detach`: tg_bpf_open_pinned(pin_dir, &h); tg_bpf_detach(h); tg_bpf_close(h).
+ *
+ * bpf/ is a leaf (lib/ only): steer.bpf.c and enforce.bpf.c with their shared headers (common.h,
+ * steer.h, enforce.h, metrics.h; maps.bpf.h and parse.bpf.h on the BPF side only), loader.c
+ * (this header), tc.c (clsact filters), route.c (the steering route via rtnetlink), metrics.c
+ * (pinned counters), events.c (the drop ring buffer).  policy_entry.h is the one thing it takes
+ * from outside: the policy as the kernel's LPM trie holds it.
  */
 #ifndef TLSGATE_BPF_LOADER_H
 #define TLSGATE_BPF_LOADER_H

@@ -5,8 +5,8 @@
  * CAP_SETUID); those are what we trust.  Reading (status, policy show/check, session list) is
  * for root and members of the admin group (default "tlsgate"); changing anything is root only.
  */
-#ifndef TLSGATE_DAEMON_CONTROL_AUTH_H
-#define TLSGATE_DAEMON_CONTROL_AUTH_H
+#ifndef TLSGATE_CONTROL_AUTH_H
+#define TLSGATE_CONTROL_AUTH_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,8 +5,8 @@
  * `tlsgatectl monitor`.  Replies and events are accepted only from the daemon's port, sent by
  * root or by the uid that owns RUNDIR/ctl: any local user may send to our port or to the group.
  */
-#ifndef TLSGATE_DAEMON_CONTROL_CLIENT_H
-#define TLSGATE_DAEMON_CONTROL_CLIENT_H
+#ifndef TLSGATE_CONTROL_CLIENT_H
+#define TLSGATE_CONTROL_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>

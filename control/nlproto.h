@@ -4,8 +4,16 @@
  * payload is a stream of nlattr TLVs, built and parsed with libnl-3.  This header is the wire
  * contract; control/nlproto.c frames messages (requests, acks with extended error text, dump
  * pages) and control/nlproto_obj.c encodes and decodes the objects (rules, sessions, status,
- * events).  Sockets live in control/server.c and client.c: these files only turn bytes into structs and
- * back.
+ * events); they only turn bytes into structs and back.
+ *
+ * control/ is the control plane, for both ends (it knows nothing of policies or sessions):
+ *   nlproto.c, nlproto_obj.c  this wire protocol
+ *   server.c    the daemon's socket: receive (size-checked, with credentials), dispatch, send
+ *   requests.c  one handler per request type, calling the ops the daemon implements
+ *   reply.c     answers gathered into one datagram, dump pages
+ *   auth.c      who may read (root, the tlsgate group) and who may change (root)
+ *   client.c    tlsgatectl's end: request/ack with sequence numbers, dumps, the event group
+ *   runfile.c   RUNDIR/ctl: where the daemon's port is
  *
  * Conversation (like rtnetlink):
  *   request  NLM_F_REQUEST [| NLM_F_ACK] [| NLM_F_DUMP], seq chosen by the CLI
@@ -28,8 +36,8 @@
  * get new attribute numbers at the end of the enum; numbers are never reused.  Levels, key types
  * and states travel as strings so that an older CLI can print what a newer daemon knows.
  */
-#ifndef TLSGATE_POLICY_NLPROTO_H
-#define TLSGATE_POLICY_NLPROTO_H
+#ifndef TLSGATE_CONTROL_NLPROTO_H
+#define TLSGATE_CONTROL_NLPROTO_H
 
 #include <stdbool.h>
 #include <stddef.h>

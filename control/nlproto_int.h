@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Helpers shared by control/nlproto*.c only; users of the protocol include control/nlproto.h. */
-#ifndef TLSGATE_POLICY_NLPROTO_INT_H
-#define TLSGATE_POLICY_NLPROTO_INT_H
+#ifndef TLSGATE_CONTROL_NLPROTO_INT_H
+#define TLSGATE_CONTROL_NLPROTO_INT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -8,8 +8,8 @@
  *     events_group=23
  *     protocol=1
  */
-#ifndef TLSGATE_DAEMON_CONTROL_RUNFILE_H
-#define TLSGATE_DAEMON_CONTROL_RUNFILE_H
+#ifndef TLSGATE_CONTROL_RUNFILE_H
+#define TLSGATE_CONTROL_RUNFILE_H
 
 #include <stddef.h>
 #include <stdint.h>

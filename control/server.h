@@ -19,8 +19,8 @@
  * it never stalls the daemon.  Dumps are paged (see nlproto.h), so a long list never needs more
  * than one page of the client's receive buffer at a time.
  */
-#ifndef TLSGATE_DAEMON_CONTROL_SERVER_H
-#define TLSGATE_DAEMON_CONTROL_SERVER_H
+#ifndef TLSGATE_CONTROL_SERVER_H
+#define TLSGATE_CONTROL_SERVER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,9 +4,17 @@
  * parses the global options and dispatches OBJECT (prefixes accepted) to one handler per object,
  * each in its own ctl/OBJECT.c.  Handlers get argv starting at COMMAND and return the
  * process exit status (0 ok, 1 failure, 2 usage error), printing errors themselves.
+ *
+ *   main.c     global options, dispatch        words.c    keyword prefixes (iproute2 matches())
+ *   request.c  one request to tlsgated         print.c    errors, JSON, how rules/sessions print
+ *   policy.c   policy show/add/del/import/check          session.c  session list/show/kill
+ *   status.c   status, reload, log             monitor.c  live events
+ *   stats.c    BPF counters from pinned maps (works while the daemon is down)
+ *   explain.c + received_explain.c  `explain message.eml`: was each hop encrypted?
+ * ctl/ talks to the daemon only through control/ (the wire protocol and its client).
  */
-#ifndef TLSGATE_DAEMON_CTL_H
-#define TLSGATE_DAEMON_CTL_H
+#ifndef TLSGATE_CTL_CTL_H
+#define TLSGATE_CTL_CTL_H
 
 #include <stdbool.h>
 

@@ -5,8 +5,8 @@
  * or the same as JSON.  Hops inside one system (no sending host, loopback, "from X by X",
  * local protocols) are listed but do not count in the verdict: they crossed no network.
  */
-#ifndef TLSGATE_DAEMON_RECEIVED_EXPLAIN_H
-#define TLSGATE_DAEMON_RECEIVED_EXPLAIN_H
+#ifndef TLSGATE_CTL_RECEIVED_EXPLAIN_H
+#define TLSGATE_CTL_RECEIVED_EXPLAIN_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,6 +3,17 @@
  * The daemon-wide context every worker shares: configuration (read-only after start), the kernel's
  * TLS capabilities, the TLS contexts, the current policy snapshot (swapped on reload), and
  * process-wide counters.  Workers read; the main thread changes the policy and the stop flag.
+ *
+ * daemon/ is tlsgated:
+ *   tlsgated.c     main: options, configuration, TLS contexts, then the supervisor
+ *   supervisor.c   the main thread: workers, signals, the control socket, the datapath
+ *   supervisor_policy.c  the policy's life: resolve, swap in, push to the kernel, reload
+ *   control_ops.c  what tlsgatectl can ask (control/server.h's ops) and events in wire format
+ *   datapath.c     the daemon's use of bpf/: attach, listeners, policy, drop events
+ *   worker.c       one thread each: epoll loop (loop.c), listeners, a session host
+ *   session*.c     the relay's state machine (map in session_int.h)
+ *   tls_client.c, tls_server.c  the SSL_CTXs; config.c every key; buf.c side buffers;
+ *   events.c       events for `tlsgatectl monitor`; gateway.c this context
  */
 #ifndef TLSGATE_DAEMON_GATEWAY_H
 #define TLSGATE_DAEMON_GATEWAY_H

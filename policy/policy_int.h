@@ -2,6 +2,14 @@
 /*
  * Internals shared by the files of policy/ (not for other modules): the snapshot layout, the
  * Postfix table reader, the key parser, the indexes.
+ *
+ *   level.c      the vocabulary (levels, protocols, ciphers)   key.c    table keys
+ *   table.c      the Postfix table reader (lines, continuations, comments)
+ *   parse_outbound.c, parse_inbound.c  one line into a rule   rule.c   rules, precedence
+ *   load.c       files into a snapshot; ids.c stable rule ids; strtab.c, lpm.c the indexes
+ *   match.c      the questions the relay asks                store.c  in-place edits
+ *   resolve.c, dns.c, addrmap.c  MX -> addresses, and the kernel's LPM entries
+ * policy/ depends on lib/ and, for the kernel's layout only, bpf/policy_entry.h.
  */
 #ifndef TLSGATE_POLICY_POLICY_INT_H
 #define TLSGATE_POLICY_POLICY_INT_H

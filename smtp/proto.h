@@ -2,9 +2,14 @@
 /*
  * SMTP syntax the relay needs (RFC 5321, 3207, 2920, 3030): command verbs and arguments, paths,
  * BDAT sizes, multi-line replies, EHLO keyword lists.  Pure functions over byte ranges; no I/O.
+ *
+ * smtp/ is SMTP text and nothing else (no sockets, no policy):
+ *   proto.c           this header: commands, paths, replies, end-of-data scan, EHLO keywords
+ *   received.c        the Received: header tlsgated writes (Postfix's wording), queue ids
+ *   received_parse.c  reading one Received: header back; received_chain.c a message's hops
  */
-#ifndef TLSGATE_DAEMON_SMTP_PROTO_H
-#define TLSGATE_DAEMON_SMTP_PROTO_H
+#ifndef TLSGATE_SMTP_PROTO_H
+#define TLSGATE_SMTP_PROTO_H
 
 #include <stdbool.h>
 #include <stddef.h>

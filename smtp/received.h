@@ -18,8 +18,8 @@
  * (>= 3.4) writes it for TLS 1.3 sessions only, so fill them only then to read the same.
  * Lines end in CRLF.
  */
-#ifndef TLSGATE_DAEMON_RECEIVED_H
-#define TLSGATE_DAEMON_RECEIVED_H
+#ifndef TLSGATE_SMTP_RECEIVED_H
+#define TLSGATE_SMTP_RECEIVED_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -19,8 +19,8 @@
  * Everything stored is printable ASCII (other bytes become '?'), so it is safe to print on a
  * terminal and to put into JSON.
  */
-#ifndef TLSGATE_DAEMON_RECEIVED_PARSE_H
-#define TLSGATE_DAEMON_RECEIVED_PARSE_H
+#ifndef TLSGATE_SMTP_RECEIVED_PARSE_H
+#define TLSGATE_SMTP_RECEIVED_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>
