@@ -36,14 +36,20 @@
 #include "bpf/common.h"
 #include "bpf/metrics.h"
 
-/* Both directions of a connection share this key: client and server, not source and dest. */
+/*
+ * Both directions of a connection share this key: client and server, not source and dest, and
+ * the side the client is on.  A segment from the client's address that arrives on the other side
+ * belongs to another flow (an inbound one where the real one is outbound): it can neither start
+ * nor touch the real flow.
+ */
 struct tg_flow_key {
 	__u8 caddr[16];
 	__u8 saddr[16];
 	__u16 cport;	/* network byte order */
 	__u16 sport;
 	__u8 family;	/* TG_FAM_* */
-	__u8 pad[3];
+	__u8 dir;	/* TG_DIR_*: outbound = the client is inside (its segments leave on egress) */
+	__u8 pad[2];
 };
 
 enum tg_flow_state {
@@ -61,6 +67,8 @@ enum tg_flow_state {
 #define TG_FLOW_VDONE 0x10	/* the current command line's verb is complete and allowed */
 #define TG_FLOW_TLS 0x20	/* reached TLS (for byte accounting in TG_FS_PASS) */
 #define TG_FLOW_STLS_LINE 0x40	/* the current command line is STARTTLS */
+#define TG_FLOW_CR 0x80		/* the client's last byte was a CR: the next must be LF */
+#define TG_FLOW_CLOSED 0x100	/* a FIN or RST was seen: a new SYN may start the flow again */
 
 struct tg_flow {
 	__u64 verb;		/* current command line: first 8 bytes of the verb, upper case */
@@ -69,13 +77,16 @@ struct tg_flow {
 	__u32 c_nxt;		/* client->server: the next byte not yet inspected */
 	__u32 c_rec;		/* TLS: sequence number of the next record header */
 	__u32 s_nxt;		/* server->client: the next byte not yet inspected */
+	__u32 c_isn1;		/* client->server: the first byte after the SYN */
+	__u32 c_plain;		/* ... one past the last plaintext byte kept in tg_plain */
 	__u16 cmds;		/* complete command lines sent */
 	__u16 replies;		/* final replies received (the greeting is reply 0) */
 	__u16 starttls_cmd;	/* STARTTLS is command number starttls_cmd (1-based) */
 	__u16 s_lpos;		/* bytes in the current reply line (saturating at 4) */
+	__u16 c_lpos;		/* bytes in the client's current command line (saturating) */
+	__u16 flags;		/* TG_FLOW_* */
 	__u8 level;		/* enum policy_level */
 	__u8 state;		/* enum tg_flow_state */
-	__u8 flags;		/* TG_FLOW_* */
 	__u8 reason;		/* enum tg_drop_reason when blocked */
 	__u8 vlen;		/* bytes of the verb seen (9 = too long) */
 	__u8 hdr_have;		/* TLS: bytes of a split record header in hdr_acc */
@@ -103,6 +114,12 @@ struct tg_event {
 #define TG_TLS_MAX_RECORD (16384 + 256)
 /* Bytes of a plaintext segment the enforcer reads (command lines, replies). */
 #define TG_SCAN_MAX 4096
+/* The client's plaintext before TLS, kept per policed flow in tg_plain (LRU of TG_PLAIN_FLOWS)
+ * so that a retransmit can be compared with what was judged: EHLO, STARTTLS and a few more. */
+#define TG_PLAIN_MAX 1024
+#define TG_PLAIN_FLOWS 4096
+/* RFC 5321 4.5.3.1.4: a command line is at most 512 bytes with its CRLF. */
+#define TG_CMD_LINE_MAX 512
 /* Records walked in one segment: more than a 64 KiB GSO segment of 5-byte records holds, even
  * with BIG TCP (512 KiB). */
 #define TG_REC_LOOP_MAX (1 << 17)
