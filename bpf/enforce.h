@@ -2,30 +2,62 @@
 /*
  * enforce: tc egress (enforce_egress) and ingress (enforce_ingress) on the outside interface.
  *
- * A flow is one TCP connection to an SMTP port.  Its policy comes from the LPM trie that
- * tg_policy (ARRAY_OF_MAPS, one slot) points at, keyed by the server's address for outbound
- * flows and by the client's for inbound ones.  Relay-marked segments (the daemon's SO_MARK) pass.
- * Other flows are followed in tg_flows (LRU hash, both directions under one key): before
- * STARTTLS the client may send only EHLO/HELO/STARTTLS/NOOP/RSET/QUIT lines; the server's replies
- * are counted so that the reply to STARTTLS is known; after a 2xx to it, the client may send only
- * well-formed TLS records, whose boundaries are tracked by TCP sequence number.  A flow that
- * requires TLS and breaks the rule is blocked and reset: the offending segment loses its payload
- * and goes on as a RST at the server's next expected sequence number, every later client segment
- * that carries data loses it and goes on as a bare ACK (the server answers it with a RST, so the
- * client learns at once); an event goes to tg_events (ring buffer).  A segment that cannot be
- * rewritten (GSO, over 2 KiB of payload) is dropped (TC_ACT_SHOT) instead.
+ * A flow is one TCP connection to an SMTP port, seen from one side: its key holds the client, the
+ * server and the side the client is on (outbound: inside, its segments on egress; inbound:
+ * outside, on ingress).  Its policy comes from the LPM trie that tg_policy (ARRAY_OF_MAPS, one
+ * slot) points at, keyed by the server's address for outbound flows and by the client's for
+ * inbound ones.  Relay-marked segments (the daemon's SO_MARK) pass.  Other flows are followed in
+ * tg_flows (LRU hash, both directions under one key): before STARTTLS the client may send only
+ * EHLO/HELO/STARTTLS/NOOP/RSET/QUIT lines; the server's replies are counted so that the reply to
+ * STARTTLS is known; after a 2xx to it, the client may send only well-formed TLS records, whose
+ * boundaries are tracked by TCP sequence number.  A flow that requires TLS and breaks the rule is
+ * blocked and reset: the offending segment loses its payload and goes on as a RST at the server's
+ * next expected sequence number, every later client segment that carries data loses it and goes
+ * on as a bare ACK (the server answers it with a RST, so the client learns at once); an event
+ * goes to tg_events (ring buffer).  A segment that cannot be rewritten (GSO, over 2 KiB of
+ * payload) is dropped (TC_ACT_SHOT) instead, and so is a SYN that breaks the rule.
  *
  * Which flows are policed (decided at the SYN): levels encrypt and up; `may` too while the
  * daemon is down if tg_config.may_down says so.  Others are followed only to classify them
  * (TLS or plaintext, for the counters) and never dropped.
  *
+ * SYN rules: a SYN starts a flow only on the client's side (the same 4-tuple on the other side
+ * is another flow).  The client's resent SYN (same ISN) changes nothing.  A SYN with another ISN
+ * on a live policed flow is dropped (syn-on-live-flow); once the flow saw a FIN or RST, or was
+ * blocked, it starts the flow again (the port is reused).  The server's first SYN|ACK sets where
+ * its replies start, later ones move nothing.  A SYN's payload (TCP Fast Open) is the flow's
+ * first data and judged like any other.
+ *
+ * Command lines before TLS end at LF (bare LF included, as Postfix reads them).  Whatever
+ * another MX could read as a second line or cut into one is refused (malformed-command-line): a
+ * CR not followed by LF, control bytes other than tab, a line over 512 bytes, urgent data.
+ *
  * Sequence rules, per direction: a segment entirely before the next uninspected byte is a
- * retransmit and passes (its bytes were judged when first seen; a retransmit carrying different
- * bytes is not detected); one that starts before it and goes past is judged from that byte on;
- * one that starts after it (a gap) is dropped without blocking, and TCP sends it again in order.
+ * retransmit; one that starts before it and goes past is judged from that byte on; one that
+ * starts after it (a gap) is dropped without blocking, and TCP sends it again in order.  The
+ * receiver may not have taken a first copy (a bad checksum, a loss behind the gateway), so a
+ * policed flow keeps its plaintext before TLS (tg_plain: TG_PLAIN_MAX bytes per flow, an LRU of
+ * TG_PLAIN_FLOWS) and a retransmit must carry exactly the bytes judged the first time
+ * (retransmit-differs blocks); data before the flow's first byte is never passed.  A retransmit
+ * inside the TLS part passes unread: what the MX's TLS layer accepts is authenticated by the
+ * peer it shook hands with.  A plaintext phase longer than TG_PLAIN_MAX is blocked
+ * (inspection-limit).
+ *
+ * What the parser cannot read (bpf/parse.bpf.h: a third VLAN tag, more than four extension
+ * headers, AH/ESP, lengths that do not add up, a short TCP header) is dropped when it goes to
+ * (egress) or comes from (ingress) a peer whose policy is policed, and when not even its
+ * addresses can be read (unparsable).  IP fragments: the ports are the first 4 bytes of the
+ * first fragment; a first fragment without the whole TCP header is dropped whatever its ports
+ * (RFC 1858), one of an SMTP segment too, and a later fragment (no ports) when its peer is
+ * policed.  TCP never fragments (PMTU discovery), so only attacks lose.
  *
  * Known limits: a policed flow whose start was not seen (attached mid-flow, or its entry evicted
- * from the LRU of TG_FLOWS_MAX flows) is blocked at its first data segment; the two directions
+ * from the LRU of TG_FLOWS_MAX flows) is blocked at its first data segment, and so is one whose
+ * kept plaintext was evicted when it retransmits plaintext; the server's replies are judged in
+ * order but not kept, so an attacker outside who wins the race with a forged 220 to STARTTLS
+ * puts the flow in TLS state while the MX stays in plaintext (a client that then sends TLS
+ * fails its handshake; only a client in league with that attacker could hide command lines in
+ * record bodies, which are not read); the two directions
  * of a flow may run on two CPUs and update its entry without a lock (SMTP's lockstep makes a
  * race between the server's 220 and the client's first record impossible in practice: the
  * client sends the record only after it has received the 220).
