@@ -446,6 +446,7 @@ static long reply_byte(__u32 i, void *arg)
 			c->replies++;
 			if (c->want && c->replies == c->want) {
 				c->result = c->code == '2' ? SCAN_TLS_GO : SCAN_TLS_NO;
+				c->lpos = 0; /* the next line's code is its first byte */
 				return 1;
 			}
 		}

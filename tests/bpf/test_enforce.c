@@ -522,6 +522,18 @@ static void test_starttls_rules(void **state)
 		  V_RST, TG_DROP_EARLY_DATA },
 		END_STEPS,
 	};
+	/* refused, asked again at once: the second reply's code is read from its first byte */
+	static const struct step again[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "250 mx\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "STARTTLS\r\n", 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "454 4.7.0 TLS not available\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "STARTTLS\r\n", 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "220 2.0.0 go\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "\x16\x03\x01\x00\x01x", 6, V_PASS, 0 },
+		END_STEPS,
+	};
 	static const struct step split_reply[] = {
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\nSTART", 0, V_PASS, 0 },
@@ -538,6 +550,7 @@ static void test_starttls_rules(void **state)
 	run_all_envs(early, "ClientHello before the 220");
 	run_all_envs(piped, "commands pipelined after STARTTLS");
 	run_all_envs(split_reply, "pipelined STARTTLS, replies split");
+	run_all_envs(again, "STARTTLS refused, then accepted");
 }
 
 /* ---- policy, relay, state, events --------------------------------------------------------- */
