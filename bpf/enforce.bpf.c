@@ -357,12 +357,24 @@ static __always_inline __u8 plain_bytes(struct __sk_buff *skb, const struct tg_f
 {
 	struct plain_ctx c = { .k = k, .n = n, .rel = p->seq + from - f->c_isn1,
 			       .judged = f->c_plain - f->c_isn1 };
+	__u32 zero = 0;
+
+	struct tg_scratch *s;
 
 	if (!n)
 		return 0;
 	if (c.rel >= TG_PLAIN_MAX || n > TG_PLAIN_MAX - c.rel ||
 	    !load_scratch_at(skb, p->off + from, n))
 		return TG_DROP_LIMIT;
+	if (!bpf_map_lookup_elem(&tg_plain, k)) {
+		/* Created at the first data, not at the SYN: SYNs alone (a flood) do not evict the
+		 * plaintext of live flows.  Its content is written before it is read. */
+		if (f->c_plain != f->c_isn1)
+			return TG_DROP_LIMIT; /* evicted: nothing to compare with */
+		s = bpf_map_lookup_elem(&tg_scratch, &zero);
+		if (!s || bpf_map_update_elem(&tg_plain, k, s, BPF_ANY))
+			return TG_DROP_LIMIT;
+	}
 	bpf_loop(TG_PLAIN_MAX, plain_byte, &c, 0);
 	if (c.result)
 		return c.result;
@@ -721,9 +733,6 @@ static __always_inline int new_flow(struct __sk_buff *skb, const struct tg_confi
 	s = bpf_map_lookup_elem(&tg_scratch, &zero);
 	if (!s)
 		return police ? TC_ACT_SHOT : TC_ACT_UNSPEC;
-	if (syn && police)
-		/* the plaintext store; its content is written before it is read */
-		bpf_map_update_elem(&tg_plain, k, s, BPF_ANY);
 	fp = (struct tg_flow *)s->buf;
 	__builtin_memset(fp, 0, sizeof(*fp));
 	fp->rule_id = pol.rule_id;

@@ -37,7 +37,8 @@
  * starts after it (a gap) is dropped without blocking, and TCP sends it again in order.  The
  * receiver may not have taken a first copy (a bad checksum, a loss behind the gateway), so a
  * policed flow keeps its plaintext before TLS (tg_plain: TG_PLAIN_MAX bytes per flow, an LRU of
- * TG_PLAIN_FLOWS) and a retransmit must carry exactly the bytes judged the first time
+ * TG_PLAIN_FLOWS, created at the flow's first data so that a SYN flood evicts nothing) and a
+ * retransmit must carry exactly the bytes judged the first time
  * (retransmit-differs blocks); data before the flow's first byte is never passed.  A retransmit
  * inside the TLS part passes unread: what the MX's TLS layer accepts is authenticated by the
  * peer it shook hands with.  A plaintext phase longer than TG_PLAIN_MAX is blocked
