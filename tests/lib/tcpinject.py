@@ -13,6 +13,8 @@ interface (AF_PACKET), then attacks with crafted frames sent by AF_PACKET to the
                fragments, the first with 8 bytes of TCP header (item 2)
   badsum       NOOP with a bad TCP checksum, then the transaction of the same length at the
                same sequence number (item 4)
+  destopts     (IPv6) the transaction as one segment behind five Destination Options headers,
+               more than the enforcer walks (item 3)
 
 After syn-*, the transaction goes through the real socket.  After frag/badsum, the MX's answer
 is watched for on the wire (the client's TCP discards it: it acknowledges bytes the socket never
@@ -31,6 +33,7 @@ import time
 
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
+ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4
 CLONE_NEWNET = 0x40000000
 
@@ -54,11 +57,20 @@ def csum(data):
     return ~s & 0xFFFF
 
 
+def v6(addr):
+    return ":" in addr
+
+
 def tcp_segment(src, dst, sport, dport, seq, ack, flags, payload=b"", bad_sum=False):
     hdr = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4,
                       flags, 65535, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6,
-                                                                        len(hdr) + len(payload))
+    if v6(src):
+        pseudo = (socket.inet_pton(socket.AF_INET6, src) +
+                  socket.inet_pton(socket.AF_INET6, dst) +
+                  struct.pack("!IxxxB", len(hdr) + len(payload), 6))
+    else:
+        pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack(
+            "!BBH", 0, 6, len(hdr) + len(payload))
     c = csum(pseudo + hdr + payload)
     if bad_sum:
         c ^= 0x5A5A
@@ -69,6 +81,21 @@ def ipv4(src, dst, l4, frag_off=0, ident=0x4242):
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ident, frag_off, 64, 6, 0,
                       socket.inet_aton(src), socket.inet_aton(dst))
     return hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:] + l4
+
+
+def ipv6(src, dst, l4, n_destopts=0):
+    ext = b""
+    for i in range(n_destopts):
+        # next header (DestOpts, the last one TCP), length 0 (8 bytes), PadN over the rest
+        ext += struct.pack("!BBBB4x", 60 if i + 1 < n_destopts else 6, 0, 1, 4)
+    first = 60 if n_destopts else 6
+    return (struct.pack("!IHBB", 6 << 28, len(ext) + len(l4), first, 64) +
+            socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) +
+            ext + l4)
+
+
+def ip(src, dst, l4, **kw):
+    return ipv6(src, dst, l4, **kw) if v6(src) else ipv4(src, dst, l4, **kw)
 
 
 def mac(s):
@@ -85,7 +112,8 @@ class Wire:
         self.dst_mac = mac(dst_mac)
 
     def send_ip(self, packet):
-        self.s.send(self.dst_mac + self.src_mac + struct.pack("!H", ETH_P_IP) + packet)
+        et = ETH_P_IPV6 if packet[0] >> 4 == 6 else ETH_P_IP
+        self.s.send(self.dst_mac + self.src_mac + struct.pack("!H", et) + packet)
 
     def segments(self, timeout):
         """(outgoing, src, dst, sport, dport, seq, ack, flags, payload) until timeout."""
@@ -95,17 +123,23 @@ class Wire:
             if left <= 0 or not select.select([self.s], [], [], left)[0]:
                 return
             frame, addr = self.s.recvfrom(65536)
-            if len(frame) < 14 + 40 or struct.unpack("!H", frame[12:14])[0] != ETH_P_IP:
+            et = struct.unpack("!H", frame[12:14])[0]
+            pkt = frame[14:]
+            if et == ETH_P_IP and len(pkt) >= 40:
+                ihl = (pkt[0] & 15) * 4
+                tot = struct.unpack("!H", pkt[2:4])[0]
+                if pkt[9] != 6 or struct.unpack("!H", pkt[6:8])[0] & 0x3FFF:
+                    continue
+                src, dst = socket.inet_ntoa(pkt[12:16]), socket.inet_ntoa(pkt[16:20])
+                th = pkt[ihl:tot]
+            elif et == ETH_P_IPV6 and len(pkt) >= 60 and pkt[6] == 6:
+                src = socket.inet_ntop(socket.AF_INET6, pkt[8:24])
+                dst = socket.inet_ntop(socket.AF_INET6, pkt[24:40])
+                th = pkt[40:40 + struct.unpack("!H", pkt[4:6])[0]]
+            else:
                 continue
-            ip = frame[14:]
-            ihl = (ip[0] & 15) * 4
-            tot = struct.unpack("!H", ip[2:4])[0]
-            if ip[9] != 6 or struct.unpack("!H", ip[6:8])[0] & 0x3FFF:
-                continue
-            th = ip[ihl:tot]
             sport, dport, seq, ack, doff, flags = struct.unpack("!HHIIBB", th[:14])
-            yield (addr[2] == PACKET_OUTGOING, socket.inet_ntoa(ip[12:16]),
-                   socket.inet_ntoa(ip[16:20]), sport, dport, seq, ack, flags,
+            yield (addr[2] == PACKET_OUTGOING, src, dst, sport, dport, seq, ack, flags,
                    th[(doff >> 4) * 4:])
 
 
@@ -130,7 +164,7 @@ def read_reply(sock, timeout):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--attack", required=True,
-                    choices=["none", "syn-outside", "syn-ahead", "frag", "badsum"])
+                    choices=["none", "syn-outside", "syn-ahead", "frag", "badsum", "destopts"])
     ap.add_argument("--server", default="203.0.113.25")
     ap.add_argument("--ifname", default="eth0")
     ap.add_argument("--gw-mac", required=True, help="the gateway's MAC on the client's side")
@@ -154,6 +188,7 @@ def main():
         os.close(home)
     wire = Wire(a.ifname, a.gw_mac)
     sock = socket.create_connection((a.server, 25), timeout=10)
+    a.server = socket.inet_ntop(sock.family, socket.inet_pton(sock.family, a.server))
     src, sport = sock.getsockname()[:2]
     print("# session %s:%d -> %s:25" % (src, sport, a.server))
     print("<- " + (read_reply(sock, 10) or "(no greeting)").strip())
@@ -180,11 +215,11 @@ def main():
 
     if a.attack == "syn-outside":
         seg = tcp_segment(src, a.server, sport, 25, random.getrandbits(32), 0, 0x02)
-        outside.send_ip(ipv4(src, a.server, seg))
+        outside.send_ip(ip(src, a.server, seg))
         print("# injected: SYN for the client's 4-tuple on the outside")
     elif a.attack == "syn-ahead":
         seg = tcp_segment(src, a.server, sport, 25, cnxt + 1000000 - 1, 0, 0x02)
-        wire.send_ip(ipv4(src, a.server, seg))
+        wire.send_ip(ip(src, a.server, seg))
         print("# injected: SYN from the client's side, sequence 10^6 ahead")
     elif a.attack == "frag":
         seg = tcp_segment(src, a.server, sport, 25, cnxt, snxt, 0x18, txn)
@@ -193,11 +228,15 @@ def main():
         print("# injected: the transaction in two fragments, 8 bytes of TCP header in the first")
     elif a.attack == "badsum":
         noop = b"NOOP " + b"x" * (len(txn) - 7) + b"\r\n"
-        wire.send_ip(ipv4(src, a.server,
-                          tcp_segment(src, a.server, sport, 25, cnxt, snxt, 0x18, noop, True)))
-        wire.send_ip(ipv4(src, a.server,
-                          tcp_segment(src, a.server, sport, 25, cnxt, snxt, 0x18, txn)))
+        wire.send_ip(ip(src, a.server,
+                        tcp_segment(src, a.server, sport, 25, cnxt, snxt, 0x18, noop, True)))
+        wire.send_ip(ip(src, a.server,
+                        tcp_segment(src, a.server, sport, 25, cnxt, snxt, 0x18, txn)))
         print("# injected: NOOP with a bad checksum, then the transaction at its sequence number")
+    elif a.attack == "destopts":
+        seg = tcp_segment(src, a.server, sport, 25, cnxt, snxt, 0x18, txn)
+        wire.send_ip(ipv6(src, a.server, seg, n_destopts=5))
+        print("# injected: the transaction behind five Destination Options headers")
 
     if a.attack in ("none", "syn-outside", "syn-ahead"):
         sock.sendall(b"MAIL FROM:<%s>\r\n" % a.mail_from.encode())
