@@ -936,7 +936,8 @@ static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 	if (r == TG_PARSE_BAD) {
 		/* Might be TCP, cannot be read: not toward a TLS-required peer (nor where the
 		 * peer is unknown: the frame cannot be read that far). */
-		if (relay_marked(cfg, skb, ingress) || (p.family && !tls_required(cfg, &p, ingress)))
+		if (relay_marked(cfg, skb, ingress) ||
+		    (p.family && !tls_required(cfg, &p, ingress)))
 			return TC_ACT_UNSPEC;
 		tg_count_global(TG_CTR_DROPS + TG_DROP_UNPARSABLE, 1);
 		return TC_ACT_SHOT;

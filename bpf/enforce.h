@@ -81,7 +81,7 @@ struct tg_flow_key {
 	__u16 cport;	/* network byte order */
 	__u16 sport;
 	__u8 family;	/* TG_FAM_* */
-	__u8 dir;	/* TG_DIR_*: outbound = the client is inside (its segments leave on egress) */
+	__u8 dir;	/* TG_DIR_*: outbound = the client is inside, its segments on egress */
 	__u8 pad[2];
 };
 

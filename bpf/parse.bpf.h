@@ -43,7 +43,7 @@ enum tg_parse_result {
 	TG_PARSE_OTHER,		/* not TCP over IP: not ours */
 	TG_PARSE_FRAGMENT,	/* an IP fragment; pkt->sport/dport valid only if first_frag and
 				 * !frag_short; addresses valid */
-	TG_PARSE_BAD,		/* IP that cannot be read (see above); addresses valid if family */
+	TG_PARSE_BAD,		/* IP that cannot be read (above); addresses valid if family */
 };
 
 struct tg_pkt {

@@ -840,7 +840,7 @@ static void test_syn_after_end(void **state)
 		{ 'c', TH_RST | TH_ACK, OFF_NEXT, NULL, 0, V_PASS, 0 },
 		{ 'c', TH_SYN, 5000, NULL, 0, V_PASS, 0 },
 		{ 'c', 0, 5000, "EHLO again\r\n", 0, V_PASS, 0 },
-		{ 'c', 0, 5000 + 12, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
+		{ 'c', 0, 5012, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
 		END_STEPS,
 	};
 	static const struct step after_block[] = {
@@ -1029,8 +1029,8 @@ static void test_retransmit_differs(void **state)
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
 		/* as long as the next line: the same sequence numbers */
-		{ 'c', 0, OFF_NEXT, "NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n", 0, V_PASS,
-		  0 },
+		{ 'c', 0, OFF_NEXT, "NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n", 0,
+		  V_PASS, 0 },
 		{ 'c', 0, 13, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n", 0, V_RST,
 		  TG_DROP_RETRANSMIT },
 		END_STEPS,
@@ -1038,7 +1038,8 @@ static void test_retransmit_differs(void **state)
 	static const struct step inside[] = {
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
-		{ 'c', 0, OFF_NEXT, "NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n", 0, V_PASS,
+		  0 },
 		{ 'c', 0, 20, "\r\nMAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_RETRANSMIT },
 		END_STEPS,
 	};

@@ -155,7 +155,8 @@ static int m_commands(struct m_flow *f, const uint8_t *b, uint32_t n, uint32_t *
 			f->vlen = f->vdone = f->stls_line = f->cr = 0;
 			continue;
 		}
-		if (f->lpos >= TG_CMD_LINE_MAX - 1 || (c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+		if (f->lpos >= TG_CMD_LINE_MAX - 1 || (c < 0x20 && c != '\t' && c != '\r') ||
+		    c == 0x7f)
 			return 1;
 		f->lpos++;
 		if (c == '\r')
@@ -438,6 +439,8 @@ static const struct side sides[] = {
 	{ "198.51.100.7", "192.0.2.25", AF_INET, 1 },	/* inbound, encrypt by the client */
 };
 
+#define NPIECES(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
+
 static const char *const client_pieces[] = {
 	"EHLO client.example.org\r\n", "HELO x\r\n", "NOOP\r\n", "RSET\r\n", "noop arg\r\n",
 	"STARTTLS\r\n", "MAIL FROM:<a@example.org>\r\n", "RCPT TO:<b@example.net>\r\n", "DATA\r\n",
@@ -524,8 +527,8 @@ static void check_frame(struct session *s, struct pkt_spec *p, int ingress, int 
 	static unsigned char frame[4096], out[4096];
 	struct __sk_buff ctx = { 0 };
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_out = out,
-			    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-			    .repeat = 1);
+			    .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
 	struct m_frame mf = { p, ingress };
 	enum verdict want = m_enforce(&mf), got;
 	int len = pkt_build(p, frame, sizeof(frame));
@@ -544,11 +547,12 @@ static void check_frame(struct session *s, struct pkt_spec *p, int ingress, int 
 		got = (out[o.data_size_out - 20 + 13] & TH_RST) ? M_RST : M_EMPTY;
 	seen[got]++;
 	if (got != want)
-		fail_msg("TG_MODEL_SEED=%u, session port %u, frame %d: %s %s:%u -> %s:%u seq +%u flags %#x "
-			 "len %zu (vlans %u frag %u/%zu ext %zu/%u totlen0 %u): program %s, model %s",
+		fail_msg("TG_MODEL_SEED=%u, session port %u, frame %d: %s %s:%u -> %s:%u "
+			 "seq +%u flags %#x len %zu (vlans %u frag %u/%zu ext %zu/%u totlen0 %u): "
+			 "program %s, model %s",
 			 seed0, s->cport, n, ingress ? "ingress" : "egress", p->saddr, p->sport,
-			 p->daddr, p->dport,
-			 p->seq - (p->sport == 25 ? s->sisn : s->cisn), p->tcp_flags, p->payload_len,
+			 p->daddr, p->dport, p->seq - (p->sport == 25 ? s->sisn : s->cisn),
+			 p->tcp_flags, p->payload_len,
 			 p->vlans, p->frag, p->frag_at, p->ext_len, p->ext_first, p->tot_len_zero,
 			 verdict_names[got], verdict_names[want]);
 }
@@ -576,10 +580,10 @@ static void run_session(uint16_t cport)
 	}
 	for (int i = 0; i < 12; i++)
 		append(s.cbuf, &s.clen, sizeof(s.cbuf),
-		       client_pieces[rnd(4) ? rnd(6) : rnd(sizeof(client_pieces) / sizeof(char *))]);
+		       client_pieces[rnd(4) ? rnd(6) : rnd(NPIECES(client_pieces))]);
 	for (int i = 0; i < 8; i++)
 		append(s.sbuf, &s.slen, sizeof(s.sbuf),
-		       server_pieces[rnd(sizeof(server_pieces) / sizeof(char *))]);
+		       server_pieces[rnd(NPIECES(server_pieces))]);
 	for (int n = 0; n < nframes; n++) {
 		uint8_t junk[64];
 		struct pkt_spec p = { .family = s.sd->family, .sport = cport, .dport = 25,
@@ -599,7 +603,9 @@ static void run_session(uint16_t cport)
 
 		if (n == 0 || k < 4) { /* a SYN: the first, or one anywhere */
 			p.tcp_flags = TH_SYN;
-			p.seq = s.cisn + (n == 0 || rnd(2) ? 0 : rnd(4) ? rnd(2000) : (uint32_t)rand_r(&seed));
+			p.seq = s.cisn;
+			if (n && rnd(2)) /* somewhere near, or anywhere */
+				p.seq += rnd(4) ? rnd(2000) : (uint32_t)rand_r(&seed);
 			if (rnd(10) == 0) { /* with data (TCP Fast Open) */
 				p.payload = s.cbuf;
 				p.payload_len = 1 + rnd(30);
@@ -662,7 +668,8 @@ static void run_session(uint16_t cport)
 			p.sport = 25;
 			p.dport = cport;
 		}
-		if (scripted && step < 6 && (script[step][0] ? s.ssent : s.csent) >= script[step][1])
+		if (scripted && step < 6 &&
+		    (script[step][0] ? s.ssent : s.csent) >= script[step][1])
 			step++;
 		p.ack = srv ? s.cisn + 1 + s.csent : s.sisn + 1 + s.ssent;
 		ingress = srv == !s.sd->inbound;
@@ -682,9 +689,9 @@ static void test_model(void **state)
 		memset(flows, 0, sizeof(flows));
 		run_session((uint16_t)(20000 + i));
 	}
-	print_message("# verdicts: %lu pass, %lu drop, %lu reset, %lu emptied; %lu flows reached TLS, "
-		      "%lu records passed\n", seen[M_PASS], seen[M_DROP], seen[M_RST],
-		      seen[M_EMPTY], tls_flows, records_seen);
+	print_message("# verdicts: %lu pass, %lu drop, %lu reset, %lu emptied; "
+		      "%lu flows reached TLS, %lu records passed\n",
+		      seen[M_PASS], seen[M_DROP], seen[M_RST], seen[M_EMPTY], tls_flows, records_seen);
 	/* a walk that never reaches a verdict proves nothing about it */
 	for (int v = 0; v < 4; v++)
 		assert_true(seen[v] > 0);
@@ -705,7 +712,8 @@ static int setup(void **state)
 	int err;
 
 	(void)state;
-	seed = env ? (unsigned int)strtoul(env, NULL, 0) : (unsigned int)time(NULL) ^ (unsigned)getpid();
+	seed = env ? (unsigned int)strtoul(env, NULL, 0)
+		   : (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	seed0 = seed;
 	if (!getenv("TG_BPF_VERBOSE"))
 		libbpf_set_print(NULL);

@@ -23,8 +23,8 @@ struct pkt_spec {
 	size_t payload_len;
 	/* Attack shapes (all 0 for a plain segment): */
 	uint8_t vlans;		/* 802.1Q tags in all when vlan is set (0 counts as 1) */
-	uint8_t frag;		/* 1: the first IP fragment, the L4 part cut after frag_at bytes
-				 * (IP_MF); 2: the later one, the L4 part from byte frag_at on */
+	uint8_t frag;		/* 1: the first IP fragment, the L4 part cut after frag_at
+				 * bytes (IP_MF); 2: the later one, from byte frag_at on */
 	size_t frag_at;		/* a multiple of 8 */
 	const void *ext;	/* IPv6: extension headers (after a fragment header), each with its
 				 * own next-header byte; the last one's must be 6 */
