@@ -869,8 +869,8 @@ static __always_inline int server_to_client(struct __sk_buff *skb, const struct 
 	f = bpf_map_lookup_elem(&tg_flows, &k);
 	if (!f)
 		return TC_ACT_UNSPEC; /* relay flows and flows not followed */
-	if (p->flags & TG_TH_RST)
-		f->flags |= TG_FLOW_CLOSED;
+	if (p->flags & (TG_TH_FIN | TG_TH_RST))
+		f->flags |= TG_FLOW_CLOSED; /* the session is over: the port may be reused */
 	if (f->state != TG_FS_CMD && f->state != TG_FS_STARTTLS) {
 		if (f->state != TG_FS_BLOCKED)
 			count_bytes(f, p->len);

@@ -851,7 +851,17 @@ static void test_syn_after_end(void **state)
 		END_STEPS,
 	};
 
+	const struct step after_server_fin[] = {
+		TO_TLS,
+		{ 'c', 0, OFF_NEXT, (const char *)ch, ch_len, V_PASS, 0 },
+		{ 's', TH_FIN | TH_ACK, 34, NULL, 0, V_PASS, 0 },
+		{ 'c', TH_SYN, 9000, NULL, 0, V_PASS, 0 },
+		{ 'c', 0, 9000, "EHLO again\r\n", 0, V_PASS, 0 },
+		END_STEPS,
+	};
+
 	(void)state;
+	run_both_roles(after_server_fin, "SYN after the server's FIN");
 	run_both_roles(after_rst, "SYN after the client's RST");
 	run_both_roles(after_block, "SYN after a block");
 }

@@ -329,7 +329,7 @@ static enum verdict m_server(const struct pkt_spec *p, int dir, uint32_t seq)
 
 	if (!f)
 		return M_PASS;
-	if (p->tcp_flags & TH_RST)
+	if (p->tcp_flags & (TH_FIN | TH_RST))
 		f->closed = 1;
 	if (f->state != S_CMD && f->state != S_STARTTLS)
 		return M_PASS;
