@@ -357,9 +357,8 @@ static __always_inline __u8 plain_bytes(struct __sk_buff *skb, const struct tg_f
 {
 	struct plain_ctx c = { .k = k, .n = n, .rel = p->seq + from - f->c_isn1,
 			       .judged = f->c_plain - f->c_isn1 };
-	__u32 zero = 0;
-
 	struct tg_scratch *s;
+	__u32 zero = 0;
 
 	if (!n)
 		return 0;
