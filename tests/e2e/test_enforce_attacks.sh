@@ -25,7 +25,8 @@ tg_private_bpffs "$@"
 . "$(dirname "$0")/../lib/bpfgate.sh"
 
 inject=$TG_TOP/tests/lib/tcpinject.py
-command -v python3 >/dev/null || bail "python3 not installed"
+command -v python3 >/dev/null || bail "python3 not installed (make deps)"
+command -v jq >/dev/null || bail "jq not installed (make deps)"
 tg_topology
 tg_pindir attacks
 pins=$TG_PINDIR
