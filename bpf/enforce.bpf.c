@@ -48,6 +48,19 @@ struct tg_scratch {
 	__u8 buf[TG_SCAN_MAX];
 };
 
+/* A policed flow's plaintext, byte i at sequence number c_isn1 + i (see client_data). */
+struct tg_plain {
+	__u8 b[TG_PLAIN_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TG_PLAIN_FLOWS);
+	__type(key, struct tg_flow_key);
+	__type(value, struct tg_plain);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_plain SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -160,13 +173,16 @@ static __always_inline int violation(const struct tg_flow_key *k, struct tg_flow
 
 /* ---- client command lines ------------------------------------------------------------------ */
 
+#define CMD_LINE_FLAGS (TG_FLOW_VDONE | TG_FLOW_STLS_LINE | TG_FLOW_CR)
+
 struct cmd_ctx {
 	__u64 verb;
 	__u32 n;	/* bytes in the scratch buffer */
 	__u32 stop;	/* where the scan ended (index after the last byte looked at) */
 	__u16 cmds;
+	__u16 lpos;	/* bytes of the current line before its LF */
+	__u16 flags;	/* CMD_LINE_FLAGS */
 	__u8 vlen;
-	__u8 flags;	/* TG_FLOW_VDONE | TG_FLOW_STLS_LINE */
 	__u8 result;	/* SCAN_* or a drop reason */
 };
 
@@ -208,7 +224,17 @@ static long cmd_byte(__u32 i, void *arg)
 		return 1;
 	b = s->buf[i & (TG_SCAN_MAX - 1)];
 	c->stop = i + 1;
+	/*
+	 * A line ends at LF, as for Postfix (bare LF included).  Whatever another MX might take
+	 * for a line end too, or cut a line at, is refused: a CR not followed by LF, control
+	 * bytes, a line over 512 bytes.  So every MX sees the lines judged here.
+	 */
+	if ((c->flags & TG_FLOW_CR) && b != '\n') {
+		c->result = TG_DROP_BAD_LINE;
+		return 1;
+	}
 	if (b == '\n') {
+		c->lpos = 0;
 		if (!(c->flags & TG_FLOW_VDONE)) {
 			r = classify_verb(c);
 			if (r) {
@@ -226,6 +252,13 @@ static long cmd_byte(__u32 i, void *arg)
 		c->flags = 0;
 		return 0;
 	}
+	if (c->lpos >= TG_CMD_LINE_MAX - 1 || (b < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
+		c->result = TG_DROP_BAD_LINE;
+		return 1;
+	}
+	c->lpos++;
+	if (b == '\r')
+		c->flags |= TG_FLOW_CR;
 	if (c->flags & TG_FLOW_VDONE)
 		return 0; /* the rest of an allowed line */
 	if (b == ' ' || b == '\r') {
@@ -246,12 +279,11 @@ static long cmd_byte(__u32 i, void *arg)
 	return 0;
 }
 
-/* Copy payload[skip, len) to the per-CPU scratch buffer; its length, or 0 when over the limit. */
-static __always_inline __u32 load_scratch(struct __sk_buff *skb, const struct tg_pkt *p, __u32 skip)
+/* Copy n bytes at skb offset off to the per-CPU scratch buffer; n, or 0 when over the limit. */
+static __always_inline __u32 load_scratch_at(struct __sk_buff *skb, __u32 off, __u32 n)
 {
-	__u32 n = p->len - skip, sz;
 	struct tg_scratch *s;
-	__u32 zero = 0;
+	__u32 zero = 0, sz;
 
 	if (n == 0 || n > TG_SCAN_MAX)
 		return 0;
@@ -264,18 +296,100 @@ static __always_inline __u32 load_scratch(struct __sk_buff *skb, const struct tg
 	asm volatile("" : "+r"(sz));
 	sz = (sz & (TG_SCAN_MAX - 1)) + 1;
 	s = bpf_map_lookup_elem(&tg_scratch, &zero);
-	if (!s || bpf_skb_load_bytes(skb, p->off + skip, s->buf, sz))
+	if (!s || bpf_skb_load_bytes(skb, off, s->buf, sz))
 		return 0;
 	return n;
+}
+
+/* Copy payload[skip, len) to the per-CPU scratch buffer; its length, or 0 when over the limit. */
+static __always_inline __u32 load_scratch(struct __sk_buff *skb, const struct tg_pkt *p, __u32 skip)
+{
+	return load_scratch_at(skb, p->off + skip, p->len - skip);
+}
+
+/* ---- the plaintext kept for retransmits ---------------------------------------------------- */
+
+struct plain_ctx {
+	const struct tg_flow_key *k;	/* on the program's stack */
+	__u32 n;	/* bytes in the scratch buffer */
+	__u32 rel;	/* the first one's offset in the client's stream (from c_isn1) */
+	__u32 judged;	/* bytes of the stream judged and kept */
+	__u8 result;
+};
+
+static long plain_byte(__u32 i, void *arg)
+{
+	struct plain_ctx *c = arg;
+	struct tg_scratch *s;
+	struct tg_plain *pl;
+	__u32 zero = 0, pos;
+	__u8 b;
+
+	if (i >= c->n)
+		return 1;
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	pl = bpf_map_lookup_elem(&tg_plain, c->k);
+	if (!s || !pl) {
+		c->result = TG_DROP_LIMIT; /* evicted: nothing to compare with */
+		return 1;
+	}
+	b = s->buf[i & (TG_SCAN_MAX - 1)];
+	pos = c->rel + i;
+	if (pos < c->judged) {
+		if (pl->b[pos & (TG_PLAIN_MAX - 1)] != b) {
+			c->result = TG_DROP_RETRANSMIT;
+			return 1;
+		}
+	} else {
+		pl->b[pos & (TG_PLAIN_MAX - 1)] = b;
+	}
+	return 0;
+}
+
+/*
+ * Payload bytes [from, from + n) of a policed flow's segment against its kept plaintext: those
+ * already judged must be the same bytes, the others are kept (they have just been judged).
+ * 0 or a drop reason: the plaintext before TLS may not outgrow TG_PLAIN_MAX.
+ */
+static __always_inline __u8 plain_bytes(struct __sk_buff *skb, const struct tg_flow_key *k,
+					struct tg_flow *f, const struct tg_pkt *p, __u32 from,
+					__u32 n)
+{
+	struct plain_ctx c = { .k = k, .n = n, .rel = p->seq + from - f->c_isn1,
+			       .judged = f->c_plain - f->c_isn1 };
+	struct tg_scratch *s;
+	__u32 zero = 0;
+
+	if (!n)
+		return 0;
+	if (c.rel >= TG_PLAIN_MAX || n > TG_PLAIN_MAX - c.rel ||
+	    !load_scratch_at(skb, p->off + from, n))
+		return TG_DROP_LIMIT;
+	if (!bpf_map_lookup_elem(&tg_plain, k)) {
+		/* Created at the first data, not at the SYN: SYNs alone (a flood) do not evict the
+		 * plaintext of live flows.  Its content is written before it is read. */
+		if (f->c_plain != f->c_isn1)
+			return TG_DROP_LIMIT; /* evicted: nothing to compare with */
+		s = bpf_map_lookup_elem(&tg_scratch, &zero);
+		if (!s || bpf_map_update_elem(&tg_plain, k, s, BPF_ANY))
+			return TG_DROP_LIMIT;
+	}
+	bpf_loop(TG_PLAIN_MAX, plain_byte, &c, 0);
+	if (c.result)
+		return c.result;
+	if (SEQ_BEFORE(f->c_plain, p->seq + from + n))
+		f->c_plain = p->seq + from + n;
+	return 0;
 }
 
 static __always_inline int client_commands(struct __sk_buff *skb, const struct tg_flow_key *k,
 					   struct tg_flow *f, const struct tg_pkt *p, __u32 skip)
 {
 	struct cmd_ctx c = {
-		.verb = f->verb, .cmds = f->cmds, .vlen = f->vlen,
-		.flags = f->flags & (TG_FLOW_VDONE | TG_FLOW_STLS_LINE),
+		.verb = f->verb, .cmds = f->cmds, .vlen = f->vlen, .lpos = f->c_lpos,
+		.flags = f->flags & CMD_LINE_FLAGS,
 	};
+	__u8 r;
 
 	c.n = load_scratch(skb, p, skip);
 	if (!c.n)
@@ -286,16 +400,24 @@ static __always_inline int client_commands(struct __sk_buff *skb, const struct t
 		return violation(k, f, TG_DROP_EARLY_DATA, c.verb, p->len);
 	if (c.result != SCAN_OK && c.result != SCAN_STARTTLS)
 		return violation(k, f, c.result, c.verb, p->len);
+	if (f->flags & TG_FLOW_POLICED) {
+		/* kept for comparison with retransmits: it is what was judged */
+		r = plain_bytes(skb, k, f, p, skip, p->len - skip);
+		if (r)
+			return violation(k, f, r, 0, p->len);
+	}
 	f->verb = c.verb;
 	f->vlen = c.vlen;
 	f->cmds = c.cmds;
-	f->flags = (f->flags & ~(TG_FLOW_VDONE | TG_FLOW_STLS_LINE)) | c.flags;
+	f->c_lpos = c.lpos;
+	f->flags = (f->flags & ~CMD_LINE_FLAGS) | c.flags;
 	if (c.result == SCAN_STARTTLS) {
 		f->state = TG_FS_STARTTLS;
 		f->starttls_cmd = c.cmds;
-		f->flags &= ~(TG_FLOW_VDONE | TG_FLOW_STLS_LINE);
+		f->flags &= ~CMD_LINE_FLAGS;
 		f->verb = 0;
 		f->vlen = 0;
+		f->c_lpos = 0;
 	}
 	f->c_nxt = p->seq + p->len;
 	count_bytes(f, p->len - skip);
@@ -335,6 +457,7 @@ static long reply_byte(__u32 i, void *arg)
 			c->replies++;
 			if (c->want && c->replies == c->want) {
 				c->result = c->code == '2' ? SCAN_TLS_GO : SCAN_TLS_NO;
+				c->lpos = 0; /* the next line's code is its first byte */
 				return 1;
 			}
 		}
@@ -590,30 +713,49 @@ __noinline int tg_rewrite_empty(struct __sk_buff *skb, __u32 hdrs, __u32 pay, __
 
 /* ---- directions ---------------------------------------------------------------------------- */
 
-static __always_inline int new_flow(const struct tg_config *cfg, const struct tg_flow_key *k,
-				    const struct tg_pkt *p, __u8 dir)
-{
-	struct tg_policy_val pol =
-		tg_policy_lookup(cfg, dir, p->family, dir == TG_DIR_INBOUND ? p->src : p->dst);
-	int syn = (p->flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN;
-	int police = must_police(cfg, pol.level);
-	struct tg_flow f = {
-		.rule_id = pol.rule_id, .level = pol.level, .c_nxt = p->seq + 1,
-		.flags = TG_FLOW_FIRST_REC | (police ? TG_FLOW_POLICED : 0) |
-			 (dir == TG_DIR_INBOUND ? TG_FLOW_INBOUND : 0),
-	};
-	struct tg_flow *fp;
+static __always_inline int client_data(struct __sk_buff *skb, const struct tg_flow_key *k,
+				       struct tg_flow *f, const struct tg_pkt *p, __u32 *rst_seq);
 
+/* A flow's first segment: its SYN (a new flow), or data of a flow whose start was not seen. */
+static __always_inline int new_flow(struct __sk_buff *skb, const struct tg_config *cfg,
+				    const struct tg_flow_key *k, const struct tg_pkt *p, int syn,
+				    __u32 *rst_seq)
+{
+	struct tg_policy_val pol = tg_policy_lookup(cfg, k->dir, p->family,
+						    k->dir == TG_DIR_INBOUND ? p->src : p->dst);
+	int police = must_police(cfg, pol.level);
+	struct tg_scratch *s;
+	struct tg_flow *fp;
+	__u32 zero = 0;
+
+	/* the new entry is built in the scratch buffer: the stack has no room for it */
+	s = bpf_map_lookup_elem(&tg_scratch, &zero);
+	if (!s)
+		return police ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	fp = (struct tg_flow *)s->buf;
+	__builtin_memset(fp, 0, sizeof(*fp));
+	fp->rule_id = pol.rule_id;
+	fp->level = pol.level;
+	fp->c_nxt = p->seq;
+	fp->c_isn1 = p->seq;
+	fp->c_plain = p->seq;
+	fp->flags = TG_FLOW_FIRST_REC | (police ? TG_FLOW_POLICED : 0) |
+		    (k->dir == TG_DIR_INBOUND ? TG_FLOW_INBOUND : 0);
 	if (syn) {
-		bpf_map_update_elem(&tg_flows, k, &f, BPF_ANY);
-		tg_count(f.rule_id, TG_CTR_FLOWS_TRACKED, 1);
-		return TC_ACT_UNSPEC;
+		bpf_map_update_elem(&tg_flows, k, fp, BPF_ANY);
+		tg_count(pol.rule_id, TG_CTR_FLOWS_TRACKED, 1);
+		if (!p->len)
+			return TC_ACT_UNSPEC;
+		/* TCP Fast Open: the SYN's payload is the flow's first data */
+		fp = bpf_map_lookup_elem(&tg_flows, k);
+		if (!fp)
+			return police ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+		return client_data(skb, k, fp, p, rst_seq);
 	}
 	if (!police || !p->len || (p->flags & TG_TH_RST))
 		return TC_ACT_UNSPEC;
 	/* Data of a flow whose start we never saw: nothing tells what it is. */
-	f.c_nxt = p->seq;
-	if (bpf_map_update_elem(&tg_flows, k, &f, BPF_ANY))
+	if (bpf_map_update_elem(&tg_flows, k, fp, BPF_ANY))
 		return TC_ACT_SHOT;
 	fp = bpf_map_lookup_elem(&tg_flows, k);
 	if (!fp)
@@ -621,22 +763,14 @@ static __always_inline int new_flow(const struct tg_config *cfg, const struct tg
 	return violation(k, fp, TG_DROP_NO_STATE, 0, p->len);
 }
 
-/* A verdict; for V_RESET *rst_seq is where the server expects the client's next byte. */
-static __always_inline int client_to_server(struct __sk_buff *skb, const struct tg_config *cfg,
-					    const struct tg_pkt *p, __u8 dir, __u32 *rst_seq)
+/* A client segment with data (p->seq is its first data byte, also for a SYN). */
+static __always_inline int client_data(struct __sk_buff *skb, const struct tg_flow_key *k,
+				       struct tg_flow *f, const struct tg_pkt *p, __u32 *rst_seq)
 {
-	struct tg_flow_key k = { .cport = p->sport, .sport = p->dport, .family = p->family };
-	struct tg_flow *f;
-	__u32 skip, end;
+	int police = f->flags & TG_FLOW_POLICED;
+	__u32 skip, end, n;
+	__u8 r;
 
-	__builtin_memcpy(k.caddr, p->src, 16);
-	__builtin_memcpy(k.saddr, p->dst, 16);
-	*rst_seq = p->seq;
-	f = bpf_map_lookup_elem(&tg_flows, &k);
-	if (!f || (p->flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN)
-		return new_flow(cfg, &k, p, dir); /* a SYN (re)starts the flow */
-	if (!p->len || (p->flags & TG_TH_RST))
-		return TC_ACT_UNSPEC; /* ACK, FIN, RST: no data to judge */
 	if (f->state == TG_FS_BLOCKED) {
 		tg_count(f->rule_id, TG_CTR_DROPS + TG_DROP_BLOCKED, 1);
 		tg_count(f->rule_id, TG_CTR_BYTES_DROPPED, p->len);
@@ -647,29 +781,85 @@ static __always_inline int client_to_server(struct __sk_buff *skb, const struct 
 		count_bytes(f, p->len);
 		return TC_ACT_UNSPEC;
 	}
+	/* urgent data leaves the receiver's byte stream: it would not see what is judged here */
+	if (police && (p->flags & TG_TH_URG))
+		return violation(k, f, TG_DROP_BAD_LINE, 0, p->len);
+	/* bytes before the flow's first: never judged */
+	if (police && SEQ_BEFORE(p->seq, f->c_isn1))
+		return violation(k, f, TG_DROP_NO_STATE, 0, p->len);
 	end = p->seq + p->len;
-	if (!SEQ_BEFORE(f->c_nxt, end))
-		return TC_ACT_UNSPEC; /* a retransmit of bytes already judged */
 	if (SEQ_BEFORE(f->c_nxt, p->seq)) {
 		/* a gap: where lines or records start is unknown until it is filled */
-		if (!(f->flags & TG_FLOW_POLICED)) {
+		if (!police) {
 			f->state = TG_FS_PASS;
 			return TC_ACT_UNSPEC;
 		}
 		tg_count(f->rule_id, TG_CTR_DROPS + TG_DROP_OOO, 1);
 		return TC_ACT_SHOT;
 	}
+	/*
+	 * A retransmit: the receiver may not have taken the first copy (a bad checksum, a loss
+	 * behind us), so it must carry the bytes judged then.  The plaintext is kept and
+	 * compared; TLS records are not (what the MX's TLS layer accepts is authenticated).
+	 */
+	if (police && SEQ_BEFORE(p->seq, f->c_plain)) {
+		n = f->c_plain - p->seq;
+		r = plain_bytes(skb, k, f, p, 0, n < p->len ? n : p->len);
+		if (r)
+			return violation(k, f, r, 0, p->len);
+	}
+	if (!SEQ_BEFORE(f->c_nxt, end))
+		return TC_ACT_UNSPEC; /* nothing new */
 	skip = f->c_nxt - p->seq; /* a retransmit that also carries new bytes */
 	if (f->state == TG_FS_CMD)
-		return client_commands(skb, &k, f, p, skip);
+		return client_commands(skb, k, f, p, skip);
 	if (f->state == TG_FS_STARTTLS)
-		return violation(&k, f, TG_DROP_EARLY_DATA, 0, p->len);
-	return client_records(skb, &k, f, p, skip);
+		return violation(k, f, TG_DROP_EARLY_DATA, 0, p->len);
+	return client_records(skb, k, f, p, skip);
 }
 
-static __always_inline int server_to_client(struct __sk_buff *skb, const struct tg_pkt *p)
+/* A verdict; for V_RESET *rst_seq is where the server expects the client's next byte. */
+static __always_inline int client_to_server(struct __sk_buff *skb, const struct tg_config *cfg,
+					    const struct tg_pkt *p, __u8 dir, __u32 *rst_seq)
 {
-	struct tg_flow_key k = { .cport = p->dport, .sport = p->sport, .family = p->family };
+	struct tg_flow_key k = {
+		.cport = p->sport, .sport = p->dport, .family = p->family, .dir = dir,
+	};
+	int syn = (p->flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN;
+	struct tg_flow *f;
+
+	__builtin_memcpy(k.caddr, p->src, 16);
+	__builtin_memcpy(k.saddr, p->dst, 16);
+	*rst_seq = p->seq;
+	f = bpf_map_lookup_elem(&tg_flows, &k);
+	if (!f)
+		return new_flow(skb, cfg, &k, p, syn, rst_seq);
+	if (syn && p->seq != f->c_isn1) {
+		/*
+		 * Another connection on the same ports.  A live policed flow is never started
+		 * again: the SYN would move its sequence numbers under the enforcer's feet.  One
+		 * that ended (FIN, RST, or blocked) may be: the client reuses the port.
+		 */
+		if ((f->flags & TG_FLOW_POLICED) && !(f->flags & TG_FLOW_CLOSED) &&
+		    f->state != TG_FS_BLOCKED) {
+			tg_count(f->rule_id, TG_CTR_DROPS + TG_DROP_SYN, 1);
+			return TC_ACT_SHOT;
+		}
+		return new_flow(skb, cfg, &k, p, syn, rst_seq);
+	}
+	if (p->flags & (TG_TH_FIN | TG_TH_RST))
+		f->flags |= TG_FLOW_CLOSED;
+	if (!p->len || (p->flags & TG_TH_RST))
+		return TC_ACT_UNSPEC; /* ACK, FIN, RST, a resent SYN: no data to judge */
+	return client_data(skb, &k, f, p, rst_seq);
+}
+
+static __always_inline int server_to_client(struct __sk_buff *skb, const struct tg_pkt *p,
+					    __u8 dir)
+{
+	struct tg_flow_key k = {
+		.cport = p->dport, .sport = p->sport, .family = p->family, .dir = dir,
+	};
 	struct tg_flow *f;
 	__u32 end;
 
@@ -678,15 +868,19 @@ static __always_inline int server_to_client(struct __sk_buff *skb, const struct 
 	f = bpf_map_lookup_elem(&tg_flows, &k);
 	if (!f)
 		return TC_ACT_UNSPEC; /* relay flows and flows not followed */
+	if (p->flags & (TG_TH_FIN | TG_TH_RST))
+		f->flags |= TG_FLOW_CLOSED; /* the session is over: the port may be reused */
 	if (f->state != TG_FS_CMD && f->state != TG_FS_STARTTLS) {
 		if (f->state != TG_FS_BLOCKED)
 			count_bytes(f, p->len);
 		return TC_ACT_UNSPEC;
 	}
 	if (p->flags & TG_TH_SYN) {
-		f->s_nxt = p->seq + 1;
-		f->flags |= TG_FLOW_S_SEEN;
-		return TC_ACT_UNSPEC;
+		/* the first SYN|ACK sets where replies start; no later one moves it */
+		if (!(f->flags & TG_FLOW_S_SEEN)) {
+			f->s_nxt = p->seq;
+			f->flags |= TG_FLOW_S_SEEN;
+		}
 	}
 	if (!p->len || (p->flags & TG_TH_RST))
 		return TC_ACT_UNSPEC;
@@ -710,29 +904,61 @@ static __always_inline int server_to_client(struct __sk_buff *skb, const struct 
 	return TC_ACT_UNSPEC;
 }
 
+/* Does a packet to (egress) or from (ingress) this peer need TLS?  For what cannot be read. */
+static __always_inline int tls_required(const struct tg_config *cfg, const struct tg_pkt *p,
+					int ingress)
+{
+	__u8 dir = ingress ? TG_DIR_INBOUND : TG_DIR_OUTBOUND;
+
+	return must_police(cfg, tg_policy_lookup(cfg, dir, p->family,
+						 ingress ? p->src : p->dst).level);
+}
+
+static __always_inline int relay_marked(const struct tg_config *cfg, struct __sk_buff *skb,
+					int ingress)
+{
+	return !ingress && cfg->relay_mark && (skb->mark & cfg->relay_mask) == cfg->relay_mark;
+}
+
 static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 {
 	struct tg_config *cfg = tg_cfg();
 	struct tg_pkt p;
 	__u32 rst_seq;
-	int r;
+	int r, syn;
 
 	if (!cfg)
 		return TC_ACT_UNSPEC;
 	r = tg_parse(skb, &p);
 	if (r == TG_PARSE_OTHER)
 		return TC_ACT_UNSPEC;
+	if (r == TG_PARSE_BAD) {
+		/* Might be TCP, cannot be read: not toward a TLS-required peer (nor where the
+		 * peer is unknown: the frame cannot be read that far). */
+		if (relay_marked(cfg, skb, ingress) ||
+		    (p.family && !tls_required(cfg, &p, ingress)))
+			return TC_ACT_UNSPEC;
+		tg_count_global(TG_CTR_DROPS + TG_DROP_UNPARSABLE, 1);
+		return TC_ACT_SHOT;
+	}
 	if (r == TG_PARSE_FRAGMENT) {
-		/* The first fragment shows the ports; without it the rest cannot be reassembled. */
-		if (p.first_frag && (tg_port_is_smtp(cfg, p.dport) || tg_port_is_smtp(cfg, p.sport))) {
+		/* The first fragment shows the ports; without it the rest cannot be reassembled.
+		 * A later one toward a TLS-required peer might be overlaid on a first one. */
+		if (relay_marked(cfg, skb, ingress))
+			return TC_ACT_UNSPEC;
+		if (p.first_frag ? p.frag_short || tg_port_is_smtp(cfg, p.dport) ||
+					   tg_port_is_smtp(cfg, p.sport)
+				 : tls_required(cfg, &p, ingress)) {
 			tg_count_global(TG_CTR_DROPS + TG_DROP_FRAGMENT, 1);
 			return TC_ACT_SHOT;
 		}
 		return TC_ACT_UNSPEC;
 	}
+	/* from here on p.seq is the first data byte's sequence number, also in a SYN */
+	syn = !!(p.flags & TG_TH_SYN);
+	p.seq += syn;
 	if (tg_port_is_smtp(cfg, p.dport)) {
-		if (!ingress && cfg->relay_mark &&
-		    (skb->mark & cfg->relay_mask) == cfg->relay_mark) {
+		if (relay_marked(cfg, skb, ingress)) {
 			/* the daemon's own connection: it enforces the policy itself */
 			tg_count_global(TG_CTR_BYTES_RELAY, p.len);
 			if ((p.flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN)
@@ -742,6 +968,8 @@ static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 		}
 		r = client_to_server(skb, cfg, &p, ingress ? TG_DIR_INBOUND : TG_DIR_OUTBOUND,
 				     &rst_seq);
+		if ((r == V_RESET || r == V_EMPTY) && syn)
+			return TC_ACT_SHOT; /* no connection to reset yet */
 		if (r == V_RESET || r == V_EMPTY)
 			return tg_rewrite_empty(skb, p.l3off | (__u32)p.l4off << 16,
 						(p.off & 0xffff) | (p.len > REWRITE_MAX ? 0xffffu : p.len) << 16,
@@ -753,7 +981,7 @@ static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 		return r;
 	}
 	if (tg_port_is_smtp(cfg, p.sport))
-		return server_to_client(skb, &p);
+		return server_to_client(skb, &p, ingress ? TG_DIR_OUTBOUND : TG_DIR_INBOUND);
 	return TC_ACT_UNSPEC;
 }
 

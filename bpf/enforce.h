@@ -2,30 +2,63 @@
 /*
  * enforce: tc egress (enforce_egress) and ingress (enforce_ingress) on the outside interface.
  *
- * A flow is one TCP connection to an SMTP port.  Its policy comes from the LPM trie that
- * tg_policy (ARRAY_OF_MAPS, one slot) points at, keyed by the server's address for outbound
- * flows and by the client's for inbound ones.  Relay-marked segments (the daemon's SO_MARK) pass.
- * Other flows are followed in tg_flows (LRU hash, both directions under one key): before
- * STARTTLS the client may send only EHLO/HELO/STARTTLS/NOOP/RSET/QUIT lines; the server's replies
- * are counted so that the reply to STARTTLS is known; after a 2xx to it, the client may send only
- * well-formed TLS records, whose boundaries are tracked by TCP sequence number.  A flow that
- * requires TLS and breaks the rule is blocked and reset: the offending segment loses its payload
- * and goes on as a RST at the server's next expected sequence number, every later client segment
- * that carries data loses it and goes on as a bare ACK (the server answers it with a RST, so the
- * client learns at once); an event goes to tg_events (ring buffer).  A segment that cannot be
- * rewritten (GSO, over 2 KiB of payload) is dropped (TC_ACT_SHOT) instead.
+ * A flow is one TCP connection to an SMTP port, seen from one side: its key holds the client, the
+ * server and the side the client is on (outbound: inside, its segments on egress; inbound:
+ * outside, on ingress).  Its policy comes from the LPM trie that tg_policy (ARRAY_OF_MAPS, one
+ * slot) points at, keyed by the server's address for outbound flows and by the client's for
+ * inbound ones.  Relay-marked segments (the daemon's SO_MARK) pass.  Other flows are followed in
+ * tg_flows (LRU hash, both directions under one key): before STARTTLS the client may send only
+ * EHLO/HELO/STARTTLS/NOOP/RSET/QUIT lines; the server's replies are counted so that the reply to
+ * STARTTLS is known; after a 2xx to it, the client may send only well-formed TLS records, whose
+ * boundaries are tracked by TCP sequence number.  A flow that requires TLS and breaks the rule is
+ * blocked and reset: the offending segment loses its payload and goes on as a RST at the server's
+ * next expected sequence number, every later client segment that carries data loses it and goes
+ * on as a bare ACK (the server answers it with a RST, so the client learns at once); an event
+ * goes to tg_events (ring buffer).  A segment that cannot be rewritten (GSO, over 2 KiB of
+ * payload) is dropped (TC_ACT_SHOT) instead, and so is a SYN that breaks the rule.
  *
  * Which flows are policed (decided at the SYN): levels encrypt and up; `may` too while the
  * daemon is down if tg_config.may_down says so.  Others are followed only to classify them
  * (TLS or plaintext, for the counters) and never dropped.
  *
+ * SYN rules: a SYN starts a flow only on the client's side (the same 4-tuple on the other side
+ * is another flow).  The client's resent SYN (same ISN) changes nothing.  A SYN with another ISN
+ * on a live policed flow is dropped (syn-on-live-flow); once the flow saw a FIN or RST, or was
+ * blocked, it starts the flow again (the port is reused).  The server's first SYN|ACK sets where
+ * its replies start, later ones move nothing.  A SYN's payload (TCP Fast Open) is the flow's
+ * first data and judged like any other.
+ *
+ * Command lines before TLS end at LF (bare LF included, as Postfix reads them).  Whatever
+ * another MX could read as a second line or cut into one is refused (malformed-command-line): a
+ * CR not followed by LF, control bytes other than tab, a line over 512 bytes, urgent data.
+ *
  * Sequence rules, per direction: a segment entirely before the next uninspected byte is a
- * retransmit and passes (its bytes were judged when first seen; a retransmit carrying different
- * bytes is not detected); one that starts before it and goes past is judged from that byte on;
- * one that starts after it (a gap) is dropped without blocking, and TCP sends it again in order.
+ * retransmit; one that starts before it and goes past is judged from that byte on; one that
+ * starts after it (a gap) is dropped without blocking, and TCP sends it again in order.  The
+ * receiver may not have taken a first copy (a bad checksum, a loss behind the gateway), so a
+ * policed flow keeps its plaintext before TLS (tg_plain: TG_PLAIN_MAX bytes per flow, an LRU of
+ * TG_PLAIN_FLOWS, created at the flow's first data so that a SYN flood evicts nothing) and a
+ * retransmit must carry exactly the bytes judged the first time
+ * (retransmit-differs blocks); data before the flow's first byte is never passed.  A retransmit
+ * inside the TLS part passes unread: what the MX's TLS layer accepts is authenticated by the
+ * peer it shook hands with.  A plaintext phase longer than TG_PLAIN_MAX is blocked
+ * (inspection-limit).
+ *
+ * What the parser cannot read (bpf/parse.bpf.h: a third VLAN tag, more than four extension
+ * headers, AH/ESP, lengths that do not add up, a short TCP header) is dropped when it goes to
+ * (egress) or comes from (ingress) a peer whose policy is policed, and when not even its
+ * addresses can be read (unparsable).  IP fragments: the ports are the first 4 bytes of the
+ * first fragment; a first fragment without the whole TCP header is dropped whatever its ports
+ * (RFC 1858), one of an SMTP segment too, and a later fragment (no ports) when its peer is
+ * policed.  TCP never fragments (PMTU discovery), so only attacks lose.
  *
  * Known limits: a policed flow whose start was not seen (attached mid-flow, or its entry evicted
- * from the LRU of TG_FLOWS_MAX flows) is blocked at its first data segment; the two directions
+ * from the LRU of TG_FLOWS_MAX flows) is blocked at its first data segment, and so is one whose
+ * kept plaintext was evicted when it retransmits plaintext; the server's replies are judged in
+ * order but not kept, so an attacker outside who wins the race with a forged 220 to STARTTLS
+ * puts the flow in TLS state while the MX stays in plaintext (a client that then sends TLS
+ * fails its handshake; only a client in league with that attacker could hide command lines in
+ * record bodies, which are not read); the two directions
  * of a flow may run on two CPUs and update its entry without a lock (SMTP's lockstep makes a
  * race between the server's 220 and the client's first record impossible in practice: the
  * client sends the record only after it has received the 220).
@@ -36,14 +69,20 @@
 #include "bpf/common.h"
 #include "bpf/metrics.h"
 
-/* Both directions of a connection share this key: client and server, not source and dest. */
+/*
+ * Both directions of a connection share this key: client and server, not source and dest, and
+ * the side the client is on.  A segment from the client's address that arrives on the other side
+ * belongs to another flow (an inbound one where the real one is outbound): it can neither start
+ * nor touch the real flow.
+ */
 struct tg_flow_key {
 	__u8 caddr[16];
 	__u8 saddr[16];
 	__u16 cport;	/* network byte order */
 	__u16 sport;
 	__u8 family;	/* TG_FAM_* */
-	__u8 pad[3];
+	__u8 dir;	/* TG_DIR_*: outbound = the client is inside, its segments on egress */
+	__u8 pad[2];
 };
 
 enum tg_flow_state {
@@ -61,6 +100,8 @@ enum tg_flow_state {
 #define TG_FLOW_VDONE 0x10	/* the current command line's verb is complete and allowed */
 #define TG_FLOW_TLS 0x20	/* reached TLS (for byte accounting in TG_FS_PASS) */
 #define TG_FLOW_STLS_LINE 0x40	/* the current command line is STARTTLS */
+#define TG_FLOW_CR 0x80		/* the client's last byte was a CR: the next must be LF */
+#define TG_FLOW_CLOSED 0x100	/* a FIN or RST was seen: a new SYN may start the flow again */
 
 struct tg_flow {
 	__u64 verb;		/* current command line: first 8 bytes of the verb, upper case */
@@ -69,13 +110,16 @@ struct tg_flow {
 	__u32 c_nxt;		/* client->server: the next byte not yet inspected */
 	__u32 c_rec;		/* TLS: sequence number of the next record header */
 	__u32 s_nxt;		/* server->client: the next byte not yet inspected */
+	__u32 c_isn1;		/* client->server: the first byte after the SYN */
+	__u32 c_plain;		/* ... one past the last plaintext byte kept in tg_plain */
 	__u16 cmds;		/* complete command lines sent */
 	__u16 replies;		/* final replies received (the greeting is reply 0) */
 	__u16 starttls_cmd;	/* STARTTLS is command number starttls_cmd (1-based) */
 	__u16 s_lpos;		/* bytes in the current reply line (saturating at 4) */
+	__u16 c_lpos;		/* bytes in the client's current command line (saturating) */
+	__u16 flags;		/* TG_FLOW_* */
 	__u8 level;		/* enum policy_level */
 	__u8 state;		/* enum tg_flow_state */
-	__u8 flags;		/* TG_FLOW_* */
 	__u8 reason;		/* enum tg_drop_reason when blocked */
 	__u8 vlen;		/* bytes of the verb seen (9 = too long) */
 	__u8 hdr_have;		/* TLS: bytes of a split record header in hdr_acc */
@@ -103,6 +147,12 @@ struct tg_event {
 #define TG_TLS_MAX_RECORD (16384 + 256)
 /* Bytes of a plaintext segment the enforcer reads (command lines, replies). */
 #define TG_SCAN_MAX 4096
+/* The client's plaintext before TLS, kept per policed flow in tg_plain (LRU of TG_PLAIN_FLOWS)
+ * so that a retransmit can be compared with what was judged: EHLO, STARTTLS and a few more. */
+#define TG_PLAIN_MAX 1024
+#define TG_PLAIN_FLOWS 4096
+/* RFC 5321 4.5.3.1.4: a command line is at most 512 bytes with its CRLF. */
+#define TG_CMD_LINE_MAX 512
 /* Records walked in one segment: more than a 64 KiB GSO segment of 5-byte records holds, even
  * with BIG TCP (512 KiB). */
 #define TG_REC_LOOP_MAX (1 << 17)

@@ -23,6 +23,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "bpf/enforce.h"
 #include "bpf/route.h"
 #include "bpf/steer.h"
 #include "bpf/tc.h"
@@ -43,7 +44,7 @@ const char *const tg_map_names[TG_MAP_N] = {
 	[TG_MAP_LISTEN] = "tg_listen",	     [TG_MAP_STATS] = "tg_stats",
 	[TG_MAP_RULE_STATS] = "tg_rule_stats", [TG_MAP_EXCLUDE] = "tg_exclude",
 	[TG_MAP_FLOWS] = "tg_flows",	     [TG_MAP_EVENTS] = "tg_events",
-	[TG_MAP_ATTACH] = "tg_attach",
+	[TG_MAP_ATTACH] = "tg_attach",	     [TG_MAP_PLAIN] = "tg_plain",
 };
 
 static const char *const prog_pins[4] = {
@@ -187,26 +188,31 @@ static int pin_progs(struct tg_bpf *h)
 
 /*
  * tg_listen keeps nothing across restarts (the daemon registers its listeners each time it
- * starts) and grew from 2 slots to 4 (inbound listeners) in 0.4.0.  A pin of another size would
- * make the load fail after an upgrade; replace it rather than make the admin run --detach.  Maps
- * with state (counters, flows, events, policy) are never replaced.
+ * starts) and grew from 2 slots to 4 (inbound listeners) in 0.4.0; tg_flows' key and value grew
+ * with the flow's direction and the SYN rules.  A pin of another shape would make the load fail
+ * after an upgrade; replace it rather than make the admin run --detach (flows followed so far
+ * are forgotten: a policed one is blocked at its next data segment, fail-closed).  Counters,
+ * events and the policy are never replaced.  A size of 0 is not compared.
  */
-static void replace_stale_listen_pin(const struct tg_bpf *h)
+static void replace_stale_pin(const struct tg_bpf *h, enum tg_map_id map, __u32 key_size,
+			      __u32 value_size, __u32 max_entries)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
 	char path[512];
 	int fd;
 
-	if (pin_path(h, tg_map_names[TG_MAP_LISTEN], path, sizeof(path)))
+	if (pin_path(h, tg_map_names[map], path, sizeof(path)))
 		return;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;
 	memset(&info, 0, sizeof(info));
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries != TG_LISTEN_SLOTS) {
-		log_info("bpf: %s has %u slots, from an older tlsgated: replaced by one of %u", path,
-			 info.max_entries, TG_LISTEN_SLOTS);
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    ((key_size && info.key_size != key_size) ||
+	     (value_size && info.value_size != value_size) || info.max_entries != max_entries)) {
+		log_info("bpf: %s is of an older tlsgated (key %u value %u entries %u): replaced",
+			 path, info.key_size, info.value_size, info.max_entries);
 		if (unlink(path))
 			log_warn("bpf: cannot remove %s: %s", path, strerror(errno));
 	}
@@ -218,7 +224,9 @@ static int load_objects(struct tg_bpf *h)
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->pin_dir);
 	int err;
 
-	replace_stale_listen_pin(h);
+	replace_stale_pin(h, TG_MAP_LISTEN, 0, 0, TG_LISTEN_SLOTS);
+	replace_stale_pin(h, TG_MAP_FLOWS, sizeof(struct tg_flow_key), sizeof(struct tg_flow),
+			  TG_FLOWS_MAX);
 	h->enf = enforce_bpf__open_opts(&oo);
 	if (!h->enf)
 		return -errno;

@@ -18,6 +18,7 @@ enum tg_map_id {
 	TG_MAP_FLOWS,
 	TG_MAP_EVENTS,
 	TG_MAP_ATTACH,
+	TG_MAP_PLAIN,
 	TG_MAP_N,
 };
 

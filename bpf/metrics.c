@@ -26,6 +26,10 @@ static const char *const reason_names[TG_DROP_N] = {
 	[TG_DROP_LIMIT] = "inspection-limit",
 	[TG_DROP_BLOCKED] = "flow-blocked",
 	[TG_DROP_OOO] = "out-of-order",
+	[TG_DROP_UNPARSABLE] = "unparsable",
+	[TG_DROP_RETRANSMIT] = "retransmit-differs",
+	[TG_DROP_BAD_LINE] = "malformed-command-line",
+	[TG_DROP_SYN] = "syn-on-live-flow",
 };
 
 const char *tg_drop_reason_name(unsigned int reason)

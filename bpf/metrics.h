@@ -26,6 +26,11 @@ enum tg_drop_reason {
 	TG_DROP_LIMIT,		/* more than the program inspects in one segment */
 	TG_DROP_BLOCKED,	/* later data of a flow already blocked (no event) */
 	TG_DROP_OOO,		/* data beyond a gap: dropped, not blocked; TCP resends in order */
+	TG_DROP_UNPARSABLE,	/* a packet it cannot read, toward a TLS-required peer */
+	TG_DROP_RETRANSMIT,	/* a retransmit whose bytes differ from those judged before */
+	TG_DROP_BAD_LINE,	/* a command line an MX could read differently (bare CR, control
+				 * bytes, over 512 bytes, urgent data) */
+	TG_DROP_SYN,		/* a SYN with another sequence number on a live policed flow */
 	TG_DROP_N,
 };
 

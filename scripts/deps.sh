@@ -13,6 +13,8 @@ ca-certificates procps psmisc iputils-ping libclang-rt-14-dev testssl.sh debhelp
 # What Debian only recommends but the tests use: swaks speaks TLS through Net::SSLeay and
 # IO::Socket::SSL and IPv6 through IO::Socket::INET6 (with --no-install-recommends it has neither).
 PKGS="$PKGS libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl"
+# tests/lib/tcpinject.py: an on-path attacker's crafted frames (AF_PACKET) in the e2e tier
+PKGS="$PKGS python3"
 
 missing=""
 for p in $PKGS; do

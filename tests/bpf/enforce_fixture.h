@@ -20,14 +20,19 @@
 #define V_EMPTY 101	/* ... a bare ACK at the segment's own sequence number */
 #define OFF_NEXT (-1)	/* continue where this direction's stream ended */
 
+struct pkt_spec;
+
 struct step {
-	char dir;		/* 'c' client->server, 's' server->client */
+	char dir;		/* 'c' client->server, 's' server->client; 'x': client->server,
+				 * but on the server's side (a spoofer there) */
 	uint8_t flags;		/* TH_*; 0 means TH_ACK|TH_PUSH for data, TH_ACK otherwise */
-	int32_t off;		/* stream offset of the payload (0 = first byte after SYN) */
+	int32_t off;		/* stream offset of the payload (0 = first byte after SYN); for
+				 * a SYN, added to the ISN */
 	const char *data;	/* payload or NULL */
 	size_t len;		/* 0: strlen(data) */
 	int verdict;
 	int reason;		/* enum tg_drop_reason whose counter must move by one; 0: none */
+	void (*shape)(struct pkt_spec *p);	/* an attack's changes to the packet, or NULL */
 };
 
 #define END_STEPS { 0 }

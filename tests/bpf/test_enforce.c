@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bpf/enforce.h"
@@ -31,6 +32,9 @@
 #include "tests/bpf/enforce_fixture.h"
 #include "tests/lib/bpffs.h"
 #include "tests/lib/pkt.h"
+
+/* Steps leave their last field (shape) out unless they need it. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #define RELAY_MARK 0x100
 #define RULE_ENCRYPT 7
@@ -123,7 +127,7 @@ static void run_flow(const struct flow_env *e, const struct step *steps, const c
 
 	for (int i = 0; steps[i].dir; i++) {
 		const struct step *s = &steps[i];
-		int srv = s->dir == 's';
+		int srv = s->dir == 's', other_side = s->dir == 'x';
 		size_t plen = s->data ? (s->len ? s->len : strlen(s->data)) : 0;
 		uint32_t off = s->off == OFF_NEXT ? next[srv] : (uint32_t)s->off;
 		struct pkt_spec p = {
@@ -135,12 +139,14 @@ static void run_flow(const struct flow_env *e, const struct step *steps, const c
 		int len, v;
 
 		p.tcp_flags = s->flags ? s->flags : (plen ? TH_ACK | TH_PUSH : TH_ACK);
-		p.seq = (srv ? sisn : cisn) + ((p.tcp_flags & TH_SYN) ? 0 : 1 + off);
+		p.seq = (srv ? sisn : cisn) + ((p.tcp_flags & TH_SYN) ? 0 : 1) + off;
 		p.ack = (srv ? cisn : sisn) + 1 + next[!srv];
+		if (s->shape)
+			s->shape(&p);
 		len = pkt_build(&p, frame, sizeof(frame));
 		assert_true(len > 0);
-		v = run_frame_out(srv == !e->inbound ? TG_PROG_ENFORCE_INGRESS
-						     : TG_PROG_ENFORCE_EGRESS,
+		v = run_frame_out((srv || other_side) == !e->inbound ? TG_PROG_ENFORCE_INGRESS
+								      : TG_PROG_ENFORCE_EGRESS,
 				  frame, len, srv ? 0 : e->mark, out, sizeof(out), &outlen);
 		after = global_counters();
 		if (s->verdict == V_RST || s->verdict == V_EMPTY) {
@@ -163,7 +169,7 @@ static void run_flow(const struct flow_env *e, const struct step *steps, const c
 			for (int r = 1; r < TG_DROP_N; r++)
 				assert_int_equal(after.v[TG_CTR_DROPS + r], before.v[TG_CTR_DROPS + r]);
 		}
-		if (off + plen > next[srv] && (s->verdict == V_PASS || s->off == OFF_NEXT))
+		if (plen && off + plen > next[srv] && (s->verdict == V_PASS || s->off == OFF_NEXT))
 			next[srv] = off + (uint32_t)plen;
 	}
 }
@@ -517,6 +523,18 @@ static void test_starttls_rules(void **state)
 		  V_RST, TG_DROP_EARLY_DATA },
 		END_STEPS,
 	};
+	/* refused, asked again at once: the second reply's code is read from its first byte */
+	static const struct step again[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "250 mx\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "STARTTLS\r\n", 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "454 4.7.0 TLS not available\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "STARTTLS\r\n", 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "220 2.0.0 go\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "\x16\x03\x01\x00\x01x", 6, V_PASS, 0 },
+		END_STEPS,
+	};
 	static const struct step split_reply[] = {
 		HANDSHAKE,
 		{ 'c', 0, OFF_NEXT, "EHLO client\r\nSTART", 0, V_PASS, 0 },
@@ -533,6 +551,7 @@ static void test_starttls_rules(void **state)
 	run_all_envs(early, "ClientHello before the 220");
 	run_all_envs(piped, "commands pipelined after STARTTLS");
 	run_all_envs(split_reply, "pipelined STARTTLS, replies split");
+	run_all_envs(again, "STARTTLS refused, then accepted");
 }
 
 /* ---- policy, relay, state, events --------------------------------------------------------- */
@@ -730,6 +749,384 @@ static void test_inbound_rule(void **state)
 /* Policy swap: the new trie applies at once, flows already followed keep their verdicts. */
 static void test_policy_replace(void **state);
 
+/* ---- an on-path attacker (issue 13) ------------------------------------------------------- */
+
+/* Run a flow in the outbound envs and in an inbound one (an outside client under rule 9). */
+static void run_both_roles(const struct step *steps, const char *name)
+{
+	const struct flow_env in = { AF_INET, 0, "198.51.100.7", "192.0.2.25", 0, 25, 0, 1 };
+
+	run_all_envs(steps, name);
+	run_flow(&in, steps, name);
+}
+
+/* A SYN is a flow's start only on the client's own side, and never moves a live flow. */
+static void test_spoofed_syn(void **state)
+{
+	/* the client's 4-tuple, sent on the server's side: another flow, this one untouched */
+	static const struct step other_side[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'x', TH_SYN, 0, NULL, 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "250 mx\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
+		END_STEPS,
+	};
+	/* a SYN ahead of the real sequence: dropped, the real segments are judged as before */
+	static const struct step ahead[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', TH_SYN, 1000000, NULL, 0, V_DROP, TG_DROP_SYN },
+		{ 's', 0, OFF_NEXT, "250 mx\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
+		END_STEPS,
+	};
+	/* the same in TLS: the real records stay records, plaintext is still caught */
+	const struct step ahead_tls[] = {
+		TO_TLS,
+		{ 'c', 0, OFF_NEXT, (const char *)ch, ch_len, V_PASS, 0 },
+		{ 'c', TH_SYN, 1000000, NULL, 0, V_DROP, TG_DROP_SYN },
+		{ 'c', 0, OFF_NEXT, (const char *)recs, recs_len, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_BAD_RECORD },
+		END_STEPS,
+	};
+	/* a SYN behind it: the same */
+	static const struct step behind[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', TH_SYN, -1000000, NULL, 0, V_DROP, TG_DROP_SYN },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
+		END_STEPS,
+	};
+	/* the client's own retransmitted SYN changes nothing */
+	static const struct step resent[] = {
+		{ 'c', TH_SYN, 0, NULL, 0, V_PASS, 0 },
+		{ 'c', TH_SYN, 0, NULL, 0, V_PASS, 0 },
+		{ 's', TH_SYN | TH_ACK, 0, NULL, 0, V_PASS, 0 },
+		{ 'c', TH_ACK, 0, NULL, 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "220 mx\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', TH_SYN, 0, NULL, 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
+		END_STEPS,
+	};
+	/* a SYN|ACK in the server's direction does not move the replies' sequence either */
+	const struct step synack[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 's', TH_SYN | TH_ACK, 1000000, NULL, 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "250-mx\r\n250 STARTTLS\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "STARTTLS\r\n", 0, V_PASS, 0 },
+		{ 's', TH_SYN | TH_ACK, 1000000, NULL, 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "220 go\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, (const char *)ch, ch_len, V_PASS, 0 },
+		END_STEPS,
+	};
+
+	(void)state;
+	run_both_roles(other_side, "client's SYN on the server's side");
+	run_both_roles(ahead, "SYN 10^6 ahead");
+	run_both_roles(ahead_tls, "SYN 10^6 ahead, in TLS");
+	run_both_roles(behind, "SYN 10^6 behind");
+	run_both_roles(resent, "retransmitted SYN");
+	run_both_roles(synack, "SYN|ACK 10^6 ahead");
+}
+
+/* A flow that ended may start again on the same ports (the port is reused). */
+static void test_syn_after_end(void **state)
+{
+	static const struct step after_rst[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', TH_RST | TH_ACK, OFF_NEXT, NULL, 0, V_PASS, 0 },
+		{ 'c', TH_SYN, 5000, NULL, 0, V_PASS, 0 },
+		{ 'c', 0, 5000, "EHLO again\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, 5012, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
+		END_STEPS,
+	};
+	static const struct step after_block[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "VRFY x\r\n", 0, V_RST, TG_DROP_BAD_VERB },
+		{ 'c', TH_SYN, 5000, NULL, 0, V_PASS, 0 },
+		{ 'c', 0, 5000, "EHLO again\r\n", 0, V_PASS, 0 },
+		END_STEPS,
+	};
+
+	const struct step after_server_fin[] = {
+		TO_TLS,
+		{ 'c', 0, OFF_NEXT, (const char *)ch, ch_len, V_PASS, 0 },
+		{ 's', TH_FIN | TH_ACK, 34, NULL, 0, V_PASS, 0 },
+		{ 'c', TH_SYN, 9000, NULL, 0, V_PASS, 0 },
+		{ 'c', 0, 9000, "EHLO again\r\n", 0, V_PASS, 0 },
+		END_STEPS,
+	};
+
+	(void)state;
+	run_both_roles(after_server_fin, "SYN after the server's FIN");
+	run_both_roles(after_rst, "SYN after the client's RST");
+	run_both_roles(after_block, "SYN after a block");
+}
+
+/* TCP Fast Open: the SYN's payload is judged like any other. */
+static void test_syn_payload(void **state)
+{
+	static const struct step mail[] = {
+		{ 'c', TH_SYN, 0, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_PLAIN_MAIL },
+		END_STEPS,
+	};
+	static const struct step ehlo[] = {
+		{ 'c', TH_SYN, 0, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 's', TH_SYN | TH_ACK, 0, NULL, 0, V_PASS, 0 },
+		{ 'c', TH_ACK, 13, NULL, 0, V_PASS, 0 },
+		{ 's', 0, 0, "220 mx\r\n250 mx\r\n", 0, V_PASS, 0 },
+		/* a retransmitted SYN must carry the same bytes */
+		{ 'c', TH_SYN, 0, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_RETRANSMIT },
+		END_STEPS,
+	};
+	static const struct step ehlo_then_mail[] = {
+		{ 'c', TH_SYN, 0, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 's', TH_SYN | TH_ACK, 0, NULL, 0, V_PASS, 0 },
+		{ 'c', 0, 13, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
+		END_STEPS,
+	};
+
+	(void)state;
+	run_both_roles(mail, "MAIL in the SYN");
+	run_both_roles(ehlo, "EHLO in the SYN, then another SYN with MAIL");
+	run_both_roles(ehlo_then_mail, "EHLO in the SYN, then MAIL");
+}
+
+static void frag_first(struct pkt_spec *p)
+{
+	p->frag = 1;
+	p->frag_at = 8; /* ports and sequence number only */
+}
+
+static void frag_first_full(struct pkt_spec *p)
+{
+	p->frag = 1;
+	p->frag_at = 24; /* the whole TCP header and 4 bytes */
+}
+
+static void frag_later(struct pkt_spec *p)
+{
+	p->frag = 2;
+	p->frag_at = 8;
+}
+
+/* IP fragments: a first fragment without the whole TCP header is never passed; the fragments of
+ * an SMTP segment, and later fragments toward a TLS-required peer, are dropped. */
+static void test_fragments(void **state)
+{
+	static const struct step tiny[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_FRAGMENT,
+		  frag_first },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_FRAGMENT,
+		  frag_later },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_FRAGMENT,
+		  frag_first_full },
+		{ 'c', 0, 13, "NOOP\r\n", 0, V_PASS, 0 },
+		END_STEPS,
+	};
+	/* a `may` destination: later fragments pass, first ones of port 25 do not */
+	static const struct step may[] = {
+		{ 'c', 0, 0, "MAIL FROM:<a@example.org>\r\n", 0, V_PASS, 0, frag_later },
+		{ 'c', 0, 0, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_FRAGMENT,
+		  frag_first_full },
+		END_STEPS,
+	};
+	/* the tiny first fragment goes whatever its ports (RFC 1858) */
+	static const struct step other_port[] = {
+		{ 'c', 0, 0, "GET / HTTP/1.0\r\n\r\n", 0, V_DROP, TG_DROP_FRAGMENT, frag_first },
+		END_STEPS,
+	};
+	struct flow_env e = { AF_INET, 0, "192.0.2.10", "203.0.113.26", 0, 25, 0, 0 };
+	struct flow_env e6 = envs[2];
+
+	(void)state;
+	run_both_roles(tiny, "fragments");
+	run_flow(&e, may, "fragments, may destination");
+	e.sport = 80;
+	run_flow(&e, other_port, "tiny first fragment, port 80");
+	e6.sport = 80;
+	run_flow(&e6, other_port, "tiny first fragment, port 80, IPv6");
+}
+
+static void five_dest_opts(struct pkt_spec *p)
+{
+	static unsigned char ext[5 * 8];
+
+	for (int i = 0; i < 5; i++) {
+		ext[i * 8] = i < 4 ? 60 : 6; /* next header: DestOpts, then TCP */
+		ext[i * 8 + 1] = 0;
+		ext[i * 8 + 2] = 1; /* PadN over the rest */
+		ext[i * 8 + 3] = 4;
+	}
+	if (p->family != AF_INET6)
+		return;
+	p->ext = ext;
+	p->ext_len = sizeof(ext);
+	p->ext_first = 60;
+}
+
+static void ah_v6(struct pkt_spec *p)
+{
+	static unsigned char ext[16] = { 6, 2 }; /* AH: next TCP, (2 + 2) * 4 bytes */
+
+	p->ext = ext;
+	p->ext_len = sizeof(ext);
+	p->ext_first = 51;
+}
+
+static void three_tags(struct pkt_spec *p)
+{
+	p->vlan = 300;
+	p->vlans = 3;
+}
+
+static void tot_len_zero(struct pkt_spec *p)
+{
+	if (p->family == AF_INET)
+		p->tot_len_zero = 1;
+}
+
+/* What the enforcer cannot read does not go to a TLS-required peer. */
+static void test_unparsable(void **state)
+{
+	static const struct step v4[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_UNPARSABLE,
+		  three_tags },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_UNPARSABLE,
+		  tot_len_zero },
+		{ 'c', 0, 13, "NOOP\r\n", 0, V_PASS, 0 },
+		END_STEPS,
+	};
+	static const struct step v6[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_UNPARSABLE,
+		  three_tags },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_UNPARSABLE,
+		  five_dest_opts },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_DROP, TG_DROP_UNPARSABLE,
+		  ah_v6 },
+		{ 'c', 0, 13, "NOOP\r\n", 0, V_PASS, 0 },
+		END_STEPS,
+	};
+	/* toward a `may` destination the same packets are not the enforcer's business */
+	static const struct step may[] = {
+		{ 'c', 0, 0, "MAIL FROM:<a@example.org>\r\n", 0, V_PASS, 0, five_dest_opts },
+		END_STEPS,
+	};
+	struct flow_env m6 = { AF_INET6, 0, "2001:db8:1::10", "2001:db8:3::26", 0, 25, 0, 0 };
+
+	(void)state;
+	run_flow(&envs[0], v4, "three VLAN tags, IPv4 total length 0");
+	run_flow(&envs[1], v4, "three VLAN tags, IPv4 total length 0 (VLAN)");
+	run_flow(&envs[2], v6, "three VLAN tags, 5 destination options headers, AH");
+	run_flow(&envs[3], v6, "three VLAN tags, 5 destination options headers, AH (VLAN)");
+	run_flow(&m6, may, "5 destination options headers, may destination");
+}
+
+/* A retransmit must carry the bytes judged the first time (the receiver may never have taken
+ * those: a bad checksum, a loss behind the enforcer). */
+static void test_retransmit_differs(void **state)
+{
+	static const struct step same_seq[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		/* as long as the next line: the same sequence numbers */
+		{ 'c', 0, OFF_NEXT, "NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n", 0,
+		  V_PASS, 0 },
+		{ 'c', 0, 13, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n", 0, V_RST,
+		  TG_DROP_RETRANSMIT },
+		END_STEPS,
+	};
+	static const struct step inside[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n", 0, V_PASS,
+		  0 },
+		{ 'c', 0, 20, "\r\nMAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_RETRANSMIT },
+		END_STEPS,
+	};
+	/* after the 220 to STARTTLS, the plaintext part of the stream is still checked */
+	const struct step tls[] = {
+		TO_TLS,
+		{ 'c', 0, OFF_NEXT, (const char *)ch, ch_len, V_PASS, 0 },
+		{ 'c', 0, 13, "STARTTLS\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, 13, "MAIL FRO\r\n", 0, V_RST, TG_DROP_RETRANSMIT },
+		END_STEPS,
+	};
+
+	(void)state;
+	run_both_roles(same_seq, "NOOP, then MAIL at its sequence number");
+	run_both_roles(inside, "a retransmit that differs inside");
+	run_both_roles(tls, "a different STARTTLS line after the 220");
+}
+
+static void urgent(struct pkt_spec *p)
+{
+	p->tcp_flags |= TH_URG;
+	p->urg = 4;
+}
+
+/* A command line that some MX could read as two: refused before TLS. */
+static void test_ambiguous_lines(void **state)
+{
+	static char longline[540];
+	const struct step bare_cr[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "NOOP\rMAIL FROM:<a@example.org>\r\n", 0, V_RST,
+		  TG_DROP_BAD_LINE },
+		END_STEPS,
+	};
+	const struct step bare_cr_split[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "RCPT TO:<b@example.net>\r\n", 0, V_RST, TG_DROP_BAD_LINE },
+		END_STEPS,
+	};
+	const struct step nul[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "NOOP \0MAIL FROM:<a@example.org>\r\n", 33, V_RST,
+		  TG_DROP_BAD_LINE },
+		END_STEPS,
+	};
+	const struct step too_long[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, longline, 0, V_RST, TG_DROP_BAD_LINE },
+		END_STEPS,
+	};
+	const struct step urg[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "NOOP\r\nNOOP\r\n", 0, V_RST, TG_DROP_BAD_LINE, urgent },
+		END_STEPS,
+	};
+	const struct step ok[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\tx\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "NOOP \xc3\xa9\n", 0, V_PASS, 0 },
+		END_STEPS,
+	};
+
+	(void)state;
+	memset(longline, 'x', sizeof(longline) - 1);
+	memcpy(longline, "NOOP ", 5);
+	/* an MX that cuts lines at 512 bytes would read a MAIL command */
+	memcpy(longline + 512, "MAIL FROM:<a@example.org>\r\n", 27);
+	run_both_roles(bare_cr, "bare CR");
+	run_both_roles(bare_cr_split, "bare CR at a segment's end");
+	run_both_roles(nul, "NUL in a line");
+	run_both_roles(too_long, "a line over 512 bytes");
+	run_both_roles(urg, "urgent data");
+	run_both_roles(ok, "tab, 8-bit, bare LF");
+}
+
 /* ---- setup -------------------------------------------------------------------------------- */
 
 static int load(enum tg_may_down may_down)
@@ -804,6 +1201,35 @@ static void test_may_when_daemon_down(void **state)
 	run_flow(&e, pass, "may, daemon down, may_down=pass");
 }
 
+/* An upgrade over the pins of an older version: its tg_flows (another value size) is replaced. */
+static void test_stale_flows_pin(void **state)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo);
+	struct tg_bpf_opts o = { .sz = sizeof(o), .relay_mark = RELAY_MARK };
+	struct tg_bpf *h2 = NULL;
+	char dir[96], path[128];
+	int fd, err;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s-stale", pin_dir);
+	snprintf(path, sizeof(path), "%s/tg_flows", dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "tg_flows", sizeof(struct tg_flow_key) - 4, 64,
+			    TG_FLOWS_MAX, &mo);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	o.pin_dir = dir;
+	err = tg_bpf_open(&o, &h2);
+	if (err) {
+		unlink(path);
+		rmdir(dir);
+	}
+	assert_int_equal(err, 0);
+	tg_bpf_detach(h2);
+	tg_bpf_close(h2);
+}
+
 /* A restarted loader reuses the pinned maps: the counters go on. */
 static void test_restart_keeps_counters(void **state)
 {
@@ -871,6 +1297,14 @@ int main(void)
 		cmocka_unit_test(test_inbound_rule),
 		cmocka_unit_test(test_policy_replace),
 		cmocka_unit_test(test_may_when_daemon_down),
+		cmocka_unit_test(test_spoofed_syn),
+		cmocka_unit_test(test_syn_after_end),
+		cmocka_unit_test(test_syn_payload),
+		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_unparsable),
+		cmocka_unit_test(test_retransmit_differs),
+		cmocka_unit_test(test_ambiguous_lines),
+		cmocka_unit_test(test_stale_flows_pin),
 		cmocka_unit_test(test_restart_keeps_counters),
 	};
 

@@ -21,6 +21,17 @@ struct pkt_spec {
 	uint16_t vlan;		/* 0 = untagged */
 	const void *payload;
 	size_t payload_len;
+	/* Attack shapes (all 0 for a plain segment): */
+	uint8_t vlans;		/* 802.1Q tags in all when vlan is set (0 counts as 1) */
+	uint8_t frag;		/* 1: the first IP fragment, the L4 part cut after frag_at
+				 * bytes (IP_MF); 2: the later one, from byte frag_at on */
+	size_t frag_at;		/* a multiple of 8 */
+	const void *ext;	/* IPv6: extension headers (after a fragment header), each with its
+				 * own next-header byte; the last one's must be 6 */
+	size_t ext_len;
+	uint8_t ext_first;	/* the next-header value that leads into ext */
+	uint8_t tot_len_zero;	/* IPv4: total length 0 (as BIG TCP writes it) */
+	uint16_t urg;		/* TCP urgent pointer (TH_URG goes in tcp_flags) */
 };
 
 /* Build into buf (cap bytes); returns the frame length or -1. */
