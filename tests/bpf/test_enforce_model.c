@@ -30,6 +30,7 @@
 
 #include "bpf/enforce.h"
 #include "bpf/loader.h"
+#include "policy/policy.h"
 #include "tests/lib/bpffs.h"
 #include "tests/lib/pkt.h"
 
