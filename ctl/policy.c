@@ -30,7 +30,7 @@ static void usage(FILE *f)
 		   "       tlsgatectl policy add [inbound|outbound] KEY LEVEL [ATTR=VALUE...]\n"
 		   "       tlsgatectl policy del [inbound|outbound] KEY\n"
 		   "       tlsgatectl policy import [inbound|outbound] FILE   (- for stdin)\n"
-		   "       tlsgatectl policy check [inbound|outbound] FILE    (offline, - for stdin)\n"
+		   "       tlsgatectl policy check [inbound|outbound] FILE   (offline; - for stdin)\n"
 		   "LEVEL := none | may | encrypt | fingerprint | verify | secure\n"
 		   "e.g.   tlsgatectl policy add example.org encrypt protocols=>=TLSv1.2\n");
 }
