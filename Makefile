@@ -2,8 +2,9 @@
 #
 # One `make` builds everything out of tree into build/: tlsgated, tlsgatectl, the BPF objects and
 # their skeletons, and the test binaries.  `make SANITIZE=1` builds the same into build/san/ with
-# ASan+UBSan.  Sources are picked up by directory, so adding a file needs no Makefile change; each
-# module folder is one archive (none for a folder without sources):
+# ASan+UBSan (`make check` runs its unit tests and its tlsgated: tiers unit-san, e2e-san).
+# Sources are picked up by directory, so adding a file needs no Makefile change; each module
+# folder is one archive (none for a folder without sources):
 #
 #   lib/*.c              log, JSON writer, socket helpers               -> libtgutil.a
 #   smtp/*.c             SMTP text, dot scan, Received writer/parser    -> libsmtp.a
@@ -215,11 +216,11 @@ vm-kernel: deps
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-tests
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-tests bins
 	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
 	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
 	$(Q)tests/vm/fetch-kernel $(BUILD)/vm-rekey trixie-backports
-	$(Q)tests/check unit unit-san fuzz bpf e2e vm vm-rekey
+	$(Q)tests/check unit unit-san fuzz bpf e2e e2e-san vm vm-rekey
 
 check-unit: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -230,9 +231,14 @@ check-fuzz: deps
 	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
 	$(Q)tests/check fuzz
 
-check-bpf check-e2e: deps
+check-bpf: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/check $(patsubst check-%,%,$@)
+	$(Q)tests/check bpf
+
+check-e2e: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 bins
+	$(Q)tests/check e2e e2e-san
 
 check-vm: deps
 	$(Q)$(MAKE) --no-print-directory all

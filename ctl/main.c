@@ -56,7 +56,7 @@ static void usage(FILE *f)
 		"  policy add [inbound|outbound] KEY LEVEL [ATTR=VALUE...]   (a Postfix line)\n"
 		"  policy del [inbound|outbound] KEY\n"
 		"  policy import [inbound|outbound] FILE    replace the table, all or nothing\n"
-		"  policy check [inbound|outbound] FILE     parse only\n"
+		"  policy check [inbound|outbound] FILE     parse only (offline)\n"
 		"  session list | show ID | kill ID\n"
 		"  monitor [session|policy|drop]...   live events\n"
 		"  status                             version, uptime, kTLS, offload, counts\n"

@@ -15,6 +15,7 @@
 #include <netlink/msg.h>
 
 #include "ctl/print.h"
+#include "policy/policy.h"
 
 enum { CMD_SHOW, CMD_ADD, CMD_DEL, CMD_IMPORT, CMD_CHECK, CMD_HELP };
 
@@ -30,7 +31,7 @@ static void usage(FILE *f)
 		   "       tlsgatectl policy add [inbound|outbound] KEY LEVEL [ATTR=VALUE...]\n"
 		   "       tlsgatectl policy del [inbound|outbound] KEY\n"
 		   "       tlsgatectl policy import [inbound|outbound] FILE   (- for stdin)\n"
-		   "       tlsgatectl policy check [inbound|outbound] FILE\n"
+		   "       tlsgatectl policy check [inbound|outbound] FILE   (offline; - for stdin)\n"
 		   "LEVEL := none | may | encrypt | fingerprint | verify | secure\n"
 		   "e.g.   tlsgatectl policy add example.org encrypt protocols=>=TLSv1.2\n");
 }
@@ -227,9 +228,9 @@ out:
 	return err;
 }
 
-static int do_file(int argc, char **argv, const struct ctl_opts *o, bool import)
+static int do_import(int argc, char **argv, const struct ctl_opts *o)
 {
-	const char *what = import ? "policy import" : "policy check";
+	const char *what = "policy import";
 	struct nl_msg *req;
 	char *data = NULL;
 	size_t len = 0;
@@ -245,8 +246,7 @@ static int do_file(int argc, char **argv, const struct ctl_opts *o, bool import)
 		fprintf(stderr, "tlsgatectl: %s: %s: %s\n", what, argv[0], strerror(-err));
 		return 1;
 	}
-	req = control_client_msg(import ? NLPROTO_MSG_POLICY_IMPORT : NLPROTO_MSG_POLICY_CHECK, 0,
-			     len + len / 1000 + 4096);
+	req = control_client_msg(NLPROTO_MSG_POLICY_IMPORT, 0, len + len / 1000 + 4096);
 	if (req && (nla_put_u8(req, NLPROTO_A_DIR, (uint8_t)dir) < 0 ||
 		    nla_put_string(req, NLPROTO_A_FILE_NAME, argv[0]) < 0 ||
 		    nlproto_put_data(req, data, len) < 0)) {
@@ -255,6 +255,73 @@ static int do_file(int argc, char **argv, const struct ctl_opts *o, bool import)
 	}
 	free(data);
 	return run(o, what, req, false);
+}
+
+struct check_out {
+	const char *what;
+	struct jsonw *w;	/* -j: the "errors" array is open */
+};
+
+static void check_report(void *arg, const char *msg)
+{
+	struct check_out *c = arg;
+
+	if (c->w)
+		jsonw_string(c->w, msg);
+	else
+		fprintf(stderr, "tlsgatectl: %s: %s\n", c->what, msg);
+}
+
+/*
+ * `policy check`: parsed here, with the daemon's own parser (policy/), like `nginx -t` or
+ * postmap: it needs no running tlsgated, and it lists every error, not only the first.
+ */
+static int do_check(int argc, char **argv, const struct ctl_opts *o)
+{
+	struct check_out c = { .what = "policy check" };
+	int dir = NLPROTO_DIR_OUTBOUND, rc;
+	char *data = NULL;
+	size_t len = 0, n = 0;
+
+	take_dir(&argc, &argv, &dir);
+	if (argc != 1)
+		return ctl_usage_error("policy check wants one FILE (- for stdin)");
+	rc = read_file(argv[0], &data, &len);
+	if (rc) {
+		fprintf(stderr, "tlsgatectl: policy check: %s: %s\n", argv[0], strerror(-rc));
+		return 1;
+	}
+	if (o->json) {
+		c.w = jsonw_new(stdout);
+		jsonw_pretty(c.w, o->pretty);
+		jsonw_start_object(c.w);
+		jsonw_string_field(c.w, "file", argv[0]);
+		jsonw_name(c.w, "errors");
+		jsonw_start_array(c.w);
+	}
+	rc = policy_check_table(dir == NLPROTO_DIR_INBOUND ? POLICY_INBOUND : POLICY_OUTBOUND, argv[0],
+				data, len, &n, check_report, &c);
+	free(data);
+	if (c.w) {
+		jsonw_end_array(c.w);
+		jsonw_u64_field(c.w, "rules", n);
+		jsonw_string_field(c.w, "result", rc ? "error" : "ok");
+		jsonw_end_object(c.w);
+		jsonw_destroy(&c.w);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "tlsgatectl: policy check: %s: %s\n", argv[0], strerror(-rc));
+		return 1;
+	}
+	if (rc > 0) {
+		if (!o->json)
+			fprintf(stderr, "tlsgatectl: policy check: %s: %d error%s\n", argv[0], rc,
+				rc == 1 ? "" : "s");
+		return 1;
+	}
+	if (!o->json)
+		printf("%s: %zu rules, no errors\n", argv[0], n);
+	return 0;
 }
 
 int ctl_policy(int argc, char **argv, const struct ctl_opts *o)
@@ -273,9 +340,9 @@ int ctl_policy(int argc, char **argv, const struct ctl_opts *o)
 	case CMD_DEL:
 		return do_del(argc, argv, o);
 	case CMD_IMPORT:
-		return do_file(argc, argv, o, true);
+		return do_import(argc, argv, o);
 	case CMD_CHECK:
-		return do_file(argc, argv, o, false);
+		return do_check(argc, argv, o);
 	case CMD_HELP:
 		usage(stdout);
 		return 0;

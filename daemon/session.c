@@ -94,9 +94,13 @@ static unsigned int state_timeout(const struct session *s)
 	return c->server_timeout;
 }
 
-/* Is the session waiting on the up side (vs. on the client) right now? */
+/* Is the session waiting on the up side (vs. on the client) right now?  Bytes queued for it,
+ * or a write to it that would block, mean the next hop is not reading: in the body states
+ * that is what stops us, not the client (we stop reading the client then). */
 static bool waiting_on_up(const struct session *s)
 {
+	if (s->up.out.len || (s->up.wait & EPOLLOUT))
+		return true;
 	if (s->state < ST_RELAY || s->state == ST_BODY || s->state == ST_BDAT)
 		return s->state < ST_RELAY;
 	for (size_t i = 0; i < s->pq_len; i++)
@@ -170,6 +174,9 @@ static bool closing_step(struct session *s)
 		}
 		return true; /* the client closed too (or failed): done */
 	}
+	/* More to drop (a client still sending a big body): come back when epoll says so, or
+	 * the close would find unread bytes and RST the 4xx away. */
+	s->down.wait |= EPOLLIN;
 	return false;
 }
 
@@ -394,14 +401,18 @@ static void session_destroy(struct session *s)
 	s->host->zombies = s;
 }
 
-void session_reap(struct session_host *h)
+size_t session_reap(struct session_host *h)
 {
+	size_t n = 0;
+
 	while (h->zombies) {
 		struct session *s = h->zombies;
 
 		h->zombies = s->next;
 		free(s);
+		n++;
 	}
+	return n;
 }
 
 /* ---- the host: the list of a worker's sessions ------------------------------------------- */

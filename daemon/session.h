@@ -59,8 +59,8 @@ void session_host_fini(struct session_host *h);
  * local address, the original destination when steered. */
 int session_start(struct session_host *h, enum session_role role, int fd,
 		  const struct sockaddr_storage *local, bool steered);
-/* Free the sessions destroyed during the last batch of events (between batches). */
-void session_reap(struct session_host *h);
+/* Free the sessions destroyed during the last batch of events (between batches); how many. */
+size_t session_reap(struct session_host *h);
 /* End session `id` with a 421 as the administrator asked: 0, or -ENOENT. */
 int session_host_kill(struct session_host *h, uint64_t id);
 /* End every session now with `reply` (a 421 line) and `reason` for the log. */

@@ -5,6 +5,7 @@
 #include "lib/sockutil.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -195,6 +196,28 @@ static void close_listeners(struct worker *w)
 	w->nlisteners = 0;
 }
 
+/*
+ * glibc keeps what a burst of sessions freed in its arenas, so the process would stay at its
+ * peak RSS for good.  A worker without sessions gives it back (malloc_trim also releases the
+ * free pages inside the heaps, not only its top), at most once per interval: the trim walks
+ * and locks every arena, not something to do at every idle moment of a busy gateway.
+ */
+#define WORKER_TRIM_INTERVAL_MS 1000
+
+static void worker_idle_trim(struct worker *w)
+{
+	uint64_t now;
+
+	if (!w->trim_due || w->host.nsessions)
+		return;
+	now = loop_now_ms();
+	if (now - w->last_trim_ms < WORKER_TRIM_INTERVAL_MS)
+		return;
+	w->trim_due = false;
+	w->last_trim_ms = now;
+	log_debug("worker=%u idle: heap trimmed returned=%s", w->id, malloc_trim(0) ? "yes" : "no");
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -214,7 +237,9 @@ static void *worker_main(void *arg)
 		}
 		if (loop_run_once(w->loop, 200) < 0)
 			break;
-		session_reap(&w->host);
+		if (session_reap(&w->host))
+			w->trim_due = true;
+		worker_idle_trim(w);
 	}
 	session_reap(&w->host);
 	close_listeners(w);

@@ -43,6 +43,8 @@ struct worker {
 	uint64_t kill_ids[64];		/* sessions the control thread wants ended (under lock) */
 	size_t nkill;
 	uint64_t stop_deadline_ms;
+	bool trim_due;			/* sessions ended since the last malloc_trim */
+	uint64_t last_trim_ms;
 };
 
 /* Create the worker with its listeners (SO_REUSEPORT) for the configured addresses. */

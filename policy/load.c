@@ -177,6 +177,75 @@ int policy_check_file(enum policy_dir dir, const char *path, size_t *nrules,
 	return rc;
 }
 
+int policy_check_table(enum policy_dir dir, const char *name, const char *text, size_t len,
+		       size_t *nrules, policy_report_fn report, void *arg)
+{
+	struct policy_error err;
+	struct policy_rule *v = NULL;
+	struct strtab keys = { 0 };
+	struct policy_tbl_reader t;
+	size_t nv = 0, cap = 0;
+	int rc, errors = 0;
+
+	policy_tbl_init(&t, name, text, len);
+	for (;;) {
+		err.msg[0] = '\0';
+		rc = policy_tbl_next(&t, &err);
+		if (rc == 0)
+			break;
+		if (rc == -ENOMEM)
+			goto out;
+		if (rc < 0) {
+			/* The reader is past the bad line and starts the next entry afresh. */
+			report(arg, err.msg);
+			errors++;
+			continue;
+		}
+		if (nv == cap) {
+			struct policy_rule *nr;
+
+			cap = cap ? cap * 2 : 64;
+			nr = realloc(v, cap * sizeof(*v));
+			if (!nr) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			v = nr;
+		}
+		memset(&v[nv], 0, sizeof(v[nv]));
+		rc = policy_parse_entry(&t, dir, &v[nv], &err);
+		if (rc == -ENOMEM)
+			goto out;
+		if (rc) {
+			report(arg, err.msg);
+			errors++;
+			continue;
+		}
+		nv++;
+	}
+	rc = policy_strtab_init(&keys, nv);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < nv; i++) {
+		long first = policy_strtab_insert(&keys, v, (uint32_t)i);
+
+		if (first != (long)i) {
+			policy_errorf(&err, "%s:%u:1: duplicate key '%s' (first at line %u)", name,
+				      v[i].line, v[i].key, v[first].line);
+			report(arg, err.msg);
+			errors++;
+		}
+	}
+	if (nrules)
+		*nrules = nv;
+	rc = errors;
+out:
+	policy_strtab_free(&keys);
+	policy_rules_free(v, nv);
+	policy_tbl_free(&t);
+	return rc;
+}
+
 static void table_free(struct policy_table *t)
 {
 	policy_rules_free(t->rules, t->n);

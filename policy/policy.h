@@ -198,6 +198,15 @@ bool policy_rule_equal(const struct policy_rule *a, const struct policy_rule *b)
 int policy_parse_table(enum policy_dir dir, const char *name, const char *text, size_t len,
 		       struct policy_rule **rules, size_t *n, struct policy_error *err);
 void policy_rules_free(struct policy_rule *rules, size_t n);
+/*
+ * `tlsgatectl policy check`, offline: every error of a table, not only the first, each passed
+ * to report() as "NAME:LINE:COLUMN: what" (a bad entry is skipped and the check goes on, as
+ * postmap does).  Returns the number of errors (0: the table loads), or -ENOMEM; *nrules (may
+ * be NULL) gets the number of good entries.
+ */
+typedef void (*policy_report_fn)(void *arg, const char *msg);
+int policy_check_table(enum policy_dir dir, const char *name, const char *text, size_t len,
+		       size_t *nrules, policy_report_fn report, void *arg);
 /* `policy check FILE`: parse only; *nrules may be NULL. */
 int policy_check_file(enum policy_dir dir, const char *path, size_t *nrules,
 		      struct policy_error *err);

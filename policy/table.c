@@ -83,14 +83,21 @@ int policy_tbl_next(struct policy_tbl_reader *r, struct policy_error *err)
 		end = nl ? (size_t)(nl - r->text) : r->len;
 		r->pos = nl ? end + 1 : r->len;
 		r->line++;
+		for (p = start; p < end && is_space(r->text[p]); p++)
+			;
+		if (p == start && p != end && r->text[p] != '#' && r->blen > 0) {
+			/* The next entry starts here: give the line back (before judging it, so
+			 * that the entry before a bad line is still returned and checked). */
+			r->pos = start;
+			r->line = line;
+			return 1;
+		}
 		nul = memchr(r->text + start, '\0', end - start);
 		if (nul) {
 			snprintf(err->msg, sizeof(err->msg), "%s:%u:%zu: NUL byte in table text",
 				 r->name, line, (size_t)(nul - (r->text + start)) + 1);
 			return -EINVAL;
 		}
-		for (p = start; p < end && is_space(r->text[p]); p++)
-			;
 		if (p == end || r->text[p] == '#')
 			continue;	/* blank or comment: skipped, does not end the entry */
 		if (p != start && r->blen == 0) {
@@ -99,12 +106,6 @@ int policy_tbl_next(struct policy_tbl_reader *r, struct policy_error *err)
 				 "(a line starting with whitespace continues the previous entry)",
 				 r->name, line, p - start + 1);
 			return -EINVAL;
-		}
-		if (p == start && r->blen > 0) {
-			/* The next entry starts here: give the line back. */
-			r->pos = start;
-			r->line = line;
-			return 1;
 		}
 		if (r->blen + (end - start) > POLICY_MAX_LINE) {
 			snprintf(err->msg, sizeof(err->msg),

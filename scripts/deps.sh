@@ -9,7 +9,8 @@ PKGS="build-essential pkg-config xz-utils clang llvm libssl-dev openssl libnl-3-
 libnl-route-3-dev libbpf-dev bpftool libcmocka-dev libelf-dev zlib1g-dev"
 # tests: netns/tc, a real-kTLS kernel under qemu, real SMTP and TLS peers, DNS
 PKGS="$PKGS iproute2 kmod cpio qemu-system-x86 busybox-static postfix swaks gnutls-bin
-ca-certificates procps psmisc iputils-ping libclang-rt-14-dev testssl.sh debhelper dpkg-dev nsd jq stunnel4 strace time"
+ca-certificates procps psmisc iputils-ping libclang-rt-14-dev testssl.sh debhelper dpkg-dev nsd jq stunnel4 strace time
+lintian debootstrap"
 # What Debian only recommends but the tests use: swaks speaks TLS through Net::SSLeay and
 # IO::Socket::SSL and IPv6 through IO::Socket::INET6 (with --no-install-recommends it has neither).
 PKGS="$PKGS libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl"

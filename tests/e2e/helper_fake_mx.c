@@ -14,6 +14,8 @@
  *                     closes; the NEXT connection does not offer STARTTLS (may-fallback test)
  *   drop-mid-data     after 354 reads 1000 bytes of the body and closes the connection
  *   plain-after-tls   after the TLS handshake, refuses nothing but logs each command
+ *   stall-data        after 354 reads nothing more and never answers (a next hop that stalls
+ *                     mid-message: the relay's writes to it fill the socket buffers and block)
  * Every command received is appended to --store/commands.log (one line each, "C: ...").
  * --ready FILE is created once listening (readiness for the test, no sleeps).
  * --fork: serve each connection in its own process (many at once; commands.log lines interleave).
@@ -185,6 +187,10 @@ static void serve(int fd)
 			int rc;
 
 			say(&c, "354 End data with <CR><LF>.<CR><LF>\r\n");
+			if (!strcmp(mode, "stall-data")) {
+				pause(); /* until the test ends and kills us */
+				break;
+			}
 			if (store) {
 				snprintf(path, sizeof(path), "%s/msg.%d.%d", store, conn_no, ++msgs);
 				out = fopen(path, "w");

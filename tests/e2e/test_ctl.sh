@@ -38,6 +38,22 @@ rc=$?
 is "$rc" 1 "status without a daemon fails"
 is "$out" "tlsgatectl: tlsgated is not running (no $rd/ctl)" "...and says the daemon is not running"
 
+# policy check is offline (like nginx -t): no daemon needed, every error listed, -j too
+printf 'a.example encrypt\n  cont\nb.example sometimes\nc.example may\nc.example encrypt\n' \
+	> "$rd/bad0"
+out=$(ctl policy check outbound "$rd/bad0" 2>&1)
+is "$?/$out" "1/tlsgatectl: policy check: $rd/bad0:2:3: malformed attribute 'cont' (expected name=value)
+tlsgatectl: policy check: $rd/bad0:3:11: unknown security level 'sometimes' (expected none, may, encrypt, fingerprint, verify, secure)
+tlsgatectl: policy check: $rd/bad0:5:1: duplicate key 'c.example' (first at line 4)
+tlsgatectl: policy check: $rd/bad0: 3 errors" \
+	"policy check without a daemon: every error with file:line:col, then a count; exit 1"
+out=$(ctl -j policy check "$rd/bad0")
+is "$?/$(echo "$out" | jq -r '.result, (.errors | length), .rules')" "1/error
+3
+2" "policy check -j: the errors as a list"
+out=$(printf '192.0.2.0/24 encrypt\n' | ctl policy check inbound -)
+is "$?/$out" "0/-: 1 rules, no errors" "policy check inbound of stdin without a daemon"
+
 # --- start the test daemon; its stdin/stdout are fifos for publish commands ---
 mkfifo "$rd/cmd" "$rd/ans"
 exec 7<>"$rd/cmd" 8<>"$rd/ans"	# read-write opens do not wait for the other end
@@ -118,8 +134,8 @@ is "$(ctl policy show outbound | cut -f1)" "$(cat "$rd/shown")" \
 	"policy show output imports back to the same rules"
 printf 'a.example encrypt\nb.example may\nc.example secure bogus=1\n' > "$rd/bad"
 out=$(ctl policy check "$rd/bad" 2>&1)
-is "$?/$out" "1/tlsgatectl: policy check: $rd/bad:3:18: unknown attribute 'bogus=1'" \
-	"policy check reports file:line:col"
+is "$?/$out" "1/tlsgatectl: policy check: $rd/bad:3:18: unknown attribute 'bogus' (expected protocols, ciphers, exclude, match, servername)
+tlsgatectl: policy check: $rd/bad: 1 error" "policy check reports file:line:col"
 out=$(ctl policy import "$rd/bad" 2>&1)
 rc=$?
 is "$rc" 1 "policy import of a bad file fails"

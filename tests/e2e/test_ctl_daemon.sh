@@ -22,7 +22,7 @@ start_gw() {
 }
 start_gw
 ctl() {
-	ip netns exec "$NS_GW" "$TG_BIN/tlsgatectl" --run-dir "$TG_WORK/gw" "$@"
+	ip netns exec "$NS_GW" "$TG_CTL" --run-dir "$TG_WORK/gw" "$@"
 }
 
 ctl status > "$TG_WORK/status" 2>&1
@@ -107,7 +107,7 @@ ok $? "session list shows the open session (client and destination)"
 id=$(ctl -j session list | jq -r '.[0].id')
 ctl session show "$id" | grep -q "relay"
 ok $? "session show ID gives its state"
-ip netns exec "$NS_GW" timeout 10 "$TG_BIN/tlsgatectl" --run-dir "$TG_WORK/gw" monitor \
+ip netns exec "$NS_GW" timeout 10 "$TG_CTL" --run-dir "$TG_WORK/gw" monitor \
 	> "$TG_WORK/mon" 2>&1 &
 monpid=$!
 # readiness: a NETLINK_USERSOCK (protocol 2) socket in the gateway joined a multicast group
@@ -130,7 +130,7 @@ ok $? "monitor saw the session end"
 
 # an unprivileged user may not change anything
 ip netns exec "$NS_GW" setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	"$TG_BIN/tlsgatectl" --run-dir "$TG_WORK/gw" policy add outbound x.example.com encrypt \
+	"$TG_CTL" --run-dir "$TG_WORK/gw" policy add outbound x.example.com encrypt \
 	> "$TG_WORK/nobody" 2>&1
 [ $? != 0 ] && grep -qi "permission\|not permitted\|denied" "$TG_WORK/nobody"
 ok $? "a user outside root/tlsgate is refused"

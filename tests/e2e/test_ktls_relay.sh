@@ -16,7 +16,7 @@ tg_topology
 tg_mx_addrs
 tg_pki
 ip -n "$NS_IN" addr add 192.0.2.20/24 dev eth0
-probe=$(ip netns exec "$NS_GW" "$TG_BIN/tlsgated" --probe)
+probe=$(ip netns exec "$NS_GW" "$TG_DAEMON" --probe)
 diag "gateway $probe"
 why=""
 case $probe in *unavailable*) why=${probe#*(}; why=${why%)} ;; esac

@@ -83,6 +83,30 @@ ok $? "encrypt + failed handshake: 421 4.7.5 Cannot start TLS"
 ! ls "$TG_WORK/garbage2"/msg.* >/dev/null 2>&1
 ok $? "nothing was delivered"
 
+# --- a next hop that stops reading in the middle of DATA: after data_xfer_timeout the client
+# gets a 4xx, and the log names the side tlsgated waited for (the next hop, not the client)
+tg_fake_mx stall 203.0.113.31 stall-data
+tg_gw g6 2606 -o outbound_forward=203.0.113.31:25 -o data_xfer_timeout=2s
+# more than the socket buffers between tlsgated and the MX hold, so tlsgated's writes block
+tg_msg "$TG_WORK/huge" 24576
+tg_smtp 2606 --timeout 30 > "$TG_WORK/stall-mx.out" 2>&1 <<EOS
+expect 220
+send EHLO client.example.org\r\n
+expect 250
+send MAIL FROM:<sender@example.org>\r\nRCPT TO:<alice@example.net>\r\nDATA\r\n
+expect 250
+expect 250
+expect 354
+sendfile $TG_WORK/huge
+send .\r\n
+expect 4xx
+EOS
+ok $? "next hop stalls mid-DATA: the client gets a 4xx after data_xfer_timeout"
+tg_gw_log g6 | grep -q "timeout state=data waiting for 203.0.113.31\[203.0.113.31\]:25" &&
+	grep -q "^S: 421 4.4.2 gw.example.net Error: timeout waiting for the next hop" \
+		"$TG_WORK/stall-mx.out"
+ok $? "the timeout is logged (and answered) as waiting for the next hop, not for the client"
+
 # --- client misbehaviour, against a well-behaved fake MX
 tg_fake_mx good 203.0.113.27 ok
 tg_gw g5 2605 -o outbound_forward=203.0.113.27:25 -o "outbound_policy=$TG_WORK/policy" \

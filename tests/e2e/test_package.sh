@@ -32,6 +32,15 @@ ok $? "installation creates the tlsgate group (read access for tlsgatectl)"
 grep -q "Depends:.*libbpf1.*libssl3" "$work/ctl/control"
 ok $? "shared-library dependencies computed"
 
+# Debian's own judge of a package: no errors and no warnings (info tags are advice).
+if command -v lintian >/dev/null; then
+	lintian "$deb" > "$work/lintian" 2>&1
+	! grep -E "^[EW]: " "$work/lintian"
+	ok $? "lintian: no errors, no warnings"
+else
+	skip "lintian not installed (make deps)" "lintian: no errors, no warnings"
+fi
+
 dpkg-deb -x "$deb" "$work/root"
 r=$work/root
 "$r/usr/sbin/tlsgated" --check-config -c "$r/etc/tlsgate/tlsgate.conf" \

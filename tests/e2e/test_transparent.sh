@@ -40,10 +40,10 @@ start_gw() {
 	tg_gw_bpf gw 10025 -o "tls_ca_file=$TG_PKI/ca.crt" "${gw_opts[@]}"
 	gwpid=$TG_BG_PID
 }
-tg_on_exit "nsenter --net=/run/netns/$NS_GW '$TG_BIN/tlsgated' --detach -o 'bpf_pin_dir=$pins'"
+tg_on_exit "nsenter --net=/run/netns/$NS_GW '$TG_DAEMON' --detach -o 'bpf_pin_dir=$pins'"
 start_gw
 stats() {
-	gwns "$TG_BIN/tlsgatectl" --pin-dir "$pins" -j stats | jq -r "$1"
+	gwns "$TG_CTL" --pin-dir "$pins" -j stats | jq -r "$1"
 }
 
 # 1. steered, IPv4: the client talks to the MX's address, tlsgated relays with TLS

@@ -24,7 +24,7 @@ pf_mx inside "$NS_IN" 192.0.2.25 notls
 cat > "$TG_WORK/inbound" <<EOP
 203.0.113.26	encrypt
 EOP
-tg_on_exit "nsenter --net=/run/netns/$NS_GW '$TG_BIN/tlsgated' --detach -o 'bpf_pin_dir=$pins'"
+tg_on_exit "nsenter --net=/run/netns/$NS_GW '$TG_DAEMON' --detach -o 'bpf_pin_dir=$pins'"
 tg_gw_bpf gw 10026 -o "inbound_listen=127.0.0.1:10026 [::1]:10026" -o steer_inbound=yes \
 	-o outside_interfaces=outside0 -o "bpf_pin_dir=$pins" -o resolve=no \
 	-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key" \
@@ -78,7 +78,7 @@ out=$(ip netns exec "$NS_GW" swaks --server 127.0.0.1:10026 --quit-after CONNECT
 ok $? "a connection made to the listener itself gets 421 4.3.5 (no next hop configured)"
 
 # 5. the counters saw the steering
-n=$(nsenter --net="/run/netns/$NS_GW" "$TG_BIN/tlsgatectl" --pin-dir "$pins" -j stats |
+n=$(nsenter --net="/run/netns/$NS_GW" "$TG_CTL" --pin-dir "$pins" -j stats |
 	jq -r '.global.flows.steered')
 [ "${n:-0}" -ge 3 ]
 ok $? "tlsgatectl stats: $n flows steered (3 sessions)"

@@ -25,8 +25,18 @@ tg_on_exit "rm -rf '$TG_WORK'"
 TG_PKI=$TG_WORK/pki
 TG_BIN=$TG_BUILD
 TG_HOSTNAME=gw.example.net
+# The binaries under test; the e2e-san tier points these at build/san/ (ASan+UBSan) while the
+# test peers stay the normal build.
+TG_DAEMON=${TLSGATE_DAEMON_BIN:-$TG_BIN/tlsgated}
+TG_CTL=${TLSGATE_CTL_BIN:-$TG_BIN/tlsgatectl}
 # The test peers may be a SANITIZE=1 build too: their leaks at exit are not what is tested.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+# tlsgated's own sanitizer reports go to files of their own ($TG_SAN/NAME.PID), which the test
+# reads when the daemon stops (tg_report_daemon) and once more at exit (tg_report_san): a
+# report anywhere fails the test, also one from a daemon that died or was never stopped.
+TG_SAN=$TG_WORK/san
+mkdir -p "$TG_SAN"
+tg_on_exit "tg_report_san"
 
 tg_pki() {
 	pki_init "$TG_PKI" || bail "pki: CA"
@@ -46,8 +56,31 @@ tg_mx_addrs() {
 	done
 }
 
-# At exit: stop a tlsgated and fail the test if it crashed doing so, or if its log holds a
-# sanitizer report (tests run against a SANITIZE=1 build too).
+# The environment tlsgated NAME runs with: leak detection at exit, the first error ends the
+# process (UBSan too), reports into $TG_SAN/NAME.PID.  Harmless for a build without sanitizers.
+tg_daemon_env() { # NAME -> TG_DAEMON_ENV (an array for env)
+	TG_DAEMON_ENV=(
+		"ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:log_path=$TG_SAN/$1"
+		"UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$TG_SAN/$1"
+		"LSAN_OPTIONS=log_path=$TG_SAN/$1"
+	)
+}
+
+# Print the sanitizer reports among FILES as a failed TAP line each and mark them read.
+_tg_san_fail() { # WHO FILE...
+	local who=$1 f
+	shift
+	for f in "$@"; do
+		case $f in *.read) continue ;; esac
+		[ -s "$f" ] || continue
+		echo "not ok - $who: sanitizer report ($(basename "$f"))"
+		head -n 40 "$f" | sed 's/^/# /'
+		mv "$f" "$f.read"
+	done
+}
+
+# At exit: stop a tlsgated and fail the test if it crashed doing so, or if it left a sanitizer
+# report (in its log or in $TG_SAN).
 tg_report_daemon() { # NAME PID
 	local st
 	kill -TERM "$2" 2>/dev/null
@@ -61,6 +94,12 @@ tg_report_daemon() { # NAME PID
 		echo "not ok - tlsgated $1: sanitizer report"
 		grep -A 30 -E "ERROR: AddressSanitizer|runtime error:" "$TG_WORK/$1.log" | sed 's/^/# /'
 	fi
+	_tg_san_fail "tlsgated $1" "$TG_SAN/$1".[0-9]*
+}
+
+# Last at exit, after every background process was stopped: reports nobody read yet.
+tg_report_san() {
+	_tg_san_fail "tlsgated" "$TG_SAN"/*.[0-9]*
 }
 
 tg_gw() {
@@ -68,7 +107,8 @@ tg_gw() {
 	shift 2
 	log="$TG_WORK/$name.log"
 	mkdir -p "$TG_WORK/$name"
-	tg_bg env ASAN_OPTIONS=detect_leaks=1 ip netns exec "$NS_GW" "$TG_BIN/tlsgated" -f \
+	tg_daemon_env "$name"
+	tg_bg env "${TG_DAEMON_ENV[@]}" ip netns exec "$NS_GW" "$TG_DAEMON" -f \
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "outbound_listen=192.0.2.1:$port" \
 		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
@@ -91,7 +131,9 @@ tg_gw_bpf() { # NAME PORT [-o k=v]...
 	shift 2
 	mkdir -p "$TG_WORK/$name"
 	starts=$(grep -c "tlsgated .* started" "$log" 2>/dev/null)
-	tg_bg nsenter --net="/run/netns/$NS_GW" "$TG_BIN/tlsgated" -f -o hostname=$TG_HOSTNAME \
+	tg_daemon_env "$name"
+	tg_bg env "${TG_DAEMON_ENV[@]}" nsenter --net="/run/netns/$NS_GW" "$TG_DAEMON" -f \
+		-o hostname=$TG_HOSTNAME \
 		-o workers=1 -o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" \
 		>> "$log" 2>&1
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
@@ -114,7 +156,8 @@ tg_gw_inbound() { # NAME PORT NEXT_HOP [-o k=v]...
 	mkdir -p "$TG_WORK/$name"
 	local rsa=()
 	[ -e "$TG_PKI/gw-rsa.crt" ] && rsa=(-o "inbound_cert=$TG_PKI/gw-rsa.crt:$TG_PKI/gw-rsa.key")
-	tg_bg env ASAN_OPTIONS=detect_leaks=1 ip netns exec "$NS_GW" "$TG_BIN/tlsgated" -f \
+	tg_daemon_env "$name"
+	tg_bg env "${TG_DAEMON_ENV[@]}" ip netns exec "$NS_GW" "$TG_DAEMON" -f \
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "inbound_listen=203.0.113.1:$port" \
 		-o "inbound_next_hop=$next" \
 		-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key" "${rsa[@]}" \

@@ -460,6 +460,38 @@ static void test_check_file(void **state)
 					   NULL, &err), -EINVAL);
 }
 
+static void check_collect(void *arg, const char *msg)
+{
+	char *all = arg;
+
+	strcat(all, msg);
+	strcat(all, "|");
+}
+
+/* policy check lists every error (a bad entry is skipped, the rest still checked). */
+static void test_check_table_all_errors(void **state)
+{
+	static const char text[] = "a.example encrypt\n  cont\nb.example sometimes\n"
+				   "c.example may\nbad\0nul\nc.example encrypt\nd.example verify\n";
+	char all[4096] = "";
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(policy_check_table(POLICY_OUTBOUND, "t", text, sizeof(text) - 1, &n,
+					    check_collect, all), 4);
+	assert_string_equal(all, "t:2:3: malformed attribute 'cont' (expected name=value)|"
+				 "t:3:11: unknown security level 'sometimes' (expected none, may, "
+				 "encrypt, fingerprint, verify, secure)|"
+				 "t:5:4: NUL byte in table text|"
+				 "t:6:1: duplicate key 'c.example' (first at line 4)|");
+	assert_int_equal(n, 3);
+	all[0] = '\0';
+	assert_int_equal(policy_check_table(POLICY_OUTBOUND, "t", text, 18, &n, check_collect,
+					    all), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(all, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_format_truncates),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_check_file),
+		cmocka_unit_test(test_check_table_all_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,67 @@
+#!/bin/bash
+# e2e: memory goes back after a burst.  2000 relayed sessions (200 at a time, TLS to the next
+# hop) raise tlsgated's resident set; once they have ended and the worker is idle, the daemon
+# returns the freed heap to the kernel (malloc_trim when a worker has no sessions), so its RSS
+# falls back near where it started.  A ratio, not an absolute: of what the burst added at its
+# peak (VmHWM), at most a third may still be resident after the idle trim.
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/pki.sh"
+. "$(dirname "$0")/../lib/postfix.sh"
+. "$(dirname "$0")/../lib/tlsgate.sh"
+
+lg=$TG_BIN/tests/e2e/helper_loadgen
+sink=$TG_BIN/tests/e2e/helper_sink
+[ -x "$lg" ] && [ -x "$sink" ] || bail "helper_loadgen/helper_sink not built"
+ulimit -Sn "$(ulimit -Hn)"
+tg_topology
+tg_pki
+for ns in "$NS_IN" "$NS_GW" "$NS_OUT"; do
+	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 "net.ipv4.ip_local_port_range=1024 65535"
+done
+tg_bg ip netns exec "$NS_OUT" "$sink" --listen 203.0.113.25:25 \
+	--cert "$TG_PKI/mx1.example.net.crt" --key "$TG_PKI/mx1.example.net.key" \
+	--ready "$TG_WORK/sink.ready" > "$TG_WORK/sink.out"
+for ((i = 0; i < 100; i++)); do [ -e "$TG_WORK/sink.ready" ] && break; sleep 0.1; done
+[ -e "$TG_WORK/sink.ready" ] || bail "sink did not start"
+tg_gw gw 2700 -o outbound_forward=203.0.113.25:25 -o max_sessions=4096 -d
+pid=$TG_GW_PID_gw
+
+rss() { awk "/^$1:/ { print \$2 }" "/proc/$pid/status"; }
+trims() { grep -c "worker=0 idle: heap trimmed" "$TG_WORK/gw.log"; }
+wait_trim() { # N: until more than N idle trims are logged (10 s at most)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(trims)" -gt "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+load() { # CONNECTIONS CONCURRENCY
+	ip netns exec "$NS_IN" "$lg" --connect 192.0.2.1:2700 --connections "$1" \
+		--concurrency "$2" --messages 1 --size 4k --timeout 60
+}
+
+# What the daemon holds once it has relayed at all (lazy set-up, TLS contexts): the baseline.
+t0=$(trims)
+load 20 4 > "$TG_WORK/warm.json"
+ok $? "warm-up: 20 sessions relayed"
+wait_trim "$t0"
+ok $? "the idle worker trims its heap (debug log: worker=0 idle: heap trimmed)"
+base=$(rss VmRSS)
+t0=$(trims)
+load 2000 200 > "$TG_WORK/burst.json"
+ok $? "2000 sessions, 200 at a time, relayed without errors ($(jq -c '{messages, errors, seconds}' "$TG_WORK/burst.json"))"
+peak=$(rss VmHWM)
+grown=$((peak - base))
+diag "RSS: baseline ${base} KiB, peak ${peak} KiB"
+[ "$grown" -gt 4096 ]
+ok $? "the burst raised the resident set (by ${grown} KiB) -- else this test measures nothing"
+# Idle now: the trim comes within a second.
+wait_trim "$t0"
+now=$(rss VmRSS)
+diag "RSS after the sessions ended: ${now} KiB ($(((now - base) * 100 / grown))% of the growth kept)"
+[ $(((now - base) * 3)) -le "$grown" ]
+ok $? "idle after the burst: at most a third of the growth still resident"
+tap_done
