@@ -13,6 +13,9 @@ ca-certificates procps psmisc iputils-ping libclang-rt-14-dev testssl.sh debhelp
 # What Debian only recommends but the tests use: swaks speaks TLS through Net::SSLeay and
 # IO::Socket::SSL and IPv6 through IO::Socket::INET6 (with --no-install-recommends it has neither).
 PKGS="$PKGS libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl"
+# Exim and OpenSMTPD conflict with Postfix as packages: tests/lib/fetch-mta unpacks them into
+# build/mta/ instead.  Of the libraries they link, only libidn12 (Exim's) is not already here.
+PKGS="$PKGS libidn12"
 
 missing=""
 for p in $PKGS; do

@@ -14,7 +14,10 @@
  *                     closes; the NEXT connection does not offer STARTTLS (may-fallback test)
  *   drop-mid-data     after 354 reads 1000 bytes of the body and closes the connection
  *   plain-after-tls   after the TLS handshake, refuses nothing but logs each command
- * Every command received is appended to --store/commands.log (one line each, "C: ...").
+ *   refuse-tls        offers STARTTLS (with or without --cert) and answers it with
+ *                     "454 4.7.0 TLS not available due to local problem"
+ * Every command received is appended to --store/commands.log (one line each, "C<n>: ..."), and
+ * a connection that ended without QUIT (either side closing) ends with "C<n>: <closed without QUIT>".
  * --ready FILE is created once listening (readiness for the test, no sleeps).
  * --fork: serve each connection in its own process (many at once; commands.log lines interleave).
  * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
@@ -147,13 +150,20 @@ static int read_body(struct conn *c, FILE *out, long limit)
 static void serve(int fd)
 {
 	struct conn c = { .fd = fd };
-	bool tls_offer = ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage"));
+	bool refuse_tls = !strcmp(mode, "refuse-tls");
+	bool tls_offer = refuse_tls ||
+			 (ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage")));
+	bool quit = false;
 	char line[4096];
 	int msgs = 0;
 
 	say(&c, "220 fake.example.net ESMTP fake\r\n");
 	while (!get_line(&c, line, sizeof(line))) {
 		log_cmd(line);
+		if (!strncasecmp(line, "STARTTLS", 8) && refuse_tls) {
+			say(&c, "454 4.7.0 TLS not available due to local problem\r\n");
+			continue;
+		}
 		if (!strncasecmp(line, "EHLO", 4)) {
 			say(&c, "250-fake.example.net\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
 			if (tls_offer && !c.ssl)
@@ -197,11 +207,14 @@ static void serve(int fd)
 			say(&c, "250 2.0.0 Ok: queued\r\n");
 		} else if (!strncasecmp(line, "QUIT", 4)) {
 			say(&c, "221 2.0.0 Bye\r\n");
+			quit = true;
 			break;
 		} else {
 			say(&c, "502 5.5.2 Error: command not recognized\r\n");
 		}
 	}
+	if (!quit)
+		log_cmd("<closed without QUIT>");
 	if (c.ssl) {
 		SSL_shutdown(c.ssl);
 		SSL_free(c.ssl);

@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# What the Exim and OpenSMTPD helpers (exim.sh, opensmtpd.sh) share.  Source after tap.sh and
+# netns.sh, before them.
+#
+#   mta_root_or_skip          $TG_MTA_ROOT: the unpacked Exim and OpenSMTPD packages
+#                             (tests/lib/fetch-mta); when they cannot be had the test exits 77
+#                             (run-cases: a skip) with the reason.  Call before any TAP line.
+#   mta_system_user NAME      a system user and group NAME, created once (the packages' maintainer
+#                             scripts would; the binaries look their users up by name at start)
+#   mta_wait_listen NS ADDR PORT [TIMEOUT_S]   until something listens on exactly ADDR:PORT
+#   mta_strip FILE [HOPS]     the message as the first MTA got it: without the headers the
+#                             storing MTA prepended (Return-Path, Exim's Return-path,
+#                             X-Original-To, Delivered-To) and
+#                             without the first HOPS (default 1) Received headers
+#   mta_same_message SENT STORED [HOPS]   mta_strip of STORED equals SENT (CRs dropped)
+
+mta_root_or_skip() {
+	local err
+	err=$(mktemp)
+	if ! TG_MTA_ROOT=$("$TG_TOP/tests/lib/fetch-mta" 2>"$err"); then
+		echo "Exim/OpenSMTPD not available: $(cat "$err")"
+		rm -f "$err"
+		exit 77 # run-cases: a skip, with the line above as the reason
+	fi
+	rm -f "$err"
+}
+
+mta_system_user() {
+	getent group "$1" >/dev/null || groupadd --system "$1" || bail "cannot create group $1"
+	getent passwd "$1" >/dev/null ||
+		useradd --system -g "$1" --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$1" || bail "cannot create user $1"
+}
+
+mta_wait_listen() {
+	local i
+	for ((i = 0; i < ${4:-30} * 10; i++)); do
+		ip netns exec "$1" ss -Hltn "src $2 and sport = :$3" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+mta_strip() {
+	awk -v hops="${2:-1}" '
+		done { print; next }
+		tolower($0) ~ /^(return-path|x-original-to|delivered-to):/ { skip = 1; next }
+		/^Received:/ && seen < hops { seen++; skip = 1; next }
+		/^[ \t]/ && skip { next }
+		{ done = 1; print }
+	' "$1"
+}
+
+mta_same_message() {
+	cmp -s <(tr -d '\r' < "$1") <(mta_strip "$2" "${3:-1}")
+}
