@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # What the Exim and OpenSMTPD helpers (exim.sh, opensmtpd.sh) share.  Source after tap.sh and
-# netns.sh, before them.
+# netns.sh, before them (mta_halfclose: after tlsgate.sh).
 #
 #   mta_root_or_skip          $TG_MTA_ROOT: the unpacked Exim and OpenSMTPD packages
 #                             (tests/lib/fetch-mta); when they cannot be had the test exits 77
@@ -10,9 +10,10 @@
 #   mta_wait_listen NS ADDR PORT [TIMEOUT_S]   until something listens on exactly ADDR:PORT
 #   mta_strip FILE [HOPS]     the message as the first MTA got it: without the headers the
 #                             storing MTA prepended (Return-Path, Exim's Return-path,
-#                             X-Original-To, Delivered-To) and
-#                             without the first HOPS (default 1) Received headers
+#                             X-Original-To, Delivered-To) and its first HOPS (default 1)
+#                             Received headers
 #   mta_same_message SENT STORED [HOPS]   mta_strip of STORED equals SENT (CRs dropped)
+#   mta_halfclose ...         a client that half-closes after a pipelined QUIT (below)
 
 mta_root_or_skip() {
 	local err
@@ -53,4 +54,44 @@ mta_strip() {
 
 mta_same_message() {
 	cmp -s <(tr -d '\r' < "$1") <(mta_strip "$2" "${3:-1}")
+}
+
+# A client that pipelines the end of its message with QUIT and half-closes in the same flight,
+# as Exim 4.96 does: EHLO [STARTTLS, EHLO], MAIL, RCPT, then either DATA, the message and
+# ".\r\nQUIT\r\n", or "BDAT n LAST", the message and "QUIT\r\n"; then shutdown(SHUT_WR) (inside
+# TLS after a close_notify) and read to EOF.  Exit status 0 only when both the message's 250 and
+# QUIT's 221 arrived (helper_smtp_client's); the transcript goes to stdout.
+#   mta_halfclose NS HOST PORT RCPT MSG_FILE [plain|tls] [data|bdat]
+mta_halfclose() {
+	local ns=$1 host=$2 port=$3 rcpt=$4 msg=$5 tls=${6:-plain} mode=${7:-data}
+	{
+		echo "expect 220"
+		echo 'send EHLO halfclose.example.org\r\n'
+		echo "expect 250"
+		if [ "$tls" = tls ]; then
+			echo 'send STARTTLS\r\n'
+			echo "expect 220"
+			echo starttls
+			echo 'send EHLO halfclose.example.org\r\n'
+			echo "expect 250"
+		fi
+		echo 'send MAIL FROM:<sender@example.org>\r\n'
+		echo "expect 250"
+		echo "send RCPT TO:<$rcpt>\\r\\n"
+		echo "expect 250"
+		if [ "$mode" = bdat ]; then
+			echo "send BDAT $(stat -c %s "$msg") LAST\\r\\n"
+			echo "sendfile $msg"
+			echo 'send QUIT\r\n'
+		else
+			echo 'send DATA\r\n'
+			echo "expect 354"
+			echo "sendfile $msg"
+			echo 'send .\r\nQUIT\r\n'
+		fi
+		echo shutdown
+		echo "expect 250"
+		echo "expect 221"
+		echo readall
+	} | ip netns exec "$ns" "$TG_BIN/tests/e2e/helper_smtp_client" "$host" "$port" --timeout 10
 }
