@@ -6,7 +6,8 @@
 # looks up its compiled-in user Debian-exim before reading any configuration: created here once.
 #
 #   ex_mx NAME NS ADDR [tls|notls] [CERT_BASENAME]
-#       An MX for EX_DOMAINS (default "example.net example.org") on ADDR:25 in NS (exim -bdf),
+#       An MX for EX_DOMAINS (default "example.net example.org") on ADDR:25 (EX_PORT) in NS
+#       (exim -bdf),
 #       storing each message for USER@DOMAIN in the Maildir $TG_EX_BASE/NAME/mail/DOMAIN/USER/
 #       (as Debian-exim) for USER in EX_USERS (default alice bob carol dave erin frank
 #       postmaster), in DOMAIN/_other/ for anyone else.  With tls: STARTTLS offered with
@@ -14,7 +15,8 @@
 #       "[PID] helo name=NAME tls=yes|no" (one PID per connection).
 #   ex_client NAME NS HOST:PORT
 #       An inside MTA that routes everything to HOST:PORT (manualroute; smtp transport with
-#       its defaults: PIPELINING, CHUNKING, STARTTLS when offered).  No daemon:
+#       its defaults: PIPELINING, CHUNKING (EX_CHUNKING=no: DATA), STARTTLS when offered).
+#       Exim 4.96 pipelines QUIT after the message's end and half-closes.  No daemon:
 #       ex_send NAME FROM TO < MSG submits and delivers in the foreground (exim -odf);
 #       ex_queue_run NAME forces one delivery attempt of whatever is queued (exim -qff).
 #   ex_log NAME                 its main log
@@ -77,7 +79,7 @@ ex_mx() {
 	echo "*: _other" >> "$d/etc/users"
 	{
 		echo "local_interfaces = <; $addr"
-		echo "daemon_smtp_ports = 25"
+		echo "daemon_smtp_ports = ${EX_PORT:-25}"
 		if [ "$tls" = tls ]; then
 			install -m 600 -o Debian-exim "$cert.key" "$d/etc/key"
 			echo "tls_advertise_hosts = *"
@@ -116,9 +118,9 @@ EOC
 	} >> "$d/etc/exim.conf"
 	tg_bg ip netns exec "$ns" "$TG_MTA_ROOT/usr/sbin/exim4" -C "$d/etc/exim.conf" -bdf \
 		> "$d/daemon.out" 2>&1
-	mta_wait_listen "$ns" "$addr" 25 20 ||
+	mta_wait_listen "$ns" "$addr" "${EX_PORT:-25}" 20 ||
 		{ cat "$d/daemon.out" "$d/log/paniclog" "$d/log/mainlog" >&2 2>/dev/null
-		  bail "exim $name: not listening on $addr:25"; }
+		  bail "exim $name: not listening on $addr:${EX_PORT:-25}"; }
 }
 
 ex_client() {
@@ -145,6 +147,7 @@ remote_smtp:
   driver = smtp
   port = ${relay##*:}
   helo_data = $name.test.example.net
+$([ "${EX_CHUNKING:-yes}" = no ] && echo "  hosts_try_chunking =")
 
 begin retry
 * * F,1m,1m
@@ -153,12 +156,13 @@ EOC
 		{ cat "$d/check.log" >&2; bail "exim $name: configuration check failed"; }
 }
 
+# (stderr: exim says each time that -C cost it root, which only the deliveries' user notices)
 ex_send() { # name from to < message
-	_ex_exim "$(ex_dir "$1")" -odf -oi -f "$2" "$3"
+	_ex_exim "$(ex_dir "$1")" -odf -oi -f "$2" "$3" 2>>"$(ex_dir "$1")/cmd.err"
 }
 
 ex_queue_run() {
-	_ex_exim "$(ex_dir "$1")" -qff
+	_ex_exim "$(ex_dir "$1")" -qff 2>>"$(ex_dir "$1")/cmd.err"
 }
 
 ex_queue() {
