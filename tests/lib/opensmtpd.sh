@@ -12,12 +12,13 @@
 # opensmtpq, created here once.
 #
 #   os_mx NAME NS ADDR [tls|notls] [CERT_BASENAME]
-#       An MX for OS_DOMAINS (default "example.net example.org") on ADDR:25 in NS, storing each
-#       message for USER@DOMAIN in the Maildir $TG_OS_BASE/NAME/mail/DOMAIN/USER/ (as nobody).
-#       With tls: STARTTLS offered with CERT_BASENAME.{crt,key} (an RSA pair: see os_tls_works).
+#       An MX for OS_DOMAINS (default "example.net example.org") on ADDR:25 (OS_PORT) in NS,
+#       storing each message for USER@DOMAIN in the Maildir $TG_OS_BASE/NAME/mail/DOMAIN/USER/
+#       (as nobody).  With tls: STARTTLS offered with CERT_BASENAME.{crt,key} (but see
+#       os_tls_works).
 #   os_client NAME NS HOST:PORT
-#       An inside MTA listening on 127.0.0.1:25 in NS that relays everything to HOST:PORT
-#       (smtp://, opportunistic STARTTLS); os_send NAME FROM TO FILE submits FILE to it.
+#       An inside MTA listening on 127.0.0.1:25 (OS_SUBMIT_PORT) in NS that relays everything
+#       to HOST:PORT (smtp://, opportunistic STARTTLS); os_send NAME FROM TO FILE submits FILE.
 #   os_log NAME                 its log
 #   os_mails NAME RCPT          stored files, oldest first; os_wait_mail NAME RCPT COUNT [TIMEOUT]
 #   os_wait_log NAME REGEX [COUNT [TIMEOUT]]   until REGEX matches COUNT (default 1) log lines
@@ -68,7 +69,7 @@ os_mx() {
 	for dom in ${OS_DOMAINS:-example.net example.org}; do
 		echo "@$dom nobody" >> "$d/etc/vusers"
 	done
-	listen="listen on $addr port 25 hostname $name.test.example.net"
+	listen="listen on $addr port ${OS_PORT:-25} hostname $name.test.example.net"
 	{
 		if [ "$tls" = tls ]; then
 			# smtpd refuses a key others can read
@@ -84,27 +85,28 @@ os_mx() {
 			echo "match from any for domain \"$dom\" action \"store\""
 		done
 	} > "$d/etc/smtpd.conf"
-	_os_start "$name" "$ns" "$d" "$addr" 25
+	_os_start "$name" "$ns" "$d" "$addr" "${OS_PORT:-25}"
 }
 
 os_client() {
 	local name=$1 ns=$2 relay=$3 d
 	d=$(os_dir "$name")
 	_os_prepare "$d"
+	echo "${OS_SUBMIT_PORT:-25}" > "$d/submit_port"
 	cat > "$d/etc/smtpd.conf" <<EOC
-listen on 127.0.0.1 port 25 hostname $name.test.example.net
+listen on 127.0.0.1 port ${OS_SUBMIT_PORT:-25} hostname $name.test.example.net
 action "relay" relay host smtp://$relay helo $name.test.example.net
 match from any for any action "relay"
 EOC
-	_os_start "$name" "$ns" "$d" 127.0.0.1 25
+	_os_start "$name" "$ns" "$d" 127.0.0.1 "${OS_SUBMIT_PORT:-25}"
 }
 
 os_send() { # name from to file
 	local d
 	d=$(os_dir "$1")
 	{ cat "$4"; printf '.\r\n'; } > "$d/submit.$$"
-	ip netns exec "$(cat "$d/netns")" swaks --server 127.0.0.1 --from "$2" --to "$3" \
-		--data "@$d/submit.$$" > "$d/submit.out" 2>&1
+	ip netns exec "$(cat "$d/netns")" swaks --server 127.0.0.1 --port "$(cat "$d/submit_port")" \
+		--from "$2" --to "$3" --data "@$d/submit.$$" > "$d/submit.out" 2>&1
 }
 
 os_log() {
@@ -135,7 +137,7 @@ os_wait_log() { # name regex [count [timeout]]
 	return 1
 }
 
-os_tls_works() { # ns addr
-	echo QUIT | ip netns exec "$1" timeout 10 openssl s_client -connect "$2:25" \
+os_tls_works() { # ns addr [port]
+	echo QUIT | ip netns exec "$1" timeout 10 openssl s_client -connect "$2:${3:-25}" \
 		-starttls smtp -brief > /dev/null 2>&1
 }
