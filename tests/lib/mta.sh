@@ -59,9 +59,11 @@ mta_same_message() {
 # A client that pipelines the end of its message with QUIT and half-closes in the same flight,
 # as Exim 4.96 does: EHLO [STARTTLS, EHLO], MAIL, RCPT, then either DATA, the message and
 # ".\r\nQUIT\r\n", or "BDAT n LAST", the message and "QUIT\r\n"; then shutdown(SHUT_WR) (inside
-# TLS after a close_notify) and read to EOF.  Exit status 0 only when both the message's 250 and
-# QUIT's 221 arrived (helper_smtp_client's); the transcript goes to stdout.
-#   mta_halfclose NS HOST PORT RCPT MSG_FILE [plain|tls] [data|bdat]
+# TLS after a close_notify) and read to EOF.  Toward a server without PIPELINING (OpenSMTPD)
+# Exim waits for the message's 250 and then sends QUIT and half-closes: mode nopipe.  Exit
+# status 0 only when both the message's 250 and QUIT's 221 arrived (helper_smtp_client's); the
+# transcript goes to stdout.
+#   mta_halfclose NS HOST PORT RCPT MSG_FILE [plain|tls] [data|bdat|nopipe]
 mta_halfclose() {
 	local ns=$1 host=$2 port=$3 rcpt=$4 msg=$5 tls=${6:-plain} mode=${7:-data}
 	{
@@ -83,14 +85,24 @@ mta_halfclose() {
 			echo "send BDAT $(stat -c %s "$msg") LAST\\r\\n"
 			echo "sendfile $msg"
 			echo 'send QUIT\r\n'
+			echo shutdown
+			echo "expect 250"
+		elif [ "$mode" = nopipe ]; then
+			echo 'send DATA\r\n'
+			echo "expect 354"
+			echo "sendfile $msg"
+			echo 'send .\r\n'
+			echo "expect 250"
+			echo 'send QUIT\r\n'
+			echo shutdown
 		else
 			echo 'send DATA\r\n'
 			echo "expect 354"
 			echo "sendfile $msg"
 			echo 'send .\r\nQUIT\r\n'
+			echo shutdown
+			echo "expect 250"
 		fi
-		echo shutdown
-		echo "expect 250"
 		echo "expect 221"
 		echo readall
 	} | ip netns exec "$ns" "$TG_BIN/tests/e2e/helper_smtp_client" "$host" "$port" --timeout 10
