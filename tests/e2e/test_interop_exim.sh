@@ -51,7 +51,7 @@ ehlo_seqs() {
 all_ehlo_seqs() { # exim-instance want
 	local seqs
 	seqs=$(ehlo_seqs "$1")
-	[ -n "$seqs" ] && [ -z "$(grep -vx "$2" <<<"$seqs")" ] && return 0
+	[ -n "$seqs" ] && ! grep -qvx "$2" <<<"$seqs" && return 0
 	diag "EHLOs per connection:"
 	sed 's/^/#   /' <<<"$seqs"
 	return 1

@@ -18,6 +18,7 @@
 mta_root_or_skip() {
 	local err
 	err=$(mktemp)
+	# shellcheck disable=SC2034 # used by exim.sh and opensmtpd.sh
 	if ! TG_MTA_ROOT=$("$TG_TOP/tests/lib/fetch-mta" 2>"$err"); then
 		echo "Exim/OpenSMTPD not available: $(cat "$err")"
 		rm -f "$err"
@@ -64,6 +65,7 @@ mta_same_message() {
 # status 0 only when both the message's 250 and QUIT's 221 arrived (helper_smtp_client's); the
 # transcript goes to stdout.
 #   mta_halfclose NS HOST PORT RCPT MSG_FILE [plain|tls] [data|bdat|nopipe]
+# shellcheck disable=SC2028 # the \r\n are helper_smtp_client's escapes, not echo's
 mta_halfclose() {
 	local ns=$1 host=$2 port=$3 rcpt=$4 msg=$5 tls=${6:-plain} mode=${7:-data}
 	{
