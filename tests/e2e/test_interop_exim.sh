@@ -61,9 +61,9 @@ received_once() { # exim-instance rcpt: one "<=" for RCPT, nothing deferred or f
 		! ex_log "$1" | grep -qE " (==|\*\*) $2"
 }
 # The client's log: delivered (=>) once with the MX's final 250 (after BDAT LAST Exim logs the
-# chunk's 250 line too), never deferred or failed.
+# chunk's 250 line too: "250- 3509 byte chunk, ...\n250 OK id=..."), never deferred or failed.
 sent_once() { # exim-client rcpt
-	[ "$(ex_log "$1" | grep -cE " => $2 .*C=\".*250 OK id=")" = 1 ] &&
+	[ "$(ex_log "$1" | grep -cE " => $2 .*C=\"(.*\\\\n)?250 ")" = 1 ] &&
 		! ex_log "$1" | grep -qE " (==|\*\*) $2"
 }
 
