@@ -16,6 +16,8 @@
  *   plain-after-tls   after the TLS handshake, refuses nothing but logs each command
  *   refuse-tls        offers STARTTLS (with or without --cert) and answers it with
  *                     "454 4.7.0 TLS not available due to local problem"
+ *   ehlo-once         as OpenSMTPD: a second EHLO/HELO in a session (STARTTLS starts a new
+ *                     one) gets "503 5.5.1 Invalid command: Already identified"
  * Every command received is appended to --store/commands.log (one line each, "C<n>: ..."), and
  * a connection that ended without QUIT (either side closing) ends with "C<n>: <closed without QUIT>".
  * --ready FILE is created once listening (readiness for the test, no sleeps).
@@ -150,7 +152,8 @@ static int read_body(struct conn *c, FILE *out, long limit)
 static void serve(int fd)
 {
 	struct conn c = { .fd = fd };
-	bool refuse_tls = !strcmp(mode, "refuse-tls");
+	bool refuse_tls = !strcmp(mode, "refuse-tls"), ehlo_once = !strcmp(mode, "ehlo-once");
+	bool identified = false;
 	bool tls_offer = refuse_tls ||
 			 (ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage")));
 	bool quit = false;
@@ -163,6 +166,13 @@ static void serve(int fd)
 		if (!strncasecmp(line, "STARTTLS", 8) && refuse_tls) {
 			say(&c, "454 4.7.0 TLS not available due to local problem\r\n");
 			continue;
+		}
+		if ((!strncasecmp(line, "EHLO", 4) || !strncasecmp(line, "HELO", 4)) && ehlo_once) {
+			if (identified) {
+				say(&c, "503 5.5.1 Invalid command: Already identified\r\n");
+				continue;
+			}
+			identified = true;
 		}
 		if (!strncasecmp(line, "EHLO", 4)) {
 			say(&c, "250-fake.example.net\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
@@ -179,6 +189,7 @@ static void serve(int fd)
 			else
 				say(&c, "220 2.0.0 Ready\r\n");
 			c.len = 0; /* what the client pipelined in plaintext is not TLS */
+			identified = false; /* RFC 3207 4.2: a new session, EHLO again */
 			c.ssl = SSL_new(ctx);
 			SSL_set_fd(c.ssl, fd);
 			if (SSL_accept(c.ssl) != 1) {
