@@ -43,7 +43,7 @@ halfclose_case() {
 		sed 's/^/# /' "$out"
 	grep -qE "^S: 250 2\.0\.0 Ok: queued as" "$out" && grep -q "^S: 221 " "$out"
 	ok $? "$what: ... the MX's own 250 (queued as) and 221, relayed"
-	pf_wait_mail "$mx" "$rcpt" 1 10 && mta_same_message "$TG_WORK/m" \
+	pf_wait_mail "$mx" "$rcpt" 1 5 && mta_same_message "$TG_WORK/m" \
 		"$(pf_mails "$mx" "$rcpt" | head -n 1)" "$hops"
 	ok $? "$what: stored byte-identical"
 	is "$(pf_mails "$mx" "$rcpt" | wc -l)" 1 "$what: exactly one copy stored"

@@ -139,7 +139,7 @@ hc() { # ns host port rcpt tls mode instance hops what
 		grep -q "^S: 250 OK id=" "$TG_WORK/hc.${4%@*}" && grep -q "^S: 221 " "$TG_WORK/hc.${4%@*}"
 	ok $? "${9}: the client gets Exim's 250 and 221 after its half-close" ||
 		sed 's/^/# /' "$TG_WORK/hc.${4%@*}"
-	ex_wait_mail "$7" "$4" 1 10 &&
+	ex_wait_mail "$7" "$4" 1 5 &&
 		mta_same_message "$TG_WORK/m" "$(ex_mails "$7" "$4" | head -n 1)" "$8" &&
 		[ "$(ex_mails "$7" "$4" | wc -l)" = 1 ]
 	ok $? "${9}: one copy stored, byte-identical"

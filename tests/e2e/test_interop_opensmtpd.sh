@@ -132,7 +132,7 @@ hc() { # ns host port rcpt tls instance hops what
 		grep -q "^S: 221 " "$TG_WORK/hc.${4%@*}"
 	ok $? "${8}: the client gets OpenSMTPD's 250 and 221 after its half-close" ||
 		sed 's/^/# /' "$TG_WORK/hc.${4%@*}"
-	os_wait_mail "$6" "$4" 1 10 &&
+	os_wait_mail "$6" "$4" 1 5 &&
 		mta_same_message "$TG_WORK/m" "$(os_mails "$6" "$4" | head -n 1)" "$7" &&
 		[ "$(os_mails "$6" "$4" | wc -l)" = 1 ]
 	ok $? "${8}: one copy stored, byte-identical"
