@@ -18,8 +18,9 @@
  *                     "454 4.7.0 TLS not available due to local problem"
  *   ehlo-once         as OpenSMTPD: a second EHLO/HELO in a session (STARTTLS starts a new
  *                     one) gets "503 5.5.1 Invalid command: Already identified"
- * Every command received is appended to --store/commands.log (one line each, "C<n>: ..."), and
- * a connection that ended without QUIT (either side closing) ends with "C<n>: <closed without QUIT>".
+ * Every command received is appended to --store/commands.log (one line each, "C<n>: ..."); a
+ * connection that ended without QUIT (either side closing) ends with "C<n>: <closed without
+ * QUIT>".
  * --ready FILE is created once listening (readiness for the test, no sleeps).
  * --fork: serve each connection in its own process (many at once; commands.log lines interleave).
  * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
@@ -154,8 +155,8 @@ static void serve(int fd)
 	struct conn c = { .fd = fd };
 	bool refuse_tls = !strcmp(mode, "refuse-tls"), ehlo_once = !strcmp(mode, "ehlo-once");
 	bool identified = false;
-	bool tls_offer = refuse_tls ||
-			 (ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage")));
+	bool tls_offer =
+		refuse_tls || (ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage")));
 	bool quit = false;
 	char line[4096];
 	int msgs = 0;

@@ -40,7 +40,7 @@ ehlo_seqs() { # fake-mx name
 }
 # want-seq H: the client says HELO (its reply is not checked), the next hop sees "E" as well
 case_() { # fake hops what want-seq swaks-args...  (hops: Received headers before the message)
-	local fake=$1 hops=$2 what=$3 want=$4 out=$TG_WORK/swaks.$1 stored
+	local fake=$1 hops=$2 what=$3 want=$4 out=$TG_WORK/swaks.$1 stored words
 	shift 4
 	"$@" --from sender@example.org --to alice@example.net --data "@$TG_WORK/m.swaks" \
 		> "$out" 2>&1
@@ -59,8 +59,9 @@ case_() { # fake hops what want-seq swaks-args...  (hops: Received headers befor
 	stored=$(ls "$TG_WORK/$fake"/msg.* 2>/dev/null | head -n 1)
 	[ -n "$stored" ] && mta_same_message "$TG_WORK/m" <(tr -d '\r' < "$stored") "$hops"
 	ok $? "$what: the next hop stored the message, byte-identical"
+	words=$(sed 's/E/EHLO /g; s/S/STARTTLS /g; s/ $//' <<<"$want")
 	is "$(ehlo_seqs "$fake" | sed 's/^C[0-9]*: //' | sort -u | tr '\n' ' ')" "$want " \
-		"$what: every session at the next hop: $(sed 's/E/EHLO /g; s/S/STARTTLS /g; s/ $//' <<<"$want")" ||
+		"$what: every session at the next hop: $words" ||
 		ehlo_seqs "$fake" | sed 's/^/# /'
 }
 
