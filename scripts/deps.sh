@@ -16,6 +16,9 @@ lintian debootstrap"
 PKGS="$PKGS libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl"
 # tests/lib/tcpinject.py: an on-path attacker's crafted frames (AF_PACKET) in the e2e tier
 PKGS="$PKGS python3"
+# Exim and OpenSMTPD conflict with Postfix as packages: tests/lib/fetch-mta unpacks them into
+# build/mta/ instead.  Of the libraries they link, only libidn12 (Exim's) is not already here.
+PKGS="$PKGS libidn12"
 
 missing=""
 for p in $PKGS; do

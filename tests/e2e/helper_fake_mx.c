@@ -16,7 +16,13 @@
  *   plain-after-tls   after the TLS handshake, refuses nothing but logs each command
  *   stall-data        after 354 reads nothing more and never answers (a next hop that stalls
  *                     mid-message: the relay's writes to it fill the socket buffers and block)
- * Every command received is appended to --store/commands.log (one line each, "C: ...").
+ *   refuse-tls        offers STARTTLS (with or without --cert) and answers it with
+ *                     "454 4.7.0 TLS not available due to local problem"
+ *   ehlo-once         as OpenSMTPD: a second EHLO/HELO in a session (STARTTLS starts a new
+ *                     one) gets "503 5.5.1 Invalid command: Already identified"
+ * Every command received is appended to --store/commands.log (one line each, "C<n>: ..."); a
+ * connection that ended without QUIT (either side closing) ends with "C<n>: <closed without
+ * QUIT>".
  * --ready FILE is created once listening (readiness for the test, no sleeps).
  * --fork: serve each connection in its own process (many at once; commands.log lines interleave).
  * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
@@ -149,13 +155,28 @@ static int read_body(struct conn *c, FILE *out, long limit)
 static void serve(int fd)
 {
 	struct conn c = { .fd = fd };
-	bool tls_offer = ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage"));
+	bool refuse_tls = !strcmp(mode, "refuse-tls"), ehlo_once = !strcmp(mode, "ehlo-once");
+	bool identified = false;
+	bool tls_offer =
+		refuse_tls || (ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage")));
+	bool quit = false;
 	char line[4096];
 	int msgs = 0;
 
 	say(&c, "220 fake.example.net ESMTP fake\r\n");
 	while (!get_line(&c, line, sizeof(line))) {
 		log_cmd(line);
+		if (!strncasecmp(line, "STARTTLS", 8) && refuse_tls) {
+			say(&c, "454 4.7.0 TLS not available due to local problem\r\n");
+			continue;
+		}
+		if ((!strncasecmp(line, "EHLO", 4) || !strncasecmp(line, "HELO", 4)) && ehlo_once) {
+			if (identified) {
+				say(&c, "503 5.5.1 Invalid command: Already identified\r\n");
+				continue;
+			}
+			identified = true;
+		}
 		if (!strncasecmp(line, "EHLO", 4)) {
 			say(&c, "250-fake.example.net\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
 			if (tls_offer && !c.ssl)
@@ -171,6 +192,7 @@ static void serve(int fd)
 			else
 				say(&c, "220 2.0.0 Ready\r\n");
 			c.len = 0; /* what the client pipelined in plaintext is not TLS */
+			identified = false; /* RFC 3207 4.2: a new session, EHLO again */
 			c.ssl = SSL_new(ctx);
 			SSL_set_fd(c.ssl, fd);
 			if (SSL_accept(c.ssl) != 1) {
@@ -203,11 +225,14 @@ static void serve(int fd)
 			say(&c, "250 2.0.0 Ok: queued\r\n");
 		} else if (!strncasecmp(line, "QUIT", 4)) {
 			say(&c, "221 2.0.0 Bye\r\n");
+			quit = true;
 			break;
 		} else {
 			say(&c, "502 5.5.2 Error: command not recognized\r\n");
 		}
 	}
+	if (!quit)
+		log_cmd("<closed without QUIT>");
 	if (c.ssl) {
 		SSL_shutdown(c.ssl);
 		SSL_free(c.ssl);

@@ -10,7 +10,8 @@
  *   starttls [VER [CIPHER]]  TLS handshake as client, no verification; VER tls1.2|tls1.3
  *                    pins the version, CIPHER the TLS 1.2 cipher or TLS 1.3 suite
  *   readall          read until the server closes (or --timeout)
- *   shutdown         half-close (SHUT_WR)
+ *   shutdown         half-close: inside TLS a close_notify first (as Exim's TLS_SHUTDOWN_WONLY),
+ *                    then SHUT_WR; replies can still be read after it
  *
  * Every reply read is printed to stdout as "S: <line>".  Exit 0 when every expect matched,
  * 1 on a mismatch, 2 on a broken script, 3 when the connection failed or timed out.
@@ -217,6 +218,10 @@ int main(int argc, char **argv)
 			if (code == -2)
 				printf("# timed out waiting for more\n");
 		} else if (!strcmp(line, "shutdown")) {
+			/* SSL_shutdown() sends close_notify without waiting for the peer's (it
+			 * returns 0); SSL_read() keeps working for what the peer still sends. */
+			if (ssl && SSL_shutdown(ssl) < 0)
+				return 3;
 			shutdown(fd, SHUT_WR);
 		} else {
 			fprintf(stderr, "bad directive: %s\n", line);
