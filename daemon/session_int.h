@@ -180,8 +180,16 @@ struct session {
 /* session_io.c: what every step uses — side I/O, failing, the reply queue, events */
 void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int session_side_write(struct side *sd, const void *p, size_t n);
-int session_side_printf(struct side *sd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Queue one protocol unit to a side, whole.  The caller has made room for it (or waits until
+ * there is, buf_room()); if it still does not fit, the session fails (421 to the client) rather
+ * than send part of it, and the error comes back: the caller stops there.
+ */
+int session_side_write(struct side *sd, const void *p, size_t n) __attribute__((warn_unused_result));
+int session_side_writev(struct side *sd, const struct iovec *iov, size_t iovcnt)
+	__attribute__((warn_unused_result));
+int session_side_printf(struct side *sd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), warn_unused_result));
 bool session_side_fill(struct side *sd);
 bool session_side_flush(struct side *sd);
 void session_side_close(struct session *s, struct side *sd);
@@ -201,7 +209,7 @@ bool session_up_step(struct session *s);
 
 /* session_relay.c */
 bool session_relay_step(struct session *s);
-void session_relay_show_greeting(struct session *s);
+int session_relay_show_greeting(struct session *s);
 void session_txn_reset(struct session *s);
 
 /* Publish a session event for `tlsgatectl monitor` (type: enum event_type). */

@@ -18,44 +18,76 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The transaction as the replies tell it (in_txn, what the message log line says).  Replies run
+ * behind the commands (pipelining): what the command reader decides on — where a BDAT chunk ends,
+ * whether our Received header is in the message, whether the sender must use TLS — is not reset
+ * here but by the commands themselves (cmd_txn_reset), or a reply to an earlier command would
+ * undo it in the middle of a later one.
+ */
 void session_txn_reset(struct session *s)
 {
 	s->in_txn = false;
 	s->queue_id[0] = s->mail_from[0] = s->first_rcpt[0] = '\0';
 	s->nrcpt = s->nrcpt_ok = 0;
 	s->msg_bytes = 0;
+}
+
+/* A new transaction in command order (EHLO, RSET, MAIL, TLS started, a message ended). */
+static void cmd_txn_reset(struct session *s)
+{
 	s->trace_sent = false;
-	s->bdat_left = 0;
-	s->bdat_last = false;
 	s->sender_domain_must_tls = false;
 }
 
-void session_relay_show_greeting(struct session *s)
+int session_relay_show_greeting(struct session *s)
 {
+	int rc;
+
 	if (s->greeting)
-		session_side_write(&s->down, s->greeting, s->greeting_len);
+		rc = session_side_write(&s->down, s->greeting, s->greeting_len);
 	else
-		session_side_printf(&s->down, "220 %s ESMTP\r\n", s->host->gw->cfg.hostname);
+		rc = session_side_printf(&s->down, "220 %s ESMTP\r\n", s->host->gw->cfg.hostname);
+	if (rc)
+		return rc;
 	s->greeted = true;
 	s->state = ST_RELAY;
+	return 0;
+}
+
+/* A pending reply could not be queued (out of memory): the order of replies is lost. */
+static int pend_failed(struct session *s, int rc)
+{
+	session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+		     "cannot queue a pending reply: %s", strerror(-rc));
+	return rc;
+}
+
+/* No message goes in without our Received header: it is what tells the inside about TLS. */
+static void no_trace(struct session *s)
+{
+	session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+		     "cannot write the Received header: the message is not relayed without it");
 }
 
 static int local_reply(struct session *s, enum smtp_verb verb, const char *text)
 {
-	return session_pend_push(s, PEND_LOCAL, verb, 0, text, NULL);
+	int rc = session_pend_push(s, PEND_LOCAL, verb, 0, text, NULL);
+
+	return rc ? pend_failed(s, rc) : 0;
 }
 
-/* Send a command line up as the client wrote it (normalised to CRLF). */
+/* Send a command line up as the client wrote it (normalised to CRLF): the line and its end as
+ * one unit (commands() made room for it). */
 static int forward(struct session *s, const char *line, size_t len, enum smtp_verb verb,
 		   uint16_t flags, const char *arg)
 {
+	struct iovec iov[2] = { { (void *)line, len }, { "\r\n", 2 } };
 	int rc = session_pend_push(s, PEND_FWD, verb, flags, NULL, arg);
 
 	if (rc)
-		return rc;
-	if (buf_append(&s->up.out, line, len) || buf_append(&s->up.out, "\r\n", 2))
-		return -ENOSPC; /* cannot happen: the caller checked the room */
-	return 0;
+		return pend_failed(s, rc);
+	return session_side_writev(&s->up, iov, 2);
 }
 
 /* Is the down side refused MAIL/RCPT/DATA/BDAT for want of TLS (inbound)? */
@@ -85,6 +117,7 @@ static void cmd_mail(struct session *s, const char *line, size_t len, const stru
 		local_reply(s, SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
 		return;
 	}
+	cmd_txn_reset(s);
 	if (s->role == ROLE_INBOUND && !s->down.tls && !s->sender_must_tls &&
 	    !smtp_addr_domain(addr, dom, sizeof(dom))) {
 		struct policy_match m = policy_inbound(s->pol, (struct sockaddr *)&s->client, dom);
@@ -193,6 +226,7 @@ static void command(struct session *s, const char *line, size_t len)
 			s->helo[c.args_len] = '\0';
 		s->esmtp = c.verb == SMTP_EHLO;
 		session_txn_reset(s);
+		cmd_txn_reset(s);
 		forward(s, line, len, c.verb, c.verb == SMTP_EHLO ? PF_EHLO : 0, NULL);
 		break;
 	case SMTP_STARTTLS:
@@ -215,6 +249,7 @@ static void command(struct session *s, const char *line, size_t len)
 		break;
 	case SMTP_RSET:
 		session_txn_reset(s);
+		cmd_txn_reset(s);
 		forward(s, line, len, c.verb, 0, NULL);
 		break;
 	case SMTP_QUIT:
@@ -266,21 +301,50 @@ static bool bdat_command(struct session *s, const char *line, size_t len)
 		return true;
 	}
 	if (s->role == ROLE_INBOUND && !s->trace_sent) {
-		/* Our Received header goes first, as a chunk of its own; its reply is ours. */
-		char hdr[RECEIVED_HEADER_MAX];
-		int n = session_trace_header(s, hdr, sizeof(hdr));
+		/* Our Received header goes first, as a chunk of its own; its reply is ours.  The
+		 * command and its chunk are one unit (commands() made room for the largest): a
+		 * "BDAT n" without its n bytes would make the next hop take the client's next
+		 * bytes as the chunk, and run what the client hid in its own chunk as commands. */
+		char hdr[RECEIVED_HEADER_MAX], cmd[32];
+		int n = session_trace_header(s, hdr, sizeof(hdr)), m, rc;
+		struct iovec iov[2];
 
-		if (n > 0) {
-			session_side_printf(&s->up, "BDAT %d\r\n", n);
-			session_side_write(&s->up, hdr, (size_t)n);
-			session_pend_push(s, PEND_INTERNAL, SMTP_BDAT, 0, NULL, NULL);
-			s->msg_bytes += (uint64_t)n;
+		if (n <= 0) {
+			no_trace(s);
+			return true;
 		}
+		m = snprintf(cmd, sizeof(cmd), "BDAT %d\r\n", n);
+		iov[0] = (struct iovec){ cmd, (size_t)m };
+		iov[1] = (struct iovec){ hdr, (size_t)n };
+		rc = session_pend_push(s, PEND_INTERNAL, SMTP_BDAT, 0, NULL, NULL);
+		if (rc) {
+			pend_failed(s, rc);
+			return true;
+		}
+		if (session_side_writev(&s->up, iov, 2))
+			return true;
+		s->msg_bytes += (uint64_t)n;
 		s->trace_sent = true;
 	}
-	forward(s, line, len, SMTP_BDAT, last ? PF_DOT : 0, NULL);
+	if (forward(s, line, len, SMTP_BDAT, last ? PF_DOT : 0, NULL))
+		return true;
+	if (last)
+		cmd_txn_reset(s); /* the next BDAT is another message: its own header */
 	s->state = ST_BDAT;
 	return true;
+}
+
+/* What the up buffer must have room for before the line is taken: the line, and for a BDAT
+ * that carries our Received header first, that chunk too. */
+static size_t line_room(const struct session *s, const char *line, size_t len)
+{
+	struct smtp_cmd c;
+	size_t need = len + 2 + 16;
+
+	if (s->role == ROLE_INBOUND && !s->trace_sent && !s->auth_cont &&
+	    !smtp_cmd_parse(line, len, &c) && c.verb == SMTP_BDAT)
+		need += 32 + RECEIVED_HEADER_MAX;
+	return need;
 }
 
 static bool commands(struct session *s)
@@ -315,7 +379,7 @@ static bool commands(struct session *s)
 		if (len && line[len - 1] == '\r')
 			len--;
 		/* Room for the line up, or wait (backpressure). */
-		if (buf_space(&s->up.out) + s->up.out.off < len + 2 + 16)
+		if (buf_room(&s->up.out) < line_room(s, line, len))
 			break;
 		/* Consumed first: a command (STARTTLS) may look at what follows its line.  The
 		 * bytes stay where they are until the next read into the buffer. */
@@ -394,13 +458,19 @@ static bool one_reply(struct session *s)
 				      : s->host->gw->cfg.inbound_x_tlsgate_header ? drop_in_x
 									       : drop_in,
 				      add, out, sizeof(out));
-		if (n < 0 || buf_space(&s->down.out) + s->down.out.off < (size_t)n)
+		if (n < 0 || buf_room(&s->down.out) < (size_t)n)
 			return false;
-		session_side_write(&s->down, out, (size_t)n);
+		if (session_side_write(&s->down, out, (size_t)n))
+			return true;
 	} else {
-		if (buf_space(&s->down.out) + s->down.out.off < len)
+		if (buf_room(&s->down.out) < len)
 			return false; /* backpressure: the client reads slowly */
-		session_side_write(&s->down, r, len);
+		/* The 354 and our Received header are decided together: both fit, or wait. */
+		if ((p->flags & PF_DATA) && code == 354 && s->role == ROLE_INBOUND &&
+		    !s->trace_sent && buf_room(&s->up.out) < RECEIVED_HEADER_MAX)
+			return false;
+		if (session_side_write(&s->down, r, len))
+			return true;
 	}
 	if ((p->flags & PF_MAIL) && code / 100 == 2)
 		s->in_txn = true;
@@ -423,10 +493,13 @@ static bool one_reply(struct session *s)
 				char hdr[RECEIVED_HEADER_MAX];
 				int n = session_trace_header(s, hdr, sizeof(hdr));
 
-				if (n > 0) {
-					session_side_write(&s->up, hdr, (size_t)n);
-					s->msg_bytes += (uint64_t)n;
+				if (n <= 0) {
+					no_trace(s);
+					return true;
 				}
+				if (session_side_write(&s->up, hdr, (size_t)n))
+					return true;
+				s->msg_bytes += (uint64_t)n;
 				s->trace_sent = true;
 			}
 			s->state = ST_BODY;
@@ -479,9 +552,10 @@ static bool replies(struct session *s)
 		if (p->kind == PEND_LOCAL) {
 			size_t n = strlen(p->local);
 
-			if (buf_space(&s->down.out) + s->down.out.off < n)
+			if (buf_room(&s->down.out) < n)
 				break;
-			session_side_write(&s->down, p->local, n);
+			if (session_side_write(&s->down, p->local, n))
+				return true;
 			session_pend_pop(s);
 			progress = true;
 			continue;
@@ -546,8 +620,14 @@ static bool down_handshake(struct session *s)
 	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too. */
 	s->helo[0] = '\0';
 	session_txn_reset(s);
-	session_side_write(&s->up, "RSET\r\n", 6);
-	session_pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);
+	cmd_txn_reset(s);
+	rc = session_pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);
+	if (rc) {
+		pend_failed(s, rc);
+		return true;
+	}
+	if (session_side_write(&s->up, "RSET\r\n", 6))
+		return true;
 	s->state = ST_RELAY;
 	return true;
 }
@@ -557,10 +637,7 @@ static bool ends(struct session *s)
 	if (s->state == ST_CLOSING)
 		return false;
 	if (s->down.eof && s->state == ST_RELAY && !buf_line(&s->down.in)) {
-		if (!s->quit_sent && s->up.ep) {
-			session_side_write(&s->up, "QUIT\r\n", 6);
-			s->quit_sent = true;
-		}
+		/* session_fail() says QUIT to the next hop, which is between commands here */
 		session_fail(s, NULL, s->in_txn ? "client disconnected during a transaction"
 						: "client disconnected");
 		return true;

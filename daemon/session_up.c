@@ -175,7 +175,7 @@ static void start_plaintext(struct session *s)
 {
 	log_info("session=%s plaintext to %s level=%s%s", s->ids, s->dest_txt,
 		 policy_level_name(s->level), s->tls_fallback ? " (after a failed TLS handshake)" : "");
-	session_relay_show_greeting(s);
+	(void)session_relay_show_greeting(s); /* a failure has failed the session */
 }
 
 static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
@@ -191,13 +191,15 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 			refuse_no_tls(s, why);
 			return true;
 		}
-		session_side_printf(&s->up, "HELO %s\r\n", s->host->gw->cfg.hostname);
+		if (session_side_printf(&s->up, "HELO %s\r\n", s->host->gw->cfg.hostname))
+			return true; /* failed: up.out holds nothing else now */
 		s->state = ST_UP_HELO;
 		return true;
 	}
 	s->up_starttls_offered = smtp_ehlo_has(r, len, "STARTTLS");
 	if (tls_wanted && s->up_starttls_offered) {
-		session_side_write(&s->up, "STARTTLS\r\n", 10);
+		if (session_side_write(&s->up, "STARTTLS\r\n", 10))
+			return true;
 		s->state = ST_UP_STARTTLS;
 		return true;
 	}
@@ -316,7 +318,8 @@ static bool handshake_done(struct session *s)
 		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,
 		 s->up.ktls_state, policy_level_name(s->level),
 		 s->out_match.rule ? s->out_match.rule->id : 0);
-	session_side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname);
+	if (session_side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname))
+		return true;
 	s->state = ST_UP_EHLO_TLS;
 	return true;
 }
@@ -381,7 +384,8 @@ bool session_up_step(struct session *s)
 				s->greeting_len = len;
 			}
 		}
-		session_side_printf(&s->up, "EHLO %s\r\n", s->host->gw->cfg.hostname);
+		if (session_side_printf(&s->up, "EHLO %s\r\n", s->host->gw->cfg.hostname))
+			return true;
 		s->state = ST_UP_EHLO;
 		break;
 	case ST_UP_EHLO:
@@ -425,7 +429,7 @@ bool session_up_step(struct session *s)
 			break;
 		}
 		buf_consume(&s->up.in, len);
-		session_relay_show_greeting(s);
+		(void)session_relay_show_greeting(s); /* a failure has failed the session */
 		return true;
 	default:
 		break;

@@ -14,10 +14,15 @@
  *                     closes; the NEXT connection does not offer STARTTLS (may-fallback test)
  *   drop-mid-data     after 354 reads 1000 bytes of the body and closes the connection
  *   plain-after-tls   after the TLS handshake, refuses nothing but logs each command
+ *   ehlo-once         as OpenSMTPD: a second EHLO/HELO (before or after RSET, until STARTTLS)
+ *                     gets "503 5.5.1 Invalid command: Already identified"
+ *   starttls-454      offers STARTTLS and answers it with "454 4.7.0 TLS not available"
  * Every command received is appended to --store/commands.log (one line each, "C: ...").
  * --ready FILE is created once listening (readiness for the test, no sleeps).
  * --fork: serve each connection in its own process (many at once; commands.log lines interleave).
  * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
+ * --chunking: offer CHUNKING; "BDAT n [LAST]" reads n bytes as the chunk (stored in msg.N.M,
+ * logged as "C: BDAT n [LAST]"), whatever they hold.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,7 +46,7 @@
 
 static const char *mode = "ok", *store, *cert, *key;
 static SSL_CTX *ctx;
-static int conn_no;
+static int conn_no, chunking;
 
 struct conn {
 	int fd;
@@ -144,22 +149,73 @@ static int read_body(struct conn *c, FILE *out, long limit)
 	}
 }
 
+/* n bytes of a BDAT chunk, whatever they are, appended to out.  0 ok, -1 closed. */
+static int read_chunk(struct conn *c, FILE *out, unsigned long n)
+{
+	while (n) {
+		size_t take = c->len < n ? c->len : (size_t)n;
+
+		if (!take) {
+			ssize_t r = c_read(c, c->buf, sizeof(c->buf));
+
+			if (r <= 0)
+				return -1;
+			c->len = (size_t)r;
+			continue;
+		}
+		if (out)
+			fwrite(c->buf, 1, take, out);
+		memmove(c->buf, c->buf + take, c->len - take);
+		c->len -= take;
+		n -= take;
+	}
+	return 0;
+}
+
 static void serve(int fd)
 {
 	struct conn c = { .fd = fd };
 	bool tls_offer = ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage"));
 	char line[4096];
-	int msgs = 0;
+	int msgs = 0, idents = 0;
+	FILE *bdat_out = NULL;
 
 	say(&c, "220 fake.example.net ESMTP fake\r\n");
 	while (!get_line(&c, line, sizeof(line))) {
 		log_cmd(line);
-		if (!strncasecmp(line, "EHLO", 4)) {
+		if ((!strncasecmp(line, "EHLO", 4) || !strncasecmp(line, "HELO", 4)) &&
+		    !strcmp(mode, "ehlo-once") && idents++) {
+			say(&c, "503 5.5.1 Invalid command: Already identified\r\n");
+		} else if (!strncasecmp(line, "EHLO", 4)) {
 			say(&c, "250-fake.example.net\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
 			if (tls_offer && !c.ssl)
 				say(&c, "250-STARTTLS\r\n");
+			if (chunking)
+				say(&c, "250-CHUNKING\r\n");
 			say(&c, "250 SIZE 104857600\r\n");
+		} else if (!strncasecmp(line, "BDAT ", 5) && chunking) {
+			unsigned long n = strtoul(line + 5, NULL, 10);
+			char path[512];
+
+			if (!bdat_out && store) {
+				snprintf(path, sizeof(path), "%s/msg.%d.%d", store, conn_no, ++msgs);
+				bdat_out = fopen(path, "w");
+			}
+			if (read_chunk(&c, bdat_out, n))
+				break;
+			if (strcasestr(line + 5, "LAST")) {
+				if (bdat_out)
+					fclose(bdat_out);
+				bdat_out = NULL;
+				say(&c, "250 2.0.0 Ok: queued\r\n");
+			} else {
+				say(&c, "250 2.0.0 Ok: chunk\r\n");
+			}
+		} else if (!strncasecmp(line, "STARTTLS", 8) && tls_offer && !c.ssl &&
+			   !strcmp(mode, "starttls-454")) {
+			say(&c, "454 4.7.0 TLS not available due to local problem\r\n");
 		} else if (!strncasecmp(line, "STARTTLS", 8) && tls_offer && !c.ssl) {
+			idents = 0; /* RFC 3207 4.2: the client identifies itself again */
 			if (!strcmp(mode, "tls-garbage")) {
 				say(&c, "220 2.0.0 Ready\r\nthis is not a TLS handshake\r\n");
 				break;
@@ -202,6 +258,8 @@ static void serve(int fd)
 			say(&c, "502 5.5.2 Error: command not recognized\r\n");
 		}
 	}
+	if (bdat_out)
+		fclose(bdat_out);
 	if (c.ssl) {
 		SSL_shutdown(c.ssl);
 		SSL_free(c.ssl);
@@ -216,7 +274,7 @@ int main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'c' },   { "key", required_argument, NULL, 'k' },
 		{ "store", required_argument, NULL, 's' },  { "ready", required_argument, NULL, 'r' },
 		{ "tls", required_argument, NULL, 't' },    { "cipher", required_argument, NULL, 'x' },
-		{ "fork", no_argument, NULL, 'f' },
+		{ "fork", no_argument, NULL, 'f' },	    { "chunking", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_at = NULL, *ready = NULL, *tls_ver = NULL, *cipher = NULL;
@@ -235,6 +293,7 @@ int main(int argc, char **argv)
 		case 't': tls_ver = optarg; break;
 		case 'x': cipher = optarg; break;
 		case 'f': forking = 1; break;
+		case 'C': chunking = 1; break;
 		default: return 2;
 		}
 	}
