@@ -410,6 +410,12 @@ bool session_up_step(struct session *s)
 				 (int)strcspn(r, "\r\n"), r);
 			buf_consume(&s->up.in, len);
 			if (policy_level_requires_tls(s->level)) {
+				/* The refusal leaves the MX between commands, in plaintext: say
+				 * goodbye (session_fail cannot tell this from a STARTTLS still
+				 * waiting for its reply). */
+				s->quit_sent = true;
+				if (!buf_append(&s->up.out, "QUIT\r\n", 6))
+					session_side_flush(&s->up);
 				refuse_no_tls(s, why);
 				return true;
 			}
