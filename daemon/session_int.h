@@ -61,7 +61,6 @@ enum pend_kind {
 };
 
 enum pend_flag {
-	PF_EHLO = 1 << 0,	/* rewrite the keyword list */
 	PF_DATA = 1 << 1,	/* 354 starts the body */
 	PF_DOT = 1 << 2,	/* end of a message (DATA end or BDAT LAST) */
 	PF_QUIT = 1 << 3,
@@ -139,6 +138,11 @@ struct session {
 	/* up-leg setup */
 	char *greeting;		/* the up side's 220, shown to down when ready */
 	size_t greeting_len;
+	/* The next hop's 250 to our last EHLO (inside TLS when there is TLS), NULL after a HELO:
+	 * the client's EHLO and HELO are answered from it, never sent up (a next hop need not
+	 * accept a second EHLO: OpenSMTPD refuses it). */
+	char *up_ehlo;
+	size_t up_ehlo_len;
 	bool greeted;		/* the greeting went down: later failures are 421 replies */
 	bool tls_fallback;	/* may: the handshake failed; this is the plaintext retry */
 	bool up_starttls_offered;
@@ -151,6 +155,7 @@ struct session {
 	bool await_data;	/* DATA forwarded: nothing more is a command until its reply */
 	bool discard_line;	/* an over-long line is being skipped */
 	bool quit_sent;
+	bool hello_seen;	/* the client identified itself (since the greeting or its TLS) */
 	char helo[256];
 	bool esmtp;
 
@@ -205,6 +210,9 @@ void session_run(struct session *s);
 
 /* session_up.c */
 int session_up_connect(struct session *s);
+/* Keep the next hop's reply to our EHLO (NULL: it had none, we said HELO); fails the session
+ * when out of memory. */
+int session_up_keep_ehlo(struct session *s, const char *r, size_t len);
 bool session_up_step(struct session *s);
 
 /* session_relay.c */

@@ -209,6 +209,83 @@ static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
 	s->state = ST_DOWN_TLS_WAIT;
 }
 
+/* An EHLO reply of the next hop as the client may see it: our keyword rules. */
+static int ehlo_rewrite(const struct session *s, const char *r, size_t len, char *out, size_t cap)
+{
+	static const char *const drop_out[] = { "STARTTLS", NULL };
+	static const char *const drop_in[] = { "STARTTLS", "XCLIENT", "XFORWARD", NULL };
+	/* With our X-Tlsgate-TLS header on, the header section is edited: not by length */
+	static const char *const drop_in_x[] = { "STARTTLS", "XCLIENT", "XFORWARD", "CHUNKING",
+						  NULL };
+	static const char *const add_tls[] = { "STARTTLS", NULL };
+	const char *const *add = NULL;
+
+	if (s->role == ROLE_INBOUND && !s->down.tls && s->offer_tls)
+		add = add_tls;
+	return smtp_ehlo_rewrite(r, len,
+				 s->role == ROLE_OUTBOUND		? drop_out
+				 : s->host->gw->cfg.inbound_x_tlsgate_header ? drop_in_x
+									    : drop_in,
+				 add, out, cap);
+}
+
+/* The name in the first line of a 250 reply ("250-mx.example.net says hi" -> mx.example.net). */
+static void reply_name(const char *r, size_t len, char *out, size_t cap)
+{
+	size_t i = len > 4 ? 4 : len, n = 0;
+
+	while (i < len && r[i] != ' ' && r[i] != '\r' && r[i] != '\n' && n + 1 < cap)
+		out[n++] = r[i++];
+	out[n] = '\0';
+}
+
+/*
+ * The client's EHLO or HELO: answered here from the next hop's reply to our own EHLO, never sent
+ * up (RFC 5321 does not promise that a second EHLO works, and OpenSMTPD refuses it even after
+ * RSET).  An identification ends a transaction (RFC 5321 4.1.4): the next hop gets RSET for it.
+ */
+static void cmd_hello(struct session *s, enum smtp_verb verb)
+{
+	char out[SMTP_REPLY_MAX + 1], name[256];
+	int n;
+
+	if (s->hello_seen) {
+		int rc = session_pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);
+
+		if (rc) {
+			pend_failed(s, rc);
+			return;
+		}
+		if (session_side_write(&s->up, "RSET\r\n", 6))
+			return;
+	}
+	s->hello_seen = true;
+	if (verb == SMTP_EHLO && !s->up_ehlo) {
+		/* the next hop refused our EHLO (we said HELO): so do we */
+		local_reply(s, verb, "502 5.5.2 Error: command not recognized\r\n");
+		return;
+	}
+	if (verb == SMTP_EHLO) {
+		n = ehlo_rewrite(s, s->up_ehlo, s->up_ehlo_len, out, sizeof(out) - 1);
+		if (n < 0) {
+			session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+				     "cannot rewrite the next hop's EHLO reply: %s", strerror(-n));
+			return;
+		}
+		out[n] = '\0';
+		local_reply(s, verb, out);
+		return;
+	}
+	if (s->up_ehlo)
+		reply_name(s->up_ehlo, s->up_ehlo_len, name, sizeof(name));
+	else if (s->greeting)
+		reply_name(s->greeting, s->greeting_len, name, sizeof(name));
+	else
+		name[0] = '\0';
+	snprintf(out, sizeof(out), "250 %s\r\n", name[0] ? name : s->host->gw->cfg.hostname);
+	local_reply(s, verb, out);
+}
+
 /* One command line from the down side (without its line end). */
 static void command(struct session *s, const char *line, size_t len)
 {
@@ -227,7 +304,7 @@ static void command(struct session *s, const char *line, size_t len)
 		s->esmtp = c.verb == SMTP_EHLO;
 		session_txn_reset(s);
 		cmd_txn_reset(s);
-		forward(s, line, len, c.verb, c.verb == SMTP_EHLO ? PF_EHLO : 0, NULL);
+		cmd_hello(s, c.verb);
 		break;
 	case SMTP_STARTTLS:
 		cmd_starttls(s, &c);
@@ -351,7 +428,8 @@ static bool commands(struct session *s)
 {
 	bool progress = false;
 
-	while (s->state == ST_RELAY && !s->await_data && s->pq_len < PQ_MAX) {
+	/* two slots: a command can queue two replies (an internal RSET or header chunk first) */
+	while (s->state == ST_RELAY && !s->await_data && s->pq_len + 2 <= PQ_MAX) {
 		size_t n = buf_line(&s->down.in), len;
 		char *line = buf_head(&s->down.in);
 
@@ -440,38 +518,14 @@ static bool one_reply(struct session *s)
 		session_pend_pop(s);
 		return true;
 	}
-	if (p->flags & PF_EHLO && code == 250) {
-		static const char *const drop_out[] = { "STARTTLS", NULL };
-		static const char *const drop_in[] = { "STARTTLS", "XCLIENT", "XFORWARD", NULL };
-		/* With our X-Tlsgate-TLS header on, the header section is edited: not by length */
-		static const char *const drop_in_x[] = { "STARTTLS", "XCLIENT", "XFORWARD",
-							  "CHUNKING", NULL };
-		static const char *const add_tls[] = { "STARTTLS", NULL };
-		char out[SMTP_REPLY_MAX];
-		const char *const *add = NULL;
-		int n;
-
-		if (s->role == ROLE_INBOUND && !s->down.tls && s->offer_tls)
-			add = add_tls;
-		n = smtp_ehlo_rewrite(r, len,
-				      s->role == ROLE_OUTBOUND ? drop_out
-				      : s->host->gw->cfg.inbound_x_tlsgate_header ? drop_in_x
-									       : drop_in,
-				      add, out, sizeof(out));
-		if (n < 0 || buf_room(&s->down.out) < (size_t)n)
-			return false;
-		if (session_side_write(&s->down, out, (size_t)n))
-			return true;
-	} else {
-		if (buf_room(&s->down.out) < len)
-			return false; /* backpressure: the client reads slowly */
-		/* The 354 and our Received header are decided together: both fit, or wait. */
-		if ((p->flags & PF_DATA) && code == 354 && s->role == ROLE_INBOUND &&
-		    !s->trace_sent && buf_room(&s->up.out) < RECEIVED_HEADER_MAX)
-			return false;
-		if (session_side_write(&s->down, r, len))
-			return true;
-	}
+	if (buf_room(&s->down.out) < len)
+		return false; /* backpressure: the client reads slowly */
+	/* The 354 and our Received header are decided together: both fit, or wait. */
+	if ((p->flags & PF_DATA) && code == 354 && s->role == ROLE_INBOUND && !s->trace_sent &&
+	    buf_room(&s->up.out) < RECEIVED_HEADER_MAX)
+		return false;
+	if (session_side_write(&s->down, r, len))
+		return true;
 	if ((p->flags & PF_MAIL) && code / 100 == 2)
 		s->in_txn = true;
 	if ((p->flags & PF_RCPT) && code / 100 == 2) {
@@ -617,8 +671,10 @@ static bool down_handshake(struct session *s)
 	session_event(s, EVENT_SESSION_TLS, s->down.tls_summary);
 	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\"", s->ids,
 		 s->client_txt, s->down.tls_summary, s->down.ktls_state);
-	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too. */
+	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too (by RSET:
+	 * its EHLO reply stays what the client's next EHLO is answered with). */
 	s->helo[0] = '\0';
+	s->hello_seen = false;
 	session_txn_reset(s);
 	cmd_txn_reset(s);
 	rc = session_pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);

@@ -178,6 +178,24 @@ static void start_plaintext(struct session *s)
 	(void)session_relay_show_greeting(s); /* a failure has failed the session */
 }
 
+int session_up_keep_ehlo(struct session *s, const char *r, size_t len)
+{
+	free(s->up_ehlo);
+	s->up_ehlo = NULL;
+	s->up_ehlo_len = 0;
+	if (!r)
+		return 0;
+	s->up_ehlo = malloc(len);
+	if (!s->up_ehlo) {
+		session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+			     "out of memory for the next hop's EHLO reply");
+		return -ENOMEM;
+	}
+	memcpy(s->up_ehlo, r, len);
+	s->up_ehlo_len = len;
+	return 0;
+}
+
 static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 {
 	bool tls_wanted = s->level != POLICY_NONE && !s->tls_fallback;
@@ -191,12 +209,16 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 			refuse_no_tls(s, why);
 			return true;
 		}
+		log_info("session=%s %s refused EHLO: %.*s; trying HELO", s->ids, s->dest_txt,
+			 (int)strcspn(r, "\r\n"), r);
 		if (session_side_printf(&s->up, "HELO %s\r\n", s->host->gw->cfg.hostname))
 			return true; /* failed: up.out holds nothing else now */
 		s->state = ST_UP_HELO;
 		return true;
 	}
 	s->up_starttls_offered = smtp_ehlo_has(r, len, "STARTTLS");
+	if (session_up_keep_ehlo(s, r, len)) /* replaced by the one inside TLS, if TLS comes */
+		return true;
 	if (tls_wanted && s->up_starttls_offered) {
 		if (session_side_write(&s->up, "STARTTLS\r\n", 10))
 			return true;
@@ -400,6 +422,7 @@ bool session_up_step(struct session *s)
 				     "%s refused HELO: %s", s->dest_txt, why);
 			break;
 		}
+		(void)session_up_keep_ehlo(s, NULL, 0);
 		start_plaintext(s);
 		break;
 	case ST_UP_STARTTLS:
@@ -434,6 +457,8 @@ bool session_up_step(struct session *s)
 				     "%s refused EHLO inside TLS: %s", s->dest_txt, why);
 			break;
 		}
+		if (session_up_keep_ehlo(s, r, len))
+			return true;
 		buf_consume(&s->up.in, len);
 		(void)session_relay_show_greeting(s); /* a failure has failed the session */
 		return true;

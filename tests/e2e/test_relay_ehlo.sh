@@ -41,4 +41,79 @@ mx_logged no454 "^C1: QUIT"
 ok $? "the MX got a QUIT after its 454 (not a lost connection)"
 diag "$(tr '\n' ' ' < "$TG_WORK/no454/commands.log")"
 
+# --- item 9, outbound: a next hop that refuses a second EHLO (as OpenSMTPD), behind STARTTLS
+tg_fake_mx once 203.0.113.28 ehlo-once "${cert[@]}"
+tg_gw gonce 2612 -o outbound_forward=203.0.113.28:25 -o "outbound_policy=$TG_WORK/policy"
+tg_smtp 2612 > "$TG_WORK/once.out" <<EOS
+expect 220
+send EHLO client.example.org\r\n
+expect 250
+send MAIL FROM:<sender@example.org>\r\n
+expect 250
+send RCPT TO:<alice@example.net>\r\n
+expect 250
+send RSET\r\n
+expect 250
+send EHLO client.example.org\r\n
+expect 250
+send HELO client.example.org\r\n
+expect 250
+send MAIL FROM:<sender@example.org>\r\n
+expect 250
+send RCPT TO:<alice@example.net>\r\n
+expect 250
+send DATA\r\n
+expect 354
+send Subject: ehlo once\r\n\r\nbody\r\n.\r\n
+expect 250
+send QUIT\r\n
+expect 221
+EOS
+ok $? "client EHLO, EHLO again after RSET, HELO: all 250, the message accepted"
+mx_logged once "^C1: QUIT"
+is "$(grep -cE "^C1: (EHLO|HELO)" "$TG_WORK/once/commands.log")" 2 \
+	"the next hop heard EHLO twice only: ours before and inside TLS"
+! grep -q "client.example.org" "$TG_WORK/once/commands.log"
+ok $? "the client's EHLO/HELO never went up"
+grep -q "^S: 250-PIPELINING" "$TG_WORK/once.out" && ! grep -q "^S: 250.STARTTLS" "$TG_WORK/once.out"
+ok $? "the client's EHLO is answered with the next hop's keywords, STARTTLS removed"
+grep -q "^S: 250 fake.example.net" "$TG_WORK/once.out"
+ok $? "HELO answered with the next hop's name"
+! grep -q "^S: 503" "$TG_WORK/once.out"
+ok $? "no 503 Already identified reached the client"
+
+# --- item 9, inbound: STARTTLS from the sender, EHLO again inside TLS, answered here
+ip -n "$NS_IN" addr add 192.0.2.21/24 dev eth0
+TG_FAKE_NS=$NS_IN tg_fake_mx inonce 192.0.2.21 ehlo-once
+tg_gw_inbound gin 25 192.0.2.21:25
+ip netns exec "$NS_OUT" "$TG_BIN/tests/e2e/helper_smtp_client" 203.0.113.1 25 \
+	> "$TG_WORK/in.out" <<EOS
+expect 220
+send EHLO sender.example.com\r\n
+expect 250
+send STARTTLS\r\n
+expect 220
+starttls
+send EHLO sender.example.com\r\n
+expect 250
+send MAIL FROM:<sender@example.com>\r\n
+expect 250
+send RCPT TO:<alice@example.net>\r\n
+expect 250
+send DATA\r\n
+expect 354
+send Subject: inbound ehlo once\r\n\r\nbody\r\n.\r\n
+expect 250
+send QUIT\r\n
+expect 221
+EOS
+ok $? "inbound: EHLO, STARTTLS, EHLO inside TLS, a message: all accepted"
+mx_logged inonce "^C1: QUIT"
+is "$(grep -cE "^C1: (EHLO|HELO)" "$TG_WORK/inonce/commands.log")" 1 \
+	"inbound: the next hop heard one EHLO (ours)"
+awk '/^# TLS /{t=1} t' "$TG_WORK/in.out" | grep -q "STARTTLS"
+ok $((!$?)) "inbound: STARTTLS offered before TLS, not inside it"
+grep -q "^S: 250.STARTTLS" "$TG_WORK/in.out"
+ok $? "inbound: STARTTLS offered in the answer to the first EHLO"
+
 tap_done
