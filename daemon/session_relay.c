@@ -693,6 +693,11 @@ static bool ends(struct session *s)
 	if (s->state == ST_CLOSING)
 		return false;
 	if (s->down.eof && s->state == ST_RELAY && !buf_line(&s->down.in)) {
+		/* A half-close is not a hang-up: Exim sends the end of data, QUIT and its FIN in
+		 * one flight.  The replies owed for what the client sent still go to it (as
+		 * Postfix does); the QUIT's reply, when it comes, ends the session. */
+		if (s->pq_len && s->up.ep)
+			return false;
 		/* session_fail() says QUIT to the next hop, which is between commands here */
 		session_fail(s, NULL, s->in_txn ? "client disconnected during a transaction"
 						: "client disconnected");
