@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "daemon/events.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,22 +110,81 @@ static void refuse_sender(struct session *s, enum smtp_verb verb)
 	local_reply(s, verb, reply);
 }
 
+/*
+ * The TLS checks by address look at every domain the next hop might route the address to, read
+ * as the next hop reads it (smtp_addr_canon, smtp_addr_route_domains): a spelling the policy
+ * does not recognise must not be one the next hop delivers to a TLS-required domain.
+ */
+struct tls_domain_check {
+	struct session *s;
+	bool inbound;			/* the sender's domain (inbound table), else a recipient's */
+	struct policy_match m;		/* the first match that requires TLS */
+	char dom[256];
+};
+
+/* An address literal "[192.0.2.1]" / "[ipv6:2001:db8::1]" as a socket address; -EINVAL. */
+static int literal_addr(const char *dom, struct sockaddr_storage *ss)
+{
+	char ip[INET6_ADDRSTRLEN + 8];
+	size_t n = strlen(dom);
+	const char *p = dom + 1;
+
+	if (n < 3 || n - 2 >= sizeof(ip))
+		return -EINVAL;
+	if (!strncmp(p, "ipv6:", 5))
+		p += 5;
+	snprintf(ip, sizeof(ip), "%.*s", (int)(dom + n - 1 - p), p);
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		ss->ss_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int domain_requires_tls(const char *dom, void *ctx)
+{
+	struct tls_domain_check *ck = ctx;
+	struct session *s = ck->s;
+	struct policy_match m;
+	struct sockaddr_storage ss;
+
+	if (ck->inbound)
+		m = policy_inbound(s->pol, (struct sockaddr *)&s->client, dom);
+	else if (dom[0] == '[' && !literal_addr(dom, &ss))
+		m = policy_match_addr(s->pol, (struct sockaddr *)&ss); /* delivered to that address */
+	else
+		m = policy_match_domain(s->pol, dom);
+	if (!policy_level_requires_tls(m.rule->level))
+		return 0;
+	ck->m = m;
+	snprintf(ck->dom, sizeof(ck->dom), "%s", dom);
+	return 1;
+}
+
 static void cmd_mail(struct session *s, const char *line, size_t len, const struct smtp_cmd *c)
 {
-	char addr[320], dom[256];
+	char raw[320], addr[320];
 
-	if (smtp_path_parse(c->args, c->args_len, "FROM:", addr, sizeof(addr))) {
+	if (smtp_path_parse(c->args, c->args_len, "FROM:", raw, sizeof(raw))) {
 		local_reply(s, SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
 		return;
 	}
+	if (smtp_addr_canon(raw, addr, sizeof(addr))) {
+		local_reply(s, SMTP_MAIL, "501 5.1.7 Bad sender address syntax\r\n");
+		return;
+	}
 	cmd_txn_reset(s);
-	if (s->role == ROLE_INBOUND && !s->down.tls && !s->sender_must_tls &&
-	    !smtp_addr_domain(addr, dom, sizeof(dom))) {
-		struct policy_match m = policy_inbound(s->pol, (struct sockaddr *)&s->client, dom);
+	if (s->role == ROLE_INBOUND && !s->down.tls && !s->sender_must_tls) {
+		struct tls_domain_check ck = { .s = s, .inbound = true };
 
-		if (policy_level_requires_tls(m.rule->level)) {
+		if (smtp_addr_route_domains(addr, domain_requires_tls, &ck) > 0) {
 			s->sender_domain_must_tls = true;
-			s->in_match = m;
+			s->in_match = ck.m;
 		}
 	}
 	if (sender_refused(s)) {
@@ -138,10 +198,15 @@ static void cmd_mail(struct session *s, const char *line, size_t len, const stru
 
 static void cmd_rcpt(struct session *s, const char *line, size_t len, const struct smtp_cmd *c)
 {
-	char addr[320], dom[256];
+	char raw[320], addr[320];
 
-	if (smtp_path_parse(c->args, c->args_len, "TO:", addr, sizeof(addr))) {
+	if (smtp_path_parse(c->args, c->args_len, "TO:", raw, sizeof(raw))) {
 		local_reply(s, SMTP_RCPT, "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+		return;
+	}
+	if (smtp_addr_canon(raw, addr, sizeof(addr))) {
+		/* what we cannot read, the policy cannot judge: not passed on */
+		local_reply(s, SMTP_RCPT, "501 5.1.3 Bad recipient address syntax\r\n");
 		return;
 	}
 	if (sender_refused(s)) {
@@ -151,10 +216,12 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 	s->nrcpt++;
 	/* Outbound on a plaintext leg: a recipient domain whose policy requires TLS gets a 450
 	 * and nothing of it is sent (the client retries it later). */
-	if (s->role == ROLE_OUTBOUND && !s->up.tls && !smtp_addr_domain(addr, dom, sizeof(dom))) {
-		struct policy_match m = policy_match_domain(s->pol, dom);
+	if (s->role == ROLE_OUTBOUND && !s->up.tls) {
+		struct tls_domain_check ck = { .s = s };
 
-		if (policy_level_requires_tls(m.rule->level)) {
+		if (smtp_addr_route_domains(addr, domain_requires_tls, &ck) > 0) {
+			const struct policy_match m = ck.m;
+			const char *dom = ck.dom;
 			char reply[400];
 
 			atomic_fetch_add(&s->host->gw->ctr.rcpt_tls_refused, 1);
