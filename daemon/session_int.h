@@ -190,7 +190,8 @@ void session_fail(struct session *s, const char *reply, const char *fmt, ...)
  * there is, buf_room()); if it still does not fit, the session fails (421 to the client) rather
  * than send part of it, and the error comes back: the caller stops there.
  */
-int session_side_write(struct side *sd, const void *p, size_t n) __attribute__((warn_unused_result));
+int session_side_write(struct side *sd, const void *p, size_t n)
+	__attribute__((warn_unused_result));
 int session_side_writev(struct side *sd, const struct iovec *iov, size_t iovcnt)
 	__attribute__((warn_unused_result));
 int session_side_printf(struct side *sd, const char *fmt, ...)

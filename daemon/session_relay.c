@@ -117,7 +117,7 @@ static void refuse_sender(struct session *s, enum smtp_verb verb)
  */
 struct tls_domain_check {
 	struct session *s;
-	bool inbound;			/* the sender's domain (inbound table), else a recipient's */
+	bool inbound;		/* the sender's domain (inbound table), else a recipient's */
 	struct policy_match m;		/* the first match that requires TLS */
 	char dom[256];
 };
@@ -156,7 +156,8 @@ static int domain_requires_tls(const char *dom, void *ctx)
 	if (ck->inbound)
 		m = policy_inbound(s->pol, (struct sockaddr *)&s->client, dom);
 	else if (dom[0] == '[' && !literal_addr(dom, &ss))
-		m = policy_match_addr(s->pol, (struct sockaddr *)&ss); /* delivered to that address */
+		/* an address literal: delivered to that address */
+		m = policy_match_addr(s->pol, (struct sockaddr *)&ss);
 	else
 		m = policy_match_domain(s->pol, dom);
 	if (!policy_level_requires_tls(m.rule->level))

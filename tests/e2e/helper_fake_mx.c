@@ -198,7 +198,8 @@ static void serve(int fd)
 			char path[512];
 
 			if (!bdat_out && store) {
-				snprintf(path, sizeof(path), "%s/msg.%d.%d", store, conn_no, ++msgs);
+				snprintf(path, sizeof(path), "%s/msg.%d.%d", store, conn_no,
+					 ++msgs);
 				bdat_out = fopen(path, "w");
 			}
 			if (read_chunk(&c, bdat_out, n))
@@ -274,7 +275,8 @@ int main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'c' },   { "key", required_argument, NULL, 'k' },
 		{ "store", required_argument, NULL, 's' },  { "ready", required_argument, NULL, 'r' },
 		{ "tls", required_argument, NULL, 't' },    { "cipher", required_argument, NULL, 'x' },
-		{ "fork", no_argument, NULL, 'f' },	    { "chunking", no_argument, NULL, 'C' },
+		{ "fork", no_argument, NULL, 'f' },
+		{ "chunking", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_at = NULL, *ready = NULL, *tls_ver = NULL, *cipher = NULL;
