@@ -69,19 +69,35 @@ void buf_consume(struct buf *b, size_t n)
 	b->len -= n;
 }
 
-int buf_append(struct buf *b, const void *p, size_t n)
+int buf_appendv(struct buf *b, const struct iovec *iov, size_t iovcnt)
 {
+	size_t n = 0;
+
+	for (size_t i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > b->cap)
+			return -ENOSPC;
+		n += iov[i].iov_len;
+	}
 	if (!n)
 		return 0;
-	if (n > b->cap - b->len)
+	if (n > buf_room(b))
 		return -ENOSPC;
 	if (reserve(b))
 		return -ENOMEM;
 	if (n > buf_space(b))
 		compact(b);
-	memcpy(b->data + b->off + b->len, p, n);
-	b->len += n;
+	for (size_t i = 0; i < iovcnt; i++) {
+		memcpy(b->data + b->off + b->len, iov[i].iov_base, iov[i].iov_len);
+		b->len += iov[i].iov_len;
+	}
 	return 0;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+	struct iovec iov = { .iov_base = (void *)p, .iov_len = n };
+
+	return buf_appendv(b, &iov, 1);
 }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)

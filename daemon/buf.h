@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 struct buf {
 	char *data;
@@ -33,15 +34,30 @@ static inline size_t buf_space(const struct buf *b)
 	return b->cap - b->off - b->len;
 }
 
+/* What an append can take (the room at the front counts: an append compacts). */
+static inline size_t buf_room(const struct buf *b)
+{
+	return b->cap - b->len;
+}
+
 /* Where new bytes go (allocating on first use; NULL when out of memory); compacts first when
  * that frees room at the end. */
 char *buf_tail(struct buf *b);
 void buf_commit(struct buf *b, size_t n);	/* n bytes were written at buf_tail() */
 void buf_consume(struct buf *b, size_t n);	/* n bytes at the head are done */
-/* Append; -ENOSPC (nothing written) when it does not fit, -ENOMEM. */
-int buf_append(struct buf *b, const void *p, size_t n);
-int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/*
+ * Appends are all or nothing: -ENOSPC or -ENOMEM and not a byte written, never a half.  What is
+ * queued toward a peer is a protocol unit (a command and its line end, a BDAT command and its
+ * chunk); half of one would desynchronise the peer, so the result must be looked at.
+ */
+int buf_append(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
+/* Several pieces as one unit: all of them or none. */
+int buf_appendv(struct buf *b, const struct iovec *iov, size_t iovcnt)
+	__attribute__((warn_unused_result));
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), warn_unused_result));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0), warn_unused_result));
 void buf_reset(struct buf *b);
 
 /* Length of the first line including its LF (accepting bare LF), or 0 when none is complete. */

@@ -388,6 +388,7 @@ static void session_destroy(struct session *s)
 	session_pend_clear(s);
 	free(s->pq);
 	free(s->greeting);
+	free(s->up_ehlo);
 	if (s->xfer)
 		ktls_xfer_free(s->xfer);
 	if (s->pol)

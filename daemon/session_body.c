@@ -24,7 +24,14 @@
 
 static void end_of_body(struct session *s)
 {
-	session_pend_push(s, PEND_FWD, SMTP_DATA, PF_DOT, NULL, NULL);
+	int rc = session_pend_push(s, PEND_FWD, SMTP_DATA, PF_DOT, NULL, NULL);
+
+	if (rc) {
+		/* without it the end-of-data reply would be taken for the next command's */
+		session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+			     "cannot queue a pending reply: %s", strerror(-rc));
+		return;
+	}
 	s->state = ST_RELAY;
 }
 
@@ -37,7 +44,7 @@ static bool body_copy(struct session *s, size_t max)
 	bool progress = false;
 
 	while (s->state == ST_BODY && s->down.in.len && max) {
-		size_t room = buf_space(&s->up.out) + s->up.out.off, used;
+		size_t room = buf_room(&s->up.out), used;
 		size_t n = s->down.in.len < room / 2 ? s->down.in.len : room / 2;
 		enum smtp_dot_result r;
 
@@ -48,7 +55,9 @@ static bool body_copy(struct session *s, size_t max)
 		if (!n)
 			break;
 		r = smtp_dot_scan(&s->dot, buf_head(&s->down.in), n, &used);
-		buf_append(&s->up.out, buf_head(&s->down.in), used);
+		/* room/2 for at most n bytes, and the CRLF for a bare LF: these fit */
+		if (session_side_write(&s->up, buf_head(&s->down.in), used))
+			return true;
 		buf_consume(&s->down.in, used);
 		s->msg_bytes += used;
 		max -= used;
@@ -56,7 +65,8 @@ static bool body_copy(struct session *s, size_t max)
 		if (r == SMTP_DOT_END) {
 			end_of_body(s);
 		} else if (r == SMTP_DOT_BARE_LF) {
-			buf_append(&s->up.out, "\r\n", 2);
+			if (session_side_write(&s->up, "\r\n", 2))
+				return true;
 			buf_consume(&s->down.in, 1);
 			s->msg_bytes += 2;
 			max--;
@@ -230,7 +240,8 @@ bool session_body_step(struct session *s)
 				return true;
 			}
 			s->down.bytes_in++;
-			buf_append(&s->up.out, "\r\n", 2);
+			if (session_side_write(&s->up, "\r\n", 2)) /* up.out was empty */
+				return true;
 			s->msg_bytes += 2;
 			if (smtp_dot_bare_lf(&s->dot))
 				end_of_body(s);
@@ -254,13 +265,14 @@ bool session_bdat_step(struct session *s)
 		size_t n = s->down.in.len < s->bdat_left ? s->down.in.len : (size_t)s->bdat_left;
 
 		if (s->state == ST_BDAT) {
-			size_t room = buf_space(&s->up.out) + s->up.out.off;
+			size_t room = buf_room(&s->up.out);
 
 			if (!room)
 				return progress;
 			if (n > room)
 				n = room;
-			buf_append(&s->up.out, buf_head(&s->down.in), n);
+			if (session_side_write(&s->up, buf_head(&s->down.in), n))
+				return true;
 			s->msg_bytes += n;
 		}
 		buf_consume(&s->down.in, n);

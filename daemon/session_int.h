@@ -61,7 +61,6 @@ enum pend_kind {
 };
 
 enum pend_flag {
-	PF_EHLO = 1 << 0,	/* rewrite the keyword list */
 	PF_DATA = 1 << 1,	/* 354 starts the body */
 	PF_DOT = 1 << 2,	/* end of a message (DATA end or BDAT LAST) */
 	PF_QUIT = 1 << 3,
@@ -139,6 +138,11 @@ struct session {
 	/* up-leg setup */
 	char *greeting;		/* the up side's 220, shown to down when ready */
 	size_t greeting_len;
+	/* The next hop's 250 to our last EHLO (inside TLS when there is TLS), NULL after a HELO:
+	 * the client's EHLO and HELO are answered from it, never sent up (a next hop need not
+	 * accept a second EHLO: OpenSMTPD refuses it). */
+	char *up_ehlo;
+	size_t up_ehlo_len;
 	bool greeted;		/* the greeting went down: later failures are 421 replies */
 	bool tls_fallback;	/* may: the handshake failed; this is the plaintext retry */
 	bool up_starttls_offered;
@@ -151,6 +155,7 @@ struct session {
 	bool await_data;	/* DATA forwarded: nothing more is a command until its reply */
 	bool discard_line;	/* an over-long line is being skipped */
 	bool quit_sent;
+	bool hello_seen;	/* the client identified itself (since the greeting or its TLS) */
 	char helo[256];
 	bool esmtp;
 
@@ -180,8 +185,17 @@ struct session {
 /* session_io.c: what every step uses — side I/O, failing, the reply queue, events */
 void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int session_side_write(struct side *sd, const void *p, size_t n);
-int session_side_printf(struct side *sd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Queue one protocol unit to a side, whole.  The caller has made room for it (or waits until
+ * there is, buf_room()); if it still does not fit, the session fails (421 to the client) rather
+ * than send part of it, and the error comes back: the caller stops there.
+ */
+int session_side_write(struct side *sd, const void *p, size_t n)
+	__attribute__((warn_unused_result));
+int session_side_writev(struct side *sd, const struct iovec *iov, size_t iovcnt)
+	__attribute__((warn_unused_result));
+int session_side_printf(struct side *sd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), warn_unused_result));
 bool session_side_fill(struct side *sd);
 bool session_side_flush(struct side *sd);
 void session_side_close(struct session *s, struct side *sd);
@@ -197,11 +211,14 @@ void session_run(struct session *s);
 
 /* session_up.c */
 int session_up_connect(struct session *s);
+/* Keep the next hop's reply to our EHLO (NULL: it had none, we said HELO); fails the session
+ * when out of memory. */
+int session_up_keep_ehlo(struct session *s, const char *r, size_t len);
 bool session_up_step(struct session *s);
 
 /* session_relay.c */
 bool session_relay_step(struct session *s);
-void session_relay_show_greeting(struct session *s);
+int session_relay_show_greeting(struct session *s);
 void session_txn_reset(struct session *s);
 
 /* Publish a session event for `tlsgatectl monitor` (type: enum event_type). */

@@ -43,9 +43,35 @@ void session_side_close(struct session *s, struct side *sd)
 	sd->ev.fd = -1;
 }
 
+/* A unit that did not fit where the caller made room for it: the two legs would no longer
+ * agree on what was said, so the session ends here. */
+static int queue_failed(struct side *sd, size_t n, int rc)
+{
+	session_fail(sd->s, "421 4.3.0 Error: local resource problem\r\n",
+		     "cannot queue %zu bytes to %s (%s); ending the session rather than sending "
+		     "part of it", n, sd->name, strerror(-rc));
+	return rc;
+}
+
+int session_side_writev(struct side *sd, const struct iovec *iov, size_t iovcnt)
+{
+	int rc = buf_appendv(&sd->out, iov, iovcnt);
+
+	if (rc) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < iovcnt; i++)
+			n += iov[i].iov_len;
+		return queue_failed(sd, n, rc);
+	}
+	return 0;
+}
+
 int session_side_write(struct side *sd, const void *p, size_t n)
 {
-	return buf_append(&sd->out, p, n);
+	int rc = buf_append(&sd->out, p, n);
+
+	return rc ? queue_failed(sd, n, rc) : 0;
 }
 
 int session_side_printf(struct side *sd, const char *fmt, ...)
@@ -56,7 +82,7 @@ int session_side_printf(struct side *sd, const char *fmt, ...)
 	va_start(ap, fmt);
 	rc = buf_vprintf(&sd->out, fmt, ap);
 	va_end(ap);
-	return rc;
+	return rc ? queue_failed(sd, strlen(fmt), rc) : 0;
 }
 
 /* Read what is there into sd->in.  True if anything happened (bytes or the end). */
@@ -160,7 +186,7 @@ void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 	va_end(ap);
 	if (reply && s->down.ep) {
 		char with_host[300];
-		const char *sp = strchr(reply, ' ');
+		const char *sp = strchr(reply, ' '), *out = reply;
 
 		/* "421 4.4.2 Error: ..." -> "421 4.4.2 gw.example.net Error: ..." as Postfix writes */
 		if (sp && strchr(sp + 1, ' ') && reply[0] == '4') {
@@ -168,10 +194,12 @@ void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 
 			snprintf(with_host, sizeof(with_host), "%.*s %s%s", (int)(sp2 - reply), reply,
 				 s->host->gw->cfg.hostname, sp2);
-			session_side_write(&s->down, with_host, strlen(with_host));
-		} else {
-			session_side_write(&s->down, reply, strlen(reply));
+			out = with_host;
 		}
+		/* Whole or not at all; without it the client still sees the connection end before
+		 * any success, which it treats as a temporary failure. */
+		if (buf_append(&s->down.out, out, strlen(out)))
+			log_warn("session=%s no room for the failure reply to the client", s->ids);
 	}
 	log_info("session=%s fail state=%s client=%s dest=%s reason=\"%s\"%s%.*s%s", s->ids,
 		 session_state_name(s->state), s->client_txt, s->dest_txt, s->end_reason,
@@ -181,8 +209,8 @@ void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 		/* A polite QUIT where the up side is between commands; a message in flight is
 		 * aborted by the close itself (the next hop never sees its end). */
 		s->quit_sent = true;
-		session_side_write(&s->up, "QUIT\r\n", 6);
-		session_side_flush(&s->up);
+		if (!buf_append(&s->up.out, "QUIT\r\n", 6)) /* whole, or none: it is a goodbye */
+			session_side_flush(&s->up);
 		if (s->up.ep && s->up_tls_ready)
 			ktls_ep_shutdown(s->up.ep); /* close_notify, best effort */
 	}

@@ -13,49 +13,82 @@
 #include "lib/log.h"
 #include "daemon/events.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The transaction as the replies tell it (in_txn, what the message log line says).  Replies run
+ * behind the commands (pipelining): what the command reader decides on — where a BDAT chunk ends,
+ * whether our Received header is in the message, whether the sender must use TLS — is not reset
+ * here but by the commands themselves (cmd_txn_reset), or a reply to an earlier command would
+ * undo it in the middle of a later one.
+ */
 void session_txn_reset(struct session *s)
 {
 	s->in_txn = false;
 	s->queue_id[0] = s->mail_from[0] = s->first_rcpt[0] = '\0';
 	s->nrcpt = s->nrcpt_ok = 0;
 	s->msg_bytes = 0;
+}
+
+/* A new transaction in command order (EHLO, RSET, MAIL, TLS started, a message ended). */
+static void cmd_txn_reset(struct session *s)
+{
 	s->trace_sent = false;
-	s->bdat_left = 0;
-	s->bdat_last = false;
 	s->sender_domain_must_tls = false;
 }
 
-void session_relay_show_greeting(struct session *s)
+int session_relay_show_greeting(struct session *s)
 {
+	int rc;
+
 	if (s->greeting)
-		session_side_write(&s->down, s->greeting, s->greeting_len);
+		rc = session_side_write(&s->down, s->greeting, s->greeting_len);
 	else
-		session_side_printf(&s->down, "220 %s ESMTP\r\n", s->host->gw->cfg.hostname);
+		rc = session_side_printf(&s->down, "220 %s ESMTP\r\n", s->host->gw->cfg.hostname);
+	if (rc)
+		return rc;
 	s->greeted = true;
 	s->state = ST_RELAY;
+	return 0;
+}
+
+/* A pending reply could not be queued (out of memory): the order of replies is lost. */
+static int pend_failed(struct session *s, int rc)
+{
+	session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+		     "cannot queue a pending reply: %s", strerror(-rc));
+	return rc;
+}
+
+/* No message goes in without our Received header: it is what tells the inside about TLS. */
+static void no_trace(struct session *s)
+{
+	session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+		     "cannot write the Received header: the message is not relayed without it");
 }
 
 static int local_reply(struct session *s, enum smtp_verb verb, const char *text)
 {
-	return session_pend_push(s, PEND_LOCAL, verb, 0, text, NULL);
+	int rc = session_pend_push(s, PEND_LOCAL, verb, 0, text, NULL);
+
+	return rc ? pend_failed(s, rc) : 0;
 }
 
-/* Send a command line up as the client wrote it (normalised to CRLF). */
+/* Send a command line up as the client wrote it (normalised to CRLF): the line and its end as
+ * one unit (commands() made room for it). */
 static int forward(struct session *s, const char *line, size_t len, enum smtp_verb verb,
 		   uint16_t flags, const char *arg)
 {
+	struct iovec iov[2] = { { (void *)line, len }, { "\r\n", 2 } };
 	int rc = session_pend_push(s, PEND_FWD, verb, flags, NULL, arg);
 
 	if (rc)
-		return rc;
-	if (buf_append(&s->up.out, line, len) || buf_append(&s->up.out, "\r\n", 2))
-		return -ENOSPC; /* cannot happen: the caller checked the room */
-	return 0;
+		return pend_failed(s, rc);
+	return session_side_writev(&s->up, iov, 2);
 }
 
 /* Is the down side refused MAIL/RCPT/DATA/BDAT for want of TLS (inbound)? */
@@ -77,21 +110,82 @@ static void refuse_sender(struct session *s, enum smtp_verb verb)
 	local_reply(s, verb, reply);
 }
 
+/*
+ * The TLS checks by address look at every domain the next hop might route the address to, read
+ * as the next hop reads it (smtp_addr_canon, smtp_addr_route_domains): a spelling the policy
+ * does not recognise must not be one the next hop delivers to a TLS-required domain.
+ */
+struct tls_domain_check {
+	struct session *s;
+	bool inbound;		/* the sender's domain (inbound table), else a recipient's */
+	struct policy_match m;		/* the first match that requires TLS */
+	char dom[256];
+};
+
+/* An address literal "[192.0.2.1]" / "[ipv6:2001:db8::1]" as a socket address; -EINVAL. */
+static int literal_addr(const char *dom, struct sockaddr_storage *ss)
+{
+	char ip[INET6_ADDRSTRLEN + 8];
+	size_t n = strlen(dom);
+	const char *p = dom + 1;
+
+	if (n < 3 || n - 2 >= sizeof(ip))
+		return -EINVAL;
+	if (!strncmp(p, "ipv6:", 5))
+		p += 5;
+	snprintf(ip, sizeof(ip), "%.*s", (int)(dom + n - 1 - p), p);
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		ss->ss_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int domain_requires_tls(const char *dom, void *ctx)
+{
+	struct tls_domain_check *ck = ctx;
+	struct session *s = ck->s;
+	struct policy_match m;
+	struct sockaddr_storage ss;
+
+	if (ck->inbound)
+		m = policy_inbound(s->pol, (struct sockaddr *)&s->client, dom);
+	else if (dom[0] == '[' && !literal_addr(dom, &ss))
+		/* an address literal: delivered to that address */
+		m = policy_match_addr(s->pol, (struct sockaddr *)&ss);
+	else
+		m = policy_match_domain(s->pol, dom);
+	if (!policy_level_requires_tls(m.rule->level))
+		return 0;
+	ck->m = m;
+	snprintf(ck->dom, sizeof(ck->dom), "%s", dom);
+	return 1;
+}
+
 static void cmd_mail(struct session *s, const char *line, size_t len, const struct smtp_cmd *c)
 {
-	char addr[320], dom[256];
+	char raw[320], addr[320];
 
-	if (smtp_path_parse(c->args, c->args_len, "FROM:", addr, sizeof(addr))) {
+	if (smtp_path_parse(c->args, c->args_len, "FROM:", raw, sizeof(raw))) {
 		local_reply(s, SMTP_MAIL, "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
 		return;
 	}
-	if (s->role == ROLE_INBOUND && !s->down.tls && !s->sender_must_tls &&
-	    !smtp_addr_domain(addr, dom, sizeof(dom))) {
-		struct policy_match m = policy_inbound(s->pol, (struct sockaddr *)&s->client, dom);
+	if (smtp_addr_canon(raw, addr, sizeof(addr))) {
+		local_reply(s, SMTP_MAIL, "501 5.1.7 Bad sender address syntax\r\n");
+		return;
+	}
+	cmd_txn_reset(s);
+	if (s->role == ROLE_INBOUND && !s->down.tls && !s->sender_must_tls) {
+		struct tls_domain_check ck = { .s = s, .inbound = true };
 
-		if (policy_level_requires_tls(m.rule->level)) {
+		if (smtp_addr_route_domains(addr, domain_requires_tls, &ck) > 0) {
 			s->sender_domain_must_tls = true;
-			s->in_match = m;
+			s->in_match = ck.m;
 		}
 	}
 	if (sender_refused(s)) {
@@ -105,10 +199,15 @@ static void cmd_mail(struct session *s, const char *line, size_t len, const stru
 
 static void cmd_rcpt(struct session *s, const char *line, size_t len, const struct smtp_cmd *c)
 {
-	char addr[320], dom[256];
+	char raw[320], addr[320];
 
-	if (smtp_path_parse(c->args, c->args_len, "TO:", addr, sizeof(addr))) {
+	if (smtp_path_parse(c->args, c->args_len, "TO:", raw, sizeof(raw))) {
 		local_reply(s, SMTP_RCPT, "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+		return;
+	}
+	if (smtp_addr_canon(raw, addr, sizeof(addr))) {
+		/* what we cannot read, the policy cannot judge: not passed on */
+		local_reply(s, SMTP_RCPT, "501 5.1.3 Bad recipient address syntax\r\n");
 		return;
 	}
 	if (sender_refused(s)) {
@@ -118,10 +217,12 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 	s->nrcpt++;
 	/* Outbound on a plaintext leg: a recipient domain whose policy requires TLS gets a 450
 	 * and nothing of it is sent (the client retries it later). */
-	if (s->role == ROLE_OUTBOUND && !s->up.tls && !smtp_addr_domain(addr, dom, sizeof(dom))) {
-		struct policy_match m = policy_match_domain(s->pol, dom);
+	if (s->role == ROLE_OUTBOUND && !s->up.tls) {
+		struct tls_domain_check ck = { .s = s };
 
-		if (policy_level_requires_tls(m.rule->level)) {
+		if (smtp_addr_route_domains(addr, domain_requires_tls, &ck) > 0) {
+			const struct policy_match m = ck.m;
+			const char *dom = ck.dom;
 			char reply[400];
 
 			atomic_fetch_add(&s->host->gw->ctr.rcpt_tls_refused, 1);
@@ -176,6 +277,83 @@ static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
 	s->state = ST_DOWN_TLS_WAIT;
 }
 
+/* An EHLO reply of the next hop as the client may see it: our keyword rules. */
+static int ehlo_rewrite(const struct session *s, const char *r, size_t len, char *out, size_t cap)
+{
+	static const char *const drop_out[] = { "STARTTLS", NULL };
+	static const char *const drop_in[] = { "STARTTLS", "XCLIENT", "XFORWARD", NULL };
+	/* With our X-Tlsgate-TLS header on, the header section is edited: not by length */
+	static const char *const drop_in_x[] = { "STARTTLS", "XCLIENT", "XFORWARD", "CHUNKING",
+						  NULL };
+	static const char *const add_tls[] = { "STARTTLS", NULL };
+	const char *const *add = NULL;
+
+	if (s->role == ROLE_INBOUND && !s->down.tls && s->offer_tls)
+		add = add_tls;
+	return smtp_ehlo_rewrite(r, len,
+				 s->role == ROLE_OUTBOUND		? drop_out
+				 : s->host->gw->cfg.inbound_x_tlsgate_header ? drop_in_x
+									    : drop_in,
+				 add, out, cap);
+}
+
+/* The name in the first line of a 250 reply ("250-mx.example.net says hi" -> mx.example.net). */
+static void reply_name(const char *r, size_t len, char *out, size_t cap)
+{
+	size_t i = len > 4 ? 4 : len, n = 0;
+
+	while (i < len && r[i] != ' ' && r[i] != '\r' && r[i] != '\n' && n + 1 < cap)
+		out[n++] = r[i++];
+	out[n] = '\0';
+}
+
+/*
+ * The client's EHLO or HELO: answered here from the next hop's reply to our own EHLO, never sent
+ * up (RFC 5321 does not promise that a second EHLO works, and OpenSMTPD refuses it even after
+ * RSET).  An identification ends a transaction (RFC 5321 4.1.4): the next hop gets RSET for it.
+ */
+static void cmd_hello(struct session *s, enum smtp_verb verb)
+{
+	char out[SMTP_REPLY_MAX + 1], name[256];
+	int n;
+
+	if (s->hello_seen) {
+		int rc = session_pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);
+
+		if (rc) {
+			pend_failed(s, rc);
+			return;
+		}
+		if (session_side_write(&s->up, "RSET\r\n", 6))
+			return;
+	}
+	s->hello_seen = true;
+	if (verb == SMTP_EHLO && !s->up_ehlo) {
+		/* the next hop refused our EHLO (we said HELO): so do we */
+		local_reply(s, verb, "502 5.5.2 Error: command not recognized\r\n");
+		return;
+	}
+	if (verb == SMTP_EHLO) {
+		n = ehlo_rewrite(s, s->up_ehlo, s->up_ehlo_len, out, sizeof(out) - 1);
+		if (n < 0) {
+			session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+				     "cannot rewrite the next hop's EHLO reply: %s", strerror(-n));
+			return;
+		}
+		out[n] = '\0';
+		local_reply(s, verb, out);
+		return;
+	}
+	if (s->up_ehlo)
+		reply_name(s->up_ehlo, s->up_ehlo_len, name, sizeof(name));
+	else if (s->greeting)
+		reply_name(s->greeting, s->greeting_len, name, sizeof(name));
+	else
+		name[0] = '\0';
+	snprintf(out, sizeof(out), "250 %s\r\n", name[0] ? name : s->host->gw->cfg.hostname);
+	local_reply(s, verb, out);
+}
+
 /* One command line from the down side (without its line end). */
 static void command(struct session *s, const char *line, size_t len)
 {
@@ -193,7 +371,8 @@ static void command(struct session *s, const char *line, size_t len)
 			s->helo[c.args_len] = '\0';
 		s->esmtp = c.verb == SMTP_EHLO;
 		session_txn_reset(s);
-		forward(s, line, len, c.verb, c.verb == SMTP_EHLO ? PF_EHLO : 0, NULL);
+		cmd_txn_reset(s);
+		cmd_hello(s, c.verb);
 		break;
 	case SMTP_STARTTLS:
 		cmd_starttls(s, &c);
@@ -215,6 +394,7 @@ static void command(struct session *s, const char *line, size_t len)
 		break;
 	case SMTP_RSET:
 		session_txn_reset(s);
+		cmd_txn_reset(s);
 		forward(s, line, len, c.verb, 0, NULL);
 		break;
 	case SMTP_QUIT:
@@ -266,28 +446,58 @@ static bool bdat_command(struct session *s, const char *line, size_t len)
 		return true;
 	}
 	if (s->role == ROLE_INBOUND && !s->trace_sent) {
-		/* Our Received header goes first, as a chunk of its own; its reply is ours. */
-		char hdr[RECEIVED_HEADER_MAX];
-		int n = session_trace_header(s, hdr, sizeof(hdr));
+		/* Our Received header goes first, as a chunk of its own; its reply is ours.  The
+		 * command and its chunk are one unit (commands() made room for the largest): a
+		 * "BDAT n" without its n bytes would make the next hop take the client's next
+		 * bytes as the chunk, and run what the client hid in its own chunk as commands. */
+		char hdr[RECEIVED_HEADER_MAX], cmd[32];
+		int n = session_trace_header(s, hdr, sizeof(hdr)), m, rc;
+		struct iovec iov[2];
 
-		if (n > 0) {
-			session_side_printf(&s->up, "BDAT %d\r\n", n);
-			session_side_write(&s->up, hdr, (size_t)n);
-			session_pend_push(s, PEND_INTERNAL, SMTP_BDAT, 0, NULL, NULL);
-			s->msg_bytes += (uint64_t)n;
+		if (n <= 0) {
+			no_trace(s);
+			return true;
 		}
+		m = snprintf(cmd, sizeof(cmd), "BDAT %d\r\n", n);
+		iov[0] = (struct iovec){ cmd, (size_t)m };
+		iov[1] = (struct iovec){ hdr, (size_t)n };
+		rc = session_pend_push(s, PEND_INTERNAL, SMTP_BDAT, 0, NULL, NULL);
+		if (rc) {
+			pend_failed(s, rc);
+			return true;
+		}
+		if (session_side_writev(&s->up, iov, 2))
+			return true;
+		s->msg_bytes += (uint64_t)n;
 		s->trace_sent = true;
 	}
-	forward(s, line, len, SMTP_BDAT, last ? PF_DOT : 0, NULL);
+	if (forward(s, line, len, SMTP_BDAT, last ? PF_DOT : 0, NULL))
+		return true;
+	if (last)
+		cmd_txn_reset(s); /* the next BDAT is another message: its own header */
 	s->state = ST_BDAT;
 	return true;
+}
+
+/* What the up buffer must have room for before the line is taken: the line, and for a BDAT
+ * that carries our Received header first, that chunk too. */
+static size_t line_room(const struct session *s, const char *line, size_t len)
+{
+	struct smtp_cmd c;
+	size_t need = len + 2 + 16;
+
+	if (s->role == ROLE_INBOUND && !s->trace_sent && !s->auth_cont &&
+	    !smtp_cmd_parse(line, len, &c) && c.verb == SMTP_BDAT)
+		need += 32 + RECEIVED_HEADER_MAX;
+	return need;
 }
 
 static bool commands(struct session *s)
 {
 	bool progress = false;
 
-	while (s->state == ST_RELAY && !s->await_data && s->pq_len < PQ_MAX) {
+	/* two slots: a command can queue two replies (an internal RSET or header chunk first) */
+	while (s->state == ST_RELAY && !s->await_data && s->pq_len + 2 <= PQ_MAX) {
 		size_t n = buf_line(&s->down.in), len;
 		char *line = buf_head(&s->down.in);
 
@@ -315,7 +525,7 @@ static bool commands(struct session *s)
 		if (len && line[len - 1] == '\r')
 			len--;
 		/* Room for the line up, or wait (backpressure). */
-		if (buf_space(&s->up.out) + s->up.out.off < len + 2 + 16)
+		if (buf_room(&s->up.out) < line_room(s, line, len))
 			break;
 		/* Consumed first: a command (STARTTLS) may look at what follows its line.  The
 		 * bytes stay where they are until the next read into the buffer. */
@@ -376,32 +586,14 @@ static bool one_reply(struct session *s)
 		session_pend_pop(s);
 		return true;
 	}
-	if (p->flags & PF_EHLO && code == 250) {
-		static const char *const drop_out[] = { "STARTTLS", NULL };
-		static const char *const drop_in[] = { "STARTTLS", "XCLIENT", "XFORWARD", NULL };
-		/* With our X-Tlsgate-TLS header on, the header section is edited: not by length */
-		static const char *const drop_in_x[] = { "STARTTLS", "XCLIENT", "XFORWARD",
-							  "CHUNKING", NULL };
-		static const char *const add_tls[] = { "STARTTLS", NULL };
-		char out[SMTP_REPLY_MAX];
-		const char *const *add = NULL;
-		int n;
-
-		if (s->role == ROLE_INBOUND && !s->down.tls && s->offer_tls)
-			add = add_tls;
-		n = smtp_ehlo_rewrite(r, len,
-				      s->role == ROLE_OUTBOUND ? drop_out
-				      : s->host->gw->cfg.inbound_x_tlsgate_header ? drop_in_x
-									       : drop_in,
-				      add, out, sizeof(out));
-		if (n < 0 || buf_space(&s->down.out) + s->down.out.off < (size_t)n)
-			return false;
-		session_side_write(&s->down, out, (size_t)n);
-	} else {
-		if (buf_space(&s->down.out) + s->down.out.off < len)
-			return false; /* backpressure: the client reads slowly */
-		session_side_write(&s->down, r, len);
-	}
+	if (buf_room(&s->down.out) < len)
+		return false; /* backpressure: the client reads slowly */
+	/* The 354 and our Received header are decided together: both fit, or wait. */
+	if ((p->flags & PF_DATA) && code == 354 && s->role == ROLE_INBOUND && !s->trace_sent &&
+	    buf_room(&s->up.out) < RECEIVED_HEADER_MAX)
+		return false;
+	if (session_side_write(&s->down, r, len))
+		return true;
 	if ((p->flags & PF_MAIL) && code / 100 == 2)
 		s->in_txn = true;
 	if ((p->flags & PF_RCPT) && code / 100 == 2) {
@@ -423,10 +615,13 @@ static bool one_reply(struct session *s)
 				char hdr[RECEIVED_HEADER_MAX];
 				int n = session_trace_header(s, hdr, sizeof(hdr));
 
-				if (n > 0) {
-					session_side_write(&s->up, hdr, (size_t)n);
-					s->msg_bytes += (uint64_t)n;
+				if (n <= 0) {
+					no_trace(s);
+					return true;
 				}
+				if (session_side_write(&s->up, hdr, (size_t)n))
+					return true;
+				s->msg_bytes += (uint64_t)n;
 				s->trace_sent = true;
 			}
 			s->state = ST_BODY;
@@ -479,9 +674,10 @@ static bool replies(struct session *s)
 		if (p->kind == PEND_LOCAL) {
 			size_t n = strlen(p->local);
 
-			if (buf_space(&s->down.out) + s->down.out.off < n)
+			if (buf_room(&s->down.out) < n)
 				break;
-			session_side_write(&s->down, p->local, n);
+			if (session_side_write(&s->down, p->local, n))
+				return true;
 			session_pend_pop(s);
 			progress = true;
 			continue;
@@ -543,11 +739,19 @@ static bool down_handshake(struct session *s)
 	session_event(s, EVENT_SESSION_TLS, s->down.tls_summary);
 	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\"", s->ids,
 		 s->client_txt, s->down.tls_summary, s->down.ktls_state);
-	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too. */
+	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too (by RSET:
+	 * its EHLO reply stays what the client's next EHLO is answered with). */
 	s->helo[0] = '\0';
+	s->hello_seen = false;
 	session_txn_reset(s);
-	session_side_write(&s->up, "RSET\r\n", 6);
-	session_pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);
+	cmd_txn_reset(s);
+	rc = session_pend_push(s, PEND_INTERNAL, SMTP_RSET, 0, NULL, NULL);
+	if (rc) {
+		pend_failed(s, rc);
+		return true;
+	}
+	if (session_side_write(&s->up, "RSET\r\n", 6))
+		return true;
 	s->state = ST_RELAY;
 	return true;
 }
@@ -557,10 +761,12 @@ static bool ends(struct session *s)
 	if (s->state == ST_CLOSING)
 		return false;
 	if (s->down.eof && s->state == ST_RELAY && !buf_line(&s->down.in)) {
-		if (!s->quit_sent && s->up.ep) {
-			session_side_write(&s->up, "QUIT\r\n", 6);
-			s->quit_sent = true;
-		}
+		/* A half-close is not a hang-up: Exim sends the end of data, QUIT and its FIN in
+		 * one flight.  The replies owed for what the client sent still go to it (as
+		 * Postfix does); the QUIT's reply, when it comes, ends the session. */
+		if (s->pq_len && s->up.ep)
+			return false;
+		/* session_fail() says QUIT to the next hop, which is between commands here */
 		session_fail(s, NULL, s->in_txn ? "client disconnected during a transaction"
 						: "client disconnected");
 		return true;

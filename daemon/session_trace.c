@@ -93,14 +93,13 @@ int session_trace_header(struct session *s, char *buf, size_t len)
 		.esmtp = s->esmtp,
 		.by_host = g->cfg.hostname,
 		.queue_id = s->queue_id[0] ? s->queue_id : NULL,
+		/* only the first is kept: received_format() names it when it is the only one */
 		.rcpts = rcpts,
-		.nrcpt = s->nrcpt_ok == 1 ? 1 : s->nrcpt_ok,
+		.nrcpt = s->nrcpt_ok,
 		.when = time(NULL),
 	};
 	int n, m;
 
-	if (s->nrcpt_ok != 1)
-		ri.rcpts = NULL;
 	if (s->down.tls)
 		ri.tls = &s->down_tls;
 	n = received_format(&ri, buf, len);

@@ -175,7 +175,25 @@ static void start_plaintext(struct session *s)
 {
 	log_info("session=%s plaintext to %s level=%s%s", s->ids, s->dest_txt,
 		 policy_level_name(s->level), s->tls_fallback ? " (after a failed TLS handshake)" : "");
-	session_relay_show_greeting(s);
+	(void)session_relay_show_greeting(s); /* a failure has failed the session */
+}
+
+int session_up_keep_ehlo(struct session *s, const char *r, size_t len)
+{
+	free(s->up_ehlo);
+	s->up_ehlo = NULL;
+	s->up_ehlo_len = 0;
+	if (!r)
+		return 0;
+	s->up_ehlo = malloc(len);
+	if (!s->up_ehlo) {
+		session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+			     "out of memory for the next hop's EHLO reply");
+		return -ENOMEM;
+	}
+	memcpy(s->up_ehlo, r, len);
+	s->up_ehlo_len = len;
+	return 0;
 }
 
 static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
@@ -191,13 +209,19 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 			refuse_no_tls(s, why);
 			return true;
 		}
-		session_side_printf(&s->up, "HELO %s\r\n", s->host->gw->cfg.hostname);
+		log_info("session=%s %s refused EHLO: %.*s; trying HELO", s->ids, s->dest_txt,
+			 (int)strcspn(r, "\r\n"), r);
+		if (session_side_printf(&s->up, "HELO %s\r\n", s->host->gw->cfg.hostname))
+			return true; /* failed: up.out holds nothing else now */
 		s->state = ST_UP_HELO;
 		return true;
 	}
 	s->up_starttls_offered = smtp_ehlo_has(r, len, "STARTTLS");
+	if (session_up_keep_ehlo(s, r, len)) /* replaced by the one inside TLS, if TLS comes */
+		return true;
 	if (tls_wanted && s->up_starttls_offered) {
-		session_side_write(&s->up, "STARTTLS\r\n", 10);
+		if (session_side_write(&s->up, "STARTTLS\r\n", 10))
+			return true;
 		s->state = ST_UP_STARTTLS;
 		return true;
 	}
@@ -316,7 +340,8 @@ static bool handshake_done(struct session *s)
 		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,
 		 s->up.ktls_state, policy_level_name(s->level),
 		 s->out_match.rule ? s->out_match.rule->id : 0);
-	session_side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname);
+	if (session_side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname))
+		return true;
 	s->state = ST_UP_EHLO_TLS;
 	return true;
 }
@@ -381,7 +406,8 @@ bool session_up_step(struct session *s)
 				s->greeting_len = len;
 			}
 		}
-		session_side_printf(&s->up, "EHLO %s\r\n", s->host->gw->cfg.hostname);
+		if (session_side_printf(&s->up, "EHLO %s\r\n", s->host->gw->cfg.hostname))
+			return true;
 		s->state = ST_UP_EHLO;
 		break;
 	case ST_UP_EHLO:
@@ -396,6 +422,7 @@ bool session_up_step(struct session *s)
 				     "%s refused HELO: %s", s->dest_txt, why);
 			break;
 		}
+		(void)session_up_keep_ehlo(s, NULL, 0);
 		start_plaintext(s);
 		break;
 	case ST_UP_STARTTLS:
@@ -406,6 +433,12 @@ bool session_up_step(struct session *s)
 				 (int)strcspn(r, "\r\n"), r);
 			buf_consume(&s->up.in, len);
 			if (policy_level_requires_tls(s->level)) {
+				/* The refusal leaves the MX between commands, in plaintext: say
+				 * goodbye (session_fail cannot tell this from a STARTTLS still
+				 * waiting for its reply). */
+				s->quit_sent = true;
+				if (!buf_append(&s->up.out, "QUIT\r\n", 6))
+					session_side_flush(&s->up);
 				refuse_no_tls(s, why);
 				return true;
 			}
@@ -424,8 +457,10 @@ bool session_up_step(struct session *s)
 				     "%s refused EHLO inside TLS: %s", s->dest_txt, why);
 			break;
 		}
+		if (session_up_keep_ehlo(s, r, len))
+			return true;
 		buf_consume(&s->up.in, len);
-		session_relay_show_greeting(s);
+		(void)session_relay_show_greeting(s); /* a failure has failed the session */
 		return true;
 	default:
 		break;

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -114,6 +115,162 @@ int smtp_addr_domain(const char *addr, char *out, size_t outlen)
 	for (size_t i = 0; i < n; i++)
 		out[i] = (char)tolower((unsigned char)at[1 + i]);
 	out[n] = '\0';
+	return 0;
+}
+
+int smtp_addr_canon(const char *raw, char *out, size_t outlen)
+{
+	size_t o = 0, at = SIZE_MAX, start = 0;
+	unsigned int depth = 0;
+	bool quoted = false;
+
+	for (const char *p = raw; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return -EINVAL;
+		if (depth) {
+			/* a comment: dropped; nested ones count, a quoted-pair escapes */
+			if (c == '\\' && p[1])
+				p++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+			continue;
+		}
+		if (!quoted && (c == ' ' || c == '\t'))
+			continue;
+		if (!quoted && c == '(') {
+			depth++;
+			continue;
+		}
+		if (!quoted && (c == ')' || c == '<' || c == '>'))
+			return -EINVAL;
+		if (o + 2 >= outlen)
+			return -ENAMETOOLONG;
+		if (c == '\\' && p[1]) {
+			out[o++] = *p++;
+			out[o++] = *p;
+			continue;
+		}
+		if (c == '"')
+			quoted = !quoted;
+		else if (c == '@' && !quoted)
+			at = o;
+		out[o++] = (char)c;
+	}
+	if (depth || quoted)
+		return -EINVAL;
+	out[o] = '\0';
+	/* RFC 821 source route "@a,@b:user@domain": the next hop routes by what follows ':' */
+	if (o && out[0] == '@') {
+		char *colon = strchr(out, ':');
+
+		if (!colon)
+			return -EINVAL;
+		/* "@host,@host:" and nothing else before the colon */
+		for (const char *r = out; r < colon; r++)
+			if (!isalnum((unsigned char)*r) && !strchr("@,.-_[]", *r))
+				return -EINVAL;
+		start = (size_t)(colon + 1 - out);
+		memmove(out, out + start, o - start + 1);
+		o -= start;
+		if (at < start || out[0] == '@')
+			return -EINVAL; /* no mailbox after the route, or a second route */
+		at -= start;
+	}
+	if (at == SIZE_MAX)
+		return o || !raw[0] ? 0 : -EINVAL; /* "postmaster", "<>"; nothing left of "(c)" */
+	if (!at || at + 1 >= o)
+		return -EINVAL;
+	/* brackets belong to an address literal, never to a bare local part */
+	for (size_t i = 0, q = 0; i < at; i++) {
+		if (out[i] == '\\')
+			i++;
+		else if (out[i] == '"')
+			q = !q;
+		else if (!q && (out[i] == '[' || out[i] == ']'))
+			return -EINVAL;
+	}
+	/* the domain: an address literal, or labels of a host name (UTF-8 allowed) */
+	if (out[at + 1] == '[') {
+		if (out[o - 1] != ']' || memchr(out + at + 2, '[', o - at - 3) ||
+		    memchr(out + at + 2, ']', o - at - 3))
+			return -EINVAL;
+		for (size_t i = at + 2; i + 1 < o; i++)
+			if (!isalnum((unsigned char)out[i]) && !strchr(".:", out[i]))
+				return -EINVAL;
+		return 0;
+	}
+	for (size_t i = at + 1; i < o; i++) {
+		unsigned char c = (unsigned char)out[i];
+
+		if (c == '.') {
+			/* no empty label; one trailing dot is the root */
+			if (i == at + 1 || out[i - 1] == '.')
+				return -EINVAL;
+			continue;
+		}
+		if (!isalnum(c) && c != '-' && c != '_' && c < 0x80)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int route_one(const char *p, size_t n, int (*fn)(const char *, void *), void *ctx)
+{
+	char dom[256];
+
+	if (n >= sizeof(dom))
+		n = sizeof(dom) - 1; /* a name no rule can have: still asked, never too long */
+	while (n && p[n - 1] == '.')
+		n--;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		dom[i] = (char)tolower((unsigned char)p[i]);
+	dom[n] = '\0';
+	return fn(dom, ctx);
+}
+
+int smtp_addr_route_domains(const char *addr, int (*fn)(const char *domain, void *ctx), void *ctx)
+{
+	char local[512];
+	size_t at = SIZE_MAX, n = 0, from = 0;
+	bool quoted = false, split = false;
+	int rc;
+
+	for (size_t i = 0; addr[i]; i++) {
+		if (addr[i] == '\\' && addr[i + 1])
+			i++;
+		else if (addr[i] == '"')
+			quoted = !quoted;
+		else if (addr[i] == '@' && !quoted)
+			at = i;
+	}
+	if (at == SIZE_MAX)
+		at = strlen(addr); /* no domain: only the local part can name one */
+	else if ((rc = route_one(addr + at + 1, strlen(addr + at + 1), fn, ctx)))
+		return rc;
+	/* the local part unquoted, then split at the routing characters */
+	for (size_t i = 0; i < at && n + 1 < sizeof(local); i++) {
+		if (addr[i] == '"')
+			continue;
+		if (addr[i] == '\\' && i + 1 < at)
+			i++;
+		split |= addr[i] == '%' || addr[i] == '!' || addr[i] == '@';
+		local[n++] = addr[i];
+	}
+	if (!split)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && local[i] != '%' && local[i] != '!' && local[i] != '@')
+			continue;
+		if ((rc = route_one(local + from, i - from, fn, ctx)))
+			return rc;
+		from = i + 1;
+	}
 	return 0;
 }
 

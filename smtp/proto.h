@@ -66,6 +66,27 @@ int smtp_path_parse(const char *args, size_t len, const char *prefix, char *addr
 /* The domain of an address, lower-cased without a trailing dot, into out; -EINVAL if none. */
 int smtp_addr_domain(const char *addr, char *out, size_t outlen);
 
+/*
+ * An envelope address (what smtp_path_parse() found) as a next hop reads it: Postfix with
+ * strict_rfc821_envelopes=no tokenises it as RFC 822 text, so comments "(...)" and whitespace
+ * outside quoted strings are not part of it, and an RFC 821 source route "@a,@b:" is dropped.
+ * out gets what is left ("local@domain", quotes and escapes kept).  -EINVAL when it cannot be
+ * read that way (unbalanced quotes or comments, brackets, control characters, an empty local
+ * part or domain label, a domain with characters no host name has), -ENAMETOOLONG.
+ */
+int smtp_addr_canon(const char *raw, char *out, size_t outlen);
+
+/*
+ * Every domain a next hop might route a canonical address to, lower-cased, trailing dots
+ * dropped: the domain after the last '@' outside quotes, and — because MTAs still honour the
+ * percent hack (user%domain@relay) and bang paths (domain!user@relay), and a quoted or escaped
+ * '@' is one more reading — every component of the local part split at '%', '!' and '@' when
+ * it has any of them.  Address literals come as written ("[192.0.2.1]", "[ipv6:2001:db8::1]").
+ * fn is called for each; a non-zero return stops the walk and is returned.  0 when fn never
+ * objected (also for an address without a domain: "postmaster").
+ */
+int smtp_addr_route_domains(const char *addr, int (*fn)(const char *domain, void *ctx), void *ctx);
+
 /* BDAT chunk-size [LAST]; -EINVAL on bad syntax. */
 int smtp_bdat_parse(const char *args, size_t len, uint64_t *size, bool *last);
 

@@ -17,7 +17,7 @@
  *   stall-data        after 354 reads nothing more and never answers (a next hop that stalls
  *                     mid-message: the relay's writes to it fill the socket buffers and block)
  *   refuse-tls        offers STARTTLS (with or without --cert) and answers it with
- *                     "454 4.7.0 TLS not available due to local problem"
+ *   (starttls-454)       "454 4.7.0 TLS not available due to local problem"
  *   ehlo-once         as OpenSMTPD: a second EHLO/HELO in a session (STARTTLS starts a new
  *                     one) gets "503 5.5.1 Invalid command: Already identified"
  * Every command received is appended to --store/commands.log (one line each, "C<n>: ..."); a
@@ -26,6 +26,8 @@
  * --ready FILE is created once listening (readiness for the test, no sleeps).
  * --fork: serve each connection in its own process (many at once; commands.log lines interleave).
  * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
+ * --chunking: offer CHUNKING; "BDAT n [LAST]" reads n bytes as the chunk (stored in msg.N.M,
+ * logged as "C: BDAT n [LAST]"), whatever they hold.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,7 +51,7 @@
 
 static const char *mode = "ok", *store, *cert, *key;
 static SSL_CTX *ctx;
-static int conn_no;
+static int conn_no, chunking;
 
 struct conn {
 	int fd;
@@ -152,16 +154,40 @@ static int read_body(struct conn *c, FILE *out, long limit)
 	}
 }
 
+/* n bytes of a BDAT chunk, whatever they are, appended to out.  0 ok, -1 closed. */
+static int read_chunk(struct conn *c, FILE *out, unsigned long n)
+{
+	while (n) {
+		size_t take = c->len < n ? c->len : (size_t)n;
+
+		if (!take) {
+			ssize_t r = c_read(c, c->buf, sizeof(c->buf));
+
+			if (r <= 0)
+				return -1;
+			c->len = (size_t)r;
+			continue;
+		}
+		if (out)
+			fwrite(c->buf, 1, take, out);
+		memmove(c->buf, c->buf + take, c->len - take);
+		c->len -= take;
+		n -= take;
+	}
+	return 0;
+}
+
 static void serve(int fd)
 {
 	struct conn c = { .fd = fd };
-	bool refuse_tls = !strcmp(mode, "refuse-tls"), ehlo_once = !strcmp(mode, "ehlo-once");
+	bool refuse_tls = !strcmp(mode, "refuse-tls") || !strcmp(mode, "starttls-454"), ehlo_once = !strcmp(mode, "ehlo-once");
 	bool identified = false;
 	bool tls_offer =
 		refuse_tls || (ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage")));
 	bool quit = false;
 	char line[4096];
 	int msgs = 0;
+	FILE *bdat_out = NULL;
 
 	say(&c, "220 fake.example.net ESMTP fake\r\n");
 	while (!get_line(&c, line, sizeof(line))) {
@@ -181,7 +207,28 @@ static void serve(int fd)
 			say(&c, "250-fake.example.net\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
 			if (tls_offer && !c.ssl)
 				say(&c, "250-STARTTLS\r\n");
+			if (chunking)
+				say(&c, "250-CHUNKING\r\n");
 			say(&c, "250 SIZE 104857600\r\n");
+		} else if (!strncasecmp(line, "BDAT ", 5) && chunking) {
+			unsigned long n = strtoul(line + 5, NULL, 10);
+			char path[512];
+
+			if (!bdat_out && store) {
+				snprintf(path, sizeof(path), "%s/msg.%d.%d", store, conn_no,
+					 ++msgs);
+				bdat_out = fopen(path, "w");
+			}
+			if (read_chunk(&c, bdat_out, n))
+				break;
+			if (strcasestr(line + 5, "LAST")) {
+				if (bdat_out)
+					fclose(bdat_out);
+				bdat_out = NULL;
+				say(&c, "250 2.0.0 Ok: queued\r\n");
+			} else {
+				say(&c, "250 2.0.0 Ok: chunk\r\n");
+			}
 		} else if (!strncasecmp(line, "STARTTLS", 8) && tls_offer && !c.ssl) {
 			if (!strcmp(mode, "tls-garbage")) {
 				say(&c, "220 2.0.0 Ready\r\nthis is not a TLS handshake\r\n");
@@ -233,6 +280,8 @@ static void serve(int fd)
 	}
 	if (!quit)
 		log_cmd("<closed without QUIT>");
+	if (bdat_out)
+		fclose(bdat_out);
 	if (c.ssl) {
 		SSL_shutdown(c.ssl);
 		SSL_free(c.ssl);
@@ -248,6 +297,7 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },  { "ready", required_argument, NULL, 'r' },
 		{ "tls", required_argument, NULL, 't' },    { "cipher", required_argument, NULL, 'x' },
 		{ "fork", no_argument, NULL, 'f' },
+		{ "chunking", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_at = NULL, *ready = NULL, *tls_ver = NULL, *cipher = NULL;
@@ -266,6 +316,7 @@ int main(int argc, char **argv)
 		case 't': tls_ver = optarg; break;
 		case 'x': cipher = optarg; break;
 		case 'f': forking = 1; break;
+		case 'C': chunking = 1; break;
 		default: return 2;
 		}
 	}

@@ -9,6 +9,7 @@
 #       $TG_PF_BASE/NAME/mail/DOMAIN/USER/new/ for USER in PF_USERS (default alice bob carol dave
 #       erin frank postmaster), DOMAIN/_other/ for any other user.  With tls: STARTTLS offered with
 #       CERT_BASENAME.{crt,key} (from pki.sh), TLS details in its Received header.
+#       PF_MAIN_EXTRA: lines appended to its main.cf (a test's own settings).
 #   pf_client NAME NS HOST:PORT         An inside MTA that relays everything to [HOST]:PORT;
 #                                       pf_sendmail NAME FROM TO < MSG submits to it.
 #   pf_stop NAME                        (done automatically at exit)
@@ -119,6 +120,7 @@ smtpd_tls_received_header = yes
 smtpd_tls_loglevel = 1
 EOM
 	fi
+	[ -n "${PF_MAIN_EXTRA:-}" ] && printf '%s\n' "$PF_MAIN_EXTRA" >> "$d/etc/main.cf"
 	_pf_start "$name" "$ns" "$d" "$addr"
 }
 

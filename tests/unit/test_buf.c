@@ -74,12 +74,38 @@ static void test_tail_commit(void **state)
 	buf_free(&b);
 }
 
+/* A unit (command + chunk) goes in whole or not at all: never a "BDAT n" without its bytes. */
+static void test_appendv_all_or_nothing(void **state)
+{
+	struct buf b;
+	char hdr[40];
+	struct iovec iov[2] = { { "BDAT 40\r\n", 9 }, { hdr, sizeof(hdr) } };
+
+	(void)state;
+	memset(hdr, 'h', sizeof(hdr));
+	buf_init(&b, 64);
+	assert_int_equal(buf_append(&b, "RCPT TO:<a@b>\r\n", 15), 0);
+	assert_int_equal(buf_appendv(&b, iov, 2), 0);
+	assert_int_equal(b.len, 15 + 9 + 40);
+	buf_consume(&b, 15);
+	/* 15 bytes of room: the command alone would fit, the unit does not */
+	assert_int_equal(buf_appendv(&b, iov, 2), -ENOSPC);
+	assert_int_equal(b.len, 49);
+	assert_memory_equal(buf_head(&b), "BDAT 40\r\n", 9);
+	assert_int_equal(buf_printf(&b, "%s", "0123456789abcdef"), -ENOSPC);
+	assert_int_equal(b.len, 49);
+	buf_consume(&b, 49);
+	assert_int_equal(buf_appendv(&b, iov, 2), 0); /* compacted: room again */
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lazy_and_release),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_tail_commit),
+		cmocka_unit_test(test_appendv_all_or_nothing),
 	};
 
 	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);

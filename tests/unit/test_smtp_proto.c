@@ -73,6 +73,96 @@ static void test_addr_domain(void **state)
 	assert_int_equal(smtp_addr_domain("x@", d, sizeof(d)), -EINVAL);
 }
 
+/* What a next hop reads (Postfix, strict_rfc821_envelopes=no): issue 13 item 8. */
+static void test_addr_canon(void **state)
+{
+	static const struct {
+		const char *raw, *canon;	/* canon NULL: refused */
+	} cases[] = {
+		{ "x@a.secure.example", "x@a.secure.example" },
+		{ "x@a.secure.example ", "x@a.secure.example" },
+		{ "x@a.secure.example(c)", "x@a.secure.example" },
+		{ "x(c)@(nested (c))a.secure.example", "x@a.secure.example" },
+		{ " x @ a.secure.example", "x@a.secure.example" },
+		{ "x@a.secure.example\t", "x@a.secure.example" },
+		{ "@relay.example,@b.example:x@secure.example", "x@secure.example" },
+		{ "\"x y@z\"@secure.example", "\"x y@z\"@secure.example" },
+		{ "x@secure.example.", "x@secure.example." },
+		{ "x@[192.0.2.1]", "x@[192.0.2.1]" },
+		{ "x@[IPv6:2001:db8::1]", "x@[IPv6:2001:db8::1]" },
+		{ "postmaster", "postmaster" },
+		{ "", "" },
+		{ "x@b\xc3\xbc" "cher.example", "x@b\xc3\xbc" "cher.example" },
+		{ "x@secure.example(", NULL },
+		{ "x@secure.example)", NULL },
+		{ "\"x@secure.example", NULL },
+		{ "x@secure..example", NULL },
+		{ "x@.secure.example", NULL },
+		{ "x@", NULL },
+		{ "@secure.example", NULL },
+		{ "x@secure.example>", NULL },
+		{ "x@sec<ure.example", NULL },
+		{ "x@secure.example;evil", NULL },
+		{ "x@secure\r.example", NULL },
+		{ "@a.example:", NULL },
+		{ "@a.example,x@secure.example", NULL },
+		{ "x@[192.0.2.1", NULL },
+		{ "(only a comment)", NULL },
+	};
+	char out[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = smtp_addr_canon(cases[i].raw, out, sizeof(out));
+
+		if (!cases[i].canon) {
+			if (rc != -EINVAL)
+				fail_msg("\"%s\": want -EINVAL, got %d (%s)", cases[i].raw, rc,
+					 rc ? "" : out);
+			continue;
+		}
+		if (rc)
+			fail_msg("\"%s\": %d", cases[i].raw, rc);
+		assert_string_equal(out, cases[i].canon);
+	}
+	assert_int_equal(smtp_addr_canon("0123456789@example.net", out, 8), -ENAMETOOLONG);
+}
+
+static int collect(const char *dom, void *ctx)
+{
+	char *all = ctx;
+
+	strcat(all, dom);
+	strcat(all, " ");
+	return strcmp(dom, "stop.example") ? 0 : 7;
+}
+
+static void test_addr_route_domains(void **state)
+{
+	static const struct {
+		const char *addr, *doms;
+	} cases[] = {
+		{ "x@Secure.Example.", "secure.example " },
+		{ "x%secure.example@other.example", "other.example x secure.example " },
+		{ "secure.example!x@other.example", "other.example secure.example x " },
+		{ "\"x@secure.example\"@other.example", "other.example x secure.example " },
+		{ "x\\@secure.example@other.example", "other.example x secure.example " },
+		{ "x@[192.0.2.1]", "[192.0.2.1] " },
+		{ "postmaster", "" },
+		{ "secure.example!postmaster", "secure.example postmaster " },
+		{ "a%stop.example%b@c.example", "c.example a stop.example " },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char all[256] = "";
+		int rc = smtp_addr_route_domains(cases[i].addr, collect, all);
+
+		assert_int_equal(rc, strstr(cases[i].doms, "stop.example") ? 7 : 0);
+		assert_string_equal(all, cases[i].doms);
+	}
+}
+
 static void test_bdat(void **state)
 {
 	uint64_t n;
@@ -269,7 +359,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cmd_parse),    cmocka_unit_test(test_path_parse),
-		cmocka_unit_test(test_addr_domain),  cmocka_unit_test(test_bdat),
+		cmocka_unit_test(test_addr_domain),
+		cmocka_unit_test(test_addr_canon),
+		cmocka_unit_test(test_addr_route_domains),  cmocka_unit_test(test_bdat),
 		cmocka_unit_test(test_reply_scan),   cmocka_unit_test(test_reply_too_long),
 		cmocka_unit_test(test_ehlo_rewrite), cmocka_unit_test(test_dot),
 		cmocka_unit_test(test_dot_random),
