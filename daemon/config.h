@@ -29,7 +29,7 @@ struct config_cert {
 struct config {
 	char *hostname;		/* our name: EHLO toward others, Received "by" */
 	unsigned int workers;	/* 0 = one per online CPU */
-	unsigned int max_sessions;	/* per worker */
+	unsigned int max_sessions;	/* daemon-wide; fitted to RLIMIT_NOFILE at start */
 	bool ktls;		/* try kernel TLS at all */
 
 	/* outbound: inside MTAs -> the internet */

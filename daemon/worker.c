@@ -5,6 +5,8 @@
 #include "lib/sockutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -42,30 +44,104 @@ static bool was_steered(const struct listener *li, const struct sockaddr_storage
 	return false;
 }
 
+/*
+ * Accept-path warnings come once a second at most: a flood of refused clients (or a listener
+ * that keeps failing) must not become a flood of log lines.
+ */
+static void __attribute__((format(printf, 2, 3))) accept_warn(struct worker *w, const char *fmt,
+							     ...)
+{
+	uint64_t now = loop_now_ms();
+	char msg[256];
+	va_list ap;
+
+	if (w->warn_ms && now - w->warn_ms < 1000) {
+		w->warn_suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("worker=%u %s (%lu more like it since the last line)", w->id, msg,
+		 w->warn_suppressed);
+	w->warn_ms = now;
+	w->warn_suppressed = 0;
+}
+
+/* A client we do not take: the reply, then close.  It has sent nothing yet (it waits for a
+ * greeting), so closing does not reset the connection before it reads the 421. */
+static void refuse(struct worker *w, int fd, const char *reply)
+{
+	if (write(fd, reply, strlen(reply)) < 0)
+		log_debug("worker=%u refusal reply: %s", w->id, strerror(errno));
+	close(fd);
+}
+
+/*
+ * EMFILE/ENFILE: the connection stays in the accept queue and level-triggered epoll would
+ * report it again at once (a busy loop, and the client hears nothing).  The spare descriptor
+ * makes room for one accept: the client gets a 421 and the spare is taken again.  True when a
+ * connection was refused this way.
+ */
+static bool refuse_with_spare(struct worker *w, struct listener *li)
+{
+	int fd;
+
+	if (w->spare_fd < 0)
+		return false;
+	close(w->spare_fd);
+	fd = accept4(li->ev.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(w, fd, w->nofd_reply);
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
+static void on_backoff(struct loop_timer *t)
+{
+	struct listener *li = (struct listener *)((char *)t - offsetof(struct listener, backoff));
+
+	if (loop_watch(li->w->loop, &li->ev, EPOLLIN))
+		log_warn("worker=%u listener: %s", li->w->id, strerror(errno));
+}
+
+/* Stop watching a listener that cannot accept for a second, rather than spin on it. */
+static void listener_backoff(struct listener *li)
+{
+	loop_watch(li->w->loop, &li->ev, 0);
+	loop_timer_arm(li->w->loop, &li->backoff, 1000);
+}
+
 static void on_accept(struct loop_ev *ev, uint32_t events)
 {
 	struct listener *li = (struct listener *)ev;
 	struct worker *w = li->w;
+	struct gateway *g = w->gw;
 
 	(void)events;
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct sockaddr_storage local = { 0 };
 		socklen_t len = sizeof(local);
+		int err = errno;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("worker=%u accept: %s", w->id, strerror(errno));
+			if (err == EAGAIN || err == EINTR || err == ECONNABORTED)
+				return;
+			if ((err == EMFILE || err == ENFILE) && refuse_with_spare(w, li)) {
+				accept_warn(w, "refused a connection: out of file descriptors (%s)",
+					    strerror(err));
+				continue;
+			}
+			accept_warn(w, "accept: %s; not accepting for 1s", strerror(err));
+			listener_backoff(li);
 			return;
 		}
-		if (w->host.nsessions >= w->gw->cfg.max_sessions) {
-			static const char busy[] = "421 4.3.2 Error: too many sessions, try later\r\n";
-
-			if (write(fd, busy, sizeof(busy) - 1) < 0)
-				log_debug("worker=%u busy reply: %s", w->id, strerror(errno));
-			close(fd);
-			log_warn("worker=%u refused a connection: max_sessions=%u reached", w->id,
-				 w->gw->cfg.max_sessions);
+		/* max_sessions is the daemon's, over all workers (the descriptors are shared) */
+		if (atomic_load(&g->ctr.sessions_active) >= g->cfg.max_sessions) {
+			refuse(w, fd, w->busy_reply);
+			accept_warn(w, "refused a connection: max_sessions=%u reached",
+				    g->cfg.max_sessions);
 			continue;
 		}
 		/* the original destination of a steered connection (read once, here) */
@@ -145,6 +221,7 @@ static int add_listener(struct worker *w, const struct config_addr *a, enum sess
 		li->addr = a->ss;
 	li->ev.fn = on_accept;
 	li->ev.fd = fd;
+	loop_timer_init(&li->backoff, on_backoff);
 	return loop_watch(w->loop, &li->ev, EPOLLIN);
 }
 
@@ -160,6 +237,15 @@ int worker_new(struct gateway *gw, unsigned int id, struct worker **out)
 	w->gw = gw;
 	w->wake.fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
+	snprintf(w->busy_reply, sizeof(w->busy_reply),
+		 "421 4.3.2 %s Error: too many sessions, try later\r\n", c->hostname);
+	snprintf(w->nofd_reply, sizeof(w->nofd_reply),
+		 "421 4.3.2 %s Error: out of resources, try later\r\n", c->hostname);
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (w->spare_fd < 0) {
+		err = -errno;
+		goto fail;
+	}
 	err = loop_new(&w->loop);
 	if (!err)
 		err = session_host_init(&w->host, gw, w->loop, id);
@@ -189,6 +275,7 @@ fail:
 static void close_listeners(struct worker *w)
 {
 	for (size_t i = 0; i < w->nlisteners; i++) {
+		loop_timer_disarm(w->loop, &w->listeners[i].backoff);
 		loop_unwatch(w->loop, &w->listeners[i].ev);
 		close(w->listeners[i].ev.fd);
 	}
@@ -255,6 +342,8 @@ void worker_free(struct worker *w)
 	close_listeners(w);
 	if (w->wake.fd >= 0)
 		close(w->wake.fd);
+	if (w->spare_fd >= 0)
+		close(w->spare_fd);
 	session_host_fini(&w->host);
 	loop_free(w->loop);
 	pthread_mutex_destroy(&w->lock);
