@@ -62,6 +62,8 @@ struct config {
 	unsigned int connect_timeout, helo_timeout, mail_timeout, rcpt_timeout;
 	unsigned int data_init_timeout, data_xfer_timeout, data_done_timeout;
 	unsigned int starttls_timeout, server_timeout, quit_timeout, shutdown_timeout;
+	/* slow and erring clients: a deadline per command, a minimum body rate, an error limit */
+	unsigned int command_deadline, min_data_rate, hard_error_limit;
 
 	char *run_dir;
 	char *state_dir;

@@ -105,15 +105,68 @@ static bool waiting_on_up(const struct session *s)
 	return false;
 }
 
+static bool in_body(const struct session *s)
+{
+	return s->state == ST_BODY || s->state == ST_BDAT || s->state == ST_BDAT_DISCARD;
+}
+
+/*
+ * Deadlines on the client's turn.  The RFC 5321 timeouts restart with every byte, so a client
+ * sending one byte every few seconds held its session (and its connection up) for ever.  A
+ * command must be complete within command_deadline of the moment the client's turn began; a
+ * body must arrive at min_data_rate bytes/s after a start of data_xfer_timeout (Postfix's
+ * smtpd_min_data_rate).  While the up side holds a body's bytes back, the client is not the slow
+ * one: its deadline starts again once they are taken.
+ */
+static void update_deadline(struct session *s, uint64_t now)
+{
+	const struct config *c = &s->host->gw->cfg;
+	int kind = DL_NONE;
+
+	if (s->state == ST_RELAY && !waiting_on_up(s) && c->command_deadline)
+		kind = DL_COMMAND;
+	else if (in_body(s) && c->min_data_rate && !s->up.out.len &&
+		 !(s->xfer && ktls_xfer_inflight(s->xfer)))
+		kind = DL_BODY;
+	if (kind == s->deadline_kind)
+		return;
+	s->deadline_kind = kind;
+	s->deadline_bytes = s->down.bytes_in;
+	s->deadline_ms = kind == DL_COMMAND ? now + c->command_deadline * 1000ull
+			 : kind == DL_BODY  ? now + c->data_xfer_timeout * 1000ull
+					    : 0;
+}
+
+/* When the client's turn ends: a body's deadline moves on with every byte at the minimum rate. */
+static uint64_t deadline(const struct session *s)
+{
+	const struct config *c = &s->host->gw->cfg;
+
+	if (s->deadline_kind != DL_BODY)
+		return s->deadline_ms;
+	return s->deadline_ms + (s->down.bytes_in - s->deadline_bytes) * 1000u / c->min_data_rate;
+}
+
 static void on_timer(struct loop_timer *t)
 {
 	struct session *s = (struct session *)((char *)t - offsetof(struct session, timer));
 	struct gateway *g = s->host->gw;
+	uint64_t dl = deadline(s);
 
 	atomic_fetch_add(&g->ctr.timeouts, 1);
 	if (s->state == ST_CLOSING) {
 		snprintf(s->end_reason, sizeof(s->end_reason), "timeout while closing");
 		session_destroy(s);
+		return;
+	}
+	if (dl && loop_now_ms() >= dl) {
+		session_fail(s, "421 4.4.2 Error: timeout exceeded\r\n",
+			     "deadline state=%s: the client's %s took too long (command_deadline=%us "
+			     "min_data_rate=%u)",
+			     session_state_name(s->state),
+			     s->deadline_kind == DL_BODY ? "message body" : "command",
+			     g->cfg.command_deadline, g->cfg.min_data_rate);
+		session_run(s);
 		return;
 	}
 	if (waiting_on_up(s))
@@ -254,11 +307,29 @@ void session_run(struct session *s)
 			}
 			break;
 		}
+		/* smtpd_hard_error_limit: a client that only errs (random bytes got 100 000 "500"
+		 * replies on one connection) is sent away */
+		if (g->cfg.hard_error_limit && s->errors >= g->cfg.hard_error_limit &&
+		    s->state != ST_CLOSING) {
+			session_fail(s, "421 4.7.0 Error: too many errors\r\n",
+				     "hard_error_limit=%u reached", g->cfg.hard_error_limit);
+			progress = true;
+		}
 		any |= progress;
 	} while (progress && ++rounds < 64);
 
-	if (any && s->state != ST_CLOSING)
-		session_set_timeout(s, state_timeout(s));
+	if (s->state != ST_CLOSING) {
+		uint64_t now = loop_now_ms(), when, dl;
+
+		/* the RFC 5321 timeout restarts with progress; the client's deadline does not */
+		update_deadline(s, now);
+		when = any || !loop_timer_armed(&s->timer) ? now + state_timeout(s) * 1000ull
+							    : s->timer.when_ms;
+		dl = deadline(s);
+		if (dl && dl < when)
+			when = dl;
+		loop_timer_arm(s->host->loop, &s->timer, when > now ? when - now : 0);
+	}
 	/* An idle session keeps no buffer memory (most of a session's footprint). */
 	buf_release(&s->down.in);
 	buf_release(&s->down.out);

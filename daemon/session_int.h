@@ -53,6 +53,8 @@ enum session_state {
 	ST_CLOSING,		/* last words to the down side, then close */
 };
 
+enum { DL_NONE, DL_COMMAND, DL_BODY };
+
 /* One command waiting for its reply, in order (pipelining). */
 enum pend_kind {
 	PEND_FWD,		/* forwarded; the up side's reply is relayed */
@@ -108,6 +110,10 @@ struct session {
 	enum session_state state;
 	struct side down, up;
 	struct loop_timer timer;
+	uint64_t deadline_ms;	/* the client's turn (a command, a body) ends by then; 0: none */
+	uint64_t deadline_bytes;	/* down.bytes_in when a body's deadline was set */
+	int deadline_kind;	/* what deadline_ms is for: DL_NONE, DL_COMMAND, DL_BODY */
+	unsigned int errors;	/* 4xx/5xx replies since the last delivered message */
 	uint64_t started_ms;	/* monotonic */
 	uint64_t started_wall_ms;	/* unix time, for `session list` */
 	bool steered;		/* came by steering: the local address is the original destination */

@@ -402,6 +402,11 @@ static bool one_reply(struct session *s)
 			return false; /* backpressure: the client reads slowly */
 		session_side_write(&s->down, r, len);
 	}
+	/* errors without delivering mail, as Postfix counts them (session.c acts on them) */
+	if (code >= 400)
+		s->errors++;
+	else if (p->flags & PF_DOT)
+		s->errors = 0;
 	if ((p->flags & PF_MAIL) && code / 100 == 2)
 		s->in_txn = true;
 	if ((p->flags & PF_RCPT) && code / 100 == 2) {
@@ -476,12 +481,16 @@ static bool replies(struct session *s)
 			break;
 		}
 		p = &s->pq[s->pq_head];
+		/* hard_error_limit reached: no more answers, session.c sends the client away */
+		if (s->host->gw->cfg.hard_error_limit && s->errors >= s->host->gw->cfg.hard_error_limit)
+			break;
 		if (p->kind == PEND_LOCAL) {
 			size_t n = strlen(p->local);
 
 			if (buf_space(&s->down.out) + s->down.out.off < n)
 				break;
 			session_side_write(&s->down, p->local, n);
+			s->errors += p->local[0] == '4' || p->local[0] == '5';
 			session_pend_pop(s);
 			progress = true;
 			continue;

@@ -10,10 +10,11 @@
  * Prints key=value lines:
  *   greeting n=N 220=A 421=B other=C none=D           the first line of each connection
  *   first421 text="..."                                 one of the 421 lines, as received
- *   drip n=N closed=A closed_421=B open=C max_ms=M      dripping connections: how many the
+ *   drip n=N closed=A closed_421=B open=C max_ms=M      dripping connections (each starts
+ *                                                       with its greeting): how many the
  *                                                       server closed, how many with a 421 as
- *                                                       the last line, the latest close (ms
- *                                                       after the drip started)
+ *                                                       the last line, the longest time from
+ *                                                       greeting to close (ms)
  * --hold: after the greeting line, create FILE and keep the connections until SIGTERM.  --timeout bounds each phase (default 30 s).  Exit status 0 unless something local
  * failed.
  */
@@ -43,7 +44,7 @@ struct conn {
 	char line[256];	/* the line being read */
 	size_t llen;
 	size_t drip_pos;
-	uint64_t next_drip_ms, closed_ms;
+	uint64_t greeted_ms, next_drip_ms, closed_ms;
 };
 
 static volatile sig_atomic_t stop;
@@ -102,6 +103,8 @@ static void conn_read(struct conn *c, uint64_t now)
 				snprintf(c->last, sizeof(c->last), "%s", c->line);
 				if (!c->greeted) {
 					c->greeted = true;
+					c->greeted_ms = now;
+					c->next_drip_ms = now;
 					snprintf(c->first, sizeof(c->first), "%s", c->line);
 					c->first_code = atoi(c->line);
 				}
@@ -117,6 +120,19 @@ static void conn_read(struct conn *c, uint64_t now)
 		close(c->fd);
 		c->fd = -1;
 	}
+}
+
+/* One byte of the drip text into a greeted connection when its time has come. */
+static void drip_one(struct conn *c, const char *drip, unsigned long interval, uint64_t now)
+{
+	char ch;
+
+	if (!drip || c->fd < 0 || !c->greeted || c->first_code != 220 || now < c->next_drip_ms)
+		return;
+	ch = drip[c->drip_pos++ % strlen(drip)];
+	if (write(c->fd, &ch, 1) < 0 && errno != EAGAIN)
+		conn_read(c, now); /* it is gone: read what it said */
+	c->next_drip_ms = now + interval;
 }
 
 int main(int argc, char **argv)
@@ -201,13 +217,15 @@ int main(int argc, char **argv)
 		uint64_t now = now_ms();
 
 		for (unsigned long i = 0; i < count; i++) {
-			pfd[i].fd = cs[i].fd >= 0 && !cs[i].greeted ? cs[i].fd : -1;
+			/* dripping starts with each connection's greeting */
+			drip_one(&cs[i], drip, interval, now);
+			pfd[i].fd = cs[i].fd >= 0 && (!cs[i].greeted || drip) ? cs[i].fd : -1;
 			pfd[i].events = POLLIN;
-			waiting += pfd[i].fd >= 0;
+			waiting += cs[i].fd >= 0 && !cs[i].greeted;
 		}
 		if (!waiting || now - t0 > timeout_s * 1000u || stop)
 			break;
-		if (poll(pfd, count, 100) < 0 && errno != EINTR)
+		if (poll(pfd, count, drip ? 50 : 100) < 0 && errno != EINTR)
 			return 1;
 		for (unsigned long i = 0; i < count; i++)
 			if (pfd[i].fd >= 0 && pfd[i].revents)
@@ -250,8 +268,6 @@ int main(int argc, char **argv)
 	/* phase 2: drip one byte at a time into every greeted connection until the server
 	 * closes them all, or the timeout */
 	start = now_ms();
-	for (unsigned long i = 0; i < count; i++)
-		cs[i].next_drip_ms = start + (i * interval) / count; /* spread over an interval */
 	for (;;) {
 		unsigned long open = 0;
 		uint64_t now = now_ms();
@@ -265,13 +281,7 @@ int main(int argc, char **argv)
 			open++;
 			pfd[i].fd = c->fd;
 			pfd[i].events = POLLIN;
-			if (now >= c->next_drip_ms) {
-				char ch = drip[c->drip_pos++ % strlen(drip)];
-
-				if (write(c->fd, &ch, 1) < 0 && errno != EAGAIN)
-					conn_read(c, now); /* it is gone: read what it said */
-				c->next_drip_ms = now + interval;
-			}
+			drip_one(c, drip, interval, now);
 		}
 		if (!open || now - start > timeout_s * 1000u || stop)
 			break;
@@ -295,8 +305,8 @@ int main(int argc, char **argv)
 			}
 			closed++;
 			closed421 += atoi(cs[i].last) == 421;
-			if (cs[i].closed_ms - start > max)
-				max = cs[i].closed_ms - start;
+			if (cs[i].closed_ms - cs[i].greeted_ms > max)
+				max = cs[i].closed_ms - cs[i].greeted_ms;
 		}
 		printf("drip n=%lu closed=%lu closed_421=%lu open=%lu max_ms=%llu\n", n, closed,
 		       closed421, open, (unsigned long long)max);

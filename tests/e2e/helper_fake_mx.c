@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	}
 	lfd = socket(ai->ai_family, SOCK_STREAM, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, ai->ai_addr, ai->ai_addrlen) || listen(lfd, 16)) {
+	if (bind(lfd, ai->ai_addr, ai->ai_addrlen) || listen(lfd, 1024)) {
 		perror("fake_mx: listen");
 		return 1;
 	}
