@@ -147,6 +147,18 @@ static uint64_t deadline(const struct session *s)
 	return s->deadline_ms + (s->down.bytes_in - s->deadline_bytes) * 1000u / c->min_data_rate;
 }
 
+/* Is the end of a message with the next hop, its reply not yet passed on? */
+static bool end_of_data_up(const struct session *s)
+{
+	for (size_t i = 0; i < s->pq_len; i++) {
+		const struct pend *p = &s->pq[(s->pq_head + i) % s->pq_cap];
+
+		if (p->kind == PEND_FWD && (p->flags & PF_DOT))
+			return true;
+	}
+	return false;
+}
+
 static void on_timer(struct loop_timer *t)
 {
 	struct session *s = (struct session *)((char *)t - offsetof(struct session, timer));
@@ -313,6 +325,10 @@ void session_run(struct session *s)
 		    s->state != ST_CLOSING) {
 			session_fail(s, "421 4.7.0 Error: too many errors\r\n",
 				     "hard_error_limit=%u reached", g->cfg.hard_error_limit);
+			progress = true;
+		}
+		if (s->shutdown_reply && s->state != ST_CLOSING && !end_of_data_up(s)) {
+			session_fail(s, s->shutdown_reply, "shutdown");
 			progress = true;
 		}
 		any |= progress;
@@ -556,6 +572,23 @@ void session_host_abort_all(struct session_host *h, const char *reply, const cha
 	for (; s; s = next) {
 		next = s->next; /* s leaves the list when the abort destroys it */
 		session_abort(s, reply, reason);
+	}
+}
+
+void session_host_shutdown(struct session_host *h, const char *reply)
+{
+	struct session *s = h->sessions, *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		if (s->state != ST_CLOSING && end_of_data_up(s)) {
+			s->shutdown_reply = reply;
+			log_info("session=%s shutdown: waiting for the next hop's reply to the end of "
+				 "data (data_done_timeout=%us)",
+				 s->ids, h->gw->cfg.data_done_timeout);
+			continue;
+		}
+		session_abort(s, reply, "shutdown");
 	}
 }
 

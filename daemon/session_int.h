@@ -120,6 +120,8 @@ struct session {
 	bool killed;		/* the administrator asked for it to end */
 	bool dead;		/* destroyed; freed after the current batch of events */
 	bool draining;		/* closing: our side is shut, the client's bytes are discarded */
+	const char *shutdown_reply;	/* drain deadline passed: say this once the MX's reply to
+					 * the end of data is passed on (static text) */
 
 	struct sockaddr_storage client, dest;
 	char client_txt[80];	/* "192.0.2.10:40000" */

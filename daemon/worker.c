@@ -292,11 +292,11 @@ static void *worker_main(void *arg)
 			if (w->nlisteners)
 				close_listeners(w);
 			if (!aborted && loop_now_ms() >= w->stop_deadline_ms) {
-				/* Deadline: whoever is still here hears we are going away. */
+				/* Deadline: whoever is still here hears we are going away, after
+				 * the MX's reply to a message end it already has. */
 				aborted = true;
-				session_host_abort_all(&w->host,
-						       "421 4.3.2 Error: service shutting down\r\n",
-						       "shutdown");
+				session_host_shutdown(&w->host,
+						      "421 4.3.2 Error: service shutting down\r\n");
 			}
 		}
 		if (loop_run_once(w->loop, 200) < 0)

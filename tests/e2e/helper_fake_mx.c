@@ -18,6 +18,8 @@
  * --ready FILE is created once listening (readiness for the test, no sleeps).
  * --fork: serve each connection in its own process (many at once; commands.log lines interleave).
  * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
+ * --dot-delay MS: wait MS after a message's end before the 250; each 250 sent for a message
+ * also creates --store/accepted.PID.N (what the MX took responsibility for).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,6 +44,7 @@
 static const char *mode = "ok", *store, *cert, *key;
 static SSL_CTX *ctx;
 static int conn_no;
+static int dot_delay_ms;
 
 struct conn {
 	int fd;
@@ -194,6 +197,15 @@ static void serve(int fd)
 				fclose(out);
 			if (rc)
 				break; /* dropped on purpose, or the client went away */
+			if (dot_delay_ms)
+				usleep((useconds_t)dot_delay_ms * 1000u);
+			if (store) { /* taken: as an MTA commits the message before its 250 */
+				snprintf(path, sizeof(path), "%s/accepted.%d.%d", store, (int)getpid(),
+					 msgs);
+				out = fopen(path, "w");
+				if (out)
+					fclose(out);
+			}
 			say(&c, "250 2.0.0 Ok: queued\r\n");
 		} else if (!strncasecmp(line, "QUIT", 4)) {
 			say(&c, "221 2.0.0 Bye\r\n");
@@ -216,7 +228,7 @@ int main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'c' },   { "key", required_argument, NULL, 'k' },
 		{ "store", required_argument, NULL, 's' },  { "ready", required_argument, NULL, 'r' },
 		{ "tls", required_argument, NULL, 't' },    { "cipher", required_argument, NULL, 'x' },
-		{ "fork", no_argument, NULL, 'f' },
+		{ "fork", no_argument, NULL, 'f' }, { "dot-delay", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_at = NULL, *ready = NULL, *tls_ver = NULL, *cipher = NULL;
@@ -235,6 +247,7 @@ int main(int argc, char **argv)
 		case 't': tls_ver = optarg; break;
 		case 'x': cipher = optarg; break;
 		case 'f': forking = 1; break;
+		case 'D': dot_delay_ms = atoi(optarg); break;
 		default: return 2;
 		}
 	}
