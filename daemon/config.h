@@ -64,6 +64,9 @@ struct config {
 	unsigned int starttls_timeout, server_timeout, quit_timeout, shutdown_timeout;
 	/* slow and erring clients: a deadline per command, a minimum body rate, an error limit */
 	unsigned int command_deadline, min_data_rate, hard_error_limit;
+	/* per client address (inbound): open sessions, connections a minute; the first command */
+	unsigned int inbound_client_connection_limit, inbound_client_rate_limit;
+	unsigned int first_command_timeout;
 
 	char *run_dir;
 	char *state_dir;

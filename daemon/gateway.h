@@ -16,6 +16,7 @@
 #include "daemon/config.h"
 #include "ktls/ktls.h"
 
+struct anvil;
 struct policy;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's). */
@@ -42,6 +43,7 @@ struct gateway {
 	struct policy *policy;
 	struct gateway_counters ctr;
 	atomic_bool stopping;	/* SIGTERM: stop accepting, finish sessions */
+	struct anvil *anvil;	/* per-client-address limits of inbound connections */
 	uint64_t started_ms;
 };
 

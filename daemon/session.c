@@ -7,6 +7,7 @@
  * (backpressure instead of unbounded buffering).
  */
 #include "daemon/session_int.h"
+#include "daemon/anvil.h"
 #include "daemon/gateway.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
@@ -123,7 +124,8 @@ static void update_deadline(struct session *s, uint64_t now)
 	const struct config *c = &s->host->gw->cfg;
 	int kind = DL_NONE;
 
-	if (s->state == ST_RELAY && !waiting_on_up(s) && c->command_deadline)
+	if (s->state == ST_RELAY && !waiting_on_up(s) &&
+	    (c->command_deadline || c->first_command_timeout))
 		kind = DL_COMMAND;
 	else if (in_body(s) && c->min_data_rate && !s->up.out.len &&
 		 !(s->xfer && ktls_xfer_inflight(s->xfer)))
@@ -132,9 +134,17 @@ static void update_deadline(struct session *s, uint64_t now)
 		return;
 	s->deadline_kind = kind;
 	s->deadline_bytes = s->down.bytes_in;
-	s->deadline_ms = kind == DL_COMMAND ? now + c->command_deadline * 1000ull
-			 : kind == DL_BODY  ? now + c->data_xfer_timeout * 1000ull
-					    : 0;
+	s->deadline_ms = kind == DL_BODY ? now + c->data_xfer_timeout * 1000ull : 0;
+	if (kind == DL_COMMAND) {
+		unsigned int secs = c->command_deadline;
+
+		/* The first command comes soon or not at all: an idle client holds a connection
+		 * to the next hop (opened before its greeting) and must not hold it for long. */
+		if (!s->down.bytes_in && c->first_command_timeout &&
+		    (!secs || c->first_command_timeout < secs))
+			secs = c->first_command_timeout;
+		s->deadline_ms = secs ? now + secs * 1000ull : 0;
+	}
 }
 
 /* When the client's turn ends: a body's deadline moves on with every byte at the minimum rate. */
@@ -376,11 +386,11 @@ static void on_side_event(struct loop_ev *ev, uint32_t events)
 }
 
 int session_start(struct session_host *h, enum session_role role, int fd,
-		  const struct sockaddr_storage *local, bool steered)
+		  const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
+		  bool steered)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct gateway *g = h->gw;
-	socklen_t len;
 	int err;
 
 	if (!s) {
@@ -413,8 +423,7 @@ int session_start(struct session_host *h, enum session_role role, int fd,
 	}
 	s->down.ev.fd = fd;
 	tg_set_nodelay(fd);
-	len = sizeof(s->client);
-	getpeername(fd, (struct sockaddr *)&s->client, &len);
+	s->client = *peer;
 	tg_addr_text(&s->client, s->client_ip, sizeof(s->client_ip), s->client_txt,
 		  sizeof(s->client_txt));
 	/* The original destination of a steered connection is our local address (bpf_sk_assign
@@ -474,6 +483,8 @@ static void session_destroy(struct session *s)
 		policy_put(s->pol);
 	s->pol = NULL;
 	host_del(s->host, s);
+	if (s->role == ROLE_INBOUND)
+		anvil_disconnect(g->anvil, &s->client);
 	atomic_fetch_sub(&g->ctr.sessions_active, 1);
 	/* Not freed yet: events for it may still be in the batch being dispatched. */
 	s->dead = true;

@@ -55,10 +55,12 @@ int session_host_init(struct session_host *h, struct gateway *gw, struct loop *l
 		      unsigned int id);
 void session_host_fini(struct session_host *h);
 
-/* Start a session for an accepted connection (fd is the down side, non-blocking); local is its
- * local address, the original destination when steered. */
+/* Start a session for an accepted connection (fd is the down side, non-blocking); peer is the
+ * client's address (inbound: counted in gw->anvil, released when the session ends), local its
+ * local address, the original destination when steered.  On failure fd is closed. */
 int session_start(struct session_host *h, enum session_role role, int fd,
-		  const struct sockaddr_storage *local, bool steered);
+		  const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
+		  bool steered);
 /* Free the sessions destroyed during the last batch of events (between batches). */
 void session_reap(struct session_host *h);
 /* End session `id` with a 421 as the administrator asked: 0, or -ENOENT. */

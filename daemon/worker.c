@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/worker.h"
+#include "daemon/anvil.h"
 #include "daemon/gateway.h"
 #include "lib/log.h"
 #include "lib/sockutil.h"
@@ -112,6 +113,29 @@ static void listener_backoff(struct listener *li)
 	loop_timer_arm(li->w->loop, &li->backoff, 1000);
 }
 
+/*
+ * Inbound: one external address may hold inbound_client_connection_limit sessions and open
+ * inbound_client_rate_limit a minute.  Each session holds a connection to the inside MTA, which
+ * charges them all to the gateway: without these, idle connections from one sender exhaust the
+ * inside MTA's per-client limit for everyone.  False: refused (fd closed).
+ */
+static bool admit_client(struct worker *w, int fd, const struct sockaddr_storage *peer)
+{
+	enum anvil_verdict v = anvil_connect(w->gw->anvil, peer, loop_now_ms());
+	char ip[64], reply[400];
+
+	if (v == ANVIL_OK)
+		return true;
+	tg_addr_text(peer, ip, sizeof(ip), NULL, 0);
+	snprintf(reply, sizeof(reply), "421 4.7.0 %s Error: too many connections from %s\r\n",
+		 w->gw->cfg.hostname, ip);
+	refuse(w, fd, reply);
+	accept_warn(w, "refused a connection from %s: %s", ip,
+		    v == ANVIL_TOO_MANY ? "inbound_client_connection_limit reached"
+					: "inbound_client_rate_limit reached");
+	return false;
+}
+
 static void on_accept(struct loop_ev *ev, uint32_t events)
 {
 	struct listener *li = (struct listener *)ev;
@@ -120,9 +144,9 @@ static void on_accept(struct loop_ev *ev, uint32_t events)
 
 	(void)events;
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct sockaddr_storage local = { 0 };
-		socklen_t len = sizeof(local);
+		struct sockaddr_storage local = { 0 }, peer = { 0 };
+		socklen_t len = sizeof(local), plen = sizeof(peer);
+		int fd = accept4(ev->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		int err = errno;
 
 		if (fd < 0) {
@@ -144,10 +168,14 @@ static void on_accept(struct loop_ev *ev, uint32_t events)
 				    g->cfg.max_sessions);
 			continue;
 		}
+		if (li->role == ROLE_INBOUND && !admit_client(w, fd, &peer))
+			continue;
 		/* the original destination of a steered connection (read once, here) */
 		if (getsockname(fd, (struct sockaddr *)&local, &len))
 			local.ss_family = AF_UNSPEC;
-		session_start(&w->host, li->role, fd, &local, was_steered(li, &local));
+		if (session_start(&w->host, li->role, fd, &peer, &local, was_steered(li, &local)) &&
+		    li->role == ROLE_INBOUND)
+			anvil_disconnect(g->anvil, &peer);
 	}
 }
 
