@@ -173,15 +173,22 @@ static void on_timer(struct loop_timer *t)
 {
 	struct session *s = (struct session *)((char *)t - offsetof(struct session, timer));
 	struct gateway *g = s->host->gw;
-	uint64_t dl = deadline(s);
+	uint64_t dl = deadline(s), now = loop_now_ms();
 
-	atomic_fetch_add(&g->ctr.timeouts, 1);
 	if (s->state == ST_CLOSING) {
+		atomic_fetch_add(&g->ctr.timeouts, 1);
 		snprintf(s->end_reason, sizeof(s->end_reason), "timeout while closing");
 		session_destroy(s);
 		return;
 	}
-	if (dl && loop_now_ms() >= dl) {
+	if ((!dl || now < dl) && now < s->idle_ms) {
+		/* armed for a deadline that has gone since (the client's turn ended) */
+		loop_timer_arm(s->host->loop, &s->timer,
+			       (dl && dl < s->idle_ms ? dl : s->idle_ms) - now);
+		return;
+	}
+	atomic_fetch_add(&g->ctr.timeouts, 1);
+	if (dl && now >= dl) {
 		session_fail(s, "421 4.4.2 Error: timeout exceeded\r\n",
 			     "deadline state=%s: the client's %s took too long (command_deadline=%us "
 			     "min_data_rate=%u)",
@@ -331,8 +338,7 @@ void session_run(struct session *s)
 		}
 		/* smtpd_hard_error_limit: a client that only errs (random bytes got 100 000 "500"
 		 * replies on one connection) is sent away */
-		if (g->cfg.hard_error_limit && s->errors >= g->cfg.hard_error_limit &&
-		    s->state != ST_CLOSING) {
+		if (session_too_many_errors(s) && s->state != ST_CLOSING) {
 			session_fail(s, "421 4.7.0 Error: too many errors\r\n",
 				     "hard_error_limit=%u reached", g->cfg.hard_error_limit);
 			progress = true;
@@ -349,8 +355,9 @@ void session_run(struct session *s)
 
 		/* the RFC 5321 timeout restarts with progress; the client's deadline does not */
 		update_deadline(s, now);
-		when = any || !loop_timer_armed(&s->timer) ? now + state_timeout(s) * 1000ull
-							    : s->timer.when_ms;
+		if (any || !s->idle_ms)
+			s->idle_ms = now + state_timeout(s) * 1000ull;
+		when = s->idle_ms;
 		dl = deadline(s);
 		if (dl && dl < when)
 			when = dl;

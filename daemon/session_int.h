@@ -110,6 +110,7 @@ struct session {
 	enum session_state state;
 	struct side down, up;
 	struct loop_timer timer;
+	uint64_t idle_ms;	/* the RFC 5321 timeout of what is awaited: moves with progress */
 	uint64_t deadline_ms;	/* the client's turn (a command, a body) ends by then; 0: none */
 	uint64_t deadline_bytes;	/* down.bytes_in when a body's deadline was set */
 	int deadline_kind;	/* what deadline_ms is for: DL_NONE, DL_COMMAND, DL_BODY */
@@ -194,6 +195,8 @@ bool session_side_fill(struct side *sd);
 bool session_side_flush(struct side *sd);
 void session_side_close(struct session *s, struct side *sd);
 void session_set_timeout(struct session *s, unsigned int seconds);
+/* Inbound: hard_error_limit 4xx/5xx replies without a delivered message (s->errors). */
+bool session_too_many_errors(const struct session *s);
 const char *session_state_name(enum session_state st);
 int session_pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint16_t flags,
 		      const char *local, const char *arg);

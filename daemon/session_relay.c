@@ -482,7 +482,7 @@ static bool replies(struct session *s)
 		}
 		p = &s->pq[s->pq_head];
 		/* hard_error_limit reached: no more answers, session.c sends the client away */
-		if (s->host->gw->cfg.hard_error_limit && s->errors >= s->host->gw->cfg.hard_error_limit)
+		if (session_too_many_errors(s))
 			break;
 		if (p->kind == PEND_LOCAL) {
 			size_t n = strlen(p->local);

@@ -3,7 +3,7 @@
 # sending one byte every few seconds kept its session (and the connection to the MX) for ever;
 # random bytes got one "500" each, without end.  Now a command must be complete within
 # command_deadline, a body must arrive at min_data_rate after data_xfer_timeout, and
-# hard_error_limit errors end the session with a 421.
+# hard_error_limit errors from an external sender end the session with a 421.
 #
 # Scaled for a 2-core test machine and < 60 s: the issue's 5 000 clients sending one byte every
 # 10 s against the default deadlines become 300 clients sending one byte a second against
@@ -80,8 +80,12 @@ grep -q "^421 4.4.2 gw.example.net Error: timeout exceeded" "$TG_WORK/body.out" 
 	[ -n "$n" ] && [ "$n" -lt 30 ]
 ok $? "a body trickling below min_data_rate gets a 421 and is cut off (after $n bytes)"
 
-# 3. garbage: 100 bad commands get at most hard_error_limit replies, then a 421
-tg_smtp 2902 --timeout 10 > "$TG_WORK/junk.out" <<'EOS'
+# 3. garbage from an external sender: 100 bad commands get at most hard_error_limit replies,
+# then a 421 (inbound only: the inside MTAs relay their MXs' rejections as they come)
+TG_FAKE_NS=$NS_IN tg_fake_mx inside 192.0.2.10 ok --fork
+tg_gw_inbound gwin 2905 192.0.2.10:25 -o hard_error_limit=20
+ip netns exec "$NS_OUT" "$TG_BIN/tests/e2e/helper_smtp_client" 203.0.113.1 2905 --timeout 10 \
+	> "$TG_WORK/junk.out" <<'EOS'
 expect 220
 repeat 100 \x01\x02 junk\r\n
 readall
@@ -90,5 +94,13 @@ cat "$TG_WORK/junk.out" | tail -n 3 | sed 's/^/# /'
 errs=$(grep -c "^S: 5" "$TG_WORK/junk.out")
 [ "$errs" -le 20 ] && tail -n 1 "$TG_WORK/junk.out" | grep -q "^S: 421 4.7.0 gw.example.net Error: too many errors"
 ok $? "100 bad commands: $errs error replies, then 421 4.7.0 too many errors"
+tg_smtp 2902 --timeout 10 > "$TG_WORK/junk-out.out" <<'EOS'
+expect 220
+repeat 30 \x01\x02 junk\r\n
+send QUIT\r\n
+readall
+EOS
+[ "$(grep -c "^S: 5" "$TG_WORK/junk-out.out")" = 30 ] && grep -q "^S: 221" "$TG_WORK/junk-out.out"
+ok $? "outbound (an inside MTA) is not cut off by hard_error_limit"
 
 tap_done
