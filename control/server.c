@@ -23,6 +23,8 @@
 
 /* Datagrams served per control_server_handle call before yielding to the event loop. */
 #define BATCH 64
+/* ... and milliseconds spent on them at most (a large policy import may take longer alone). */
+#define BATCH_MS 20
 /* Our receive queue: room for a burst of requests or one large import without drops. */
 #define RCVBUF (4u << 20)
 /* The receive buffer kept between requests (it grows for one large request at a time). */
@@ -68,8 +70,36 @@ static void log_denied(struct control_server *s, const char *what, const struct 
 		 cred ? (int)cred->pid : -1);
 }
 
-static void handle_msg(struct control_server *s, const struct nlmsghdr *nlh, const struct ucred *cred,
-		       uint32_t sender)
+/*
+ * Who sent a datagram, decided once for all the requests in it: reading the sender's groups
+ * (/proc) per request let one datagram of 100 000 denied requests hold the control thread for
+ * a second.  Each access level is checked the first time a request needs it.
+ */
+struct dgram_auth {
+	bool done[2];
+	int err[2];
+	char msg[2][NLPROTO_TEXT_MAX];
+};
+
+static int dgram_auth_check(struct control_server *s, struct dgram_auth *da,
+			    const struct ucred *cred, enum control_access need, const char *what,
+			    char *msg, size_t msglen)
+{
+	unsigned int i = need == CTL_ACCESS_WRITE;
+
+	if (!da->done[i]) {
+		da->err[i] = control_auth_check(&s->auth, cred, need, what, da->msg[i],
+						sizeof(da->msg[i]));
+		da->done[i] = true;
+	}
+	if (da->err[i])
+		snprintf(msg, msglen, "%s", da->msg[i]);
+	return da->err[i];
+}
+
+/* false: the rest of the datagram is not looked at (its sender was refused) */
+static bool handle_msg(struct control_server *s, const struct nlmsghdr *nlh, const struct ucred *cred,
+		       uint32_t sender, struct dgram_auth *da)
 {
 	struct control_reply rp = {.s = s, .req = nlh, .port = sender};
 	struct nlattr *tb[NLPROTO_A_MAX + 1];
@@ -78,25 +108,32 @@ static void handle_msg(struct control_server *s, const struct nlmsghdr *nlh, con
 	char msg[NLPROTO_TEXT_MAX] = "", tname[32];
 	const char *what = nlproto_msg_name(nlh->nlmsg_type, tname, sizeof(tname));
 	uint32_t bad_off = 0;
+	bool more = true;
 	int err;
 
 	/* Acks, errors, and anything that is not a request are not ours to answer (no loops). */
 	if (!(nlh->nlmsg_flags & NLM_F_REQUEST) || nlh->nlmsg_type < NLMSG_MIN_TYPE)
-		return;
+		return true;
 	s->stats.requests++;
 	h = control_handler_find(nlh->nlmsg_type);
+	/*
+	 * Who asks comes before what is asked: refused senders never reach the parser, and get
+	 * one answer per datagram; what else they packed into it is dropped unread.  An unknown
+	 * request needs read access to be told so.
+	 */
+	err = dgram_auth_check(s, da, cred, h ? h->access : CTL_ACCESS_READ, what, msg,
+			       sizeof(msg));
+	if (err) {
+		log_denied(s, what, cred);
+		reply_error(&rp, err, msg, 0);
+		more = false;
+		goto out;
+	}
 	if (!h) {
 		snprintf(msg, sizeof(msg),
 			 "unknown request %s (this tlsgated speaks control protocol %d)", what,
 			 NLPROTO_VERSION);
 		reply_error(&rp, -EOPNOTSUPP, msg, 0);
-		goto out;
-	}
-	/* Who asks comes before what is asked: refused senders never reach the parser. */
-	err = control_auth_check(&s->auth, cred, h->access, what, msg, sizeof(msg));
-	if (err) {
-		log_denied(s, what, cred);
-		reply_error(&rp, err, msg, 0);
 		goto out;
 	}
 	err = nlproto_parse(nlh, tb, msg, sizeof(msg), &bad_off);
@@ -126,6 +163,7 @@ static void handle_msg(struct control_server *s, const struct nlmsghdr *nlh, con
 	reply_send(&rp);
 out:
 	free(rp.buf);
+	return more;
 }
 
 void control_server_input(struct control_server *s, const void *buf, size_t len, const struct ucred *cred,
@@ -133,12 +171,15 @@ void control_server_input(struct control_server *s, const void *buf, size_t len,
 {
 	const struct nlmsghdr *nlh = buf;
 	int rem = len > INT32_MAX ? INT32_MAX : (int)len;
+	struct dgram_auth da;
 
 	/* Port 0 would be the kernel, which says nothing on NETLINK_USERSOCK; our own: a loop. */
 	if (!sender || sender == s->port)
 		return;
+	memset(&da, 0, sizeof(da));
 	for (; nlmsg_ok(nlh, rem); nlh = nlmsg_next((struct nlmsghdr *)nlh, &rem))
-		handle_msg(s, nlh, cred, sender);
+		if (!handle_msg(s, nlh, cred, sender, &da))
+			return;
 	if (rem <= 0)
 		return;
 	s->stats.malformed++;
@@ -247,9 +288,20 @@ static int recv_one(struct control_server *s)
 	return 1;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 int control_server_handle(struct control_server *s)
 {
-	for (int i = 0; i < BATCH; i++) {
+	uint64_t until = mono_ms() + BATCH_MS;
+
+	/* Bounded by count and by time: the supervisor's timers and signals come next. */
+	for (int i = 0; i < BATCH && mono_ms() < until; i++) {
 		int r = recv_one(s);
 
 		if (r <= 0)

@@ -56,7 +56,7 @@ struct config_cert {
 struct config {
 	char *hostname;		/* our name: EHLO toward others, Received "by" */
 	unsigned int workers;	/* 0 = one per online CPU */
-	unsigned int max_sessions;	/* per worker */
+	unsigned int max_sessions;	/* daemon-wide; fitted to RLIMIT_NOFILE at start */
 	bool ktls;		/* try kernel TLS at all */
 
 	/* outbound: inside MTAs -> the internet */
@@ -89,6 +89,11 @@ struct config {
 	unsigned int connect_timeout, helo_timeout, mail_timeout, rcpt_timeout;
 	unsigned int data_init_timeout, data_xfer_timeout, data_done_timeout;
 	unsigned int starttls_timeout, server_timeout, quit_timeout, shutdown_timeout;
+	/* slow and erring clients: a deadline per command, a minimum body rate, an error limit */
+	unsigned int command_deadline, min_data_rate, hard_error_limit;
+	/* per client address (inbound): open sessions, connections a minute; the first command */
+	unsigned int inbound_client_connection_limit, inbound_client_rate_limit;
+	unsigned int first_command_timeout;
 
 	char *run_dir;
 	char *state_dir;

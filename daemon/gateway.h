@@ -27,6 +27,7 @@
 #include "daemon/config.h"
 #include "ktls/ktls.h"
 
+struct anvil;
 struct policy;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's). */
@@ -53,6 +54,7 @@ struct gateway {
 	struct policy *policy;
 	struct gateway_counters ctr;
 	atomic_bool stopping;	/* SIGTERM: stop accepting, finish sessions */
+	struct anvil *anvil;	/* per-client-address limits of inbound connections */
 	uint64_t started_ms;
 };
 

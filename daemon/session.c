@@ -7,6 +7,7 @@
  * (backpressure instead of unbounded buffering).
  */
 #include "daemon/session_int.h"
+#include "daemon/anvil.h"
 #include "daemon/gateway.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
@@ -109,15 +110,96 @@ static bool waiting_on_up(const struct session *s)
 	return false;
 }
 
+static bool in_body(const struct session *s)
+{
+	return s->state == ST_BODY || s->state == ST_BDAT || s->state == ST_BDAT_DISCARD;
+}
+
+/*
+ * Deadlines on the client's turn.  The RFC 5321 timeouts restart with every byte, so a client
+ * sending one byte every few seconds held its session (and its connection up) for ever.  A
+ * command must be complete within command_deadline of the moment the client's turn began; a
+ * body must arrive at min_data_rate bytes/s after a start of data_xfer_timeout (Postfix's
+ * smtpd_min_data_rate).  While the up side holds a body's bytes back, the client is not the slow
+ * one: its deadline starts again once they are taken.
+ */
+static void update_deadline(struct session *s, uint64_t now)
+{
+	const struct config *c = &s->host->gw->cfg;
+	int kind = DL_NONE;
+
+	if (s->state == ST_RELAY && !waiting_on_up(s) &&
+	    (c->command_deadline || c->first_command_timeout))
+		kind = DL_COMMAND;
+	else if (in_body(s) && c->min_data_rate && !s->up.out.len &&
+		 !(s->xfer && ktls_xfer_inflight(s->xfer)))
+		kind = DL_BODY;
+	if (kind == s->deadline_kind)
+		return;
+	s->deadline_kind = kind;
+	s->deadline_bytes = s->down.bytes_in;
+	s->deadline_ms = kind == DL_BODY ? now + c->data_xfer_timeout * 1000ull : 0;
+	if (kind == DL_COMMAND) {
+		unsigned int secs = c->command_deadline;
+
+		/* The first command comes soon or not at all: an idle client holds a connection
+		 * to the next hop (opened before its greeting) and must not hold it for long. */
+		if (!s->down.bytes_in && c->first_command_timeout &&
+		    (!secs || c->first_command_timeout < secs))
+			secs = c->first_command_timeout;
+		s->deadline_ms = secs ? now + secs * 1000ull : 0;
+	}
+}
+
+/* When the client's turn ends: a body's deadline moves on with every byte at the minimum rate. */
+static uint64_t deadline(const struct session *s)
+{
+	const struct config *c = &s->host->gw->cfg;
+
+	if (s->deadline_kind != DL_BODY)
+		return s->deadline_ms;
+	return s->deadline_ms + (s->down.bytes_in - s->deadline_bytes) * 1000u / c->min_data_rate;
+}
+
+/* Is the end of a message with the next hop, its reply not yet passed on? */
+static bool end_of_data_up(const struct session *s)
+{
+	for (size_t i = 0; i < s->pq_len; i++) {
+		const struct pend *p = &s->pq[(s->pq_head + i) % s->pq_cap];
+
+		if (p->kind == PEND_FWD && (p->flags & PF_DOT))
+			return true;
+	}
+	return false;
+}
+
 static void on_timer(struct loop_timer *t)
 {
 	struct session *s = (struct session *)((char *)t - offsetof(struct session, timer));
 	struct gateway *g = s->host->gw;
+	uint64_t dl = deadline(s), now = loop_now_ms();
 
-	atomic_fetch_add(&g->ctr.timeouts, 1);
 	if (s->state == ST_CLOSING) {
+		atomic_fetch_add(&g->ctr.timeouts, 1);
 		snprintf(s->end_reason, sizeof(s->end_reason), "timeout while closing");
 		session_destroy(s);
+		return;
+	}
+	if ((!dl || now < dl) && now < s->idle_ms) {
+		/* armed for a deadline that has gone since (the client's turn ended) */
+		loop_timer_arm(s->host->loop, &s->timer,
+			       (dl && dl < s->idle_ms ? dl : s->idle_ms) - now);
+		return;
+	}
+	atomic_fetch_add(&g->ctr.timeouts, 1);
+	if (dl && now >= dl) {
+		session_fail(s, "421 4.4.2 Error: timeout exceeded\r\n",
+			     "deadline state=%s: the client's %s took too long (command_deadline=%us "
+			     "min_data_rate=%u)",
+			     session_state_name(s->state),
+			     s->deadline_kind == DL_BODY ? "message body" : "command",
+			     g->cfg.command_deadline, g->cfg.min_data_rate);
+		session_run(s);
 		return;
 	}
 	if (waiting_on_up(s))
@@ -261,11 +343,33 @@ void session_run(struct session *s)
 			}
 			break;
 		}
+		/* smtpd_hard_error_limit: a client that only errs (random bytes got 100 000 "500"
+		 * replies on one connection) is sent away */
+		if (session_too_many_errors(s) && s->state != ST_CLOSING) {
+			session_fail(s, "421 4.7.0 Error: too many errors\r\n",
+				     "hard_error_limit=%u reached", g->cfg.hard_error_limit);
+			progress = true;
+		}
+		if (s->shutdown_reply && s->state != ST_CLOSING && !end_of_data_up(s)) {
+			session_fail(s, s->shutdown_reply, "shutdown");
+			progress = true;
+		}
 		any |= progress;
 	} while (progress && ++rounds < 64);
 
-	if (any && s->state != ST_CLOSING)
-		session_set_timeout(s, state_timeout(s));
+	if (s->state != ST_CLOSING) {
+		uint64_t now = loop_now_ms(), when, dl;
+
+		/* the RFC 5321 timeout restarts with progress; the client's deadline does not */
+		update_deadline(s, now);
+		if (any || !s->idle_ms)
+			s->idle_ms = now + state_timeout(s) * 1000ull;
+		when = s->idle_ms;
+		dl = deadline(s);
+		if (dl && dl < when)
+			when = dl;
+		loop_timer_arm(s->host->loop, &s->timer, when > now ? when - now : 0);
+	}
 	/* An idle session keeps no buffer memory (most of a session's footprint). */
 	buf_release(&s->down.in);
 	buf_release(&s->down.out);
@@ -296,11 +400,11 @@ static void on_side_event(struct loop_ev *ev, uint32_t events)
 }
 
 int session_start(struct session_host *h, enum session_role role, int fd,
-		  const struct sockaddr_storage *local, bool steered)
+		  const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
+		  bool steered)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct gateway *g = h->gw;
-	socklen_t len;
 	int err;
 
 	if (!s) {
@@ -333,8 +437,7 @@ int session_start(struct session_host *h, enum session_role role, int fd,
 	}
 	s->down.ev.fd = fd;
 	tg_set_nodelay(fd);
-	len = sizeof(s->client);
-	getpeername(fd, (struct sockaddr *)&s->client, &len);
+	s->client = *peer;
 	tg_addr_text(&s->client, s->client_ip, sizeof(s->client_ip), s->client_txt,
 		  sizeof(s->client_txt));
 	/* The original destination of a steered connection is our local address (bpf_sk_assign
@@ -395,6 +498,8 @@ static void session_destroy(struct session *s)
 		policy_put(s->pol);
 	s->pol = NULL;
 	host_del(s->host, s);
+	if (s->role == ROLE_INBOUND)
+		anvil_disconnect(g->anvil, &s->client);
 	atomic_fetch_sub(&g->ctr.sessions_active, 1);
 	/* Not freed yet: events for it may still be in the batch being dispatched. */
 	s->dead = true;
@@ -497,6 +602,23 @@ void session_host_abort_all(struct session_host *h, const char *reply, const cha
 	for (; s; s = next) {
 		next = s->next; /* s leaves the list when the abort destroys it */
 		session_abort(s, reply, reason);
+	}
+}
+
+void session_host_shutdown(struct session_host *h, const char *reply)
+{
+	struct session *s = h->sessions, *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		if (s->state != ST_CLOSING && end_of_data_up(s)) {
+			s->shutdown_reply = reply;
+			log_info("session=%s shutdown: waiting for the next hop's reply to the end of "
+				 "data (data_done_timeout=%us)",
+				 s->ids, h->gw->cfg.data_done_timeout);
+			continue;
+		}
+		session_abort(s, reply, "shutdown");
 	}
 }
 

@@ -55,16 +55,25 @@ int session_host_init(struct session_host *h, struct gateway *gw, struct loop *l
 		      unsigned int id);
 void session_host_fini(struct session_host *h);
 
-/* Start a session for an accepted connection (fd is the down side, non-blocking); local is its
- * local address, the original destination when steered. */
+/* Start a session for an accepted connection (fd is the down side, non-blocking); peer is the
+ * client's address (inbound: counted in gw->anvil, released when the session ends), local its
+ * local address, the original destination when steered.  On failure fd is closed. */
 int session_start(struct session_host *h, enum session_role role, int fd,
-		  const struct sockaddr_storage *local, bool steered);
+		  const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
+		  bool steered);
 /* Free the sessions destroyed during the last batch of events (between batches); how many. */
 size_t session_reap(struct session_host *h);
 /* End session `id` with a 421 as the administrator asked: 0, or -ENOENT. */
 int session_host_kill(struct session_host *h, uint64_t id);
 /* End every session now with `reply` (a 421 line) and `reason` for the log. */
 void session_host_abort_all(struct session_host *h, const char *reply, const char *reason);
+/*
+ * The drain deadline: as session_host_abort_all, except that a session whose end of data (the
+ * final dot, BDAT LAST) is with the next hop first waits for its reply and passes it on (bounded
+ * by data_done_timeout): a 421 instead of the MX's 250 would make the client send it again.
+ * `reply` must be static text.
+ */
+void session_host_shutdown(struct session_host *h, const char *reply);
 /* Any thread: is session `id` one of this host's? */
 bool session_host_has(struct session_host *h, uint64_t id);
 

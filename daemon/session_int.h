@@ -53,6 +53,8 @@ enum session_state {
 	ST_CLOSING,		/* last words to the down side, then close */
 };
 
+enum { DL_NONE, DL_COMMAND, DL_BODY };
+
 /* One command waiting for its reply, in order (pipelining). */
 enum pend_kind {
 	PEND_FWD,		/* forwarded; the up side's reply is relayed */
@@ -107,12 +109,19 @@ struct session {
 	enum session_state state;
 	struct side down, up;
 	struct loop_timer timer;
+	uint64_t idle_ms;	/* the RFC 5321 timeout of what is awaited: moves with progress */
+	uint64_t deadline_ms;	/* the client's turn (a command, a body) ends by then; 0: none */
+	uint64_t deadline_bytes;	/* down.bytes_in when a body's deadline was set */
+	int deadline_kind;	/* what deadline_ms is for: DL_NONE, DL_COMMAND, DL_BODY */
+	unsigned int errors;	/* 4xx/5xx replies since the last delivered message */
 	uint64_t started_ms;	/* monotonic */
 	uint64_t started_wall_ms;	/* unix time, for `session list` */
 	bool steered;		/* came by steering: the local address is the original destination */
 	bool killed;		/* the administrator asked for it to end */
 	bool dead;		/* destroyed; freed after the current batch of events */
 	bool draining;		/* closing: our side is shut, the client's bytes are discarded */
+	const char *shutdown_reply;	/* drain deadline passed: say this once the MX's reply to
+					 * the end of data is passed on (static text) */
 
 	struct sockaddr_storage client, dest;
 	char client_txt[80];	/* "192.0.2.10:40000" */
@@ -200,6 +209,8 @@ bool session_side_fill(struct side *sd);
 bool session_side_flush(struct side *sd);
 void session_side_close(struct session *s, struct side *sd);
 void session_set_timeout(struct session *s, unsigned int seconds);
+/* Inbound: hard_error_limit 4xx/5xx replies without a delivered message (s->errors). */
+bool session_too_many_errors(const struct session *s);
 const char *session_state_name(enum session_state st);
 int session_pend_push(struct session *s, enum pend_kind kind, enum smtp_verb verb, uint16_t flags,
 		      const char *local, const char *arg);

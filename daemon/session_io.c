@@ -156,6 +156,15 @@ void session_set_timeout(struct session *s, unsigned int seconds)
 	loop_timer_arm(s->host->loop, &s->timer, (uint64_t)seconds * 1000u);
 }
 
+bool session_too_many_errors(const struct session *s)
+{
+	unsigned int limit = s->host->gw->cfg.hard_error_limit;
+
+	/* Outbound clients are the inside MTAs: an MX's rejections they relay are theirs to
+	 * handle (a limit here would cut off a message's valid recipients after 20 bad ones). */
+	return s->role == ROLE_INBOUND && limit && s->errors >= limit;
+}
+
 /* May a QUIT be sent up now: the up side waits for a command, in plaintext or inside a
  * completed TLS handshake, and no message body is half sent? */
 static bool up_between_commands(const struct session *s)

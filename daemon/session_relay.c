@@ -594,6 +594,11 @@ static bool one_reply(struct session *s)
 		return false;
 	if (session_side_write(&s->down, r, len))
 		return true;
+	/* errors without delivering mail, as Postfix counts them (session.c acts on them) */
+	if (code >= 400)
+		s->errors++;
+	else if (p->flags & PF_DOT)
+		s->errors = 0;
 	if ((p->flags & PF_MAIL) && code / 100 == 2)
 		s->in_txn = true;
 	if ((p->flags & PF_RCPT) && code / 100 == 2) {
@@ -671,6 +676,9 @@ static bool replies(struct session *s)
 			break;
 		}
 		p = &s->pq[s->pq_head];
+		/* hard_error_limit reached: no more answers, session.c sends the client away */
+		if (session_too_many_errors(s))
+			break;
 		if (p->kind == PEND_LOCAL) {
 			size_t n = strlen(p->local);
 
@@ -678,6 +686,7 @@ static bool replies(struct session *s)
 				break;
 			if (session_side_write(&s->down, p->local, n))
 				return true;
+			s->errors += p->local[0] == '4' || p->local[0] == '5';
 			session_pend_pop(s);
 			progress = true;
 			continue;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/supervisor.h"
+#include "daemon/anvil.h"
 #include "bpf/loader.h"
 #include "daemon/datapath.h"
 #include "control/server.h"
@@ -126,6 +127,10 @@ int supervisor_run(struct gateway *g)
 	rc = supervisor_open_resolver(&sv);
 	if (rc)
 		goto out;
+	rc = anvil_new(g->cfg.inbound_client_connection_limit, g->cfg.inbound_client_rate_limit,
+		       &g->anvil);
+	if (rc)
+		goto out;
 	rc = datapath_open(g, &sv.bpf);
 	if (rc)
 		goto out;
@@ -191,6 +196,8 @@ stop:
 	}
 	log_info("tlsgated stopped");
 out:
+	anvil_free(g->anvil); /* the workers are gone */
+	g->anvil = NULL;
 	events_detach();
 	control_server_close(sv.ctl);
 	if (sv.bpf)

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -68,6 +69,51 @@ static int load_policy(struct gateway *g, struct policy **out)
 	return err;
 }
 
+/*
+ * Descriptors: a session holds its two sockets and, once a body went through splice(), a pipe
+ * (two more).  The soft RLIMIT_NOFILE (1024 in a shell) goes up to the hard one, and
+ * max_sessions (daemon-wide) down to what the descriptors allow beside the daemon's own
+ * (listeners, epoll and wake-up descriptors per worker, the control socket, BPF, DNS): running
+ * out is refused at accept with a 421 instead of failing sessions half-way.
+ */
+#define SESSION_FDS 4
+#define FDS_RESERVED 64
+
+static void fit_descriptors(struct gateway *g)
+{
+	struct config *c = &g->cfg;
+	unsigned long long reserve, fit;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int workers = c->workers ? c->workers : ncpu > 0 ? (unsigned int)ncpu : 1;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			log_warn("RLIMIT_NOFILE: cannot raise %llu to %llu: %s",
+				 (unsigned long long)was, (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+			rl.rlim_cur = was;
+		} else {
+			log_info("RLIMIT_NOFILE raised from %llu to %llu", (unsigned long long)was,
+				 (unsigned long long)rl.rlim_cur);
+		}
+	}
+	reserve = FDS_RESERVED + (unsigned long long)workers *
+					 (4 + c->n_outbound_listen + c->n_inbound_listen);
+	fit = rl.rlim_cur > reserve + SESSION_FDS ? (rl.rlim_cur - reserve) / SESSION_FDS : 1;
+	if (c->max_sessions > fit) {
+		log_warn("max_sessions=%u lowered to %llu: RLIMIT_NOFILE=%llu allows %u descriptors "
+			 "for each session beside the daemon's own %llu",
+			 c->max_sessions, fit, (unsigned long long)rl.rlim_cur, SESSION_FDS, reserve);
+		c->max_sessions = (unsigned int)fit;
+	}
+}
+
 static int setup(struct gateway *g, const char *file, const char *const *overrides)
 {
 	char err[512];
@@ -96,6 +142,7 @@ static int setup(struct gateway *g, const char *file, const char *const *overrid
 		log_err("config: nothing to do: set outbound_listen and/or inbound_listen");
 		return -EINVAL;
 	}
+	fit_descriptors(g);
 	rc = probe(g);
 	if (rc)
 		return rc;

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/worker.h"
+#include "daemon/anvil.h"
 #include "daemon/gateway.h"
 #include "lib/log.h"
 #include "lib/sockutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -43,36 +46,137 @@ static bool was_steered(const struct listener *li, const struct sockaddr_storage
 	return false;
 }
 
+/*
+ * Accept-path warnings come once a second at most: a flood of refused clients (or a listener
+ * that keeps failing) must not become a flood of log lines.
+ */
+static void __attribute__((format(printf, 2, 3))) accept_warn(struct worker *w, const char *fmt,
+							     ...)
+{
+	uint64_t now = loop_now_ms();
+	char msg[256];
+	va_list ap;
+
+	if (w->warn_ms && now - w->warn_ms < 1000) {
+		w->warn_suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("worker=%u %s (%lu more like it since the last line)", w->id, msg,
+		 w->warn_suppressed);
+	w->warn_ms = now;
+	w->warn_suppressed = 0;
+}
+
+/* A client we do not take: the reply, then close.  It has sent nothing yet (it waits for a
+ * greeting), so closing does not reset the connection before it reads the 421. */
+static void refuse(struct worker *w, int fd, const char *reply)
+{
+	if (write(fd, reply, strlen(reply)) < 0)
+		log_debug("worker=%u refusal reply: %s", w->id, strerror(errno));
+	close(fd);
+}
+
+/*
+ * EMFILE/ENFILE: the connection stays in the accept queue and level-triggered epoll would
+ * report it again at once (a busy loop, and the client hears nothing).  The spare descriptor
+ * makes room for one accept: the client gets a 421 and the spare is taken again.  True when a
+ * connection was refused this way.
+ */
+static bool refuse_with_spare(struct worker *w, struct listener *li)
+{
+	int fd;
+
+	if (w->spare_fd < 0)
+		return false;
+	close(w->spare_fd);
+	fd = accept4(li->ev.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(w, fd, w->nofd_reply);
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
+static void on_backoff(struct loop_timer *t)
+{
+	struct listener *li = (struct listener *)((char *)t - offsetof(struct listener, backoff));
+
+	if (loop_watch(li->w->loop, &li->ev, EPOLLIN))
+		log_warn("worker=%u listener: %s", li->w->id, strerror(errno));
+}
+
+/* Stop watching a listener that cannot accept for a second, rather than spin on it. */
+static void listener_backoff(struct listener *li)
+{
+	loop_watch(li->w->loop, &li->ev, 0);
+	loop_timer_arm(li->w->loop, &li->backoff, 1000);
+}
+
+/*
+ * Inbound: one external address may hold inbound_client_connection_limit sessions and open
+ * inbound_client_rate_limit a minute.  Each session holds a connection to the inside MTA, which
+ * charges them all to the gateway: without these, idle connections from one sender exhaust the
+ * inside MTA's per-client limit for everyone.  False: refused (fd closed).
+ */
+static bool admit_client(struct worker *w, int fd, const struct sockaddr_storage *peer)
+{
+	enum anvil_verdict v = anvil_connect(w->gw->anvil, peer, loop_now_ms());
+	char ip[64], reply[400];
+
+	if (v == ANVIL_OK)
+		return true;
+	tg_addr_text(peer, ip, sizeof(ip), NULL, 0);
+	snprintf(reply, sizeof(reply), "421 4.7.0 %s Error: too many connections from %s\r\n",
+		 w->gw->cfg.hostname, ip);
+	refuse(w, fd, reply);
+	accept_warn(w, "refused a connection from %s: %s", ip,
+		    v == ANVIL_TOO_MANY ? "inbound_client_connection_limit reached"
+					: "inbound_client_rate_limit reached");
+	return false;
+}
+
 static void on_accept(struct loop_ev *ev, uint32_t events)
 {
 	struct listener *li = (struct listener *)ev;
 	struct worker *w = li->w;
+	struct gateway *g = w->gw;
 
 	(void)events;
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct sockaddr_storage local = { 0 };
-		socklen_t len = sizeof(local);
+		struct sockaddr_storage local = { 0 }, peer = { 0 };
+		socklen_t len = sizeof(local), plen = sizeof(peer);
+		int fd = accept4(ev->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int err = errno;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("worker=%u accept: %s", w->id, strerror(errno));
+			if (err == EAGAIN || err == EINTR || err == ECONNABORTED)
+				return;
+			if ((err == EMFILE || err == ENFILE) && refuse_with_spare(w, li)) {
+				accept_warn(w, "refused a connection: out of file descriptors (%s)",
+					    strerror(err));
+				continue;
+			}
+			accept_warn(w, "accept: %s; not accepting for 1s", strerror(err));
+			listener_backoff(li);
 			return;
 		}
-		if (w->host.nsessions >= w->gw->cfg.max_sessions) {
-			static const char busy[] = "421 4.3.2 Error: too many sessions, try later\r\n";
-
-			if (write(fd, busy, sizeof(busy) - 1) < 0)
-				log_debug("worker=%u busy reply: %s", w->id, strerror(errno));
-			close(fd);
-			log_warn("worker=%u refused a connection: max_sessions=%u reached", w->id,
-				 w->gw->cfg.max_sessions);
+		/* max_sessions is the daemon's, over all workers (the descriptors are shared) */
+		if (atomic_load(&g->ctr.sessions_active) >= g->cfg.max_sessions) {
+			refuse(w, fd, w->busy_reply);
+			accept_warn(w, "refused a connection: max_sessions=%u reached",
+				    g->cfg.max_sessions);
 			continue;
 		}
+		if (li->role == ROLE_INBOUND && !admit_client(w, fd, &peer))
+			continue;
 		/* the original destination of a steered connection (read once, here) */
 		if (getsockname(fd, (struct sockaddr *)&local, &len))
 			local.ss_family = AF_UNSPEC;
-		session_start(&w->host, li->role, fd, &local, was_steered(li, &local));
+		if (session_start(&w->host, li->role, fd, &peer, &local, was_steered(li, &local)) &&
+		    li->role == ROLE_INBOUND)
+			anvil_disconnect(g->anvil, &peer);
 	}
 }
 
@@ -146,6 +250,7 @@ static int add_listener(struct worker *w, const struct config_addr *a, enum sess
 		li->addr = a->ss;
 	li->ev.fn = on_accept;
 	li->ev.fd = fd;
+	loop_timer_init(&li->backoff, on_backoff);
 	return loop_watch(w->loop, &li->ev, EPOLLIN);
 }
 
@@ -161,6 +266,15 @@ int worker_new(struct gateway *gw, unsigned int id, struct worker **out)
 	w->gw = gw;
 	w->wake.fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
+	snprintf(w->busy_reply, sizeof(w->busy_reply),
+		 "421 4.3.2 %s Error: too many sessions, try later\r\n", c->hostname);
+	snprintf(w->nofd_reply, sizeof(w->nofd_reply),
+		 "421 4.3.2 %s Error: out of resources, try later\r\n", c->hostname);
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (w->spare_fd < 0) {
+		err = -errno;
+		goto fail;
+	}
 	err = loop_new(&w->loop);
 	if (!err)
 		err = session_host_init(&w->host, gw, w->loop, id);
@@ -190,6 +304,7 @@ fail:
 static void close_listeners(struct worker *w)
 {
 	for (size_t i = 0; i < w->nlisteners; i++) {
+		loop_timer_disarm(w->loop, &w->listeners[i].backoff);
 		loop_unwatch(w->loop, &w->listeners[i].ev);
 		close(w->listeners[i].ev.fd);
 	}
@@ -228,11 +343,11 @@ static void *worker_main(void *arg)
 			if (w->nlisteners)
 				close_listeners(w);
 			if (!aborted && loop_now_ms() >= w->stop_deadline_ms) {
-				/* Deadline: whoever is still here hears we are going away. */
+				/* Deadline: whoever is still here hears we are going away, after
+				 * the MX's reply to a message end it already has. */
 				aborted = true;
-				session_host_abort_all(&w->host,
-						       "421 4.3.2 Error: service shutting down\r\n",
-						       "shutdown");
+				session_host_shutdown(&w->host,
+						      "421 4.3.2 Error: service shutting down\r\n");
 			}
 		}
 		if (loop_run_once(w->loop, 200) < 0)
@@ -280,6 +395,8 @@ void worker_free(struct worker *w)
 	close_listeners(w);
 	if (w->wake.fd >= 0)
 		close(w->wake.fd);
+	if (w->spare_fd >= 0)
+		close(w->spare_fd);
 	session_host_fini(&w->host);
 	loop_free(w->loop);
 	pthread_mutex_destroy(&w->lock);

@@ -26,6 +26,7 @@ struct listener {
 	enum session_role role;
 	bool transparent;		/* takes steered connections (IP_TRANSPARENT) */
 	struct sockaddr_storage addr;	/* where it is bound */
+	struct loop_timer backoff;	/* not watched until it fires: accept() keeps failing */
 };
 
 struct worker {
@@ -45,6 +46,11 @@ struct worker {
 	uint64_t stop_deadline_ms;
 	bool trim_due;			/* sessions ended since the last malloc_trim */
 	uint64_t last_trim_ms;
+	int spare_fd;			/* /dev/null, given up to answer a client on EMFILE */
+	char busy_reply[320];		/* "421 4.3.2 <hostname> Error: too many sessions..." */
+	char nofd_reply[320];		/* ... out of descriptors */
+	uint64_t warn_ms;		/* rate limit of the accept warnings: the last one */
+	unsigned long warn_suppressed;	/* ... and how many were not logged since */
 };
 
 /* Create the worker with its listeners (SO_REUSEPORT) for the configured addresses. */

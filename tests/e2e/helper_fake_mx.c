@@ -28,6 +28,8 @@
  * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
  * --chunking: offer CHUNKING; "BDAT n [LAST]" reads n bytes as the chunk (stored in msg.N.M,
  * logged as "C: BDAT n [LAST]"), whatever they hold.
+ * --dot-delay MS: wait MS after a message's end before the 250; each 250 sent for a message
+ * also creates --store/accepted.PID.N (what the MX took responsibility for).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +54,7 @@
 static const char *mode = "ok", *store, *cert, *key;
 static SSL_CTX *ctx;
 static int conn_no, chunking;
+static int dot_delay_ms;
 
 struct conn {
 	int fd;
@@ -269,6 +272,15 @@ static void serve(int fd)
 				fclose(out);
 			if (rc)
 				break; /* dropped on purpose, or the client went away */
+			if (dot_delay_ms)
+				usleep((useconds_t)dot_delay_ms * 1000u);
+			if (store) { /* taken: as an MTA commits the message before its 250 */
+				snprintf(path, sizeof(path), "%s/accepted.%d.%d", store, (int)getpid(),
+					 msgs);
+				out = fopen(path, "w");
+				if (out)
+					fclose(out);
+			}
 			say(&c, "250 2.0.0 Ok: queued\r\n");
 		} else if (!strncasecmp(line, "QUIT", 4)) {
 			say(&c, "221 2.0.0 Bye\r\n");
@@ -298,6 +310,7 @@ int main(int argc, char **argv)
 		{ "tls", required_argument, NULL, 't' },    { "cipher", required_argument, NULL, 'x' },
 		{ "fork", no_argument, NULL, 'f' },
 		{ "chunking", no_argument, NULL, 'C' },
+		{ "dot-delay", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_at = NULL, *ready = NULL, *tls_ver = NULL, *cipher = NULL;
@@ -317,6 +330,7 @@ int main(int argc, char **argv)
 		case 'x': cipher = optarg; break;
 		case 'f': forking = 1; break;
 		case 'C': chunking = 1; break;
+		case 'D': dot_delay_ms = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -343,7 +357,7 @@ int main(int argc, char **argv)
 	}
 	lfd = socket(ai->ai_family, SOCK_STREAM, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, ai->ai_addr, ai->ai_addrlen) || listen(lfd, 16)) {
+	if (bind(lfd, ai->ai_addr, ai->ai_addrlen) || listen(lfd, 1024)) {
 		perror("fake_mx: listen");
 		return 1;
 	}

@@ -7,7 +7,8 @@
 #                               an RSA pair)
 #   tg_mx_addrs                 more outside addresses: 203.0.113.26 ... .35 on $NS_OUT eth0
 #   tg_gw NAME PORT [-o k=v]... tlsgated in $NS_GW listening on 192.0.2.1:PORT; its log is
-#                               $TG_WORK/NAME.log; waits until it listens
+#                               $TG_WORK/NAME.log; waits until it listens ($TG_GW_WRAP, e.g.
+#                               "prlimit --nofile=200:200", is put before it)
 #   tg_gw_inbound NAME PORT NEXT_HOP [-o k=v]...   tlsgated for inbound mail on
 #                               203.0.113.1:PORT with the gw.example.net certificates
 #   tg_gw_log NAME
@@ -108,7 +109,8 @@ tg_gw() {
 	log="$TG_WORK/$name.log"
 	mkdir -p "$TG_WORK/$name"
 	tg_daemon_env "$name"
-	tg_bg env "${TG_DAEMON_ENV[@]}" ip netns exec "$NS_GW" "$TG_DAEMON" -f \
+	# shellcheck disable=SC2086 # TG_GW_WRAP is words (e.g. prlimit --nofile=...)
+	tg_bg env "${TG_DAEMON_ENV[@]}" ${TG_GW_WRAP:-} ip netns exec "$NS_GW" "$TG_DAEMON" -f \
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "outbound_listen=192.0.2.1:$port" \
 		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1

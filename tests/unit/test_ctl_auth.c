@@ -16,7 +16,9 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <netlink/attr.h>
@@ -222,12 +224,137 @@ static void test_unprivileged_over_netlink(void **state)
 	harness_close(&h);
 }
 
+
+/* ---- a flood from an unprivileged user ---- */
+
+#define FLOOD_MSGS 100000
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int nl_socket_to(struct harness *h, struct sockaddr_nl *to, int bufsz)
+{
+	struct sockaddr_nl me = {.nl_family = AF_NETLINK};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_USERSOCK);
+
+	memset(to, 0, sizeof(*to));
+	to->nl_family = AF_NETLINK;
+	to->nl_pid = control_server_port(h->cs);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(me)))
+		return -1;
+	/* FORCE while still root: the datagram is as large as the (2.4 MB) */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
+	return fd;
+}
+
+/*
+ * nobody sends one datagram of 100 000 STATUS_GET requests (each would be denied), then counts
+ * the error replies it gets.
+ */
+static int child_flood(struct harness *h, void *arg)
+{
+	struct passwd *pw = getpwnam("nobody");
+	struct nl_msg *one = control_client_msg(NLPROTO_MSG_STATUS_GET, NLM_F_ACK, 0);
+	size_t len = nlmsg_hdr(one)->nlmsg_len, total = len * FLOOD_MSGS;
+	struct timeval tv = {.tv_usec = 500000};
+	struct sockaddr_nl to;
+	char *buf = malloc(total), rx[8192];
+	int fd = nl_socket_to(h, &to, 8 << 20);
+
+	(void)arg;
+	if (!pw || !buf || fd < 0)
+		return 20;
+	for (size_t i = 0; i < FLOOD_MSGS; i++) {
+		memcpy(buf + i * len, nlmsg_hdr(one), len);
+		((struct nlmsghdr *)(buf + i * len))->nlmsg_seq = (uint32_t)i + 1;
+	}
+	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid))
+		return 21;
+	if (sendto(fd, buf, total, 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)total)
+		return 22;
+	h->sh->ready = 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (recv(fd, rx, sizeof(rx), 0) > 0)
+		h->sh->count++;
+	close(fd);
+	free(buf);
+	nlmsg_free(one);
+	return 0;
+}
+
+static void test_denied_flood(void **state)
+{
+	struct control_server_opts o = {0};
+	struct control_server_stats st;
+	struct nl_msg *req = control_client_msg(NLPROTO_MSG_STATUS_GET, 0, 0);
+	struct sockaddr_nl to;
+	struct harness h;
+	char rx[8192];
+	uint64_t t0, took;
+	int fd, status, big = 8 << 20;
+	bool answered = false;
+	gid_t gid;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0 || !getpwnam("nobody"))
+		skip(); /* dropping to another uid needs root, and a `nobody` user */
+	o.group = admin_group(&gid);
+	if (!o.group)
+		skip();
+	assert_int_equal(harness_open(&h, &o, &ops, NULL), 0);
+	setsockopt(control_server_fd(h.cs), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	statuses = 0;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_flood(&h, NULL));
+	for (int i = 0; i < 1000 && !h.sh->ready; i++)
+		usleep(10000); /* the flood is queued before root asks: nothing to poll for */
+	assert_true(h.sh->ready);
+	/* root asks while the flood waits in the queue ahead of it */
+	fd = nl_socket_to(&h, &to, 65536);
+	assert_true(fd >= 0);
+	assert_true(sendto(fd, nlmsg_hdr(req), nlmsg_hdr(req)->nlmsg_len, 0,
+			   (struct sockaddr *)&to, sizeof(to)) > 0);
+	t0 = now_ms();
+	for (int i = 0; i < 1000 && !answered; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		control_server_handle(h.cs);
+		answered = poll(&p, 1, 0) == 1 && recv(fd, rx, sizeof(rx), 0) > 0;
+	}
+	took = now_ms() - t0;
+	assert_true(answered);
+	print_message("root's status answered %llu ms after it was sent, behind the flood\n",
+		      (unsigned long long)took);
+	assert_true(took < 100);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* one answer for the whole datagram; the work it caused was one credential check */
+	assert_int_equal(h.sh->count, 1);
+	assert_int_equal(statuses, 1);
+	control_server_stats(h.cs, &st);
+	assert_int_equal(st.denied, 1);
+	close(fd);
+	nlmsg_free(req);
+	harness_close(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_rules),
 		cmocka_unit_test(test_proc_groups),
 		cmocka_unit_test(test_unprivileged_over_netlink),
+		cmocka_unit_test(test_denied_flood),
 	};
 
 	tg_log_init("test_ctl_auth", 0);
