@@ -145,13 +145,21 @@ static int commit(const struct policy *old, enum policy_dir dir, const char *tex
 	const struct policy_table *ot = &old->t[other];
 	struct policy_rule *nr = NULL, *or = NULL;
 	const char *path = old->t[dir].path;
+	struct policy_diags d = { 0 };
 	size_t nn = 0, on = ot->n;
 	struct policy *p = NULL;
 	int rc;
 
-	rc = policy_parse_table(dir, path, text, len, &nr, &nn, err);
-	if (rc)
-		return rc;
+	rc = policy_parse_table_diags(dir, path, text, len, &nr, &nn, &d);
+	if (rc) {
+		for (size_t i = 0; i < d.n; i++) {
+			if (d.v[i].error) {
+				policy_errorf(err, "%s", d.v[i].msg);
+				break;
+			}
+		}
+		goto out;
+	}
 	or = calloc(on + 1, sizeof(*or));
 	if (!or) {
 		policy_rules_free(nr, nn);
@@ -169,11 +177,12 @@ static int commit(const struct policy *old, enum policy_dir dir, const char *tex
 	else
 		rc = policy_build(or, on, nr, nn, &p, err);
 	if (rc)
-		return rc;
+		goto out;
 	p->t[dir].content_hash = policy_hash64(text, len, 0);
 	p->t[other].content_hash = ot->content_hash;
 	p->t[dir].path = strdup(path);
-	if (!p->t[dir].path || (ot->path && !(p->t[other].path = strdup(ot->path)))) {
+	if (!p->t[dir].path || (ot->path && !(p->t[other].path = strdup(ot->path))) ||
+	    policy_keep_warnings(p, &d)) {
 		policy_put(p);
 		goto nomem;
 	}
@@ -181,13 +190,16 @@ static int commit(const struct policy *old, enum policy_dir dir, const char *tex
 	if (rc) {
 		policy_errorf(err, "%s: cannot write: %s", path, strerror(-rc));
 		policy_put(p);
-		return rc;
+		goto out;
 	}
 	*out = p;
-	return 0;
+	goto out;
 nomem:
 	policy_errorf(err, "out of memory");
-	return -ENOMEM;
+	rc = -ENOMEM;
+out:
+	policy_diags_free(&d);
+	return rc;
 }
 
 int policy_store_add(const struct policy *old, enum policy_dir dir, const char *rule_text,

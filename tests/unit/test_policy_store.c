@@ -229,11 +229,10 @@ static void test_reload_all_or_nothing(void **state)
 	char want[512];
 
 	(void)state;
-	write_file(out_path, "example.org encrypt\nexample.net secure\nfoo.org encrpyt\n");
+	write_file(out_path, "example.org encrypt\nexample.net secure\n192.0.2.300 encrypt\n");
 	assert_int_equal(policy_load(out_path, in_path, &p, &err), -EINVAL);
 	assert_null(p);
-	snprintf(want, sizeof(want), "%s:3:9: unknown security level 'encrpyt' (expected none, "
-		 "may, encrypt, fingerprint, verify, secure)", out_path);
+	snprintf(want, sizeof(want), "%s:3:1: invalid IPv4 address '192.0.2.300'", out_path);
 	assert_string_equal(err.msg, want);
 	/* A good outbound table with a bad inbound one: nothing of either is taken. */
 	write_file(out_path, "example.org none\n");
@@ -261,11 +260,11 @@ static void test_import(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "x.example may\ny.example verfy\n", 30), 30);
+	assert_int_equal(write(fd, "x.example may\n192.0.2.1/24 encrypt\n", 34), 34);
 	close(fd);
 	assert_int_equal(policy_store_import(old, POLICY_OUTBOUND, src, &new, &err), -EINVAL);
-	snprintf(want, sizeof(want), "%s:2:11: unknown security level 'verfy' (expected none, "
-		 "may, encrypt, fingerprint, verify, secure)", src);
+	snprintf(want, sizeof(want), "%s:2:1: host bits set in '192.0.2.1/24' (expected "
+		 "192.0.2.0/24)", src);
 	assert_string_equal(err.msg, want);
 	assert_null(new);
 	expect_file(out_path, outbound_text);
