@@ -116,6 +116,23 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 		return;
 	}
 	s->nrcpt++;
+	/* A recipient domain whose entry tlsgate cannot honour (dane-only, a refused entry):
+	 * 450 on any leg, TLS or not, as Postfix defers such mail. */
+	if (s->role == ROLE_OUTBOUND && !smtp_addr_domain(addr, dom, sizeof(dom))) {
+		struct policy_match m = policy_match_domain(s->pol, dom);
+
+		if (m.rule->level == POLICY_DEFER) {
+			char reply[400];
+
+			atomic_fetch_add(&s->host->gw->ctr.rcpt_tls_refused, 1);
+			log_info("session=%s rcpt=<%s> refused: rule=%u key=%s level=defer (the entry "
+				 "is refused or needs DANE)", s->ids, addr, m.rule->id, m.rule->key);
+			snprintf(reply, sizeof(reply), "450 4.7.5 TLS policy for %s cannot be "
+				 "honoured\r\n", dom);
+			local_reply(s, SMTP_RCPT, reply);
+			return;
+		}
+	}
 	/* Outbound on a plaintext leg: a recipient domain whose policy requires TLS gets a 450
 	 * and nothing of it is sent (the client retries it later). */
 	if (s->role == ROLE_OUTBOUND && !s->up.tls && !smtp_addr_domain(addr, dom, sizeof(dom))) {
