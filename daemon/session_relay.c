@@ -125,8 +125,9 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 			char reply[400];
 
 			atomic_fetch_add(&s->host->gw->ctr.rcpt_tls_refused, 1);
-			log_info("session=%s rcpt=<%s> refused: rule=%u key=%s level=defer (the entry "
-				 "is refused or needs DANE)", s->ids, addr, m.rule->id, m.rule->key);
+			log_info("session=%s rcpt=<%s> refused: rule=%u key=%s level=defer (the "
+				 "entry is refused or needs DANE)", s->ids, addr, m.rule->id,
+				 m.rule->key);
 			snprintf(reply, sizeof(reply), "450 4.7.5 TLS policy for %s cannot be "
 				 "honoured\r\n", dom);
 			local_reply(s, SMTP_RCPT, reply);

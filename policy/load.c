@@ -162,8 +162,8 @@ int policy_parse_table_diags(enum policy_dir dir, const char *name, const char *
 					 "line %u)", name, v[kept].line, v[kept].key,
 					 v[first].line);
 			else
-				snprintf(msg, sizeof(msg), "%s:%u:1: duplicate key '%s' ignored (the "
-					 "entry at line %u applies, as in Postfix)", name,
+				snprintf(msg, sizeof(msg), "%s:%u:1: duplicate key '%s' ignored "
+					 "(the entry at line %u applies, as in Postfix)", name,
 					 v[kept].line, v[kept].key, v[first].line);
 			policy_diag_push(d, dir == POLICY_INBOUND, msg);
 			policy_rule_clear(&v[kept]);

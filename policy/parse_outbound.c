@@ -387,8 +387,9 @@ static int key_level(const struct policy_tbl_reader *t, enum policy_dir dir, str
 	return 0;
 }
 
-int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
-		    size_t *pos, struct policy_tbl_tok *level_tok, struct policy_error *err)
+int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir dir,
+			   struct policy_rule *r, size_t *pos, struct policy_tbl_tok *level_tok,
+			   struct policy_error *err)
 {
 	bool key_ok;
 	int rc = key_level(t, dir, r, pos, level_tok, &key_ok, err);
@@ -525,8 +526,8 @@ int policy_parse_outbound_entry(const struct policy_tbl_reader *t, struct policy
 		r->written = POLICY_DANE_ONLY;
 		r->level = POLICY_DEFER;
 		policy_tbl_warn(t, level_tok.start, "DANE not implemented yet: 'dane-only' defers "
-				"all mail to '%s' (Postfix delivers only after DNSSEC-validated TLSA "
-				"records match)", r->key);
+				"all mail to '%s' (Postfix delivers only after DNSSEC-validated "
+				"TLSA records match)", r->key);
 	}
 	if (dot && t->diags) {
 		if (r->level < POLICY_ENCRYPT) {

@@ -17,9 +17,9 @@
  *
  * Precedence when several rules apply to one outbound connection (policy_outbound_for_dest,
  * policy_match_addr) or one inbound session (policy_inbound):
- *   1. the strictest level wins (none < may < encrypt < fingerprint < verify < secure), so an
- *      address rule can never weaken a domain's requirement and a domain rule never an
- *      address's;
+ *   1. the strictest level wins (none < may < encrypt < fingerprint < verify < secure <
+ *      defer), so an address rule can never weaken a domain's requirement and a domain rule
+ *      never an address's;
  *   2. on equal levels the most specific rule wins: [host]:port, then [host], then an exact
  *      domain, then a .domain, then addresses by prefix length (longest first);
  *   3. nothing matched: the built-in default rule (level may, id POLICY_ID_DEFAULT_OUT/_IN).

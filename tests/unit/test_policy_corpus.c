@@ -81,7 +81,7 @@ static int rank(const char *level)
 		return 10;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		if (!strcmp(level, order[i]))
-			return i >= 3 ? 3 : (int)i; /* the three certificate checks are not ordered */
+			return i >= 3 ? 3 : (int)i; /* the certificate checks are not ordered */
 	fail_msg("unknown level '%s'", level);
 	return -1;
 }
@@ -166,8 +166,8 @@ static void test_corpus(void **state)
 		}
 		/* Never weaker than Postfix (than the Postfix versions that read the form). */
 		if (rank(got) < rank(e[i].postfix)) {
-			print_error("%s:%u: lookup %s: tlsgate %s is weaker than Postfix %s\n", CORPUS,
-				    e[i].line, e[i].lookup, got, e[i].postfix);
+			print_error("%s:%u: lookup %s: tlsgate %s is weaker than Postfix %s\n",
+				    CORPUS, e[i].line, e[i].lookup, got, e[i].postfix);
 			bad++;
 		}
 	}

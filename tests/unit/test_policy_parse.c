@@ -180,8 +180,8 @@ static void check_invalid_dir(const char *dir, enum policy_dir pdir, const char 
 			if (rc || !found || strcmp(got, want2)) {
 				print_error("%s: rc %d, want warning '%s'\n", path, rc, want);
 				for (size_t k = 0; k < d.n; k++)
-					print_error("  %s: '%s'\n", d.v[k].error ? "error" : "warning",
-						    d.v[k].msg);
+					print_error("  %s: '%s'\n",
+						    d.v[k].error ? "error" : "warning", d.v[k].msg);
 				print_error("  applies: '%s' want '%s'\n", got, want2);
 				bad++;
 			}
@@ -227,8 +227,8 @@ static void test_load_error_names_path(void **state)
 	assert_string_equal(policy_warning_at(p, 0),
 			    DATA "outbound-invalid/level-typo.tls_policy:13:9: unknown security "
 			    "level 'encrpyt' (expected none, may, encrypt, fingerprint, verify, "
-			    "secure); entry refused: mail to 'foo.org' is deferred (4xx) until it is "
-			    "fixed");
+			    "secure); entry refused: mail to 'foo.org' is deferred (4xx) until it "
+			    "is fixed");
 	assert_int_equal(policy_match_domain(p, "foo.org").rule->level, POLICY_DEFER);
 	assert_int_equal(policy_match_domain(p, "bank.example").rule->level, POLICY_ENCRYPT);
 	policy_put(p);
