@@ -110,6 +110,19 @@ EOS
 ok $? "dane-only: RCPT gets 450 4.7.5 (the mail stays queued, as Postfix defers it)"
 grep -q "policy: $TG_WORK/policy:2:15: DANE not implemented yet" "$TG_WORK/gw.log"
 ok $? "... and the load logged the warning"
+# a destination whose winning rule is defer: no connection, 421 4.7.5 before any banner
+printf '203.0.113.26 dane-only\n' > "$TG_WORK/pf2"
+ctl policy import outbound "$TG_WORK/pf2" > /dev/null 2>&1
+ok $? "policy import of an address rule with dane-only"
+cmds_before=$(cat "$TG_WORK/mx/commands.log" 2>/dev/null | wc -l)
+tg_smtp 2901 > "$TG_WORK/defer2.out" <<EOS
+expect 421
+EOS
+[ $? = 0 ] && grep -q "421 4.7.5 .*TLS policy for 203.0.113.26.* cannot be honoured" \
+	"$TG_WORK/defer2.out"
+ok $? "defer at connect: the client gets 421 4.7.5" || diag "$(cat "$TG_WORK/defer2.out")"
+is "$(cat "$TG_WORK/mx/commands.log" 2>/dev/null | wc -l)" "$cmds_before" \
+	"... and the MX heard nothing from the gateway"
 ctl policy import outbound "$TG_WORK/new" > /dev/null 2>&1
 
 # restart: the same policy
