@@ -243,6 +243,20 @@ int policy_check_file(enum policy_dir dir, const char *path, size_t *nrules,
 	return rc;
 }
 
+int policy_check_file_diags(enum policy_dir dir, const char *path, size_t *nrules,
+			    struct policy_diags *d, struct policy_error *err)
+{
+	struct policy_rule *rules = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = policy_load_table(dir, path, &rules, &n, NULL, d, err);
+	if (!rc && nrules)
+		*nrules = n;
+	policy_rules_free(rules, n);
+	return rc;
+}
+
 int policy_keep_warnings(struct policy *p, const struct policy_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++) {

@@ -234,6 +234,9 @@ void policy_diags_free(struct policy_diags *d);
  * is no error (warnings may be in d), -EINVAL when there is, -ENOMEM. */
 int policy_parse_table_diags(enum policy_dir dir, const char *name, const char *text, size_t len,
 			     struct policy_rule **rules, size_t *n, struct policy_diags *d);
+/* policy_check_file with every diagnostic in d (an unreadable file: err, and -errno). */
+int policy_check_file_diags(enum policy_dir dir, const char *path, size_t *nrules,
+			    struct policy_diags *d, struct policy_error *err);
 /* The warnings of the tables a snapshot was built from (to log after a load or change). */
 size_t policy_warning_count(const struct policy *p);
 const char *policy_warning_at(const struct policy *p, size_t i);

@@ -527,6 +527,19 @@ static void test_check_file(void **state)
 	assert_int_equal(policy_check_file(POLICY_OUTBOUND,
 					   DATA "outbound-invalid/bad-ipv4.tls_policy", NULL, &err),
 			 -EINVAL);
+	{
+		struct policy_diags d = { 0 };
+
+		assert_int_equal(policy_check_file_diags(POLICY_OUTBOUND,
+							 DATA "outbound-invalid/level-typo.tls_policy",
+							 &n, &d, &err), 0);
+		assert_int_equal(n, 5);
+		assert_int_equal(d.nwarnings, 1);
+		assert_int_equal(d.nerrors, 0);
+		policy_diags_free(&d);
+		assert_int_equal(policy_check_file_diags(POLICY_OUTBOUND, "/nonexistent", &n, &d,
+							 &err), -ENOENT);
+	}
 }
 
 /* Parse text as a table; the rules, and every diagnostic joined by '\n'. */
