@@ -367,11 +367,40 @@ static void test_write_atomic(void **state)
 	assert_no_temp_files();
 }
 
+/* A table as Postfix reads it (duplicates, an indented first line): del removes every entry
+ * of the key, so a later duplicate cannot take over, and keeps what the load skipped. */
+static void test_del_duplicates(void **state)
+{
+	static const char text[] = "  skipped.example encrypt\n"
+				   "dup.example encrypt\n"
+				   "other.example secure\n"
+				   "DUP.example. none\n"
+				   "dup.example\n"
+				   "    may\n";
+	struct policy *old, *new = NULL;
+	struct policy_error err = { 0 };
+
+	(void)state;
+	write_file(out_path, text);
+	old = load();
+	assert_int_equal(policy_warning_count(old), 3);
+	assert_int_equal(policy_match_domain(old, "dup.example").rule->level, POLICY_ENCRYPT);
+	if (policy_store_del(old, POLICY_OUTBOUND, "dup.example", &new, &err))
+		fail_msg("%s", err.msg);
+	expect_file(out_path, "  skipped.example encrypt\nother.example secure\n");
+	assert_null(policy_rule_find(new, POLICY_OUTBOUND, "dup.example"));
+	assert_int_equal(policy_match_domain(new, "dup.example").rule->key_type,
+			 POLICY_KEY_DEFAULT);
+	policy_put(new);
+	policy_put(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_add_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_del_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_del_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
