@@ -221,7 +221,11 @@ static int op_policy_import(void *ctx, enum nlproto_dir wdir, const char *name, 
 	snprintf(what, sizeof(what), "policy import %s from %s", dir == POLICY_INBOUND ? "inbound"
 										      : "outbound", name);
 	rc = edited(sv, rc, np, &e, msg, msglen, what);
-	if (!rc && np)
+	if (!rc && np && policy_warning_count(np))
+		snprintf(msg, msglen, "imported %zu rules from %s, %zu warnings (logged; `tlsgatectl "
+			 "policy check %s` lists them)", policy_rule_count(np, dir), name,
+			 policy_warning_count(np), name);
+	else if (!rc && np)
 		snprintf(msg, msglen, "imported %zu rules from %s", policy_rule_count(np, dir), name);
 	return rc;
 }
