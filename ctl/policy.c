@@ -257,28 +257,36 @@ static int do_import(int argc, char **argv, const struct ctl_opts *o)
 	return run(o, what, req, false);
 }
 
-struct check_out {
-	const char *what;
-	struct jsonw *w;	/* -j: the "errors" array is open */
-};
-
-static void check_report(void *arg, const char *msg)
+/* Each diagnostic: text on stderr ("warning: " marks what does not refuse the table), or JSON. */
+static void check_print(const struct policy_diags *d, struct jsonw *w)
 {
-	struct check_out *c = arg;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct policy_diag *g = &d->v[i];
 
-	if (c->w)
-		jsonw_string(c->w, msg);
-	else
-		fprintf(stderr, "tlsgatectl: %s: %s\n", c->what, msg);
+		if (w) {
+			jsonw_start_object(w);
+			jsonw_string_field(w, "severity", g->error ? "error" : "warning");
+			jsonw_string_field(w, "message", g->msg);
+			jsonw_end_object(w);
+		} else {
+			fprintf(stderr, "tlsgatectl: policy check: %s%s\n",
+				g->error ? "" : "warning: ", g->msg);
+		}
+	}
+	if (!w && d->nerrors + d->nwarnings > d->n)
+		fprintf(stderr, "tlsgatectl: policy check: ... %zu more not shown\n",
+			d->nerrors + d->nwarnings - d->n);
 }
 
 /*
  * `policy check`: parsed here, with the daemon's own parser (policy/), like `nginx -t` or
- * postmap: it needs no running tlsgated, and it lists every error, not only the first.
+ * postmap: it needs no running tlsgated, and it lists every error and warning, not only the
+ * first.  It fails only when the daemon would refuse the table.
  */
 static int do_check(int argc, char **argv, const struct ctl_opts *o)
 {
-	struct check_out c = { .what = "policy check" };
+	struct policy_diags d = { 0 };
+	struct jsonw *w = NULL;
 	int dir = NLPROTO_DIR_OUTBOUND, rc;
 	char *data = NULL;
 	size_t len = 0, n = 0;
@@ -291,37 +299,39 @@ static int do_check(int argc, char **argv, const struct ctl_opts *o)
 		fprintf(stderr, "tlsgatectl: policy check: %s: %s\n", argv[0], strerror(-rc));
 		return 1;
 	}
-	if (o->json) {
-		c.w = jsonw_new(stdout);
-		jsonw_pretty(c.w, o->pretty);
-		jsonw_start_object(c.w);
-		jsonw_string_field(c.w, "file", argv[0]);
-		jsonw_name(c.w, "errors");
-		jsonw_start_array(c.w);
-	}
-	rc = policy_check_table(dir == NLPROTO_DIR_INBOUND ? POLICY_INBOUND : POLICY_OUTBOUND, argv[0],
-				data, len, &n, check_report, &c);
+	rc = policy_parse_table_diags(dir == NLPROTO_DIR_INBOUND ? POLICY_INBOUND : POLICY_OUTBOUND,
+				      argv[0], data, len, NULL, &n, &d);
 	free(data);
-	if (c.w) {
-		jsonw_end_array(c.w);
-		jsonw_u64_field(c.w, "rules", n);
-		jsonw_string_field(c.w, "result", rc ? "error" : "ok");
-		jsonw_end_object(c.w);
-		jsonw_destroy(&c.w);
-	}
-	if (rc < 0) {
+	if (rc == -ENOMEM) {
 		fprintf(stderr, "tlsgatectl: policy check: %s: %s\n", argv[0], strerror(-rc));
+		policy_diags_free(&d);
 		return 1;
 	}
-	if (rc > 0) {
-		if (!o->json)
-			fprintf(stderr, "tlsgatectl: policy check: %s: %d error%s\n", argv[0], rc,
-				rc == 1 ? "" : "s");
-		return 1;
+	if (o->json && (w = ctl_json(o))) {
+		jsonw_start_object(w);
+		jsonw_string_field(w, "file", argv[0]);
+		jsonw_name(w, "diagnostics");
+		jsonw_start_array(w);
+		check_print(&d, w);
+		jsonw_end_array(w);
+		jsonw_u64_field(w, "rules", n);
+		jsonw_u64_field(w, "errors", d.nerrors);
+		jsonw_u64_field(w, "warnings", d.nwarnings);
+		jsonw_string_field(w, "result", rc ? "error" : "ok");
+		jsonw_end_object(w);
+		jsonw_destroy(&w);
+	} else if (!o->json) {
+		check_print(&d, NULL);
+		if (rc)
+			fprintf(stderr, "tlsgatectl: policy check: %s: %zu error%s, %zu warning%s\n",
+				argv[0], d.nerrors, d.nerrors == 1 ? "" : "s", d.nwarnings,
+				d.nwarnings == 1 ? "" : "s");
+		else
+			printf("%s: %zu rules, no errors, %zu warning%s\n", argv[0], n, d.nwarnings,
+			       d.nwarnings == 1 ? "" : "s");
 	}
-	if (!o->json)
-		printf("%s: %zu rules, no errors\n", argv[0], n);
-	return 0;
+	policy_diags_free(&d);
+	return rc ? 1 : 0;
 }
 
 int ctl_policy(int argc, char **argv, const struct ctl_opts *o)

@@ -128,7 +128,7 @@ static int edited(struct supervisor *sv, int rc, struct policy *np, const struct
 		return rc;
 	}
 	log_info("control: %s", what);
-	supervisor_apply_policy(sv, np);
+	supervisor_apply_policy(sv, np);	/* logs the table's warnings */
 	return 0;
 }
 
@@ -221,28 +221,50 @@ static int op_policy_import(void *ctx, enum nlproto_dir wdir, const char *name, 
 	snprintf(what, sizeof(what), "policy import %s from %s", dir == POLICY_INBOUND ? "inbound"
 										      : "outbound", name);
 	rc = edited(sv, rc, np, &e, msg, msglen, what);
-	if (!rc && np)
+	if (!rc && np && policy_warning_count(np))
+		snprintf(msg, msglen, "imported %zu rules from %s, %zu warnings (logged; `tlsgatectl "
+			 "policy check %s` lists them)", policy_rule_count(np, dir), name,
+			 policy_warning_count(np), name);
+	else if (!rc && np)
 		snprintf(msg, msglen, "imported %zu rules from %s", policy_rule_count(np, dir), name);
 	return rc;
 }
 
+/* Every diagnostic, one "file:line:col: ..." per line, as many as the reply holds. */
 static int op_policy_check(void *ctx, enum nlproto_dir wdir, const char *name, const char *data,
 			   size_t len, char *msg, size_t msglen)
 {
 	enum policy_dir dir = policy_dir_of(wdir);
-	struct policy_error e = { { 0 } };
-	struct policy_rule *rules = NULL;
-	size_t n = 0;
-	int rc = policy_parse_table(dir, name, data, len, &rules, &n, &e);
+	struct policy_diags d = { 0 };
+	size_t n = 0, used, shown = 0;
+	int rc = policy_parse_table_diags(dir, name, data, len, NULL, &n, &d);
 
 	(void)ctx;
-	if (rc) {
-		snprintf(msg, msglen, "%s", e.msg[0] ? e.msg : strerror(-rc));
-		return rc;
+	if (rc && !d.n) {
+		snprintf(msg, msglen, "%s: %s", name, strerror(-rc));
+		goto out;
 	}
-	snprintf(msg, msglen, "%s: %zu rules, no errors", name, n);
-	policy_rules_free(rules, n);
-	return 0;
+	if (rc)
+		used = (size_t)snprintf(msg, msglen, "%s: %zu errors, %zu warnings (the table would "
+					"be refused)", name, d.nerrors, d.nwarnings);
+	else
+		used = (size_t)snprintf(msg, msglen, "%s: %zu rules, no errors, %zu warnings",
+					name, n, d.nwarnings);
+	for (size_t i = 0; i < d.n && used < msglen; i++) {
+		size_t left = msglen - used, need = strlen(d.v[i].msg) + 12;
+
+		if (need + 48 > left)	/* keep room for the count of the rest */
+			break;
+		used += (size_t)snprintf(msg + used, left, "\n%s: %s",
+					 d.v[i].error ? "error" : "warning", d.v[i].msg);
+		shown++;
+	}
+	if (shown < d.nerrors + d.nwarnings && used < msglen)
+		snprintf(msg + used, msglen - used, "\n... and %zu more",
+			 d.nerrors + d.nwarnings - shown);
+out:
+	policy_diags_free(&d);
+	return rc;
 }
 
 /* ---- sessions: the daemon's view turned into wire format ---------------------------------- */

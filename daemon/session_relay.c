@@ -167,6 +167,22 @@ static int domain_requires_tls(const char *dom, void *ctx)
 	return 1;
 }
 
+/* A recipient domain (any the address routes to) whose entry tlsgate cannot honour. */
+static int domain_deferred(const char *dom, void *ctx)
+{
+	struct tls_domain_check *ck = ctx;
+	struct policy_match m;
+
+	if (dom[0] == '[')
+		return 0; /* address literals: the address rules (and the connect) decide */
+	m = policy_match_domain(ck->s->pol, dom);
+	if (m.rule->level != POLICY_DEFER)
+		return 0;
+	ck->m = m;
+	snprintf(ck->dom, sizeof(ck->dom), "%s", dom);
+	return 1;
+}
+
 static void cmd_mail(struct session *s, const char *line, size_t len, const struct smtp_cmd *c)
 {
 	char raw[320], addr[320];
@@ -215,6 +231,24 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 		return;
 	}
 	s->nrcpt++;
+	/* A recipient domain whose entry tlsgate cannot honour (dane-only, a refused entry):
+	 * 450 on any leg, TLS or not, as Postfix defers such mail. */
+	if (s->role == ROLE_OUTBOUND) {
+		struct tls_domain_check ck = { .s = s };
+
+		if (smtp_addr_route_domains(addr, domain_deferred, &ck) > 0) {
+			char reply[400];
+
+			atomic_fetch_add(&s->host->gw->ctr.rcpt_tls_refused, 1);
+			log_info("session=%s rcpt=<%s> refused: rule=%u key=%s level=defer (the "
+				 "entry is refused or needs DANE)", s->ids, addr, ck.m.rule->id,
+				 ck.m.rule->key);
+			snprintf(reply, sizeof(reply), "450 4.7.5 TLS policy for %s cannot be "
+				 "honoured\r\n", ck.dom);
+			local_reply(s, SMTP_RCPT, reply);
+			return;
+		}
+	}
 	/* Outbound on a plaintext leg: a recipient domain whose policy requires TLS gets a 450
 	 * and nothing of it is sent (the client retries it later). */
 	if (s->role == ROLE_OUTBOUND && !s->up.tls) {

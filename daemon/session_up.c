@@ -99,6 +99,19 @@ int session_up_connect(struct session *s)
 			return err;
 		}
 	}
+	/* An entry tlsgate cannot honour (dane-only, a refused entry): no delivery at all, the
+	 * client keeps the mail -- what Postfix does with such an entry. */
+	if (s->role == ROLE_OUTBOUND && s->level == POLICY_DEFER) {
+		char reply[400];
+
+		atomic_fetch_add(&s->host->gw->ctr.tls_required_refused, 1);
+		snprintf(reply, sizeof(reply), "421 4.7.5 TLS policy for %s cannot be honoured "
+			 "(policy rule %u)\r\n", s->dest_txt, s->out_match.rule->id);
+		session_fail(s, reply, "policy-defer rule=%u key=%s: the entry is refused or needs "
+			     "DANE (see the policy load warnings)", s->out_match.rule->id,
+			     s->out_match.rule->key ? s->out_match.rule->key : "default");
+		return -EPERM;
+	}
 	fd = socket(s->dest.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		err = -errno;

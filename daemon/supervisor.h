@@ -43,6 +43,8 @@ void supervisor_refresh_policy(struct supervisor *sv, struct policy *p);
  * and push its addresses into the kernel.  Takes the caller's reference.
  */
 void supervisor_apply_policy(struct supervisor *sv, struct policy *p);
+/* One log_warn per warning of the tables p was loaded from (Postfix entries handled per entry). */
+void supervisor_policy_log_warnings(const struct policy *p);
 /* Re-read the policy files; all or nothing.  0 or -errno with msg. */
 int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen);
 

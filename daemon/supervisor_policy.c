@@ -45,8 +45,15 @@ void supervisor_refresh_policy(struct supervisor *sv, struct policy *p)
 	datapath_policy(sv->bpf, p);
 }
 
+void supervisor_policy_log_warnings(const struct policy *p)
+{
+	for (size_t i = 0; i < policy_warning_count(p); i++)
+		log_warn("policy: %s", policy_warning_at(p, i));
+}
+
 void supervisor_apply_policy(struct supervisor *sv, struct policy *p)
 {
+	supervisor_policy_log_warnings(p);
 	resolve_now(sv, p);
 	gateway_policy_set(sv->g, p);
 	datapath_policy(sv->bpf, p);

@@ -264,6 +264,13 @@ int tls_client_check(SSL *ssl, const struct tls_client_params *p, enum tls_trust
 		snprintf(why, whylen, "certificate fingerprint %s (public key %s) not in match=",
 			 fp_cert, fp_key);
 		return -EPERM;
+	case POLICY_DANE:
+	case POLICY_DANE_ONLY:
+	case POLICY_DEFER:
+		/* Never reached (a defer rule refuses the session first): fail closed. */
+		snprintf(why, whylen, "policy level %s cannot be honoured",
+			 policy_level_name(p->level));
+		return -EPERM;
 	case POLICY_VERIFY:
 	case POLICY_SECURE:
 		if (*trust == TLS_VERIFIED)

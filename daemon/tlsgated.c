@@ -66,6 +66,8 @@ static int load_policy(struct gateway *g, struct policy **out)
 
 	if (err)
 		log_err("policy: %s", perr.msg[0] ? perr.msg : strerror(-err));
+	else
+		supervisor_policy_log_warnings(*out);
 	return err;
 }
 

@@ -15,6 +15,7 @@ static const char *const level_names[] = {
 	[POLICY_ENCRYPT] = "encrypt",	[POLICY_FINGERPRINT] = "fingerprint",
 	[POLICY_VERIFY] = "verify",	[POLICY_SECURE] = "secure",
 	[POLICY_DANE] = "dane",		[POLICY_DANE_ONLY] = "dane-only",
+	[POLICY_DEFER] = "defer",
 };
 
 const char policy_levels_expected[] = "none, may, encrypt, fingerprint, verify, secure";
@@ -28,7 +29,8 @@ const char *policy_level_name(enum policy_level l)
 
 int policy_level_parse(const char *s, enum policy_level *out)
 {
-	for (size_t i = 0; i < NELEM(level_names); i++) {
+	/* "defer" is what tlsgate applies, never a level a table can ask for. */
+	for (size_t i = 0; i <= POLICY_DANE_ONLY; i++) {
 		if (!strcasecmp(s, level_names[i])) {
 			*out = (enum policy_level)i;
 			return 0;
@@ -105,16 +107,30 @@ const char *policy_cipher_grade(const char *s, size_t len)
  * protocols= as Postfix reads it: tokens separated by ':' (or ',', ' '), each "NAME" (include
  * only these), "!NAME" (exclude), ">=NAME" or "<=NAME" (bounds, Postfix >= 3.6).  OpenSSL only
  * takes a minimum and a maximum, so the allowed set must be contiguous; a gap is refused rather
- * than silently widened.  SSLv2 is ignored for the gap check: nothing speaks it any more.  The
+ * than silently widened (policy_protocols_range narrows it instead: see there).  SSLv2 is
+ * ignored for the gap check: nothing speaks it any more.  The
  * bounds come out as 0 where the set reaches the oldest (SSLv3) or newest known version, so
  * that versions newer than this table stay allowed, as in Postfix.
  */
 int policy_protocols_parse(const char *s, int *min_version, int *max_version, size_t *bad,
 			   char *why, size_t whylen)
 {
+	return policy_protocols_range(s, min_version, max_version, bad, why, whylen, NULL, 0);
+}
+
+/*
+ * A gap in a table's protocols= ("!TLSv1.1" leaves TLSv1 and TLSv1.2-1.3): Postfix passes the
+ * exclusion to OpenSSL as SSL_OP_NO_TLSv1_1, and an OpenSSL 3.0 client then offers only the
+ * *oldest* contiguous run (TLSv1 alone; tested with `openssl s_client -no_tls1_1`), the
+ * opposite of what such a line means.  tlsgate takes the newest run (TLSv1.2-TLSv1.3): only
+ * versions the line allows, never an older one than Postfix would use.
+ */
+int policy_protocols_range(const char *s, int *min_version, int *max_version, size_t *bad,
+			   char *why, size_t whylen, char *note, size_t notelen)
+{
 	bool allowed[NELEM(protocols)], include_seen = false, included[NELEM(protocols)] = { 0 };
 	size_t pos = 0, n = strlen(s);
-	int lo = 0, hi = (int)NELEM(protocols) - 1, first = -1, last = -1;
+	int lo = 0, hi = (int)NELEM(protocols) - 1, first = -1, last = -1, gap_below = -1;
 
 	for (size_t i = 0; i < NELEM(protocols); i++)
 		allowed[i] = true;
@@ -161,18 +177,25 @@ int policy_protocols_parse(const char *s, int *min_version, int *max_version, si
 		if (i < lo || i > hi)
 			allowed[i] = false;
 	}
+	if (note && notelen)
+		note[0] = '\0';
 	for (int i = 1; i < (int)NELEM(protocols); i++) {	/* from SSLv3: see above */
 		if (!allowed[i])
 			continue;
 		if (first < 0)
 			first = i;
 		else if (last != i - 1) {
-			*bad = 0;
-			snprintf(why, whylen,
-				 "protocols '%s' leave a gap between %s and %s that OpenSSL cannot "
-				 "express (allow a contiguous range, e.g. >=TLSv1.2)",
-				 s, protocols[last].name, protocols[i].name);
-			return -EINVAL;
+			if (!note) {
+				*bad = 0;
+				snprintf(why, whylen,
+					 "protocols '%s' leave a gap between %s and %s that OpenSSL "
+					 "cannot express (allow a contiguous range, e.g. >=TLSv1.2)",
+					 s, protocols[last].name, protocols[i].name);
+				return -EINVAL;
+			}
+			if (gap_below < 0)
+				gap_below = last;	/* the oldest run ends here */
+			first = i;	/* the newest run wins */
 		}
 		last = i;
 	}
@@ -181,6 +204,14 @@ int policy_protocols_parse(const char *s, int *min_version, int *max_version, si
 		snprintf(why, whylen, "protocols '%s' exclude every protocol version", s);
 		return -EINVAL;
 	}
+	if (gap_below >= 0)
+		snprintf(note, notelen,
+			 "protocols '%s' leave a gap that OpenSSL cannot express: tlsgate uses the "
+			 "newest contiguous part, %s%s%s (Postfix with OpenSSL 3 would offer %s and "
+			 "older only)", s, protocols[first].name,
+			 last == (int)NELEM(protocols) - 1 ? " and newer" : " to ",
+			 last == (int)NELEM(protocols) - 1 ? "" : protocols[last].name,
+			 protocols[gap_below].name);
 	*min_version = first == 1 ? 0 : protocols[first].version;
 	*max_version = last == (int)NELEM(protocols) - 1 ? 0 : protocols[last].version;
 	return 0;

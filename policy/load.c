@@ -79,20 +79,31 @@ out:
 	return rc;
 }
 
-int policy_parse_table(enum policy_dir dir, const char *name, const char *text, size_t len,
-		       struct policy_rule **rules, size_t *n, struct policy_error *err)
+/* The first error of d as a policy_error. */
+static void first_error(const struct policy_diags *d, struct policy_error *err)
 {
-	struct policy_error local;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].error) {
+			snprintf(err->msg, sizeof(err->msg), "%s", d->v[i].msg);
+			return;
+		}
+	}
+	policy_errorf(err, "policy table: %zu errors", d->nerrors);
+}
+
+int policy_parse_table_diags(enum policy_dir dir, const char *name, const char *text, size_t len,
+			     struct policy_rule **rules, size_t *n, struct policy_diags *d)
+{
 	struct policy_rule *v = NULL;
+	struct policy_error e;
 	struct strtab keys = { 0 };
 	struct policy_tbl_reader t;
-	size_t nv = 0, cap = 0;
+	size_t nv = 0, cap = 0, kept = 0;
 	int rc;
 
-	if (!err)
-		err = &local;
 	policy_tbl_init(&t, name, text, len);
-	while ((rc = policy_tbl_next(&t, err)) > 0) {
+	t.diags = d;
+	while ((rc = policy_tbl_next(&t, &e)) > 0) {
 		if (nv == cap) {
 			struct policy_rule *nr;
 
@@ -100,45 +111,82 @@ int policy_parse_table(enum policy_dir dir, const char *name, const char *text, 
 			nr = realloc(v, cap * sizeof(*v));
 			if (!nr) {
 				rc = -ENOMEM;
-				policy_errorf(err, "%s: out of memory", name);
-				goto out;
+				goto nomem;
 			}
 			v = nr;
 		}
-		rc = policy_parse_entry(&t, dir, &v[nv], err);
-		if (rc)
-			goto out;
+		e.msg[0] = '\0';
+		rc = policy_parse_entry(&t, dir, &v[nv], &e);
+		if (rc == -ENOMEM)
+			goto nomem;
+		if (rc == -EINVAL) {
+			/* An error in tlsgate's own syntax: the table is refused, but read on
+			 * so that `policy check` shows every problem at once. */
+			policy_diag_push(d, true, e.msg);
+			continue;
+		}
+		if (rc > 0)
+			continue;	/* skipped, warned */
 		v[nv].file = strdup(name);
 		nv++;
 		if (!v[nv - 1].file) {
 			rc = -ENOMEM;
-			policy_errorf(err, "%s: out of memory", name);
-			goto out;
+			goto nomem;
 		}
 	}
-	if (rc < 0)
-		goto out;
-	/* Duplicates: Postfix's postmap keeps the first and warns; two entries for one key are
-	 * ambiguous (the second might be the stricter), so we refuse them. */
+	if (rc < 0) {
+		if (rc == -ENOMEM)
+			goto nomem;
+		policy_diag_push(d, true, e.msg);	/* the reader cannot go on */
+	}
+	/* Duplicates (outbound): as postmap, the first entry wins and the others are warned
+	 * about (with the same case folding and, beyond postmap, the normalisation lookups use). */
 	rc = policy_strtab_init(&keys, nv);
-	if (rc) {
-		policy_errorf(err, "%s: out of memory", name);
-		goto out;
-	}
+	if (rc)
+		goto nomem;
 	for (size_t i = 0; i < nv; i++) {
-		long first = policy_strtab_insert(&keys, v, (uint32_t)i);
+		long first;
 
-		if (first != (long)i) {
-			policy_errorf(err, "%s:%u:1: duplicate key '%s' (first at line %u)", name,
-				      v[i].line, v[i].key, v[first].line);
-			rc = -EINVAL;
-			goto out;
+		if (i != kept) {	/* v[kept] was a duplicate, cleared */
+			v[kept] = v[i];
+			memset(&v[i], 0, sizeof(v[i]));
 		}
+		first = policy_strtab_insert(&keys, v, (uint32_t)kept);
+		if (first != (long)kept) {
+			char msg[512];
+
+			/* The inbound table is tlsgate's own: two levels for one key there stay
+			 * an error (the second might be the stricter one). */
+			if (dir == POLICY_INBOUND)
+				snprintf(msg, sizeof(msg), "%s:%u:1: duplicate key '%s' (first at "
+					 "line %u)", name, v[kept].line, v[kept].key,
+					 v[first].line);
+			else
+				snprintf(msg, sizeof(msg), "%s:%u:1: duplicate key '%s' ignored "
+					 "(the entry at line %u applies, as in Postfix)", name,
+					 v[kept].line, v[kept].key, v[first].line);
+			policy_diag_push(d, dir == POLICY_INBOUND, msg);
+			policy_rule_clear(&v[kept]);
+			continue;
+		}
+		kept++;
 	}
-	*rules = v;
-	*n = nv;
-	v = NULL;
-	nv = 0;
+	for (size_t i = kept; i < nv; i++)
+		policy_rule_clear(&v[i]);
+	nv = kept;
+	rc = d->nerrors ? -EINVAL : 0;
+	if (!rc && rules) {
+		*rules = v;
+		*n = nv;
+		v = NULL;
+		nv = 0;
+	} else if (!rc && n) {
+		*n = nv;
+	}
+	goto out;
+nomem:
+	policy_diag_push(d, true, "out of memory");
+	rc = -ENOMEM;
 out:
 	policy_strtab_free(&keys);
 	policy_rules_free(v, nv);
@@ -146,9 +194,22 @@ out:
 	return rc;
 }
 
-int policy_load_table(enum policy_dir dir, const char *path, struct policy_rule **rules,
-		      size_t *n, uint64_t *hash, struct policy_error *err)
+int policy_parse_table(enum policy_dir dir, const char *name, const char *text, size_t len,
+		       struct policy_rule **rules, size_t *n, struct policy_error *err)
 {
+	struct policy_diags d = { 0 };
+	int rc = policy_parse_table_diags(dir, name, text, len, rules, n, &d);
+
+	if (rc && err)
+		first_error(&d, err);
+	policy_diags_free(&d);
+	return rc;
+}
+
+int policy_load_table(enum policy_dir dir, const char *path, struct policy_rule **rules,
+		      size_t *n, uint64_t *hash, struct policy_diags *d, struct policy_error *err)
+{
+	struct policy_diags local = { 0 };
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
@@ -158,7 +219,12 @@ int policy_load_table(enum policy_dir dir, const char *path, struct policy_rule 
 		return rc;
 	if (hash)
 		*hash = policy_hash64(text, len, 0);
-	rc = policy_parse_table(dir, path, text, len, rules, n, err);
+	if (!d)
+		d = &local;
+	rc = policy_parse_table_diags(dir, path, text, len, rules, n, d);
+	if (rc && err)
+		first_error(d, err);
+	policy_diags_free(&local);
 	free(text);
 	return rc;
 }
@@ -170,80 +236,65 @@ int policy_check_file(enum policy_dir dir, const char *path, size_t *nrules,
 	size_t n = 0;
 	int rc;
 
-	rc = policy_load_table(dir, path, &rules, &n, NULL, err);
+	rc = policy_load_table(dir, path, &rules, &n, NULL, NULL, err);
 	if (!rc && nrules)
 		*nrules = n;
 	policy_rules_free(rules, n);
 	return rc;
 }
 
-int policy_check_table(enum policy_dir dir, const char *name, const char *text, size_t len,
-		       size_t *nrules, policy_report_fn report, void *arg)
+int policy_check_file_diags(enum policy_dir dir, const char *path, size_t *nrules,
+			    struct policy_diags *d, struct policy_error *err)
 {
-	struct policy_error err;
-	struct policy_rule *v = NULL;
-	struct strtab keys = { 0 };
-	struct policy_tbl_reader t;
-	size_t nv = 0, cap = 0;
-	int rc, errors = 0;
+	struct policy_rule *rules = NULL;
+	size_t n = 0;
+	int rc;
 
-	policy_tbl_init(&t, name, text, len);
-	for (;;) {
-		err.msg[0] = '\0';
-		rc = policy_tbl_next(&t, &err);
-		if (rc == 0)
-			break;
-		if (rc == -ENOMEM)
-			goto out;
-		if (rc < 0) {
-			/* The reader is past the bad line and starts the next entry afresh. */
-			report(arg, err.msg);
-			errors++;
-			continue;
-		}
-		if (nv == cap) {
-			struct policy_rule *nr;
-
-			cap = cap ? cap * 2 : 64;
-			nr = realloc(v, cap * sizeof(*v));
-			if (!nr) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			v = nr;
-		}
-		memset(&v[nv], 0, sizeof(v[nv]));
-		rc = policy_parse_entry(&t, dir, &v[nv], &err);
-		if (rc == -ENOMEM)
-			goto out;
-		if (rc) {
-			report(arg, err.msg);
-			errors++;
-			continue;
-		}
-		nv++;
-	}
-	rc = policy_strtab_init(&keys, nv);
-	if (rc)
-		goto out;
-	for (size_t i = 0; i < nv; i++) {
-		long first = policy_strtab_insert(&keys, v, (uint32_t)i);
-
-		if (first != (long)i) {
-			policy_errorf(&err, "%s:%u:1: duplicate key '%s' (first at line %u)", name,
-				      v[i].line, v[i].key, v[first].line);
-			report(arg, err.msg);
-			errors++;
-		}
-	}
-	if (nrules)
-		*nrules = nv;
-	rc = errors;
-out:
-	policy_strtab_free(&keys);
-	policy_rules_free(v, nv);
-	policy_tbl_free(&t);
+	rc = policy_load_table(dir, path, &rules, &n, NULL, d, err);
+	if (!rc && nrules)
+		*nrules = n;
+	policy_rules_free(rules, n);
 	return rc;
+}
+
+int policy_keep_warnings(struct policy *p, const struct policy_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		char **nw, *w;
+
+		if (d->v[i].error)
+			continue;
+		nw = realloc(p->warnings, (p->nwarnings + 1) * sizeof(*nw));
+		if (!nw)
+			return -ENOMEM;
+		p->warnings = nw;
+		w = strdup(d->v[i].msg);
+		if (!w)
+			return -ENOMEM;
+		p->warnings[p->nwarnings++] = w;
+	}
+	if (d->nwarnings > d->n) {	/* beyond POLICY_DIAG_MAX: say how many were not kept */
+		char **nw = realloc(p->warnings, (p->nwarnings + 1) * sizeof(*nw));
+
+		if (!nw)
+			return -ENOMEM;
+		p->warnings = nw;
+		if (asprintf(&p->warnings[p->nwarnings], "and more warnings (%zu in all)",
+			     d->nwarnings) < 0)
+			return -ENOMEM;
+		p->nwarnings++;
+	}
+	return 0;
+}
+
+size_t policy_warning_count(const struct policy *p)
+{
+	return p->nwarnings;
+}
+
+const char *policy_warning_at(const struct policy *p, size_t i)
+{
+	return i < p->nwarnings ? p->warnings[i] : NULL;
 }
 
 static void table_free(struct policy_table *t)
@@ -322,6 +373,7 @@ int policy_load(const char *outbound_path, const char *inbound_path, struct poli
 		struct policy_error *err)
 {
 	struct policy_rule *ro = NULL, *ri = NULL;
+	struct policy_diags d = { 0 };
 	size_t no = 0, ni = 0;
 	uint64_t ho = 0, hi = 0;
 	struct policy_error local;
@@ -332,30 +384,39 @@ int policy_load(const char *outbound_path, const char *inbound_path, struct poli
 		err = &local;
 	*out = NULL;
 	if (outbound_path) {
-		rc = policy_load_table(POLICY_OUTBOUND, outbound_path, &ro, &no, &ho, err);
+		rc = policy_load_table(POLICY_OUTBOUND, outbound_path, &ro, &no, &ho, &d, err);
 		if (rc)
-			return rc;
+			goto out;
 	}
 	if (inbound_path) {
-		rc = policy_load_table(POLICY_INBOUND, inbound_path, &ri, &ni, &hi, err);
+		rc = policy_load_table(POLICY_INBOUND, inbound_path, &ri, &ni, &hi, &d, err);
 		if (rc) {
 			policy_rules_free(ro, no);
-			return rc;
+			goto out;
 		}
 	}
 	rc = policy_build(ro, no, ri, ni, &p, err);
 	if (rc)
-		return rc;
+		goto out;
+	if (policy_keep_warnings(p, &d)) {
+		policy_errorf(err, "out of memory");
+		policy_put(p);
+		rc = -ENOMEM;
+		goto out;
+	}
 	p->t[POLICY_OUTBOUND].content_hash = ho;
 	p->t[POLICY_INBOUND].content_hash = hi;
 	if ((outbound_path && !(p->t[POLICY_OUTBOUND].path = strdup(outbound_path))) ||
 	    (inbound_path && !(p->t[POLICY_INBOUND].path = strdup(inbound_path)))) {
 		policy_errorf(err, "out of memory");
 		policy_put(p);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto out;
 	}
 	*out = p;
-	return 0;
+out:
+	policy_diags_free(&d);
+	return rc;
 }
 
 struct policy *policy_get(struct policy *p)
@@ -372,6 +433,9 @@ void policy_put(struct policy *p)
 	table_free(&p->t[POLICY_OUTBOUND]);
 	table_free(&p->t[POLICY_INBOUND]);
 	free(p->ids);
+	for (size_t i = 0; i < p->nwarnings; i++)
+		free(p->warnings[i]);
+	free(p->warnings);
 	if (p->res) {
 		policy_addrmap_put(p->res->map);
 		pthread_mutex_destroy(&p->res->lock);

@@ -21,7 +21,8 @@ int policy_parse_outbound_entry(const struct policy_tbl_reader *t, struct policy
 int policy_parse_inbound_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
 			       struct policy_error *err);
 
-/* Either of the above by direction; sets r->dir and r->line; r cleared on error. */
+/* Either of the above by direction; sets r->dir and r->line; r cleared on error.  0, 1 when
+ * the entry is skipped (table mode, t->diags: a warning says why), -EINVAL, -ENOMEM. */
 int policy_parse_entry(const struct policy_tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
 		       struct policy_error *err);
 

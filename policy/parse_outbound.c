@@ -6,10 +6,16 @@
  *
  * parsed as Postfix's smtp_tls_policy.c does (tokens separated by commas and whitespace, names
  * without regard to case, "none" ignores what follows it, match= only at fingerprint/verify/
- * secure and split on '|' resp. ':', the single-valued attributes at most once), with two
- * differences that only refuse what Postfix would refuse later or what tlsgate cannot honour:
- * the values are validated now (cipher grade, protocol names, digests, names), and dane /
- * dane-only and the attributes tlsgate does not implement are errors, never silently dropped.
+ * secure and split on '|' resp. ':', the single-valued attributes at most once), and the values
+ * are validated now (cipher grade, protocol names, digests, names).
+ *
+ * In a table (t->diags set) an entry is never a reason to refuse the whole table when Postfix
+ * reads it (policy.h): what postmap skips is skipped, what makes Postfix's smtp client defer
+ * the mail (a bad level or attribute, or one tlsgate cannot honour) becomes a defer rule for the
+ * key, and dane/dane-only get the level Postfix falls back to without DNSSEC -- each with a
+ * warning.  A single rule from the CLI (no diags) gets errors instead, so nothing is stored
+ * that would only defer.  Keys in tlsgate's own address syntax stay errors: Postfix never
+ * reads them, and dropping an address rule would weaken only tlsgate.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,11 +29,21 @@
 #define SEPS ", \t\r\n\v\f"
 #define ATTRS_EXPECTED "protocols, ciphers, exclude, match, servername"
 
-/* Postfix attributes tlsgate does not implement: refused by name, so the admin knows. */
-static const char *const unsupported[] = {
-	"tafile",	 "connection_reuse", "enable_rpk",	"policy_type",
-	"policy_domain", "policy_ttl",	     "policy_string",	"mx_host_pattern",
-	"policy_failure",
+/* Postfix attributes that change neither who may see the mail nor how the server is checked:
+ * ignored with a warning (connection_reuse: Postfix >= 3.4; enable_rpk: 3.9, tlsgate asks for
+ * no raw keys, so the server sends its certificate and match= still checks it; the TLSRPT ones:
+ * 3.10, reporting only). */
+static const struct {
+	const char *name, *why;
+} ignored[] = {
+	{ "connection_reuse", "tlsgate does not reuse TLS connections" },
+	{ "enable_rpk", "tlsgate does not ask for raw public keys (Postfix >= 3.9)" },
+	{ "policy_type", "TLSRPT reporting is not implemented (Postfix >= 3.10)" },
+	{ "policy_domain", "TLSRPT reporting is not implemented (Postfix >= 3.10)" },
+	{ "policy_ttl", "TLSRPT reporting is not implemented (Postfix >= 3.10)" },
+	{ "policy_string", "TLSRPT reporting is not implemented (Postfix >= 3.10)" },
+	{ "mx_host_pattern", "TLSRPT reporting is not implemented (Postfix >= 3.10)" },
+	{ "policy_failure", "TLSRPT reporting is not implemented (Postfix >= 3.10)" },
 };
 
 static bool blank(char c)
@@ -196,6 +212,14 @@ static int parse_attr(const struct policy_tbl_reader *t, const struct attr *a, s
 	char why[256];
 	size_t bad = 0;
 
+	if (a->val_len == 0 && (name_is(t, a, "protocols") || name_is(t, a, "exclude"))) {
+		/* Postfix takes these as "no restriction" (tls_proto_mask_lims("") excludes
+		 * nothing); tlsgate's defaults are at least as strict. */
+		policy_tbl_warn(t, a->name_off, "empty %.*s= ignored: tlsgate's default applies "
+				"(Postfix reads it as no restriction)", (int)a->name_len,
+				t->buf + a->name_off);
+		return 0;
+	}
 	if (a->val_len == 0) {
 		policy_tbl_error(err, t, a->name_off, "attribute '%.*s' has an empty value",
 			  (int)a->name_len, t->buf + a->name_off);
@@ -234,9 +258,13 @@ static int parse_attr(const struct policy_tbl_reader *t, const struct attr *a, s
 				*c = ' ';
 		*slot = val;
 		if (slot == &r->protocols) {
-			if (policy_protocols_parse(val, &r->min_version, &r->max_version, &bad, why,
-						   sizeof(why)))
+			char note[300];
+
+			if (policy_protocols_range(val, &r->min_version, &r->max_version, &bad, why,
+						   sizeof(why), note, sizeof(note)))
 				goto bad;
+			if (note[0])
+				policy_tbl_warn(t, a->val_off, "%s", note);
 		} else if (slot == &r->ciphers) {
 			const char *g = policy_cipher_grade(v, a->val_len);
 
@@ -275,20 +303,36 @@ bad:
 			  t->buf + a->name_off, why);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < NELEM(unsupported); i++) {
-		if (name_is(t, a, unsupported[i])) {
-			policy_tbl_error(err, t, a->name_off, "attribute '%s' is not supported by tlsgate "
-				  "(supported: " ATTRS_EXPECTED ")", unsupported[i]);
-			return -EINVAL;
+	if (name_is(t, a, "connection_reuse") &&
+	    !((a->val_len == 3 && !strncasecmp(v, "yes", 3)) ||
+	      (a->val_len == 2 && !strncasecmp(v, "no", 2)))) {
+		policy_tbl_error(err, t, a->val_off, "connection_reuse: bad value '%.*s' "
+				 "(expected yes or no)", (int)a->val_len, v);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < NELEM(ignored); i++) {
+		if (name_is(t, a, ignored[i].name)) {
+			policy_tbl_warn(t, a->name_off, "attribute '%s' ignored: %s",
+					ignored[i].name, ignored[i].why);
+			return 0;
 		}
+	}
+	if (name_is(t, a, "tafile")) {
+		/* Trust anchors narrow which CAs count; ignoring them would trust them all. */
+		policy_tbl_error(err, t, a->name_off, "attribute 'tafile' is not supported by "
+				 "tlsgate (it cannot narrow the trusted CAs to a file)");
+		return -EINVAL;
 	}
 	policy_tbl_error(err, t, a->name_off, "unknown attribute '%.*s' (expected " ATTRS_EXPECTED ")",
 		  (int)a->name_len, t->buf + a->name_off);
 	return -EINVAL;
 }
 
-int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
-		    size_t *pos, struct policy_tbl_tok *level_tok, struct policy_error *err)
+/* Key, then level.  1 (table mode only, warning given): the entry has no level, which postmap
+ * skips ("expected format: key whitespace value"). */
+static int key_level(const struct policy_tbl_reader *t, enum policy_dir dir, struct policy_rule *r,
+		     size_t *pos, struct policy_tbl_tok *level_tok, bool *key_ok,
+		     struct policy_error *err)
 {
 	const char *expected =
 		dir == POLICY_OUTBOUND ? policy_levels_expected : "none, may, encrypt";
@@ -297,6 +341,7 @@ int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir di
 	enum policy_level level;
 	int rc;
 
+	*key_ok = false;
 	while (keylen < t->blen && !blank(t->buf[keylen]))
 		keylen++;
 	rc = policy_key_parse(dir, t->buf, keylen, r, &bad, why, sizeof(why));
@@ -305,10 +350,16 @@ int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir di
 			policy_tbl_error(err, t, bad, "%s", why);
 		return rc;
 	}
+	*key_ok = true;
 	*pos = keylen;
 	rc = policy_tbl_token(t, pos, SEPS, level_tok, err);
 	if (rc < 0)
 		return rc;
+	if (rc == 0 && t->diags && dir == POLICY_OUTBOUND) {
+		policy_tbl_warn(t, 0, "'%.*s' has no value (expected format: key whitespace "
+				"value); entry ignored, as postmap does", (int)keylen, t->buf);
+		return 1;
+	}
 	if (rc == 0) {
 		policy_tbl_error(err, t, keylen, "missing security level after '%.*s' (expected %s)",
 			  (int)keylen, t->buf, expected);
@@ -326,11 +377,6 @@ int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir di
 			  lvl, expected);
 		return -EINVAL;
 	}
-	if (level == POLICY_DANE || level == POLICY_DANE_ONLY) {
-		policy_tbl_error(err, t, level_tok->start, "security level '%s' is not supported yet "
-			  "(expected %s)", policy_level_name(level), expected);
-		return -EINVAL;
-	}
 	if (dir == POLICY_INBOUND && level > POLICY_ENCRYPT) {
 		policy_tbl_error(err, t, level_tok->start,
 			  "security level '%s' is not valid in the inbound table (expected %s)",
@@ -341,22 +387,36 @@ int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir di
 	return 0;
 }
 
-int policy_parse_outbound_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
-				struct policy_error *err)
+int policy_parse_key_level(const struct policy_tbl_reader *t, enum policy_dir dir,
+			   struct policy_rule *r, size_t *pos, struct policy_tbl_tok *level_tok,
+			   struct policy_error *err)
 {
-	struct policy_tbl_tok tok, level_tok;
-	size_t pos;
+	bool key_ok;
+	int rc = key_level(t, dir, r, pos, level_tok, &key_ok, err);
+
+	return rc > 0 ? -EINVAL : rc;
+}
+
+/* Level and attributes after the key; r->level is the level as written. */
+static int outbound_body(const struct policy_tbl_reader *t, struct policy_rule *r, size_t pos,
+			 const struct policy_tbl_tok *level_tok, struct policy_error *err)
+{
+	struct policy_tbl_tok tok;
+	bool braces = false;
 	int rc;
 
-	rc = policy_parse_key_level(t, POLICY_OUTBOUND, r, &pos, &level_tok, err);
-	if (rc)
-		return rc;
 	/* Postfix ignores (with a warning) whatever follows "none": TLS is off anyway. */
 	if (r->level == POLICY_NONE)
 		return 0;
 	while ((rc = policy_tbl_token(t, &pos, SEPS, &tok, err)) > 0) {
 		struct attr a;
 
+		if (tok.brace && !braces) {
+			braces = true;
+			policy_tbl_warn(t, tok.start - 1, "'{ name = value }' is read by Postfix "
+					"3.10 and later; Postfix 3.9 and older refuse this entry "
+					"(\"malformed attribute/value pair\") and defer its mail");
+		}
 		rc = split_attr(t, &tok, &a, err);
 		if (rc)
 			return rc;
@@ -367,9 +427,117 @@ int policy_parse_outbound_entry(const struct policy_tbl_reader *t, struct policy
 	if (rc < 0)
 		return rc;
 	if (r->level == POLICY_FINGERPRINT && r->nmatch == 0) {
-		policy_tbl_error(err, t, level_tok.start, "security level 'fingerprint' needs "
+		policy_tbl_error(err, t, level_tok->start, "security level 'fingerprint' needs "
 			  "match=DIGEST (no fingerprints to match)");
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A key whose error refuses the table: an address (tlsgate's own syntax), or a name Postfix
+ * could look up that tlsgate cannot match. */
+static bool address_form(const char *s, size_t len)
+{
+	size_t colons = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		/* Not an address, but Postfix (smtputf8) may look a UTF-8 name up: ignoring it
+		 * could be weaker than Postfix, so it stays an error ("write the xn-- form"). */
+		if ((unsigned char)s[i] >= 0x80)
+			return true;
+		colons += s[i] == ':';
+	}
+	return s[0] != '[' && (memchr(s, '/', len) || colons >= 2 || isdigit((unsigned char)s[0]));
+}
+
+/* The entry cannot be honoured but its key is good: defer mail to it, as Postfix does. */
+static int defer_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
+		       const struct policy_error *why)
+{
+	enum policy_level written = r->written ? r->written : r->level;
+	char msg[sizeof(why->msg)];
+
+	snprintf(msg, sizeof(msg), "%.300s; entry refused: mail to '%s' is deferred (4xx) until it "
+		 "is fixed", why->msg, r->key);
+	policy_diag_push(t->diags, false, msg);
+	free(r->ciphers);
+	free(r->exclude);
+	for (size_t i = 0; i < r->nmatch; i++)
+		free(r->match[i]);
+	free(r->match);
+	free(r->servername);
+	free(r->protocols);
+	r->ciphers = r->exclude = r->servername = r->protocols = NULL;
+	r->match = NULL;
+	r->nmatch = 0;
+	r->min_version = r->max_version = 0;
+	r->written = written;
+	r->level = POLICY_DEFER;
+	return 0;
+}
+
+int policy_parse_outbound_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
+				struct policy_error *err)
+{
+	struct policy_tbl_tok level_tok;
+	size_t pos = 0, keylen = strcspn(t->buf, " \t\r\n\v\f");
+	bool key_ok, dot;
+	int rc;
+
+	/* Postfix looks keys up without a trailing dot: "example.org." never matches. */
+	dot = keylen > 1 && (t->buf[keylen - 1] == '.' ||
+			     (t->buf[0] == '[' && memmem(t->buf, keylen, ".]", 2)));
+	rc = key_level(t, POLICY_OUTBOUND, r, &pos, &level_tok, &key_ok, err);
+	if (rc > 0)
+		return 1;
+	if (rc == -EINVAL && t->diags && !key_ok && !address_form(t->buf, keylen)) {
+		/* Not a name Postfix's lookups could produce (e.g. example.org:587, a
+		 * transport next-hop with a port: tlsgate only sees MX connections). */
+		char msg[sizeof(err->msg)];
+
+		snprintf(msg, sizeof(msg), "%.400s; entry ignored", err->msg);
+		policy_diag_push(t->diags, false, msg);
+		return 1;
+	}
+	if (rc == -EINVAL && t->diags && key_ok)
+		return defer_entry(t, r, err);
+	if (rc)
+		return rc;
+	rc = outbound_body(t, r, pos, &level_tok, err);
+	if (rc == -EINVAL && t->diags)
+		return defer_entry(t, r, err);
+	if (rc)
+		return rc;
+	if ((r->level == POLICY_DANE || r->level == POLICY_DANE_ONLY) && !t->diags) {
+		/* One rule from the CLI: say it now rather than store a silent fallback. */
+		policy_tbl_error(err, t, level_tok.start, "security level '%s' is not supported yet "
+				 "(DANE not implemented yet; in a table file it is applied as %s)",
+				 policy_level_name(r->level),
+				 r->level == POLICY_DANE ? "may" : "defer");
+		return -EINVAL;
+	}
+	if (r->level == POLICY_DANE) {
+		r->written = POLICY_DANE;
+		r->level = POLICY_MAY;
+		policy_tbl_warn(t, level_tok.start, "DANE not implemented yet: 'dane' is applied as "
+				"'may' (what Postfix does when the destination has no usable DNSSEC "
+				"TLSA records)");
+	} else if (r->level == POLICY_DANE_ONLY) {
+		r->written = POLICY_DANE_ONLY;
+		r->level = POLICY_DEFER;
+		policy_tbl_warn(t, level_tok.start, "DANE not implemented yet: 'dane-only' defers "
+				"all mail to '%s' (Postfix delivers only after DNSSEC-validated "
+				"TLSA records match)", r->key);
+	}
+	if (dot && t->diags) {
+		if (r->level < POLICY_ENCRYPT) {
+			policy_tbl_warn(t, keylen - 1, "Postfix never matches a key with a trailing "
+					"dot; entry ignored as in Postfix (write '%s')", r->key);
+			return 1;
+		}
+		policy_tbl_warn(t, keylen - 1, "Postfix never matches a key with a trailing dot; "
+				"tlsgate applies this %s entry to '%s' (stricter than Postfix)",
+				policy_level_name(r->level), r->key);
 	}
 	return 0;
 }

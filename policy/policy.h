@@ -17,9 +17,9 @@
  *
  * Precedence when several rules apply to one outbound connection (policy_outbound_for_dest,
  * policy_match_addr) or one inbound session (policy_inbound):
- *   1. the strictest level wins (none < may < encrypt < fingerprint < verify < secure), so an
- *      address rule can never weaken a domain's requirement and a domain rule never an
- *      address's;
+ *   1. the strictest level wins (none < may < encrypt < fingerprint < verify < secure <
+ *      defer), so an address rule can never weaken a domain's requirement and a domain rule
+ *      never an address's;
  *   2. on equal levels the most specific rule wins: [host]:port, then [host], then an exact
  *      domain, then a .domain, then addresses by prefix length (longest first);
  *   3. nothing matched: the built-in default rule (level may, id POLICY_ID_DEFAULT_OUT/_IN).
@@ -42,8 +42,12 @@ enum policy_level {
 	POLICY_FINGERPRINT,
 	POLICY_VERIFY,
 	POLICY_SECURE,
-	POLICY_DANE,		/* parsed; refused at load: not supported yet */
-	POLICY_DANE_ONLY,
+	POLICY_DANE,		/* as written only: applied as may until DANE lands (rule.written) */
+	POLICY_DANE_ONLY,	/* as written only: applied as defer until DANE lands */
+	/* Not a table level: what tlsgate applies to an entry it cannot honour (dane-only, an
+	 * attribute it does not implement, a malformed attribute): no delivery, the client gets a
+	 * 4xx and keeps the mail -- what Postfix does with such an entry (it defers the mail). */
+	POLICY_DEFER,
 };
 
 /* True for every level from encrypt up: plaintext is refused. */
@@ -98,6 +102,10 @@ struct policy_rule {
 	/* extensions (after the original fields, so existing initialisers keep working) */
 	char *protocols;	/* protocols= as written (min/max_version are derived), or NULL */
 	char *host;		/* POLICY_KEY_HOST: the name inside the brackets, normalised */
+	/* The level as the table wrote it when tlsgate applies another one in `level` (dane ->
+	 * may, dane-only -> defer, any refused entry -> defer); 0 (none) when level is as
+	 * written.  policy_rule_format prints this one, so the line keeps its meaning. */
+	enum policy_level written;
 };
 
 struct policy;
@@ -186,7 +194,9 @@ int policy_rule_parse(enum policy_dir dir, const char *name, const char *text,
 		      struct policy_rule *out, struct policy_error *err);
 /* Free what a rule owns and zero it. */
 void policy_rule_clear(struct policy_rule *r);
-/* The rule as a table line that parses back to an equal rule; snprintf semantics. */
+/* The rule as a table line that parses back to an equal rule; snprintf semantics.  (A rule
+ * tlsgate defers because its entry was refused prints as "KEY LEVEL" without the attributes:
+ * it is for showing, not for writing back.) */
 int policy_rule_format(const struct policy_rule *r, char *buf, size_t len);
 /* Same key, level and attributes (ids and source positions are not compared). */
 bool policy_rule_equal(const struct policy_rule *a, const struct policy_rule *b);
@@ -194,22 +204,42 @@ bool policy_rule_equal(const struct policy_rule *a, const struct policy_rule *b)
 /*
  * Parse a whole table held in memory (name is used in error messages).  On success *rules is a
  * malloc'd array of *n rules (ids not yet assigned) to free with policy_rules_free.
+ *
+ * Outbound entries are read as Postfix reads them (docs/POLICY.md, "What tlsgate does with
+ * entries Postfix reads differently"): an entry Postfix would skip is skipped, one Postfix
+ * would defer mail for becomes a POLICY_DEFER rule, duplicates keep the first; each with a
+ * warning.  Only errors in tlsgate's own syntax (address keys, the inbound table) and an
+ * unreadable file refuse the table: -EINVAL with the first error in err.
  */
 int policy_parse_table(enum policy_dir dir, const char *name, const char *text, size_t len,
 		       struct policy_rule **rules, size_t *n, struct policy_error *err);
 void policy_rules_free(struct policy_rule *rules, size_t n);
-/*
- * `tlsgatectl policy check`, offline: every error of a table, not only the first, each passed
- * to report() as "NAME:LINE:COLUMN: what" (a bad entry is skipped and the check goes on, as
- * postmap does).  Returns the number of errors (0: the table loads), or -ENOMEM; *nrules (may
- * be NULL) gets the number of good entries.
- */
-typedef void (*policy_report_fn)(void *arg, const char *msg);
-int policy_check_table(enum policy_dir dir, const char *name, const char *text, size_t len,
-		       size_t *nrules, policy_report_fn report, void *arg);
 /* `policy check FILE`: parse only; *nrules may be NULL. */
 int policy_check_file(enum policy_dir dir, const char *path, size_t *nrules,
 		      struct policy_error *err);
+
+/* Every warning and error of one parse, "name:line:col: ...", in file order. */
+#define POLICY_DIAG_MAX 100	/* kept; more are counted */
+struct policy_diag {
+	bool error;		/* refuses the table; else a warning (the table loads) */
+	char msg[512];
+};
+struct policy_diags {
+	struct policy_diag *v;
+	size_t n;			/* kept, <= POLICY_DIAG_MAX */
+	size_t nerrors, nwarnings;	/* all of them */
+};
+void policy_diags_free(struct policy_diags *d);
+/* policy_parse_table collecting every diagnostic (rules may be NULL: check only).  0 when there
+ * is no error (warnings may be in d), -EINVAL when there is, -ENOMEM. */
+int policy_parse_table_diags(enum policy_dir dir, const char *name, const char *text, size_t len,
+			     struct policy_rule **rules, size_t *n, struct policy_diags *d);
+/* policy_check_file with every diagnostic in d (an unreadable file: err, and -errno). */
+int policy_check_file_diags(enum policy_dir dir, const char *path, size_t *nrules,
+			    struct policy_diags *d, struct policy_error *err);
+/* The warnings of the tables a snapshot was built from (to log after a load or change). */
+size_t policy_warning_count(const struct policy *p);
+const char *policy_warning_at(const struct policy *p, size_t i);
 
 /* ---------------------------------------------------------------------------------------------
  * Extensions: changes from the control plane (policy/store.c).  Each builds a new snapshot from

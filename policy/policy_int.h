@@ -38,6 +38,13 @@ int policy_tls_version_parse(const char *s, size_t len);
 const char *policy_tls_version_name(int version);
 /* Cipher grade names as Postfix: export, low, medium, high, null; NULL when unknown. */
 const char *policy_cipher_grade(const char *s, size_t len);
+/* policy_protocols_parse, but a set with a gap ("!TLSv1.1") is narrowed to its newest
+ * contiguous run instead of refused, and note (when not NULL) says so; "" otherwise. */
+int policy_protocols_range(const char *s, int *min_version, int *max_version, size_t *bad,
+			   char *why, size_t whylen, char *note, size_t notelen);
+
+/* Append a diagnostic: kept up to POLICY_DIAG_MAX (and while memory lasts), counted always. */
+void policy_diag_push(struct policy_diags *d, bool error, const char *msg);
 
 /* ---- table.c: Postfix table source reader ---------------------------------------------------
  * Logical lines as postmap reads them: blank lines and lines whose first non-blank is '#' are
@@ -58,6 +65,9 @@ struct policy_tbl_reader {
 	size_t blen, bcap;
 	struct policy_tbl_seg *segs;
 	size_t nseg, segcap;
+	/* Table mode (policy_parse_table): what Postfix skips or defers is a warning here, not
+	 * an error.  NULL: one rule from the CLI, where every problem is an error. */
+	struct policy_diags *diags;
 };
 
 void policy_tbl_init(struct policy_tbl_reader *r, const char *name, const char *text, size_t len);
@@ -69,6 +79,9 @@ unsigned int policy_tbl_first_line(const struct policy_tbl_reader *r);
 /* "name:line:col: " + message, for the byte at offset off of the current logical line. */
 void policy_tbl_error(struct policy_error *err, const struct policy_tbl_reader *r, size_t off, const char *fmt,
 	       ...) __attribute__((format(printf, 4, 5)));
+/* The same as a warning into r->diags (nothing without diags). */
+void policy_tbl_warn(const struct policy_tbl_reader *r, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* A token of the logical line: [start, start + len).  Brace groups "{ name = value }" come
  * back with brace = true and start/len covering the inside. */
@@ -171,6 +184,8 @@ struct policy {
 	struct id_ent *ids;	/* sorted by id */
 	size_t nids;
 	struct res_slot *res;
+	char **warnings;	/* of the parse this snapshot was built from */
+	size_t nwarnings;
 };
 
 /* Build a snapshot from parsed rules (takes ownership of both arrays, also on error). */
@@ -178,9 +193,12 @@ int policy_build(struct policy_rule *out, size_t nout, struct policy_rule *in, s
 		 struct policy **pp, struct policy_error *err);
 /* Read a whole file (NUL-terminated copy); 0 or -errno with err filled. */
 int policy_read_file(const char *path, char **text, size_t *len, struct policy_error *err);
-/* Parse a file into a rule array, recording its path and content hash. */
+/* Parse a file into a rule array, recording its path and content hash; warnings into d (may be
+ * NULL), the first error into err. */
 int policy_load_table(enum policy_dir dir, const char *path, struct policy_rule **rules,
-		      size_t *n, uint64_t *hash, struct policy_error *err);
+		      size_t *n, uint64_t *hash, struct policy_diags *d, struct policy_error *err);
+/* Keep the warnings of d in p (policy_warning_at). */
+int policy_keep_warnings(struct policy *p, const struct policy_diags *d);
 int policy_rule_copy(struct policy_rule *dst, const struct policy_rule *src);
 
 /* ---- resolve.c / addrmap ----------------------------------------------------------------- */

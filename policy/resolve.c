@@ -183,6 +183,11 @@ static bool rule_name(const struct policy_rule *r, const char **name, bool *is_h
 	int family;
 	uint8_t a[16];
 
+	/* A domain whose entry defers (dane-only, a refused entry) is deferred per recipient at
+	 * RCPT, as Postfix defers per next-hop; its MX addresses may serve other domains, whose
+	 * mail Postfix would still deliver, so they do not get the level. */
+	if (r->key_type == POLICY_KEY_DOMAIN && r->level == POLICY_DEFER)
+		return false;
 	if (r->key_type == POLICY_KEY_DOMAIN) {
 		*name = r->key;
 		*is_host = false;

@@ -84,7 +84,7 @@ bool policy_rule_equal(const struct policy_rule *a, const struct policy_rule *b)
 	    a->min_version != b->min_version || a->max_version != b->max_version ||
 	    !str_eq(a->ciphers, b->ciphers) || !str_eq(a->exclude, b->exclude) ||
 	    !str_eq(a->servername, b->servername) || !str_eq(a->protocols, b->protocols) ||
-	    !str_eq(a->host, b->host) || a->nmatch != b->nmatch)
+	    !str_eq(a->host, b->host) || a->nmatch != b->nmatch || a->written != b->written)
 		return false;
 	for (size_t i = 0; i < a->nmatch; i++)
 		if (!str_eq(a->match[i], b->match[i]))
@@ -128,7 +128,8 @@ int policy_rule_format(const struct policy_rule *r, char *buf, size_t len)
 
 	if (len)
 		buf[0] = '\0';
-	sb_add(&s, "%s %s", r->key ? r->key : "(default)", policy_level_name(r->level));
+	sb_add(&s, "%s %s", r->key ? r->key : "(default)",
+	       policy_level_name(r->written ? r->written : r->level));
 	sb_attr(&s, "protocols", r->protocols);
 	sb_attr(&s, "ciphers", r->ciphers);
 	sb_attr(&s, "exclude", r->exclude);
@@ -156,7 +157,7 @@ int policy_parse_entry(const struct policy_tbl_reader *t, enum policy_dir dir, s
 		policy_errorf(err, "%s: out of memory", t->name);
 	if (rc) {
 		policy_rule_clear(r);
-		return rc;
+		return rc;	/* 1: skipped, as Postfix would (table mode; warning given) */
 	}
 	r->dir = dir;
 	r->line = policy_tbl_first_line(t);

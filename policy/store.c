@@ -145,13 +145,21 @@ static int commit(const struct policy *old, enum policy_dir dir, const char *tex
 	const struct policy_table *ot = &old->t[other];
 	struct policy_rule *nr = NULL, *or = NULL;
 	const char *path = old->t[dir].path;
+	struct policy_diags d = { 0 };
 	size_t nn = 0, on = ot->n;
 	struct policy *p = NULL;
 	int rc;
 
-	rc = policy_parse_table(dir, path, text, len, &nr, &nn, err);
-	if (rc)
-		return rc;
+	rc = policy_parse_table_diags(dir, path, text, len, &nr, &nn, &d);
+	if (rc) {
+		for (size_t i = 0; i < d.n; i++) {
+			if (d.v[i].error) {
+				policy_errorf(err, "%s", d.v[i].msg);
+				break;
+			}
+		}
+		goto out;
+	}
 	or = calloc(on + 1, sizeof(*or));
 	if (!or) {
 		policy_rules_free(nr, nn);
@@ -169,11 +177,12 @@ static int commit(const struct policy *old, enum policy_dir dir, const char *tex
 	else
 		rc = policy_build(or, on, nr, nn, &p, err);
 	if (rc)
-		return rc;
+		goto out;
 	p->t[dir].content_hash = policy_hash64(text, len, 0);
 	p->t[other].content_hash = ot->content_hash;
 	p->t[dir].path = strdup(path);
-	if (!p->t[dir].path || (ot->path && !(p->t[other].path = strdup(ot->path)))) {
+	if (!p->t[dir].path || (ot->path && !(p->t[other].path = strdup(ot->path))) ||
+	    policy_keep_warnings(p, &d)) {
 		policy_put(p);
 		goto nomem;
 	}
@@ -181,13 +190,16 @@ static int commit(const struct policy *old, enum policy_dir dir, const char *tex
 	if (rc) {
 		policy_errorf(err, "%s: cannot write: %s", path, strerror(-rc));
 		policy_put(p);
-		return rc;
+		goto out;
 	}
 	*out = p;
-	return 0;
+	goto out;
 nomem:
 	policy_errorf(err, "out of memory");
-	return -ENOMEM;
+	rc = -ENOMEM;
+out:
+	policy_diags_free(&d);
+	return rc;
 }
 
 int policy_store_add(const struct policy *old, enum policy_dir dir, const char *rule_text,
@@ -250,15 +262,31 @@ static size_t line_offset(const char *text, size_t len, unsigned int line)
 	return off;
 }
 
+/* Whether the logical line in t is an entry for key (its first token normalises to it). */
+static bool entry_has_key(const struct policy_tbl_reader *t, enum policy_dir dir, const char *key)
+{
+	struct policy_rule k = { 0 };
+	size_t klen = strcspn(t->buf, " \t\r\n\v\f"), bad;
+	char why[256];
+	bool same;
+
+	if (policy_key_parse(dir, t->buf, klen, &k, &bad, why, sizeof(why)))
+		return false;
+	same = !strcmp(k.key, key);
+	policy_rule_clear(&k);
+	return same;
+}
+
 int policy_store_del(const struct policy *old, enum policy_dir dir, const char *key,
 		     struct policy **out, struct policy_error *err)
 {
 	const struct policy_rule *r;
 	struct policy_error local;
+	struct policy_diags scratch = { 0 };
 	struct policy_tbl_reader t;
-	unsigned int first, last = 0;
+	unsigned int (*span)[2] = NULL;
+	size_t nspan = 0, len = 0;
 	char *text = NULL;
-	size_t len = 0, a, b;
 	int rc;
 
 	if (!err)
@@ -269,33 +297,50 @@ int policy_store_del(const struct policy *old, enum policy_dir dir, const char *
 		policy_errorf(err, "no %s rule for '%s'", dir_name(dir), key);
 		return -ENOENT;
 	}
-	first = r->line;
 	rc = read_current(old, dir, &text, &len, err);
 	if (rc)
 		return rc;
-	/* The entry spans its first line to the last of its continuation lines. */
+	/* Every entry for the key goes, each from its first line to the last of its
+	 * continuation lines: with duplicates (the first applies, as in Postfix) deleting only
+	 * the first would make the next one apply. */
 	policy_tbl_init(&t, old->t[dir].path, text, len);
+	t.diags = &scratch;	/* what the load skipped with a warning is no error here */
 	while ((rc = policy_tbl_next(&t, err)) > 0) {
-		if (policy_tbl_first_line(&t) == first) {
-			last = t.segs[t.nseg - 1].line;
+		unsigned int (*ns)[2];
+
+		if (!entry_has_key(&t, dir, r->key))
+			continue;
+		ns = realloc(span, (nspan + 1) * sizeof(*span));
+		if (!ns) {
+			rc = -ENOMEM;
+			policy_errorf(err, "out of memory");
 			break;
 		}
+		span = ns;
+		span[nspan][0] = policy_tbl_first_line(&t);
+		span[nspan][1] = t.segs[t.nseg - 1].line;
+		nspan++;
 	}
 	policy_tbl_free(&t);
+	policy_diags_free(&scratch);
 	if (rc < 0)
 		goto out;
-	if (!last) {	/* cannot happen while the hash matches */
+	if (!nspan) {	/* cannot happen while the hash matches */
 		policy_errorf(err, "%s: entry for '%s' not found at line %u", old->t[dir].path,
-			      key, first);
+			      key, r->line);
 		rc = -ESTALE;
 		goto out;
 	}
-	a = line_offset(text, len, first);
-	b = line_offset(text, len, last + 1);
-	memmove(text + a, text + b, len - b);
-	len -= b - a;
+	for (size_t i = nspan; i-- > 0;) {	/* from the end: offsets before stay valid */
+		size_t a = line_offset(text, len, span[i][0]);
+		size_t b = line_offset(text, len, span[i][1] + 1);
+
+		memmove(text + a, text + b, len - b);
+		len -= b - a;
+	}
 	rc = commit(old, dir, text, len, out, err);
 out:
+	free(span);
 	free(text);
 	return rc;
 }

@@ -6,6 +6,8 @@
  * not end a logical line.  '#' elsewhere is not a comment.  The physical lines of a logical line
  * are joined without separator (the continuation's own leading whitespace separates), exactly
  * like Postfix.  We keep where each physical line starts so errors can name line and column.
+ * A logical line that starts with whitespace (nothing to continue) is skipped with a warning,
+ * as postmap does ("logical line must not start with whitespace").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -72,6 +74,8 @@ static int append_line(struct policy_tbl_reader *r, size_t start, size_t end, un
 
 int policy_tbl_next(struct policy_tbl_reader *r, struct policy_error *err)
 {
+	bool skip = false;
+
 	r->blen = 0;
 	r->nseg = 0;
 	while (r->pos < r->len) {
@@ -100,12 +104,27 @@ int policy_tbl_next(struct policy_tbl_reader *r, struct policy_error *err)
 		}
 		if (p == end || r->text[p] == '#')
 			continue;	/* blank or comment: skipped, does not end the entry */
+		if (skip) {
+			if (p != start)
+				continue;	/* the skipped entry's continuation lines */
+			skip = false;		/* a new entry: read it */
+		}
 		if (p != start && r->blen == 0) {
-			snprintf(err->msg, sizeof(err->msg),
+			char msg[512];
+
+			snprintf(msg, sizeof(msg),
 				 "%s:%u:%zu: continuation line without an entry to continue "
 				 "(a line starting with whitespace continues the previous entry)",
 				 r->name, line, p - start + 1);
-			return -EINVAL;
+			if (!r->diags) {
+				snprintf(err->msg, sizeof(err->msg), "%s", msg);
+				return -EINVAL;
+			}
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+				 "; entry ignored, as postmap does");
+			policy_diag_push(r->diags, false, msg);
+			skip = true;
+			continue;
 		}
 		if (r->blen + (end - start) > POLICY_MAX_LINE) {
 			snprintf(err->msg, sizeof(err->msg),
@@ -149,6 +168,50 @@ void policy_tbl_error(struct policy_error *err, const struct policy_tbl_reader *
 	vsnprintf(err->msg + n, sizeof(err->msg) - (size_t)n, fmt, ap);
 	va_end(ap);
 	policy_error_sanitize(err);
+}
+
+void policy_diag_push(struct policy_diags *d, bool error, const char *msg)
+{
+	struct policy_diag *e;
+
+	if (error)
+		d->nerrors++;
+	else
+		d->nwarnings++;
+	if (d->n >= POLICY_DIAG_MAX)
+		return;
+	if (!d->v) {
+		d->v = calloc(POLICY_DIAG_MAX, sizeof(*d->v));
+		if (!d->v)
+			return;	/* counted; the caller still sees nerrors */
+	}
+	e = &d->v[d->n++];
+	e->error = error;
+	snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	for (char *c = e->msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			*c = '?';
+}
+
+void policy_diags_free(struct policy_diags *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+void policy_tbl_warn(const struct policy_tbl_reader *r, size_t off, const char *fmt, ...)
+{
+	struct policy_error e;
+	char msg[sizeof(e.msg)];
+	va_list ap;
+
+	if (!r->diags)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	policy_tbl_error(&e, r, off, "%s", msg);
+	policy_diag_push(r->diags, false, e.msg);
 }
 
 /*

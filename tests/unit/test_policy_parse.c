@@ -110,7 +110,24 @@ static void test_valid_corpora(void **state)
 	assert_true(files >= 7);
 }
 
-/* Each invalid table is refused with exactly the message on its first line. */
+/* "KEY LEVEL; KEY LEVEL" with the level tlsgate applies, or "nothing". */
+static void applied(const struct policy_rule *rules, size_t n, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "nothing");
+	for (size_t i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s %s", i ? "; " : "",
+					 rules[i].key, policy_level_name(rules[i].level));
+}
+
+/*
+ * Each file of the invalid corpora starts with either
+ *   # expect: MESSAGE     the table is refused; MESSAGE is its first error
+ * or (an entry Postfix reads differently, handled per entry; the table loads)
+ *   # warn: MESSAGE       one of the warnings
+ *   # applies: KEY LEVEL  the rules that result (the level tlsgate applies), or "nothing"
+ */
 static void check_invalid_dir(const char *dir, enum policy_dir pdir, const char *name,
 			      int *files)
 {
@@ -120,24 +137,59 @@ static void check_invalid_dir(const char *dir, enum policy_dir pdir, const char 
 	assert_true(n > 0);
 	for (int i = 0; i < n; i++) {
 		struct policy_rule *rules = NULL;
-		struct policy_error err = { 0 };
+		struct policy_diags d = { 0 };
 		size_t len, nrules = 0;
-		char path[512], *text, *nl, *want;
+		char path[512], got[1024], *text, *nl, *want, *want2 = NULL;
+		bool warn;
 		int rc;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
 		text = slurp(path, &len);
-		assert_true(!strncmp(text, "# expect: ", 10));
+		warn = !strncmp(text, "# warn: ", 8);
+		assert_true(warn || !strncmp(text, "# expect: ", 10));
 		nl = strchr(text, '\n');
-		want = strndup(text + 10, (size_t)(nl - text - 10));
-		rc = policy_parse_table(pdir, name, text, len, &rules, &nrules, &err);
-		if (rc != -EINVAL || strcmp(err.msg, want)) {
-			print_error("%s: rc %d\n  got:  '%s'\n  want: '%s'\n", path, rc, err.msg,
-				    want);
-			bad++;
+		want = strndup(text + (warn ? 8 : 10), (size_t)(nl - text - (warn ? 8 : 10)));
+		if (warn) {
+			assert_true(!strncmp(nl + 1, "# applies: ", 11));
+			want2 = strndup(nl + 12, strcspn(nl + 12, "\n"));
 		}
-		assert_null(rules);
+		rc = policy_parse_table_diags(pdir, name, text, len, &rules, &nrules, &d);
+		if (!warn) {
+			const char *first = "";
+
+			for (size_t k = 0; k < d.n; k++)
+				if (d.v[k].error && !first[0])
+					first = d.v[k].msg;
+			if (rc != -EINVAL || strcmp(first, want)) {
+				print_error("%s: rc %d\n  got:  '%s'\n  want: '%s'\n", path, rc,
+					    first, want);
+				bad++;
+			}
+			if (!rc) {
+				applied(rules, nrules, got, sizeof(got));
+				print_error("  %s: rules: '%s'\n", path, got);
+				for (size_t k = 0; k < d.n; k++)
+					print_error("    warning: '%s'\n", d.v[k].msg);
+			}
+		} else {
+			bool found = false;
+
+			for (size_t k = 0; k < d.n; k++)
+				found |= !d.v[k].error && !strcmp(d.v[k].msg, want);
+			applied(rules, nrules, got, sizeof(got));
+			if (rc || !found || strcmp(got, want2)) {
+				print_error("%s: rc %d, want warning '%s'\n", path, rc, want);
+				for (size_t k = 0; k < d.n; k++)
+					print_error("  %s: '%s'\n",
+						    d.v[k].error ? "error" : "warning", d.v[k].msg);
+				print_error("  applies: '%s' want '%s'\n", got, want2);
+				bad++;
+			}
+		}
+		policy_rules_free(rules, nrules);
+		policy_diags_free(&d);
 		free(want);
+		free(want2);
 		free(text);
 		free(ents[i]);
 		(*files)++;
@@ -163,12 +215,23 @@ static void test_load_error_names_path(void **state)
 	struct policy *p = (struct policy *)1;
 
 	(void)state;
-	assert_int_equal(policy_load(DATA "outbound-invalid/level-typo.tls_policy", NULL, &p, &err),
+	assert_int_equal(policy_load(DATA "outbound-invalid/bad-ipv4.tls_policy", NULL, &p, &err),
 			 -EINVAL);
 	assert_null(p);
-	assert_string_equal(err.msg, DATA "outbound-invalid/level-typo.tls_policy:12:9: unknown "
-			    "security level 'encrpyt' (expected none, may, encrypt, fingerprint, "
-			    "verify, secure)");
+	assert_string_equal(err.msg, DATA "outbound-invalid/bad-ipv4.tls_policy:2:1: invalid IPv4 "
+			    "address '192.0.2.300'");
+	/* A Postfix entry tlsgate refuses loads deferred, its warning naming the file. */
+	assert_int_equal(policy_load(DATA "outbound-invalid/level-typo.tls_policy", NULL, &p, &err),
+			 0);
+	assert_int_equal(policy_warning_count(p), 1);
+	assert_string_equal(policy_warning_at(p, 0),
+			    DATA "outbound-invalid/level-typo.tls_policy:13:9: unknown security "
+			    "level 'encrpyt' (expected none, may, encrypt, fingerprint, verify, "
+			    "secure); entry refused: mail to 'foo.org' is deferred (4xx) until it "
+			    "is fixed");
+	assert_int_equal(policy_match_domain(p, "foo.org").rule->level, POLICY_DEFER);
+	assert_int_equal(policy_match_domain(p, "bank.example").rule->level, POLICY_ENCRYPT);
+	policy_put(p);
 	assert_int_equal(policy_load("/nonexistent/tls_policy", NULL, &p, &err), -ENOENT);
 	assert_string_equal(err.msg, "/nonexistent/tls_policy: No such file or directory");
 	/* The inbound table is checked with its own rules. */
@@ -195,13 +258,16 @@ static void test_nul_byte(void **state)
 static void test_message_sanitized(void **state)
 {
 	static const char text[] = "example.org encrypt protocols=\x1b[31mSSLv2\n";
-	struct policy_rule *rules = NULL;
+	struct policy_rule *rules = NULL, one;
 	struct policy_error err;
 	size_t n = 0;
 
 	(void)state;
 	assert_int_equal(policy_parse_table(POLICY_OUTBOUND, "t", text, sizeof(text) - 1, &rules,
-					    &n, &err), -EINVAL);
+					    &n, &err), 0);
+	policy_rules_free(rules, n);
+	/* In a table the entry is deferred with a warning; as one rule it is an error. */
+	assert_int_equal(policy_rule_parse(POLICY_OUTBOUND, "t", text, &one, &err), -EINVAL);
 	assert_string_equal(err.msg, "t:1:31: protocols: unknown protocol '?[31mSSLv2' (expected "
 			    "SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, optionally with !, >= "
 			    "or <=)");
@@ -457,39 +523,180 @@ static void test_check_file(void **state)
 			 0);
 	assert_int_equal(n, 7);
 	assert_int_equal(policy_check_file(POLICY_OUTBOUND, DATA "outbound-invalid/dane.tls_policy",
-					   NULL, &err), -EINVAL);
+					   NULL, &err), 0);
+	assert_int_equal(policy_check_file(POLICY_OUTBOUND,
+					   DATA "outbound-invalid/bad-ipv4.tls_policy", NULL, &err),
+			 -EINVAL);
+	{
+		struct policy_diags d = { 0 };
+
+		assert_int_equal(policy_check_file_diags(POLICY_OUTBOUND,
+							 DATA "outbound-invalid/level-typo.tls_policy",
+							 &n, &d, &err), 0);
+		assert_int_equal(n, 5);
+		assert_int_equal(d.nwarnings, 1);
+		assert_int_equal(d.nerrors, 0);
+		policy_diags_free(&d);
+		assert_int_equal(policy_check_file_diags(POLICY_OUTBOUND, "/nonexistent", &n, &d,
+							 &err), -ENOENT);
+	}
 }
 
-static void check_collect(void *arg, const char *msg)
+/* Parse text as a table; the rules, and every diagnostic joined by '\n'. */
+static int parse_diags(const char *text, struct policy_rule **rules, size_t *n, char *all,
+		       size_t len, struct policy_diags *d)
 {
-	char *all = arg;
+	size_t used = 0;
+	int rc;
 
-	strcat(all, msg);
-	strcat(all, "|");
+	memset(d, 0, sizeof(*d));
+	rc = policy_parse_table_diags(POLICY_OUTBOUND, "t", text, strlen(text), rules, n, d);
+	all[0] = '\0';
+	for (size_t i = 0; i < d->n && used < len; i++)
+		used += (size_t)snprintf(all + used, len - used, "%s%s\n",
+					 d->v[i].error ? "E " : "W ", d->v[i].msg);
+	return rc;
 }
 
-/* policy check lists every error (a bad entry is skipped, the rest still checked). */
-static void test_check_table_all_errors(void **state)
+/* dane and dane-only load (DANE not implemented yet) at levels never weaker than Postfix's
+ * without usable TLSA records, keep what was written, and are refused as single rules. */
+static void test_dane_levels(void **state)
 {
-	static const char text[] = "a.example encrypt\n  cont\nb.example sometimes\n"
-				   "c.example may\nbad\0nul\nc.example encrypt\nd.example verify\n";
-	char all[4096] = "";
+	struct policy_rule *rules = NULL, one;
+	struct policy_diags d;
+	struct policy_error err;
+	char all[4096], line[256];
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(policy_check_table(POLICY_OUTBOUND, "t", text, sizeof(text) - 1, &n,
-					    check_collect, all), 4);
-	assert_string_equal(all, "t:2:3: malformed attribute 'cont' (expected name=value)|"
-				 "t:3:11: unknown security level 'sometimes' (expected none, may, "
-				 "encrypt, fingerprint, verify, secure)|"
-				 "t:5:4: NUL byte in table text|"
-				 "t:6:1: duplicate key 'c.example' (first at line 4)|");
-	assert_int_equal(n, 3);
-	all[0] = '\0';
-	assert_int_equal(policy_check_table(POLICY_OUTBOUND, "t", text, 18, &n, check_collect,
-					    all), 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(all, "");
+	assert_int_equal(parse_diags("a.example dane protocols=>=TLSv1.2\nb.example dane-only\n",
+				     &rules, &n, all, sizeof(all), &d), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rules[0].level, POLICY_MAY);
+	assert_int_equal(rules[0].written, POLICY_DANE);
+	assert_int_equal(rules[0].min_version, TLS1_2_VERSION);
+	assert_int_equal(rules[1].level, POLICY_DEFER);
+	assert_int_equal(rules[1].written, POLICY_DANE_ONLY);
+	assert_true(policy_level_requires_tls(POLICY_DEFER));
+	policy_rule_format(&rules[1], line, sizeof(line));
+	assert_string_equal(line, "b.example dane-only");
+	assert_string_equal(all,
+		"W t:1:11: DANE not implemented yet: 'dane' is applied as 'may' (what Postfix does "
+		"when the destination has no usable DNSSEC TLSA records)\n"
+		"W t:2:11: DANE not implemented yet: 'dane-only' defers all mail to 'b.example' "
+		"(Postfix delivers only after DNSSEC-validated TLSA records match)\n");
+	policy_rules_free(rules, n);
+	policy_diags_free(&d);
+	assert_int_equal(policy_rule_parse(POLICY_OUTBOUND, "policy add", "b.example dane-only",
+					   &one, &err), -EINVAL);
+	assert_string_equal(err.msg, "policy add:1:11: security level 'dane-only' is not "
+			    "supported yet (DANE not implemented yet; in a table file it is applied "
+			    "as defer)");
+	/* "defer" is what tlsgate applies, not a level a table may name. */
+	assert_int_equal(parse_diags("c.example defer\n", &rules, &n, all, sizeof(all), &d), 0);
+	assert_int_equal(rules[0].level, POLICY_DEFER);
+	assert_non_null(strstr(all, "unknown security level 'defer'"));
+	policy_rules_free(rules, n);
+	policy_diags_free(&d);
+}
+
+/* What postmap skips, tlsgate skips; what Postfix reads, tlsgate does not refuse. */
+static void test_postfix_reads_it(void **state)
+{
+	static const char text[] =
+		"  indented.example encrypt\n"
+		"      continued=1\n"
+		"novalue.example\n"
+		"weak.example. none\n"
+		"strict.example. secure\n"
+		"dup.example encrypt\n"
+		"DUP.example. none\n"
+		"dup.example none\n"
+		"gap.example encrypt protocols=!TLSv1.1\n"
+		"empty.example encrypt protocols=\n"
+		"reuse.example encrypt connection_reuse=yes\n"
+		"brace.example encrypt { exclude = 3DES, RC4 }\n";
+	struct policy_rule *rules = NULL;
+	struct policy_diags d;
+	char all[8192], line[256], *got = all;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(parse_diags(text, &rules, &n, all, sizeof(all), &d), 0);
+	assert_int_equal(d.nerrors, 0);
+	assert_int_equal(d.nwarnings, 10);
+	assert_int_equal(n, 6);
+	for (size_t i = 0; i < n; i++) {
+		policy_rule_format(&rules[i], line, sizeof(line));
+		got += sprintf(got, "%s|", line);
+	}
+	assert_string_equal(all, "strict.example secure|dup.example encrypt|gap.example encrypt "
+			    "protocols=!TLSv1.1|empty.example encrypt|reuse.example encrypt|"
+			    "brace.example encrypt { exclude = 3DES, RC4 }|");
+	assert_int_equal(rules[2].min_version, TLS1_2_VERSION);
+	assert_int_equal(rules[2].max_version, 0);
+	policy_rules_free(rules, n);
+	policy_diags_free(&d);
+	parse_diags(text, &rules, &n, all, sizeof(all), &d);
+	assert_string_equal(all,
+		"W t:1:3: continuation line without an entry to continue (a line starting with "
+		"whitespace continues the previous entry); entry ignored, as postmap does\n"
+		"W t:3:1: 'novalue.example' has no value (expected format: key whitespace value); "
+		"entry ignored, as postmap does\n"
+		"W t:4:13: Postfix never matches a key with a trailing dot; entry ignored as in "
+		"Postfix (write 'weak.example')\n"
+		"W t:5:15: Postfix never matches a key with a trailing dot; tlsgate applies this "
+		"secure entry to 'strict.example' (stricter than Postfix)\n"
+		"W t:7:12: Postfix never matches a key with a trailing dot; entry ignored as in "
+		"Postfix (write 'dup.example')\n"
+		"W t:9:31: protocols '!TLSv1.1' leave a gap that OpenSSL cannot express: tlsgate "
+		"uses the newest contiguous part, TLSv1.2 and newer (Postfix with OpenSSL 3 would "
+		"offer TLSv1 and older only)\n"
+		"W t:10:23: empty protocols= ignored: tlsgate's default applies (Postfix reads it "
+		"as no restriction)\n"
+		"W t:11:23: attribute 'connection_reuse' ignored: tlsgate does not reuse TLS "
+		"connections\n"
+		"W t:12:23: '{ name = value }' is read by Postfix 3.10 and later; Postfix 3.9 and "
+		"older refuse this entry (\"malformed attribute/value pair\") and defer its mail\n"
+		"W t:8:1: duplicate key 'dup.example' ignored (the entry at line 6 applies, as in "
+		"Postfix)\n");
+	policy_rules_free(rules, n);
+	policy_diags_free(&d);
+}
+
+/* `policy check` sees every error, not only the first; at most POLICY_DIAG_MAX are kept. */
+static void test_all_errors(void **state)
+{
+	struct policy_rule *rules = (struct policy_rule *)1;
+	struct policy_diags d;
+	char all[4096], *text;
+	size_t n = 0, len = 0;
+
+	(void)state;
+	assert_int_equal(parse_diags("192.0.2.300 encrypt\nok.example encrypt\n"
+				     "bad.example encrpyt\n2001:db8::/129 secure\n", &rules, &n,
+				     all, sizeof(all), &d), -EINVAL);
+	assert_true(rules == (struct policy_rule *)1);	/* untouched on error */
+	assert_int_equal(d.nerrors, 2);
+	assert_string_equal(all,
+		"E t:1:1: invalid IPv4 address '192.0.2.300'\n"
+		"W t:3:13: unknown security level 'encrpyt' (expected none, may, encrypt, "
+		"fingerprint, verify, secure); entry refused: mail to 'bad.example' is deferred "
+		"(4xx) until it is fixed\n"
+		"E t:4:12: invalid prefix length '129' (expected 0-128)\n");
+	policy_diags_free(&d);
+	text = malloc(150 * 24 + 1);
+	assert_non_null(text);
+	for (int i = 0; i < 150; i++)
+		len += (size_t)sprintf(text + len, "192.0.2.%d/8 encrypt\n", i);
+	assert_int_equal(policy_parse_table_diags(POLICY_OUTBOUND, "t", text, len, NULL, NULL, &d),
+			 -EINVAL);
+	assert_int_equal(d.nerrors, 150);
+	assert_int_equal(d.n, POLICY_DIAG_MAX);
+	assert_string_equal(d.v[99].msg, "t:100:1: host bits set in '192.0.2.99/8' (expected "
+			    "192.0.0.0/8)");
+	policy_diags_free(&d);
+	free(text);
 }
 
 int main(void)
@@ -510,7 +717,9 @@ int main(void)
 		cmocka_unit_test(test_format_truncates),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_check_file),
-		cmocka_unit_test(test_check_table_all_errors),
+		cmocka_unit_test(test_dane_levels),
+		cmocka_unit_test(test_postfix_reads_it),
+		cmocka_unit_test(test_all_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

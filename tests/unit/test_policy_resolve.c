@@ -538,6 +538,34 @@ static void test_precedence_and_lpm_entries(void **state)
 	policy_put(p);
 }
 
+/* A deferred domain (dane-only) on a shared MX: its recipients are deferred at RCPT; the MX
+ * itself is not refused, for the other domains it serves (as Postfix defers per next-hop). */
+static void test_defer_not_resolved(void **state)
+{
+	struct policy *p = load("a.example dane-only\n"
+				"b.example encrypt\n");
+	struct policy_resolver *r = resolver(1);
+	struct policy_resolve_stats st;
+	struct tg_bpf_policy_entry *v = NULL;
+	size_t n = 0;
+
+	(void)state;
+	fake_reset();
+	fake_set("a.example", ns_t_mx, 0, 1, RR(300, 10, "mx.shared.example"));
+	fake_set("b.example", ns_t_mx, 0, 1, RR(300, 10, "mx.shared.example"));
+	fake_set("mx.shared.example", ns_t_a, 0, 1, RR(300, 0, "198.51.100.7"));
+	assert_int_equal(policy_resolver_refresh(r, p, 1000, &st), 0);
+	assert_false(queried("MX a.example"));
+	assert_int_equal(policy_match_domain(p, "a.example").rule->level, POLICY_DEFER);
+	assert_string_equal(at(p, "198.51.100.7").rule->key, "b.example");
+	assert_int_equal(policy_lpm_entries(p, POLICY_OUTBOUND, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].level, POLICY_ENCRYPT);
+	free(v);
+	policy_resolver_free(r);
+	policy_put(p);
+}
+
 static void test_cache_across_reload(void **state)
 {
 	struct policy *p = load("example.org encrypt\n"), *q;
@@ -643,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_host_and_literal_rules),
 		cmocka_unit_test(test_ttl_clamp),
 		cmocka_unit_test(test_precedence_and_lpm_entries),
+		cmocka_unit_test(test_defer_not_resolved),
 		cmocka_unit_test(test_cache_across_reload),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_readers_race_refreshes),

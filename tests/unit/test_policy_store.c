@@ -229,11 +229,10 @@ static void test_reload_all_or_nothing(void **state)
 	char want[512];
 
 	(void)state;
-	write_file(out_path, "example.org encrypt\nexample.net secure\nfoo.org encrpyt\n");
+	write_file(out_path, "example.org encrypt\nexample.net secure\n192.0.2.300 encrypt\n");
 	assert_int_equal(policy_load(out_path, in_path, &p, &err), -EINVAL);
 	assert_null(p);
-	snprintf(want, sizeof(want), "%s:3:9: unknown security level 'encrpyt' (expected none, "
-		 "may, encrypt, fingerprint, verify, secure)", out_path);
+	snprintf(want, sizeof(want), "%s:3:1: invalid IPv4 address '192.0.2.300'", out_path);
 	assert_string_equal(err.msg, want);
 	/* A good outbound table with a bad inbound one: nothing of either is taken. */
 	write_file(out_path, "example.org none\n");
@@ -261,11 +260,11 @@ static void test_import(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "x.example may\ny.example verfy\n", 30), 30);
+	assert_int_equal(write(fd, "x.example may\n192.0.2.1/24 encrypt\n", 34), 34);
 	close(fd);
 	assert_int_equal(policy_store_import(old, POLICY_OUTBOUND, src, &new, &err), -EINVAL);
-	snprintf(want, sizeof(want), "%s:2:11: unknown security level 'verfy' (expected none, "
-		 "may, encrypt, fingerprint, verify, secure)", src);
+	snprintf(want, sizeof(want), "%s:2:1: host bits set in '192.0.2.1/24' (expected "
+		 "192.0.2.0/24)", src);
 	assert_string_equal(err.msg, want);
 	assert_null(new);
 	expect_file(out_path, outbound_text);
@@ -368,11 +367,40 @@ static void test_write_atomic(void **state)
 	assert_no_temp_files();
 }
 
+/* A table as Postfix reads it (duplicates, an indented first line): del removes every entry
+ * of the key, so a later duplicate cannot take over, and keeps what the load skipped. */
+static void test_del_duplicates(void **state)
+{
+	static const char text[] = "  skipped.example encrypt\n"
+				   "dup.example encrypt\n"
+				   "other.example secure\n"
+				   "DUP.example. none\n"
+				   "dup.example\n"
+				   "    may\n";
+	struct policy *old, *new = NULL;
+	struct policy_error err = { 0 };
+
+	(void)state;
+	write_file(out_path, text);
+	old = load();
+	assert_int_equal(policy_warning_count(old), 3);
+	assert_int_equal(policy_match_domain(old, "dup.example").rule->level, POLICY_ENCRYPT);
+	if (policy_store_del(old, POLICY_OUTBOUND, "dup.example", &new, &err))
+		fail_msg("%s", err.msg);
+	expect_file(out_path, "  skipped.example encrypt\nother.example secure\n");
+	assert_null(policy_rule_find(new, POLICY_OUTBOUND, "dup.example"));
+	assert_int_equal(policy_match_domain(new, "dup.example").rule->key_type,
+			 POLICY_KEY_DEFAULT);
+	policy_put(new);
+	policy_put(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_add_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_del_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_del_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
