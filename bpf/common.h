@@ -45,7 +45,11 @@ struct tg_config {
 	__u8 default_level[2];	/* its level (outbound: the built-in `may`; inbound: `none`) */
 	__u8 may_down;		/* enum tg_may_down */
 	__u8 pad;
-	__u64 ports[TG_PORT_WORDS];	/* bitmap: TCP ports that carry SMTP (default 25) */
+	/* bitmaps of TCP ports: */
+	__u64 ports[TG_PORT_WORDS];	/* SMTP with STARTTLS, policed (steer_ports, enforce_ports
+					 * and the ports of [host]:port rules; default 25) */
+	__u64 steer_ports[TG_PORT_WORDS];	/* steered to the daemon (steer_ports) */
+	__u64 tls_ports[TG_PORT_WORDS];	/* implicit TLS (465): records from the first byte */
 };
 
 /*
@@ -63,10 +67,21 @@ struct tg_lpm_key {
 
 #define TG_LPM_KIND_BITS 32
 
+/* A [host]:port rule's level on its port, next to the any-port level of the same address. */
+struct tg_policy_port {
+	__u16 port;	/* host byte order; 0: an unused slot */
+	__u8 level;
+	__u8 pad;
+	__u32 rule_id;
+};
+
+#define TG_POLICY_PORTS 4	/* ports with their own rule per address */
+
 struct tg_policy_val {
-	__u32 rule_id;	/* struct policy_rule.id */
+	__u32 rule_id;	/* struct policy_rule.id: on any SMTP port */
 	__u8 level;	/* enum policy_level */
 	__u8 pad[3];
+	struct tg_policy_port port[TG_POLICY_PORTS];
 };
 
 #define TG_POLICY_MAX 262144	/* prefixes per policy generation */

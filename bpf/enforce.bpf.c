@@ -722,8 +722,10 @@ static __always_inline int new_flow(struct __sk_buff *skb, const struct tg_confi
 				    __u32 *rst_seq)
 {
 	struct tg_policy_val pol = tg_policy_lookup(cfg, k->dir, p->family,
-						    k->dir == TG_DIR_INBOUND ? p->src : p->dst);
+						    k->dir == TG_DIR_INBOUND ? p->src : p->dst,
+						    bpf_ntohs(k->sport));
 	int police = must_police(cfg, pol.level);
+	int tls = tg_port_is_tls(cfg, k->sport);
 	struct tg_scratch *s;
 	struct tg_flow *fp;
 	__u32 zero = 0;
@@ -741,6 +743,12 @@ static __always_inline int new_flow(struct __sk_buff *skb, const struct tg_confi
 	fp->c_plain = p->seq;
 	fp->flags = TG_FLOW_FIRST_REC | (police ? TG_FLOW_POLICED : 0) |
 		    (k->dir == TG_DIR_INBOUND ? TG_FLOW_INBOUND : 0);
+	if (tls) {
+		/* implicit TLS: records from the first byte, no commands, no STARTTLS */
+		fp->state = police ? TG_FS_TLS : TG_FS_PASS;
+		fp->flags |= TG_FLOW_TLS;
+		fp->c_rec = p->seq;
+	}
 	if (syn) {
 		bpf_map_update_elem(&tg_flows, k, fp, BPF_ANY);
 		tg_count(pol.rule_id, TG_CTR_FLOWS_TRACKED, 1);
@@ -910,8 +918,9 @@ static __always_inline int tls_required(const struct tg_config *cfg, const struc
 {
 	__u8 dir = ingress ? TG_DIR_INBOUND : TG_DIR_OUTBOUND;
 
+	/* the port of such a frame is not known: the strictest of the peer's rules */
 	return must_police(cfg, tg_policy_lookup(cfg, dir, p->family,
-						 ingress ? p->src : p->dst).level);
+						 ingress ? p->src : p->dst, 0).level);
 }
 
 static __always_inline int relay_marked(const struct tg_config *cfg, struct __sk_buff *skb,
@@ -947,7 +956,8 @@ static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 		if (relay_marked(cfg, skb, ingress))
 			return TC_ACT_UNSPEC;
 		if (p.first_frag ? p.frag_short || tg_port_is_smtp(cfg, p.dport) ||
-					   tg_port_is_smtp(cfg, p.sport)
+					   tg_port_is_smtp(cfg, p.sport) || tg_port_is_tls(cfg, p.dport) ||
+					   tg_port_is_tls(cfg, p.sport)
 				 : tls_required(cfg, &p, ingress)) {
 			tg_count_global(TG_CTR_DROPS + TG_DROP_FRAGMENT, 1);
 			return TC_ACT_SHOT;
@@ -957,12 +967,14 @@ static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 	/* from here on p.seq is the first data byte's sequence number, also in a SYN */
 	syn = !!(p.flags & TG_TH_SYN);
 	p.seq += syn;
-	if (tg_port_is_smtp(cfg, p.dport)) {
+	if (tg_port_is_smtp(cfg, p.dport) || tg_port_is_tls(cfg, p.dport)) {
 		if (relay_marked(cfg, skb, ingress)) {
 			/* the daemon's own connection: it enforces the policy itself */
 			tg_count_global(TG_CTR_BYTES_RELAY, p.len);
 			if ((p.flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN)
-				tg_count(tg_policy_lookup(cfg, TG_DIR_OUTBOUND, p.family, p.dst).rule_id,
+				tg_count(tg_policy_lookup(cfg, TG_DIR_OUTBOUND, p.family, p.dst,
+							  bpf_ntohs(p.dport))
+						 .rule_id,
 					 TG_CTR_FLOWS_RELAY, 1);
 			return TC_ACT_UNSPEC;
 		}
@@ -980,7 +992,7 @@ static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 				       : TC_ACT_UNSPEC;
 		return r;
 	}
-	if (tg_port_is_smtp(cfg, p.sport))
+	if (tg_port_is_smtp(cfg, p.sport) || tg_port_is_tls(cfg, p.sport))
 		return server_to_client(skb, &p, ingress ? TG_DIR_OUTBOUND : TG_DIR_INBOUND);
 	return TC_ACT_UNSPEC;
 }

@@ -107,6 +107,11 @@ static int open_pinned_maps(struct tg_bpf *h)
 	return 0;
 }
 
+static void port_set(__u64 *bits, uint16_t port)
+{
+	bits[port >> 6] |= 1ULL << (port & 63);
+}
+
 static int write_config(struct tg_bpf *h, const struct tg_bpf_opts *o)
 {
 	static const uint16_t smtp = 25;
@@ -118,6 +123,12 @@ static int write_config(struct tg_bpf *h, const struct tg_bpf_opts *o)
 
 	if (!c)
 		return -ENOMEM;
+	free(h->base_ports);
+	h->base_ports = calloc(TG_PORT_WORDS, sizeof(__u64));
+	if (!h->base_ports) {
+		free(c);
+		return -ENOMEM;
+	}
 	c->relay_mark = o->relay_mark;
 	c->relay_mask = o->relay_mask ? o->relay_mask : 0xFFFFFFFF;
 	c->steer_mark = o->steer_mark ? o->steer_mark : TG_STEER_MARK_DEFAULT;
@@ -128,8 +139,21 @@ static int write_config(struct tg_bpf *h, const struct tg_bpf_opts *o)
 		c->default_level[d] = o->default_level_set ? (__u8)o->default_level[d] :
 				      d == TG_DIR_OUTBOUND ? TG_LEVEL_MAY : TG_LEVEL_NONE;
 	}
-	for (size_t i = 0; i < nports; i++)
-		c->ports[ports[i] >> 6] |= 1ULL << (ports[i] & 63);
+	/* Implicit TLS ports are never STARTTLS ports: a port in both is implicit TLS. */
+	for (size_t i = 0; i < o->ntls_ports; i++)
+		port_set(c->tls_ports, o->tls_ports[i]);
+	for (size_t i = 0; i < nports; i++) {
+		port_set(c->steer_ports, ports[i]);
+		port_set(c->ports, ports[i]);
+	}
+	for (size_t i = 0; i < o->nenforce_ports; i++)
+		port_set(c->ports, o->enforce_ports[i]);
+	for (int w = 0; w < TG_PORT_WORDS; w++) {
+		c->ports[w] &= ~c->tls_ports[w];
+		c->steer_ports[w] &= ~c->tls_ports[w];
+	}
+	/* what the policy's [host]:port rules add to c->ports is added at each policy replace */
+	memcpy(h->base_ports, c->ports, TG_PORT_WORDS * sizeof(__u64));
 	if (bpf_map_update_elem(h->map_fd[TG_MAP_CONFIG], &zero, c, BPF_ANY))
 		err = -errno;
 	free(c);
@@ -219,12 +243,45 @@ static void replace_stale_pin(const struct tg_bpf *h, enum tg_map_id map, __u32 
 	close(fd);
 }
 
+/*
+ * tg_policy's inner tries grew a per-port part (0.5.0): a pinned outer map keeps the inner
+ * layout it was made with, so one holding tries of another value size is replaced (the daemon
+ * pushes its policy at every start; until then the enforcer applies the default rule).
+ */
+static void replace_stale_policy(const struct tg_bpf *h)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info), zero = 0, id;
+	char path[512];
+	int fd, inner;
+
+	if (pin_path(h, tg_map_names[TG_MAP_POLICY], path, sizeof(path)))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_map_lookup_elem(fd, &zero, &id) && (inner = bpf_map_get_fd_by_id(id)) >= 0) {
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(inner, &info, &len) &&
+		    info.value_size != sizeof(struct tg_policy_val)) {
+			log_info("bpf: %s holds policy tries of an older tlsgated (value %u): "
+				 "replaced", path, info.value_size);
+			if (unlink(path))
+				log_warn("bpf: cannot remove %s: %s", path, strerror(errno));
+		}
+		close(inner);
+	}
+	close(fd);
+}
+
 static int load_objects(struct tg_bpf *h)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->pin_dir);
 	int err;
 
 	replace_stale_pin(h, TG_MAP_LISTEN, 0, 0, TG_LISTEN_SLOTS);
+	replace_stale_pin(h, TG_MAP_CONFIG, 0, sizeof(struct tg_config), 1);
+	replace_stale_policy(h);
 	replace_stale_pin(h, TG_MAP_FLOWS, sizeof(struct tg_flow_key), sizeof(struct tg_flow),
 			  TG_FLOWS_MAX);
 	h->enf = enforce_bpf__open_opts(&oo);
@@ -396,6 +453,7 @@ void tg_bpf_close(struct tg_bpf *h)
 			close(h->map_fd[i]);
 	steer_bpf__destroy(h->steer);
 	enforce_bpf__destroy(h->enf);
+	free(h->base_ports);
 	free(h);
 }
 
@@ -526,26 +584,88 @@ static int lpm_key(struct tg_lpm_key *k, __u8 dir, int family, const void *addr,
 	return 0;
 }
 
+/*
+ * The policed SMTP ports: the configured ones and each port a [host]:port rule names (such a
+ * rule is enforced on its port whether or not that port is steered); implicit TLS ports stay
+ * what they are.  Written before the policy that needs them, so a new port rule is never live
+ * without its port.
+ */
+static int update_ports(struct tg_bpf *h, const struct tg_bpf_policy_entry *e, size_t n)
+{
+	struct tg_config *c;
+	__u32 zero = 0;
+	int err = 0;
+
+	if (!h->base_ports)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(h->map_fd[TG_MAP_CONFIG], &zero, c)) {
+		err = -errno;
+		goto out;
+	}
+	memcpy(c->ports, h->base_ports, TG_PORT_WORDS * sizeof(__u64));
+	for (size_t i = 0; i < n; i++)
+		if (e[i].port && !((c->tls_ports[e[i].port >> 6] >> (e[i].port & 63)) & 1))
+			port_set(c->ports, e[i].port);
+	if (bpf_map_update_elem(h->map_fd[TG_MAP_CONFIG], &zero, c, BPF_ANY))
+		err = -errno;
+out:
+	free(c);
+	return err;
+}
+
+static bool same_prefix(const struct tg_bpf_policy_entry *a, const struct tg_bpf_policy_entry *b)
+{
+	return a->dir == b->dir && a->family == b->family && a->prefix_len == b->prefix_len &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
 int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e, size_t n)
 {
-	struct tg_policy_val v = { 0 };
+	struct tg_policy_val v;
 	struct tg_lpm_key k;
 	__u32 zero = 0;
-	int fd, err = 0;
+	int fd, err;
 
+	err = update_ports(h, e, n);
+	if (err)
+		return err;
 	fd = new_policy_trie();
 	if (fd < 0)
 		return fd;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
+		size_t np = 0, j;
+
+		/* one trie value per prefix: its any-port entry, then its ports' entries */
+		if (e[i].port) {
+			log_err("bpf policy: a port entry without its prefix's any-port entry");
+			err = -EINVAL;
+			goto out;
+		}
 		err = lpm_key(&k, (__u8)e[i].dir, e[i].family, e[i].addr, e[i].prefix_len);
 		if (err)
 			goto out;
+		memset(&v, 0, sizeof(v));
 		v.rule_id = e[i].rule_id;
-		v.level = (__u8)e[i].level;
+		v.level = e[i].level;
+		for (j = i + 1; j < n && e[j].port && same_prefix(&e[i], &e[j]); j++) {
+			if (np == TG_POLICY_PORTS) {
+				log_err("bpf policy: more than %d port rules for one address",
+					TG_POLICY_PORTS);
+				err = -E2BIG;
+				goto out;
+			}
+			v.port[np].port = e[j].port;
+			v.port[np].level = e[j].level;
+			v.port[np++].rule_id = e[j].rule_id;
+		}
 		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
 			err = -errno;
 			goto out;
 		}
+		i = j;
 	}
 	/* the swap: one update of the outer slot */
 	if (bpf_map_update_elem(h->map_fd[TG_MAP_POLICY], &zero, &fd, BPF_ANY))

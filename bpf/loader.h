@@ -44,8 +44,12 @@ struct tg_bpf_opts {
 	const char *const *inside;	/* NULL-terminated names: steer_inside on tc ingress */
 	const char *const *outside;	/* enforce_egress + enforce_ingress on tc egress/ingress */
 	bool steer_inbound;		/* also steer_outside on the outside interfaces' ingress */
-	const uint16_t *ports;		/* SMTP ports; NULL: just 25 */
+	const uint16_t *ports;		/* SMTP ports, steered and policed; NULL: just 25 */
 	size_t nports;
+	const uint16_t *enforce_ports;	/* SMTP ports policed but not steered (e.g. 587) */
+	size_t nenforce_ports;
+	const uint16_t *tls_ports;	/* implicit TLS (465): policed as TLS from the first byte */
+	size_t ntls_ports;
 	uint32_t steer_mark;		/* 0: TG_STEER_MARK_DEFAULT */
 	uint32_t route_table;		/* 0: TG_ROUTE_TABLE_DEFAULT */
 	uint32_t relay_mark;		/* the daemon's SO_MARK (0: none) */
@@ -76,7 +80,8 @@ int tg_bpf_set_inbound_listener(struct tg_bpf *h, int fd4, int fd6);
 
 
 /*
- * Replace the whole policy.  A fresh LPM trie is filled and then swapped into tg_policy's one
+ * Replace the whole policy.  Entries are sorted by prefix; a prefix's [host]:port entries
+ * (port != 0, at most TG_POLICY_PORTS) follow its any-port entry.  A fresh LPM trie is filled and then swapped into tg_policy's one
  * slot with a single map update, so every packet sees either the old or the new policy,
  * never a mix; the old trie is freed by the kernel when the last program run using it ends.
  */

@@ -35,6 +35,7 @@ struct tg_bpf {
 	struct ring_buffer *rb;
 	tg_bpf_event_cb cb;
 	void *cb_ctx;
+	__u64 *base_ports;		/* TG_PORT_WORDS: the configured policed ports (NULL from pins) */
 };
 
 extern const char *const tg_map_names[TG_MAP_N];

@@ -113,8 +113,14 @@ static __always_inline void tg_count(__u32 rule_id, __u32 idx, __u64 n)
 }
 
 /* The policy for an address: the longest prefix in the current trie, else the default rule. */
+/*
+ * The rule for a peer address on a TCP port (host byte order): a [host]:port rule's own level
+ * on its port, else the address's any-port level.  Port 0 means "not known" (a frame that
+ * cannot be read that far): the strictest of them all, so nothing passes for want of a port.
+ */
 static __always_inline struct tg_policy_val tg_policy_lookup(const struct tg_config *cfg, __u8 dir,
-							     __u8 family, const __u8 *addr)
+							     __u8 family, const __u8 *addr,
+							     __u16 port)
 {
 	struct tg_policy_val res = { .rule_id = cfg->default_rule[dir & 1],
 				     .level = cfg->default_level[dir & 1] };
@@ -128,8 +134,18 @@ static __always_inline struct tg_policy_val tg_policy_lookup(const struct tg_con
 		return res;
 	tg_lpm_key_set(&k, dir, family, addr);
 	v = bpf_map_lookup_elem(trie, &k);
-	if (v)
-		res = *v;
+	if (!v)
+		return res;
+	res.rule_id = v->rule_id;
+	res.level = v->level;
+	for (int i = 0; i < TG_POLICY_PORTS; i++) {
+		if (!v->port[i].port)
+			break;
+		if (port ? v->port[i].port == port : v->port[i].level > res.level) {
+			res.rule_id = v->port[i].rule_id;
+			res.level = v->port[i].level;
+		}
+	}
 	return res;
 }
 

@@ -254,11 +254,29 @@ static __always_inline int tg_parse(struct __sk_buff *skb, struct tg_pkt *p)
 	return tg_parse_once(skb, p);
 }
 
-static __always_inline int tg_port_is_smtp(const struct tg_config *cfg, __u16 port_be)
+static __always_inline int tg_port_in(const __u64 *bits, __u16 port_be)
 {
 	__u16 port = bpf_ntohs(port_be);
 
-	return (cfg->ports[(port >> 6) & (TG_PORT_WORDS - 1)] >> (port & 63)) & 1;
+	return (bits[(port >> 6) & (TG_PORT_WORDS - 1)] >> (port & 63)) & 1;
+}
+
+/* SMTP with STARTTLS, policed by the enforcer */
+static __always_inline int tg_port_is_smtp(const struct tg_config *cfg, __u16 port_be)
+{
+	return tg_port_in(cfg->ports, port_be);
+}
+
+/* implicit TLS (submissions, 465): TLS records from the first byte */
+static __always_inline int tg_port_is_tls(const struct tg_config *cfg, __u16 port_be)
+{
+	return tg_port_in(cfg->tls_ports, port_be);
+}
+
+/* steered to the daemon */
+static __always_inline int tg_port_is_steered(const struct tg_config *cfg, __u16 port_be)
+{
+	return tg_port_in(cfg->steer_ports, port_be);
 }
 
 static __always_inline void tg_lpm_key_set(struct tg_lpm_key *k, __u8 dir, __u8 family,

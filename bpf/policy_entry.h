@@ -16,6 +16,8 @@ struct tg_bpf_policy_entry {
 	uint8_t prefix_len;
 	uint32_t rule_id;	/* the rule's id (tlsgatectl policy show) */
 	uint8_t level;		/* TG_LEVEL_*: none < may < encrypt < the stricter levels */
+	uint16_t port;		/* 0: any SMTP port; else this TCP port only ([host]:port rules).
+				 * A port entry follows the any-port entry of the same prefix. */
 };
 
 #endif

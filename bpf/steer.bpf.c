@@ -83,7 +83,7 @@ static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
 	struct tg_pkt p;
 	long err;
 
-	if (!cfg || tg_parse(skb, &p) != TG_PARSE_TCP || !tg_port_is_smtp(cfg, p.dport))
+	if (!cfg || tg_parse(skb, &p) != TG_PARSE_TCP || !tg_port_is_steered(cfg, p.dport))
 		return TC_ACT_UNSPEC;
 	if (cfg->relay_mark && (skb->mark & cfg->relay_mask) == cfg->relay_mark)
 		return TC_ACT_UNSPEC; /* the daemon's own connection */
@@ -100,7 +100,8 @@ static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
 	}
 	skb->mark = cfg->steer_mark;
 	if ((p.flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN)
-		tg_count(tg_policy_lookup(cfg, dir, p.family, dir == TG_DIR_INBOUND ? p.src : p.dst)
+		tg_count(tg_policy_lookup(cfg, dir, p.family, dir == TG_DIR_INBOUND ? p.src : p.dst,
+					  bpf_ntohs(p.dport))
 				 .rule_id,
 			 TG_CTR_FLOWS_STEERED, 1);
 	return TC_ACT_OK;

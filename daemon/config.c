@@ -88,6 +88,8 @@ static const struct ckey keys[] = {
 	{ "inside_interfaces", C_IFACES, O(inside_interfaces), O(inside_ifs), NULL },
 	{ "outside_interfaces", C_IFACES, O(outside_interfaces), O(outside_ifs), NULL },
 	{ "steer_ports", C_PORTS, O(steer_ports), O(steer_port_list), "25" },
+	{ "enforce_ports", C_PORTS, O(enforce_ports), O(enforce_port_list), NULL },
+	{ "implicit_tls_ports", C_PORTS, O(implicit_tls_ports), O(implicit_tls_port_list), "465" },
 	{ "steer_exclude", C_PREFIXES, O(steer_exclude), O(steer_exclude_list), NULL },
 	{ "steer_inbound", C_BOOL, O(steer_inbound), 0, "no" },
 	{ "may_down_enforce", C_BOOL, O(may_down_enforce), 0, "no" },

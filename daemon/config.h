@@ -107,6 +107,10 @@ struct config {
 	struct config_ifaces outside_ifs;
 	char *steer_ports;		/* "25" */
 	struct config_ports steer_port_list;
+	char *enforce_ports;		/* policed as SMTP but not steered: "587" */
+	struct config_ports enforce_port_list;
+	char *implicit_tls_ports;	/* "465": policed as TLS from the first byte, never steered */
+	struct config_ports implicit_tls_port_list;
 	char *steer_exclude;		/* inside prefixes never steered: "192.0.2.50/32 ..." */
 	struct config_prefixes steer_exclude_list;
 	bool steer_inbound;		/* also steer port 25 arriving on the outside interfaces */

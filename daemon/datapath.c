@@ -63,6 +63,10 @@ int datapath_open(struct gateway *g, struct tg_bpf **out)
 	o.steer_inbound = c->steer_inbound;
 	o.ports = c->steer_port_list.n ? c->steer_port_list.port : NULL;
 	o.nports = c->steer_port_list.n;
+	o.enforce_ports = c->enforce_port_list.port;
+	o.nenforce_ports = c->enforce_port_list.n;
+	o.tls_ports = c->implicit_tls_port_list.port;
+	o.ntls_ports = c->implicit_tls_port_list.n;
 	o.relay_mark = c->relay_mark;
 	o.may_down = c->may_down_enforce ? TG_MAY_DOWN_ENFORCE : TG_MAY_DOWN_PASS;
 	o.default_rule[TG_DIR_OUTBOUND] = POLICY_ID_DEFAULT_OUT;

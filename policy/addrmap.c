@@ -133,6 +133,8 @@ static int ent_cmp(const void *a, const void *b)
 		c = memcmp(x->addr, y->addr, sizeof(x->addr));
 	if (!c)
 		c = (int)x->prefix_len - (int)y->prefix_len;
+	if (!c)
+		c = (int)x->port - (int)y->port; /* the any-port entry first, then its ports */
 	return c;
 }
 
@@ -141,7 +143,9 @@ int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct tg_bp
 {
 	const struct policy_table *t = &p->t[dir];
 	struct addrmap *m = dir == POLICY_OUTBOUND ? policy_addrmap_get_current(p) : NULL;
-	size_t cap = t->n + (m ? m->n : 0) + 1, k = 0;
+	/* an address entry each, and per resolved address one any-port entry and at most one
+	 * [host]:port entry per name that resolved to it */
+	size_t cap = t->n + (m ? 2 * m->n : 0) + 1, k = 0;
 	struct tg_bpf_policy_entry *v = calloc(cap, sizeof(*v));
 	size_t *slot = calloc(t->n + 1, sizeof(*slot));	/* rule index -> its entry in v */
 
@@ -161,7 +165,10 @@ int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct tg_bp
 	}
 	/* One host entry per resolved address, carrying the rule that wins there by the
 	 * documented precedence -- including the address rules around it, so that the kernel's
-	 * longest-prefix answer equals policy_match_addr(). */
+	 * longest-prefix answer equals policy_match_addr().  A [host]:port rule applies on its
+	 * port only: the any-port entry leaves it out, and each such port gets its own entry
+	 * (the winner there, port rules included), which the loader puts beside the any-port
+	 * level in the same trie value. */
 	for (size_t i = 0; m && i < m->n;) {
 		const struct policy_addrmap_ent *e = &m->e[i];
 		size_t count, first = policy_addrmap_find(m, e->family, e->addr, &count);
@@ -172,19 +179,42 @@ int policy_lpm_entries(const struct policy *p, enum policy_dir dir, struct tg_bp
 		for (size_t j = first; j < first + count; j++) {
 			const struct policy_rule *r = &t->rules[m->e[j].rule];
 
-			if (!best || policy_rule_beats(r, best))
+			if (!r->port && (!best || policy_rule_beats(r, best)))
 				best = r;
 		}
 		for (size_t b = 0; b < (plen / 8u); b++)
 			bytes[b] = (uint8_t)(e->addr >> (plen - 8 * (b + 1)));
 		ai = policy_lpm_lookup(&t->lpm, e->family, bytes);
-		if (ai >= 0 && policy_rule_beats(&t->rules[ai], best))
+		if (ai >= 0 && (!best || policy_rule_beats(&t->rules[ai], best)))
 			best = &t->rules[ai];
+		if (!best)
+			best = &t->deflt; /* only port rules here: elsewhere the default applies */
 		if (ai >= 0 && t->rules[ai].prefix_len == plen) {
 			/* The address has its own rule: one entry, the winner's. */
 			fill(&v[slot[ai]], e->family, e->addr, plen, best);
 		} else {
 			fill(&v[k++], e->family, e->addr, plen, best);
+		}
+		/* the ports of [host]:port rules among the names: the winner on each */
+		for (size_t j = first; j < first + count; j++) {
+			const struct policy_rule *r = &t->rules[m->e[j].rule];
+			const struct policy_rule *pbest = best;
+			bool seen = false;
+
+			if (!r->port)
+				continue;
+			for (size_t q = first; q < j; q++)
+				seen |= t->rules[m->e[q].rule].port == r->port;
+			if (seen)
+				continue;
+			for (size_t q = j; q < first + count; q++) {
+				const struct policy_rule *o = &t->rules[m->e[q].rule];
+
+				if (o->port == r->port && policy_rule_beats(o, pbest))
+					pbest = o;
+			}
+			fill(&v[k], e->family, e->addr, plen, pbest);
+			v[k++].port = r->port;
 		}
 		i = first + count;
 	}

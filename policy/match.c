@@ -115,7 +115,9 @@ struct policy_match policy_match_addr(const struct policy *p, const struct socka
 	uint8_t addr[16];
 	int family;
 
-	if (!policy_sockaddr(sa, &family, addr, NULL))
+	uint16_t port = 0;
+
+	if (!policy_sockaddr(sa, &family, addr, &port))
 		return dflt(p, POLICY_OUTBOUND);
 	m = match_lpm(p, POLICY_OUTBOUND, family, addr);
 	map = policy_addrmap_get_current(p);
@@ -128,6 +130,10 @@ struct policy_match policy_match_addr(const struct policy *p, const struct socka
 				.how = "resolved",
 			};
 
+			/* a [host]:port rule is about connections to that port only (port 0:
+			 * not known, every rule counts, as the kernel does for such a frame) */
+			if (r.rule->port && port && r.rule->port != port)
+				continue;
 			m = better(m, r);
 		}
 		policy_addrmap_put(map);

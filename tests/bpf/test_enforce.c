@@ -1167,6 +1167,84 @@ static void test_policy_replace(void **state)
 	assert_int_equal(load(TG_MAY_DOWN_PASS), 0); /* back to the fixture policy */
 }
 
+/*
+ * Issue 13.5: a [host]:587 rule is enforced on 587 (not a steered port) and only there; an
+ * address rule applies on every policed port; 465 (implicit TLS) carries records from the first
+ * byte, so a TLS client passes and plaintext does not.
+ */
+static void test_port_scoped_rules(void **state)
+{
+	static const uint16_t tls_ports[] = { 465 };
+	struct tg_bpf_opts o = { .sz = sizeof(o), .pin_dir = pin_dir, .relay_mark = RELAY_MARK,
+				 .default_rule = { RULE_DEFAULT, 0 }, .tls_ports = tls_ports,
+				 .ntls_ports = 1 };
+	/* sorted by prefix; a prefix's port entries follow its any-port entry */
+	struct tg_bpf_policy_entry pol[] = {
+		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 25 }, 32, RULE_ENCRYPT, POLICY_ENCRYPT, 0 },
+		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 40 }, 32, RULE_MAY, POLICY_MAY, 0 },
+		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 40 }, 32, 20, POLICY_ENCRYPT, 587 },
+	};
+	static const struct step plain_refused[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
+		END_STEPS,
+	};
+	static const struct step plain_passes[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_PASS, 0 },
+		END_STEPS,
+	};
+	const struct step implicit_tls[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, (const char *)ch, ch_len, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "\x16\x03\x03\x00\x02hi", 7, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, (const char *)recs, recs_len, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_BAD_RECORD },
+		END_STEPS,
+	};
+	static const struct step implicit_plain[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_RST, TG_DROP_BAD_RECORD },
+		END_STEPS,
+	};
+	struct flow_env host = { AF_INET, 0, "192.0.2.10", "203.0.113.40", 0, 587, 0, 0 };
+	struct flow_env addr = envs[0];
+	uint64_t t20;
+
+	(void)state;
+	tg_bpf_close(h);
+	h = NULL;
+	assert_int_equal(tg_bpf_open(&o, &h), 0);
+	assert_int_equal(tg_bpf_policy_replace(h, pol, 3), 0);
+	t20 = rule_counter(20, TG_CTR_FLOWS_TRACKED);
+	run_flow(&host, plain_refused, "[host]:587 encrypt, plaintext on 587");
+	assert_int_equal(rule_counter(20, TG_CTR_FLOWS_TRACKED) - t20, 1);
+	host.sport = 25;
+	run_flow(&host, plain_passes, "[host]:587 encrypt, plaintext on 25 (may there)");
+	addr.sport = 587;
+	run_flow(&addr, plain_refused, "address rule encrypt, plaintext on 587");
+	addr.sport = 465;
+	run_flow(&addr, implicit_tls, "address rule encrypt, implicit TLS on 465");
+	run_flow(&addr, implicit_plain, "address rule encrypt, plaintext on 465");
+	host.sport = 465;
+	run_flow(&host, plain_passes, "may address, plaintext on 465: not policed");
+	/* more port rules for one address than a trie value holds: refused, not truncated */
+	{
+		struct tg_bpf_policy_entry many[1 + TG_POLICY_PORTS + 1];
+
+		for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++)
+			many[i] = pol[2];
+		many[0].port = 0;
+		for (size_t i = 1; i < sizeof(many) / sizeof(many[0]); i++)
+			many[i].port = (uint16_t)(600 + i);
+		assert_int_equal(tg_bpf_policy_replace(h, many, sizeof(many) / sizeof(many[0])),
+				 -E2BIG);
+	}
+	assert_int_equal(load(TG_MAY_DOWN_PASS), 0);
+}
+
 /* With may_down=enforce and no listener, `may` destinations need TLS; with one they do not. */
 static void test_may_when_daemon_down(void **state)
 {
@@ -1288,6 +1366,7 @@ int main(void)
 		cmocka_unit_test(test_retransmits),
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_starttls_rules),
+		cmocka_unit_test(test_port_scoped_rules),
 		cmocka_unit_test(test_relay_marked_passes),
 		cmocka_unit_test(test_may_destination_plaintext),
 		cmocka_unit_test(test_no_state_is_dropped),

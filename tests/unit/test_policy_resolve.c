@@ -538,6 +538,68 @@ static void test_precedence_and_lpm_entries(void **state)
 	policy_put(p);
 }
 
+/* The address on a port, for [host]:port rules. */
+static struct policy_match at_port(const struct policy *p, const char *a, uint16_t port)
+{
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	assert_int_equal(inet_pton(AF_INET, a, &s4.sin_addr), 1);
+	return policy_match_addr(p, (struct sockaddr *)&s4);
+}
+
+/* Issue 13.5: a [host]:port rule applies on its port only, in the daemon and in the kernel. */
+static void test_port_rules(void **state)
+{
+	struct policy *p = load("[mx.sub.example]:587 encrypt\n"
+				"[mx.both.example] may\n"
+				"[mx.both.example]:587 secure\n"
+				"203.0.113.0/24 verify\n");
+	struct policy_resolver *r = resolver(1);
+	struct policy_resolve_stats st;
+	struct tg_bpf_policy_entry *v = NULL;
+	size_t n = 0;
+	uint32_t id587, idboth587, id24;
+
+	(void)state;
+	fake_reset();
+	fake_set("mx.sub.example", ns_t_a, 0, 1, RR(300, 0, "198.51.100.20"));
+	fake_set("mx.both.example", ns_t_a, 0, 1, RR(300, 0, "203.0.113.30"));
+	assert_int_equal(policy_resolver_refresh(r, p, 1000, &st), 0);
+	id587 = policy_rule_find(p, POLICY_OUTBOUND, "[mx.sub.example]:587")->id;
+	idboth587 = policy_rule_find(p, POLICY_OUTBOUND, "[mx.both.example]:587")->id;
+	id24 = policy_rule_find(p, POLICY_OUTBOUND, "203.0.113.0/24")->id;
+
+	/* the daemon: by port */
+	assert_int_equal(at_port(p, "198.51.100.20", 587).rule->id, id587);
+	assert_int_equal(at_port(p, "198.51.100.20", 25).rule->id, POLICY_ID_DEFAULT_OUT);
+	assert_int_equal(at_port(p, "203.0.113.30", 587).rule->id, idboth587);
+	/* on 25 the address rule (verify) beats [host] may */
+	assert_int_equal(at_port(p, "203.0.113.30", 25).rule->id, id24);
+
+	/* the kernel: an any-port entry, then the port's own */
+	assert_int_equal(policy_lpm_entries(p, POLICY_OUTBOUND, &v, &n), 0);
+	assert_int_equal(n, 5);
+	/* 198.51.100.20: no any-port rule there: the default, then 587 encrypt */
+	assert_int_equal(v[0].prefix_len, 32);
+	assert_int_equal(v[0].port, 0);
+	assert_int_equal(v[0].rule_id, POLICY_ID_DEFAULT_OUT);
+	assert_int_equal(v[1].port, 587);
+	assert_int_equal(v[1].rule_id, id587);
+	assert_int_equal(v[1].level, POLICY_ENCRYPT);
+	/* 203.0.113.0/24 verify; 203.0.113.30: any port verify (the CIDR wins over may), 587
+	 * secure */
+	assert_int_equal(v[2].prefix_len, 24);
+	assert_int_equal(v[2].rule_id, id24);
+	assert_int_equal(v[3].port, 0);
+	assert_int_equal(v[3].rule_id, id24);
+	assert_int_equal(v[4].port, 587);
+	assert_int_equal(v[4].rule_id, idboth587);
+	assert_int_equal(v[4].level, POLICY_SECURE);
+	free(v);
+	policy_resolver_free(r);
+	policy_put(p);
+}
+
 /* A deferred domain (dane-only) on a shared MX: its recipients are deferred at RCPT; the MX
  * itself is not refused, for the other domains it serves (as Postfix defers per next-hop). */
 static void test_defer_not_resolved(void **state)
@@ -672,6 +734,7 @@ int main(void)
 		cmocka_unit_test(test_ttl_clamp),
 		cmocka_unit_test(test_precedence_and_lpm_entries),
 		cmocka_unit_test(test_defer_not_resolved),
+		cmocka_unit_test(test_port_rules),
 		cmocka_unit_test(test_cache_across_reload),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_readers_race_refreshes),
