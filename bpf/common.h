@@ -69,6 +69,9 @@ struct tg_policy_val {
 	__u8 pad[3];
 };
 
+/* tg_relay's value for a socket of the relay (sk storage, keyed by the daemon's socket fd). */
+#define TG_RELAY_SOCKET 0x7472u
+
 #define TG_POLICY_MAX 262144	/* prefixes per policy generation */
 #define TG_FLOWS_MAX 65536
 #define TG_RULES_MAX 16384	/* per-rule counter slots */

@@ -731,8 +731,7 @@ static __always_inline int enforce(struct __sk_buff *skb, int ingress)
 		return TC_ACT_UNSPEC;
 	}
 	if (tg_port_is_smtp(cfg, p.dport)) {
-		if (!ingress && cfg->relay_mark &&
-		    (skb->mark & cfg->relay_mask) == cfg->relay_mark) {
+		if (!ingress && tg_is_relay(skb, cfg)) {
 			/* the daemon's own connection: it enforces the policy itself */
 			tg_count_global(TG_CTR_BYTES_RELAY, p.len);
 			if ((p.flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN)

@@ -78,11 +78,30 @@ struct tg_bpf_policy_entry {
 };
 
 /*
- * Replace the whole policy.  A fresh LPM trie is filled and then swapped into tg_policy's one
- * slot with a single map update, so every packet sees either the old or the new policy,
- * never a mix; the old trie is freed by the kernel when the last program run using it ends.
+ * Replace the whole policy.  The spare of two LPM tries made at tg_bpf_open() is emptied, filled
+ * and then swapped into tg_policy's one slot with a single map update, so every packet sees
+ * either the old or the new policy, never a mix; the kernel waits for program runs still using
+ * the old trie before the update returns, so it is the next spare.  No map is created here: this
+ * works without CAP_BPF.
  */
 int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e, size_t n);
+
+/*
+ * Register one of the caller's sockets as the relay's (tg_relay sk storage): the enforcer lets
+ * its packets pass and steering leaves them alone.  Needs no capability (kernel >= 5.19 with
+ * kernel.unprivileged_bpf_disabled set); only the caller's own fds can be named.  0 or -errno.
+ */
+int tg_bpf_relay_socket(struct tg_bpf *h, int sock_fd);
+/* The tg_relay map's fd (the daemon's workers use it directly), or -ENOENT. */
+int tg_bpf_relay_fd(const struct tg_bpf *h);
+/*
+ * After set-up, before the process drops its privileges: close every fd the running daemon does
+ * not need (tg_config, tg_exclude, tg_flows, counters, tg_attach, programs and the skeletons).
+ * A map fd stays writable without any capability; what is kept is tg_policy and its two tries
+ * (policy swaps), tg_listen (steering stops at shutdown), tg_events (its ring buffer must be set
+ * up before) and tg_relay.  tg_bpf_exclude_*() fail afterwards.
+ */
+void tg_bpf_keep_runtime(struct tg_bpf *h);
 
 /* Inside source prefixes never steered (family AF_INET/AF_INET6, addr in network order). */
 int tg_bpf_exclude_add(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len);
