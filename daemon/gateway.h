@@ -14,9 +14,11 @@
 #include <stdint.h>
 
 #include "daemon/config.h"
+#include "daemon/privdrop.h"
 #include "ktls/ktls.h"
 
 struct policy;
+struct tg_bpf;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's). */
 struct gateway_counters {
@@ -42,6 +44,8 @@ struct gateway {
 	struct policy *policy;
 	struct gateway_counters ctr;
 	atomic_bool stopping;	/* SIGTERM: stop accepting, finish sessions */
+	struct tg_bpf *bpf;	/* NULL without BPF; workers only register sockets in tg_relay */
+	struct privdrop priv;	/* whom the daemon becomes after set-up */
 	uint64_t started_ms;
 };
 
