@@ -16,6 +16,7 @@
 #     registered in tg_relay;
 #   - `tlsgatectl policy add` rewrites the policy file (now the user's) and the kernel's policy
 #     (no map is created: CAP_BPF is gone), and SIGHUP reloads it;
+#   - after a kill -9 the restarted daemon drops again, relays, answers tlsgatectl and swaps;
 #   - a user that does not exist, or relay_mark together with a user, is a start-up error.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
@@ -72,12 +73,17 @@ ctl() {
 	gwns "$TG_BIN/tlsgatectl" --run-dir "$TG_WORK/gw" "$@"
 }
 tg_on_exit "nsenter --net=/run/netns/$NS_GW '$TG_BIN/tlsgated' --detach -o 'bpf_pin_dir=$pins'"
-tg_gw_bpf gw 10025 -o "tls_ca_file=$TG_PKI/ca.crt" -o "user=$user" \
-	-o "outbound_listen=127.0.0.1:10025 [::1]:10025" -o outbound_transparent=yes \
-	-o inside_interfaces=inside0 -o outside_interfaces=outside0 -o "bpf_pin_dir=$pins" \
-	-o steer_exclude=192.0.2.11/32 -o "outbound_policy=$etc/policy" -o resolve=no
-gwpid=$TG_BG_PID
-tg_on_exit "tg_report_daemon gw $gwpid"
+start_gw() {
+	tg_gw_bpf gw 10025 -o "tls_ca_file=$TG_PKI/ca.crt" -o "user=$user" \
+		-o "outbound_listen=127.0.0.1:10025 [::1]:10025" -o outbound_transparent=yes \
+		-o inside_interfaces=inside0 -o outside_interfaces=outside0 -o "bpf_pin_dir=$pins" \
+		-o steer_exclude=192.0.2.11/32 -o "outbound_policy=$etc/policy" -o resolve=no
+	gwpid=$TG_BG_PID
+}
+start_gw
+# at exit: the daemon then running (section 7 kills the first one on purpose)
+tg_on_exit 'tg_report_daemon gw $gwpid'
+
 log=$TG_WORK/gw.log
 
 # 1. who the daemon is now
@@ -198,7 +204,22 @@ ok $? "the daemon is still running"
 ! grep -qE "bpf policy replace .*err=|policy update failed" "$log"
 ok $? "no policy update failed"
 
-# 7. a drop that cannot happen is an error, never a silent run as root
+# 7. a restart after a crash (pins with the last policy, run_dir with a stale runfile, all
+# the user's now) comes up unprivileged again, relays, and swaps policies
+kill -9 "$gwpid"
+wait "$gwpid" 2>/dev/null
+start_gw
+is "$(grep -c "privileges dropped user=$user" "$log")" 2 "restarted, dropped again"
+ip netns exec "$NS_IN" swaks --server 203.0.113.25 --from sender@example.org \
+	--to carol@example.net > "$TG_WORK/s7" 2>&1 && pf_wait_mail mx1 carol@example.net 1 30
+ok $? "relayed after the restart"
+ctl policy add outbound 203.0.113.27 encrypt > "$TG_WORK/add2" 2>&1 &&
+	! ip netns exec "$NS_IN" swaks --server 203.0.113.27 --local-interface 192.0.2.11 \
+		--from restarted@example.org --to x@example.net --timeout 6 > "$TG_WORK/s8" 2>&1 &&
+	[ "$(ls "$TG_WORK/later" | grep -c '^msg')" = "$((n + 1))" ]
+ok $? "tlsgatectl answers the restarted daemon; its policy add reaches the kernel"
+
+# 8. a drop that cannot happen is an error, never a silent run as root
 "$TG_BIN/tlsgated" --check-config -o outbound_listen=127.0.0.1:1 -o user=no-such-user-tg \
 	> "$TG_WORK/c1" 2>&1
 [ $? != 0 ] && grep -q "privileges user=no-such-user-tg error=\"no such user\"" "$TG_WORK/c1"
