@@ -17,7 +17,8 @@
 #   - `tlsgatectl policy add` rewrites the policy file (now the user's) and the kernel's policy
 #     (no map is created: CAP_BPF is gone), and SIGHUP reloads it;
 #   - after a kill -9 the restarted daemon drops again, relays, answers tlsgatectl and swaps;
-#   - a user that does not exist, or relay_mark together with a user, is a start-up error.
+#   - a user that does not exist, relay_mark together with a user, or a run_dir that is neither
+#     new, empty nor the user's, is a start-up error.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
@@ -228,5 +229,15 @@ ok $? "user = a missing user: start-up error"
 	-o relay_mark=0x100 > "$TG_WORK/c2" 2>&1
 [ $? != 0 ] && grep -q "relay_mark = 0x100 needs CAP_NET_ADMIN" "$TG_WORK/c2"
 ok $? "relay_mark with a user: start-up error"
+
+# run_dir = a directory that is not the daemon's (think /run): refused, not handed over
+mkdir -p "$TG_WORK/foreign"
+touch "$TG_WORK/foreign/keep"
+ip netns exec "$NS_GW" timeout 20 "$TG_BIN/tlsgated" -f -o workers=1 -o "user=$user" \
+	-o outbound_listen=192.0.2.1:10026 -o "tls_ca_file=$TG_PKI/ca.crt" \
+	-o "run_dir=$TG_WORK/foreign" -o "state_dir=$TG_WORK/foreign" > "$TG_WORK/c3" 2>&1
+[ $? = 1 ] && grep -q "run_dir=$TG_WORK/foreign is owned by uid 0, not by user=$user, and not empty" \
+	"$TG_WORK/c3" && [ "$(stat -c %U "$TG_WORK/foreign")" = root ]
+ok $? "a run_dir that is someone else's and not empty: start-up error, ownership unchanged"
 
 tap_done
