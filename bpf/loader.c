@@ -632,11 +632,6 @@ int tg_bpf_relay_socket(struct tg_bpf *h, int sock_fd)
 	return bpf_map_update_elem(h->map_fd[TG_MAP_RELAY], &sock_fd, &v, BPF_ANY) ? -errno : 0;
 }
 
-int tg_bpf_relay_fd(const struct tg_bpf *h)
-{
-	return h->map_fd[TG_MAP_RELAY] >= 0 ? h->map_fd[TG_MAP_RELAY] : -ENOENT;
-}
-
 void tg_bpf_keep_runtime(struct tg_bpf *h)
 {
 	static const enum tg_map_id keep[] = { TG_MAP_POLICY, TG_MAP_LISTEN, TG_MAP_EVENTS,

@@ -92,8 +92,6 @@ int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e,
  * kernel.unprivileged_bpf_disabled set); only the caller's own fds can be named.  0 or -errno.
  */
 int tg_bpf_relay_socket(struct tg_bpf *h, int sock_fd);
-/* The tg_relay map's fd (the daemon's workers use it directly), or -ENOENT. */
-int tg_bpf_relay_fd(const struct tg_bpf *h);
 /*
  * After set-up, before the process drops its privileges: close every fd the running daemon does
  * not need (tg_config, tg_exclude, tg_flows, counters, tg_attach, programs and the skeletons).

@@ -287,7 +287,6 @@ int supervisor_run(struct gateway *g)
 	}
 	rc = 0;
 stop:
-	g->bpf = NULL;
 	atomic_store(&g->stopping, true);
 	/* Steering stops first (new connections reach the MX directly, still enforced), then the
 	 * workers finish what they have. */
@@ -308,6 +307,7 @@ stop:
 out:
 	events_detach();
 	control_server_close(sv.ctl);
+	g->bpf = NULL; /* the workers are gone: draining sessions registered their sockets */
 	if (sv.bpf)
 		tg_bpf_close(sv.bpf); /* programs and pins stay: fail-closed */
 	policy_resolver_free(sv.resolver);
