@@ -37,7 +37,7 @@ enum tg_may_down {
 
 /* tg_config[0]: written by the loader, read by both programs on every packet. */
 struct tg_config {
-	__u32 relay_mark;	/* SO_MARK of the daemon's own sockets (0: no relay mark) */
+	__u32 relay_mark;	/* an SO_MARK also meaning "the relay" (0: none; tg_relay is the rule) */
 	__u32 relay_mask;	/* bits of skb->mark compared with relay_mark */
 	__u32 steer_mark;	/* put on steered skbs: `ip rule fwmark` -> local route table */
 	__u32 route_table;	/* the table of that local route (remembered for detach) */

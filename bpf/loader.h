@@ -42,7 +42,7 @@ struct tg_bpf_opts {
 	size_t nports;
 	uint32_t steer_mark;		/* 0: TG_STEER_MARK_DEFAULT */
 	uint32_t route_table;		/* 0: TG_ROUTE_TABLE_DEFAULT */
-	uint32_t relay_mark;		/* the daemon's SO_MARK (0: none) */
+	uint32_t relay_mark;		/* a SO_MARK that also means the relay (0: none) */
 	uint32_t relay_mask;		/* 0: 0xffffffff */
 	enum tg_may_down may_down;	/* `may` destinations while the daemon is down */
 	uint32_t default_rule[2];	/* by enum policy_dir: rule when no prefix matches */
