@@ -51,7 +51,7 @@ grep -q "^ExecStart=/usr/sbin/tlsgated -f" "$unit" && grep -q "^NoNewPrivileges=
 	grep -q "^ProtectSystem=strict" "$unit" && grep -q "^CapabilityBoundingSet=" "$unit"
 ok $? "the unit runs tlsgated -f, hardened (NoNewPrivileges, ProtectSystem=strict, capabilities)"
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
-for c in CAP_SETUID CAP_SETGID CAP_CHOWN; do
+for c in CAP_SETUID CAP_SETGID CAP_CHOWN CAP_SETPCAP; do
 	case " $caps " in *" $c "*) ;; *) false ;; esac
 	ok $? "the unit lets tlsgated drop to its user: $c in the bounding set"
 done
