@@ -37,7 +37,7 @@ enum tg_may_down {
 
 /* tg_config[0]: written by the loader, read by both programs on every packet. */
 struct tg_config {
-	__u32 relay_mark;	/* SO_MARK of the daemon's own sockets (0: no relay mark) */
+	__u32 relay_mark;	/* an SO_MARK also meaning "the relay" (0: none; tg_relay is the rule) */
 	__u32 relay_mask;	/* bits of skb->mark compared with relay_mark */
 	__u32 steer_mark;	/* put on steered skbs: `ip rule fwmark` -> local route table */
 	__u32 route_table;	/* the table of that local route (remembered for detach) */
@@ -83,6 +83,9 @@ struct tg_policy_val {
 	__u8 pad[3];
 	struct tg_policy_port port[TG_POLICY_PORTS];
 };
+
+/* tg_relay's value for a socket of the relay (sk storage, keyed by the daemon's socket fd). */
+#define TG_RELAY_SOCKET 0x7472u
 
 #define TG_POLICY_MAX 262144	/* prefixes per policy generation */
 #define TG_FLOWS_MAX 65536

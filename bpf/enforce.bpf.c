@@ -923,10 +923,11 @@ static __always_inline int tls_required(const struct tg_config *cfg, const struc
 						 ingress ? p->src : p->dst, 0).level);
 }
 
+/* The daemon's own segments (its registered sockets, or a relay mark): only sent ones. */
 static __always_inline int relay_marked(const struct tg_config *cfg, struct __sk_buff *skb,
 					int ingress)
 {
-	return !ingress && cfg->relay_mark && (skb->mark & cfg->relay_mask) == cfg->relay_mark;
+	return !ingress && tg_is_relay(skb, cfg);
 }
 
 static __always_inline int enforce(struct __sk_buff *skb, int ingress)

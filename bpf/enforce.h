@@ -6,7 +6,7 @@
  * server and the side the client is on (outbound: inside, its segments on egress; inbound:
  * outside, on ingress).  Its policy comes from the LPM trie that tg_policy (ARRAY_OF_MAPS, one
  * slot) points at, keyed by the server's address for outbound flows and by the client's for
- * inbound ones.  Relay-marked segments (the daemon's SO_MARK) pass.  Other flows are followed in
+ * inbound ones.  The daemon's own segments (tg_relay, or a relay mark) pass.  Other flows are followed in
  * tg_flows (LRU hash, both directions under one key): before STARTTLS the client may send only
  * EHLO/HELO/STARTTLS/NOOP/RSET/QUIT lines; the server's replies are counted so that the reply to
  * STARTTLS is known; after a 2xx to it, the client may send only well-formed TLS records, whose

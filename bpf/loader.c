@@ -45,6 +45,7 @@ const char *const tg_map_names[TG_MAP_N] = {
 	[TG_MAP_RULE_STATS] = "tg_rule_stats", [TG_MAP_EXCLUDE] = "tg_exclude",
 	[TG_MAP_FLOWS] = "tg_flows",	     [TG_MAP_EVENTS] = "tg_events",
 	[TG_MAP_ATTACH] = "tg_attach",	     [TG_MAP_PLAIN] = "tg_plain",
+	[TG_MAP_RELAY] = "tg_relay",
 };
 
 static const char *const prog_pins[4] = {
@@ -72,6 +73,8 @@ static struct tg_bpf *handle_new(const char *pin_dir)
 		h->map_fd[i] = -1;
 	for (int i = 0; i < 4; i++)
 		h->prog_fd[i] = -1;
+	h->trie_fd[0] = h->trie_fd[1] = -1;
+	h->trie_live = -1;
 	return h;
 }
 
@@ -101,7 +104,8 @@ static int open_pinned_maps(struct tg_bpf *h)
 		if (err)
 			return err;
 		h->map_fd[i] = bpf_obj_get(path);
-		if (h->map_fd[i] < 0)
+		/* pins of a tlsgated before 0.5 have no tg_relay: --detach must still work */
+		if (h->map_fd[i] < 0 && !(i == TG_MAP_RELAY && errno == ENOENT))
 			return -errno;
 	}
 	return 0;
@@ -169,21 +173,26 @@ static int new_policy_trie(void)
 	return fd < 0 ? -errno : fd;
 }
 
-/* A fresh tg_policy has an empty slot; give it an empty trie (an existing one is kept). */
+/*
+ * The two tries policy swaps use in turn, created here, at set-up: creating a map needs CAP_BPF,
+ * which the daemon no longer has when it reloads.  A fresh tg_policy has an empty slot; it gets
+ * the first (empty) trie; an existing one (a previous run's policy) is kept until the first swap.
+ */
 static int policy_ensure(struct tg_bpf *h)
 {
 	__u32 zero = 0, id;
-	int fd, err = 0;
 
+	for (int i = 0; i < 2; i++) {
+		h->trie_fd[i] = new_policy_trie();
+		if (h->trie_fd[i] < 0)
+			return h->trie_fd[i];
+	}
 	if (!bpf_map_lookup_elem(h->map_fd[TG_MAP_POLICY], &zero, &id))
 		return 0;
-	fd = new_policy_trie();
-	if (fd < 0)
-		return fd;
-	if (bpf_map_update_elem(h->map_fd[TG_MAP_POLICY], &zero, &fd, BPF_ANY))
-		err = -errno;
-	close(fd);
-	return err;
+	if (bpf_map_update_elem(h->map_fd[TG_MAP_POLICY], &zero, &h->trie_fd[0], BPF_ANY))
+		return -errno;
+	h->trie_live = 0;
+	return 0;
 }
 
 static int pin_progs(struct tg_bpf *h)
@@ -451,6 +460,9 @@ void tg_bpf_close(struct tg_bpf *h)
 	for (int i = 0; i < TG_MAP_N; i++)
 		if (h->map_fd[i] >= 0)
 			close(h->map_fd[i]);
+	for (int i = 0; i < 2; i++)
+		if (h->trie_fd[i] >= 0)
+			close(h->trie_fd[i]);
 	steer_bpf__destroy(h->steer);
 	enforce_bpf__destroy(h->enf);
 	free(h->base_ports);
@@ -622,17 +634,48 @@ static bool same_prefix(const struct tg_bpf_policy_entry *a, const struct tg_bpf
 	       !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
+/* Empty a trie that no program uses (LPM tries have no batch delete). */
+static int trie_clear(int fd)
+{
+	struct tg_lpm_key k;
+
+	while (!bpf_map_get_next_key(fd, NULL, &k))
+		if (bpf_map_delete_elem(fd, &k))
+			return -errno;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+/*
+ * The trie to fill: the one not in tg_policy, emptied.  The swap that took it out waited for
+ * every program run using it (the kernel does synchronize_rcu() on updates of a map of maps), so
+ * no packet still looks into it.  A handle from tg_bpf_open_pinned() has no tries of its own
+ * and creates one (that needs CAP_BPF).
+ */
+static int spare_trie(struct tg_bpf *h, int *idx)
+{
+	int i = h->trie_live == 0 ? 1 : 0, err;
+
+	*idx = -1;
+	if (h->trie_fd[i] < 0)
+		return new_policy_trie();
+	err = trie_clear(h->trie_fd[i]);
+	if (err)
+		return err;
+	*idx = i;
+	return h->trie_fd[i];
+}
+
 int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e, size_t n)
 {
 	struct tg_policy_val v;
 	struct tg_lpm_key k;
 	__u32 zero = 0;
-	int fd, err;
+	int fd, idx, err;
 
 	err = update_ports(h, e, n);
 	if (err)
 		return err;
-	fd = new_policy_trie();
+	fd = spare_trie(h, &idx);
 	if (fd < 0)
 		return fd;
 	for (size_t i = 0; i < n;) {
@@ -670,8 +713,11 @@ int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e,
 	/* the swap: one update of the outer slot */
 	if (bpf_map_update_elem(h->map_fd[TG_MAP_POLICY], &zero, &fd, BPF_ANY))
 		err = -errno;
+	else if (idx >= 0)
+		h->trie_live = idx;
 out:
-	close(fd);
+	if (idx < 0)
+		close(fd);
 	if (err)
 		log_err("bpf policy replace entries=%zu err=%d", n, err);
 	else
@@ -698,6 +744,42 @@ int tg_bpf_exclude_del(struct tg_bpf *h, int family, const void *addr, unsigned 
 	if (err)
 		return err;
 	return bpf_map_delete_elem(h->map_fd[TG_MAP_EXCLUDE], &k) ? -errno : 0;
+}
+
+int tg_bpf_relay_socket(struct tg_bpf *h, int sock_fd)
+{
+	__u32 v = TG_RELAY_SOCKET;
+
+	if (h->map_fd[TG_MAP_RELAY] < 0)
+		return -ENOENT;
+	return bpf_map_update_elem(h->map_fd[TG_MAP_RELAY], &sock_fd, &v, BPF_ANY) ? -errno : 0;
+}
+
+void tg_bpf_keep_runtime(struct tg_bpf *h)
+{
+	/* tg_config: each policy replace adds the ports of [host]:port rules to the policed set
+	 * (holding it gives no more than tg_policy does: the enforcement of every address) */
+	static const enum tg_map_id keep[] = { TG_MAP_POLICY, TG_MAP_LISTEN, TG_MAP_EVENTS,
+					       TG_MAP_RELAY, TG_MAP_CONFIG };
+
+	for (int i = 0; i < TG_MAP_N; i++) {
+		bool needed = false;
+
+		for (size_t j = 0; j < sizeof(keep) / sizeof(keep[0]); j++)
+			needed |= keep[j] == (enum tg_map_id)i;
+		if (!needed && h->map_fd[i] >= 0) {
+			close(h->map_fd[i]);
+			h->map_fd[i] = -1;
+		}
+	}
+	/* the skeletons hold an fd of every map and program: the programs stay attached by tc's
+	 * reference and pinned */
+	steer_bpf__destroy(h->steer);
+	enforce_bpf__destroy(h->enf);
+	h->steer = NULL;
+	h->enf = NULL;
+	for (int i = 0; i < 4; i++)
+		h->prog_fd[i] = -1;
 }
 
 int tg_bpf_prog_fd(const struct tg_bpf *h, enum tg_bpf_prog p)

@@ -52,7 +52,7 @@ struct tg_bpf_opts {
 	size_t ntls_ports;
 	uint32_t steer_mark;		/* 0: TG_STEER_MARK_DEFAULT */
 	uint32_t route_table;		/* 0: TG_ROUTE_TABLE_DEFAULT */
-	uint32_t relay_mark;		/* the daemon's SO_MARK (0: none) */
+	uint32_t relay_mark;		/* a SO_MARK that also means the relay (0: none) */
 	uint32_t relay_mask;		/* 0: 0xffffffff */
 	enum tg_may_down may_down;	/* `may` destinations while the daemon is down */
 	uint32_t default_rule[2];	/* by TG_DIR_*: rule when no prefix matches */
@@ -81,11 +81,28 @@ int tg_bpf_set_inbound_listener(struct tg_bpf *h, int fd4, int fd6);
 
 /*
  * Replace the whole policy.  Entries are sorted by prefix; a prefix's [host]:port entries
- * (port != 0, at most TG_POLICY_PORTS) follow its any-port entry.  A fresh LPM trie is filled and then swapped into tg_policy's one
- * slot with a single map update, so every packet sees either the old or the new policy,
- * never a mix; the old trie is freed by the kernel when the last program run using it ends.
+ * (port != 0, at most TG_POLICY_PORTS) follow its any-port entry.  The spare of two LPM tries
+ * made at tg_bpf_open() is emptied, filled and then swapped into tg_policy's one slot with a
+ * single map update, so every packet sees either the old or the new policy, never a mix; the
+ * kernel waits for program runs still using the old trie before the update returns, so it is
+ * the next spare.  No map is created here: this works without CAP_BPF.
  */
 int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e, size_t n);
+
+/*
+ * Register one of the caller's sockets as the relay's (tg_relay sk storage): the enforcer lets
+ * its packets pass and steering leaves them alone.  Needs no capability (kernel >= 5.19 with
+ * kernel.unprivileged_bpf_disabled set); only the caller's own fds can be named.  0 or -errno.
+ */
+int tg_bpf_relay_socket(struct tg_bpf *h, int sock_fd);
+/*
+ * After set-up, before the process drops its privileges: close every fd the running daemon does
+ * not need (tg_config, tg_exclude, tg_flows, counters, tg_attach, programs and the skeletons).
+ * A map fd stays writable without any capability; what is kept is tg_policy and its two tries
+ * (policy swaps), tg_listen (steering stops at shutdown), tg_events (its ring buffer must be set
+ * up before) and tg_relay.  tg_bpf_exclude_*() fail afterwards.
+ */
+void tg_bpf_keep_runtime(struct tg_bpf *h);
 
 /* Inside source prefixes never steered (family AF_INET/AF_INET6, addr in network order). */
 int tg_bpf_exclude_add(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len);

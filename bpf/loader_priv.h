@@ -19,6 +19,7 @@ enum tg_map_id {
 	TG_MAP_EVENTS,
 	TG_MAP_ATTACH,
 	TG_MAP_PLAIN,
+	TG_MAP_RELAY,
 	TG_MAP_N,
 };
 
@@ -32,6 +33,8 @@ struct tg_bpf {
 	struct enforce_bpf *enf;
 	int map_fd[TG_MAP_N];
 	int prog_fd[4];			/* by enum tg_bpf_prog; -1 when not loaded here */
+	int trie_fd[2];			/* the two policy tries, used in turn (-1: none) */
+	int trie_live;			/* which of them is in tg_policy now (-1: neither) */
 	struct ring_buffer *rb;
 	tg_bpf_event_cb cb;
 	void *cb_ctx;

@@ -65,6 +65,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_rule_stats SEC(".maps");
 
+/*
+ * The relay's own sockets: the daemon stores TG_RELAY_SOCKET here for each socket it connects
+ * (bpf_map_update_elem keyed by its own fd: no capability needed, and a process can only ever
+ * mark sockets it holds).  The storage lives and dies with the socket.  Replaces SO_MARK, which
+ * needs CAP_NET_RAW/CAP_NET_ADMIN the unprivileged workers do not have.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_relay SEC(".maps");
+
 static const struct tg_counters tg_zero_counters;
 
 static __always_inline struct tg_config *tg_cfg(void)
@@ -112,7 +126,28 @@ static __always_inline void tg_count(__u32 rule_id, __u32 idx, __u64 n)
 	r->v[tg_ctr_slot(idx)] += n;
 }
 
-/* The policy for an address: the longest prefix in the current trie, else the default rule. */
+/*
+ * A packet of the daemon's own connection: its socket is registered in tg_relay, or (older
+ * daemons, admins' own tools) it carries the configured relay mark.  Only locally sent packets
+ * have a socket (skb->sk); forwarded and received ones never match the storage.
+ */
+static __always_inline bool tg_is_relay(struct __sk_buff *skb, const struct tg_config *cfg)
+{
+	struct bpf_sock *sk;
+	__u32 *v;
+
+	if (cfg->relay_mark && (skb->mark & cfg->relay_mask) == cfg->relay_mark)
+		return true;
+	sk = skb->sk;
+	if (!sk)
+		return false;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return false;
+	v = bpf_sk_storage_get(&tg_relay, sk, 0, 0);
+	return v && *v == TG_RELAY_SOCKET;
+}
+
 /*
  * The rule for a peer address on a TCP port (host byte order): a [host]:port rule's own level
  * on its port, else the address's any-port level.  Port 0 means "not known" (a frame that

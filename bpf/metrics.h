@@ -36,7 +36,7 @@ enum tg_drop_reason {
 
 enum tg_ctr {
 	TG_CTR_FLOWS_STEERED = 0,	/* SYNs assigned to the daemon's listener */
-	TG_CTR_FLOWS_RELAY,		/* SYNs of the daemon's own (marked) outbound flows */
+	TG_CTR_FLOWS_RELAY,		/* SYNs of the daemon's own outbound flows */
 	TG_CTR_FLOWS_TRACKED,		/* other SMTP flows the enforcer followed */
 	TG_CTR_FLOWS_TLS,		/* ... that reached TLS (server's 2xx to STARTTLS) */
 	TG_CTR_FLOWS_PLAIN,		/* ... that sent a mail command (or AUTH) in plaintext */

@@ -85,7 +85,7 @@ static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
 
 	if (!cfg || tg_parse(skb, &p) != TG_PARSE_TCP || !tg_port_is_steered(cfg, p.dport))
 		return TC_ACT_UNSPEC;
-	if (cfg->relay_mark && (skb->mark & cfg->relay_mask) == cfg->relay_mark)
+	if (tg_is_relay(skb, cfg))
 		return TC_ACT_UNSPEC; /* the daemon's own connection */
 	if (excluded(&p))
 		return TC_ACT_UNSPEC;

@@ -5,7 +5,7 @@
  * its tuple when there is one (bpf_skc_lookup_tcp: an accepted relay socket), else to the daemon's
  * IP_TRANSPARENT listener from tg_listen, with bpf_sk_assign; the skb gets tg_config.steer_mark
  * so that `ip rule fwmark M lookup T` + `local default dev lo table T` deliver it locally.
- * Never steered: skbs carrying the relay mark (the daemon's own sockets), sources in tg_exclude,
+ * Never steered: the daemon's own sockets' skbs (tg_relay, a relay mark), sources in tg_exclude,
  * and everything while tg_listen is empty (the daemon is down: the enforcer alone decides).
  *
  * Maps (besides those in common.h): tg_listen and tg_exclude, below.  The enforcer reads

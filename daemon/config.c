@@ -48,8 +48,10 @@ static const struct ckey keys[] = {
 	{ "inbound_policy", C_STR, O(inbound_policy), 0, NULL },
 	{ "tls_ca_file", C_STR, O(tls_ca_file), 0, "/etc/ssl/certs/ca-certificates.crt" },
 	{ "tls_ca_path", C_STR, O(tls_ca_path), 0, NULL },
-	/* must differ from the steering mark (bpf/loader.h TG_STEER_MARK_DEFAULT, 0x7467) */
-	{ "relay_mark", C_MARK, O(relay_mark), 0, "0x7472" },
+	/* Our sockets are known to the BPF programs from tg_relay; a mark besides is for the
+	 * admin's own rules and needs CAP_NET_ADMIN (user = root).  Must differ from the steering
+	 * mark (bpf/loader.h TG_STEER_MARK_DEFAULT, 0x7467). */
+	{ "relay_mark", C_MARK, O(relay_mark), 0, "0" },
 	{ "inbound_listen", C_ADDRS, O(inbound_listen), O(n_inbound_listen), "" },
 	{ "inbound_next_hop", C_ADDR, O(inbound_next_hop), O(has_inbound_next_hop), "" },
 	{ "inbound_cert", C_CERT, O(certs), O(n_certs), "" },
@@ -82,6 +84,7 @@ static const struct ckey keys[] = {
 	{ "inbound_client_connection_limit", C_UINT, O(inbound_client_connection_limit), 0, "20" },
 	{ "inbound_client_rate_limit", C_UINT, O(inbound_client_rate_limit), 0, "600" },
 	{ "first_command_timeout", C_DURATION, O(first_command_timeout), 0, "30s" },
+	{ "user", C_STR, O(user), 0, NULL },
 	{ "run_dir", C_STR, O(run_dir), 0, "/run/tlsgate" },
 	{ "state_dir", C_STR, O(state_dir), 0, "/var/lib/tlsgate" },
 	{ "bpf_pin_dir", C_STR, O(bpf_pin_dir), 0, "/sys/fs/bpf/tlsgate" },

@@ -70,7 +70,7 @@ struct config {
 	char *inbound_policy;
 	char *tls_ca_file;
 	char *tls_ca_path;
-	uint32_t relay_mark;	/* SO_MARK on our outbound sockets: the enforcer lets them pass */
+	uint32_t relay_mark;	/* also SO_MARK our outbound sockets (0: no; needs user = root) */
 
 	/* inbound: external senders -> inside MTA */
 	struct config_addr inbound_listen[CONFIG_MAX_ADDRS];
@@ -95,6 +95,7 @@ struct config {
 	unsigned int inbound_client_connection_limit, inbound_client_rate_limit;
 	unsigned int first_command_timeout;
 
+	char *user;		/* run as this user after set-up (NULL: "tlsgate" if it exists) */
 	char *run_dir;
 	char *state_dir;
 	char *bpf_pin_dir;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 static int add_excludes(struct tg_bpf *h, const struct config_prefixes *l)
@@ -170,6 +171,31 @@ void datapath_events(struct tg_bpf *h)
 {
 	if (h)
 		tg_bpf_events_poll(h, 0, on_event, NULL);
+}
+
+void datapath_relay_socket(const struct gateway *g, int fd, const char *ids)
+{
+	const struct config *c = &g->cfg;
+	int rc;
+
+	if (c->relay_mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &c->relay_mark,
+					sizeof(c->relay_mark)))
+		log_warn("session=%s SO_MARK %#x: %s", ids, c->relay_mark, strerror(errno));
+	if (!g->bpf)
+		return;
+	rc = tg_bpf_relay_socket(g->bpf, fd);
+	if (rc)
+		log_warn("session=%s bpf relay register: %s (the kernel enforcer will not know this "
+			 "is the relay)",
+			 ids, strerror(-rc));
+}
+
+void datapath_keep_runtime(struct tg_bpf *h)
+{
+	if (!h)
+		return;
+	tg_bpf_keep_runtime(h);
+	log_info("bpf: set-up done: keeping only tg_policy, tg_listen, tg_events and tg_relay open");
 }
 
 int datapath_detach(const char *pin_dir)

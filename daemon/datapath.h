@@ -20,6 +20,15 @@ int datapath_listeners(struct gateway *g, struct tg_bpf *h, int fd4, int fd6, in
 int datapath_policy(struct tg_bpf *h, const struct policy *p);
 /* Drain and log drop events (and publish them for `tlsgatectl monitor`). */
 void datapath_events(struct tg_bpf *h);
+/*
+ * One of the relay's outbound sockets, before connect(): registered in tg_relay so that the
+ * enforcer lets it pass and steering leaves it alone, and given SO_MARK = relay_mark when one is
+ * configured.  Failures are logged with `ids` (the session), not fatal: such a connection is
+ * then enforced like any other host's.  Runs on the workers, unprivileged.
+ */
+void datapath_relay_socket(const struct gateway *g, int fd, const char *ids);
+/* After set-up, before the privilege drop: close the BPF fds the running daemon does not need. */
+void datapath_keep_runtime(struct tg_bpf *h);
 /* `tlsgated --detach`: remove filters, routes and pins left by a previous run. */
 int datapath_detach(const char *pin_dir);
 

@@ -25,10 +25,12 @@
 #include <stdint.h>
 
 #include "daemon/config.h"
+#include "daemon/privdrop.h"
 #include "ktls/ktls.h"
 
 struct anvil;
 struct policy;
+struct tg_bpf;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's). */
 struct gateway_counters {
@@ -55,6 +57,8 @@ struct gateway {
 	struct gateway_counters ctr;
 	atomic_bool stopping;	/* SIGTERM: stop accepting, finish sessions */
 	struct anvil *anvil;	/* per-client-address limits of inbound connections */
+	struct tg_bpf *bpf;	/* NULL without BPF; workers only register sockets in tg_relay */
+	struct privdrop priv;	/* whom the daemon becomes after set-up */
 	uint64_t started_ms;
 };
 

@@ -5,6 +5,7 @@
  * the greeting shown (session_relay_show_greeting).  Where TLS is required and cannot be had, the client
  * gets a 421 instead of a greeting and keeps the mail queued.
  */
+#include "daemon/datapath.h"
 #include "daemon/gateway.h"
 #include "daemon/session_int.h"
 #include "ktls/endpoint.h"
@@ -86,7 +87,6 @@ static int decide(struct session *s)
 
 int session_up_connect(struct session *s)
 {
-	const struct config *c = &s->host->gw->cfg;
 	int fd, err;
 
 	if (!s->dest_txt[0]) {
@@ -120,11 +120,8 @@ int session_up_connect(struct session *s)
 		return err;
 	}
 	tg_set_nodelay(fd);
-	/* The mark tells the kernel enforcer (and the steering program) this is the relay. */
-	if (c->relay_mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &c->relay_mark,
-					sizeof(c->relay_mark)))
-		log_warn("session=%s SO_MARK %#x: %s (the kernel enforcer will not know this is the "
-			 "relay)", s->ids, c->relay_mark, strerror(errno));
+	/* The kernel enforcer (and the steering program) must know this is the relay. */
+	datapath_relay_socket(s->host->gw, fd, s->ids);
 	if (connect(fd, (struct sockaddr *)&s->dest,
 		    s->dest.ss_family == AF_INET ? sizeof(struct sockaddr_in)
 						 : sizeof(struct sockaddr_in6)) &&

@@ -3,8 +3,10 @@
 #include "daemon/anvil.h"
 #include "bpf/loader.h"
 #include "daemon/datapath.h"
+#include "control/runfile.h"
 #include "control/server.h"
 #include "daemon/events.h"
+#include "daemon/privdrop.h"
 #include "daemon/worker.h"
 #include "lib/log.h"
 #include "lib/version.h"
@@ -12,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -140,10 +143,11 @@ int supervisor_run(struct gateway *g)
 		supervisor_refresh_policy(&sv, p);
 		policy_put(p);
 	}
+	/* Everything that needs privilege first (listeners on port 25 with IP_TRANSPARENT, the
+	 * SOCKMAP, the control socket); then the drop; then the threads that read the network,
+	 * so that none of them ever had a capability. */
 	for (unsigned int i = 0; i < sv.nworkers; i++) {
 		rc = worker_new(g, i, &sv.workers[i]);
-		if (!rc)
-			rc = worker_start(sv.workers[i]);
 		if (rc) {
 			log_err("worker %u: %s", i, strerror(-rc));
 			goto stop;
@@ -154,7 +158,8 @@ int supervisor_run(struct gateway *g)
 
 		transparent_fds(&sv, ROLE_OUTBOUND, &fd4, &fd6);
 		transparent_fds(&sv, ROLE_INBOUND, &in4, &in6);
-		if (datapath_listeners(g, sv.bpf, fd4, fd6, in4, in6))
+		rc = datapath_listeners(g, sv.bpf, fd4, fd6, in4, in6);
+		if (rc)
 			goto stop;
 	}
 	if (sv.bpf) {
@@ -164,9 +169,33 @@ int supervisor_run(struct gateway *g)
 			loop_watch(sv.loop, &sv.bpf_ev, EPOLLIN);
 		datapath_events(sv.bpf); /* what the enforcer dropped while we were down */
 	}
+	rc = privdrop_prepare(&g->cfg, &g->priv);
+	if (rc)
+		goto stop;
 	rc = open_control(&sv);
 	if (rc)
 		goto stop;
+	if (g->cfg.run_dir && g->cfg.run_dir[0]) {
+		/* tlsgatectl believes replies from the runfile's owner (or root) only */
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", g->cfg.run_dir, CTL_RUN_FILE);
+		rc = privdrop_give(&g->priv, path);
+		if (rc)
+			goto stop;
+	}
+	datapath_keep_runtime(sv.bpf);
+	g->bpf = sv.bpf;
+	rc = privdrop_apply(&g->priv);
+	if (rc)
+		goto stop;
+	for (unsigned int i = 0; i < sv.nworkers; i++) {
+		rc = worker_start(sv.workers[i]);
+		if (rc) {
+			log_err("worker %u: %s", i, strerror(-rc));
+			goto stop;
+		}
+	}
 	log_info("tlsgated %s started: workers=%u ktls=\"%s\" hostname=%s", TLSGATE_VERSION,
 		 sv.nworkers, g->caps_line, g->cfg.hostname);
 	while (!sv.stop) {
@@ -200,6 +229,7 @@ out:
 	g->anvil = NULL;
 	events_detach();
 	control_server_close(sv.ctl);
+	g->bpf = NULL; /* the workers are gone: draining sessions registered their sockets */
 	if (sv.bpf)
 		tg_bpf_close(sv.bpf); /* programs and pins stay: fail-closed */
 	policy_resolver_free(sv.resolver);

@@ -86,7 +86,8 @@ int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen)
 	supervisor_apply_policy(sv, p);
 	snprintf(msg, msglen, "policy reloaded: %zu outbound, %zu inbound rules",
 		 policy_rule_count(p, POLICY_OUTBOUND), policy_rule_count(p, POLICY_INBOUND));
-	log_info("reload: policy outbound=%s inbound=%s loaded (%s)",
+	log_info("reload: policy outbound=%s inbound=%s loaded (%s); configuration, certificates "
+		 "and listeners are read at start only: they need a restart",
 		 g->cfg.outbound_policy ? g->cfg.outbound_policy : "(none)",
 		 g->cfg.inbound_policy ? g->cfg.inbound_policy : "(none)", msg);
 	return 0;

@@ -6,8 +6,9 @@
  *   tlsgated --probe                                    what the kernel offers, then exit
  *   tlsgated --check-config [-c FILE]                   load configuration and policy, exit
  *
- * The main thread owns signals, reloads and (later) the control socket; workers (one per CPU,
- * SO_REUSEPORT) own the sessions.
+ * The main thread owns signals, reloads and the control socket; workers (one per CPU,
+ * SO_REUSEPORT) own the sessions.  Set-up runs as root; then the process becomes `user`
+ * (daemon/privdrop.h) before the first worker starts.
  */
 #include "daemon/gateway.h"
 #include "daemon/tls_client.h"
@@ -145,6 +146,9 @@ static int setup(struct gateway *g, const char *file, const char *const *overrid
 		return -EINVAL;
 	}
 	fit_descriptors(g);
+	rc = privdrop_resolve(&g->cfg, &g->priv);
+	if (rc)
+		return rc;
 	rc = probe(g);
 	if (rc)
 		return rc;

@@ -13,8 +13,10 @@
  *   helper_bpf_gate serve NETNS ADDR PORT COUNT
  *       a plain server (no BPF) answering "220 real-mx local=..." COUNT times: the real MX.
  *   helper_bpf_gate smtp NETNS SERVER MARK FROM TO
- *       a plaintext SMTP transaction from a socket with SO_MARK=MARK (the daemon's relay
- *       sockets carry the relay mark); exit 0 when the server accepted the message
+ *       a plaintext SMTP transaction from a socket with SO_MARK=MARK (the relay mark); with
+ *       MARK = relay:PINDIR[:UID] instead the socket is registered in PINDIR's tg_relay as the
+ *       daemon registers its own (as UID, after dropping root, when given); with
+ *       MARK = uid:UID plainly as that user.  Exit 0 when the server accepted the message
  *   helper_bpf_gate exclude PINDIR PREFIX          add an exclusion to a running setup
  *   helper_bpf_gate events PINDIR                  print the waiting drop events, one per line
  *   helper_bpf_gate stats PINDIR [ARGS]            `tlsgatectl stats ARGS` (ctl/stats.c);
@@ -30,8 +32,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +353,47 @@ static int smtp_send(int fd, FILE *in, const char *cmd, int want)
 	return smtp_reply(in) / 100 == want ? 0 : -1;
 }
 
+/*
+ * "relay:PINDIR[:UID]" or "uid:UID": the pinned tg_relay is opened as root, then (with a UID) the
+ * process becomes that user without capabilities, as tlsgated's workers are, before it makes
+ * and registers its socket.
+ */
+static int smtp_socket_as(const char *spec)
+{
+	char dir[PATH_MAX], *colon;
+	struct tg_bpf *h = NULL;
+	uid_t uid = 0;
+	bool relay = !strncmp(spec, "relay:", 6);
+	int fd = -1, err;
+
+	snprintf(dir, sizeof(dir), "%s", spec + (relay ? 6 : 4));
+	colon = strrchr(dir, ':');
+	if (!relay) {
+		uid = (uid_t)strtoul(dir, NULL, 10);
+	} else if (colon) {
+		*colon = '\0';
+		uid = (uid_t)strtoul(colon + 1, NULL, 10);
+	}
+	if (relay && (err = tg_bpf_open_pinned(dir, &h))) {
+		fprintf(stderr, "helper_bpf_gate: %s: %s\n", dir, strerror(-err));
+		return -1;
+	}
+	if (uid && (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))) {
+		perror("helper_bpf_gate: drop to uid");
+		goto out;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && relay && (err = tg_bpf_relay_socket(h, fd))) {
+		fprintf(stderr, "helper_bpf_gate: register in tg_relay (uid %u): %s\n", uid,
+			strerror(-err));
+		close(fd);
+		fd = -1;
+	}
+out:
+	tg_bpf_close(h);
+	return fd;
+}
+
 static int do_smtp(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(25) };
@@ -359,10 +405,17 @@ static int do_smtp(int argc, char **argv)
 
 	if (argc != 6 || enter_netns(argv[1]) || inet_pton(AF_INET, argv[2], &sa.sin_addr) != 1)
 		return 2;
-	mark = (uint32_t)strtoul(argv[3], NULL, 0);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	if (!strncmp(argv[3], "relay:", 6) || !strncmp(argv[3], "uid:", 4))
+		fd = smtp_socket_as(argv[3]);
+	else {
+		mark = (uint32_t)strtoul(argv[3], NULL, 0);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || !(in = fdopen(fd, "r"))) {
 		perror("helper_bpf_gate: smtp");
 		goto out;

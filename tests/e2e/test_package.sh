@@ -29,6 +29,9 @@ grep -q "tlsgated --detach" "$work/ctl/prerm"
 ok $? "removal detaches the BPF programs (prerm: tlsgated --detach)"
 grep -q "addgroup --system tlsgate" "$work/ctl/postinst"
 ok $? "installation creates the tlsgate group (read access for tlsgatectl)"
+grep -q "adduser --system --ingroup tlsgate" "$work/ctl/postinst" &&
+	grep -q "chown tlsgate:tlsgate /etc/tlsgate/tls_policy" "$work/ctl/postinst"
+ok $? "installation creates the tlsgate user the daemon becomes, owner of the policy files"
 grep -q "Depends:.*libbpf1.*libssl3" "$work/ctl/control"
 ok $? "shared-library dependencies computed"
 
@@ -56,6 +59,13 @@ unit=$r/lib/systemd/system/tlsgated.service
 grep -q "^ExecStart=/usr/sbin/tlsgated -f" "$unit" && grep -q "^NoNewPrivileges=yes" "$unit" &&
 	grep -q "^ProtectSystem=strict" "$unit" && grep -q "^CapabilityBoundingSet=" "$unit"
 ok $? "the unit runs tlsgated -f, hardened (NoNewPrivileges, ProtectSystem=strict, capabilities)"
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
+for c in CAP_SETUID CAP_SETGID CAP_CHOWN CAP_SETPCAP; do
+	case " $caps " in *" $c "*) ;; *) false ;; esac
+	ok $? "the unit lets tlsgated drop to its user: $c in the bounding set"
+done
+case " $caps " in *" CAP_NET_RAW "*) false ;; *) true ;; esac
+ok $? "... and no CAP_NET_RAW (no SO_MARK any more)"
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$unit" > "$work/verify" 2>&1
 	! grep -v "Failed to resolve\|not executable\|/usr/sbin/tlsgated" "$work/verify" | grep -qi "error\|unknown"
