@@ -113,8 +113,9 @@ held=$(awk '/^map_id:/ { print $2 }' /proc/"$gwpid"/fdinfo/* 2>/dev/null | while
 	bpftool -j map show id "$id" | jq -r .name
 done | sort | tr '\n' ' ')
 diag "maps held by the daemon: $held"
-is "$held" "tg_events tg_listen tg_policy tg_policy_trie tg_policy_trie tg_relay " \
-	"the daemon holds only tg_policy + 2 tries, tg_listen, tg_events, tg_relay"
+# (tg_config: each policy swap adds the ports of [host]:port rules to the policed set)
+is "$held" "tg_config tg_events tg_listen tg_policy tg_policy_trie tg_policy_trie tg_relay " \
+	"the daemon holds only tg_policy + 2 tries, tg_config, tg_listen, tg_events, tg_relay"
 is "$(cat /proc/"$gwpid"/fdinfo/* 2>/dev/null | grep -c '^prog_id:')" 0 "... and no program"
 [ "$(stat -c %U "$TG_WORK/gw")" = "$user" ] && [ -s "$TG_WORK/gw/ctl" ]
 ok $? "run_dir is the user's (and holds the control runfile)"
