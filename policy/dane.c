@@ -133,7 +133,7 @@ static void host_fail(struct policy_dane_host *h, enum policy_dane_state s, cons
 
 	h->state = s;
 	if (a && a->why_bogus && sec == POLICY_DANE_BOGUS)
-		snprintf(h->reason, sizeof(h->reason), "%s: %s (%.80s)", what,
+		snprintf(h->reason, sizeof(h->reason), "%s: %s (%.160s)", what,
 			 policy_dane_sec_name(sec), a->why_bogus);
 	else if (a)
 		snprintf(h->reason, sizeof(h->reason), "%s: %s", what, policy_dane_sec_name(sec));
@@ -301,7 +301,7 @@ static void domain_end(struct policy_dane_domain *d, enum policy_dane_state s, c
 
 	d->state = s;
 	if (a && a->why_bogus && sec == POLICY_DANE_BOGUS)
-		snprintf(d->reason, sizeof(d->reason), "%s: %s (%.80s)", why,
+		snprintf(d->reason, sizeof(d->reason), "%s: %s (%.160s)", why,
 			 policy_dane_sec_name(sec), a->why_bogus);
 	else if (a)
 		snprintf(d->reason, sizeof(d->reason), "%s: %s", why, policy_dane_sec_name(sec));

@@ -102,7 +102,7 @@ struct policy_dane_host {
 	char base[POLICY_DANE_NAME_MAX];	/* TLSA base domain: SNI, and a DANE-TA name */
 	uint16_t pref;
 	enum policy_dane_state state;
-	char reason[160];			/* why, for logs and `tlsgatectl dane check` */
+	char reason[256];			/* why, for logs and `tlsgatectl dane check` */
 	size_t n4, n6;
 	uint8_t addr4[POLICY_DANE_MAX_ADDRS][4];
 	uint8_t addr6[POLICY_DANE_MAX_ADDRS][16];
@@ -118,7 +118,7 @@ struct policy_dane_host {
 struct policy_dane_domain {
 	char domain[POLICY_DANE_NAME_MAX];
 	enum policy_dane_state state;	/* NONE (MX insecure), FAILED (MX lookup), else per host */
-	char reason[160];
+	char reason[256];
 	bool implicit_mx;		/* no MX RRset: the domain is its own host (RFC 5321 5.1) */
 	size_t nhost;
 	struct policy_dane_host host[POLICY_DANE_MAX_HOSTS];
