@@ -20,8 +20,9 @@ PKGS="$PKGS python3"
 # build/mta/ instead.  Of the libraries they link, only libidn12 (Exim's) is not already here.
 PKGS="$PKGS libidn12"
 # DANE (policy/dane.c, libunbound above): the root trust anchor it defaults to; the tests sign a
-# private zone (ldns-keygen, ldns-signzone) and serve it with nsd.
-PKGS="$PKGS dns-root-data ldnsutils"
+# private zone (ldns-keygen, ldns-signzone) and serve it with nsd; unbound (the daemon) is the
+# validating resolver posttls-finger needs for the differential test against tlsgate's verdicts.
+PKGS="$PKGS dns-root-data ldnsutils unbound"
 
 missing=""
 for p in $PKGS; do

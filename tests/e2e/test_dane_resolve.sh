@@ -195,4 +195,52 @@ t "CNAME: verified, SNI = expanded name" has 'smtp tls=verified detail="verified
 pf_wait_mail mx dave@example.org 2 20 >/dev/null
 is "$(stored dave)" 2 "2 1 1 and CNAME: both delivered for dave"
 
+# ---- differential: posttls-finger on the same zone reaches the same verdict ----------------
+# Its lines, as Postfix 3.7 words them: "Matched DANE .. certificate" + "Verified TLS connection
+# established" (verified); "server certificate verification failed" (DANE-mode verification
+# failed: no matching record, or the DANE-TA name check); "unsupported TLSA certificate usage"
+# for every record and no match (all unusable: TLS, no authentication); no TLS connection at all
+# after "lookup failed" (a DNS failure: defer); a connection without any of these (not DANE).
+ptf_verdict() {
+	if [[ $1 == *"Matched DANE"*"Verified TLS connection established"* ]]; then
+		echo verified
+	elif [[ $1 != *"TLS connection established"* ]]; then
+		[[ $1 == *"lookup failed"* || $1 == *"lookup error"* ]] && echo defer || echo error
+	elif [[ $1 == *"unsupported TLSA certificate usage"* && $1 != *"Matched DANE"* ]]; then
+		echo unauthenticated
+	elif [[ $1 == *"server certificate verification failed"* ]]; then
+		echo failed
+	else
+		echo none
+	fi
+}
+our_verdict() {
+	case $1 in
+	*"smtp tls=verified"*) echo verified ;;
+	*"smtp tls=failed"*) echo failed ;;
+	*"smtp tls=unauthenticated"*) echo unauthenticated ;;
+	*"smtp defer 4.7.5"*) echo defer ;;
+	*"smtp dane=none"*) echo none ;;
+	*) echo error ;;
+	esac
+}
+if command -v posttls-finger >/dev/null && why=$(dnssec_unbound_available); then
+	dnssec_unbound "$NS_GW" 203.0.113.1 "$z" "$z/example.ds" 203.0.113.53
+	mkdir -p "$work/ptf"
+	# dnssec_probe: the test resolver knows no root zone; the probe would only warn.
+	printf '%s\n' 'compatibility_level = 3.6' 'smtp_dns_support_level = dnssec' \
+		'smtp_host_lookup = dns' 'dnssec_probe =' > "$work/ptf/main.cf"
+	for d in dane-ok dane-bad bogus insecure dane-ta dane-tawrong dane-unusable dane-roll \
+		dane-cname; do
+		run "$d.example" carol >/dev/null
+		ours=$(our_verdict "$out")
+		theirs=$(MAIL_CONFIG=$work/ptf ip netns exec "$NS_GW" \
+			timeout 40 posttls-finger -c -t10 -T20 -l dane "$d.example" 2>&1)
+		is "$(ptf_verdict "$theirs")" "$ours" "differential $d: posttls-finger agrees ($ours)" ||
+			printf '%s\n' "$theirs" | sed 's/^/#   /'
+	done
+else
+	skip "${why:-posttls-finger not installed}" "differential against posttls-finger"
+fi
+
 tap_done

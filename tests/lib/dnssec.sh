@@ -12,6 +12,7 @@
 #   dnssec_spki_sha256 CERT           hex SHA-256 of CERT's SubjectPublicKeyInfo: the data of a
 #                                     "3 1 1" / "2 1 1" TLSA record
 #   dnssec_nsd NS ADDR DIR ZONE=FILE...   nsd on ADDR:53 in NS serving the zones (stopped at exit)
+#   dnssec_unbound NS ADDR DIR ANCHOR FWD  a validating unbound for the namespace's resolv.conf
 
 dnssec_available() {
 	local t
@@ -74,4 +75,43 @@ EOF
 	done
 	tg_bg ip netns exec "$ns" nsd -d -c "$d/nsd.conf"
 	tg_wait_listen "$ns" 53 20 || bail "nsd did not start: $(tail -n 5 "$d/nsd.log")"
+}
+
+# A validating recursive resolver (unbound) on ADDR:53 in NS that forwards everything to the nsd
+# at FWD and trusts only ANCHOR_FILE; /etc/netns/NS/resolv.conf points the namespace's stub
+# resolver at it with trust-ad, so Postfix tools see the AD bit (removed at exit).
+dnssec_unbound_available() {
+	command -v unbound >/dev/null || { echo "unbound not installed (make deps installs it)"; return 1; }
+}
+
+dnssec_unbound() { # NS ADDR DIR ANCHOR_FILE FWD
+	local ns=$1 addr=$2 d=$3 ta=$4 fwd=$5
+	cat > "$d/unbound.conf" <<EOF2
+server:
+	interface: $addr
+	port: 53
+	username: ""
+	chroot: ""
+	directory: "$d"
+	pidfile: "$d/unbound.pid"
+	do-daemonize: no
+	use-syslog: no
+	logfile: "$d/unbound.log"
+	verbosity: 1
+	access-control: 0.0.0.0/0 allow
+	do-not-query-localhost: no
+	module-config: "validator iterator"
+	trust-anchor-file: "$ta"
+	do-ip6: no
+forward-zone:
+	name: "."
+	forward-addr: $fwd
+remote-control:
+	control-enable: no
+EOF2
+	mkdir -p "/etc/netns/$ns"
+	tg_on_exit "rm -rf '/etc/netns/$ns'"
+	printf 'nameserver %s\noptions trust-ad\n' "$addr" > "/etc/netns/$ns/resolv.conf"
+	tg_bg ip netns exec "$ns" unbound -d -c "$d/unbound.conf"
+	tg_wait_listen "$ns" 53 20 || bail "unbound did not start: $(tail -n 5 "$d/unbound.log")"
 }
