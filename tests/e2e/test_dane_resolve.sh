@@ -82,6 +82,8 @@ dnssec_sign "$z" bogus.example expired
 		echo "mx-$h IN A 203.0.113.25"
 		echo "dane-$h IN MX 10 mx-$h.example."
 	done
+	# a secure MX naming a host in the bogus zone: the address lookup fails
+	echo "dane-bogushost IN MX 10 mx.bogus.example."
 	echo "mx-alias IN CNAME mx-target.example."
 	echo "dane-cname IN MX 10 mx-alias.example."
 	echo "_25._tcp.mx-ok IN TLSA 3 1 1 $mx_h"
@@ -160,6 +162,12 @@ t "bogus: the MX lookup failed (bogus)" has 'domain=bogus.example state=failed r
 t "bogus: deferred with 4.7.5" has 'smtp defer 4.7.5'
 is "$(pf_sessions)" "$conn_before" "bogus: no connection to the MX"
 
+# The same for an MX host whose addresses are bogus (the MX RRset itself is fine).
+run dane-bogushost.example carol
+t "bogus host: the address lookup failed" has 'host=mx.bogus.example .*state=failed .*reason="address lookup (A): bogus'
+t "bogus host: deferred with 4.7.5" has 'smtp defer 4.7.5'
+is "$(pf_sessions)" "$conn_before" "bogus host: no connection to the MX"
+
 # Insecure (unsigned) zone: no DANE, other policy applies (the TLSA there is not used).
 run insecure.example carol
 t "insecure: no DANE (MX RRset insecure)" has 'domain=insecure.example state=none reason="MX RRset insecure"'
@@ -230,7 +238,7 @@ if command -v posttls-finger >/dev/null && why=$(dnssec_unbound_available); then
 	# dnssec_probe: the test resolver knows no root zone; the probe would only warn.
 	printf '%s\n' 'compatibility_level = 3.6' 'smtp_dns_support_level = dnssec' \
 		'smtp_host_lookup = dns' 'dnssec_probe =' > "$work/ptf/main.cf"
-	for d in dane-ok dane-bad bogus insecure dane-ta dane-tawrong dane-unusable dane-roll \
+	for d in dane-ok dane-bad bogus dane-bogushost insecure dane-ta dane-tawrong dane-unusable dane-roll \
 		dane-cname; do
 		run "$d.example" carol >/dev/null
 		ours=$(our_verdict "$out")
