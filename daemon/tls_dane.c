@@ -28,7 +28,8 @@ int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *h, bool *usable
 
 	*usable = false;
 	if (h->state != POLICY_DANE_USABLE && h->state != POLICY_DANE_UNUSABLE_ALL) {
-		snprintf(err, errlen, "no DANE for %s: %s", h->name, policy_dane_state_name(h->state));
+		snprintf(err, errlen, "no DANE for %s: %s", h->name,
+			 policy_dane_state_name(h->state));
 		return -EINVAL;
 	}
 	/* RFC 7672 8.1: SNI is the TLSA base domain, also without usable records. */
@@ -89,8 +90,8 @@ int tls_dane_check(SSL *ssl, char *buf, size_t len)
 	if (usage == POLICY_DANE_TA) {
 		const char *peer = SSL_get0_peername(ssl);
 
-		snprintf(buf, len, "verified by DANE-TA(2) %u %u depth %d name %s", sel, mtype, depth,
-			 peer ? peer : "?");
+		snprintf(buf, len, "verified by DANE-TA(2) %u %u depth %d name %s", sel, mtype,
+			 depth, peer ? peer : "?");
 	} else {
 		snprintf(buf, len, "verified by DANE-EE(%u) %u %u", usage, sel, mtype);
 	}

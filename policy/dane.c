@@ -50,7 +50,7 @@ void policy_dane_domain_clear(struct policy_dane_domain *d)
 }
 
 const struct policy_dane_host *policy_dane_host_by_addr(const struct policy_dane_domain *d,
-							 const uint8_t *addr, size_t alen)
+							const uint8_t *addr, size_t alen)
 {
 	for (size_t h = 0; h < d->nhost; h++) {
 		const struct policy_dane_host *x = &d->host[h];
@@ -66,7 +66,7 @@ const struct policy_dane_host *policy_dane_host_by_addr(const struct policy_dane
 }
 
 const struct policy_dane_host *policy_dane_host_by_name(const struct policy_dane_domain *d,
-							 const char *name)
+							const char *name)
 {
 	char n[POLICY_DANE_NAME_MAX];
 
@@ -82,8 +82,8 @@ static void on_answer(void *arg, const struct policy_dane_answer *a);
 
 static int ask(struct policy_dane_lookup *l, enum q_kind kind, int host, const char *name)
 {
-	static const uint16_t types[] = { [Q_MX] = T_MX, [Q_A] = T_A, [Q_AAAA] = T_AAAA,
-					  [Q_TLSA] = T_TLSA };
+	static const uint16_t types[] = {
+		[Q_MX] = T_MX, [Q_A] = T_A, [Q_AAAA] = T_AAAA, [Q_TLSA] = T_TLSA};
 	struct dane_q *q;
 	int rc;
 
@@ -116,10 +116,13 @@ static void finish(struct policy_dane_lookup *l)
 			dane |= s == POLICY_DANE_USABLE || s == POLICY_DANE_UNUSABLE_ALL;
 			failed |= s == POLICY_DANE_FAILED;
 		}
-		d->state = dane ? POLICY_DANE_USABLE : failed ? POLICY_DANE_FAILED : POLICY_DANE_NONE;
+		d->state = dane	    ? POLICY_DANE_USABLE
+			   : failed ? POLICY_DANE_FAILED
+				    : POLICY_DANE_NONE;
 		snprintf(d->reason, sizeof(d->reason), "%s",
-			 dane ? "MX RRset secure, TLSA at some host" :
-			 failed ? "MX RRset secure, lookups failed" : "MX RRset secure, no TLSA");
+			 dane	  ? "MX RRset secure, TLSA at some host"
+			 : failed ? "MX RRset secure, lookups failed"
+				  : "MX RRset secure, no TLSA");
 	}
 	l->cb(l->arg, d);
 	policy_dane_domain_clear(d);
@@ -194,7 +197,8 @@ static void on_addr(struct policy_dane_lookup *l, int hi, bool v6,
 		else if (v6 && a->len[i] == 16 && h->n6 < POLICY_DANE_MAX_ADDRS)
 			memcpy(h->addr6[h->n6++], a->data[i], 16);
 	}
-	/* RFC 7672 2.2.2: with secure addresses, the TLSA base domain is the CNAME-expanded name. */
+	/* RFC 7672 2.2.2: with secure addresses, the TLSA base domain is the CNAME-expanded name.
+	 */
 	if (sec == POLICY_DANE_SECURE && a->n && a->canonname &&
 	    !policy_dane_name_norm(a->canonname, canon))
 		memcpy(h->base, canon, sizeof(canon));
@@ -272,7 +276,7 @@ static int add_host(struct policy_dane_domain *d, const char *name, uint16_t pre
 		if (!strcmp(d->host[i].name, name))
 			return 0;
 	if (d->nhost == POLICY_DANE_MAX_HOSTS)
-		return 0;	/* the rest are the least preferred; the caller sorted */
+		return 0; /* the rest are the least preferred; the caller sorted */
 	h = &d->host[d->nhost++];
 	memcpy(h->name, name, POLICY_DANE_NAME_MAX);
 	memcpy(h->base, name, POLICY_DANE_NAME_MAX);
@@ -320,7 +324,8 @@ static void on_mx(struct policy_dane_lookup *l, const struct policy_dane_answer 
 		domain_end(d, POLICY_DANE_FAILED, "MX lookup", a);
 		return;
 	}
-	/* RFC 7672 2.2.1: an MX RRset that is not secure could be anybody's; DANE does not apply. */
+	/* RFC 7672 2.2.1: an MX RRset that is not secure could be anybody's; DANE does not apply.
+	 */
 	if (sec == POLICY_DANE_INSECURE) {
 		domain_end(d, POLICY_DANE_NONE, "MX RRset insecure", NULL);
 		return;
@@ -342,7 +347,8 @@ static void on_mx(struct policy_dane_lookup *l, const struct policy_dane_answer 
 			return;
 		}
 		if (!c.name[0]) {
-			domain_end(d, POLICY_DANE_NONE, "null MX: the domain accepts no mail", NULL);
+			domain_end(d, POLICY_DANE_NONE, "null MX: the domain accepts no mail",
+				   NULL);
 			return;
 		}
 		if (ntmp < POLICY_DANE_MAX_HOSTS) {

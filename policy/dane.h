@@ -26,10 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define POLICY_DANE_NAME_MAX 256	/* text form, with NUL, no trailing dot */
-#define POLICY_DANE_MAX_HOSTS 16	/* MX hosts looked at per domain (by preference) */
-#define POLICY_DANE_MAX_ADDRS 16	/* per host and family */
-#define POLICY_DANE_MAX_TLSA 32		/* usable records kept per host */
+#define POLICY_DANE_NAME_MAX 256 /* text form, with NUL, no trailing dot */
+#define POLICY_DANE_MAX_HOSTS 16 /* MX hosts looked at per domain (by preference) */
+#define POLICY_DANE_MAX_ADDRS 16 /* per host and family */
+#define POLICY_DANE_MAX_TLSA 32	 /* usable records kept per host */
 
 /* ---- answers ------------------------------------------------------------------------------ */
 
@@ -37,19 +37,19 @@ enum policy_dane_sec {
 	POLICY_DANE_SECURE,
 	POLICY_DANE_INSECURE,
 	POLICY_DANE_BOGUS,
-	POLICY_DANE_INDETERMINATE,	/* SERVFAIL, timeout, REFUSED, no server answered */
+	POLICY_DANE_INDETERMINATE, /* SERVFAIL, timeout, REFUSED, no server answered */
 };
 
 /* One answer as the transport saw it (libunbound's struct ub_result, reduced). */
 struct policy_dane_answer {
-	int err;			/* transport error (timeout, ...): indeterminate */
-	int rcode;			/* DNS RCODE */
+	int err;   /* transport error (timeout, ...): indeterminate */
+	int rcode; /* DNS RCODE */
 	bool secure, bogus, nxdomain;
-	size_t n;			/* records of the asked type, rdata without rdlength */
+	size_t n; /* records of the asked type, rdata without rdlength */
 	const unsigned char *const *data;
 	const size_t *len;
-	const char *canonname;		/* final name after CNAMEs (may end in '.'), or NULL */
-	const char *why_bogus;		/* validator's reason, or NULL */
+	const char *canonname; /* final name after CNAMEs (may end in '.'), or NULL */
+	const char *why_bogus; /* validator's reason, or NULL */
 };
 
 enum policy_dane_sec policy_dane_classify(const struct policy_dane_answer *a);
@@ -62,13 +62,13 @@ enum policy_dane_usage { POLICY_DANE_TA = 2, POLICY_DANE_EE = 3 };
 struct policy_dane_tlsa {
 	uint8_t usage, selector, mtype;
 	uint16_t len;
-	unsigned char *data;		/* len bytes, owned by the host verdict */
+	unsigned char *data; /* len bytes, owned by the host verdict */
 };
 
 enum policy_dane_tlsa_st {
 	POLICY_DANE_TLSA_USABLE,
-	POLICY_DANE_TLSA_UNUSABLE,	/* PKIX-TA/EE, unknown usage/selector/mtype, wrong length */
-	POLICY_DANE_TLSA_MALFORMED,	/* shorter than its fixed part */
+	POLICY_DANE_TLSA_UNUSABLE,  /* PKIX-TA/EE, unknown usage/selector/mtype, wrong length */
+	POLICY_DANE_TLSA_MALFORMED, /* shorter than its fixed part */
 };
 
 /* TLSA rdata (RFC 6698 2.1) into out (data points into rdata).  A digest of the wrong length
@@ -90,36 +90,36 @@ int policy_dane_name_norm(const char *in, char out[POLICY_DANE_NAME_MAX]);
 /* ---- verdicts ----------------------------------------------------------------------------- */
 
 enum policy_dane_state {
-	POLICY_DANE_NONE,		/* DANE does not apply (insecure, no TLSA): other policy */
-	POLICY_DANE_USABLE,		/* TLS mandatory, authenticated by these records */
-	POLICY_DANE_UNUSABLE_ALL,	/* TLS mandatory, not authenticated (RFC 7672 2.2) */
-	POLICY_DANE_FAILED,		/* lookup failure: defer with 4.7.5, never downgrade */
+	POLICY_DANE_NONE,	  /* DANE does not apply (insecure, no TLSA): other policy */
+	POLICY_DANE_USABLE,	  /* TLS mandatory, authenticated by these records */
+	POLICY_DANE_UNUSABLE_ALL, /* TLS mandatory, not authenticated (RFC 7672 2.2) */
+	POLICY_DANE_FAILED,	  /* lookup failure: defer with 4.7.5, never downgrade */
 };
 const char *policy_dane_state_name(enum policy_dane_state s);
 
 struct policy_dane_host {
-	char name[POLICY_DANE_NAME_MAX];	/* the MX host as the MX RRset names it */
-	char base[POLICY_DANE_NAME_MAX];	/* TLSA base domain: SNI, and a DANE-TA name */
+	char name[POLICY_DANE_NAME_MAX]; /* the MX host as the MX RRset names it */
+	char base[POLICY_DANE_NAME_MAX]; /* TLSA base domain: SNI, and a DANE-TA name */
 	uint16_t pref;
 	enum policy_dane_state state;
-	char reason[256];			/* why, for logs and `tlsgatectl dane check` */
+	char reason[256]; /* why, for logs and `tlsgatectl dane check` */
 	size_t n4, n6;
 	uint8_t addr4[POLICY_DANE_MAX_ADDRS][4];
 	uint8_t addr6[POLICY_DANE_MAX_ADDRS][16];
-	size_t ntlsa;				/* usable records */
+	size_t ntlsa; /* usable records */
 	struct policy_dane_tlsa tlsa[POLICY_DANE_MAX_TLSA];
-	size_t nunusable;			/* secure records that were not usable */
+	size_t nunusable; /* secure records that were not usable */
 	/* lookup progress (dane.c) */
 	enum policy_dane_sec sec4, sec6;
 	unsigned int pending;
-	bool tlsa_at_name;			/* TLSA asked again at the unexpanded name */
+	bool tlsa_at_name; /* TLSA asked again at the unexpanded name */
 };
 
 struct policy_dane_domain {
 	char domain[POLICY_DANE_NAME_MAX];
-	enum policy_dane_state state;	/* NONE (MX insecure), FAILED (MX lookup), else per host */
+	enum policy_dane_state state; /* NONE (MX insecure), FAILED (MX lookup), else per host */
 	char reason[256];
-	bool implicit_mx;		/* no MX RRset: the domain is its own host (RFC 5321 5.1) */
+	bool implicit_mx; /* no MX RRset: the domain is its own host (RFC 5321 5.1) */
 	size_t nhost;
 	struct policy_dane_host host[POLICY_DANE_MAX_HOSTS];
 };
@@ -127,10 +127,10 @@ struct policy_dane_domain {
 void policy_dane_domain_clear(struct policy_dane_domain *d);
 /* The host whose validated addresses include addr (4 or 16 bytes), or NULL. */
 const struct policy_dane_host *policy_dane_host_by_addr(const struct policy_dane_domain *d,
-							 const uint8_t *addr, size_t alen);
+							const uint8_t *addr, size_t alen);
 /* The host by name, or NULL. */
 const struct policy_dane_host *policy_dane_host_by_name(const struct policy_dane_domain *d,
-							 const char *name);
+							const char *name);
 
 /* ---- lookups ------------------------------------------------------------------------------ */
 
@@ -162,9 +162,9 @@ void policy_dane_lookup_cancel(struct policy_dane_lookup *l);
 
 struct policy_dane_resolver;
 struct policy_dane_resolver_opts {
-	size_t sz;			/* sizeof(struct policy_dane_resolver_opts) */
-	const char *trust_anchor;	/* DS/DNSKEY file; NULL: POLICY_DANE_ROOT_KEY */
-	const char *forwarder;		/* "ip" or "ip@port"; NULL: recursion from the root */
+	size_t sz;		  /* sizeof(struct policy_dane_resolver_opts) */
+	const char *trust_anchor; /* DS/DNSKEY file; NULL: POLICY_DANE_ROOT_KEY */
+	const char *forwarder;	  /* "ip" or "ip@port"; NULL: recursion from the root */
 };
 #define POLICY_DANE_ROOT_KEY "/usr/share/dns/root.key"
 

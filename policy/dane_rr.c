@@ -59,7 +59,7 @@ enum policy_dane_tlsa_st policy_dane_tlsa_parse(const unsigned char *rdata, size
 	size_t dlen;
 
 	memset(out, 0, sizeof(*out));
-	if (len < 4)	/* usage, selector, matching type, at least one byte of data */
+	if (len < 4) /* usage, selector, matching type, at least one byte of data */
 		return POLICY_DANE_TLSA_MALFORMED;
 	dlen = len - 3;
 	if (dlen > UINT16_MAX)
@@ -88,8 +88,11 @@ enum policy_dane_tlsa_st policy_dane_tlsa_parse(const unsigned char *rdata, size
 
 void policy_dane_tlsa_desc(const struct policy_dane_tlsa *t, char *buf, size_t len)
 {
-	const char *u = t->usage == 0 ? "PKIX-TA" : t->usage == 1 ? "PKIX-EE" :
-			t->usage == 2 ? "DANE-TA" : t->usage == 3 ? "DANE-EE" : "usage";
+	const char *u = t->usage == 0	? "PKIX-TA"
+			: t->usage == 1 ? "PKIX-EE"
+			: t->usage == 2 ? "DANE-TA"
+			: t->usage == 3 ? "DANE-EE"
+					: "usage";
 
 	snprintf(buf, len, "%s(%u) %u %u", u, t->usage, t->selector, t->mtype);
 }

@@ -48,7 +48,7 @@ static void unlink_query(struct policy_dane_resolver *r, struct ub_query *q)
 static void ub_done(void *mydata, int err, struct ub_result *res)
 {
 	struct ub_query *q = mydata;
-	struct policy_dane_answer a = { .err = err };
+	struct policy_dane_answer a = {.err = err};
 	const unsigned char *data[UB_MAX_RR];
 	size_t len[UB_MAX_RR];
 

@@ -56,7 +56,8 @@ static void print_result(void)
 		const struct policy_dane_host *x = &result.host[h];
 		char a[INET6_ADDRSTRLEN];
 
-		printf("host=%s pref=%u state=%s base=%s tlsa=%zu unusable=%zu reason=\"%s\" addrs=",
+		printf("host=%s pref=%u state=%s base=%s tlsa=%zu unusable=%zu reason=\"%s\" "
+		       "addrs=",
 		       x->name, x->pref, policy_dane_state_name(x->state), x->base, x->ntlsa,
 		       x->nunusable, x->reason);
 		for (size_t i = 0; i < x->n4; i++)
@@ -130,9 +131,9 @@ static int cmd(struct conn *c, const char *s, int want)
 
 static int smtp(const char *target, const struct policy_dane_host *h, const char *rcpt)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	char ip[INET6_ADDRSTRLEN + 8], buf[1024], err[256];
-	struct conn c = { .fd = -1 };
+	struct conn c = {.fd = -1};
 	unsigned int port = 25;
 	SSL_CTX *ctx = NULL;
 	socklen_t sl;
@@ -142,7 +143,7 @@ static int smtp(const char *target, const struct policy_dane_host *h, const char
 
 	snprintf(ip, sizeof(ip), "%s", target);
 	colon = strrchr(ip, ':');
-	if (colon && strchr(ip, ':') == colon) {	/* a.b.c.d:port; IPv6 without port */
+	if (colon && strchr(ip, ':') == colon) { /* a.b.c.d:port; IPv6 without port */
 		*colon = '\0';
 		port = (unsigned int)atoi(colon + 1);
 	}
@@ -182,7 +183,8 @@ static int smtp(const char *target, const struct policy_dane_host *h, const char
 		goto out;
 	}
 	if (!usable) {
-		printf("smtp tls=unauthenticated version=%s sni=%s\n", SSL_get_version(c.ssl), h->base);
+		printf("smtp tls=unauthenticated version=%s sni=%s\n", SSL_get_version(c.ssl),
+		       h->base);
 	} else if (tls_dane_check(c.ssl, buf, sizeof(buf))) {
 		printf("smtp tls=failed detail=\"%s\"\n", buf);
 		cmd(&c, "QUIT\r\n", 221);
@@ -192,8 +194,9 @@ static int smtp(const char *target, const struct policy_dane_host *h, const char
 		printf("smtp tls=verified detail=\"%s\" sni=%s\n", buf, h->base);
 	}
 	snprintf(buf, sizeof(buf), "RCPT TO:<%s>\r\n", rcpt);
-	if (cmd(&c, "EHLO helper.test\r\n", 250) || cmd(&c, "MAIL FROM:<dane@helper.test>\r\n", 250) ||
-	    cmd(&c, buf, 250) || cmd(&c, "DATA\r\n", 354))
+	if (cmd(&c, "EHLO helper.test\r\n", 250) ||
+	    cmd(&c, "MAIL FROM:<dane@helper.test>\r\n", 250) || cmd(&c, buf, 250) ||
+	    cmd(&c, "DATA\r\n", 354))
 		goto out;
 	snprintf(buf, sizeof(buf), "Subject: dane %s\r\n\r\nover DANE to %s\r\n.\r\n", h->name,
 		 h->name);
@@ -215,19 +218,16 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "ta", required_argument, NULL, 't' },
-		{ "fwd", required_argument, NULL, 'f' },
-		{ "host", no_argument, NULL, 'H' },
-		{ "connect", required_argument, NULL, 'c' },
-		{ "rcpt", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
+		{"ta", required_argument, NULL, 't'},	{"fwd", required_argument, NULL, 'f'},
+		{"host", no_argument, NULL, 'H'},	{"connect", required_argument, NULL, 'c'},
+		{"rcpt", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0},
 	};
-	struct policy_dane_resolver_opts o = { .sz = sizeof(o) };
+	struct policy_dane_resolver_opts o = {.sz = sizeof(o)};
 	const char *connect_to = NULL, *rcpt = "alice@example.org";
 	struct policy_dane_resolver *r = NULL;
 	struct policy_dane_transport tr;
 	struct policy_dane_lookup *l;
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	bool host = false;
 	char err[256];
 	int ep, opt, rc;
@@ -254,7 +254,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: helper_dane --ta FILE --fwd IP [--host] NAME [--connect IP]\n");
+		fprintf(stderr,
+			"usage: helper_dane --ta FILE --fwd IP [--host] NAME [--connect IP]\n");
 		return 2;
 	}
 	rc = policy_dane_resolver_new(&o, &r, err, sizeof(err));
@@ -263,8 +264,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	policy_dane_transport_of(r, &tr);
-	rc = host ? policy_dane_lookup_host(&tr, argv[optind], on_result, NULL, &l) :
-		    policy_dane_lookup_domain(&tr, argv[optind], on_result, NULL, &l);
+	rc = host ? policy_dane_lookup_host(&tr, argv[optind], on_result, NULL, &l)
+		  : policy_dane_lookup_domain(&tr, argv[optind], on_result, NULL, &l);
 	if (rc) {
 		fprintf(stderr, "lookup: %s\n", strerror(-rc));
 		return 1;

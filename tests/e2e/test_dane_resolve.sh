@@ -128,7 +128,8 @@ mx_mail_from() { # RCPT-USER: MAIL commands the MX logged for sessions of that r
 
 # 3 1 1 match: verified by DANE, delivered.
 run dane-ok.example alice
-t "3 1 1 match: the MX host has one usable record" has 'host=mx-ok.example .*state=usable .*record="DANE-EE(3) 1 1"'
+t "3 1 1 match: the MX host has one usable record" \
+	has 'host=mx-ok.example .*state=usable .*record="DANE-EE(3) 1 1"'
 t "3 1 1 match: verified by DANE-EE(3) 1 1, SNI = TLSA base domain" \
 	has 'smtp tls=verified detail="verified by DANE-EE(3) 1 1" sni=mx-ok.example'
 pf_wait_mail mx alice@example.org 1 20 >/dev/null
@@ -158,19 +159,22 @@ ok $? "mismatch: the MX's log shows STARTTLS and no MAIL in that session"
 pf_sessions() { grep -c 'connect from' "$(pf_dir mx)/maillog"; }
 conn_before=$(pf_sessions)
 run bogus.example carol
-t "bogus: the MX lookup failed (bogus)" has 'domain=bogus.example state=failed reason="MX lookup: bogus'
+t "bogus: the MX lookup failed (bogus)" \
+	has 'domain=bogus.example state=failed reason="MX lookup: bogus'
 t "bogus: deferred with 4.7.5" has 'smtp defer 4.7.5'
 is "$(pf_sessions)" "$conn_before" "bogus: no connection to the MX"
 
 # The same for an MX host whose addresses are bogus (the MX RRset itself is fine).
 run dane-bogushost.example carol
-t "bogus host: the address lookup failed" has 'host=mx.bogus.example .*state=failed .*reason="address lookup (A): bogus'
+t "bogus host: the address lookup failed" \
+	has 'host=mx.bogus.example .*state=failed .*reason="address lookup (A): bogus'
 t "bogus host: deferred with 4.7.5" has 'smtp defer 4.7.5'
 is "$(pf_sessions)" "$conn_before" "bogus host: no connection to the MX"
 
 # Insecure (unsigned) zone: no DANE, other policy applies (the TLSA there is not used).
 run insecure.example carol
-t "insecure: no DANE (MX RRset insecure)" has 'domain=insecure.example state=none reason="MX RRset insecure"'
+t "insecure: no DANE (MX RRset insecure)" \
+	has 'domain=insecure.example state=none reason="MX RRset insecure"'
 t "insecure: falls through to the other policy" has 'smtp dane=none'
 
 # 2 1 1 with the name check: the chain's CA matches and the certificate names the MX host.
@@ -179,12 +183,14 @@ t "2 1 1: verified by DANE-TA with the name" \
 	has 'smtp tls=verified detail="verified by DANE-TA(2) 1 1 depth 1 name mx-ta.example"'
 # ... and the same CA with a host name the certificate does not carry fails.
 run dane-tawrong.example frank
-t "2 1 1 wrong name: not verified" has 'smtp tls=failed detail="no TLSA record matched (certificate verify: hostname mismatch)"'
+t "2 1 1 wrong name: not verified" \
+	has 'smtp tls=failed detail="no TLSA record matched (certificate verify: hostname mismatch'
 is "$(stored frank)" 0 "2 1 1 wrong name: nothing stored"
 
 # All records unusable (PKIX-EE, PKIX-TA): TLS without authentication, delivered.
 run dane-unusable.example erin
-t "all unusable: host state unusable-all" has 'host=mx-unusable.example .*state=unusable-all .*unusable=2'
+t "all unusable: host state unusable-all" \
+	has 'host=mx-unusable.example .*state=unusable-all .*unusable=2'
 t "all unusable: encrypted, unauthenticated" has 'smtp tls=unauthenticated version=TLSv1'
 pf_wait_mail mx erin@example.org 1 20 >/dev/null
 is "$(stored erin)" 1 "all unusable: delivered"
@@ -198,8 +204,10 @@ is "$(stored postmaster)" 1 "rollover: delivered"
 
 # CNAME (RFC 7672 2.2.2): the TLSA base domain is the expanded name, SNI too.
 run dane-cname.example dave
-t "CNAME: base domain is the target" has 'host=mx-alias.example .*state=usable base=mx-target.example'
-t "CNAME: verified, SNI = expanded name" has 'smtp tls=verified detail="verified by DANE-EE(3) 1 1" sni=mx-target.example'
+t "CNAME: base domain is the target" \
+	has 'host=mx-alias.example .*state=usable base=mx-target.example'
+t "CNAME: verified, SNI = expanded name" \
+	has 'smtp tls=verified detail="verified by DANE-EE(3) 1 1" sni=mx-target.example'
 pf_wait_mail mx dave@example.org 2 20 >/dev/null
 is "$(stored dave)" 2 "2 1 1 and CNAME: both delivered for dave"
 
@@ -238,13 +246,14 @@ if command -v posttls-finger >/dev/null && why=$(dnssec_unbound_available); then
 	# dnssec_probe: the test resolver knows no root zone; the probe would only warn.
 	printf '%s\n' 'compatibility_level = 3.6' 'smtp_dns_support_level = dnssec' \
 		'smtp_host_lookup = dns' 'dnssec_probe =' > "$work/ptf/main.cf"
-	for d in dane-ok dane-bad bogus dane-bogushost insecure dane-ta dane-tawrong dane-unusable dane-roll \
-		dane-cname; do
+	for d in dane-ok dane-bad bogus dane-bogushost insecure dane-ta dane-tawrong dane-unusable \
+		dane-roll dane-cname; do
 		run "$d.example" carol >/dev/null
 		ours=$(our_verdict "$out")
 		theirs=$(MAIL_CONFIG=$work/ptf ip netns exec "$NS_GW" \
 			timeout 40 posttls-finger -c -t10 -T20 -l dane "$d.example" 2>&1)
-		is "$(ptf_verdict "$theirs")" "$ours" "differential $d: posttls-finger agrees ($ours)" ||
+		is "$(ptf_verdict "$theirs")" "$ours" \
+			"differential $d: posttls-finger agrees ($ours)" ||
 			printf '%s\n' "$theirs" | sed 's/^/#   /'
 	done
 else

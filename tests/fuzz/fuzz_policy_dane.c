@@ -84,7 +84,7 @@ static void fz_result(void *arg, const struct policy_dane_domain *d)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct policy_dane_transport tr = { fz_start, fz_cancel, NULL };
+	static const struct policy_dane_transport tr = {fz_start, fz_cancel, NULL};
 	/* Exact-size copies, so that any read past the end is caught. */
 	unsigned char *copy = malloc(size ? size : 1);
 	unsigned char *recs[MAXRR];
@@ -119,8 +119,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		S.n++;
 	}
 	if (!policy_dane_lookup_domain(&tr, "example.test", fz_result, NULL, &l)) {
-		struct policy_dane_answer a = { .secure = true, .n = S.n, .data = S.rr,
-						.len = S.len, .canonname = "Alias.Test." };
+		struct policy_dane_answer a = {.secure = true,
+					       .n = S.n,
+					       .data = S.rr,
+					       .len = S.len,
+					       .canonname = "Alias.Test."};
 
 		for (size_t i = 0; i < S.nq; i++)
 			if (S.done[i])

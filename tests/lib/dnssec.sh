@@ -17,7 +17,9 @@
 dnssec_available() {
 	local t
 	for t in ldns-keygen ldns-signzone nsd openssl; do
-		command -v "$t" >/dev/null || { echo "$t not installed (make deps installs it)"; return 1; }
+		command -v "$t" >/dev/null && continue
+		echo "$t not installed (make deps installs it)"
+		return 1
 	done
 }
 
@@ -81,7 +83,9 @@ EOF
 # at FWD and trusts only ANCHOR_FILE; /etc/netns/NS/resolv.conf points the namespace's stub
 # resolver at it with trust-ad, so Postfix tools see the AD bit (removed at exit).
 dnssec_unbound_available() {
-	command -v unbound >/dev/null || { echo "unbound not installed (make deps installs it)"; return 1; }
+	command -v unbound >/dev/null && return 0
+	echo "unbound not installed (make deps installs it)"
+	return 1
 }
 
 dnssec_unbound() { # NS ADDR DIR ANCHOR_FILE FWD

@@ -57,8 +57,8 @@ static struct {
 	struct policy_dane_domain got;
 } F;
 
-static int fake_start(void *t, const char *name, uint16_t type, policy_dane_done_fn done,
-		      void *arg, int *id)
+static int fake_start(void *t, const char *name, uint16_t type, policy_dane_done_fn done, void *arg,
+		      int *id)
 {
 	struct pending *p = &F.q[F.nq];
 
@@ -85,7 +85,7 @@ static void fake_cancel(void *t, int id)
 		}
 }
 
-static const struct policy_dane_transport fake_tr = { fake_start, fake_cancel, NULL };
+static const struct policy_dane_transport fake_tr = {fake_start, fake_cancel, NULL};
 
 static bool asked(const char *qname, uint16_t type)
 {
@@ -100,7 +100,7 @@ static void pump(void)
 {
 	for (size_t i = 0; i < F.nq; i++) {
 		struct pending *p = &F.q[i];
-		struct policy_dane_answer a = { .err = -ETIMEDOUT };
+		struct policy_dane_answer a = {.err = -ETIMEDOUT};
 		const struct canned *c = NULL;
 
 		if (!p->live)
@@ -154,8 +154,9 @@ static void run_table(const struct canned *t, size_t n, const char *domain, bool
 	if (host)
 		assert_int_equal(policy_dane_lookup_host(&fake_tr, domain, result_cb, NULL, &l), 0);
 	else
-		assert_int_equal(policy_dane_lookup_domain(&fake_tr, domain, result_cb, NULL, &l), 0);
-	assert_int_equal(F.results, 0);	/* nothing answers from inside start() */
+		assert_int_equal(policy_dane_lookup_domain(&fake_tr, domain, result_cb, NULL, &l),
+				 0);
+	assert_int_equal(F.results, 0); /* nothing answers from inside start() */
 	pump();
 	assert_int_equal(F.results, 1);
 }
@@ -163,59 +164,69 @@ static void run_table(const struct canned *t, size_t n, const char *domain, bool
 #define RUN(t, domain) run_table(t, sizeof(t) / sizeof(t[0]), domain, false)
 
 /* rdata */
-static const unsigned char mx10[] = { 0, 10, 3, 'M', 'x', '1', 4, 't', 'e', 's', 't', 0 };
-static const unsigned char mx20[] = { 0, 20, 3, 'm', 'x', '2', 4, 't', 'e', 's', 't', 0 };
-static const unsigned char nullmx[] = { 0, 0, 0 };
-static const unsigned char a1[] = { 192, 0, 2, 25 };
-static const unsigned char a2[] = { 192, 0, 2, 26 };
-static const unsigned char aaaa1[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25 };
-#define D32 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, \
-	    24, 25, 26, 27, 28, 29, 30, 31, 32
-static const unsigned char t311[] = { 3, 1, 1, D32 };
-static const unsigned char t311b[] = { 3, 1, 1, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
-				       19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3,
-				       2, 1 };
-static const unsigned char t211[] = { 2, 1, 1, D32 };
-static const unsigned char t111[] = { 1, 1, 1, D32 };	/* PKIX-EE: not for SMTP */
-static const unsigned char t011[] = { 0, 1, 1, D32 };	/* PKIX-TA */
-static const unsigned char t331[] = { 3, 3, 1, D32 };	/* unknown selector */
-static const unsigned char t311_short[] = { 3, 1, 1, 1, 2, 3 };
+static const unsigned char mx10[] = {0, 10, 3, 'M', 'x', '1', 4, 't', 'e', 's', 't', 0};
+static const unsigned char mx20[] = {0, 20, 3, 'm', 'x', '2', 4, 't', 'e', 's', 't', 0};
+static const unsigned char nullmx[] = {0, 0, 0};
+static const unsigned char a1[] = {192, 0, 2, 25};
+static const unsigned char a2[] = {192, 0, 2, 26};
+static const unsigned char aaaa1[] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+				      0,    0,	  0,	0,    0, 0, 0, 0x25};
+#define D32                                                                                        \
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, \
+		26, 27, 28, 29, 30, 31, 32
+static const unsigned char t311[] = {3, 1, 1, D32};
+static const unsigned char t311b[] = {3,  1,  1,  32, 31, 30, 29, 28, 27, 26, 25, 24,
+				      23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
+				      11, 10, 9,  8,  7,  6,  5,  4,  3,  2,  1};
+static const unsigned char t211[] = {2, 1, 1, D32};
+static const unsigned char t111[] = {1, 1, 1, D32}; /* PKIX-EE: not for SMTP */
+static const unsigned char t011[] = {0, 1, 1, D32}; /* PKIX-TA */
+static const unsigned char t331[] = {3, 3, 1, D32}; /* unknown selector */
+static const unsigned char t311_short[] = {3, 1, 1, 1, 2, 3};
 
-#define RR1(x) 1, { x }, { sizeof(x) }
-#define RR2(x, y) 2, { x, y }, { sizeof(x), sizeof(y) }
+#define RR1(x)            \
+	1, {x},           \
+	{                 \
+		sizeof(x) \
+	}
+#define RR2(x, y)                    \
+	2, {x, y},                   \
+	{                            \
+		sizeof(x), sizeof(y) \
+	}
 
 /* ---- pure helpers ------------------------------------------------------------------------ */
 
 static void test_classify(void **state)
 {
-	struct policy_dane_answer a = { 0 };
+	struct policy_dane_answer a = {0};
 
 	(void)state;
 	a.secure = true;
 	assert_int_equal(policy_dane_classify(&a), POLICY_DANE_SECURE);
-	a.rcode = 3;	/* a secure NXDOMAIN is a secure answer */
+	a.rcode = 3; /* a secure NXDOMAIN is a secure answer */
 	assert_int_equal(policy_dane_classify(&a), POLICY_DANE_SECURE);
 	a.secure = false;
 	assert_int_equal(policy_dane_classify(&a), POLICY_DANE_INSECURE);
 	a.rcode = 2;
 	assert_int_equal(policy_dane_classify(&a), POLICY_DANE_INDETERMINATE);
-	a.rcode = 5;	/* REFUSED */
+	a.rcode = 5; /* REFUSED */
 	assert_int_equal(policy_dane_classify(&a), POLICY_DANE_INDETERMINATE);
-	a.bogus = true;	/* libunbound: bogus comes as SERVFAIL; bogus wins */
+	a.bogus = true; /* libunbound: bogus comes as SERVFAIL; bogus wins */
 	a.rcode = 2;
 	assert_int_equal(policy_dane_classify(&a), POLICY_DANE_BOGUS);
 	a.bogus = false;
 	a.rcode = 0;
 	a.err = -ETIMEDOUT;
-	a.secure = true;	/* an error is never secure */
+	a.secure = true; /* an error is never secure */
 	assert_int_equal(policy_dane_classify(&a), POLICY_DANE_INDETERMINATE);
 }
 
 static void test_tlsa_parse(void **state)
 {
-	static const unsigned char t312[67] = { 3, 1, 2 };
-	static const unsigned char t200[] = { 2, 0, 0, 0x30, 0x82 };
-	static const unsigned char t391[] = { 3, 0, 9, 1, 2 };
+	static const unsigned char t312[67] = {3, 1, 2};
+	static const unsigned char t200[] = {2, 0, 0, 0x30, 0x82};
+	static const unsigned char t391[] = {3, 0, 9, 1, 2};
 	struct policy_dane_tlsa t;
 	char buf[64];
 
@@ -246,11 +257,11 @@ static void test_tlsa_parse(void **state)
 
 static void test_names(void **state)
 {
-	static const unsigned char ptr[] = { 0, 10, 3, 'm', 'x', '1', 0xc0, 12 };
-	static const unsigned char trail[] = { 0, 10, 2, 'm', 'x', 0, 0 };
-	static const unsigned char dot[] = { 0, 10, 3, 'm', '.', 'x', 0 };
-	static const unsigned char trunc[] = { 0, 10, 9, 'm', 'x' };
-	unsigned char big[2 + 64 + 2] = { 0, 1, 64 };
+	static const unsigned char ptr[] = {0, 10, 3, 'm', 'x', '1', 0xc0, 12};
+	static const unsigned char trail[] = {0, 10, 2, 'm', 'x', 0, 0};
+	static const unsigned char dot[] = {0, 10, 3, 'm', '.', 'x', 0};
+	static const unsigned char trunc[] = {0, 10, 9, 'm', 'x'};
+	unsigned char big[2 + 64 + 2] = {0, 1, 64};
 	char name[POLICY_DANE_NAME_MAX];
 	uint16_t pref;
 
@@ -278,13 +289,13 @@ static void test_names(void **state)
 static void test_secure_two_hosts(void **state)
 {
 	static const struct canned t[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR2(mx20, mx10) },
-		{ "mx1.test", T_A, SEC, false, "mx1.test.", RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, "mx1.test.", RR1(aaaa1) },
-		{ "_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311) },
-		{ "mx2.test", T_A, SEC, false, "mx2.test.", RR1(a2) },
-		{ "mx2.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mx2.test", T_TLSA, SEC, true, NULL, 0, { 0 }, { 0 } },
+		{"example.test", T_MX, SEC, false, NULL, RR2(mx20, mx10)},
+		{"mx1.test", T_A, SEC, false, "mx1.test.", RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, "mx1.test.", RR1(aaaa1)},
+		{"_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311)},
+		{"mx2.test", T_A, SEC, false, "mx2.test.", RR1(a2)},
+		{"mx2.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx2.test", T_TLSA, SEC, true, NULL, 0, {0}, {0}},
 	};
 	const struct policy_dane_host *h;
 	char buf[64];
@@ -294,7 +305,7 @@ static void test_secure_two_hosts(void **state)
 	assert_string_equal(F.got.domain, "example.test");
 	assert_int_equal(F.got.state, POLICY_DANE_USABLE);
 	assert_int_equal(F.got.nhost, 2);
-	h = &F.got.host[0];	/* by preference, not by answer order */
+	h = &F.got.host[0]; /* by preference, not by answer order */
 	assert_string_equal(h->name, "mx1.test");
 	assert_string_equal(h->base, "mx1.test");
 	assert_int_equal(h->state, POLICY_DANE_USABLE);
@@ -317,7 +328,7 @@ static void test_secure_two_hosts(void **state)
 static void test_mx_insecure(void **state)
 {
 	static const struct canned t[] = {
-		{ "example.test", T_MX, INSEC, false, NULL, RR1(mx10) },
+		{"example.test", T_MX, INSEC, false, NULL, RR1(mx10)},
 	};
 
 	(void)state;
@@ -332,12 +343,12 @@ static void test_mx_insecure(void **state)
 static void test_mx_bogus_and_timeout(void **state)
 {
 	static const struct canned bogus[] = {
-		{ "example.test", T_MX, BOGUS, false, NULL, 0, { 0 }, { 0 } },
+		{"example.test", T_MX, BOGUS, false, NULL, 0, {0}, {0}},
 	};
 	static const struct canned servfail[] = {
-		{ "example.test", T_MX, SERVFAIL, false, NULL, 0, { 0 }, { 0 } },
+		{"example.test", T_MX, SERVFAIL, false, NULL, 0, {0}, {0}},
 	};
-	static const struct canned none[] = { { "x", 0, SEC, false, NULL, 0, { 0 }, { 0 } } };
+	static const struct canned none[] = {{"x", 0, SEC, false, NULL, 0, {0}, {0}}};
 
 	(void)state;
 	RUN(bogus, "example.test");
@@ -346,29 +357,29 @@ static void test_mx_bogus_and_timeout(void **state)
 	RUN(servfail, "example.test");
 	assert_int_equal(F.got.state, POLICY_DANE_FAILED);
 	assert_string_equal(F.got.reason, "MX lookup: indeterminate");
-	RUN(none, "example.test");	/* no answer at all: timeout */
+	RUN(none, "example.test"); /* no answer at all: timeout */
 	assert_int_equal(F.got.state, POLICY_DANE_FAILED);
 }
 
 static void test_tlsa_failures(void **state)
 {
 	static const struct canned bogus[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, SEC, false, NULL, RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mx1.test", T_TLSA, BOGUS, false, NULL, 0, { 0 }, { 0 } },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx1.test", T_TLSA, BOGUS, false, NULL, 0, {0}, {0}},
 	};
 	static const struct canned timeout[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, SEC, false, NULL, RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mx1.test", T_TLSA, TIMEOUT, false, NULL, 0, { 0 }, { 0 } },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx1.test", T_TLSA, TIMEOUT, false, NULL, 0, {0}, {0}},
 	};
 	static const struct canned insecure[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, SEC, false, NULL, RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mx1.test", T_TLSA, INSEC, false, NULL, RR1(t311) },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx1.test", T_TLSA, INSEC, false, NULL, RR1(t311)},
 	};
 
 	(void)state;
@@ -387,14 +398,14 @@ static void test_tlsa_failures(void **state)
 static void test_address_rules(void **state)
 {
 	static const struct canned insecure[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, INSEC, false, NULL, RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, INSEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
 	};
 	static const struct canned bogus6[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, SEC, false, NULL, RR1(a1) },
-		{ "mx1.test", T_AAAA, BOGUS, false, NULL, 0, { 0 }, { 0 } },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, BOGUS, false, NULL, 0, {0}, {0}},
 	};
 
 	(void)state;
@@ -411,26 +422,37 @@ static void test_address_rules(void **state)
 static void test_unusable_and_rollover(void **state)
 {
 	static const struct canned unusable[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, SEC, false, NULL, RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, 4,
-		  { t111, t011, t331, t311_short },
-		  { sizeof(t111), sizeof(t011), sizeof(t331), sizeof(t311_short) } },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx1.test",
+		 T_TLSA,
+		 SEC,
+		 false,
+		 NULL,
+		 4,
+		 {t111, t011, t331, t311_short},
+		 {sizeof(t111), sizeof(t011), sizeof(t331), sizeof(t311_short)}},
 	};
 	static const struct canned rollover[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, SEC, false, NULL, RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, 3, { t311, t111, t311b },
-		  { sizeof(t311), sizeof(t111), sizeof(t311b) } },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx1.test",
+		 T_TLSA,
+		 SEC,
+		 false,
+		 NULL,
+		 3,
+		 {t311, t111, t311b},
+		 {sizeof(t311), sizeof(t111), sizeof(t311b)}},
 	};
 
 	(void)state;
 	RUN(unusable, "example.test");
 	assert_int_equal(F.got.host[0].state, POLICY_DANE_UNUSABLE_ALL);
 	assert_int_equal(F.got.host[0].nunusable, 4);
-	assert_int_equal(F.got.state, POLICY_DANE_USABLE);	/* TLS is mandatory */
+	assert_int_equal(F.got.state, POLICY_DANE_USABLE); /* TLS is mandatory */
 	RUN(rollover, "example.test");
 	assert_int_equal(F.got.host[0].state, POLICY_DANE_USABLE);
 	assert_int_equal(F.got.host[0].ntlsa, 2);
@@ -441,22 +463,22 @@ static void test_unusable_and_rollover(void **state)
 static void test_cname_base(void **state)
 {
 	static const struct canned at_target[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, SEC, false, "mail.provider.test.", RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mail.provider.test", T_TLSA, SEC, false, NULL, RR1(t211) },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, "mail.provider.test.", RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mail.provider.test", T_TLSA, SEC, false, NULL, RR1(t211)},
 	};
 	static const struct canned at_name[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, SEC, false, "mail.provider.test.", RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mail.provider.test", T_TLSA, SEC, true, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311) },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, "mail.provider.test.", RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mail.provider.test", T_TLSA, SEC, true, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311)},
 	};
 	static const struct canned insecure_cname[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(mx10) },
-		{ "mx1.test", T_A, INSEC, false, "mail.provider.test.", RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, INSEC, false, "mail.provider.test.", RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
 	};
 
 	(void)state;
@@ -475,16 +497,16 @@ static void test_cname_base(void **state)
 static void test_implicit_and_null_mx(void **state)
 {
 	static const struct canned implicit[] = {
-		{ "example.test", T_MX, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "example.test", T_A, SEC, false, NULL, RR1(a1) },
-		{ "example.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.example.test", T_TLSA, SEC, false, NULL, RR1(t311) },
+		{"example.test", T_MX, SEC, false, NULL, 0, {0}, {0}},
+		{"example.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"example.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.example.test", T_TLSA, SEC, false, NULL, RR1(t311)},
 	};
 	static const struct canned null[] = {
-		{ "example.test", T_MX, SEC, false, NULL, RR1(nullmx) },
+		{"example.test", T_MX, SEC, false, NULL, RR1(nullmx)},
 	};
 	static const struct canned nx[] = {
-		{ "example.test", T_MX, SEC, true, NULL, 0, { 0 }, { 0 } },
+		{"example.test", T_MX, SEC, true, NULL, 0, {0}, {0}},
 	};
 
 	(void)state;
@@ -503,9 +525,9 @@ static void test_implicit_and_null_mx(void **state)
 static void test_lookup_host(void **state)
 {
 	static const struct canned t[] = {
-		{ "mx1.test", T_A, SEC, false, NULL, RR1(a1) },
-		{ "mx1.test", T_AAAA, SEC, false, NULL, 0, { 0 }, { 0 } },
-		{ "_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311) },
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311)},
 	};
 
 	(void)state;
@@ -522,7 +544,8 @@ static void test_cancel(void **state)
 	(void)state;
 	policy_dane_domain_clear(&F.got);
 	memset(&F, 0, sizeof(F));
-	assert_int_equal(policy_dane_lookup_domain(&fake_tr, "example.test", result_cb, NULL, &l), 0);
+	assert_int_equal(policy_dane_lookup_domain(&fake_tr, "example.test", result_cb, NULL, &l),
+			 0);
 	assert_int_equal(F.nq, 1);
 	policy_dane_lookup_cancel(l);
 	assert_int_equal(F.cancelled, 1);
@@ -534,7 +557,7 @@ static void test_cancel(void **state)
 
 static void test_many_mx_keeps_preferred(void **state)
 {
-	static unsigned char mx[20][13];	/* pref, "mxNN.test" in wire form */
+	static unsigned char mx[20][13]; /* pref, "mxNN.test" in wire form */
 	size_t n = 0;
 
 	(void)state;
@@ -555,7 +578,7 @@ static void test_many_mx_keeps_preferred(void **state)
 	{
 		const unsigned char *rr[20];
 		size_t len[20];
-		struct policy_dane_answer a = { .secure = true, .n = 20, .data = rr, .len = len };
+		struct policy_dane_answer a = {.secure = true, .n = 20, .data = rr, .len = len};
 		struct policy_dane_lookup *l;
 
 		for (int i = 0; i < 20; i++) {
@@ -564,8 +587,9 @@ static void test_many_mx_keeps_preferred(void **state)
 		}
 		policy_dane_domain_clear(&F.got);
 		memset(&F, 0, sizeof(F));
-		assert_int_equal(policy_dane_lookup_domain(&fake_tr, "example.test", result_cb,
-							   NULL, &l), 0);
+		assert_int_equal(
+			policy_dane_lookup_domain(&fake_tr, "example.test", result_cb, NULL, &l),
+			0);
 		F.q[0].live = false;
 		F.q[0].done(F.q[0].arg, &a);
 		pump();
@@ -573,7 +597,7 @@ static void test_many_mx_keeps_preferred(void **state)
 	assert_int_equal(F.got.nhost, POLICY_DANE_MAX_HOSTS);
 	for (size_t i = 0; i < F.got.nhost; i++) {
 		assert_int_equal(F.got.host[i].pref, 81 + i);
-		n += F.got.host[i].state == POLICY_DANE_FAILED;	/* addresses time out */
+		n += F.got.host[i].state == POLICY_DANE_FAILED; /* addresses time out */
 	}
 	assert_int_equal(n, POLICY_DANE_MAX_HOSTS);
 }

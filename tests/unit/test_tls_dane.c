@@ -60,8 +60,8 @@ static void host_init(struct policy_dane_host *h, enum policy_dane_state st)
 	h->state = st;
 }
 
-static void add(struct policy_dane_host *h, uint8_t u, uint8_t s, uint8_t m,
-		const unsigned char *d, size_t len)
+static void add(struct policy_dane_host *h, uint8_t u, uint8_t s, uint8_t m, const unsigned char *d,
+		size_t len)
 {
 	struct policy_dane_tlsa *t = &h->tlsa[h->ntlsa++];
 
@@ -76,7 +76,7 @@ static void add(struct policy_dane_host *h, uint8_t u, uint8_t s, uint8_t m,
 static int handshake(const struct policy_dane_host *h, bool *usable, char *buf, size_t len,
 		     char *sni, size_t snilen)
 {
-	struct tls_fixture_opts o = { .version = TLS1_3_VERSION };
+	struct tls_fixture_opts o = {.version = TLS1_3_VERSION};
 	SSL_CTX *sctx = tls_fixture_server_ctx(&o), *cctx = SSL_CTX_new(TLS_client_method());
 	SSL *c, *s;
 	char err[256];
@@ -86,7 +86,7 @@ static int handshake(const struct policy_dane_host *h, bool *usable, char *buf, 
 	assert_non_null(sctx);
 	assert_non_null(cctx);
 	assert_int_equal(tls_dane_ctx_enable(cctx), 0);
-	SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, NULL);	/* as tls_client.c: we decide after */
+	SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, NULL); /* as tls_client.c: we decide after */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	c = SSL_new(cctx);
 	s = SSL_new(sctx);
@@ -108,7 +108,7 @@ static int handshake(const struct policy_dane_host *h, bool *usable, char *buf, 
 
 static void test_ee_matches(void **state)
 {
-	static const unsigned char wrong[32] = { 1, 2, 3 };
+	static const unsigned char wrong[32] = {1, 2, 3};
 	struct policy_dane_host h;
 	char buf[256], sni[256];
 	bool usable;
@@ -146,7 +146,7 @@ static void test_ee_matches(void **state)
 
 static void test_mismatch(void **state)
 {
-	static const unsigned char wrong[32] = { 1, 2, 3 };
+	static const unsigned char wrong[32] = {1, 2, 3};
 	struct policy_dane_host h;
 	char buf[256], sni[256];
 	bool usable;
@@ -170,7 +170,7 @@ static void test_sni_is_base_domain(void **state)
 
 	(void)state;
 	host_init(&h, POLICY_DANE_USABLE);
-	strcpy(h.base, "mail.provider.example");	/* the MX name was a CNAME */
+	strcpy(h.base, "mail.provider.example"); /* the MX name was a CNAME */
 	add(&h, 3, 1, 1, spki256, 32);
 	assert_int_equal(handshake(&h, &usable, buf, sizeof(buf), sni, sizeof(sni)), 0);
 	assert_string_equal(sni, "mail.provider.example");
@@ -186,7 +186,7 @@ static void test_unusable_all(void **state)
 	host_init(&h, POLICY_DANE_UNUSABLE_ALL);
 	h.nunusable = 2;
 	assert_int_equal(handshake(&h, &usable, buf, sizeof(buf), sni, sizeof(sni)), 1);
-	assert_false(usable);	/* TLS happened; nothing to authenticate with */
+	assert_false(usable); /* TLS happened; nothing to authenticate with */
 	assert_string_equal(sni, "mx1.example");
 }
 
@@ -213,10 +213,8 @@ static void test_not_dane(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ee_matches),
-		cmocka_unit_test(test_mismatch),
-		cmocka_unit_test(test_sni_is_base_domain),
-		cmocka_unit_test(test_unusable_all),
+		cmocka_unit_test(test_ee_matches),	   cmocka_unit_test(test_mismatch),
+		cmocka_unit_test(test_sni_is_base_domain), cmocka_unit_test(test_unusable_all),
 		cmocka_unit_test(test_not_dane),
 	};
 
