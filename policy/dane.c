@@ -158,6 +158,8 @@ static void addrs_done(struct policy_dane_lookup *l, int hi)
 	struct policy_dane_host *h = &l->d.host[hi];
 	enum policy_dane_sec worst = h->sec4 > h->sec6 ? h->sec4 : h->sec6;
 
+	if (h->state == POLICY_DANE_FAILED) /* one of the two could not be asked */
+		return;
 	if (worst >= POLICY_DANE_BOGUS) {
 		h->state = POLICY_DANE_FAILED;
 		snprintf(h->reason, sizeof(h->reason), "address lookup (%s): %s",
@@ -281,6 +283,8 @@ static int add_host(struct policy_dane_domain *d, const char *name, uint16_t pre
 	memcpy(h->name, name, POLICY_DANE_NAME_MAX);
 	memcpy(h->base, name, POLICY_DANE_NAME_MAX);
 	h->pref = pref;
+	/* Unanswered counts as a failure, never as secure. */
+	h->sec4 = h->sec6 = POLICY_DANE_INDETERMINATE;
 	return 0;
 }
 

@@ -54,6 +54,7 @@ static struct {
 	size_t nq;
 	int cancelled;
 	int results;
+	uint16_t refuse_type; /* start() fails for this query type */
 	struct policy_dane_domain got;
 } F;
 
@@ -63,6 +64,8 @@ static int fake_start(void *t, const char *name, uint16_t type, policy_dane_done
 	struct pending *p = &F.q[F.nq];
 
 	(void)t;
+	if (type == F.refuse_type)
+		return -ENOMEM;
 	assert_true(F.nq < 128);
 	snprintf(p->qname, sizeof(p->qname), "%s", name);
 	p->type = type;
@@ -537,6 +540,37 @@ static void test_lookup_host(void **state)
 	assert_int_equal(F.got.host[0].state, POLICY_DANE_USABLE);
 }
 
+/* A question that cannot even be asked fails its host; the other answer does not revive it. */
+static void test_start_fails(void **state)
+{
+	static const struct canned t[] = {
+		{"example.example", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311)},
+	};
+	struct policy_dane_lookup *l;
+
+	(void)state;
+	policy_dane_domain_clear(&F.got);
+	memset(&F, 0, sizeof(F));
+	F.table = t;
+	F.ntable = sizeof(t) / sizeof(t[0]);
+	F.refuse_type = T_AAAA;
+	assert_int_equal(
+		policy_dane_lookup_domain(&fake_tr, "example.example", result_cb, NULL, &l), 0);
+	pump();
+	assert_int_equal(F.results, 1);
+	assert_int_equal(F.got.host[0].state, POLICY_DANE_FAILED);
+	assert_string_equal(F.got.host[0].reason, "address lookup could not be started");
+	assert_false(asked("_25._tcp.mx1.test", T_TLSA));
+	/* [host]: the lookup cannot start at all */
+	F.results = 0;
+	assert_int_equal(policy_dane_lookup_host(&fake_tr, "mx1.test", result_cb, NULL, &l),
+			 -ENOMEM);
+	pump();
+	assert_int_equal(F.results, 0);
+}
+
 static void test_cancel(void **state)
 {
 	struct policy_dane_lookup *l;
@@ -624,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_cname_base),
 		cmocka_unit_test(test_implicit_and_null_mx),
 		cmocka_unit_test(test_lookup_host),
+		cmocka_unit_test(test_start_fails),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_many_mx_keeps_preferred),
 	};
