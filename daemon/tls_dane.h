@@ -15,7 +15,7 @@
 
 #include "policy/dane.h"
 
-/* Once per client SSL_CTX, before any SSL is made from it.  0 or -EIO. */
+/* Once per client SSL_CTX, before any SSL is made from it (tls_client_ctx_new does).  0, -EIO. */
 int tls_dane_ctx_enable(SSL_CTX *ctx);
 
 /*
@@ -33,6 +33,7 @@ int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *host, bool *usa
  * 1 1" (DANE-TA adds the matched depth and the name: "verified by DANE-TA(2) 1 1 depth 1
  * name mx1.test"), or -EPERM with why ("no TLSA record matched (certificate verify: ...)").
  */
+/* Call it before the SSL is released (ktls_ep_release_ssl): it reads the verification state. */
 int tls_dane_check(SSL *ssl, char *buf, size_t len);
 
 #endif

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * daemon/tls_dane.c: TLSA matching through OpenSSL on a real handshake over a socketpair, with
- * the fixture's certificate and host verdicts made by hand: DANE-EE(3) by key and by certificate
- * (SHA-256, SHA-512, full), a mismatch, a rollover pair, SNI = TLSA base domain, an all-unusable
- * host (TLS, no authentication), and hosts DANE does not apply to.
+ * daemon/tls_dane.c on the relay's client context (tls_client_ctx_new): TLSA matching through
+ * OpenSSL on a real handshake over a socketpair, with the fixture's certificate and host verdicts
+ * made by hand: DANE-EE(3) by key and by certificate (SHA-256, SHA-512, full), a mismatch, a
+ * rollover pair, SNI = TLSA base domain, an all-unusable host (TLS, no authentication), and hosts
+ * DANE does not apply to.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,12 +13,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/config.h"
+#include "daemon/tls_client.h"
 #include "daemon/tls_dane.h"
 #include "tests/lib/tls_fixture.h"
 
@@ -77,16 +81,21 @@ static int handshake(const struct policy_dane_host *h, bool *usable, char *buf, 
 		     char *sni, size_t snilen)
 {
 	struct tls_fixture_opts o = {.version = TLS1_3_VERSION};
-	SSL_CTX *sctx = tls_fixture_server_ctx(&o), *cctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *sctx = tls_fixture_server_ctx(&o), *cctx;
+	struct config cfg;
 	SSL *c, *s;
 	char err[256];
 	const char *name;
 	int sv[2], rc;
 
+	/* The relay's own client context (tls_client_ctx_new enables DANE on it). */
+	config_defaults(&cfg);
+	free(cfg.tls_ca_file);
+	cfg.tls_ca_file = NULL;
+	cctx = tls_client_ctx_new(&cfg, err, sizeof(err));
+	config_free(&cfg);
 	assert_non_null(sctx);
 	assert_non_null(cctx);
-	assert_int_equal(tls_dane_ctx_enable(cctx), 0);
-	SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, NULL); /* as tls_client.c: we decide after */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	c = SSL_new(cctx);
 	s = SSL_new(sctx);
