@@ -171,6 +171,17 @@ t "bogus host: the address lookup failed" \
 t "bogus host: deferred with 4.7.5" has 'smtp defer 4.7.5'
 is "$(pf_sessions)" "$conn_before" "bogus host: no connection to the MX"
 
+# No answer at all (the resolver's upstream is unreachable): indeterminate or the caller's
+# deadline, a defer either way; the module never holds the loop (each call returns at once).
+out=$(ip netns exec "$NS_GW" "$helper" --ta "$z/example.ds" --fwd 203.0.113.99 \
+	--connect 203.0.113.25 --deadline 1500 dane-ok.example 2>&1)
+printf '%s\n' "$out" | sed 's/^/#   /'
+t "no DNS answer: deferred with 4.7.5" has 'smtp defer 4.7.5'
+ms=$(printf '%s\n' "$out" | sed -n 's/.*longest_call_ms=\([0-9]*\).*/\1/p')
+[ -n "$ms" ] && [ "$ms" -lt 100 ]
+ok $? "no DNS answer: no call into the module took 100 ms or more (${ms:-?} ms)"
+is "$(pf_sessions)" "$conn_before" "no DNS answer: no connection to the MX"
+
 # Insecure (unsigned) zone: no DANE, other policy applies (the TLSA there is not used).
 run insecure.example carol
 t "insecure: no DANE (MX RRset insecure)" \
