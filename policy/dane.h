@@ -117,7 +117,11 @@ struct policy_dane_host {
 
 struct policy_dane_domain {
 	char domain[POLICY_DANE_NAME_MAX];
-	enum policy_dane_state state; /* NONE (MX insecure), FAILED (MX lookup), else per host */
+	/* NONE/FAILED when the MX step decided (insecure MX; MX lookup failure); otherwise a
+	 * summary for display: USABLE when some host has TLSA (usable or not), FAILED when none has
+	 * and a host lookup failed, else NONE.  Decisions are per host (policy_dane_host_by_addr).
+	 */
+	enum policy_dane_state state;
 	char reason[256];
 	bool implicit_mx; /* no MX RRset: the domain is its own host (RFC 5321 5.1) */
 	size_t nhost;

@@ -2,10 +2,10 @@
 /*
  * libFuzzer: policy/dane*.c's record parsers and lookup on arbitrary bytes.  The input is a list
  * of records, each a length byte and that many bytes of rdata; they are parsed as TLSA, MX and a
- * wire name, then given as the answer to every question of a lookup (MX, A, AAAA, TLSA), all
- * secure.  Beyond the sanitizers it traps when a promise breaks: names are lower case without a
- * trailing dot, usable TLSA records have a known usage/selector and a digest of the right size,
- * states are in range.
+ * wire name, then given as the answer to every question of a lookup (MX, A, AAAA, TLSA), each
+ * judged secure/insecure/bogus/failed as input bytes say.  Beyond the sanitizers it traps when a
+ * promise breaks: names are lower case without a trailing dot, usable TLSA records have a known
+ * usage/selector and a digest of the right size, states are in range.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -119,15 +119,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		S.n++;
 	}
 	if (!policy_dane_lookup_domain(&tr, "example.test", fz_result, NULL, &l)) {
-		struct policy_dane_answer a = {.secure = true,
-					       .n = S.n,
-					       .data = S.rr,
-					       .len = S.len,
-					       .canonname = "Alias.Test."};
+		for (size_t i = 0; i < S.nq; i++) {
+			/* How each answer is judged comes from the input too: byte i's low bits. */
+			unsigned char f = size ? copy[i % size] : 0;
+			struct policy_dane_answer a = {.secure = !(f & 1),
+						       .bogus = f & 2,
+						       .nxdomain = f & 4,
+						       .rcode = f & 8 ? 2 : 0,
+						       .n = f & 16 ? 0 : S.n,
+						       .data = S.rr,
+						       .len = S.len,
+						       .canonname = f & 32 ? "Alias.Test." : NULL};
 
-		for (size_t i = 0; i < S.nq; i++)
 			if (S.done[i])
 				S.done[i](S.arg[i], &a);
+		}
 	}
 	for (size_t i = 0; i < S.n; i++)
 		free(recs[i]);
