@@ -49,6 +49,27 @@ void policy_dane_domain_clear(struct policy_dane_domain *d)
 	memset(d, 0, sizeof(*d));
 }
 
+int policy_dane_domain_copy(struct policy_dane_domain *dst, const struct policy_dane_domain *src)
+{
+	*dst = *src;
+	for (size_t h = 0; h < dst->nhost; h++) {
+		for (size_t i = 0; i < dst->host[h].ntlsa; i++) {
+			const struct policy_dane_tlsa *t = &src->host[h].tlsa[i];
+
+			dst->host[h].tlsa[i].data = malloc(t->len);
+			if (!dst->host[h].tlsa[i].data) {
+				/* free what was copied so far, then forget the rest */
+				dst->host[h].ntlsa = i;
+				dst->nhost = h + 1;
+				policy_dane_domain_clear(dst);
+				return -ENOMEM;
+			}
+			memcpy(dst->host[h].tlsa[i].data, t->data, t->len);
+		}
+	}
+	return 0;
+}
+
 const struct policy_dane_host *policy_dane_host_by_addr(const struct policy_dane_domain *d,
 							const uint8_t *addr, size_t alen)
 {

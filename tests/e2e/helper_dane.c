@@ -47,16 +47,8 @@ static bool done;
 static void on_result(void *arg, const struct policy_dane_domain *d)
 {
 	(void)arg;
-	result = *d;
-	/* the records' data belong to the lookup: copy them */
-	for (size_t h = 0; h < d->nhost; h++)
-		for (size_t i = 0; i < d->host[h].ntlsa; i++) {
-			result.host[h].tlsa[i].data = malloc(d->host[h].tlsa[i].len);
-			if (!result.host[h].tlsa[i].data)
-				abort();
-			memcpy(result.host[h].tlsa[i].data, d->host[h].tlsa[i].data,
-			       d->host[h].tlsa[i].len);
-		}
+	if (policy_dane_domain_copy(&result, d))
+		abort();
 	done = true;
 }
 
