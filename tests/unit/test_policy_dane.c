@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy/dane.h"
 
@@ -625,6 +626,39 @@ static void test_many_mx_keeps_preferred(void **state)
 	assert_int_equal(n, POLICY_DANE_MAX_HOSTS);
 }
 
+/* The libunbound transport's set-up, without network: anchors and forwarders are checked. */
+static void test_resolver_new(void **state)
+{
+	char ta[] = "/tmp/tg-dane-ta.XXXXXX", err[256];
+	struct policy_dane_resolver_opts o = {
+		.sz = sizeof(o), .trust_anchor = ta, .forwarder = "192.0.2.53@5353"};
+	struct policy_dane_resolver *r = NULL;
+	struct policy_dane_transport tr;
+	static const char ds[] =
+		"example. IN DS 52354 13 2 "
+		"c283ae2042e214267f9519e97406e4d42df54cceba5a3b92aa59d802e439c070\n";
+	int fd = mkstemp(ta);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, ds, sizeof(ds) - 1), (ssize_t)sizeof(ds) - 1);
+	close(fd);
+	assert_int_equal(policy_dane_resolver_new(&o, &r, err, sizeof(err)), 0);
+	assert_true(policy_dane_fd(r) >= 0);
+	policy_dane_transport_of(r, &tr);
+	assert_ptr_equal(tr.t, r);
+	assert_int_equal(policy_dane_process(r), 0); /* nothing pending: returns at once */
+	policy_dane_resolver_free(r);
+
+	o.forwarder = "not an address";
+	assert_int_equal(policy_dane_resolver_new(&o, &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "forwarder not an address"));
+	unlink(ta);
+	o.forwarder = NULL;
+	assert_int_equal(policy_dane_resolver_new(&o, &r, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "trust anchor /tmp/tg-dane-ta."));
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -650,6 +684,7 @@ int main(void)
 		cmocka_unit_test(test_start_fails),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_many_mx_keeps_preferred),
+		cmocka_unit_test(test_resolver_new),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
