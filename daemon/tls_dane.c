@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "daemon/tls_dane.h"
 
@@ -21,8 +22,8 @@ int tls_dane_ctx_enable(SSL_CTX *ctx)
 	return 0;
 }
 
-int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *h, bool *usable, char *err,
-			size_t errlen)
+int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *h, const char *nexthop,
+			bool *usable, char *err, size_t errlen)
 {
 	size_t added = 0;
 
@@ -39,14 +40,21 @@ int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *h, bool *usable
 	}
 	if (h->state == POLICY_DANE_UNUSABLE_ALL)
 		return 0;
-	/* The base domain is the first reference identifier for DANE-TA(2) name checks; RFC 7672
-	 * 3.2.2 adds the MX host name when a CNAME made them differ. */
+	/* DANE-TA(2) name checks (RFC 7672 3.2.2): the base domain first; the next-hop domain (a
+	 * secure MX RRset named this host for it; Postfix accepts it too); the MX host name when a
+	 * CNAME made it differ from the base (it came from the same secure MX RRset; Postfix 3.7
+	 * does not accept it, see tests/e2e/test_dane_resolve.sh). */
 	if (SSL_dane_enable(ssl, h->base) <= 0) {
 		snprintf(err, errlen, "SSL_dane_enable(%s) failed", h->base);
 		return -EIO;
 	}
 	if (strcmp(h->base, h->name) && SSL_add1_host(ssl, h->name) != 1) {
 		snprintf(err, errlen, "cannot add reference name '%s'", h->name);
+		return -EINVAL;
+	}
+	if (nexthop && *nexthop && strcasecmp(nexthop, h->base) && strcasecmp(nexthop, h->name) &&
+	    SSL_add1_host(ssl, nexthop) != 1) {
+		snprintf(err, errlen, "cannot add reference name '%s'", nexthop);
 		return -EINVAL;
 	}
 	/* RFC 7672 3.2.3: a wildcard only as the whole left-most label. */

@@ -20,13 +20,15 @@ int tls_dane_ctx_enable(SSL_CTX *ctx);
 
 /*
  * Configure ssl (not yet connected) for host: SNI = TLSA base domain; for a USABLE host DANE
- * with its records.  An UNUSABLE_ALL host gets SNI only: TLS is mandatory, authentication is
- * not possible (RFC 7672 2.2).  NONE and FAILED are the caller's business: -EINVAL.  When
- * OpenSSL takes none of the records (a digest it lacks) the host is treated as UNUSABLE_ALL and
- * *usable is false.  0 or -errno with err.
+ * with its records.  DANE-TA(2) names (RFC 7672 3.2.2): the TLSA base domain, the MX host name
+ * when a CNAME made them differ, and nexthop (the destination domain whose secure MX RRset named
+ * the host; NULL for none).  An UNUSABLE_ALL host gets SNI only: TLS is mandatory,
+ * authentication is not possible (RFC 7672 2.2).  NONE and FAILED are the caller's business:
+ * -EINVAL.  When OpenSSL takes none of the records (a digest it lacks) *usable is false: treat
+ * the host as UNUSABLE_ALL.  0 or -errno with err.
  */
-int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *host, bool *usable, char *err,
-			size_t errlen);
+int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *host, const char *nexthop,
+			bool *usable, char *err, size_t errlen);
 
 /*
  * After the handshake of an SSL configured with usable records: 0 with "verified by DANE-EE(3)

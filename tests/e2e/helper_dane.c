@@ -177,7 +177,7 @@ static int smtp(const char *target, const struct policy_dane_host *h, const char
 		goto out;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	c.ssl = SSL_new(ctx);
-	if (!c.ssl || tls_dane_ssl_config(c.ssl, h, &usable, err, sizeof(err))) {
+	if (!c.ssl || tls_dane_ssl_config(c.ssl, h, result.domain, &usable, err, sizeof(err))) {
 		printf("smtp config failed: %s\n", err);
 		goto out;
 	}

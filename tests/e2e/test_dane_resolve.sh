@@ -41,9 +41,11 @@ tg_on_exit "rm -rf '$work'"
 
 # ---- certificates: the MX's (with the CA in its chain, for DANE-TA) and another key --------
 pki_init "$work/pki" || bail "pki_init"
-# mx-ok.example is not among the names: a DANE-EE(3) match needs none (RFC 7672 3.1.1).
+# mx-ok.example is not among the names: a DANE-EE(3) match needs none (RFC 7672 3.1.1); nor are
+# mx-tawrong, mx-tanh (its next hop dane-tanh is) and mx-tanocert (the MX name mx-taalias is).
 pki_leaf "$work/pki" mx mx-bad.example mx-ta.example mx-unusable.example mx-roll.example \
-	mx-target.example mx.bogus.example mx.insecure.example || bail "pki_leaf mx"
+	mx-target.example mx.bogus.example mx.insecure.example mx-taalias.example \
+	dane-tanh.example || bail "pki_leaf mx"
 pki_leaf "$work/pki" other other.example || bail "pki_leaf other"
 cat "$work/pki/mx.crt" "$work/pki/ca.crt" > "$work/pki/mxchain.crt"
 cp "$work/pki/mx.key" "$work/pki/mxchain.key"
@@ -84,6 +86,14 @@ dnssec_sign "$z" bogus.example expired
 	done
 	# a secure MX naming a host in the bogus zone: the address lookup fails
 	echo "dane-bogushost IN MX 10 mx.bogus.example."
+	# DANE-TA through a CNAME: the certificate names the MX host, not the expanded name
+	echo "dane-tacname IN MX 10 mx-taalias.example."
+	echo "dane-tanh IN MX 10 mx-tanh.example."
+	echo "mx-tanh IN A 203.0.113.25"
+	echo "_25._tcp.mx-tanh IN TLSA 2 1 1 $ca_h"
+	echo "mx-taalias IN CNAME mx-tanocert.example."
+	echo "mx-tanocert IN A 203.0.113.25"
+	echo "_25._tcp.mx-tanocert IN TLSA 2 1 1 $ca_h"
 	echo "mx-alias IN CNAME mx-target.example."
 	echo "dane-cname IN MX 10 mx-alias.example."
 	echo "_25._tcp.mx-ok IN TLSA 3 1 1 $mx_h"
@@ -198,6 +208,19 @@ t "2 1 1 wrong name: not verified" \
 	has 'smtp tls=failed detail="no TLSA record matched (certificate verify: hostname mismatch'
 is "$(stored frank)" 0 "2 1 1 wrong name: nothing stored"
 
+# ... and through a CNAME the MX host name counts as well (RFC 7672 3.2.2), SNI being the
+# expanded name.
+run dane-tacname.example frank
+t "2 1 1 via CNAME: verified with the MX host name" \
+	has 'smtp tls=verified detail="verified by DANE-TA(2) 1 1 depth 1 name mx-taalias.example" sni=mx-tanocert.example'
+
+# ... and so does the next-hop domain (RFC 7672 3.2.2; Postfix too) when the host's name is not
+# in the certificate.
+run dane-tanh.example frank
+t "2 1 1 with the next-hop domain: verified" \
+	has 'smtp tls=verified detail="verified by DANE-TA(2) 1 1 depth 1 name dane-tanh.example"'
+is "$(stored frank)" 2 "2 1 1 via CNAME and next-hop: both delivered for frank"
+
 # All records unusable (PKIX-EE, PKIX-TA): TLS without authentication, delivered.
 run dane-unusable.example erin
 t "all unusable: host state unusable-all" \
@@ -257,14 +280,22 @@ if command -v posttls-finger >/dev/null && why=$(dnssec_unbound_available); then
 	# dnssec_probe: the test resolver knows no root zone; the probe would only warn.
 	printf '%s\n' 'compatibility_level = 3.6' 'smtp_dns_support_level = dnssec' \
 		'smtp_host_lookup = dns' 'dnssec_probe =' > "$work/ptf/main.cf"
-	for d in dane-ok dane-bad bogus dane-bogushost insecure dane-ta dane-tawrong dane-unusable \
-		dane-roll dane-cname; do
+	for d in dane-ok dane-bad bogus dane-bogushost insecure dane-ta dane-tawrong dane-tacname \
+		dane-tanh dane-unusable dane-roll dane-cname; do
 		run "$d.example" carol >/dev/null
 		ours=$(our_verdict "$out")
 		theirs=$(MAIL_CONFIG=$work/ptf ip netns exec "$NS_GW" \
 			timeout 40 posttls-finger -c -t10 -T20 -l dane "$d.example" 2>&1)
-		is "$(ptf_verdict "$theirs")" "$ours" \
-			"differential $d: posttls-finger agrees ($ours)" ||
+		want=$ours
+		what="posttls-finger agrees ($ours)"
+		# The one known difference: for DANE-TA through a CNAME, Postfix 3.7 checks the
+		# expanded name and the next hop, not the MX host name the secure MX RRset gave;
+		# tlsgate accepts that name too (daemon/tls_dane.c).
+		if [ "$d" = dane-tacname ]; then
+			want=failed
+			what="posttls-finger refuses the MX host name for DANE-TA via CNAME (we: $ours)"
+		fi
+		is "$(ptf_verdict "$theirs")" "$want" "differential $d: $what" ||
 			printf '%s\n' "$theirs" | sed 's/^/#   /'
 	done
 else

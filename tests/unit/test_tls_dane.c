@@ -99,7 +99,7 @@ static int handshake(const struct policy_dane_host *h, bool *usable, char *buf, 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	c = SSL_new(cctx);
 	s = SSL_new(sctx);
-	assert_int_equal(tls_dane_ssl_config(c, h, usable, err, sizeof(err)), 0);
+	assert_int_equal(tls_dane_ssl_config(c, h, "example.org", usable, err, sizeof(err)), 0);
 	SSL_set_fd(c, sv[0]);
 	SSL_set_fd(s, sv[1]);
 	assert_int_equal(tls_fixture_handshake(c, s, sv[0], sv[1]), 0);
@@ -211,9 +211,9 @@ static void test_not_dane(void **state)
 	assert_int_equal(tls_dane_ctx_enable(ctx), 0);
 	ssl = SSL_new(ctx);
 	host_init(&h, POLICY_DANE_NONE);
-	assert_int_equal(tls_dane_ssl_config(ssl, &h, &usable, err, sizeof(err)), -EINVAL);
+	assert_int_equal(tls_dane_ssl_config(ssl, &h, NULL, &usable, err, sizeof(err)), -EINVAL);
 	host_init(&h, POLICY_DANE_FAILED);
-	assert_int_equal(tls_dane_ssl_config(ssl, &h, &usable, err, sizeof(err)), -EINVAL);
+	assert_int_equal(tls_dane_ssl_config(ssl, &h, NULL, &usable, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "no DANE for mx1.example: failed");
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
