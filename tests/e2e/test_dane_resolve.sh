@@ -212,7 +212,7 @@ is "$(stored frank)" 0 "2 1 1 wrong name: nothing stored"
 # expanded name.
 run dane-tacname.example frank
 t "2 1 1 via CNAME: verified with the MX host name" \
-	has 'smtp tls=verified detail="verified by DANE-TA(2) 1 1 depth 1 name mx-taalias.example" sni=mx-tanocert.example'
+	has 'tls=verified detail="verified by DANE-TA(2) 1 1 depth 1 name mx-taalias.example" sni=mx-tanocert'
 
 # ... and so does the next-hop domain (RFC 7672 3.2.2; Postfix too) when the host's name is not
 # in the certificate.
@@ -293,7 +293,7 @@ if command -v posttls-finger >/dev/null && why=$(dnssec_unbound_available); then
 		# tlsgate accepts that name too (daemon/tls_dane.c).
 		if [ "$d" = dane-tacname ]; then
 			want=failed
-			what="posttls-finger refuses the MX host name for DANE-TA via CNAME (we: $ours)"
+			what="posttls-finger refuses the MX name for DANE-TA via CNAME (we: $ours)"
 		fi
 		is "$(ptf_verdict "$theirs")" "$want" "differential $d: $what" ||
 			printf '%s\n' "$theirs" | sed 's/^/#   /'
