@@ -50,6 +50,11 @@ PKGS     := openssl libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libbpf
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libunbound (policy/dane.c): Debian 12's libunbound.pc lists libevent, nettle and hogweed under
+# Requires.private without libunbound-dev depending on their -dev packages, so pkg-config fails
+# for it (and for every package named with it); the header is in /usr/include, the library is
+# one -l.
+PKG_LIBS   += -lunbound
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wconversion -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wvla -Wundef

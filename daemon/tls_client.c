@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/tls_client.h"
+#include "daemon/tls_dane.h"
 #include "ktls/endpoint.h"
 
 #include <errno.h>
@@ -59,6 +60,13 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	/* Verification is judged after the handshake against the policy, as Postfix does: the
 	 * handshake itself never aborts on an untrusted certificate. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* DANE (tls_dane.c) needs the context's digest tables; SSLs that do not enable DANE
+	 * themselves are not affected. */
+	if (tls_dane_ctx_enable(ctx)) {
+		snprintf(err, errlen, "cannot enable DANE on the client TLS context");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				  SSL_MODE_RELEASE_BUFFERS); /* idle sessions keep no record buffers */

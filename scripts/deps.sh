@@ -6,7 +6,7 @@ set -eu
 
 # build
 PKGS="build-essential pkg-config xz-utils clang llvm libssl-dev openssl libnl-3-dev libnl-genl-3-dev
-libnl-route-3-dev libbpf-dev bpftool libcmocka-dev libelf-dev zlib1g-dev"
+libnl-route-3-dev libbpf-dev libunbound-dev bpftool libcmocka-dev libelf-dev zlib1g-dev"
 # tests: netns/tc, a real-kTLS kernel under qemu, real SMTP and TLS peers, DNS
 PKGS="$PKGS iproute2 kmod cpio qemu-system-x86 busybox-static postfix swaks gnutls-bin
 ca-certificates procps psmisc iputils-ping libclang-rt-14-dev testssl.sh debhelper dpkg-dev nsd jq stunnel4 strace time
@@ -19,6 +19,10 @@ PKGS="$PKGS python3"
 # Exim and OpenSMTPD conflict with Postfix as packages: tests/lib/fetch-mta unpacks them into
 # build/mta/ instead.  Of the libraries they link, only libidn12 (Exim's) is not already here.
 PKGS="$PKGS libidn12"
+# DANE (policy/dane.c, libunbound above): the root trust anchor it defaults to; the tests sign a
+# private zone (ldns-keygen, ldns-signzone) and serve it with nsd; unbound (the daemon) is the
+# validating resolver posttls-finger needs for the differential test against tlsgate's verdicts.
+PKGS="$PKGS dns-root-data ldnsutils unbound"
 
 missing=""
 for p in $PKGS; do
