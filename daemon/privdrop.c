@@ -243,8 +243,8 @@ static int caps_clear(void)
 int privdrop_apply(const struct privdrop *pd)
 {
 	struct __user_cap_data_struct caps[2];
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
+	uid_t ru = 0, eu = 0, su = 0;
+	gid_t rg = 0, eg = 0, sg = 0; /* for the log when getresuid itself fails */
 	const char *step;
 	int n, rc = 0;
 
