@@ -229,6 +229,8 @@ struct policy_dns_rr {
 	uint16_t pref;		/* MX */
 	char name[256];		/* MX exchange, lower case, no trailing dot ("" = null MX) */
 	uint8_t addr[16];	/* A (4 bytes) / AAAA */
+	const unsigned char *rdata;	/* the raw RDATA (TXT: character-strings), in the message */
+	uint16_t rdlen;
 };
 
 typedef int (*policy_dns_rr_fn)(const struct policy_dns_rr *rr, void *arg);
