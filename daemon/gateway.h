@@ -28,6 +28,7 @@
 #include "ktls/ktls.h"
 
 struct policy;
+struct sts_fetch;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's). */
 struct gateway_counters {
@@ -54,6 +55,7 @@ struct gateway {
 	struct gateway_counters ctr;
 	atomic_bool stopping;	/* SIGTERM: stop accepting, finish sessions */
 	uint64_t started_ms;
+	struct sts_fetch *sts;	/* MTA-STS policies (any thread may look up); NULL: unavailable */
 };
 
 /* The current policy snapshot, with a reference the caller drops with policy_put(). */

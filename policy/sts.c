@@ -7,6 +7,7 @@
  */
 #include <arpa/nameser.h>
 #include <ctype.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -200,6 +201,42 @@ int policy_sts_txt_answer(const unsigned char *msg, size_t len, char id[POLICY_S
 out:
 	free(w.buf);
 	return rc;
+}
+
+struct addr_walk {
+	uint8_t (*addrs)[16];
+	size_t max, n;
+	size_t alen;
+};
+
+static int addr_rr(const struct policy_dns_rr *rr, void *arg)
+{
+	struct addr_walk *w = arg;
+
+	if (w->n < w->max)
+		memcpy(w->addrs[w->n++], rr->addr, w->alen);
+	return 0;
+}
+
+int policy_sts_addr_answer(const unsigned char *msg, size_t len, int family,
+			   uint8_t (*addrs)[16], size_t max, size_t *n)
+{
+	struct addr_walk w = { .addrs = addrs, .max = max, .alen = family == AF_INET ? 4 : 16 };
+	int st = policy_dns_parse_answer(msg, len, family == AF_INET ? ns_t_a : ns_t_aaaa,
+					 addr_rr, &w);
+
+	*n = w.n;
+	switch (st) {
+	case DNS_OK:
+		return w.n ? 0 : -ENOENT;
+	case DNS_NODATA:
+	case DNS_NXDOMAIN:
+		return -ENOENT;
+	case DNS_TEMPFAIL:
+		return -EAGAIN;
+	default:
+		return -EINVAL;
+	}
 }
 
 /* ---- the policy --------------------------------------------------------------------------- */

@@ -51,6 +51,14 @@ int policy_sts_txt_parse(const char *rec, size_t len, char id[POLICY_STS_ID_MAX 
 int policy_sts_txt_answer(const unsigned char *msg, size_t len, char id[POLICY_STS_ID_MAX + 1],
 			  char *why, size_t whylen);
 
+/*
+ * The addresses (4 or 16 bytes each, in addrs[i]) in a DNS response to an A (family AF_INET) or
+ * AAAA (AF_INET6) query, for the policy host mta-sts.DOMAIN.  0 with *n > 0, -ENOENT when
+ * there are none, -EAGAIN (SERVFAIL), -EINVAL (malformed, refused).
+ */
+int policy_sts_addr_answer(const unsigned char *msg, size_t len, int family,
+			   uint8_t (*addrs)[16], size_t max, size_t *n);
+
 /* ---- the policy (§3.2) --------------------------------------------------------------------- */
 
 struct policy_sts_policy {
