@@ -68,6 +68,7 @@ struct job {
 	uint8_t addrs[MAX_ADDRS][16];
 	size_t naddrs, next_addr;
 	int family;
+	int connect_err;	/* errno of the last address that failed */
 	SSL *ssl;
 	char req[POLICY_STS_NAME_MAX + 160];
 	size_t req_len, req_off;
@@ -335,7 +336,8 @@ static void connect_next(struct job *j)
 		j->ev.fd = -1;
 	}
 	if (j->next_addr >= j->naddrs) {
-		job_fail(j, "connect %s port %u: no address answered", j->host, f->port);
+		job_fail(j, "connect %s port %u: %s", j->host, f->port,
+			 j->connect_err ? strerror(j->connect_err) : "no address");
 		return;
 	}
 	if (j->family == AF_INET) {
@@ -363,6 +365,7 @@ static void connect_next(struct job *j)
 	}
 	j->ev.fd = fd;
 	if (connect(fd, (const struct sockaddr *)&ss, sl) && errno != EINPROGRESS) {
+		j->connect_err = errno;
 		log_info("mta-sts domain=%s connect %s: %s", j->domain, addr, strerror(errno));
 		connect_next(j);
 		return;
@@ -443,6 +446,7 @@ static void https_step(struct job *j)
 		socklen_t sl = sizeof(soerr);
 
 		if (getsockopt(j->ev.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr) {
+			j->connect_err = soerr ? soerr : errno;
 			log_info("mta-sts domain=%s connect %s: %s", j->domain, j->host,
 				 strerror(soerr ? soerr : errno));
 			connect_next(j);
