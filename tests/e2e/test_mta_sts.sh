@@ -3,7 +3,8 @@
 # the TXT record from a real nameserver (nsd), the policy from an HTTPS server whose certificate
 # comes from the test CA (given to tlsgated as its WebPKI roots).  Fetched and parsed; an
 # unchanged id is not fetched again, a changed one is; the server down keeps the cached policy
-# and without one there is none; a redirect is not followed; an oversize body, a certificate for
+# and without one there is none; a silent nameserver ends at the deadline while the main loop
+# keeps answering; a redirect is not followed; an oversize body, a certificate for
 # another name and two v=STSv1 records are refused; the cache survives a restart; purge forgets.
 #
 #   $NS_GW  (tlsgated)                    eth0 203.0.113.1/24, lo 192.0.2.1 (its SMTP listener)
@@ -249,7 +250,40 @@ out=$(ctl -j sts refresh nosts.example.net)
 ok $? "no v=STSv1 record: not a failure"
 is "$(echo "$out" | field 'j["policy"], j["error"]')" "None " "no policy, no error"
 
-# 10. the cache survives a restart, and is used with the server down
+# 10. a nameserver that does not answer: the refresh runs into its deadline while the main loop
+# (control requests; sessions never wait on it at all) goes on answering
+nsd_stop
+tg_bg ip netns exec "$NS_WEB" $PY -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("203.0.113.53", 53))
+print("ready", flush=True)
+time.sleep(60)' > "$TG_WORK/blackhole.log"
+hole=$TG_BG_PID
+for ((i = 0; i < 100; i++)); do
+	grep -q ready "$TG_WORK/blackhole.log" && break
+	sleep 0.05
+done
+t0=$(date +%s%N)
+ctl -j sts refresh down.example.net force > "$TG_WORK/slow.json" &
+slow=$!
+for ((i = 0; i < 100; i++)); do
+	out=$(ctl -j sts show down.example.net)
+	[ "$(echo "$out" | field 'j["pending"]')" = True ] && break
+	sleep 0.05
+done
+t1=$(date +%s%N)
+is "$(echo "$out" | field 'j["pending"]')" True "while DNS does not answer, sts show answers (pending)"
+wait $slow
+t2=$(date +%s%N)
+[ $((t1 - t0)) -lt 2000000000 ]; ok $? "... within 2 s ($(((t1 - t0) / 1000000)) ms)"
+field 'j["error"]' < "$TG_WORK/slow.json" | grep -q "TXT lookup: timed out after 5s"
+ok $? "the refresh ends at the deadline: $(field 'j["error"]' < "$TG_WORK/slow.json")"
+[ $((t2 - t0)) -lt 8000000000 ]; ok $? "... after about 5 s ($(((t2 - t0) / 1000000)) ms)"
+kill $hole
+wait $hole 2>/dev/null
+nsd_start
+
+# 11. the cache survives a restart, and is used with the server down
 web_stop
 gw_stop
 gw_start
@@ -263,7 +297,7 @@ out=$(ctl -j sts refresh a.example.net force)
 is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["id"]')" "testing 2" \
 	"server down after the restart: the cached policy still applies"
 
-# 11. purge
+# 12. purge
 ctl sts purge a.example.net >/dev/null
 ok $? "sts purge"
 [ ! -e "$TG_WORK/gw/mta-sts/a.example.net" ]
