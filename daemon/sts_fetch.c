@@ -83,6 +83,7 @@ struct queued {
 
 struct sts_fetch {
 	struct loop *loop;
+	pthread_t loop_thread;		/* the loop's: it starts jobs, others queue them */
 	struct policy_sts_cache *cache;
 	SSL_CTX *ctx;
 	struct __res_state res;
@@ -671,8 +672,6 @@ out:
 	return rc;
 }
 
-static pthread_t loop_thread;
-
 int sts_fetch_refresh(struct sts_fetch *f, const char *domain, bool force)
 {
 	char d[POLICY_STS_NAME_MAX];
@@ -680,7 +679,7 @@ int sts_fetch_refresh(struct sts_fetch *f, const char *domain, bool force)
 
 	if (!policy_sts_domain_norm(domain, d))
 		return -EINVAL;
-	if (!pthread_equal(pthread_self(), loop_thread))
+	if (!pthread_equal(pthread_self(), f->loop_thread))
 		return enqueue(f, d, force);
 	rc = job_start(f, d, force);
 	return rc == -EBUSY ? enqueue(f, d, force) : rc;
@@ -786,7 +785,7 @@ int sts_fetch_new(struct loop *l, const struct sts_fetch_opts *o, struct sts_fet
 
 	if (!f)
 		return -ENOMEM;
-	loop_thread = pthread_self();
+	f->loop_thread = pthread_self();
 	f->loop = l;
 	f->wake.fd = -1;
 	f->timeout_s = o->timeout_s ? o->timeout_s : 10;

@@ -82,7 +82,19 @@ static int64_t slot_age_key(const struct slot *s)
 	return s->e ? s->e->fetched : s->st.last_attempt;
 }
 
-/* Over the bound: the slot fetched (or tried) longest ago goes, and its file. */
+/* Does a go before b: a domain without a policy before one with, then the older. */
+static bool evict_before(const struct slot *a, const struct slot *b)
+{
+	if (!a->e != !b->e)
+		return !a->e;
+	return slot_age_key(a) < slot_age_key(b);
+}
+
+/*
+ * Over the bound: a slot goes, and its file.  Slots without a policy go first, so that mail to
+ * many domains without MTA-STS (an inside sender can choose them) cannot push cached policies
+ * out; among equals the one fetched (or tried) longest ago.
+ */
 static void evict(struct policy_sts_cache *c, const char *keep)
 {
 	while (c->n > c->max) {
@@ -92,7 +104,7 @@ static void evict(struct policy_sts_cache *c, const char *keep)
 		for (size_t i = 0; i < c->n; i++) {
 			if (!strcmp(c->v[i]->domain, keep))
 				continue;
-			if (old == SIZE_MAX || slot_age_key(c->v[i]) < slot_age_key(c->v[old]))
+			if (old == SIZE_MAX || evict_before(c->v[i], c->v[old]))
 				old = i;
 		}
 		if (old == SIZE_MAX)
@@ -347,7 +359,8 @@ int policy_sts_cache_set_state(struct policy_sts_cache *c, const char *domain,
 	rc = slot_get(c, domain, &s);
 	if (!rc) {
 		s->st = *st;
-		evict(c, s->domain);
+		/* a new domain without a policy may be the one to go */
+		evict(c, s->e ? s->domain : "");
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;

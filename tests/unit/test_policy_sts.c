@@ -381,6 +381,19 @@ static void test_cache(void **state)
 	assert_null(e);
 	snprintf(path, sizeof(path), "%s/a.example", sub);
 	assert_int_equal(access(path, F_OK), -1);
+	/* domains without a policy go before cached policies, however old these are */
+	st = (struct policy_sts_state){ .last_attempt = 1000 };
+	assert_int_equal(policy_sts_cache_set_state(c, "x.example", &st), 0);
+	assert_int_equal(policy_sts_cache_count(c), 2);
+	assert_int_equal(policy_sts_cache_get(c, "b.example", &e, NULL), 0);
+	policy_sts_entry_put(e);
+	assert_int_equal(policy_sts_cache_get(c, "c.example", &e, NULL), 0);
+	policy_sts_entry_put(e);
+	assert_int_equal(policy_sts_cache_get(c, "x.example", &e, NULL), -ENOENT);
+	st.last_attempt = 1001;
+	assert_int_equal(policy_sts_cache_set_state(c, "y.example", &st), 0);
+	assert_int_equal(policy_sts_cache_get(c, "y.example", &e, NULL), -ENOENT);
+	assert_int_equal(policy_sts_cache_count(c), 2);
 	/* unknown domain, purge */
 	assert_int_equal(policy_sts_cache_purge(c, "x.example"), -ENOENT);
 	assert_int_equal(policy_sts_cache_purge(c, "c.example"), 0);
