@@ -43,7 +43,7 @@
 #define RETRY_MIN_S 60		/* after a failure; doubles up to RETRY_MAX_S */
 #define RETRY_MAX_S 3600
 #define SCAN_INTERVAL_MS 60000	/* cached policies due a refresh are looked for this often */
-#define RX_CAP (16384 + POLICY_STS_MAX_BODY + 1)	/* headers + body + 1 to see "too big" */
+#define RX_CAP (16384 + POLICY_STS_MAX_BODY + 16384)	/* headers, body, chunk framing */
 
 enum job_step { J_TXT, J_A, J_AAAA, J_CONNECT, J_TLS, J_WRITE, J_READ };
 

@@ -452,12 +452,107 @@ static bool hdr_is(const char *l, size_t n, const char *name, const char **val, 
 	return true;
 }
 
-int policy_sts_http_parse(const char *buf, size_t len, bool eof, const char **body,
-			  size_t *body_len, char *why, size_t whylen)
+#define CHUNK_LINE_MAX 1024	/* a chunk-size line (with extensions) or a trailer line */
+
+/* The next line of buf from *pos: 1 with [*pos, *eol) the line without CR LF and *pos moved past
+ * it, 0 when incomplete, -1 when longer than CHUNK_LINE_MAX. */
+static int next_line(const char *buf, size_t len, size_t *pos, size_t *eol)
+{
+	const char *nl = memchr(buf + *pos, '\n', len - *pos);
+	size_t e;
+
+	if (!nl)
+		return len - *pos > CHUNK_LINE_MAX ? -1 : 0;
+	e = (size_t)(nl - buf);
+	if (e - *pos > CHUNK_LINE_MAX)
+		return -1;
+	*eol = e > *pos && buf[e - 1] == '\r' ? e - 1 : e;
+	*pos = e + 1;
+	return 1;
+}
+
+/*
+ * Walk a chunked body (RFC 9112 §7.1) from buf + start: 1 incomplete, 0 complete, -EINVAL
+ * (why), -E2BIG (over POLICY_STS_MAX_BODY).  With join, the data of every chunk is moved to
+ * buf + start (each move goes backwards: safe in order); only call it so on a body already
+ * walked to 0.  Chunk extensions and trailer fields are ignored.
+ */
+static int walk_chunks(char *buf, size_t len, size_t start, bool join, size_t *total)
+{
+	size_t pos = start, eol;
+
+	*total = 0;
+	for (;;) {
+		size_t line = pos, size = 0, i;
+		int r = next_line(buf, len, &pos, &eol);
+
+		if (r <= 0)
+			return r < 0 ? -EINVAL : 1;
+		/* chunk-size = 1*HEXDIG [ chunk-ext ] */
+		for (i = line; i < eol && isxdigit((unsigned char)buf[i]); i++) {
+			unsigned char c = (unsigned char)tolower((unsigned char)buf[i]);
+
+			size = size * 16 + (size_t)(isdigit(c) ? c - '0' : c - 'a' + 10);
+			if (size > POLICY_STS_MAX_BODY)
+				return -E2BIG;
+		}
+		if (i == line || (i < eol && buf[i] != ';' && !is_wsp(buf[i])))
+			return -EINVAL;
+		if (!size)
+			break;
+		if (*total + size > POLICY_STS_MAX_BODY)
+			return -E2BIG;
+		if (len - pos < size + 1)
+			return 1;
+		if (join)
+			memmove(buf + start + *total, buf + pos, size);
+		*total += size;
+		pos += size;
+		if (buf[pos] == '\r') {
+			if (len - pos < 2)
+				return 1;
+			pos++;
+		}
+		if (buf[pos] != '\n')
+			return -EINVAL;
+		pos++;
+	}
+	/* last-chunk; trailer fields until an empty line */
+	for (;;) {
+		size_t line = pos;
+		int r = next_line(buf, len, &pos, &eol);
+
+		if (r <= 0)
+			return r < 0 ? -EINVAL : 1;
+		if (eol == line)
+			return 0;
+	}
+}
+
+static int dechunk(char *buf, size_t len, size_t start, bool eof, size_t *blen, char *why,
+		   size_t whylen)
+{
+	int rc = walk_chunks(buf, len, start, false, blen);
+
+	if (!rc)
+		return walk_chunks(buf, len, start, true, blen);
+	if (rc == 1 && !eof)
+		return 1;
+	if (rc == -E2BIG)
+		snprintf(why, whylen, "policy larger than %u bytes", POLICY_STS_MAX_BODY);
+	else if (rc == 1)
+		snprintf(why, whylen, "connection closed inside the chunked body");
+	else
+		snprintf(why, whylen, "malformed chunked body");
+	return -EINVAL;
+}
+
+int policy_sts_http_parse(char *buf, size_t len, bool eof, const char **body, size_t *body_len,
+			  char *why, size_t whylen)
 {
 	const char *end = NULL, *p = buf, *v;
 	size_t hlen = 0, vlen, avail;
-	bool have_type = false, have_cl = false;
+	bool have_type = false, have_cl = false, chunked = false;
 	uint64_t cl = 0;
 	unsigned int status;
 
@@ -533,6 +628,9 @@ int policy_sts_http_parse(const char *buf, size_t len, bool eof, const char **bo
 				cl = cl * 10 + (uint64_t)(v[i] - '0');
 			}
 			have_cl = true;
+		} else if (hdr_is(p, n, "Transfer-Encoding", &v, &vlen) &&
+			   vlen == 7 && !strncasecmp(v, "chunked", 7) && !chunked) {
+			chunked = true;
 		} else if (hdr_is(p, n, "Transfer-Encoding", &v, &vlen) ||
 			   hdr_is(p, n, "Content-Encoding", &v, &vlen)) {
 			if (vlen != 8 || strncasecmp(v, "identity", 8)) {
@@ -546,6 +644,18 @@ int policy_sts_http_parse(const char *buf, size_t len, bool eof, const char **bo
 	if (!have_type) {
 		snprintf(why, whylen, "no Content-Type (text/plain required)");
 		return -EINVAL;
+	}
+	if (chunked && have_cl) {
+		/* two framings: which one a proxy on the way used is anyone's guess */
+		snprintf(why, whylen, "both Content-Length and chunked");
+		return -EINVAL;
+	}
+	if (chunked) {
+		int rc = dechunk(buf, len, hlen, eof, body_len, why, whylen);
+
+		if (!rc)
+			*body = buf + hlen;
+		return rc;
 	}
 	avail = len - hlen;
 	if ((have_cl && cl > POLICY_STS_MAX_BODY) || avail > POLICY_STS_MAX_BODY) {

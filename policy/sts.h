@@ -90,15 +90,16 @@ bool policy_sts_pattern_match(const char *pattern, const char *mx);
 /* ---- the HTTPS answer (§3.3) -------------------------------------------------------------- */
 
 /*
- * Check a complete HTTP/1.x response (headers and the body as far as read, len bytes; eof: the
- * server closed): 1 when more bytes are needed, 0 when it is a usable policy response (*body,
- * *body_len set), -EINVAL with why for anything else: a status other than 200 (redirects are
- * not followed, §3.3), a Content-Type other than text/plain, a body over POLICY_STS_MAX_BODY,
- * a chunked or otherwise encoded body, malformed headers.  Without Content-Length the body
- * ends when the server closes.
+ * Check an HTTP/1.x response as far as read (len bytes; eof: the server closed): 1 when more
+ * bytes are needed, 0 when it is a usable policy response (*body, *body_len set, inside buf),
+ * -EINVAL with why for anything else: a status other than 200 (redirects are not followed,
+ * §3.3), a Content-Type other than text/plain, a body over POLICY_STS_MAX_BODY, a content
+ * encoding, both Content-Length and chunked, malformed headers or chunks.  The body is delimited
+ * by Content-Length, chunked transfer coding, or the server's close.  A chunked body is joined
+ * in place when complete: after 0, buf has been rewritten.
  */
-int policy_sts_http_parse(const char *buf, size_t len, bool eof, const char **body,
-			  size_t *body_len, char *why, size_t whylen);
+int policy_sts_http_parse(char *buf, size_t len, bool eof, const char **body, size_t *body_len,
+			  char *why, size_t whylen);
 
 /* ---- cached entries ------------------------------------------------------------------------ */
 

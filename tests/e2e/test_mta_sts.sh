@@ -1,11 +1,12 @@
 #!/bin/bash
 # e2e: MTA-STS policies (RFC 8461) fetched by tlsgated, driven by `tlsgatectl sts refresh|show`:
 # the TXT record from a real nameserver (nsd), the policy from an HTTPS server whose certificate
-# comes from the test CA (given to tlsgated as its WebPKI roots).  Fetched and parsed; an
-# unchanged id is not fetched again, a changed one is; the server down keeps the cached policy
-# and without one there is none; a silent nameserver ends at the deadline while the main loop
-# keeps answering; a redirect is not followed; an oversize body, a certificate for
-# another name and two v=STSv1 records are refused; the cache survives a restart; purge forgets.
+# comes from the test CA (given to tlsgated as its WebPKI roots).  Fetched and parsed, also when
+# sent in chunks; an unchanged id is not fetched again, a changed one is; the server down keeps
+# the cached policy and without one there is none; a silent nameserver ends at the deadline
+# while the main loop keeps answering; a redirect is not followed; an oversize body, a
+# certificate for another name and two v=STSv1 records are refused; the cache survives a
+# restart; purge forgets.
 #
 #   $NS_GW  (tlsgated)                    eth0 203.0.113.1/24, lo 192.0.2.1 (its SMTP listener)
 #   $NS_WEB (nsd, the policy server)      eth0 203.0.113.53/24 (DNS), 203.0.113.80/24 (HTTPS)
@@ -37,7 +38,8 @@ ip netns exec "$NS_GW" ping -c 1 -W 5 203.0.113.80 >/dev/null || bail "no path t
 tg_pki
 # One certificate for every policy host but mta-sts.wrong.example.net's.
 pki_leaf "$TG_PKI" sts-web mta-sts.a.example.net mta-sts.down.example.net \
-	mta-sts.redir.example.net mta-sts.big.example.net mta-sts.wrong.example.net.invalid ||
+	mta-sts.chunked.example.net mta-sts.redir.example.net mta-sts.big.example.net \
+	mta-sts.wrong.example.net.invalid ||
 	bail "pki: sts-web"
 
 # ---- DNS ----------------------------------------------------------------------------------
@@ -71,7 +73,7 @@ zone() { # ID of a.example.net's record
 		echo '@ IN SOA ns hostmaster 1 3600 600 86400 60'
 		echo '@ IN NS ns'
 		echo 'ns IN A 203.0.113.53'
-		for d in a down redir big wrong multi; do
+		for d in a down redir big wrong multi chunked; do
 			echo "mta-sts.$d IN A 203.0.113.80"
 		done
 		echo "_mta-sts.a IN TXT \"v=STSv1; id=$1;\""
@@ -82,6 +84,7 @@ zone() { # ID of a.example.net's record
 		echo '_mta-sts.multi IN TXT "v=STSv1; id=1;"'
 		echo '_mta-sts.multi IN TXT "v=STSv1; id=2;"'
 		echo '_mta-sts.nosts IN TXT "v=spf1 -all"'
+		echo '_mta-sts.chunked IN TXT "v=STSv1; id=c1"'
 	} > "$dns/example.net.zone"
 }
 
@@ -169,13 +172,16 @@ echo 301 > "$www/mta-sts.redir.example.net.status"
 head -c 70000 /dev/zero | tr '\0' '#' > "$www/mta-sts.big.example.net"
 policy mta-sts.wrong.example.net enforce mx1.example.net
 policy mta-sts.multi.example.net enforce mx1.example.net
+policy mta-sts.chunked.example.net testing mx1.example.net mx2.example.net
+touch "$www/mta-sts.chunked.example.net.chunked"
 web_start
 gw_start
 
 # 1. fetched and parsed
 out=$(ctl -j sts refresh a.example.net)
 ok $? "sts refresh a.example.net succeeds"
-is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["id"], j["policy"]["mx"], j["policy"]["max_age"], j["fetches"], j["error"]')" \
+p='j["policy"]'
+is "$(echo "$out" | field "$p['mode'], $p['id'], $p['mx'], $p['max_age'], j['fetches'], j['error']")" \
 	"enforce 1 ['mx1.example.net', '*.a.example.net'] 86400 1 " \
 	"the policy is parsed: mode, id from the TXT record, mx patterns, max_age"
 fetched1=$(echo "$out" | field 'j["policy"]["fetched"]')
@@ -185,6 +191,10 @@ ctl sts show a.example.net | grep -q "mx            \*.a.example.net"
 ok $? "sts show prints it as text"
 tg_gw_log gw | grep -q "mta-sts fetched domain=a.example.net id=1 mode=enforce max_age=86400 mx=2"
 ok $? "the fetch is logged"
+
+out=$(ctl -j sts refresh chunked.example.net)
+is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["mx"], j["error"]')" \
+	"testing ['mx1.example.net', 'mx2.example.net'] " "a chunked answer is joined and parsed"
 
 # 2. the same id: not fetched again, even though the server changed the policy
 policy mta-sts.a.example.net testing mx1.example.net
@@ -209,7 +219,8 @@ rc=$?
 is "$rc" 1 "a forced refresh with the server down fails (exit 1)"
 is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["id"], j["failures"]')" "testing 2 1" \
 	"the cached policy is kept"
-echo "$out" | field 'j["error"]' | grep -q "connect mta-sts.a.example.net port 443: Connection refused"
+echo "$out" | field 'j["error"]' |
+	grep -q "connect mta-sts.a.example.net port 443: Connection refused"
 ok $? "the error says what failed: $(echo "$out" | field 'j["error"]')"
 tg_gw_log gw | grep -q 'mta-sts refresh domain=a.example.net error=.* cached=kept'
 ok $? "the failure is logged with cached=kept"
@@ -236,7 +247,8 @@ ok $? "the error says it is too large"
 
 # 8. a certificate for another name is refused before any request
 out=$(ctl -j sts refresh wrong.example.net)
-is "$(echo "$out" | field 'j["policy"]')" "None" "certificate not for mta-sts.wrong.example.net: no policy"
+is "$(echo "$out" | field 'j["policy"]')" "None" \
+	"certificate not for mta-sts.wrong.example.net: no policy"
 echo "$out" | field 'j["error"]' | grep -qi "certificate"
 ok $? "the error is the certificate: $(echo "$out" | field 'j["error"]')"
 is "$(requests mta-sts.wrong.example.net)" 0 "no HTTP request was sent to it"
@@ -272,7 +284,8 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.05
 done
 t1=$(date +%s%N)
-is "$(echo "$out" | field 'j["pending"]')" True "while DNS does not answer, sts show answers (pending)"
+is "$(echo "$out" | field 'j["pending"]')" True \
+	"while DNS does not answer, sts show answers (pending)"
 wait $slow
 t2=$(date +%s%N)
 [ $((t1 - t0)) -lt 2000000000 ]; ok $? "... within 2 s ($(((t1 - t0) / 1000000)) ms)"
@@ -291,8 +304,8 @@ out=$(ctl -j sts show a.example.net)
 is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["id"]')" "testing 2" \
 	"after a restart the cached policy is back"
 is "$(echo "$out" | field 'j["policy"]["fetched"] >= '"$fetched1")" "True" "with its fetch time"
-tg_gw_log gw | grep -q "mta-sts cache dir=$TG_WORK/gw/mta-sts loaded=1 skipped=0"
-ok $? "the start logs the cache it loaded"
+tg_gw_log gw | grep -q "mta-sts cache dir=$TG_WORK/gw/mta-sts loaded=2 skipped=0"
+ok $? "the start logs the cache it loaded (a and chunked)"
 out=$(ctl -j sts refresh a.example.net force)
 is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["id"]')" "testing 2" \
 	"server down after the restart: the cached policy still applies"

@@ -2,7 +2,8 @@
 # An MTA-STS policy server for the e2e tests: HTTPS on ADDR:PORT with CERT/KEY, serving
 # /.well-known/mta-sts.txt per Host from files in WWW: WWW/HOST is the body (text/plain), and
 # WWW/HOST.status, when present, the HTTP status instead of 200 (with a Location header: a
-# redirect to follow, if the client wrongly would).  Every request is logged to stdout as
+# redirect to follow, if the client wrongly would); WWW/HOST.chunked, when present, has the body
+# sent with chunked transfer coding in 7-byte chunks.  Every request is logged to stdout as
 # "request HOST PATH".  Prints "ready" once it listens.
 #   sts_server.py ADDR PORT CERT KEY WWW
 import http.server
@@ -38,6 +39,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         with open(path, "rb") as f:
             body = f.read()
+        if os.path.exists(path + ".chunked"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=us-ascii")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(body), 7):
+                part = body[i:i + 7]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
