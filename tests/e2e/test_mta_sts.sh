@@ -181,7 +181,8 @@ gw_start
 out=$(ctl -j sts refresh a.example.net)
 ok $? "sts refresh a.example.net succeeds"
 p='j["policy"]'
-is "$(echo "$out" | field "$p['mode'], $p['id'], $p['mx'], $p['max_age'], j['fetches'], j['error']")" \
+got=$(echo "$out" | field "$p['mode'], $p['id'], $p['mx'], $p['max_age'], j['fetches'], j['error']")
+is "$got" \
 	"enforce 1 ['mx1.example.net', '*.a.example.net'] 86400 1 " \
 	"the policy is parsed: mode, id from the TXT record, mx patterns, max_age"
 fetched1=$(echo "$out" | field 'j["policy"]["fetched"]')
