@@ -375,7 +375,8 @@ static void connect_next(struct job *j)
 		job_fail(j, "epoll: %s", strerror(errno));
 }
 
-static void tls_start(struct job *j)
+/* 0, or -1 when the job ended (j is gone). */
+static int tls_start(struct job *j)
 {
 	struct sts_fetch *f = j->f;
 
@@ -383,7 +384,7 @@ static void tls_start(struct job *j)
 	if (!j->ssl || SSL_set_fd(j->ssl, j->ev.fd) != 1 ||
 	    SSL_set_tlsext_host_name(j->ssl, j->host) != 1 || SSL_set1_host(j->ssl, j->host) != 1) {
 		job_tls_fail(j, "TLS setup");
-		return;
+		return -1;
 	}
 	/* §3.3: the certificate must be valid for mta-sts.DOMAIN; a wildcard only as the whole
 	 * leftmost label. */
@@ -395,6 +396,7 @@ static void tls_start(struct job *j)
 				      "User-Agent: tlsgate\r\nAccept: text/plain\r\n"
 				      "Connection: close\r\n\r\n",
 				      j->host);
+	return 0;
 }
 
 /* SSL wants to read or write: watch for that.  0, or -1 when the job ended. */
@@ -453,8 +455,7 @@ static void https_step(struct job *j)
 			connect_next(j);
 			return;
 		}
-		tls_start(j);
-		if (j->step != J_TLS)
+		if (tls_start(j))
 			return;
 	}
 	if (j->step == J_TLS) {
@@ -498,13 +499,23 @@ static void https_step(struct job *j)
 				ssl_want(j, ret, "HTTP response");
 				return;
 			}
-			/* A close without close_notify ends the body too: the length checks
-			 * below and the policy parser judge what arrived. */
-			if (err != SSL_ERROR_ZERO_RETURN && err != SSL_ERROR_SYSCALL) {
-				job_tls_fail(j, "HTTP response");
+			if (err != SSL_ERROR_ZERO_RETURN) {
+				/* Reset or closed without close_notify: anyone on the path can do
+				 * that, so it may end only a body whose length was announced (a
+				 * cut "max_age: 8|6400" must not pass as a policy). */
+				rc = policy_sts_http_parse(j->rx, j->rx_len, false, &body, &blen, why,
+							   sizeof(why));
+				if (!rc) {
+					ERR_clear_error();
+					finish_body(j, body, blen);
+				} else if (rc < 0) {
+					job_fail(j, "https://%s/.well-known/mta-sts.txt: %s", j->host,
+						 why);
+				} else {
+					job_tls_fail(j, "HTTP response cut short (no close_notify)");
+				}
 				return;
 			}
-			ERR_clear_error();
 			eof = true;
 		}
 		rc = policy_sts_http_parse(j->rx, j->rx_len, eof || j->rx_len == RX_CAP, &body,

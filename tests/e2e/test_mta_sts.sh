@@ -2,11 +2,11 @@
 # e2e: MTA-STS policies (RFC 8461) fetched by tlsgated, driven by `tlsgatectl sts refresh|show`:
 # the TXT record from a real nameserver (nsd), the policy from an HTTPS server whose certificate
 # comes from the test CA (given to tlsgated as its WebPKI roots).  Fetched and parsed, also when
-# sent in chunks; an unchanged id is not fetched again, a changed one is; the server down keeps
-# the cached policy and without one there is none; a silent nameserver ends at the deadline
-# while the main loop keeps answering; a redirect is not followed; an oversize body, a
-# certificate for another name and two v=STSv1 records are refused; the cache survives a
-# restart; purge forgets.
+# sent in chunks or delimited by a clean close (not by a FIN or RST alone); an unchanged id is
+# not fetched again, a changed one is; the server down keeps the cached policy and without one
+# there is none; a silent nameserver ends at the deadline while the main loop keeps answering; a
+# redirect is not followed; an oversize body, a certificate for another name and two v=STSv1
+# records are refused; the cache survives a restart; purge forgets.
 #
 #   $NS_GW  (tlsgated)                    eth0 203.0.113.1/24, lo 192.0.2.1 (its SMTP listener)
 #   $NS_WEB (nsd, the policy server)      eth0 203.0.113.53/24 (DNS), 203.0.113.80/24 (HTTPS)
@@ -39,6 +39,7 @@ tg_pki
 # One certificate for every policy host but mta-sts.wrong.example.net's.
 pki_leaf "$TG_PKI" sts-web mta-sts.a.example.net mta-sts.down.example.net \
 	mta-sts.chunked.example.net mta-sts.redir.example.net mta-sts.big.example.net \
+	mta-sts.trunc.example.net mta-sts.clean.example.net mta-sts.reset.example.net \
 	mta-sts.wrong.example.net.invalid ||
 	bail "pki: sts-web"
 
@@ -73,7 +74,7 @@ zone() { # ID of a.example.net's record
 		echo '@ IN SOA ns hostmaster 1 3600 600 86400 60'
 		echo '@ IN NS ns'
 		echo 'ns IN A 203.0.113.53'
-		for d in a down redir big wrong multi chunked; do
+		for d in a down redir big wrong multi chunked trunc clean reset; do
 			echo "mta-sts.$d IN A 203.0.113.80"
 		done
 		echo "_mta-sts.a IN TXT \"v=STSv1; id=$1;\""
@@ -85,6 +86,9 @@ zone() { # ID of a.example.net's record
 		echo '_mta-sts.multi IN TXT "v=STSv1; id=2;"'
 		echo '_mta-sts.nosts IN TXT "v=spf1 -all"'
 		echo '_mta-sts.chunked IN TXT "v=STSv1; id=c1"'
+		echo '_mta-sts.trunc IN TXT "v=STSv1; id=t1"'
+		echo '_mta-sts.clean IN TXT "v=STSv1; id=t1"'
+		echo '_mta-sts.reset IN TXT "v=STSv1; id=t1"'
 	} > "$dns/example.net.zone"
 }
 
@@ -174,6 +178,11 @@ policy mta-sts.wrong.example.net enforce mx1.example.net
 policy mta-sts.multi.example.net enforce mx1.example.net
 policy mta-sts.chunked.example.net testing mx1.example.net mx2.example.net
 touch "$www/mta-sts.chunked.example.net.chunked"
+for d in trunc clean reset; do
+	policy mta-sts.$d.example.net enforce mx1.example.net
+	touch "$www/mta-sts.$d.example.net.noclen"
+done
+touch "$www/mta-sts.clean.example.net.clean" "$www/mta-sts.reset.example.net.rst"
 web_start
 gw_start
 
@@ -196,6 +205,21 @@ ok $? "the fetch is logged"
 out=$(ctl -j sts refresh chunked.example.net)
 is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["mx"], j["error"]')" \
 	"testing ['mx1.example.net', 'mx2.example.net'] " "a chunked answer is joined and parsed"
+
+# A body delimited by the close only counts when the close is TLS's own (close_notify): a FIN or
+# RST, which anyone on the path can send, could have cut "max_age: 86400" to "max_age: 8".
+out=$(ctl -j sts refresh clean.example.net)
+is "$(echo "$out" | field 'j["policy"]["mode"], j["error"]')" "enforce " \
+	"no Content-Length, closed with close_notify: the policy"
+out=$(ctl -j sts refresh trunc.example.net)
+is "$(echo "$out" | field 'j["policy"]')" "None" \
+	"no Content-Length, closed without close_notify: refused"
+echo "$out" | field 'j["error"]' | grep -q "cut short"
+ok $? "the error says why: $(echo "$out" | field 'j["error"]')"
+out=$(ctl -j sts refresh reset.example.net)
+is "$(echo "$out" | field 'j["policy"]')" "None" "no Content-Length, ended by a TCP RST: refused"
+echo "$out" | field 'j["error"]' | grep -q "cut short"
+ok $? "the error says why: $(echo "$out" | field 'j["error"]')"
 
 # 2. the same id: not fetched again, even though the server changed the policy
 policy mta-sts.a.example.net testing mx1.example.net
@@ -305,8 +329,8 @@ out=$(ctl -j sts show a.example.net)
 is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["id"]')" "testing 2" \
 	"after a restart the cached policy is back"
 is "$(echo "$out" | field 'j["policy"]["fetched"] >= '"$fetched1")" "True" "with its fetch time"
-tg_gw_log gw | grep -q "mta-sts cache dir=$TG_WORK/gw/mta-sts loaded=2 skipped=0"
-ok $? "the start logs the cache it loaded (a and chunked)"
+tg_gw_log gw | grep -q "mta-sts cache dir=$TG_WORK/gw/mta-sts loaded=3 skipped=0"
+ok $? "the start logs the cache it loaded (a, chunked, clean)"
 out=$(ctl -j sts refresh a.example.net force)
 is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["id"]')" "testing 2" \
 	"server down after the restart: the cached policy still applies"

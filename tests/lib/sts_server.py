@@ -3,13 +3,18 @@
 # /.well-known/mta-sts.txt per Host from files in WWW: WWW/HOST is the body (text/plain), and
 # WWW/HOST.status, when present, the HTTP status instead of 200 (with a Location header: a
 # redirect to follow, if the client wrongly would); WWW/HOST.chunked, when present, has the body
-# sent with chunked transfer coding in 7-byte chunks.  Every request is logged to stdout as
+# sent with chunked transfer coding in 7-byte chunks; WWW/HOST.noclen: no Content-Length, the
+# close ends the body, without close_notify (a TCP FIN alone, as a cut by anyone on the path
+# looks) unless WWW/HOST.clean exists too, or with a TCP RST if WWW/HOST.rst does.  Every request is logged to stdout as
 # "request HOST PATH".  Prints "ready" once it listens.
 #   sts_server.py ADDR PORT CERT KEY WWW
 import http.server
 import os
+import socket
 import ssl
+import struct
 import sys
+import time
 
 addr, port, cert, key, www = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 
@@ -48,6 +53,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 part = body[i:i + 7]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
+            return
+        if os.path.exists(path + ".noclen"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+            self.close_connection = True
+            if os.path.exists(path + ".rst"):
+                # after the client has read the body: a reset loses no data, it only ends
+                time.sleep(0.3)
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                socket.socket(fileno=self.connection.detach()).close()
+                return
+            if os.path.exists(path + ".clean"):
+                try:
+                    self.connection.unwrap()   # close_notify
+                except OSError:
+                    pass
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
