@@ -82,40 +82,66 @@ static int64_t slot_age_key(const struct slot *s)
 	return s->e ? s->e->fetched : s->st.last_attempt;
 }
 
-/* Does a go before b: a domain without a policy before one with, then the older. */
-static bool evict_before(const struct slot *a, const struct slot *b)
+struct victim {
+	bool has_policy;
+	int64_t age;
+	size_t idx;
+};
+
+/* Eviction order: a domain without a policy before one with, then the older. */
+static int victim_cmp(const void *pa, const void *pb)
 {
-	if (!a->e != !b->e)
-		return !a->e;
-	return slot_age_key(a) < slot_age_key(b);
+	const struct victim *a = pa, *b = pb;
+
+	if (a->has_policy != b->has_policy)
+		return a->has_policy ? 1 : -1;
+	return a->age < b->age ? -1 : a->age > b->age;
 }
 
 /*
- * Over the bound: a slot goes, and its file.  Slots without a policy go first, so that mail to
+ * Over the bound: slots go, and their files.  Slots without a policy go first, so that mail to
  * many domains without MTA-STS (an inside sender can choose them) cannot push cached policies
- * out; among equals the one fetched (or tried) longest ago.
+ * out; among equals the one fetched (or tried) longest ago.  A large cache drops 1% more than
+ * needed at once: one sort per hundreds of new domains, not a scan of every slot per domain.
  */
 static void evict(struct policy_sts_cache *c, const char *keep)
 {
-	while (c->n > c->max) {
-		size_t old = SIZE_MAX;
+	size_t batch = c->max >= 1000 ? c->max / 100 : 0, want, n = 0, out = 0;
+	struct victim *vs;
+
+	if (c->n <= c->max)
+		return;
+	want = c->n - c->max + batch;
+	vs = malloc(c->n * sizeof(*vs));
+	if (!vs)
+		return;	/* over the bound until the next insertion finds memory */
+	for (size_t i = 0; i < c->n; i++) {
+		if (!strcmp(c->v[i]->domain, keep))
+			continue;
+		vs[n].has_policy = c->v[i]->e != NULL;
+		vs[n].age = slot_age_key(c->v[i]);
+		vs[n].idx = i;
+		n++;
+	}
+	qsort(vs, n, sizeof(*vs), victim_cmp);
+	for (size_t k = 0; k < want && k < n; k++) {
+		struct slot *s = c->v[vs[k].idx];
 		char path[4096];
 
-		for (size_t i = 0; i < c->n; i++) {
-			if (!strcmp(c->v[i]->domain, keep))
-				continue;
-			if (old == SIZE_MAX || evict_before(c->v[i], c->v[old]))
-				old = i;
-		}
-		if (old == SIZE_MAX)
-			return;
-		if (c->v[old]->e && !path_of(c, c->v[old]->domain, path, sizeof(path)) &&
-		    unlink(path) && errno != ENOENT)
+		if (s->e && !path_of(c, s->domain, path, sizeof(path)) && unlink(path) &&
+		    errno != ENOENT)
 			log_warn("mta-sts cache: cannot remove %s: %s", path, strerror(errno));
-		log_info("mta-sts cache evict domain=%s entries=%zu max=%zu", c->v[old]->domain,
-			 c->n, c->max);
-		remove_at(c, old);
+		log_debug("mta-sts cache evict domain=%s policy=%s", s->domain,
+			  s->e ? "yes" : "no");
+		slot_free(s);
+		c->v[vs[k].idx] = NULL;
 	}
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i])
+			c->v[out++] = c->v[i];
+	log_info("mta-sts cache evicted=%zu entries=%zu max=%zu", c->n - out, out, c->max);
+	c->n = out;
+	free(vs);
 }
 
 /* The slot for domain, created when missing (caller holds the lock). */

@@ -461,13 +461,49 @@ static void test_cache(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A large cache evicts in batches (1%), domains without a policy first. */
+static void test_cache_batch_eviction(void **state)
+{
+	char dir[] = "/tmp/tg-sts-unit.XXXXXX", sub[64], cmd[128], name[64];
+	struct policy_sts_state st = { 0 };
+	struct policy_sts_cache *c;
+	struct policy_sts_entry *e;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/mta-sts", dir);
+	assert_int_equal(policy_sts_cache_open(sub, 1000, &c), 0);
+	assert_int_equal(policy_sts_cache_put(c, entry("p1.example", "a", 1)), 0);
+	assert_int_equal(policy_sts_cache_put(c, entry("p2.example", "a", 2)), 0);
+	for (int i = 0; i < 998; i++) {
+		snprintf(name, sizeof(name), "n%d.example", i);
+		st.last_attempt = 100 + i;
+		assert_int_equal(policy_sts_cache_set_state(c, name, &st), 0);
+	}
+	assert_int_equal(policy_sts_cache_count(c), 1000);
+	st.last_attempt = 5000;
+	assert_int_equal(policy_sts_cache_set_state(c, "new.example", &st), 0);
+	/* 1001 > 1000: 1 + 10 go, the oldest without a policy */
+	assert_int_equal(policy_sts_cache_count(c), 990);
+	assert_int_equal(policy_sts_cache_get(c, "p1.example", &e, NULL), 0);
+	policy_sts_entry_put(e);
+	assert_int_equal(policy_sts_cache_get(c, "p2.example", &e, NULL), 0);
+	policy_sts_entry_put(e);
+	assert_int_equal(policy_sts_cache_get(c, "n10.example", NULL, NULL), -ENOENT);
+	assert_int_equal(policy_sts_cache_get(c, "n11.example", NULL, NULL), 0);
+	assert_int_equal(policy_sts_cache_get(c, "new.example", NULL, NULL), 0);
+	policy_sts_cache_free(c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_txt_record),	  cmocka_unit_test(test_txt_answer),
 		cmocka_unit_test(test_policy_text),	  cmocka_unit_test(test_patterns),
 		cmocka_unit_test(test_http),		  cmocka_unit_test(test_record_round_trip),
-		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_cache),		  cmocka_unit_test(test_cache_batch_eviction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
