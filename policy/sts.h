@@ -136,9 +136,10 @@ bool policy_sts_domain_norm(const char *in, char out[POLICY_STS_NAME_MAX]);
 
 /* ---- the cache (sts_cache.c) --------------------------------------------------------------
  * Threads: every call takes the cache's mutex for a bounded time (a lookup is a binary search
- * and a reference count; no I/O under the lock except the one file written or removed by put,
- * purge and evictions, which only the fetching thread does).  Readers keep the entry they got
- * (a reference) as long as they like: a replacement never changes an entry in place.
+ * and a reference count); file writes (fsync), unlinks, eviction's sort and frees happen
+ * outside it.  For that, every change (put, set_state, purge) must come from one thread, the
+ * fetcher's; get and foreach from any.  Readers keep the entry they got (a reference) as long as
+ * they like: a replacement never changes an entry in place.
  */
 struct policy_sts_cache;
 

@@ -70,13 +70,6 @@ static void slot_free(struct slot *s)
 	free(s);
 }
 
-static void remove_at(struct policy_sts_cache *c, size_t i)
-{
-	slot_free(c->v[i]);
-	memmove(c->v + i, c->v + i + 1, (c->n - i - 1) * sizeof(*c->v));
-	c->n--;
-}
-
 static int64_t slot_age_key(const struct slot *s)
 {
 	return s->e ? s->e->fetched : s->st.last_attempt;
@@ -103,18 +96,23 @@ static int victim_cmp(const void *pa, const void *pb)
  * many domains without MTA-STS (an inside sender can choose them) cannot push cached policies
  * out; among equals the one fetched (or tried) longest ago.  A large cache drops 1% more than
  * needed at once: one sort per hundreds of new domains, not a scan of every slot per domain.
+ * Called without the lock, by the one thread that changes the cache (sts.h): it may read the
+ * array unlocked, and locks only to take the victims out, so lookups never wait for the sort,
+ * nor for the unlinks and frees done after.
  */
 static void evict(struct policy_sts_cache *c, const char *keep)
 {
 	size_t batch = c->max >= 1000 ? c->max / 100 : 0, want, n = 0, out = 0;
 	struct victim *vs;
+	struct slot **gone;
 
 	if (c->n <= c->max)
 		return;
 	want = c->n - c->max + batch;
 	vs = malloc(c->n * sizeof(*vs));
-	if (!vs)
-		return;	/* over the bound until the next insertion finds memory */
+	gone = malloc(want * sizeof(*gone));
+	if (!vs || !gone)
+		goto out;	/* over the bound until the next change finds memory */
 	for (size_t i = 0; i < c->n; i++) {
 		if (!strcmp(c->v[i]->domain, keep))
 			continue;
@@ -124,24 +122,32 @@ static void evict(struct policy_sts_cache *c, const char *keep)
 		n++;
 	}
 	qsort(vs, n, sizeof(*vs), victim_cmp);
-	for (size_t k = 0; k < want && k < n; k++) {
-		struct slot *s = c->v[vs[k].idx];
-		char path[4096];
-
-		if (s->e && !path_of(c, s->domain, path, sizeof(path)) && unlink(path) &&
-		    errno != ENOENT)
-			log_warn("mta-sts cache: cannot remove %s: %s", path, strerror(errno));
-		log_debug("mta-sts cache evict domain=%s policy=%s", s->domain,
-			  s->e ? "yes" : "no");
-		slot_free(s);
+	if (want > n)
+		want = n;
+	for (size_t k = 0; k < want; k++)
+		gone[k] = c->v[vs[k].idx];
+	pthread_mutex_lock(&c->lock);
+	for (size_t k = 0; k < want; k++)
 		c->v[vs[k].idx] = NULL;
-	}
 	for (size_t i = 0; i < c->n; i++)
 		if (c->v[i])
 			c->v[out++] = c->v[i];
-	log_info("mta-sts cache evicted=%zu entries=%zu max=%zu", c->n - out, out, c->max);
 	c->n = out;
+	pthread_mutex_unlock(&c->lock);
+	for (size_t k = 0; k < want; k++) {
+		char path[4096];
+
+		if (gone[k]->e && !path_of(c, gone[k]->domain, path, sizeof(path)) && unlink(path) &&
+		    errno != ENOENT)
+			log_warn("mta-sts cache: cannot remove %s: %s", path, strerror(errno));
+		log_debug("mta-sts cache evict domain=%s policy=%s", gone[k]->domain,
+			  gone[k]->e ? "yes" : "no");
+		slot_free(gone[k]);
+	}
+	log_info("mta-sts cache evicted=%zu entries=%zu max=%zu", want, out, c->max);
+out:
 	free(vs);
+	free(gone);
 }
 
 /* The slot for domain, created when missing (caller holds the lock). */
@@ -347,6 +353,7 @@ int policy_sts_cache_get(struct policy_sts_cache *c, const char *domain,
 
 int policy_sts_cache_put(struct policy_sts_cache *c, struct policy_sts_entry *e)
 {
+	struct policy_sts_entry *old = NULL;
 	char path[4096], *rec = NULL;
 	struct slot *s;
 	size_t len;
@@ -356,18 +363,23 @@ int policy_sts_cache_put(struct policy_sts_cache *c, struct policy_sts_entry *e)
 	rc = rc ?: policy_sts_record_serialize(e, &rec, &len);
 	if (rc)
 		goto out;
-	pthread_mutex_lock(&c->lock);
-	/* On disk before in use: a restart never forgets a policy we acted on. */
+	/* On disk before in use: a restart never forgets a policy we acted on.  Outside the lock
+	 * (an fsync takes milliseconds that lookups must not wait): puts and purges come from
+	 * one thread, the fetcher's, so no two writes of a file race. */
 	rc = policy_write_atomic(path, rec, len);
-	if (!rc)
-		rc = slot_get(c, e->domain, &s);
+	if (rc)
+		goto out;
+	pthread_mutex_lock(&c->lock);
+	rc = slot_get(c, e->domain, &s);
 	if (!rc) {
-		policy_sts_entry_put(s->e);
+		old = s->e;
 		s->e = e;
 		e = NULL;
-		evict(c, s->domain);
 	}
 	pthread_mutex_unlock(&c->lock);
+	policy_sts_entry_put(old);
+	if (!rc)
+		evict(c, s->domain);
 out:
 	free(rec);
 	if (rc)
@@ -383,12 +395,12 @@ int policy_sts_cache_set_state(struct policy_sts_cache *c, const char *domain,
 
 	pthread_mutex_lock(&c->lock);
 	rc = slot_get(c, domain, &s);
-	if (!rc) {
+	if (!rc)
 		s->st = *st;
-		/* a new domain without a policy may be the one to go */
-		evict(c, s->e ? s->domain : "");
-	}
 	pthread_mutex_unlock(&c->lock);
+	/* a new domain without a policy may be the one to go */
+	if (!rc)
+		evict(c, s->e ? s->domain : "");
 	return rc;
 }
 
@@ -398,17 +410,25 @@ int policy_sts_cache_purge(struct policy_sts_cache *c, const char *domain)
 	long i;
 	int rc = 0;
 
+	struct slot *gone = NULL;
+
+	/* The file first, outside the lock (only this thread changes the cache): a failure
+	 * leaves memory and disk as they were. */
+	i = find(c, domain);
+	if (i < 0)
+		return -ENOENT;
+	if (!path_of(c, domain, path, sizeof(path)) && unlink(path) && errno != ENOENT)
+		return -errno;
 	pthread_mutex_lock(&c->lock);
 	i = find(c, domain);
-	if (i < 0) {
-		rc = -ENOENT;
-	} else {
-		if (!path_of(c, domain, path, sizeof(path)) && unlink(path) && errno != ENOENT)
-			rc = -errno;
-		if (!rc)
-			remove_at(c, (size_t)i);
+	if (i >= 0) {
+		gone = c->v[i];
+		memmove(c->v + i, c->v + i + 1, (c->n - (size_t)i - 1) * sizeof(*c->v));
+		c->n--;
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (gone)
+		slot_free(gone);
 	return rc;
 }
 
