@@ -9,7 +9,7 @@
  *   load.c       files into a snapshot; ids.c stable rule ids; strtab.c, lpm.c the indexes
  *   match.c      the questions the relay asks                store.c  in-place edits
  *   resolve.c, dns.c, addrmap.c  MX -> addresses, and the kernel's LPM entries
- *   sts.c, sts_cache.c  MTA-STS texts and the policy cache (their own header: policy/sts.h)
+ *   sts.c, sts_http.c, sts_cache.c  MTA-STS (their own header: policy/sts.h)
  * policy/ depends on lib/ and, for the kernel's layout only, bpf/policy_entry.h.
  */
 #ifndef TLSGATE_POLICY_POLICY_INT_H

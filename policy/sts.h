@@ -3,8 +3,8 @@
  * MTA-STS (RFC 8461) building blocks, without sockets:
  *
  *   sts.c        the TXT record (_mta-sts.DOMAIN: "v=STSv1; id=...;"), the policy text (§3.2),
- *                the HTTP response carrying it, MX pattern matching (§4.1), and the cache
- *                record written to disk
+ *                MX pattern matching (§4.1), and the cache record written to disk
+ *   sts_http.c   the HTTP response carrying the policy (§3.3)
  *   sts_cache.c  the cache: one file per domain under STATE_DIR/mta-sts/, loaded at start,
  *                bounded (oldest fetch evicted), written atomically; shared by threads
  *
@@ -87,7 +87,7 @@ void policy_sts_policy_clear(struct policy_sts_policy *p);
 bool policy_sts_mx_match(const struct policy_sts_policy *p, const char *mx);
 bool policy_sts_pattern_match(const char *pattern, const char *mx);
 
-/* ---- the HTTPS answer (§3.3) -------------------------------------------------------------- */
+/* ---- the HTTPS answer (§3.3, sts_http.c) --------------------------------------------------- */
 
 /*
  * Check an HTTP/1.x response as far as read (len bytes; eof: the server closed): 1 when more
