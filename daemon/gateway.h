@@ -14,7 +14,7 @@
  *   session*.c     the relay's state machine (map in session_int.h)
  *   tls_client.c, tls_server.c  the SSL_CTXs; config.c every key; buf.c side buffers;
  *   events.c       events for `tlsgatectl monitor`; gateway.c this context
- *   sts_fetch.c    MTA-STS policies fetched on the main loop into the on-disk cache
+ *   sts_fetch.c, sts_job.c  MTA-STS policies fetched on the main loop into the on-disk cache
  */
 #ifndef TLSGATE_DAEMON_GATEWAY_H
 #define TLSGATE_DAEMON_GATEWAY_H

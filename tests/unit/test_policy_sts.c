@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * policy/sts.c and sts_cache.c: the MTA-STS TXT record (§3.1), the policy text (§3.2, LF and
+ * policy/sts.c, sts_http.c and sts_cache.c: the MTA-STS TXT record (§3.1), the policy text (§3.2, LF and
  * CRLF, unknown keys, limits), the HTTP answer (status 200 only, text/plain, 64 KiB), MX
  * patterns (§4.1), the on-disk record, and the cache (round trip through a restart, eviction,
  * purge).  tests/fuzz/fuzz_policy_sts.c covers what hand-made cases do not.
