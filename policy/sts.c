@@ -42,8 +42,13 @@ bool policy_sts_txt_is_sts(const char *rec, size_t len)
 {
 	size_t n = sizeof(STS_V) - 1;
 
-	return len >= n && !memcmp(rec, STS_V, n) &&
-	       (len == n || rec[n] == ';' || is_wsp(rec[n]));
+	/* §3.1: records that do not begin with "v=STSv1;" (the delimiter may have blanks
+	 * before it) are discarded */
+	if (len < n || memcmp(rec, STS_V, n))
+		return false;
+	while (n < len && is_wsp(rec[n]))
+		n++;
+	return n < len && rec[n] == ';';
 }
 
 /* sts-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") */
@@ -85,12 +90,14 @@ int policy_sts_txt_parse(const char *rec, size_t len, char id[POLICY_STS_ID_MAX 
 		if (!name || i + name >= len || rec[i + name] != '=')
 			return -EINVAL;
 		vstart = i + name + 1;
-		if (name == 2 && !memcmp(rec + i, "id", 2)) {
+		if (name == 2 && !memcmp(rec + i, "id", 2) && !have_id) {
 			size_t n = 0;
 
+			/* a repeated id counts once, as the first (the others are just
+			 * extensions that must be well-formed) */
 			while (vstart + n < len && is_alnum(rec[vstart + n]))
 				n++;
-			if (!n || n > POLICY_STS_ID_MAX || have_id)
+			if (!n || n > POLICY_STS_ID_MAX)
 				return -EINVAL;
 			memcpy(id, rec + vstart, n);
 			id[n] = '\0';
@@ -261,22 +268,44 @@ static bool val_is(const char *v, size_t n, const char *word)
 	return n == strlen(word) && !memcmp(v, word, n);
 }
 
+/* RFC 5321 Domain: sub-domains of letters, digits and inner hyphens (Let-dig [Ldh-str]),
+ * dot-separated, no empty label, no trailing dot; lower-cased into out.  A label over 63 bytes
+ * cannot exist in DNS, so such a pattern matches nothing, but it does not spoil the policy. */
+static bool ldh_domain(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t label = 0;
+
+	if (!n || n >= cap || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (!label || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (is_alnum(c) || (c == '-' && label)) {
+			label++;
+		} else {
+			return false;
+		}
+		out[i] = (char)tolower((unsigned char)c);
+	}
+	out[n] = '\0';
+	return label && s[n - 1] != '-';
+}
+
 /* sts-policy-mx-value = ["*."] Domain; stored lower case. */
 static int add_mx(struct policy_sts_policy *p, const char *v, size_t n)
 {
-	char norm[POLICY_STS_NAME_MAX], why[64], **mx;
 	bool wild = n > 2 && v[0] == '*' && v[1] == '.';
-	size_t bad, off = wild ? 2 : 0;
+	size_t off = wild ? 2 : 0;
+	char norm[POLICY_STS_NAME_MAX], **mx;
 	char *s;
 
 	if (p->nmx >= POLICY_STS_MAX_MX)
 		return -E2BIG;
-	/* Domain labels: letters, digits, hyphen (policy_domain_norm also takes '_', which
-	 * no certificate name can match anyway). */
-	if (n - off >= sizeof(norm) || policy_domain_norm(v + off, n - off, norm, &bad, why,
-							  sizeof(why)))
-		return -EINVAL;
-	if (strlen(norm) != n - off)	/* a trailing dot was dropped: not a pattern */
+	if (!ldh_domain(v + off, n - off, norm, sizeof(norm)))
 		return -EINVAL;
 	if (asprintf(&s, "%s%s", wild ? "*." : "", norm) < 0)
 		return -ENOMEM;
@@ -313,26 +342,18 @@ int policy_sts_policy_parse(const char *text, size_t len, struct policy_sts_poli
 
 		pos += n + (nl ? 1 : 0);
 		line++;
-		if (n && l[n - 1] == '\r')	/* CRLF or LF (§3.2) */
+		if (nl && n && l[n - 1] == '\r')	/* CRLF or LF (§3.2); a CR alone ends nothing */
 			n--;
 		while (n && is_wsp(l[n - 1]))	/* *WSP before the line end */
 			n--;
-		if (!n)
-			continue;
 		k = ext_name_len(l, n);
-		if (!k || k >= n || l[k] != ':') {
-			snprintf(why, whylen, "line %u: not \"key: value\"", line);
-			goto inval;
-		}
+		/* Not "key: value" with a well-formed key: not a field we know, so ignored like
+		 * any unknown one (an HTML page still fails: it has no version). */
+		if (!k || k >= n || l[k] != ':')
+			continue;
 		for (v = k + 1; v < n && is_wsp(l[v]); v++)
 			;
 		vn = n - v;
-		for (size_t i = v; i < n; i++) {
-			if ((unsigned char)l[i] < 0x20 && l[i] != '\t') {
-				snprintf(why, whylen, "line %u: control character", line);
-				goto inval;
-			}
-		}
 		if (val_is(l, k, "version")) {
 			if (have_version)
 				continue;

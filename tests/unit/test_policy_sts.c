@@ -48,14 +48,21 @@ static void test_txt_record(void **state)
 	assert_int_equal(txt("v=STSv1", id), -EINVAL);
 	assert_int_equal(txt("v=STSv1; id=", id), -EINVAL);
 	assert_int_equal(txt("v=STSv1; id=a-b", id), -EINVAL);	/* id: letters and digits */
-	assert_int_equal(txt("v=STSv1; id=a; id=b", id), -EINVAL);
+	/* a repeated id: the first counts, the rest must be well-formed extensions */
+	assert_int_equal(txt("v=STSv1; id=a; id=b", id), 0);
+	assert_string_equal(id, "a");
+	assert_int_equal(txt("v=STSv1; id=a; id=b-c:d", id), 0);
+	assert_int_equal(txt("v=STSv1; id=a; id=b;c", id), -EINVAL);
 	assert_int_equal(txt("v=STSv2; id=a", id), -EINVAL);
 	assert_int_equal(txt("id=a; v=STSv1", id), -EINVAL);	/* version first */
 	assert_int_equal(txt("v=STSv1; id=a; x=a=b", id), -EINVAL);
 	assert_int_equal(txt("v=STSv1; id=a; =b", id), -EINVAL);
 	assert_int_equal(txt("v=STSv1; id=a x", id), -EINVAL);
+	/* §3.1: only records beginning "v=STSv1;" count (blanks allowed before the ';') */
 	assert_false(policy_sts_txt_is_sts("v=STSv10; id=a", 14));
-	assert_true(policy_sts_txt_is_sts("v=STSv1", 7));
+	assert_false(policy_sts_txt_is_sts("v=STSv1", 7));
+	assert_false(policy_sts_txt_is_sts("v=STSv1 id=a", 12));
+	assert_true(policy_sts_txt_is_sts("v=STSv1 \t;", 10));
 	/* not NUL-terminated: only len bytes are read */
 	assert_int_equal(policy_sts_txt_parse("v=STSv1; id=abcXXX", 15, id), 0);
 	assert_string_equal(id, "abc");
@@ -198,6 +205,18 @@ static void test_policy_text(void **state)
 			 -EINVAL);
 	assert_int_equal(pol("version: STSv1\nmode: enforce\nmx: a.b.\nmax_age: 1\n", &p), -EINVAL);
 	assert_int_equal(pol("<html>\n<body>hello</body>\n", &p), -EINVAL);
+	/* lines that are not "key: value" are ignored like unknown keys */
+	assert_int_equal(pol("version: STSv1\n<!-- x -->\nmode : none\n mode: testing\n"
+			     "mode: enforce\nmx: a.b\nmax_age: 1\n", &p), 0);
+	assert_int_equal(p.mode, POLICY_STS_ENFORCE);
+	policy_sts_policy_clear(&p);
+	/* mx: RFC 5321 Domain (letters, digits, inner hyphens) */
+	assert_int_equal(pol("version: STSv1\nmode: enforce\nmx: a-1.b\nmax_age: 1\n", &p), 0);
+	policy_sts_policy_clear(&p);
+	assert_int_equal(pol("version: STSv1\nmode: enforce\nmx: -a.b\nmax_age: 1\n", &p), -EINVAL);
+	assert_int_equal(pol("version: STSv1\nmode: enforce\nmx: a-.b\nmax_age: 1\n", &p), -EINVAL);
+	assert_int_equal(pol("version: STSv1\nmode: enforce\nmx: a_b.c\nmax_age: 1\n", &p), -EINVAL);
+	assert_int_equal(pol("version: STSv1\nmode: enforce\nmx: *\nmax_age: 1\n", &p), -EINVAL);
 	assert_int_equal(pol("version: STSv1\nmode: enforce\rmx: a.b\nmax_age: 1\n", &p), -EINVAL);
 	assert_int_equal(policy_sts_policy_parse("version: STSv1\n\0", 16, &p, why, sizeof(why)),
 			 -EINVAL);
