@@ -92,6 +92,20 @@ static const struct nla_policy nlproto_policy[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_EV_DETAIL] = STR(NLPROTO_STR_MAX),
 	[NLPROTO_A_EV_SRC] = STR(128),
 	[NLPROTO_A_EV_DST] = STR(NLPROTO_STR_MAX),
+	[NLPROTO_A_STS_DOMAIN] = STR(256),
+	[NLPROTO_A_STS_ID] = STR(64),
+	[NLPROTO_A_STS_MODE] = STR(16),
+	[NLPROTO_A_STS_MX] = STR(256),
+	[NLPROTO_A_STS_MAX_AGE] = U32,
+	[NLPROTO_A_STS_FETCHED] = U64,
+	[NLPROTO_A_STS_EXPIRES] = U64,
+	[NLPROTO_A_STS_PENDING] = U8,
+	[NLPROTO_A_STS_ERROR] = STR(NLPROTO_STR_MAX),
+	[NLPROTO_A_STS_LAST_ATTEMPT] = U64,
+	[NLPROTO_A_STS_LAST_CHECK] = U64,
+	[NLPROTO_A_STS_FAILURES] = U32,
+	[NLPROTO_A_STS_FETCHES] = U32,
+	[NLPROTO_A_STS_FORCE] = U8,
 };
 
 static const char *const attr_names[NLPROTO_A_MAX + 1] = {
@@ -150,6 +164,20 @@ static const char *const attr_names[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_EV_DETAIL] = "event-detail",
 	[NLPROTO_A_EV_SRC] = "event-src",
 	[NLPROTO_A_EV_DST] = "event-dst",
+	[NLPROTO_A_STS_DOMAIN] = "sts-domain",
+	[NLPROTO_A_STS_ID] = "sts-id",
+	[NLPROTO_A_STS_MODE] = "sts-mode",
+	[NLPROTO_A_STS_MX] = "sts-mx",
+	[NLPROTO_A_STS_MAX_AGE] = "sts-max-age",
+	[NLPROTO_A_STS_FETCHED] = "sts-fetched",
+	[NLPROTO_A_STS_EXPIRES] = "sts-expires",
+	[NLPROTO_A_STS_PENDING] = "sts-pending",
+	[NLPROTO_A_STS_ERROR] = "sts-error",
+	[NLPROTO_A_STS_LAST_ATTEMPT] = "sts-last-attempt",
+	[NLPROTO_A_STS_LAST_CHECK] = "sts-last-check",
+	[NLPROTO_A_STS_FAILURES] = "sts-failures",
+	[NLPROTO_A_STS_FETCHES] = "sts-fetches",
+	[NLPROTO_A_STS_FORCE] = "sts-force",
 };
 
 static const char *const msg_names[] = {
@@ -167,6 +195,10 @@ static const char *const msg_names[] = {
 	[NLPROTO_MSG_RELOAD - NLPROTO_MSG_STATUS_GET] = "reload",
 	[NLPROTO_MSG_LOG_LEVEL - NLPROTO_MSG_STATUS_GET] = "log level",
 	[NLPROTO_MSG_EVENT - NLPROTO_MSG_STATUS_GET] = "event",
+	[NLPROTO_MSG_STS_GET - NLPROTO_MSG_STATUS_GET] = "sts show",
+	[NLPROTO_MSG_STS - NLPROTO_MSG_STATUS_GET] = "sts reply",
+	[NLPROTO_MSG_STS_REFRESH - NLPROTO_MSG_STATUS_GET] = "sts refresh",
+	[NLPROTO_MSG_STS_PURGE - NLPROTO_MSG_STATUS_GET] = "sts purge",
 };
 
 const char *nlproto_msg_name(uint16_t type, char *buf, size_t len)

@@ -83,6 +83,10 @@ enum nlproto_msg {
 	NLPROTO_MSG_RELOAD,	  /* -> ack (text: summary) */
 	NLPROTO_MSG_LOG_LEVEL,	  /* LOG_LEVEL -> ack */
 	NLPROTO_MSG_EVENT,	  /* multicast only */
+	NLPROTO_MSG_STS_GET,	  /* STS_DOMAIN -> STS (MTA-STS: cached policy and fetch state) */
+	NLPROTO_MSG_STS,
+	NLPROTO_MSG_STS_REFRESH,  /* STS_DOMAIN [STS_FORCE] -> ack (the fetch runs on) */
+	NLPROTO_MSG_STS_PURGE,	  /* STS_DOMAIN -> ack */
 	__NLPROTO_MSG_END,
 };
 
@@ -152,6 +156,21 @@ enum nlproto_attr {
 	NLPROTO_A_EV_DETAIL,  /* string: how, why */
 	NLPROTO_A_EV_SRC,     /* string: addr:port */
 	NLPROTO_A_EV_DST,     /* string */
+
+	NLPROTO_A_STS_DOMAIN,	    /* string */
+	NLPROTO_A_STS_ID,	    /* string: the policy's id (TXT id= when fetched) */
+	NLPROTO_A_STS_MODE,	    /* string: enforce, testing, none */
+	NLPROTO_A_STS_MX,	    /* string, repeated: mx patterns */
+	NLPROTO_A_STS_MAX_AGE,	    /* u32: s */
+	NLPROTO_A_STS_FETCHED,	    /* u64: unix time in s */
+	NLPROTO_A_STS_EXPIRES,	    /* u64: unix time in s */
+	NLPROTO_A_STS_PENDING,	    /* u8: a refresh is under way */
+	NLPROTO_A_STS_ERROR,	    /* string: why the last refresh failed */
+	NLPROTO_A_STS_LAST_ATTEMPT, /* u64: unix time in s */
+	NLPROTO_A_STS_LAST_CHECK,   /* u64: unix time in s of the last successful check */
+	NLPROTO_A_STS_FAILURES,	    /* u32: consecutive */
+	NLPROTO_A_STS_FETCHES,	    /* u32: policies fetched since the daemon started */
+	NLPROTO_A_STS_FORCE,	    /* u8: refresh: fetch even if the TXT id is unchanged */
 	__NLPROTO_A_END,
 };
 #define NLPROTO_A_MAX (__NLPROTO_A_END - 1)
@@ -285,6 +304,21 @@ struct nlproto_event {
 	const char *src, *dst;
 };
 
+/* MTA-STS state of one domain; no policy cached when id is NULL. */
+struct nlproto_sts {
+	const char *domain;
+	const char *id;
+	const char *mode;
+	const char *const *mx;
+	size_t nmx;
+	uint32_t max_age;
+	uint64_t fetched, expires;
+	bool pending;
+	const char *error;
+	uint64_t last_attempt, last_check;
+	uint32_t failures, fetches;
+};
+
 /* ---- framing (nlproto.c) ---- */
 
 /*
@@ -351,6 +385,11 @@ int nlproto_parse_session(const struct nlmsghdr *nlh, struct nlproto_session *s,
 int nlproto_put_status(struct nl_msg *m, const struct nlproto_status *st);
 int nlproto_parse_status(const struct nlmsghdr *nlh, struct nlproto_status *st, char *msg,
 			 size_t msglen);
+
+int nlproto_put_sts(struct nl_msg *m, const struct nlproto_sts *s);
+/* mx[] (cap entries) receives the patterns; -E2BIG when there are more. */
+int nlproto_parse_sts(const struct nlmsghdr *nlh, struct nlproto_sts *s, const char **mx,
+		      size_t cap, char *msg, size_t msglen);
 
 int nlproto_put_event(struct nl_msg *m, const struct nlproto_event *ev);
 /* sess receives the session fields when the event has any (ev->session then points to it). */

@@ -81,6 +81,67 @@ int nlproto_put_rule(struct nl_msg *m, const struct nlproto_rule *r)
 	return err;
 }
 
+int nlproto_put_sts(struct nl_msg *m, const struct nlproto_sts *s)
+{
+	int err;
+
+	err = nlproto_put_str(m, NLPROTO_A_STS_DOMAIN, s->domain);
+	err = err ?: nlproto_put_str(m, NLPROTO_A_STS_ID, s->id);
+	err = err ?: nlproto_put_str(m, NLPROTO_A_STS_MODE, s->mode);
+	for (size_t i = 0; !err && i < s->nmx; i++)
+		err = nlproto_put_str(m, NLPROTO_A_STS_MX, s->mx[i]);
+	err = err ?: (s->id ? put_u32(m, NLPROTO_A_STS_MAX_AGE, s->max_age) : 0);
+	err = err ?: (s->id ? put_u64(m, NLPROTO_A_STS_FETCHED, s->fetched) : 0);
+	err = err ?: (s->id ? put_u64(m, NLPROTO_A_STS_EXPIRES, s->expires) : 0);
+	err = err ?: put_u8(m, NLPROTO_A_STS_PENDING, s->pending);
+	err = err ?: (s->error && s->error[0] ? nlproto_put_str(m, NLPROTO_A_STS_ERROR, s->error)
+					      : 0);
+	err = err ?: put_u64(m, NLPROTO_A_STS_LAST_ATTEMPT, s->last_attempt);
+	err = err ?: put_u64(m, NLPROTO_A_STS_LAST_CHECK, s->last_check);
+	err = err ?: put_u32(m, NLPROTO_A_STS_FAILURES, s->failures);
+	err = err ?: put_u32(m, NLPROTO_A_STS_FETCHES, s->fetches);
+	return err;
+}
+
+int nlproto_parse_sts(const struct nlmsghdr *nlh, struct nlproto_sts *s, const char **mx,
+		      size_t cap, char *msg, size_t msglen)
+{
+	struct nlattr *tb[NLPROTO_A_MAX + 1], *nla;
+	size_t n = 0;
+	int err, rem;
+
+	memset(s, 0, sizeof(*s));
+	err = nlproto_parse(nlh, tb, msg, msglen, NULL);
+	err = err ?: want(tb[NLPROTO_A_STS_DOMAIN], "domain", msg, msglen);
+	if (err)
+		return err;
+	s->domain = nlproto_str(tb[NLPROTO_A_STS_DOMAIN]);
+	s->id = nlproto_str(tb[NLPROTO_A_STS_ID]);
+	s->mode = nlproto_str(tb[NLPROTO_A_STS_MODE]);
+	s->max_age = (uint32_t)nlproto_u64(tb[NLPROTO_A_STS_MAX_AGE], 0);
+	s->fetched = nlproto_u64(tb[NLPROTO_A_STS_FETCHED], 0);
+	s->expires = nlproto_u64(tb[NLPROTO_A_STS_EXPIRES], 0);
+	s->pending = nlproto_u64(tb[NLPROTO_A_STS_PENDING], 0) != 0;
+	s->error = nlproto_str(tb[NLPROTO_A_STS_ERROR]);
+	s->last_attempt = nlproto_u64(tb[NLPROTO_A_STS_LAST_ATTEMPT], 0);
+	s->last_check = nlproto_u64(tb[NLPROTO_A_STS_LAST_CHECK], 0);
+	s->failures = (uint32_t)nlproto_u64(tb[NLPROTO_A_STS_FAILURES], 0);
+	s->fetches = (uint32_t)nlproto_u64(tb[NLPROTO_A_STS_FETCHES], 0);
+	nlmsg_for_each_attr(nla, (struct nlmsghdr *)nlh, 0, rem)
+	{
+		if (nla_type(nla) != NLPROTO_A_STS_MX)
+			continue;
+		if (n == cap) {
+			snprintf(msg, msglen, "%s has more than %zu mx patterns", s->domain, cap);
+			return -E2BIG;
+		}
+		mx[n++] = nla_data(nla);
+	}
+	s->mx = mx;
+	s->nmx = n;
+	return 0;
+}
+
 static int get_dir(const struct nlattr *a, enum nlproto_dir *d, char *msg, size_t msglen)
 {
 	uint8_t v = a ? nla_get_u8(a) : NLPROTO_DIR_OUTBOUND;

@@ -342,6 +342,56 @@ static int do_log_level(struct control_server *s, const struct control_request *
 			 msglen);
 }
 
+/* ---- MTA-STS ---- */
+
+static int sts_cb(void *arg, const struct nlproto_sts *st)
+{
+	struct control_reply *rp = arg;
+	struct nl_msg *m;
+	int err;
+
+	m = nlproto_msg_new(NLPROTO_MSG_STS, 0, rp->req->nlmsg_seq, rp->port, 0);
+	if (!m)
+		return rp->err = -ENOMEM;
+	err = nlproto_put_sts(m, st);
+	if (err) {
+		nlmsg_free(m);
+		return rp->err = err;
+	}
+	return rp->err = control_reply_add(rp, m);
+}
+
+static int do_sts(struct control_server *s, const struct control_request *rq,
+		  struct control_reply *rp, char *msg, size_t msglen)
+{
+	uint16_t type = rq->nlh->nlmsg_type;
+	const char *domain;
+	int err;
+
+	err = need(rq->tb[NLPROTO_A_STS_DOMAIN], "the domain", msg, msglen);
+	if (err)
+		return err;
+	domain = nlproto_str(rq->tb[NLPROTO_A_STS_DOMAIN]);
+	if (type == NLPROTO_MSG_STS_GET) {
+		if (!s->ops->sts_show)
+			return unsupported("sts show", msg, msglen);
+		err = s->ops->sts_show(s->ctx, domain, sts_cb, rp, msg, msglen);
+		if (!err && rp->err)
+			err = rp->err;
+	} else if (type == NLPROTO_MSG_STS_REFRESH) {
+		if (!s->ops->sts_refresh)
+			return unsupported("sts refresh", msg, msglen);
+		err = s->ops->sts_refresh(s->ctx, domain,
+					  nlproto_u64(rq->tb[NLPROTO_A_STS_FORCE], 0) != 0, msg,
+					  msglen);
+	} else {
+		if (!s->ops->sts_purge)
+			return unsupported("sts purge", msg, msglen);
+		err = s->ops->sts_purge(s->ctx, domain, msg, msglen);
+	}
+	return op_result(err, msg, msglen);
+}
+
 static const struct control_handler handlers[] = {
 	{NLPROTO_MSG_STATUS_GET, CTL_ACCESS_READ, do_status},
 	{NLPROTO_MSG_POLICY_GET, CTL_ACCESS_READ, do_policy_get},
@@ -353,6 +403,9 @@ static const struct control_handler handlers[] = {
 	{NLPROTO_MSG_SESSION_KILL, CTL_ACCESS_WRITE, do_session_kill},
 	{NLPROTO_MSG_RELOAD, CTL_ACCESS_WRITE, do_reload},
 	{NLPROTO_MSG_LOG_LEVEL, CTL_ACCESS_WRITE, do_log_level},
+	{NLPROTO_MSG_STS_GET, CTL_ACCESS_READ, do_sts},
+	{NLPROTO_MSG_STS_REFRESH, CTL_ACCESS_WRITE, do_sts},
+	{NLPROTO_MSG_STS_PURGE, CTL_ACCESS_WRITE, do_sts},
 };
 
 const struct control_handler *control_handler_find(uint16_t type)

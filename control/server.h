@@ -22,6 +22,7 @@
 #ifndef TLSGATE_CONTROL_SERVER_H
 #define TLSGATE_CONTROL_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -39,6 +40,7 @@ struct control_server;
  */
 typedef int (*control_rule_cb)(void *arg, const struct nlproto_rule *r);
 typedef int (*control_session_cb)(void *arg, const struct nlproto_session *s);
+typedef int (*control_sts_cb)(void *arg, const struct nlproto_sts *s);
 
 #define CONTROL_DIR_ANY (-1) /* policy_dump: both directions */
 
@@ -87,6 +89,13 @@ struct control_ops {
 	int (*reload)(void *ctx, char *msg, size_t msglen);
 	/* Apply a log level everywhere (workers).  NULL: the server calls tg_log_set_level(). */
 	int (*log_level)(void *ctx, enum tg_log_level level, char *msg, size_t msglen);
+	/* MTA-STS: what is known of domain, through cb once (-ENOENT: nothing). */
+	int (*sts_show)(void *ctx, const char *domain, control_sts_cb cb, void *arg, char *msg,
+			size_t msglen);
+	/* Start a refresh of domain (TXT check; fetch when due or force); returns at once. */
+	int (*sts_refresh)(void *ctx, const char *domain, bool force, char *msg, size_t msglen);
+	/* Forget domain's cached policy, on disk too (-ENOENT: nothing cached). */
+	int (*sts_purge)(void *ctx, const char *domain, char *msg, size_t msglen);
 };
 
 struct control_server_opts {

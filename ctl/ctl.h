@@ -10,6 +10,7 @@
  *   policy.c   policy show/add/del/import/check          session.c  session list/show/kill
  *   status.c   status, reload, log             monitor.c  live events
  *   stats.c    BPF counters from pinned maps (works while the daemon is down)
+ *   sts.c      sts show/refresh/purge: MTA-STS policies
  *   explain.c + received_explain.c  `explain message.eml`: was each hop encrypted?
  * ctl/ talks to the daemon only through control/ (the wire protocol and its client).
  */
@@ -52,5 +53,6 @@ int ctl_reload(int argc, char **argv, const struct ctl_opts *o);	/* ctl_status.c
 int ctl_log(int argc, char **argv, const struct ctl_opts *o);		/* ctl_status.c */
 int ctl_stats(int argc, char **argv, const struct ctl_opts *o);	/* ctl_stats.c */
 int ctl_explain(int argc, char **argv, const struct ctl_opts *o);	/* ctl_explain.c */
+int ctl_sts(int argc, char **argv, const struct ctl_opts *o);		/* ctl/sts.c */
 
 #endif

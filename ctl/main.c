@@ -29,6 +29,7 @@ enum object {
 	OBJ_LOG,
 	OBJ_STATS,
 	OBJ_EXPLAIN,
+	OBJ_STS,
 	OBJ_HELP,
 	OBJ_VERSION,
 };
@@ -42,6 +43,7 @@ static const struct ctl_word objects[] = {
 	{"log", OBJ_LOG},
 	{"stats", OBJ_STATS},
 	{"explain", OBJ_EXPLAIN},
+	{"sts", OBJ_STS},
 	{"help", OBJ_HELP},
 	{"version", OBJ_VERSION},
 	{NULL, 0},
@@ -51,7 +53,7 @@ static void usage(FILE *f)
 {
 	static const char text[] =
 		"Usage: tlsgatectl [OPTIONS] OBJECT COMMAND [ARGS]\n"
-		"OBJECT := { policy session monitor status reload log stats explain }\n"
+		"OBJECT := { policy session monitor status reload log stats explain sts }\n"
 		"  policy show [inbound|outbound]\n"
 		"  policy add [inbound|outbound] KEY LEVEL [ATTR=VALUE...]   (a Postfix line)\n"
 		"  policy del [inbound|outbound] KEY\n"
@@ -64,6 +66,7 @@ static void usage(FILE *f)
 		"  log level [err|warn|info|debug]\n"
 		"  stats [show] [rule ID]             pinned BPF metrics (daemon may be down)\n"
 		"  explain [FILE | -]                 what a message's Received: headers say\n"
+		"  sts show|refresh|purge DOMAIN      MTA-STS: cached policy, fetch now, forget\n"
 		"OPTIONS := { -j[son] | -p[retty] | -s[tats] | -v[erbose] | --run-dir DIR |\n"
 		"             --pin-dir DIR | --timeout SEC | -V[ersion] | -h[elp] }\n"
 		"Any unique prefix of an object or command will do: tlsgatectl pol sh\n";
@@ -90,6 +93,8 @@ static int dispatch(int obj, int argc, char **argv, const struct ctl_opts *o)
 		return ctl_stats(argc, argv, o);
 	case OBJ_EXPLAIN:
 		return ctl_explain(argc, argv, o);
+	case OBJ_STS:
+		return ctl_sts(argc, argv, o);
 	case OBJ_HELP:
 		usage(stdout);
 		return 0;

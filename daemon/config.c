@@ -99,6 +99,9 @@ static const struct ckey keys[] = {
 	{ "resolve", C_BOOL, O(resolve), 0, "yes" },
 	{ "dns_server", C_STR, O(dns_server), 0, NULL },
 	{ "ctl_group", C_STR, O(ctl_group), 0, "tlsgate" },
+	{ "mta_sts_ca_file", C_STR, O(mta_sts_ca_file), 0, "/etc/ssl/certs/ca-certificates.crt" },
+	{ "mta_sts_timeout", C_DURATION, O(mta_sts_timeout), 0, "10s" },
+	{ "mta_sts_cache_max", C_UINT, O(mta_sts_cache_max), 0, "100000" },
 };
 #undef O
 

@@ -120,6 +120,11 @@ struct config {
 	bool resolve;
 	char *dns_server;		/* "203.0.113.53[:port]"; empty: /etc/resolv.conf */
 	char *ctl_group;		/* read access to the control socket */
+	/* MTA-STS (daemon/sts_fetch.h): WebPKI roots for the policy servers, a fetch's deadline,
+	 * the cache's bound (STATE_DIR/mta-sts/) */
+	char *mta_sts_ca_file;
+	unsigned int mta_sts_timeout;
+	unsigned int mta_sts_cache_max;
 };
 
 /* Defaults in *c (strings allocated). */

@@ -8,6 +8,7 @@
 #include "control/server.h"
 #include "daemon/events.h"
 #include "daemon/session.h"
+#include "daemon/sts_fetch.h"
 #include "daemon/supervisor.h"
 #include "daemon/worker.h"
 #include "lib/log.h"
@@ -420,6 +421,93 @@ static int op_reload(void *ctx, char *msg, size_t msglen)
 	return supervisor_reload(ctx, msg, msglen);
 }
 
+/* ---- MTA-STS ---- */
+
+static struct sts_fetch *sts_of(void *ctx, char *msg, size_t msglen)
+{
+	struct supervisor *sv = ctx;
+
+	if (!sv->g->sts)
+		snprintf(msg, msglen, "MTA-STS is unavailable (see the log: the cache directory)");
+	return sv->g->sts;
+}
+
+static int op_sts_show(void *ctx, const char *domain, control_sts_cb cb, void *arg, char *msg,
+		       size_t msglen)
+{
+	struct sts_fetch *f = sts_of(ctx, msg, msglen);
+	struct policy_sts_entry *e = NULL;
+	struct policy_sts_state st = { 0 };
+	char d[POLICY_STS_NAME_MAX];
+	struct nlproto_sts w = { 0 };
+	int rc;
+
+	if (!f)
+		return -EOPNOTSUPP;
+	if (!policy_sts_domain_norm(domain, d)) {
+		snprintf(msg, msglen, "'%s' is not a domain name", domain);
+		return -EINVAL;
+	}
+	if (policy_sts_cache_get(sts_fetch_cache(f), d, &e, &st)) {
+		snprintf(msg, msglen, "nothing known of %s (try: tlsgatectl sts refresh %s)", d, d);
+		return -ENOENT;
+	}
+	w.domain = d;
+	if (e) {
+		w.id = e->id;
+		w.mode = policy_sts_mode_name(e->pol.mode);
+		w.mx = (const char *const *)e->pol.mx;
+		w.nmx = e->pol.nmx;
+		w.max_age = e->pol.max_age;
+		w.fetched = (uint64_t)e->fetched;
+		w.expires = (uint64_t)e->expires;
+	}
+	w.pending = st.pending;
+	w.error = st.error;
+	w.last_attempt = (uint64_t)st.last_attempt;
+	w.last_check = (uint64_t)st.last_check;
+	w.failures = st.failures;
+	w.fetches = st.fetches;
+	rc = cb(arg, &w);
+	policy_sts_entry_put(e);
+	return rc;
+}
+
+static int op_sts_refresh(void *ctx, const char *domain, bool force, char *msg, size_t msglen)
+{
+	struct sts_fetch *f = sts_of(ctx, msg, msglen);
+	int rc;
+
+	if (!f)
+		return -EOPNOTSUPP;
+	rc = sts_fetch_refresh(f, domain, force);
+	if (rc == -EINVAL)
+		snprintf(msg, msglen, "'%s' is not a domain name", domain);
+	else if (rc == -EBUSY)
+		snprintf(msg, msglen, "too many refreshes queued; try again");
+	return rc;
+}
+
+static int op_sts_purge(void *ctx, const char *domain, char *msg, size_t msglen)
+{
+	struct sts_fetch *f = sts_of(ctx, msg, msglen);
+	char d[POLICY_STS_NAME_MAX];
+	int rc;
+
+	if (!f)
+		return -EOPNOTSUPP;
+	if (!policy_sts_domain_norm(domain, d)) {
+		snprintf(msg, msglen, "'%s' is not a domain name", domain);
+		return -EINVAL;
+	}
+	rc = policy_sts_cache_purge(sts_fetch_cache(f), d);
+	if (rc == -ENOENT)
+		snprintf(msg, msglen, "nothing cached for %s", d);
+	else if (!rc)
+		log_info("mta-sts purge domain=%s", d);
+	return rc;
+}
+
 static void status_listener(struct nlproto_status *st, const struct config_addr *a,
 			    const char *role)
 {
@@ -522,4 +610,7 @@ const struct control_ops supervisor_control_ops = {
 	.session_kill = op_session_kill,
 	.reload = op_reload,
 	.log_level = NULL, /* the server sets the process-wide level */
+	.sts_show = op_sts_show,
+	.sts_refresh = op_sts_refresh,
+	.sts_purge = op_sts_purge,
 };

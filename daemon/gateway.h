@@ -14,6 +14,7 @@
  *   session*.c     the relay's state machine (map in session_int.h)
  *   tls_client.c, tls_server.c  the SSL_CTXs; config.c every key; buf.c side buffers;
  *   events.c       events for `tlsgatectl monitor`; gateway.c this context
+ *   sts_fetch.c, sts_job.c  MTA-STS policies fetched on the main loop into the on-disk cache
  */
 #ifndef TLSGATE_DAEMON_GATEWAY_H
 #define TLSGATE_DAEMON_GATEWAY_H
@@ -31,6 +32,7 @@
 struct anvil;
 struct policy;
 struct tg_bpf;
+struct sts_fetch;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's). */
 struct gateway_counters {
@@ -60,6 +62,7 @@ struct gateway {
 	struct tg_bpf *bpf;	/* NULL without BPF; workers only register sockets in tg_relay */
 	struct privdrop priv;	/* whom the daemon becomes after set-up */
 	uint64_t started_ms;
+	struct sts_fetch *sts;	/* MTA-STS policies (any thread may look up); NULL: unavailable */
 };
 
 /* The current policy snapshot, with a reference the caller drops with policy_put(). */

@@ -7,6 +7,7 @@
 #include "control/server.h"
 #include "daemon/events.h"
 #include "daemon/privdrop.h"
+#include "daemon/sts_fetch.h"
 #include "daemon/worker.h"
 #include "lib/log.h"
 #include "lib/version.h"
@@ -100,6 +101,27 @@ static int open_control(struct supervisor *sv)
 	return loop_watch(sv->loop, &sv->ctl_ev, EPOLLIN);
 }
 
+/* MTA-STS: the fetcher runs on this loop.  Without a usable cache directory there is none
+ * (logged); nothing else depends on it yet. */
+static void open_sts(struct supervisor *sv)
+{
+	const struct config *c = &sv->g->cfg;
+	struct sts_fetch_opts o = {
+		.ca_file = c->mta_sts_ca_file,
+		.nameserver = c->dns_server,
+		.timeout_s = c->mta_sts_timeout,
+		.max_entries = c->mta_sts_cache_max,
+	};
+	char dir[4096];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/mta-sts", c->state_dir ? c->state_dir : ".");
+	o.cache_dir = dir;
+	rc = sts_fetch_new(sv->loop, &o, &sv->g->sts);
+	if (rc)
+		log_err("mta-sts: unavailable (cache %s): %s", dir, strerror(-rc));
+}
+
 int supervisor_run(struct gateway *g)
 {
 	struct supervisor sv = { .g = g };
@@ -189,6 +211,9 @@ int supervisor_run(struct gateway *g)
 	rc = privdrop_apply(&g->priv);
 	if (rc)
 		goto stop;
+	/* MTA-STS fetches read the network (DNS, HTTPS) and write their cache as the user:
+	 * after the drop, before the workers that look policies up */
+	open_sts(&sv);
 	for (unsigned int i = 0; i < sv.nworkers; i++) {
 		rc = worker_start(sv.workers[i]);
 		if (rc) {
@@ -233,6 +258,8 @@ out:
 	if (sv.bpf)
 		tg_bpf_close(sv.bpf); /* programs and pins stay: fail-closed */
 	policy_resolver_free(sv.resolver);
+	sts_fetch_free(g->sts);
+	g->sts = NULL;
 	if (sv.sig_ev.fd >= 0)
 		close(sv.sig_ev.fd);
 	loop_free(sv.loop);

@@ -176,8 +176,12 @@ int policy_dns_parse_answer(const unsigned char *msg, size_t len, uint16_t qtype
 		p += 10;
 		if (eom - p < rdlen)
 			return DNS_FAIL;
+		rr.rdata = p;
+		rr.rdlen = rdlen;
 		if (class == ns_c_in && type == qtype) {
-			if (type == ns_t_a && rdlen == 4) {
+			if (type == ns_t_txt) {
+				/* the caller reads the character-strings (policy/sts.c) */
+			} else if (type == ns_t_a && rdlen == 4) {
 				memcpy(rr.addr, p, 4);
 			} else if (type == ns_t_aaaa && rdlen == 16) {
 				memcpy(rr.addr, p, 16);

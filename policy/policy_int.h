@@ -10,6 +10,7 @@
  *   match.c      the questions the relay asks                store.c  in-place edits
  *   resolve.c, dns.c, addrmap.c  MX -> addresses, and the kernel's LPM entries
  *   dane.c, dane_rr.c, dane_ub.c  DANE lookups over libunbound (their own header: policy/dane.h)
+ *   sts.c, sts_http.c, sts_cache.c  MTA-STS (their own header: policy/sts.h)
  * policy/ depends on lib/ and, for the kernel's layout only, bpf/policy_entry.h.
  */
 #ifndef TLSGATE_POLICY_POLICY_INT_H
@@ -248,6 +249,8 @@ struct policy_dns_rr {
 	uint16_t pref;		/* MX */
 	char name[256];		/* MX exchange, lower case, no trailing dot ("" = null MX) */
 	uint8_t addr[16];	/* A (4 bytes) / AAAA */
+	const unsigned char *rdata;	/* the raw RDATA (TXT: character-strings), in the message */
+	uint16_t rdlen;
 };
 
 typedef int (*policy_dns_rr_fn)(const struct policy_dns_rr *rr, void *arg);

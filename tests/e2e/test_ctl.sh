@@ -84,7 +84,7 @@ is "$(ctl -j status | jq -r '.sessions.active, .ktls.ciphers[0].cipher, .listene
 ctl pol sh >/dev/null ; ok $? "prefixes: 'pol sh' is policy show"
 ctl sess ls >/dev/null ; ok $? "prefixes: 'sess ls' is session list"
 out=$(ctl s 2>&1)
-is "$?/$out" "2/tlsgatectl: ambiguous object 's'; it could be session status stats" \
+is "$?/$out" "2/tlsgatectl: ambiguous object 's'; it could be session status stats sts" \
 	"an ambiguous prefix is refused with the candidates"
 out=$(ctl polcy show 2>&1)
 rc=$?
