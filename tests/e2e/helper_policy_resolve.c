@@ -90,8 +90,8 @@ static void cmd(char *line)
 			const struct policy_rule *r = policy_rule_by_id(pol, v[i].rule_id);
 
 			inet_ntop(v[i].family, v[i].addr, a, sizeof(a));
-			printf("%s/%u %s %s\n", a, v[i].prefix_len, policy_level_name(v[i].level),
-			       r ? r->key : "?");
+			printf("%s/%u%s%.0u %s %s\n", a, v[i].prefix_len, v[i].port ? " port " : "",
+			       v[i].port, policy_level_name(v[i].level), r ? r->key : "?");
 		}
 		free(v);
 	} else if (!strcmp(verb, "dest") && a1 && pol && !to_sa(a1, &ss)) {

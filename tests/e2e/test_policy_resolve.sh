@@ -156,7 +156,8 @@ is "$A" "198.51.100.0/24 may 198.51.100.0/24
 198.51.100.11/32 encrypt example.org
 198.51.100.12/32 encrypt example.org
 198.51.100.20/32 verify example.net
-198.51.100.30/32 secure [mx.example.com]:25
+198.51.100.30/32 may 198.51.100.0/24
+198.51.100.30/32 port 25 secure [mx.example.com]:25
 198.51.100.40/32 encrypt old.example.org
 2001:db8:5::11/128 encrypt example.org
 2001:db8:5::20/128 verify example.net" \
@@ -199,7 +200,7 @@ is "$A" "names=4 queried=4 ok=0 failed=4 addrs=7" \
 	"nameserver down: every due name fails, map unchanged"
 q lpm
 echo "$A" | grep -q '^198.51.100.20/32 verify example.net$' &&
-	echo "$A" | grep -q '^198.51.100.30/32 secure \[mx.example.com\]:25$' &&
+	echo "$A" | grep -q '^198.51.100.30/32 port 25 secure \[mx.example.com\]:25$' &&
 	echo "$A" | grep -q '^198.51.100.40/32 encrypt old.example.org$'
 ok $? "the last good addresses stay in the LPM list"
 q status
