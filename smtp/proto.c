@@ -120,7 +120,7 @@ int smtp_addr_domain(const char *addr, char *out, size_t outlen)
 int smtp_bdat_parse(const char *args, size_t len, uint64_t *size, bool *last)
 {
 	uint64_t v = 0;
-	size_t i = 0;
+	size_t i = 0, digits;
 
 	*last = false;
 	if (!len || !isdigit((unsigned char)args[0]))
@@ -130,10 +130,13 @@ int smtp_bdat_parse(const char *args, size_t len, uint64_t *size, bool *last)
 			return -EINVAL;
 		v = v * 10 + (uint64_t)(args[i] - '0');
 	}
+	digits = i;
 	while (i < len && args[i] == ' ')
 		i++;
 	if (i < len) {
-		if (len - i != 4 || strncasecmp(args + i, "LAST", 4))
+		/* "40LAST" is one word to the next hop, which refuses it and then reads the chunk
+		 * as commands: the space is what makes LAST a second argument. */
+		if (i == digits || len - i != 4 || strncasecmp(args + i, "LAST", 4))
 			return -EINVAL;
 		*last = true;
 	}

@@ -87,6 +87,18 @@ static void test_bdat(void **state)
 	assert_int_equal(n, 0);
 	assert_true(last);
 	assert_int_equal(smtp_bdat_parse(S("12 LASTX"), &n, &last), -EINVAL);
+	assert_int_equal(smtp_bdat_parse(S("7  LAST"), &n, &last), 0);
+	assert_int_equal(n, 7);
+	assert_true(last);
+	assert_int_equal(smtp_bdat_parse(S("7 "), &n, &last), 0);
+	assert_false(last);
+	/*
+	 * No space before LAST: the next hop refuses the command and then reads the chunk as
+	 * commands, which never passed our checks (XCLIENT, MAIL before STARTTLS).  Found by
+	 * fuzz_smtp_proto.
+	 */
+	assert_int_equal(smtp_bdat_parse(S("40LAST"), &n, &last), -EINVAL);
+	assert_int_equal(smtp_bdat_parse(S("40last"), &n, &last), -EINVAL);
 	assert_int_equal(smtp_bdat_parse(S("-1"), &n, &last), -EINVAL);
 	assert_int_equal(smtp_bdat_parse(S("99999999999999999999999"), &n, &last), -EINVAL);
 }
