@@ -59,8 +59,10 @@ LDFLAGS ?=
 TG_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
 ifeq ($(FUZZ),1)
+# -fno-sanitize-recover: a UBSan report aborts the run (it would otherwise print and go on, and
+# the fuzz tier would pass).
 TG_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(TG_CFLAGS)) -DTLSGATE_FUZZ \
-	-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+	-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TG_LDFLAGS += -fsanitize=fuzzer,address,undefined
 endif
 
