@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * libFuzzer: the session state machine (daemon/session*.c) between a scripted client and a
+ * scripted next hop, all in this process over loopback TCP: the worker's loop, the client and
+ * the next hop take turns until the client's script is done.  The input is the script:
+ *   byte 0     role (bit 0: inbound), bytes 1..16 the next hop's reply codes, then client steps
+ *              (EHLO, HELO, MAIL, RCPT, DATA + body, BDAT + chunk, RSET, NOOP, other verbs and
+ *              raw lines, a pipelining boundary, QUIT), pipelined until DATA or a boundary.
+ * The next hop answers each command, body or chunk it receives with "[k]" in the reply's first
+ * line, k its position in what it received.  Beyond the sanitizers it traps when:
+ *   - a reply the client gets for its i-th command names a k whose bytes at the next hop are not
+ *     that command as the client sent it (so the bytes relayed are the bytes sent, and replies
+ *     come in order: any reordering pairs a reply with the wrong command);
+ *     modulo the documented rewrites: a body's bare LF is CRLF at the next hop (the client
+ *     dot-stuffs by the relay's line rule), and inbound, a Received: header opens each message
+ *     (in the body after the 354, or as a BDAT chunk of its own whose reply is the relay's);
+ *   - the k named go backwards, or the next hop got something between them that no reply
+ *     names (a command both answered locally and relayed, or relayed twice);
+ *   - the relay closes on the client without a 421/554/221 first, or stops making progress
+ *     while the client waits for a reply.
+ * TLS is not exercised (the next hop offers no STARTTLS, inbound has no certificate).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/gateway.h"
+#include "daemon/loop.h"
+#include "daemon/session.h"
+#include "daemon/worker.h"
+#include "lib/log.h"
+#include "policy/policy.h"
+#include "smtp/proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define check(x)                                                                                   \
+	do {                                                                                       \
+		if (!(x)) {                                                                        \
+			fprintf(stderr, "fuzz_session: %s:%d: %s\n", __FILE__, __LINE__, #x);      \
+			__builtin_trap();                                                          \
+		}                                                                                  \
+	} while (0)
+
+/* ---- byte strings ---- */
+
+struct bytes {
+	char *p;
+	size_t len, cap;
+};
+
+static void b_add(struct bytes *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		check(b->p);
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void b_str(struct bytes *b, const char *s)
+{
+	b_add(b, s, strlen(s));
+}
+
+static void b_consume(struct bytes *b, size_t n)
+{
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+static void b_free(struct bytes *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- the world: one gateway, one worker, two listeners ---- */
+
+/* FUZZ_SESSION_DEBUG=1: the transcript on stderr, to read a reproducer */
+static bool debug;
+static struct gateway gw;
+static struct worker wk;
+static int mx_listen = -1, client_listen = -1;
+static struct sockaddr_in mx_addr, client_addr;
+static char tmpdir[64], out_path[96], in_path[96];
+
+static int listen_any(struct sockaddr_in *a)
+{
+	socklen_t len = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	check(fd >= 0 && !bind(fd, (struct sockaddr *)a, sizeof(*a)) && !listen(fd, 16) &&
+	      !getsockname(fd, (struct sockaddr *)a, &len));
+	return fd;
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	check(f && fputs(text, f) >= 0 && !fclose(f));
+}
+
+static void cleanup(void)
+{
+	unlink(out_path);
+	unlink(in_path);
+	rmdir(tmpdir);
+}
+
+static void setup(void)
+{
+	struct policy_error perr;
+	char err[256], addr[64];
+
+	debug = getenv("FUZZ_SESSION_DEBUG") != NULL;
+	signal(SIGPIPE, SIG_IGN);
+	tg_log_init("fuzz_session", 0);
+	tg_log_set_level(TG_LOG_ERR);
+	mx_listen = listen_any(&mx_addr);
+	client_listen = listen_any(&client_addr);
+	config_defaults(&gw.cfg);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(mx_addr.sin_port));
+	check(!config_set(&gw.cfg, "outbound_forward", addr, err, sizeof(err)));
+	check(!config_set(&gw.cfg, "inbound_next_hop", addr, err, sizeof(err)));
+	check(!config_set(&gw.cfg, "hostname", "relay.example.org", err, sizeof(err)));
+	check(!config_set(&gw.cfg, "relay_mark", "0", err, sizeof(err)));
+	/* a recipient domain that needs TLS (outbound: 450 at RCPT on this plaintext leg) and a
+	 * sender domain that does (inbound: 530 at MAIL without TLS): local replies in between */
+	snprintf(tmpdir, sizeof(tmpdir), "%s/fuzz_session.XXXXXX",
+		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
+	check(mkdtemp(tmpdir));
+	snprintf(out_path, sizeof(out_path), "%s/tls_policy", tmpdir);
+	snprintf(in_path, sizeof(in_path), "%s/inbound_policy", tmpdir);
+	atexit(cleanup);
+	put(out_path, "secure.example encrypt\n");
+	put(in_path, "bank.example encrypt\n");
+	check(!policy_load(out_path, in_path, &gw.policy, &perr));
+	pthread_mutex_init(&gw.policy_lock, NULL);
+	check(!loop_new(&wk.loop));
+	wk.gw = &gw;
+	wk.scratch = malloc(WORKER_SCRATCH);
+	check(wk.scratch);
+	pthread_mutex_init(&wk.lock, NULL);
+}
+
+/* ---- the script ---- */
+
+enum item_kind { IT_CMD, IT_DATA, IT_BODY, IT_BDAT, IT_QUIT };
+
+struct item {
+	enum item_kind kind;
+	struct bytes sent;	/* as the client sends it */
+	struct bytes want;	/* as the next hop must see it */
+	bool boundary;		/* wait for all replies before what follows */
+	bool body_follows;	/* DATA: the body item comes next, sent after a 354 */
+};
+
+struct script {
+	struct item *it;
+	size_t n, cap;
+};
+
+static struct item *add_item(struct script *sc, enum item_kind kind)
+{
+	struct item *it;
+
+	if (sc->n == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 16;
+		sc->it = realloc(sc->it, sc->cap * sizeof(*sc->it));
+		check(sc->it);
+	}
+	it = &sc->it[sc->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	return it;
+}
+
+static void add_line(struct script *sc, enum item_kind kind, const char *line)
+{
+	struct item *it = add_item(sc, kind);
+
+	b_str(&it->sent, line);
+	b_str(&it->sent, "\r\n");
+	b_add(&it->want, it->sent.p, it->sent.len);
+}
+
+/* Dot-stuff by the relay's line rule (a line starts after any LF), then end the data; the next
+ * hop sees bare LF as CRLF. */
+static void body(struct item *it, const uint8_t *p, size_t n)
+{
+	bool bol = true;
+	struct bytes *s = &it->sent;
+
+	for (size_t i = 0; i < n; i++) {
+		if (bol && p[i] == '.')
+			b_add(s, ".", 1);
+		b_add(s, p + i, 1);
+		bol = p[i] == '\n';
+	}
+	b_str(s, s->len && s->p[s->len - 1] == '\n' ? ".\r\n" : "\r\n.\r\n");
+	for (size_t i = 0; i < s->len; i++) {
+		if (s->p[i] == '\n' && (!i || s->p[i - 1] != '\r'))
+			b_add(&it->want, "\r\n", 2);
+		else
+			b_add(&it->want, s->p + i, 1);
+	}
+}
+
+static void build(struct script *sc, const uint8_t *d, size_t n)
+{
+	static const char *const dom[] = {"example.org", "example.net", "secure.example",
+					  "bank.example"};
+	static const char *const verbs[] = {"VRFY", "HELP", "EXPN", "ETRN", "XSOMETHING",
+					    "XCLIENT", "STARTTLS", "9BAD", "AUTH"};
+	size_t i = 0;
+	unsigned int t = 0;
+	char line[600];
+
+	while (i < n && sc->n < 64) {
+		uint8_t op = d[i++], a = i < n ? d[i] : 0;
+		struct item *it;
+		size_t len;
+
+		t++;
+		switch (op % 12) {
+		case 0:
+			snprintf(line, sizeof(line), "EHLO t%u.example.org", t);
+			add_line(sc, IT_CMD, line);
+			break;
+		case 1:
+			snprintf(line, sizeof(line), "HELO t%u.example.org", t);
+			add_line(sc, IT_CMD, line);
+			break;
+		case 2:
+			snprintf(line, sizeof(line), "MAIL FROM:<t%u@%s>%s", t, dom[op >> 6],
+				 op & 0x20 ? " BODY=8BITMIME" : "");
+			add_line(sc, IT_CMD, line);
+			break;
+		case 3:
+			snprintf(line, sizeof(line), "RCPT TO:<t%u@%s>", t, dom[op >> 6]);
+			add_line(sc, IT_CMD, line);
+			break;
+		case 4: /* DATA, then (after a 354) the body */
+			i++;
+			len = a < n - (i < n ? i : n) ? a : n - (i < n ? i : n);
+			add_line(sc, IT_DATA, "DATA");
+			sc->it[sc->n - 1].body_follows = true;
+			it = add_item(sc, IT_BODY);
+			body(it, d + (i < n ? i : n), len);
+			i += len;
+			break;
+		case 5: /* BDAT, pipelined with its chunk */
+			i++;
+			len = a < n - (i < n ? i : n) ? a : n - (i < n ? i : n);
+			snprintf(line, sizeof(line), "BDAT %zu%s\r\n", len, op & 0x80 ? " LAST" : "");
+			it = add_item(sc, IT_BDAT);
+			b_str(&it->sent, line);
+			b_add(&it->sent, d + (i < n ? i : n), len);
+			b_add(&it->want, it->sent.p, it->sent.len);
+			i += len;
+			break;
+		case 6:
+			add_line(sc, IT_CMD, "RSET");
+			break;
+		case 7:
+			snprintf(line, sizeof(line), "NOOP t%u", t);
+			add_line(sc, IT_CMD, line);
+			break;
+		case 8: { /* another verb with raw arguments (no line ends in them) */
+			size_t k = 0, o;
+
+			i++;
+			o = (size_t)snprintf(line, sizeof(line), "%s", verbs[(op >> 4) % 9]);
+			if (a & 1)
+				line[o++] = ' ';
+			for (; k < (a >> 1) % 64 && i < n; k++, i++)
+				if (d[i] != '\r' && d[i] != '\n')
+					line[o++] = (char)d[i];
+			line[o] = '\0';
+			it = add_item(sc, IT_CMD);
+			b_add(&it->sent, line, o);
+			b_str(&it->sent, "\r\n");
+			b_add(&it->want, it->sent.p, it->sent.len);
+			break;
+		}
+		case 9:
+		case 10:
+			if (sc->n)
+				sc->it[sc->n - 1].boundary = true;
+			break;
+		case 11:
+			add_line(sc, IT_QUIT, "QUIT");
+			return;
+		}
+	}
+}
+
+static void script_free(struct script *sc)
+{
+	for (size_t i = 0; i < sc->n; i++) {
+		b_free(&sc->it[i].sent);
+		b_free(&sc->it[i].want);
+	}
+	free(sc->it);
+}
+
+/* ---- the next hop ---- */
+
+struct mx {
+	int fd;
+	struct bytes in, out;
+	struct bytes got[160];	/* what it received, item by item (0: the relay's EHLO) */
+	size_t ngot;
+	enum { MX_CMD, MX_BODY, MX_CHUNK } state;
+	uint64_t chunk_left;
+	const uint8_t *codes;	/* 16 bytes of the input */
+	bool quit, closed, eof;
+};
+
+static void mx_reply(struct mx *m, const char *verb)
+{
+	size_t k = m->ngot - 1;
+	uint8_t c = m->codes[k % 16];
+	char r[256];
+
+	if (!k) { /* the relay's own EHLO: what a plain MX offers */
+		b_str(&m->out, "250-mx.example.net [0]\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+			       "250-CHUNKING\r\n250 8BITMIME\r\n");
+		return;
+	}
+	if (!strcasecmp(verb, "QUIT")) {
+		snprintf(r, sizeof(r), "221 2.0.0 bye [%zu]\r\n", k);
+		m->quit = true;
+	} else if (!strcasecmp(verb, "EHLO")) {
+		snprintf(r, sizeof(r), "250-mx.example.net [%zu]\r\n250-PIPELINING\r\n250-STARTTLS\r\n"
+			 "250-XCLIENT ADDR\r\n250 CHUNKING\r\n", k);
+	} else if (!strcasecmp(verb, "DATA")) {
+		snprintf(r, sizeof(r), "%s [%zu]\r\n", c & 0x80 ? "554 5.5.1 no" : "354 go on", k);
+		if (!(c & 0x80)) {
+			/* the body is an item of its own */
+			check(m->ngot < sizeof(m->got) / sizeof(m->got[0]));
+			m->ngot++;
+			m->state = MX_BODY;
+		}
+	} else {
+		static const char *const codes[] = {"250 2.0.0 ok", "250 2.1.5 fine", "451 4.3.0 later",
+						    "550 5.1.1 no", "252 2.0.0 maybe",
+						    "503 5.5.1 order"};
+
+		if (c & 0x40)
+			snprintf(r, sizeof(r), "%.3s-first [%zu]\r\n%.3s-more\r\n%s\r\n",
+				 codes[c % 6], k, codes[c % 6], codes[c % 6]);
+		else
+			snprintf(r, sizeof(r), "%s [%zu]\r\n", codes[c % 6], k);
+	}
+	b_str(&m->out, r);
+}
+
+static bool mx_step(struct mx *m)
+{
+	bool progress = false;
+	char buf[8192];
+	ssize_t n;
+
+	while (!m->eof && (n = recv(m->fd, buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
+		if (n < 0) {
+			check(errno == EAGAIN || errno == ECONNRESET);
+			if (errno == ECONNRESET)
+				m->eof = true;
+			break;
+		}
+		b_add(&m->in, buf, (size_t)n);
+		progress = true;
+	}
+	if (n == 0)
+		m->eof = true;
+	for (;;) {
+		struct bytes *g;
+
+		if (m->state == MX_CMD) {
+			char *nl = m->in.len ? memchr(m->in.p, '\n', m->in.len) : NULL, verb[16];
+			size_t len;
+			uint64_t size;
+			bool last;
+			struct smtp_cmd c;
+
+			if (!nl || m->quit)
+				break;
+			check(m->ngot < sizeof(m->got) / sizeof(m->got[0]));
+			len = (size_t)(nl - m->in.p) + 1;
+			g = &m->got[m->ngot++];
+			b_add(g, m->in.p, len);
+			b_consume(&m->in, len);
+			snprintf(verb, sizeof(verb), "%.*s", (int)strcspn(g->p, " \r\n"), g->p);
+			if (!smtp_cmd_parse(g->p, len - 2, &c) && c.verb == SMTP_BDAT &&
+			    !smtp_bdat_parse(c.args, c.args_len, &size, &last)) {
+				m->chunk_left = size;
+				m->state = MX_CHUNK;
+				continue;
+			}
+			mx_reply(m, verb);
+		} else if (m->state == MX_BODY) {
+			/* a body grows its own item, up to the first CRLF.CRLF */
+			size_t i;
+
+			if (!m->in.len)
+				break;
+			g = &m->got[m->ngot - 1];
+			for (i = 0; i < m->in.len; i++) {
+				b_add(g, m->in.p + i, 1);
+				if ((g->len == 3 && !memcmp(g->p, ".\r\n", 3)) ||
+				    (g->len >= 5 && !memcmp(g->p + g->len - 5, "\r\n.\r\n", 5)))
+					break;
+			}
+			if (i == m->in.len) {
+				b_consume(&m->in, i);
+				break;
+			}
+			b_consume(&m->in, i + 1);
+			m->state = MX_CMD;
+			mx_reply(m, "BODY");
+		} else {
+			size_t take = m->in.len < m->chunk_left ? m->in.len : (size_t)m->chunk_left;
+
+			g = &m->got[m->ngot - 1];
+			b_add(g, m->in.p, take);
+			b_consume(&m->in, take);
+			m->chunk_left -= take;
+			if (m->chunk_left)
+				break;
+			m->state = MX_CMD;
+			mx_reply(m, "BDAT");
+		}
+		progress = true;
+	}
+	while (m->out.len && !m->closed) {
+		n = send(m->fd, m->out.p, m->out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			check(errno == EAGAIN || errno == EPIPE || errno == ECONNRESET);
+			if (errno != EAGAIN)
+				m->closed = true;
+			break;
+		}
+		b_consume(&m->out, (size_t)n);
+		progress = true;
+	}
+	if (m->quit && !m->out.len && !m->closed) {
+		shutdown(m->fd, SHUT_WR);
+		m->closed = true;
+		progress = true;
+	}
+	return progress;
+}
+
+/* ---- the client ---- */
+
+struct client {
+	int fd;
+	struct bytes in, out;
+	size_t next;		/* next item to send */
+	size_t answered;	/* items with their reply */
+	long last_k;		/* the last next-hop position a reply named */
+	bool *named;		/* next-hop positions named by a reply */
+	bool greeted, eof, done, waiting_354;
+	int last_code;
+	bool inbound;
+};
+
+/* The i-th reply belongs to the i-th item: check what the next hop got for it. */
+static void client_reply(struct client *c, struct script *sc, struct mx *m, const char *r,
+			 size_t len, int code)
+{
+	struct item *it = &sc->it[c->answered];
+	const char *lb = memchr(r, '[', strcspn(r, "\n")), *end;
+	long k;
+
+	if (debug)
+		fprintf(stderr, "client item %zu got: %.*s", c->answered, (int)len, r);
+	c->last_code = code;
+	c->answered++;
+	if (it->kind == IT_DATA && code != 354) {
+		/* no body: skip its item (it is never sent) */
+		c->answered++;
+		if (c->next == c->answered - 1)
+			c->next++;
+	}
+	if (!lb)
+		return; /* a local reply: completeness is checked at the end */
+	k = strtol(lb + 1, (char **)&end, 10);
+	check(*end == ']' && k > c->last_k && (size_t)k < m->ngot);
+	c->last_k = k;
+	c->named[k] = true;
+	{
+		const struct bytes *g = &m->got[k];
+		bool same = g->len == it->want.len && !memcmp(g->p, it->want.p, g->len);
+
+		/*
+		 * Inbound: our Received: header opens each message body.  It ends with the line
+		 * of its "; date" (RFC 5322, the date maybe folded to the next line), the first
+		 * ';' in it (what the client controls in it, HELO name and recipient, has none
+		 * here).  Not by its continuation lines: a
+		 * body whose first line starts with a space continues our header.
+		 */
+		if (!same && c->inbound && it->kind == IT_BODY && g->len > 9 &&
+		    !strncmp(g->p, "Received:", 9)) {
+			const char *e = g->p + g->len, *semi = memchr(g->p, ';', g->len), *p;
+
+			check(semi);
+			/* the date may be folded onto a line of its own */
+			for (p = semi + 1; p < e && (*p == ' ' || *p == '\t' || *p == '\r'); p++)
+				;
+			if (p < e && *p == '\n')
+				p++;
+			p = memchr(p, '\n', (size_t)(e - p));
+			check(p);
+			p++;
+			same = (size_t)(e - p) == it->want.len && !memcmp(p, it->want.p, it->want.len);
+		}
+		if (!same)
+			fprintf(stderr, "item %zu: client sent %zu bytes \"%.*s\", next hop got %zu "
+				"\"%.*s\"\n", c->answered - 1, it->want.len, (int)it->want.len,
+				it->want.p, g->len, (int)g->len, g->p);
+		check(same);
+	}
+}
+
+static bool client_step(struct client *c, struct script *sc, struct mx *m)
+{
+	bool progress = false;
+	char buf[8192];
+	ssize_t n;
+
+	while (!c->eof && (n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
+		if (n < 0) {
+			check(errno == EAGAIN || errno == ECONNRESET);
+			if (errno == ECONNRESET)
+				c->eof = true;
+			break;
+		}
+		b_add(&c->in, buf, (size_t)n);
+		progress = true;
+	}
+	if (n == 0)
+		c->eof = true;
+	for (;;) {
+		size_t rlen;
+		int code, rc = smtp_reply_scan(c->in.p, c->in.len, &code, &rlen);
+
+		check(rc >= 0); /* the relay sends well-formed replies */
+		if (!rc)
+			break;
+		if (!c->greeted) {
+			check(code == 220 || code == 421 || code == 554);
+			c->greeted = true;
+			c->last_code = code;
+		} else {
+			check(c->answered < c->next); /* a reply nobody asked for */
+			client_reply(c, sc, m, c->in.p, rlen, code);
+		}
+		b_consume(&c->in, rlen);
+		progress = true;
+	}
+	/* send: pipelined up to a boundary, DATA or QUIT; a body only after its 354 */
+	while (c->greeted && !c->eof && c->next < sc->n && c->last_code != 421) {
+		struct item *it = &sc->it[c->next];
+
+		if (it->kind == IT_BODY && (c->answered < c->next || c->last_code != 354))
+			break;
+		if (c->next && c->answered < c->next) {
+			const struct item *prev = &sc->it[c->next - 1];
+
+			if (prev->boundary || prev->kind == IT_DATA || prev->kind == IT_BODY)
+				break;
+		}
+		b_add(&c->out, it->sent.p, it->sent.len);
+		c->next++;
+		if (it->kind == IT_QUIT)
+			break;
+	}
+	while (c->out.len) {
+		n = send(c->fd, c->out.p, c->out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			check(errno == EAGAIN || errno == EPIPE || errno == ECONNRESET);
+			if (errno != EAGAIN)
+				c->eof = true;
+			break;
+		}
+		b_consume(&c->out, (size_t)n);
+		progress = true;
+	}
+	if (c->greeted && c->answered >= sc->n)
+		c->done = true;
+	if (c->eof)
+		c->done = true;
+	return progress;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct script sc = {0};
+	struct mx m = {.fd = -1};
+	struct client c = {.fd = -1, .last_k = 0};
+	struct sockaddr_storage local;
+	socklen_t slen = sizeof(local);
+	int fd, idle = 0;
+
+	if (size < 17)
+		return 0;
+	if (!wk.loop)
+		setup();
+	build(&sc, data + 17, size - 17);
+	m.codes = data + 1;
+	c.inbound = data[0] & 1;
+	c.named = calloc(sizeof(m.got) / sizeof(m.got[0]), sizeof(bool));
+	check(c.named);
+
+	c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	check(c.fd >= 0);
+	check(!connect(c.fd, (struct sockaddr *)&client_addr, sizeof(client_addr)) ||
+	      errno == EINPROGRESS);
+	{
+		struct pollfd p = {.fd = client_listen, .events = POLLIN};
+
+		check(poll(&p, 1, 1000) == 1);
+	}
+	fd = accept4(client_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	check(fd >= 0 && !getsockname(fd, (struct sockaddr *)&local, &slen));
+	check(!session_start(&wk, c.inbound ? ROLE_INBOUND : ROLE_OUTBOUND, fd, &local, false));
+
+	while (!c.done) {
+		bool progress = loop_run_once(wk.loop, 0) > 0;
+
+		if (m.fd < 0) {
+			m.fd = accept4(mx_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+			if (m.fd >= 0) {
+				b_str(&m.out, "220 mx.example.net ESMTP\r\n");
+				m.ngot = 0;
+				progress = true;
+			}
+		}
+		if (m.fd >= 0)
+			progress |= mx_step(&m);
+		progress |= client_step(&c, &sc, &m);
+		session_reap(&wk);
+		if (progress) {
+			idle = 0;
+			continue;
+		}
+		/* Nothing moved: wait a little for the loopback, then call it a stall. */
+		if (++idle > 50) {
+			fprintf(stderr, "stall: client sent %zu of %zu items, %zu answered; next hop "
+				"has %zu\n", c.next, sc.n, c.answered, m.ngot);
+			check(!"the relay stopped while the client waits for a reply");
+		}
+		loop_run_once(wk.loop, 2);
+	}
+	if (debug)
+		for (size_t k = 0; k < m.ngot; k++)
+			fprintf(stderr, "next hop item %zu: %.*s\n", k, (int)m.got[k].len, m.got[k].p);
+	/* A close without all replies must have been announced. */
+	if (c.answered < c.next)
+		check(c.last_code == 421 || c.last_code == 554 || c.last_code == 221);
+	/* Between the positions replies named, the next hop got nothing unnamed but our own
+	 * Received: chunks (inbound BDAT). */
+	for (long k = 1; k < c.last_k; k++) {
+		const struct bytes *g = &m.got[k];
+		const char *nl;
+
+		if (c.named[k])
+			continue;
+		nl = g->len ? memchr(g->p, '\n', g->len) : NULL;
+		check(c.inbound && nl && !strncasecmp(g->p, "BDAT ", 5) &&
+		      !strncmp(nl + 1, "Received:", 9));
+	}
+
+	/* tear down: the client goes, the session ends, the next hop goes */
+	close(c.fd);
+	for (int i = 0; wk.nsessions && i < 1000; i++) {
+		loop_run_once(wk.loop, 1);
+		if (m.fd >= 0)
+			mx_step(&m);
+		session_reap(&wk);
+	}
+	check(!wk.nsessions);
+	session_reap(&wk);
+	if (m.fd >= 0)
+		close(m.fd);
+	/* a connection the relay made but we never accepted */
+	while ((fd = accept4(mx_listen, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		close(fd);
+	for (size_t i = 0; i < sizeof(m.got) / sizeof(m.got[0]); i++)
+		b_free(&m.got[i]);
+	b_free(&m.in);
+	b_free(&m.out);
+	b_free(&c.in);
+	b_free(&c.out);
+	free(c.named);
+	script_free(&sc);
+	return 0;
+}
