@@ -13,12 +13,16 @@
  *     come in order: any reordering pairs a reply with the wrong command);
  *     modulo the documented rewrites: a body's bare LF is CRLF at the next hop (the client
  *     dot-stuffs by the relay's line rule), and inbound, a Received: header opens each message
- *     (in the body after the 354, or as a BDAT chunk of its own whose reply is the relay's);
+ *     (in the body after the 354, or as a BDAT chunk of its own whose reply is the relay's),
+ *     and after the client's STARTTLS the relay sends the next hop a RSET of its own;
  *   - the k named go backwards, or the next hop got something between them that no reply
  *     names (a command both answered locally and relayed, or relayed twice);
  *   - the relay closes on the client without a 421/554/221 first, or stops making progress
  *     while the client waits for a reply.
- * TLS is not exercised (the next hop offers no STARTTLS, inbound has no certificate).
+ *   - inbound STARTTLS (we have a certificate: the client does TLS in this process too) gets
+ *     anything but the relay's own 220, or a command pipelined after it in the same write
+ *     reaches the next hop (CVE-2011-0411), or plaintext follows the 220.
+ * The up leg stays plaintext (the next hop offers no STARTTLS to the relay).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,9 +39,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "daemon/gateway.h"
 #include "daemon/loop.h"
 #include "daemon/session.h"
+#include "daemon/tls_server.h"
 #include "daemon/worker.h"
 #include "lib/log.h"
 #include "policy/policy.h"
@@ -97,7 +108,8 @@ static struct gateway gw;
 static struct worker wk;
 static int mx_listen = -1, client_listen = -1;
 static struct sockaddr_in mx_addr, client_addr;
-static char tmpdir[64], out_path[96], in_path[96];
+static char tmpdir[64], out_path[96], in_path[96], cert_path[96], key_path[96];
+static SSL_CTX *client_ctx;
 
 static int listen_any(struct sockaddr_in *a)
 {
@@ -123,7 +135,34 @@ static void cleanup(void)
 {
 	unlink(out_path);
 	unlink(in_path);
+	unlink(cert_path);
+	unlink(key_path);
 	rmdir(tmpdir);
+}
+
+/* A self-signed P-256 certificate for the inbound STARTTLS server. */
+static void make_cert(void)
+{
+	EVP_PKEY *pkey = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name;
+	FILE *f;
+
+	check(pkey && x);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	check(X509_set_pubkey(x, pkey));
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"relay.example.org", -1, -1, 0);
+	check(X509_set_issuer_name(x, name) && X509_sign(x, pkey, EVP_sha256()));
+	f = fopen(cert_path, "w");
+	check(f && PEM_write_X509(f, x) && !fclose(f));
+	f = fopen(key_path, "w");
+	check(f && PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) && !fclose(f));
+	X509_free(x);
+	EVP_PKEY_free(pkey);
 }
 
 static void setup(void)
@@ -143,6 +182,7 @@ static void setup(void)
 	check(!config_set(&gw.cfg, "inbound_next_hop", addr, err, sizeof(err)));
 	check(!config_set(&gw.cfg, "hostname", "relay.example.org", err, sizeof(err)));
 	check(!config_set(&gw.cfg, "relay_mark", "0", err, sizeof(err)));
+	check(!config_set(&gw.cfg, "ktls", "no", err, sizeof(err)));
 	/* a recipient domain that needs TLS (outbound: 450 at RCPT on this plaintext leg) and a
 	 * sender domain that does (inbound: 530 at MAIL without TLS): local replies in between */
 	snprintf(tmpdir, sizeof(tmpdir), "%s/fuzz_session.XXXXXX",
@@ -150,7 +190,25 @@ static void setup(void)
 	check(mkdtemp(tmpdir));
 	snprintf(out_path, sizeof(out_path), "%s/tls_policy", tmpdir);
 	snprintf(in_path, sizeof(in_path), "%s/inbound_policy", tmpdir);
+	snprintf(cert_path, sizeof(cert_path), "%s/cert.pem", tmpdir);
+	snprintf(key_path, sizeof(key_path), "%s/key.pem", tmpdir);
 	atexit(cleanup);
+	make_cert();
+	{
+		char certs[200];
+
+		snprintf(certs, sizeof(certs), "%s:%s", cert_path, key_path);
+		check(!config_set(&gw.cfg, "inbound_cert", certs, err, sizeof(err)));
+	}
+	gw.server_ctx = tls_server_ctx_new(&gw.cfg, err, sizeof(err));
+	if (!gw.server_ctx)
+		fprintf(stderr, "fuzz_session: tls_server_ctx_new: %s\n", err);
+	check(gw.server_ctx);
+	client_ctx = SSL_CTX_new(TLS_client_method());
+	check(client_ctx);
+	SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_mode(client_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	put(out_path, "secure.example encrypt\n");
 	put(in_path, "bank.example encrypt\n");
 	check(!policy_load(out_path, in_path, &gw.policy, &perr));
@@ -164,7 +222,11 @@ static void setup(void)
 
 /* ---- the script ---- */
 
-enum item_kind { IT_CMD, IT_DATA, IT_BODY, IT_BDAT, IT_QUIT };
+enum item_kind { IT_CMD, IT_DATA, IT_BODY, IT_BDAT, IT_QUIT, IT_STARTTLS };
+
+/* Pipelined after STARTTLS in the same write: must never be executed, inside TLS or not.  No
+ * other command of the script is this line. */
+#define INJECTED "NOOP t-injected\r\n"
 
 struct item {
 	enum item_kind kind;
@@ -172,6 +234,7 @@ struct item {
 	struct bytes want;	/* as the next hop must see it */
 	bool boundary;		/* wait for all replies before what follows */
 	bool body_follows;	/* DATA: the body item comes next, sent after a 354 */
+	bool inject;		/* STARTTLS: INJECTED follows in the same write */
 };
 
 struct script {
@@ -296,16 +359,22 @@ static void build(struct script *sc, const uint8_t *d, size_t n)
 				if (d[i] != '\r' && d[i] != '\n')
 					line[o++] = (char)d[i];
 			line[o] = '\0';
-			it = add_item(sc, IT_CMD);
+			/* a STARTTLS the relay accepts is followed by a handshake */
+			it = add_item(sc, (op >> 4) % 9 == 6 ? IT_STARTTLS : IT_CMD);
+			it->boundary = it->kind == IT_STARTTLS;
 			b_add(&it->sent, line, o);
 			b_str(&it->sent, "\r\n");
 			b_add(&it->want, it->sent.p, it->sent.len);
 			break;
 		}
 		case 9:
-		case 10:
 			if (sc->n)
 				sc->it[sc->n - 1].boundary = true;
+			break;
+		case 10:
+			add_line(sc, IT_STARTTLS, op & 0x40 ? "STARTTLS now" : "STARTTLS");
+			sc->it[sc->n - 1].boundary = true;
+			sc->it[sc->n - 1].inject = op & 0x80;
 			break;
 		case 11:
 			add_line(sc, IT_QUIT, "QUIT");
@@ -480,9 +549,11 @@ struct client {
 	size_t answered;	/* items with their reply */
 	long last_k;		/* the last next-hop position a reply named */
 	bool *named;		/* next-hop positions named by a reply */
-	bool greeted, eof, done, waiting_354;
+	bool greeted, eof, done;
 	int last_code;
 	bool inbound;
+	SSL *ssl;		/* after our STARTTLS got its 220 */
+	bool handshaking;
 };
 
 /* The i-th reply belongs to the i-th item: check what the next hop got for it. */
@@ -502,6 +573,19 @@ static void client_reply(struct client *c, struct script *sc, struct mx *m, cons
 		c->answered++;
 		if (c->next == c->answered - 1)
 			c->next++;
+	}
+	if (it->kind == IT_STARTTLS) {
+		/* always the relay's own answer: 220 inbound (we have a certificate) before TLS */
+		check(!lb);
+		if (c->inbound && !c->ssl && it->sent.len == 10)
+			check(code == 220);
+		if (code == 220) {
+			c->ssl = SSL_new(client_ctx);
+			check(c->ssl && SSL_set_fd(c->ssl, c->fd));
+			SSL_set_connect_state(c->ssl);
+			c->handshaking = true;
+		}
+		return;
 	}
 	if (!lb)
 		return; /* a local reply: completeness is checked at the end */
@@ -543,16 +627,67 @@ static void client_reply(struct client *c, struct script *sc, struct mx *m, cons
 	}
 }
 
+/* recv/send, through TLS once it is up: >0 bytes, 0 end, -EAGAIN, or another -errno */
+static ssize_t tls_io(struct client *c, int rc)
+{
+	switch (SSL_get_error(c->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		ERR_clear_error();
+		return -ECONNRESET;
+	}
+}
+
+static ssize_t cli_recv(struct client *c, void *buf, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (!c->ssl) {
+		n = recv(c->fd, buf, len, MSG_DONTWAIT);
+		return n < 0 ? -errno : n;
+	}
+	if (c->handshaking) {
+		rc = SSL_do_handshake(c->ssl);
+		if (rc != 1) {
+			n = tls_io(c, rc);
+			return n ? n : -ECONNRESET;
+		}
+		c->handshaking = false;
+	}
+	rc = SSL_read(c->ssl, buf, (int)len);
+	return rc > 0 ? rc : tls_io(c, rc);
+}
+
+static ssize_t cli_send(struct client *c, const void *buf, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (!c->ssl) {
+		n = send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		return n < 0 ? -errno : n;
+	}
+	if (c->handshaking)
+		return -EAGAIN;
+	rc = SSL_write(c->ssl, buf, (int)len);
+	return rc > 0 ? rc : tls_io(c, rc);
+}
+
 static bool client_step(struct client *c, struct script *sc, struct mx *m)
 {
-	bool progress = false;
+	bool progress = false, was_handshaking = c->handshaking;
 	char buf[8192];
 	ssize_t n;
 
-	while (!c->eof && (n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
+	while (!c->eof && (n = cli_recv(c, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
-			check(errno == EAGAIN || errno == ECONNRESET);
-			if (errno == ECONNRESET)
+			check(n == -EAGAIN || n == -ECONNRESET || n == -EPIPE);
+			if (n != -EAGAIN)
 				c->eof = true;
 			break;
 		}
@@ -561,6 +696,8 @@ static bool client_step(struct client *c, struct script *sc, struct mx *m)
 	}
 	if (n == 0)
 		c->eof = true;
+	if (was_handshaking && !c->handshaking)
+		progress = true;
 	for (;;) {
 		size_t rlen;
 		int code, rc = smtp_reply_scan(c->in.p, c->in.len, &code, &rlen);
@@ -578,9 +715,12 @@ static bool client_step(struct client *c, struct script *sc, struct mx *m)
 		}
 		b_consume(&c->in, rlen);
 		progress = true;
+		if (c->handshaking) /* nothing may follow the 220 in plaintext */
+			check(!c->in.len);
 	}
 	/* send: pipelined up to a boundary, DATA or QUIT; a body only after its 354 */
-	while (c->greeted && !c->eof && c->next < sc->n && c->last_code != 421) {
+	while (c->greeted && !c->eof && !c->handshaking && c->next < sc->n &&
+	       c->last_code != 421) {
 		struct item *it = &sc->it[c->next];
 
 		if (it->kind == IT_BODY && (c->answered < c->next || c->last_code != 354))
@@ -592,15 +732,20 @@ static bool client_step(struct client *c, struct script *sc, struct mx *m)
 				break;
 		}
 		b_add(&c->out, it->sent.p, it->sent.len);
+		/* only where the 220 is certain: a refused STARTTLS leaves them commands */
+		if (it->kind == IT_STARTTLS && it->inject && c->inbound && !c->ssl &&
+		    it->sent.len == 10) {
+			b_str(&c->out, INJECTED);
+		}
 		c->next++;
-		if (it->kind == IT_QUIT)
+		if (it->kind == IT_QUIT || it->kind == IT_STARTTLS)
 			break;
 	}
-	while (c->out.len) {
-		n = send(c->fd, c->out.p, c->out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (c->out.len && !c->handshaking) {
+		n = cli_send(c, c->out.p, c->out.len);
 		if (n < 0) {
-			check(errno == EAGAIN || errno == EPIPE || errno == ECONNRESET);
-			if (errno != EAGAIN)
+			check(n == -EAGAIN || n == -EPIPE || n == -ECONNRESET);
+			if (n != -EAGAIN)
 				c->eof = true;
 			break;
 		}
@@ -679,8 +824,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A close without all replies must have been announced. */
 	if (c.answered < c.next)
 		check(c.last_code == 421 || c.last_code == 554 || c.last_code == 221);
-	/* Between the positions replies named, the next hop got nothing unnamed but our own
-	 * Received: chunks (inbound BDAT). */
+	/* Between the positions replies named, the next hop got nothing unnamed but the relay's
+	 * own: inbound, Received: chunks (BDAT) and the RSET after the client's STARTTLS. */
 	for (long k = 1; k < c.last_k; k++) {
 		const struct bytes *g = &m.got[k];
 		const char *nl;
@@ -688,11 +833,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c.named[k])
 			continue;
 		nl = g->len ? memchr(g->p, '\n', g->len) : NULL;
-		check(c.inbound && nl && !strncasecmp(g->p, "BDAT ", 5) &&
-		      !strncmp(nl + 1, "Received:", 9));
+		check(c.inbound && nl);
+		check((g->len == 6 && !memcmp(g->p, "RSET\r\n", 6)) ||
+		      (!strncasecmp(g->p, "BDAT ", 5) && !strncmp(nl + 1, "Received:", 9)));
 	}
 
+	/* what was pipelined after STARTTLS never reached the next hop */
+	for (size_t k = 0; k < m.ngot; k++)
+		check(m.got[k].len != strlen(INJECTED) || memcmp(m.got[k].p, INJECTED, m.got[k].len));
+
 	/* tear down: the client goes, the session ends, the next hop goes */
+	if (c.ssl)
+		SSL_free(c.ssl);
 	close(c.fd);
 	for (int i = 0; wk.nsessions && i < 1000; i++) {
 		loop_run_once(wk.loop, 1);
