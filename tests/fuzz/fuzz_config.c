@@ -27,12 +27,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "fuzz_config: %s:%d: %s\n", __FILE__, __LINE__, #x);       \
-			__builtin_trap();                                                          \
-		}                                                                                  \
+#define check(x)                                                                             \
+	do {                                                                                 \
+		if (!(x)) {                                                                  \
+			fprintf(stderr, "fuzz_config: %s:%d: %s\n", __FILE__, __LINE__, #x); \
+			__builtin_trap();                                                    \
+		}                                                                            \
 	} while (0)
 
 static bool all_digits(const char *s, size_t n)
@@ -64,7 +64,8 @@ static void check_duration(const char *s)
 	for (size_t i = 0; i < digits; i++) {
 		v = v * 10 + (unsigned)(s[i] - '0');
 		if (v > UINT64_MAX)
-			v = (unsigned __int128)UINT64_MAX + 1; /* saturate: "too big" is all we need */
+			v = (unsigned __int128)UINT64_MAX +
+			    1; /* saturate: "too big" is all we need */
 	}
 	v *= mult;
 	if (v > 7 * 86400) {
@@ -156,8 +157,7 @@ static void check_same(const struct config *a, const struct config *b)
 		check(addr_eq(&a->inbound_next_hop, &b->inbound_next_hop));
 }
 
-static int load(const char *path, const char *const *ov, struct config *c, char *err,
-		size_t errlen)
+static int load(const char *path, const char *const *ov, struct config *c, char *err, size_t errlen)
 {
 	int rc;
 

@@ -134,8 +134,8 @@ static bool blank_or_comment(const char *line, size_t len)
 	return i == len || line[i] == '#';
 }
 
-static void do_add(const struct policy *old, enum policy_dir dir, const char *before,
-		   size_t blen, const char *rule_text)
+static void do_add(const struct policy *old, enum policy_dir dir, const char *before, size_t blen,
+		   const char *rule_text)
 {
 	struct policy_error err, perr;
 	struct policy_rule parsed = {0};
@@ -152,7 +152,8 @@ static void do_add(const struct policy *old, enum policy_dir dir, const char *be
 		if (parses) {
 			key = key_of(&parsed);
 			/* refused although it parses: the key is taken (or writing failed) */
-			check(rc == -EEXIST ? policy_rule_find(old, dir, key) != NULL : rc != -EINVAL);
+			check(rc == -EEXIST ? policy_rule_find(old, dir, key) != NULL
+					    : rc != -EINVAL);
 			free(key);
 		}
 		goto out;
@@ -176,8 +177,8 @@ out:
 	policy_put(p);
 }
 
-static void do_del(const struct policy *old, enum policy_dir dir, const char *before,
-		   size_t blen, uint8_t pick)
+static void do_del(const struct policy *old, enum policy_dir dir, const char *before, size_t blen,
+		   uint8_t pick)
 {
 	size_t n = policy_rule_count(old, dir), alen, a = 0, b, line = 1;
 	const struct policy_rule *r;

@@ -23,12 +23,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "fuzz_runfile: %s:%d: %s\n", __FILE__, __LINE__, #x);      \
-			__builtin_trap();                                                          \
-		}                                                                                  \
+#define check(x)                                                                              \
+	do {                                                                                  \
+		if (!(x)) {                                                                   \
+			fprintf(stderr, "fuzz_runfile: %s:%d: %s\n", __FILE__, __LINE__, #x); \
+			__builtin_trap();                                                     \
+		}                                                                             \
 	} while (0)
 
 static char dir[64], path[96];

@@ -56,12 +56,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "fuzz_session: %s:%d: %s\n", __FILE__, __LINE__, #x);      \
-			__builtin_trap();                                                          \
-		}                                                                                  \
+#define check(x)                                                                              \
+	do {                                                                                  \
+		if (!(x)) {                                                                   \
+			fprintf(stderr, "fuzz_session: %s:%d: %s\n", __FILE__, __LINE__, #x); \
+			__builtin_trap();                                                     \
+		}                                                                             \
 	} while (0)
 
 /* ---- byte strings ---- */
@@ -207,8 +207,8 @@ static void setup(void)
 	client_ctx = SSL_CTX_new(TLS_client_method());
 	check(client_ctx);
 	SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_mode(client_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-					     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(client_ctx,
+			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	put(out_path, "secure.example encrypt\n");
 	put(in_path, "bank.example encrypt\n");
 	check(!policy_load(out_path, in_path, &gw.policy, &perr));
@@ -230,11 +230,11 @@ enum item_kind { IT_CMD, IT_DATA, IT_BODY, IT_BDAT, IT_QUIT, IT_STARTTLS };
 
 struct item {
 	enum item_kind kind;
-	struct bytes sent;	/* as the client sends it */
-	struct bytes want;	/* as the next hop must see it */
-	bool boundary;		/* wait for all replies before what follows */
-	bool body_follows;	/* DATA: the body item comes next, sent after a 354 */
-	bool inject;		/* STARTTLS: INJECTED follows in the same write */
+	struct bytes sent; /* as the client sends it */
+	struct bytes want; /* as the next hop must see it */
+	bool boundary;	   /* wait for all replies before what follows */
+	bool body_follows; /* DATA: the body item comes next, sent after a 354 */
+	bool inject;	   /* STARTTLS: INJECTED follows in the same write */
 };
 
 struct script {
@@ -292,7 +292,7 @@ static void build(struct script *sc, const uint8_t *d, size_t n)
 {
 	static const char *const dom[] = {"example.org", "example.net", "secure.example",
 					  "bank.example"};
-	static const char *const verbs[] = {"VRFY", "HELP", "EXPN", "ETRN", "XSOMETHING",
+	static const char *const verbs[] = {"VRFY",    "HELP",	   "EXPN", "ETRN", "XSOMETHING",
 					    "XCLIENT", "STARTTLS", "9BAD", "AUTH"};
 	size_t i = 0;
 	unsigned int t = 0;
@@ -334,7 +334,8 @@ static void build(struct script *sc, const uint8_t *d, size_t n)
 		case 5: /* BDAT, pipelined with its chunk */
 			i++;
 			len = a < n - (i < n ? i : n) ? a : n - (i < n ? i : n);
-			snprintf(line, sizeof(line), "BDAT %zu%s\r\n", len, op & 0x80 ? " LAST" : "");
+			snprintf(line, sizeof(line), "BDAT %zu%s\r\n", len,
+				 op & 0x80 ? " LAST" : "");
 			it = add_item(sc, IT_BDAT);
 			b_str(&it->sent, line);
 			b_add(&it->sent, d + (i < n ? i : n), len);
@@ -397,11 +398,11 @@ static void script_free(struct script *sc)
 struct mx {
 	int fd;
 	struct bytes in, out;
-	struct bytes got[160];	/* what it received, item by item (0: the relay's EHLO) */
+	struct bytes got[160]; /* what it received, item by item (0: the relay's EHLO) */
 	size_t ngot;
 	enum { MX_CMD, MX_BODY, MX_CHUNK } state;
 	uint64_t chunk_left;
-	const uint8_t *codes;	/* 16 bytes of the input */
+	const uint8_t *codes; /* 16 bytes of the input */
 	bool quit, closed, eof;
 };
 
@@ -420,8 +421,10 @@ static void mx_reply(struct mx *m, const char *verb)
 		snprintf(r, sizeof(r), "221 2.0.0 bye [%zu]\r\n", k);
 		m->quit = true;
 	} else if (!strcasecmp(verb, "EHLO")) {
-		snprintf(r, sizeof(r), "250-mx.example.net [%zu]\r\n250-PIPELINING\r\n250-STARTTLS\r\n"
-			 "250-XCLIENT ADDR\r\n250 CHUNKING\r\n", k);
+		snprintf(r, sizeof(r),
+			 "250-mx.example.net [%zu]\r\n250-PIPELINING\r\n250-STARTTLS\r\n"
+			 "250-XCLIENT ADDR\r\n250 CHUNKING\r\n",
+			 k);
 	} else if (!strcasecmp(verb, "DATA")) {
 		snprintf(r, sizeof(r), "%s [%zu]\r\n", c & 0x80 ? "554 5.5.1 no" : "354 go on", k);
 		if (!(c & 0x80)) {
@@ -431,9 +434,9 @@ static void mx_reply(struct mx *m, const char *verb)
 			m->state = MX_BODY;
 		}
 	} else {
-		static const char *const codes[] = {"250 2.0.0 ok", "250 2.1.5 fine", "451 4.3.0 later",
-						    "550 5.1.1 no", "252 2.0.0 maybe",
-						    "503 5.5.1 order"};
+		static const char *const codes[] = {"250 2.0.0 ok",    "250 2.1.5 fine",
+						    "451 4.3.0 later", "550 5.1.1 no",
+						    "252 2.0.0 maybe", "503 5.5.1 order"};
 
 		if (c & 0x40)
 			snprintf(r, sizeof(r), "%.3s-first [%zu]\r\n%.3s-more\r\n%s\r\n",
@@ -545,14 +548,14 @@ static bool mx_step(struct mx *m)
 struct client {
 	int fd;
 	struct bytes in, out;
-	size_t next;		/* next item to send */
-	size_t answered;	/* items with their reply */
-	long last_k;		/* the last next-hop position a reply named */
-	bool *named;		/* next-hop positions named by a reply */
+	size_t next;	 /* next item to send */
+	size_t answered; /* items with their reply */
+	long last_k;	 /* the last next-hop position a reply named */
+	bool *named;	 /* next-hop positions named by a reply */
 	bool greeted, eof, done;
 	int last_code;
 	bool inbound;
-	SSL *ssl;		/* after our STARTTLS got its 220 */
+	SSL *ssl; /* after our STARTTLS got its 220 */
 	bool handshaking;
 };
 
@@ -617,12 +620,15 @@ static void client_reply(struct client *c, struct script *sc, struct mx *m, cons
 			p = memchr(p, '\n', (size_t)(e - p));
 			check(p);
 			p++;
-			same = (size_t)(e - p) == it->want.len && !memcmp(p, it->want.p, it->want.len);
+			same = (size_t)(e - p) == it->want.len &&
+			       !memcmp(p, it->want.p, it->want.len);
 		}
 		if (!same)
-			fprintf(stderr, "item %zu: client sent %zu bytes \"%.*s\", next hop got %zu "
-				"\"%.*s\"\n", c->answered - 1, it->want.len, (int)it->want.len,
-				it->want.p, g->len, (int)g->len, g->p);
+			fprintf(stderr,
+				"item %zu: client sent %zu bytes \"%.*s\", next hop got %zu "
+				"\"%.*s\"\n",
+				c->answered - 1, it->want.len, (int)it->want.len, it->want.p,
+				g->len, (int)g->len, g->p);
 		check(same);
 	}
 }
@@ -719,8 +725,7 @@ static bool client_step(struct client *c, struct script *sc, struct mx *m)
 			check(!c->in.len);
 	}
 	/* send: pipelined up to a boundary, DATA or QUIT; a body only after its 354 */
-	while (c->greeted && !c->eof && !c->handshaking && c->next < sc->n &&
-	       c->last_code != 421) {
+	while (c->greeted && !c->eof && !c->handshaking && c->next < sc->n && c->last_code != 421) {
 		struct item *it = &sc->it[c->next];
 
 		if (it->kind == IT_BODY && (c->answered < c->next || c->last_code != 354))
@@ -812,15 +817,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		/* Nothing moved: wait a little for the loopback, then call it a stall. */
 		if (++idle > 50) {
-			fprintf(stderr, "stall: client sent %zu of %zu items, %zu answered; next hop "
-				"has %zu\n", c.next, sc.n, c.answered, m.ngot);
+			fprintf(stderr,
+				"stall: client sent %zu of %zu items, %zu answered; next hop "
+				"has %zu\n",
+				c.next, sc.n, c.answered, m.ngot);
 			check(!"the relay stopped while the client waits for a reply");
 		}
 		loop_run_once(wk.loop, 2);
 	}
 	if (debug)
 		for (size_t k = 0; k < m.ngot; k++)
-			fprintf(stderr, "next hop item %zu: %.*s\n", k, (int)m.got[k].len, m.got[k].p);
+			fprintf(stderr, "next hop item %zu: %.*s\n", k, (int)m.got[k].len,
+				m.got[k].p);
 	/* A close without all replies must have been announced. */
 	if (c.answered < c.next)
 		check(c.last_code == 421 || c.last_code == 554 || c.last_code == 221);
@@ -840,7 +848,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* what was pipelined after STARTTLS never reached the next hop */
 	for (size_t k = 0; k < m.ngot; k++)
-		check(m.got[k].len != strlen(INJECTED) || memcmp(m.got[k].p, INJECTED, m.got[k].len));
+		check(m.got[k].len != strlen(INJECTED) ||
+		      memcmp(m.got[k].p, INJECTED, m.got[k].len));
 
 	/* tear down: the client goes, the session ends, the next hop goes */
 	if (c.ssl)

@@ -30,12 +30,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "fuzz_smtp_proto: %s:%d: %s\n", __FILE__, __LINE__, #x);   \
-			__builtin_trap();                                                          \
-		}                                                                                  \
+#define check(x)                                                                                 \
+	do {                                                                                     \
+		if (!(x)) {                                                                      \
+			fprintf(stderr, "fuzz_smtp_proto: %s:%d: %s\n", __FILE__, __LINE__, #x); \
+			__builtin_trap();                                                        \
+		}                                                                                \
 	} while (0)
 
 static bool is_alpha(char c)
@@ -146,10 +146,10 @@ static void fuzz_command(const uint8_t *param, const char *line, size_t len)
 
 		check(strlen(name) == vlen && !strncasecmp(name, line, vlen));
 	} else {
-		static const char *const known[] = {"EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT",
-						    "RSET", "NOOP", "QUIT", "STARTTLS", "AUTH",
-						    "VRFY", "EXPN", "HELP", "ETRN", "XCLIENT",
-						    "XFORWARD"};
+		static const char *const known[] = {
+			"EHLO", "HELO", "MAIL", "RCPT",	    "DATA",    "BDAT",
+			"RSET", "NOOP", "QUIT", "STARTTLS", "AUTH",    "VRFY",
+			"EXPN", "HELP", "ETRN", "XCLIENT",  "XFORWARD"};
 
 		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 			check(strlen(known[i]) != vlen || strncasecmp(known[i], line, vlen));
@@ -235,9 +235,8 @@ static bool dot_model(const char *in, size_t len, struct out *o, size_t *end)
 			emit(o, "\r\n", 2);
 		else
 			emit(o, in + i, 1);
-		if (in[i] == '\n' &&
-		    ((o->len >= 5 && !memcmp(o->p + o->len - 5, "\r\n.\r\n", 5)) ||
-		     (o->len == 3 && !memcmp(o->p, ".\r\n", 3)))) {
+		if (in[i] == '\n' && ((o->len >= 5 && !memcmp(o->p + o->len - 5, "\r\n.\r\n", 5)) ||
+				      (o->len == 3 && !memcmp(o->p, ".\r\n", 3)))) {
 			*end = i + 1;
 			return true;
 		}
@@ -370,7 +369,8 @@ static void fuzz_ehlo(const uint8_t *param, const char *buf, size_t len)
 	check(out);
 	/* has() answers by the keyword rule, on every line but the first */
 	{
-		const char *const probe[] = {"STARTTLS", "SIZE", "CHUNKING", "PIPELINING", "8BITMIME"};
+		const char *const probe[] = {"STARTTLS", "SIZE", "CHUNKING", "PIPELINING",
+					     "8BITMIME"};
 
 		for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
 			bool want = false, first = true;
