@@ -590,6 +590,14 @@ static void client_reply(struct client *c, struct script *sc, struct mx *m, cons
 		}
 		return;
 	}
+	/* What EHLO lists: inbound our STARTTLS until TLS is up (whether or not the next hop
+	 * offers its own), never what the inside MTA trusts us for; outbound never STARTTLS. */
+	if (it->kind == IT_CMD && code == 250 && !strncmp(it->sent.p, "EHLO ", 5)) {
+		check(smtp_ehlo_has(r, len, "STARTTLS") == (c->inbound && !c->ssl));
+		if (c->inbound)
+			check(!smtp_ehlo_has(r, len, "XCLIENT") &&
+			      !smtp_ehlo_has(r, len, "XFORWARD"));
+	}
 	if (!lb)
 		return; /* a local reply: completeness is checked at the end */
 	k = strtol(lb + 1, (char **)&end, 10);
