@@ -192,7 +192,6 @@ static void setup(void)
 	snprintf(in_path, sizeof(in_path), "%s/inbound_policy", tmpdir);
 	snprintf(cert_path, sizeof(cert_path), "%s/cert.pem", tmpdir);
 	snprintf(key_path, sizeof(key_path), "%s/key.pem", tmpdir);
-	atexit(cleanup);
 	make_cert();
 	{
 		char certs[200];
@@ -212,6 +211,8 @@ static void setup(void)
 	put(out_path, "secure.example encrypt\n");
 	put(in_path, "bank.example encrypt\n");
 	check(!policy_load(out_path, in_path, &gw.policy, &perr));
+	/* all read: nothing is left behind, even when a run ends in a trap */
+	cleanup();
 	pthread_mutex_init(&gw.policy_lock, NULL);
 	check(!loop_new(&wk.loop));
 	wk.gw = &gw;
