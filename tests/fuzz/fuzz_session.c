@@ -780,7 +780,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct client c = {.fd = -1, .last_k = 0};
 	struct sockaddr_storage local;
 	socklen_t slen = sizeof(local);
-	int fd, idle = 0;
+	uint64_t moved = loop_now_ms();
+	int fd;
 
 	if (size < 17)
 		return 0;
@@ -821,11 +822,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		progress |= client_step(&c, &sc, &m);
 		session_reap(&wk);
 		if (progress) {
-			idle = 0;
+			moved = loop_now_ms();
 			continue;
 		}
-		/* Nothing moved: wait a little for the loopback, then call it a stall. */
-		if (++idle > 50) {
+		/* Nothing moved: wait a little (loopback is immediate, but the machine may be
+		 * busy); two seconds of nothing is a stall. */
+		if (loop_now_ms() - moved > 2000) {
 			fprintf(stderr,
 				"stall: client sent %zu of %zu items, %zu answered; next hop "
 				"has %zu\n",
