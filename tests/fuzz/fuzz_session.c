@@ -3,7 +3,9 @@
  * libFuzzer: the session state machine (daemon/session*.c) between a scripted client and a
  * scripted next hop, all in this process over loopback TCP: the worker's loop, the client and
  * the next hop take turns until the client's script is done.  The input is the script:
- *   byte 0     role (bit 0: inbound), bytes 1..16 the next hop's reply codes, then client steps
+ *   byte 0     role (bit 0: inbound), the next hop offers STARTTLS (bit 1; outbound takes it
+ *              at level may) and writes plaintext after its 220 (bit 2);
+ *   bytes 1..16 the next hop's reply codes; then client steps
  *              (EHLO, HELO, MAIL, RCPT, DATA + body, BDAT + chunk, RSET, NOOP, other verbs and
  *              raw lines, a pipelining boundary, QUIT), pipelined until DATA or a boundary.
  * The next hop answers each command, body or chunk it receives with "[k]" in the reply's first
@@ -18,11 +20,13 @@
  *   - the k named go backwards, or the next hop got something between them that no reply
  *     names (a command both answered locally and relayed, or relayed twice);
  *   - the relay closes on the client without a 421/554/221 first, or stops making progress
- *     while the client waits for a reply.
+ *     while the client waits for a reply;
  *   - inbound STARTTLS (we have a certificate: the client does TLS in this process too) gets
  *     anything but the relay's own 220, or a command pipelined after it in the same write
- *     reaches the next hop (CVE-2011-0411), or plaintext follows the 220.
- * The up leg stays plaintext (the next hop offers no STARTTLS to the relay).
+ *     reaches the next hop (CVE-2011-0411), or plaintext follows the 220;
+ *   - the next hop's plaintext after its 220 to the relay's STARTTLS reaches the client.
+ * The relay's own EHLO/HELO/STARTTLS toward the next hop are the unnamed commands it may send
+ * at any time.  Certificates are not verified (level may).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +52,7 @@
 #include "daemon/gateway.h"
 #include "daemon/loop.h"
 #include "daemon/session.h"
+#include "daemon/tls_client.h"
 #include "daemon/tls_server.h"
 #include "daemon/worker.h"
 #include "lib/log.h"
@@ -109,7 +114,7 @@ static struct worker wk;
 static int mx_listen = -1, client_listen = -1;
 static struct sockaddr_in mx_addr, client_addr;
 static char tmpdir[64], out_path[96], in_path[96], cert_path[96], key_path[96];
-static SSL_CTX *client_ctx;
+static SSL_CTX *client_ctx, *mx_ctx;
 
 static int listen_any(struct sockaddr_in *a)
 {
@@ -203,6 +208,16 @@ static void setup(void)
 	if (!gw.server_ctx)
 		fprintf(stderr, "fuzz_session: tls_server_ctx_new: %s\n", err);
 	check(gw.server_ctx);
+	gw.client_ctx = tls_client_ctx_new(&gw.cfg, err, sizeof(err));
+	if (!gw.client_ctx)
+		fprintf(stderr, "fuzz_session: tls_client_ctx_new: %s\n", err);
+	check(gw.client_ctx);
+	/* the next hop's own STARTTLS, with the same certificate */
+	mx_ctx = SSL_CTX_new(TLS_server_method());
+	check(mx_ctx && SSL_CTX_use_certificate_file(mx_ctx, cert_path, SSL_FILETYPE_PEM) == 1 &&
+	      SSL_CTX_use_PrivateKey_file(mx_ctx, key_path, SSL_FILETYPE_PEM) == 1);
+	SSL_CTX_set_mode(mx_ctx,
+			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	client_ctx = SSL_CTX_new(TLS_client_method());
 	check(client_ctx);
 	SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, NULL);
@@ -394,7 +409,67 @@ static void script_free(struct script *sc)
 	free(sc->it);
 }
 
+/* ---- TLS or plain I/O for both peers: >0 bytes, 0 end, -EAGAIN, or another -errno ---- */
+
+static ssize_t ep_err(SSL *ssl, int rc)
+{
+	switch (SSL_get_error(ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		ERR_clear_error();
+		return -ECONNRESET;
+	}
+}
+
+static ssize_t ep_recv(int fd, SSL *ssl, bool *handshaking, void *buf, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (!ssl) {
+		n = recv(fd, buf, len, MSG_DONTWAIT);
+		return n < 0 ? -errno : n;
+	}
+	if (*handshaking) {
+		rc = SSL_do_handshake(ssl);
+		if (rc != 1) {
+			n = ep_err(ssl, rc);
+			return n ? n : -ECONNRESET;
+		}
+		*handshaking = false;
+	}
+	rc = SSL_read(ssl, buf, (int)len);
+	return rc > 0 ? rc : ep_err(ssl, rc);
+}
+
+static ssize_t ep_send(int fd, SSL *ssl, bool handshaking, const void *buf, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (!ssl) {
+		n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		return n < 0 ? -errno : n;
+	}
+	if (handshaking)
+		return -EAGAIN;
+	rc = SSL_write(ssl, buf, (int)len);
+	return rc > 0 ? rc : ep_err(ssl, rc);
+}
+
 /* ---- the next hop ---- */
+
+/* What the relay says on its own (its hostname is ours): never named by a client reply. */
+static bool relay_own(const struct bytes *g)
+{
+	return (g->len == 24 && (!memcmp(g->p, "EHLO relay.example.org\r\n", 24) ||
+				 !memcmp(g->p, "HELO relay.example.org\r\n", 24))) ||
+	       (g->len == 10 && !memcmp(g->p, "STARTTLS\r\n", 10));
+}
 
 struct mx {
 	int fd;
@@ -405,6 +480,11 @@ struct mx {
 	uint64_t chunk_left;
 	const uint8_t *codes; /* 16 bytes of the input */
 	bool quit, closed, eof;
+	bool offer_tls; /* STARTTLS to the relay (outbound: it takes it at level may) */
+	bool inject;	/* plaintext after our 220 to STARTTLS: the relay must drop it */
+	bool tls_next;	/* the 220 is queued: TLS once it is out */
+	bool handshaking;
+	SSL *ssl;
 };
 
 static void mx_reply(struct mx *m, const char *verb)
@@ -413,9 +493,26 @@ static void mx_reply(struct mx *m, const char *verb)
 	uint8_t c = m->codes[k % 16];
 	char r[256];
 
-	if (!k) { /* the relay's own EHLO: what a plain MX offers */
-		b_str(&m->out, "250-mx.example.net [0]\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
-			       "250-CHUNKING\r\n250 8BITMIME\r\n");
+	if (relay_own(&m->got[k]) &&
+	    m->got[k].p[0] != 'S') { /* its EHLO/HELO, at start or in TLS */
+		snprintf(r, sizeof(r),
+			 "250-mx.example.net [%zu]\r\n%s250-SIZE 10240000\r\n"
+			 "250-CHUNKING\r\n250 8BITMIME\r\n",
+			 k, m->offer_tls && !m->ssl ? "250-STARTTLS\r\n" : "");
+		b_str(&m->out, r);
+		return;
+	}
+	if (relay_own(&m->got[k])) { /* STARTTLS: only the relay sends it up */
+		if (!m->offer_tls || m->ssl) {
+			snprintf(r, sizeof(r), "454 4.7.0 not now [%zu]\r\n", k);
+			b_str(&m->out, r);
+			return;
+		}
+		check(!m->in.len); /* nothing pipelined after it */
+		snprintf(r, sizeof(r), "220 2.0.0 Ready [%zu]\r\n%s", k,
+			 m->inject ? "250 injected\r\n" : "");
+		b_str(&m->out, r);
+		m->tls_next = true;
 		return;
 	}
 	if (!strcasecmp(verb, "QUIT")) {
@@ -454,18 +551,23 @@ static bool mx_step(struct mx *m)
 	char buf[8192];
 	ssize_t n;
 
-	while (!m->eof && (n = recv(m->fd, buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
+	bool was_handshaking = m->handshaking;
+
+	while (!m->eof && !m->tls_next &&
+	       (n = ep_recv(m->fd, m->ssl, &m->handshaking, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
-			check(errno == EAGAIN || errno == ECONNRESET);
-			if (errno == ECONNRESET)
+			check(n == -EAGAIN || n == -ECONNRESET);
+			if (n == -ECONNRESET)
 				m->eof = true;
 			break;
 		}
 		b_add(&m->in, buf, (size_t)n);
 		progress = true;
 	}
-	if (n == 0)
+	if (!m->eof && !m->tls_next && n == 0)
 		m->eof = true;
+	if (was_handshaking && !m->handshaking)
+		progress = true;
 	for (;;) {
 		struct bytes *g;
 
@@ -526,17 +628,27 @@ static bool mx_step(struct mx *m)
 		progress = true;
 	}
 	while (m->out.len && !m->closed) {
-		n = send(m->fd, m->out.p, m->out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = ep_send(m->fd, m->ssl, m->handshaking, m->out.p, m->out.len);
 		if (n < 0) {
-			check(errno == EAGAIN || errno == EPIPE || errno == ECONNRESET);
-			if (errno != EAGAIN)
+			check(n == -EAGAIN || n == -EPIPE || n == -ECONNRESET);
+			if (n != -EAGAIN)
 				m->closed = true;
 			break;
 		}
 		b_consume(&m->out, (size_t)n);
 		progress = true;
 	}
+	if (m->tls_next && !m->out.len) {
+		m->tls_next = false;
+		m->ssl = SSL_new(mx_ctx);
+		check(m->ssl && SSL_set_fd(m->ssl, m->fd));
+		SSL_set_accept_state(m->ssl);
+		m->handshaking = true;
+		progress = true;
+	}
 	if (m->quit && !m->out.len && !m->closed) {
+		if (m->ssl && !m->handshaking)
+			SSL_shutdown(m->ssl); /* close_notify, as Postfix after its 221 */
 		shutdown(m->fd, SHUT_WR);
 		m->closed = true;
 		progress = true;
@@ -599,6 +711,8 @@ static void client_reply(struct client *c, struct script *sc, struct mx *m, cons
 			check(!smtp_ehlo_has(r, len, "XCLIENT") &&
 			      !smtp_ehlo_has(r, len, "XFORWARD"));
 	}
+	/* the next hop's plaintext after its 220 to STARTTLS went nowhere */
+	check(!memmem(r, len, "injected", 8));
 	if (!lb)
 		return; /* a local reply: completeness is checked at the end */
 	k = strtol(lb + 1, (char **)&end, 10);
@@ -642,55 +756,14 @@ static void client_reply(struct client *c, struct script *sc, struct mx *m, cons
 	}
 }
 
-/* recv/send, through TLS once it is up: >0 bytes, 0 end, -EAGAIN, or another -errno */
-static ssize_t tls_io(struct client *c, int rc)
-{
-	switch (SSL_get_error(c->ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
-	case SSL_ERROR_WANT_WRITE:
-		return -EAGAIN;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	default:
-		ERR_clear_error();
-		return -ECONNRESET;
-	}
-}
-
 static ssize_t cli_recv(struct client *c, void *buf, size_t len)
 {
-	ssize_t n;
-	int rc;
-
-	if (!c->ssl) {
-		n = recv(c->fd, buf, len, MSG_DONTWAIT);
-		return n < 0 ? -errno : n;
-	}
-	if (c->handshaking) {
-		rc = SSL_do_handshake(c->ssl);
-		if (rc != 1) {
-			n = tls_io(c, rc);
-			return n ? n : -ECONNRESET;
-		}
-		c->handshaking = false;
-	}
-	rc = SSL_read(c->ssl, buf, (int)len);
-	return rc > 0 ? rc : tls_io(c, rc);
+	return ep_recv(c->fd, c->ssl, &c->handshaking, buf, len);
 }
 
 static ssize_t cli_send(struct client *c, const void *buf, size_t len)
 {
-	ssize_t n;
-	int rc;
-
-	if (!c->ssl) {
-		n = send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		return n < 0 ? -errno : n;
-	}
-	if (c->handshaking)
-		return -EAGAIN;
-	rc = SSL_write(c->ssl, buf, (int)len);
-	return rc > 0 ? rc : tls_io(c, rc);
+	return ep_send(c->fd, c->ssl, c->handshaking, buf, len);
 }
 
 static bool client_step(struct client *c, struct script *sc, struct mx *m)
@@ -789,6 +862,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	build(&sc, data + 17, size - 17);
 	m.codes = data + 1;
+	m.offer_tls = data[0] & 2;
+	m.inject = data[0] & 4;
 	c.inbound = data[0] & 1;
 	c.named = calloc(sizeof(m.got) / sizeof(m.got[0]), sizeof(bool));
 	check(c.named);
@@ -852,7 +927,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c.named[k])
 			continue;
 		nl = g->len ? memchr(g->p, '\n', g->len) : NULL;
-		check(c.inbound && nl);
+		check(nl);
+		if (relay_own(g))
+			continue;
+		check(c.inbound);
 		check((g->len == 6 && !memcmp(g->p, "RSET\r\n", 6)) ||
 		      (!strncasecmp(g->p, "BDAT ", 5) && !strncmp(nl + 1, "Received:", 9)));
 	}
@@ -874,6 +952,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check(!wk.nsessions);
 	session_reap(&wk);
+	if (m.ssl)
+		SSL_free(m.ssl);
 	if (m.fd >= 0)
 		close(m.fd);
 	/* a connection the relay made but we never accepted */
