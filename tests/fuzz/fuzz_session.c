@@ -366,6 +366,7 @@ static void build(struct script *sc, const uint8_t *d, size_t n)
 			add_line(sc, IT_CMD, line);
 			break;
 		case 8: { /* another verb with raw arguments (no line ends in them) */
+			struct smtp_cmd cmd;
 			size_t k = 0, o;
 
 			i++;
@@ -376,8 +377,12 @@ static void build(struct script *sc, const uint8_t *d, size_t n)
 				if (d[i] != '\r' && d[i] != '\n')
 					line[o++] = (char)d[i];
 			line[o] = '\0';
-			/* a STARTTLS the relay accepts is followed by a handshake */
-			it = add_item(sc, (op >> 4) % 9 == 6 ? IT_STARTTLS : IT_CMD);
+			/* a STARTTLS the relay accepts is followed by a handshake ("STARTTLSX" is
+			 * just an unknown verb) */
+			it = add_item(sc,
+				      !smtp_cmd_parse(line, o, &cmd) && cmd.verb == SMTP_STARTTLS
+					      ? IT_STARTTLS
+					      : IT_CMD);
 			it->boundary = it->kind == IT_STARTTLS;
 			b_add(&it->sent, line, o);
 			b_str(&it->sent, "\r\n");
