@@ -65,8 +65,10 @@ LDFLAGS ?=
 TG_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
 ifeq ($(FUZZ),1)
+# -fno-sanitize-recover: a UBSan report aborts the run (it would otherwise print and go on, and
+# the fuzz tier would pass).
 TG_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(TG_CFLAGS)) -DTLSGATE_FUZZ \
-	-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+	-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TG_LDFLAGS += -fsanitize=fuzzer,address,undefined
 endif
 
@@ -127,7 +129,7 @@ all_src := $(util_src) $(smtp_src) $(policy_src) $(ktls_src) $(hw_src) $(bpfu_sr
 	$(fuzz_src)
 
 .PHONY: deb all bins tests unit-tests fuzz-targets bpf clean deps check check-unit check-bpf check-e2e check-vm \
-	check-fuzz demo bench vm-kernel install format help
+	check-fuzz fuzz-long demo bench vm-kernel install format help
 .DEFAULT_GOAL := all
 
 all: bins tests
@@ -236,6 +238,14 @@ check-fuzz: deps
 	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
 	$(Q)tests/check fuzz
 
+# The fuzz tier for longer (10 min a target unless TLSGATE_FUZZ_SECONDS says otherwise), growing
+# each corpus in $(BUILD)/fuzz-corpus/ from one run to the next.  Not part of `make check`.
+fuzz-long: deps
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
+	$(Q)s=$${TLSGATE_FUZZ_SECONDS:-600}; TLSGATE_FUZZ_SECONDS=$$s \
+		TLSGATE_TEST_TIMEOUT=$$((s + 300)) TLSGATE_FUZZ_CORPUS=$(abspath $(BUILD))/fuzz-corpus \
+		tests/check fuzz
+
 check-bpf: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/check bpf
@@ -277,6 +287,7 @@ help:
 	@echo "make            build everything into $(BUILD)/"
 	@echo "make deps       install the Debian packages needed (idempotent)"
 	@echo "make check      run every test tier (check-unit, check-fuzz, check-bpf, check-e2e, check-vm)"
+	@echo "make fuzz-long  every fuzz target for 10 minutes (TLSGATE_FUZZ_SECONDS), not in check"
 	@echo "make demo       build and show tlsgate working"
 	@echo "make deb        the Debian package into $(BUILD)/deb/"
 	@echo "make bench      measure against stunnel, Postfix and raw OpenSSL (docs/BENCHMARKS.md)"

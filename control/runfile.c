@@ -55,35 +55,67 @@ out:
 	return err;
 }
 
+/* The file is a few dozen bytes; anything near this is not ours. */
+#define RUNFILE_MAX 4096
+
+/* A decimal number, digits only, up to UINT32_MAX (strtoull would take " 5", "+5", "-1"). */
+static int parse_u32(const char *s, size_t len, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (!len || len > 10)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * Whole lines of the whole file: read line by line into a fixed buffer, a long line came back
+ * as two, and the second was read as a line of its own.
+ */
 static int parse(FILE *f, struct control_runinfo *ri)
 {
-	char line[256];
+	char buf[RUNFILE_MAX + 1];
 	bool have_pid = false, have_port = false;
+	size_t len = fread(buf, 1, sizeof(buf), f), off = 0;
 
-	while (fgets(line, sizeof(line), f)) {
-		char *eq = strchr(line, '='), *end;
-		unsigned long long v;
+	if (ferror(f))
+		return -EIO;
+	if (len > RUNFILE_MAX || memchr(buf, '\0', len))
+		return -EINVAL;
+	while (off < len) {
+		const char *line = buf + off, *nl = memchr(line, '\n', len - off), *eq;
+		size_t llen = nl ? (size_t)(nl - line) : len - off;
+		uint32_t v;
 
+		off += llen + 1;
+		eq = memchr(line, '=', llen);
 		if (!eq)
 			continue;
-		*eq = '\0';
-		errno = 0;
-		v = strtoull(eq + 1, &end, 10);
-		if (errno || end == eq + 1 || (*end && *end != '\n') || v > UINT32_MAX)
+		if (parse_u32(eq + 1, llen - (size_t)(eq + 1 - line), &v))
 			return -EINVAL;
-		if (!strcmp(line, "pid")) {
+#define KEY_IS(k) ((size_t)(eq - line) == strlen(k) && !memcmp(line, k, strlen(k)))
+		if (KEY_IS("pid")) {
 			if (!v || v > INT32_MAX)
 				return -EINVAL;
 			ri->pid = (pid_t)v;
 			have_pid = true;
-		} else if (!strcmp(line, "port")) {
-			ri->port = (uint32_t)v;
+		} else if (KEY_IS("port")) {
+			ri->port = v;
 			have_port = true;
-		} else if (!strcmp(line, "events_group")) {
-			ri->events_group = (uint32_t)v;
-		} else if (!strcmp(line, "protocol")) {
-			ri->protocol = (uint32_t)v;
+		} else if (KEY_IS("events_group")) {
+			ri->events_group = v;
+		} else if (KEY_IS("protocol")) {
+			ri->protocol = v;
 		}
+#undef KEY_IS
 	}
 	if (!have_pid || !have_port || ri->events_group > 32)
 		return -EINVAL;

@@ -145,7 +145,9 @@ void control_server_close(struct control_server *s);
 
 /*
  * One datagram as if received from port `sender` with credentials cred (NULL: none).  What
- * control_server_handle does for each datagram; exposed for tests and the fuzz target.
+ * control_server_handle does for each datagram; exposed for tests and the fuzz target.  buf is
+ * read as struct nlmsghdr in place: it must be aligned for it (NLMSG_ALIGNTO, as any malloc'd
+ * receive buffer is).
  */
 void control_server_input(struct control_server *s, const void *buf, size_t len, const struct ucred *cred,
 		      uint32_t sender);

@@ -118,10 +118,18 @@ int config_parse_duration(const char *s, unsigned int *out)
 	char *end;
 	unsigned long v;
 
+	/* digits only: strtoul would also take " 5", "+5" and "-5" (as a huge number) */
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
 	if (errno || end == s)
 		return -EINVAL;
+	/* the range before the unit: "5124095576030432h" must not wrap around to 25 minutes */
+	if (v > 7 * 86400)
+		return -ERANGE;
 	if (!strcmp(end, "m"))
 		v *= 60;
 	else if (!strcmp(end, "h"))
@@ -138,7 +146,8 @@ int config_parse_addr(const char *s, struct config_addr *out)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
-	char host[256], *port;
+	char host[256], *port, *end;
+	unsigned long p;
 	const char *colon;
 	int err;
 
@@ -160,15 +169,17 @@ int config_parse_addr(const char *s, struct config_addr *out)
 		host[colon - s] = '\0';
 	}
 	port = (char *)colon + 1;
-	if (!*port)
+	/* All digits, 1..65535: getaddrinfo takes "4095432" and keeps its low 16 bits. */
+	if (!isdigit((unsigned char)port[0]))
+		return -EINVAL;
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (errno || *end || !p || p > 65535)
 		return -EINVAL;
 	if (!strcmp(host, "*")) {
 		/* any address, both families: a v6 socket that also takes v4 */
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
-		unsigned long p = strtoul(port, NULL, 10);
 
-		if (!p || p > 65535)
-			return -EINVAL;
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)p);
 		sin6->sin6_addr = in6addr_any;
@@ -247,6 +258,8 @@ static bool list_item(enum ctype type, void *p, const char *tok)
 	case C_PORTS: {
 		struct config_ports *l = p;
 
+		if (!isdigit((unsigned char)tok[0]))
+			return false; /* strtoul would take "+25" */
 		errno = 0;
 		v = strtoul(tok, &end, 10);
 		if (errno || *end || !v || v > 65535 || l->n >= CONFIG_MAX_PORTS)

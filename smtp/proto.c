@@ -277,7 +277,7 @@ int smtp_addr_route_domains(const char *addr, int (*fn)(const char *domain, void
 int smtp_bdat_parse(const char *args, size_t len, uint64_t *size, bool *last)
 {
 	uint64_t v = 0;
-	size_t i = 0;
+	size_t i = 0, digits;
 
 	*last = false;
 	if (!len || !isdigit((unsigned char)args[0]))
@@ -287,10 +287,13 @@ int smtp_bdat_parse(const char *args, size_t len, uint64_t *size, bool *last)
 			return -EINVAL;
 		v = v * 10 + (uint64_t)(args[i] - '0');
 	}
+	digits = i;
 	while (i < len && args[i] == ' ')
 		i++;
 	if (i < len) {
-		if (len - i != 4 || strncasecmp(args + i, "LAST", 4))
+		/* "40LAST" is one word to the next hop, which refuses it and then reads the chunk
+		 * as commands: the space is what makes LAST a second argument. */
+		if (i == digits || len - i != 4 || strncasecmp(args + i, "LAST", 4))
 			return -EINVAL;
 		*last = true;
 	}
@@ -396,44 +399,56 @@ static bool in_list(const char *text, size_t tlen, const char *const *list)
 	return false;
 }
 
+/* Append "ddd-text\r\n" at *o; *last is where the line starts (its mark is fixed at the end). */
+static int put_line(char *out, size_t outlen, size_t *o, size_t *last, const char *code,
+		    const char *text, size_t tlen)
+{
+	if (*o + 4 + tlen + 2 > outlen)
+		return -ENOSPC;
+	*last = *o;
+	memcpy(out + *o, code, 3);
+	out[*o + 3] = '-';
+	memcpy(out + *o + 4, text, tlen);
+	*o += 4 + tlen;
+	out[(*o)++] = '\r';
+	out[(*o)++] = '\n';
+	return 0;
+}
+
 int smtp_ehlo_rewrite(const char *reply, size_t len, const char *const *drop,
 		      const char *const *add, char *out, size_t outlen)
 {
-	const char *texts[128];
-	size_t tlens[128], n = 0, pos = 0, llen, o = 0;
+	size_t pos = 0, llen, o = 0, last = 0;
 	char code[4] = "250";
+	bool first = true;
+	int err;
 
-	while (next_line(reply, len, &pos, &llen) && n < 128) {
+	while (next_line(reply, len, &pos, &llen)) {
 		const char *text;
 		size_t tlen;
 
-		if (!n && llen >= 3)
+		if (first && llen >= 3)
 			memcpy(code, reply + pos, 3);
 		line_text(reply + pos, llen, &text, &tlen);
-		if (!n || !in_list(text, tlen, drop)) {
-			texts[n] = text;
-			tlens[n] = tlen;
-			n++;
+		if (first || !in_list(text, tlen, drop)) {
+			err = put_line(out, outlen, &o, &last, code, text, tlen);
+			if (err)
+				return err;
 		}
+		first = false;
 		pos += llen;
 	}
-	for (; add && *add && n < 128; add++) {
-		if (smtp_ehlo_has(reply, len, *add))
+	/* Present means among the lines kept: a keyword both dropped and added (STARTTLS, which
+	 * the next hop offers for itself and we offer for us) must come out once, not vanish. */
+	for (; add && *add; add++) {
+		if (smtp_ehlo_has(out, o, *add))
 			continue;
-		texts[n] = *add;
-		tlens[n] = strlen(*add);
-		n++;
+		err = put_line(out, outlen, &o, &last, code, *add, strlen(*add));
+		if (err)
+			return err;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (o + 4 + tlens[i] + 2 > outlen)
-			return -ENOSPC;
-		memcpy(out + o, code, 3);
-		out[o + 3] = i + 1 < n ? '-' : ' ';
-		memcpy(out + o + 4, texts[i], tlens[i]);
-		o += 4 + tlens[i];
-		out[o++] = '\r';
-		out[o++] = '\n';
-	}
+	if (o)
+		out[last + 3] = ' ';
 	return (int)o;
 }
 

@@ -103,7 +103,8 @@ bool smtp_ehlo_has(const char *reply, size_t len, const char *kw);
 
 /*
  * Rewrite an EHLO reply: drop the keywords in drop[] (NULL-terminated), add the lines in add[]
- * (NULL-terminated; added when their keyword is not present), keep everything else in order, and
+ * (NULL-terminated; added when their keyword is not among the lines kept, so a keyword both
+ * dropped and added comes out once), keep everything else in order, and
  * fix the continuation marks so the last line has a space.  Line ends come out as CRLF.  Returns
  * the output length, or -ENOSPC.
  */

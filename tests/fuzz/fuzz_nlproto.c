@@ -197,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ucred cred = {.pid = getpid()};
 	const struct ucred *c = &cred;
+	void *dgram;
 
 	if (!srv)
 		setup();
@@ -217,7 +218,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c = NULL;
 		break;
 	}
-	control_server_input(srv, data + 1, size - 1, c, sink_port);
+	/* The datagram in an exact-size buffer of its own, aligned as the server's receive buffer
+	 * is (control_server_input's contract; data + 1 is not). */
+	dgram = malloc(size - 1 ? size - 1 : 1);
+	if (!dgram)
+		return 0;
+	memcpy(dgram, data + 1, size - 1);
+	control_server_input(srv, dgram, size - 1, c, sink_port);
+	free(dgram);
 	check_replies();
 	return 0;
 }

@@ -680,6 +680,25 @@ static void test_runfile(void **state)
 		fclose(f);
 	}
 	assert_int_equal(control_runfile_read(h->dir, &ri, msg, sizeof(msg)), -EINVAL);
+	{
+		FILE *f = fopen(path, "w");
+
+		fputs("pid= 12\nport=1\n", f);
+		fclose(f);
+	}
+	assert_int_equal(control_runfile_read(h->dir, &ri, msg, sizeof(msg)), -EINVAL);
+	/* A long line is one line: its tail is not read as "port=9" (found by fuzz_runfile). */
+	{
+		FILE *f = fopen(path, "w");
+
+		fprintf(f, "pid=%d\nport=7\n", (int)getpid());
+		for (int i = 0; i < 255; i++)
+			fputc('x', f);
+		fputs("port=9\n", f);
+		fclose(f);
+	}
+	assert_int_equal(control_runfile_read(h->dir, &ri, msg, sizeof(msg)), 0);
+	assert_int_equal(ri.port, 7);
 
 	/* no file at all */
 	unlink(path);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "smtp/proto.h"
@@ -176,6 +177,18 @@ static void test_bdat(void **state)
 	assert_int_equal(n, 0);
 	assert_true(last);
 	assert_int_equal(smtp_bdat_parse(S("12 LASTX"), &n, &last), -EINVAL);
+	assert_int_equal(smtp_bdat_parse(S("7  LAST"), &n, &last), 0);
+	assert_int_equal(n, 7);
+	assert_true(last);
+	assert_int_equal(smtp_bdat_parse(S("7 "), &n, &last), 0);
+	assert_false(last);
+	/*
+	 * No space before LAST: the next hop refuses the command and then reads the chunk as
+	 * commands, which never passed our checks (XCLIENT, MAIL before STARTTLS).  Found by
+	 * fuzz_smtp_proto.
+	 */
+	assert_int_equal(smtp_bdat_parse(S("40LAST"), &n, &last), -EINVAL);
+	assert_int_equal(smtp_bdat_parse(S("40last"), &n, &last), -EINVAL);
 	assert_int_equal(smtp_bdat_parse(S("-1"), &n, &last), -EINVAL);
 	assert_int_equal(smtp_bdat_parse(S("99999999999999999999999"), &n, &last), -EINVAL);
 }
@@ -246,6 +259,48 @@ static void test_ehlo_rewrite(void **state)
 	out[n] = 0;
 	assert_string_equal(out, "250-inside.example.net\r\n250 STARTTLS\r\n");
 	assert_int_equal(smtp_ehlo_rewrite(r, sizeof(r) - 1, drop, NULL, out, 20), -ENOSPC);
+}
+
+/*
+ * Inbound, the inside MTA offers STARTTLS for itself: it is dropped, and ours is added in its
+ * place.  (Found by fuzz_smtp_proto: "present" was judged on the reply before the drop, so a
+ * sender never saw STARTTLS from tlsgated and sent in plaintext.)
+ */
+static void test_ehlo_rewrite_drop_and_add(void **state)
+{
+	const char r[] = "250-inside.example.net\r\n250-STARTTLS\r\n250 8BITMIME\r\n";
+	const char *drop[] = { "STARTTLS", "XCLIENT", NULL };
+	const char *add[] = { "STARTTLS", NULL };
+	char out[512];
+	int n;
+
+	(void)state;
+	n = smtp_ehlo_rewrite(r, sizeof(r) - 1, drop, add, out, sizeof(out));
+	assert_true(n > 0);
+	out[n] = 0;
+	assert_string_equal(out, "250-inside.example.net\r\n250-8BITMIME\r\n250 STARTTLS\r\n");
+}
+
+/* More than 128 lines: every one is kept, and the added keyword still comes (fuzz_smtp_proto). */
+static void test_ehlo_rewrite_many_lines(void **state)
+{
+	static char r[200 * 12 + 64], out[sizeof(r) + 512];
+	const char *drop[] = { "XCLIENT", NULL };
+	const char *add[] = { "STARTTLS", NULL };
+	size_t off = 0;
+	int n;
+
+	(void)state;
+	off += (size_t)sprintf(r + off, "250-inside.example.net\r\n");
+	for (int i = 0; i < 200; i++)
+		off += (size_t)sprintf(r + off, "250-X%03d\r\n", i);
+	off += (size_t)sprintf(r + off, "250 LAST\r\n");
+	n = smtp_ehlo_rewrite(r, off, drop, add, out, sizeof(out));
+	assert_int_equal(n, off + strlen("250 STARTTLS\r\n"));
+	assert_true(smtp_ehlo_has(out, (size_t)n, "X199"));
+	assert_true(smtp_ehlo_has(out, (size_t)n, "LAST"));
+	assert_true(smtp_ehlo_has(out, (size_t)n, "STARTTLS"));
+	assert_memory_equal(out + n - 14, "250 STARTTLS\r\n", 14);
 }
 
 /* Feed a body in pieces of `step` bytes; return the offset just past the terminator or -1. */
@@ -363,7 +418,8 @@ int main(void)
 		cmocka_unit_test(test_addr_canon),
 		cmocka_unit_test(test_addr_route_domains),  cmocka_unit_test(test_bdat),
 		cmocka_unit_test(test_reply_scan),   cmocka_unit_test(test_reply_too_long),
-		cmocka_unit_test(test_ehlo_rewrite), cmocka_unit_test(test_dot),
+		cmocka_unit_test(test_ehlo_rewrite), cmocka_unit_test(test_ehlo_rewrite_drop_and_add),
+		cmocka_unit_test(test_ehlo_rewrite_many_lines), cmocka_unit_test(test_dot),
 		cmocka_unit_test(test_dot_random),
 	};
 
