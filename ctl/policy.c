@@ -273,9 +273,17 @@ static void check_print(const struct policy_diags *d, struct jsonw *w)
 				g->error ? "" : "warning: ", g->msg);
 		}
 	}
-	if (!w && d->nerrors + d->nwarnings > d->n)
+	if (!w && d->nerrors + d->nwarnings > d->n) {
+		bool shown = false;
+
+		for (size_t i = 0; i < d->n; i++)
+			shown |= d->v[i].error;
+		/* the warnings filled the list: the error that refuses the table still shows */
+		if (d->nerrors && !shown)
+			fprintf(stderr, "tlsgatectl: policy check: %s\n", d->first_error);
 		fprintf(stderr, "tlsgatectl: policy check: ... %zu more not shown\n",
 			d->nerrors + d->nwarnings - d->n);
+	}
 }
 
 /*

@@ -82,13 +82,10 @@ out:
 /* The first error of d as a policy_error. */
 static void first_error(const struct policy_diags *d, struct policy_error *err)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		if (d->v[i].error) {
-			snprintf(err->msg, sizeof(err->msg), "%s", d->v[i].msg);
-			return;
-		}
-	}
-	policy_errorf(err, "policy table: %zu errors", d->nerrors);
+	if (d->first_error[0])
+		snprintf(err->msg, sizeof(err->msg), "%s", d->first_error);
+	else
+		policy_errorf(err, "policy table: %zu errors", d->nerrors);
 }
 
 int policy_parse_table_diags(enum policy_dir dir, const char *name, const char *text, size_t len,

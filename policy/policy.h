@@ -228,6 +228,7 @@ struct policy_diags {
 	struct policy_diag *v;
 	size_t n;			/* kept, <= POLICY_DIAG_MAX */
 	size_t nerrors, nwarnings;	/* all of them */
+	char first_error[512];	/* kept even when warnings filled v (what a refusal reports) */
 };
 void policy_diags_free(struct policy_diags *d);
 /* policy_parse_table collecting every diagnostic (rules may be NULL: check only).  0 when there

@@ -174,10 +174,14 @@ void policy_diag_push(struct policy_diags *d, bool error, const char *msg)
 {
 	struct policy_diag *e;
 
-	if (error)
-		d->nerrors++;
-	else
+	if (error && !d->nerrors++) {
+		snprintf(d->first_error, sizeof(d->first_error), "%s", msg);
+		for (char *c = d->first_error; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+				*c = '?';
+	} else if (!error) {
 		d->nwarnings++;
+	}
 	if (d->n >= POLICY_DIAG_MAX)
 		return;
 	if (!d->v) {

@@ -54,7 +54,6 @@
 #include "daemon/session.h"
 #include "daemon/tls_client.h"
 #include "daemon/tls_server.h"
-#include "daemon/worker.h"
 #include "lib/log.h"
 #include "policy/policy.h"
 #include "smtp/proto.h"
@@ -110,7 +109,8 @@ static void b_free(struct bytes *b)
 /* FUZZ_SESSION_DEBUG=1: the transcript on stderr, to read a reproducer */
 static bool debug;
 static struct gateway gw;
-static struct worker wk;
+static struct loop *loop;
+static struct session_host host;
 static int mx_listen = -1, client_listen = -1;
 static struct sockaddr_in mx_addr, client_addr;
 static char tmpdir[64], out_path[96], in_path[96], cert_path[96], key_path[96];
@@ -231,11 +231,8 @@ static void setup(void)
 	/* all read: nothing is left behind, even when a run ends in a trap */
 	cleanup();
 	pthread_mutex_init(&gw.policy_lock, NULL);
-	check(!loop_new(&wk.loop));
-	wk.gw = &gw;
-	wk.scratch = malloc(WORKER_SCRATCH);
-	check(wk.scratch);
-	pthread_mutex_init(&wk.lock, NULL);
+	check(!loop_new(&loop));
+	check(!session_host_init(&host, &gw, loop, 0));
 }
 
 /* ---- the script ---- */
@@ -858,14 +855,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct script sc = {0};
 	struct mx m = {.fd = -1};
 	struct client c = {.fd = -1, .last_k = 0};
-	struct sockaddr_storage local;
+	struct sockaddr_storage local, peer;
 	socklen_t slen = sizeof(local);
 	uint64_t moved = loop_now_ms();
 	int fd;
 
 	if (size < 17)
 		return 0;
-	if (!wk.loop)
+	if (!loop)
 		setup();
 	build(&sc, data + 17, size - 17);
 	m.codes = data + 1;
@@ -886,10 +883,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fd = accept4(client_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	check(fd >= 0 && !getsockname(fd, (struct sockaddr *)&local, &slen));
-	check(!session_start(&wk, c.inbound ? ROLE_INBOUND : ROLE_OUTBOUND, fd, &local, false));
+	slen = sizeof(peer);
+	check(!getpeername(fd, (struct sockaddr *)&peer, &slen));
+	check(!session_start(&host, c.inbound ? ROLE_INBOUND : ROLE_OUTBOUND, fd, &peer, &local,
+			     false));
 
 	while (!c.done) {
-		bool progress = loop_run_once(wk.loop, 0) > 0;
+		bool progress = loop_run_once(loop, 0) > 0;
 
 		if (m.fd < 0) {
 			m.fd = accept4(mx_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -902,7 +902,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.fd >= 0)
 			progress |= mx_step(&m);
 		progress |= client_step(&c, &sc, &m);
-		session_reap(&wk);
+		session_reap(&host);
 		if (progress) {
 			moved = loop_now_ms();
 			continue;
@@ -916,7 +916,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				c.next, sc.n, c.answered, m.ngot);
 			check(!"the relay stopped while the client waits for a reply");
 		}
-		loop_run_once(wk.loop, 2);
+		loop_run_once(loop, 2);
 	}
 	if (debug)
 		for (size_t k = 0; k < m.ngot; k++)
@@ -951,14 +951,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c.ssl)
 		SSL_free(c.ssl);
 	close(c.fd);
-	for (int i = 0; wk.nsessions && i < 1000; i++) {
-		loop_run_once(wk.loop, 1);
+	for (int i = 0; host.nsessions && i < 1000; i++) {
+		loop_run_once(loop, 1);
 		if (m.fd >= 0)
 			mx_step(&m);
-		session_reap(&wk);
+		session_reap(&host);
 	}
-	check(!wk.nsessions);
-	session_reap(&wk);
+	check(!host.nsessions);
+	session_reap(&host);
 	if (m.ssl)
 		SSL_free(m.ssl);
 	if (m.fd >= 0)
