@@ -127,7 +127,10 @@ relay0=$(stats '.global.flows.relay')
 tg_msg "$TG_WORK/m1" 4
 ip netns exec "$NS_IN" swaks --server 203.0.113.25 --from sender@example.org \
 	--to alice@example.net --data "@$TG_WORK/m1.swaks" > "$TG_WORK/s1" 2>&1
-ok $? "inside client -> 203.0.113.25:25 delivered"
+ok $? "inside client -> 203.0.113.25:25 delivered" || {
+	sed 's/^/# swaks: /' "$TG_WORK/s1" | tail -n 15
+	sed 's/^/# tlsgated: /' "$log" | tail -n 25
+}
 grep -q "session=.* start role=outbound client=192.0.2.10:[0-9]* dest=203.0.113.25\[203.0.113.25\]:25 .*level=verify" "$log"
 ok $? "steered to the unprivileged daemon, original destination kept"
 pf_wait_mail mx1 alice@example.net 1 30 &&
