@@ -807,8 +807,12 @@ static bool client_step(struct client *c, struct script *sc, struct mx *m)
 			check(code == 220 || code == 421 || code == 554);
 			c->greeted = true;
 			c->last_code = code;
+		} else if (c->answered >= c->next) {
+			/* a reply nobody asked for: only the 421 before a close (the hard error
+			 * limit, a timeout, shutdown) may come unasked */
+			check(code == 421);
+			c->last_code = code;
 		} else {
-			check(c->answered < c->next); /* a reply nobody asked for */
 			client_reply(c, sc, m, c->in.p, rlen, code);
 		}
 		b_consume(&c->in, rlen);
