@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "bpf/enforce.h"
@@ -723,6 +724,16 @@ out:
 	else
 		log_info("bpf policy replaced entries=%zu", n);
 	return err;
+}
+
+bool tg_bpf_sk_assign_reuseport(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false; /* unknown: the lone listener works everywhere */
+	return major > 6 || (major == 6 && minor >= 5);
 }
 
 int tg_bpf_exclude_add(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len)

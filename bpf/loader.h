@@ -104,6 +104,13 @@ int tg_bpf_relay_socket(struct tg_bpf *h, int sock_fd);
  */
 void tg_bpf_keep_runtime(struct tg_bpf *h);
 
+/*
+ * Can bpf_sk_assign() hand a packet to a listener in a SO_REUSEPORT group?  Linux 6.5 and later
+ * (it picks one of the group); before, the helper refuses such a socket (-ESOCKTNOSUPPORT) and
+ * nothing is steered, so the steered listener must then be a lone socket.
+ */
+bool tg_bpf_sk_assign_reuseport(void);
+
 /* Inside source prefixes never steered (family AF_INET/AF_INET6, addr in network order). */
 int tg_bpf_exclude_add(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len);
 int tg_bpf_exclude_del(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len);

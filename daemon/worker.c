@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/worker.h"
+#include "bpf/loader.h"
 #include "daemon/anvil.h"
 #include "daemon/gateway.h"
 #include "lib/log.h"
@@ -229,13 +230,19 @@ static void on_wake(struct loop_ev *ev, uint32_t events)
 static int add_listener(struct worker *w, const struct config_addr *a, enum session_role role,
 			bool transparent)
 {
+	/* Steered connections go to the listener in the SOCKMAP; before Linux 6.5 bpf_sk_assign
+	 * refuses one in a SO_REUSEPORT group, so the steered listener is then worker 0's alone
+	 * (steered connections landed on worker 0 there anyway). */
+	bool reuseport = !transparent || tg_bpf_sk_assign_reuseport();
 	struct listener *li;
 	socklen_t len;
 	int fd;
 
+	if (!reuseport && w->id)
+		return 0;
 	if (w->nlisteners >= WORKER_MAX_LISTENERS)
 		return -ENOSPC;
-	fd = tg_listen_socket((const struct sockaddr *)&a->ss, a->len, transparent);
+	fd = tg_listen_socket((const struct sockaddr *)&a->ss, a->len, transparent, reuseport);
 	if (fd < 0) {
 		log_err("listen %s (%s%s): %s", a->text, role == ROLE_OUTBOUND ? "outbound" : "inbound",
 			transparent ? ", transparent" : "", strerror(-fd));

@@ -65,7 +65,7 @@ void tg_set_nodelay(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-int tg_listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent)
+int tg_listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent, bool reuseport)
 {
 	int fd, one = 1, zero = 0, err;
 
@@ -73,7 +73,7 @@ int tg_listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent)
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))))
 		goto fail;
 	/* "*:25" is a v6 socket that takes v4 too */
 	if (sa->sa_family == AF_INET6 &&

@@ -18,11 +18,11 @@ int tg_set_nonblock(int fd, bool on);
 void tg_set_nodelay(int fd);
 
 /*
- * A non-blocking TCP listener on sa with SO_REUSEADDR/SO_REUSEPORT (one per worker), dual-stack
- * for a v6 wildcard, and IP(V6)_TRANSPARENT when `transparent` (it takes steered connections).
- * Returns the fd or -errno.
+ * A non-blocking TCP listener on sa with SO_REUSEADDR (and SO_REUSEPORT when `reuseport`: one
+ * per worker), dual-stack for a v6 wildcard, and IP(V6)_TRANSPARENT when `transparent` (it takes
+ * steered connections).  Returns the fd or -errno.
  */
-int tg_listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent);
+int tg_listen_socket(const struct sockaddr *sa, socklen_t len, bool transparent, bool reuseport);
 
 /*
  * An address as logs and the CLI show it: "203.0.113.25" into ip, and "203.0.113.25:25" or
