@@ -595,22 +595,12 @@ int session_host_kill(struct session_host *h, uint64_t id)
 	return 0;
 }
 
-void session_host_abort_all(struct session_host *h, const char *reply, const char *reason)
-{
-	struct session *s = h->sessions, *next;
-
-	for (; s; s = next) {
-		next = s->next; /* s leaves the list when the abort destroys it */
-		session_abort(s, reply, reason);
-	}
-}
-
 void session_host_shutdown(struct session_host *h, const char *reply)
 {
 	struct session *s = h->sessions, *next;
 
 	for (; s; s = next) {
-		next = s->next;
+		next = s->next; /* s leaves the list when the abort destroys it */
 		if (s->state != ST_CLOSING && end_of_data_up(s)) {
 			s->shutdown_reply = reply;
 			log_info("session=%s shutdown: waiting for the next hop's reply to the end of "

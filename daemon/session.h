@@ -65,12 +65,11 @@ int session_start(struct session_host *h, enum session_role role, int fd,
 size_t session_reap(struct session_host *h);
 /* End session `id` with a 421 as the administrator asked: 0, or -ENOENT. */
 int session_host_kill(struct session_host *h, uint64_t id);
-/* End every session now with `reply` (a 421 line) and `reason` for the log. */
-void session_host_abort_all(struct session_host *h, const char *reply, const char *reason);
 /*
- * The drain deadline: as session_host_abort_all, except that a session whose end of data (the
- * final dot, BDAT LAST) is with the next hop first waits for its reply and passes it on (bounded
- * by data_done_timeout): a 421 instead of the MX's 250 would make the client send it again.
+ * The drain deadline: every session ends now with `reply` (a 421 line), except that a session
+ * whose end of data (the final dot, BDAT LAST) is with the next hop first waits for its reply
+ * and passes it on (bounded by data_done_timeout): a 421 instead of the MX's 250 would make the
+ * client send it again.
  * `reply` must be static text.
  */
 void session_host_shutdown(struct session_host *h, const char *reply);
