@@ -28,6 +28,7 @@
 #include "daemon/config.h"
 #include "daemon/privdrop.h"
 #include "ktls/ktls.h"
+#include "policy/rpt.h"
 
 struct anvil;
 struct policy;
@@ -46,6 +47,15 @@ struct gateway_counters {
 	atomic_uint_fast64_t handshake_failed, verify_failed;
 	atomic_uint_fast64_t starttls_injection_discarded;	/* sessions with bytes discarded */
 	atomic_uint_fast64_t timeouts;
+	atomic_uint_fast64_t mail_held_refused;		/* the MX refused a held MAIL */
+	/*
+	 * The destinations' own policies (DANE, MTA-STS), one count per recipient verdict in
+	 * RFC 8460's terms: successes per policy type; failures per policy type and result type,
+	 * refused (4xx to the client) or, for MTA-STS testing, delivered anyway (would_fail).
+	 */
+	atomic_uint_fast64_t rpt_success[POLICY_RPT_NPOLICY];
+	atomic_uint_fast64_t rpt_failure[POLICY_RPT_NPOLICY][POLICY_RPT_NRESULT];
+	atomic_uint_fast64_t rpt_would_fail[POLICY_RPT_NPOLICY][POLICY_RPT_NRESULT];
 };
 
 struct gateway {

@@ -492,6 +492,8 @@ static void session_destroy(struct session *s)
 	free(s->pq);
 	free(s->greeting);
 	free(s->up_ehlo);
+	free(s->held_mail);
+	free(s->mail_fail);
 	if (s->xfer)
 		ktls_xfer_free(s->xfer);
 	if (s->pol)

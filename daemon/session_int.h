@@ -79,6 +79,7 @@ struct pend {
 	enum smtp_verb verb;
 	char *local;		/* PEND_LOCAL reply, CRLF-terminated */
 	char *arg;		/* RCPT: the address (for "for <rcpt>" and logs) */
+	uint32_t txn;		/* the transaction (command order) it belongs to: s->cmd_txn */
 };
 
 struct session;
@@ -167,6 +168,14 @@ struct session {
 	bool hello_seen;	/* the client identified itself (since the greeting or its TLS) */
 	char helo[256];
 	bool esmtp;
+
+	/* The client's MAIL FROM, outbound, held until the first recipient the policy lets through
+	 * (session_relay.c): no byte of a transaction reaches an MX before a recipient's verdict. */
+	char *held_mail;	/* the command line, without its end; NULL: none held */
+	size_t held_mail_len;
+	uint32_t cmd_txn;	/* transactions begun in command order (MAIL, RSET, EHLO, ...) */
+	uint32_t mail_fail_txn;	/* the transaction whose held MAIL the next hop refused ... */
+	char *mail_fail;	/* ... and its reply, given to that transaction's recipients */
 
 	/* the message in progress */
 	bool in_txn;

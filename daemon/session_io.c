@@ -289,6 +289,7 @@ int session_pend_push(struct session *s, enum pend_kind kind, enum smtp_verb ver
 	p->kind = kind;
 	p->verb = verb;
 	p->flags = flags;
+	p->txn = s->cmd_txn;
 	if (local && !(p->local = strdup(local)))
 		return -ENOMEM;
 	if (arg && !(p->arg = strdup(arg))) {

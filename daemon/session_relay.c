@@ -39,6 +39,10 @@ static void cmd_txn_reset(struct session *s)
 {
 	s->trace_sent = false;
 	s->sender_domain_must_tls = false;
+	free(s->held_mail);
+	s->held_mail = NULL;
+	s->held_mail_len = 0;
+	s->cmd_txn++;
 }
 
 int session_relay_show_greeting(struct session *s)
@@ -195,6 +199,11 @@ static void cmd_mail(struct session *s, const char *line, size_t len, const stru
 		local_reply(s, SMTP_MAIL, "501 5.1.7 Bad sender address syntax\r\n");
 		return;
 	}
+	if (s->held_mail) {
+		/* RFC 5321 4.1.1.2: no MAIL inside a transaction (the next hop would say so) */
+		local_reply(s, SMTP_MAIL, "503 5.5.1 Error: nested MAIL command\r\n");
+		return;
+	}
 	cmd_txn_reset(s);
 	if (s->role == ROLE_INBOUND && !s->down.tls && !s->sender_must_tls) {
 		struct tls_domain_check ck = { .s = s, .inbound = true };
@@ -210,7 +219,47 @@ static void cmd_mail(struct session *s, const char *line, size_t len, const stru
 	}
 	snprintf(s->mail_from, sizeof(s->mail_from), "%s", addr);
 	received_queue_id(s->queue_id, sizeof(s->queue_id));
+	if (s->role == ROLE_OUTBOUND) {
+		/*
+		 * Held: the sender goes up with the first recipient the policy lets through, so an
+		 * MX that fails every recipient domain's policy (a plaintext leg for an encrypt
+		 * domain, DANE, MTA-STS) never sees this transaction at all.  The next hop's answer
+		 * to MAIL is given on that recipient (one_reply).
+		 */
+		s->held_mail = malloc(len);
+		if (!s->held_mail) {
+			pend_failed(s, -ENOMEM);
+			return;
+		}
+		memcpy(s->held_mail, line, len);
+		s->held_mail_len = len;
+		local_reply(s, SMTP_MAIL, "250 2.1.0 Ok\r\n");
+		return;
+	}
 	forward(s, line, len, SMTP_MAIL, PF_MAIL, NULL);
+}
+
+/*
+ * The held MAIL and the first recipient let through, as one unit (line_room() made room for
+ * both): the MAIL's reply is ours (PEND_INTERNAL), a refusal is passed on as the reply to this
+ * recipient and every later one of the transaction.
+ */
+static int forward_with_mail(struct session *s, const char *line, size_t len, const char *addr)
+{
+	struct iovec iov[4] = {
+		{ s->held_mail, s->held_mail_len }, { "\r\n", 2 }, { (void *)line, len }, { "\r\n", 2 },
+	};
+	int rc = session_pend_push(s, PEND_INTERNAL, SMTP_MAIL, PF_MAIL, NULL, NULL);
+
+	if (!rc)
+		rc = session_pend_push(s, PEND_FWD, SMTP_RCPT, PF_RCPT, NULL, addr);
+	if (rc)
+		return pend_failed(s, rc);
+	rc = session_side_writev(&s->up, iov, 4);
+	free(s->held_mail);
+	s->held_mail = NULL;
+	s->held_mail_len = 0;
+	return rc;
 }
 
 static void cmd_rcpt(struct session *s, const char *line, size_t len, const struct smtp_cmd *c)
@@ -269,7 +318,20 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 			return;
 		}
 	}
-	forward(s, line, len, SMTP_RCPT, PF_RCPT, addr);
+	if (s->held_mail)
+		forward_with_mail(s, line, len, addr);
+	else
+		forward(s, line, len, SMTP_RCPT, PF_RCPT, addr);
+}
+
+/* DATA or BDAT while the MAIL is still held: no recipient went up, so there is no transaction
+ * at the next hop (Postfix's words). */
+static bool no_recipients(struct session *s, enum smtp_verb verb)
+{
+	if (!s->held_mail)
+		return false;
+	local_reply(s, verb, "554 5.5.1 Error: no valid recipients\r\n");
+	return true;
 }
 
 static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
@@ -422,6 +484,8 @@ static void command(struct session *s, const char *line, size_t len)
 			refuse_sender(s, SMTP_DATA);
 			break;
 		}
+		if (no_recipients(s, SMTP_DATA))
+			break;
 		forward(s, line, len, SMTP_DATA, PF_DATA, NULL);
 		/* What follows is the body, once the 354 is there: no more commands until then. */
 		s->await_data = true;
@@ -479,6 +543,10 @@ static bool bdat_command(struct session *s, const char *line, size_t len)
 		s->state = ST_BDAT_DISCARD;
 		return true;
 	}
+	if (no_recipients(s, SMTP_BDAT)) {
+		s->state = ST_BDAT_DISCARD;
+		return true;
+	}
 	if (s->role == ROLE_INBOUND && !s->trace_sent) {
 		/* Our Received header goes first, as a chunk of its own; its reply is ours.  The
 		 * command and its chunk are one unit (commands() made room for the largest): a
@@ -520,9 +588,12 @@ static size_t line_room(const struct session *s, const char *line, size_t len)
 	struct smtp_cmd c;
 	size_t need = len + 2 + 16;
 
-	if (s->role == ROLE_INBOUND && !s->trace_sent && !s->auth_cont &&
-	    !smtp_cmd_parse(line, len, &c) && c.verb == SMTP_BDAT)
+	if (s->auth_cont || smtp_cmd_parse(line, len, &c))
+		return need;
+	if (s->role == ROLE_INBOUND && !s->trace_sent && c.verb == SMTP_BDAT)
 		need += 32 + RECEIVED_HEADER_MAX;
+	if (s->held_mail && c.verb == SMTP_RCPT)
+		need += s->held_mail_len + 2;
 	return need;
 }
 
@@ -613,9 +684,39 @@ static bool one_reply(struct session *s)
 	if (!rc)
 		return false;
 	if (p->kind == PEND_INTERNAL) {
-		if (code / 100 != 2)
+		if (p->verb == SMTP_MAIL && code / 100 == 2)
+			s->in_txn = true;
+		if (p->verb == SMTP_MAIL && code / 100 != 2) {
+			/* the held MAIL refused: its recipients get this reply */
+			free(s->mail_fail);
+			s->mail_fail = strndup(r, len);
+			if (!s->mail_fail) {
+				session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+					     "out of memory for the next hop's reply to MAIL");
+				return true;
+			}
+			s->mail_fail_txn = p->txn;
+			atomic_fetch_add(&s->host->gw->ctr.mail_held_refused, 1);
+			log_info("session=%s %s refused MAIL FROM:<%s>: %.*s", s->ids, s->dest_txt,
+				 s->mail_from, (int)strcspn(r, "\r\n"), r);
+		} else if (code / 100 != 2) {
 			log_warn("session=%s %s answered our %s with: %.*s", s->ids, s->dest_txt,
 				 smtp_verb_name(p->verb), (int)strcspn(r, "\r\n"), r);
+		}
+		buf_consume(&s->up.in, len);
+		session_pend_pop(s);
+		return true;
+	}
+	if ((p->flags & PF_RCPT) && s->mail_fail && p->txn == s->mail_fail_txn) {
+		/* the next hop's "need MAIL" for a recipient of a refused MAIL: the client hears
+		 * why the MAIL was refused instead */
+		size_t n = strlen(s->mail_fail);
+
+		if (buf_room(&s->down.out) < n)
+			return false;
+		if (session_side_write(&s->down, s->mail_fail, n))
+			return true;
+		s->errors++;
 		buf_consume(&s->up.in, len);
 		session_pend_pop(s);
 		return true;

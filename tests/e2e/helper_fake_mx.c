@@ -28,6 +28,8 @@
  * --tls VER [--cipher C]: pin the TLS version (tls1.2|tls1.3) and the cipher (1.2) or suite (1.3).
  * --chunking: offer CHUNKING; "BDAT n [LAST]" reads n bytes as the chunk (stored in msg.N.M,
  * logged as "C: BDAT n [LAST]"), whatever they hold.
+ * In every mode a MAIL FROM containing "refuse-me" gets a 550, and the RCPTs after it (until
+ * the next MAIL or RSET) "503 need MAIL", as a real MX answers them.
  * --dot-delay MS: wait MS after a message's end before the 250; each 250 sent for a message
  * also creates --store/accepted.PID.N (what the MX took responsibility for).
  */
@@ -185,6 +187,7 @@ static void serve(int fd)
 	struct conn c = { .fd = fd };
 	bool refuse_tls = !strcmp(mode, "refuse-tls") || !strcmp(mode, "starttls-454"), ehlo_once = !strcmp(mode, "ehlo-once");
 	bool identified = false;
+	bool mail_refused = false;
 	bool tls_offer =
 		refuse_tls || (ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage")));
 	bool quit = false;
@@ -249,9 +252,17 @@ static void serve(int fd)
 				ERR_print_errors_fp(stderr);
 				break;
 			}
+		} else if (!strncasecmp(line, "MAIL", 4) && strstr(line, "refuse-me")) {
+			/* a sender this MX refuses: its recipients then get "need MAIL" */
+			say(&c, "550 5.7.1 Sender refused by this MX\r\n");
+			mail_refused = true;
+		} else if (!strncasecmp(line, "RCPT", 4) && mail_refused) {
+			say(&c, "503 5.5.1 Error: need MAIL command\r\n");
 		} else if (!strncasecmp(line, "MAIL", 4) || !strncasecmp(line, "RCPT", 4) ||
 			   !strncasecmp(line, "RSET", 4) || !strncasecmp(line, "NOOP", 4) ||
 			   !strncasecmp(line, "HELO", 4)) {
+			if (!strncasecmp(line, "MAIL", 4) || !strncasecmp(line, "RSET", 4))
+				mail_refused = false;
 			say(&c, "250 2.0.0 Ok\r\n");
 		} else if (!strncasecmp(line, "DATA", 4)) {
 			char path[512];

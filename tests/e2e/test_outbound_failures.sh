@@ -148,11 +148,14 @@ expect 354
 send Subject: one\r\n\r\nfirst\r\n\n.\nMAIL FROM:<smuggled@example.org>\r\n
 expect 250
 expect 250
+send RCPT TO:<bob@example.net>\r\n
+expect 250
 send QUIT\r\n
 expect 221
 EOS
 ok $? "'\\n.\\n' ends the message; the following MAIL is answered as a command"
-grep -q "^C2: MAIL FROM:<smuggled@example.org>$" "$TG_WORK/good/commands.log" &&
+grep -A1 "^C2: MAIL FROM:<smuggled@example.org>$" "$TG_WORK/good/commands.log" |
+	grep -q "^C2: RCPT TO:<bob@example.net>$" &&
 	printf 'Subject: one\r\n\r\nfirst\r\n\r\n' | cmp -s - "$TG_WORK/good/msg.2.1"
 ok $? "the next hop saw the same: message ended, then a MAIL command"
 
