@@ -102,6 +102,11 @@ static const struct ckey keys[] = {
 	{ "mta_sts_ca_file", C_STR, O(mta_sts_ca_file), 0, "/etc/ssl/certs/ca-certificates.crt" },
 	{ "mta_sts_timeout", C_DURATION, O(mta_sts_timeout), 0, "10s" },
 	{ "mta_sts_cache_max", C_UINT, O(mta_sts_cache_max), 0, "100000" },
+	{ "outbound_dane", C_BOOL, O(outbound_dane), 0, "yes" },
+	{ "outbound_mta_sts", C_BOOL, O(outbound_mta_sts), 0, "yes" },
+	{ "dane_trust_anchor", C_STR, O(dane_trust_anchor), 0, "/usr/share/dns/root.key" },
+	{ "destination_cache_ttl", C_DURATION, O(destination_cache_ttl), 0, "300s" },
+	{ "destination_lookup_timeout", C_DURATION, O(destination_lookup_timeout), 0, "10s" },
 };
 #undef O
 

@@ -125,6 +125,13 @@ struct config {
 	char *mta_sts_ca_file;
 	unsigned int mta_sts_timeout;
 	unsigned int mta_sts_cache_max;
+	/* Outbound destination policy per recipient domain (daemon/destpol.h): DANE (RFC 7672)
+	 * and MTA-STS, from the gateway's own validating resolution (dns_server its forwarder) */
+	bool outbound_dane;
+	bool outbound_mta_sts;
+	char *dane_trust_anchor;	/* DS/DNSKEY file (dns-root-data's root key) */
+	unsigned int destination_cache_ttl;
+	unsigned int destination_lookup_timeout;
 };
 
 /* Defaults in *c (strings allocated). */

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct destpol;
 struct gateway;
 struct loop;
 struct policy_rule;
@@ -49,6 +50,9 @@ struct session_host {
 	struct session *sessions;	/* under lock */
 	size_t nsessions;		/* under lock */
 	struct session *zombies;	/* destroyed, freed after the batch of events */
+	struct destpol *destpol;	/* recipient domains' MX hosts and DANE verdicts (the
+					 * worker's; NULL when outbound_dane and
+					 * outbound_mta_sts are both off) */
 };
 
 int session_host_init(struct session_host *h, struct gateway *gw, struct loop *loop,

@@ -2,6 +2,7 @@
 #include "daemon/worker.h"
 #include "bpf/loader.h"
 #include "daemon/anvil.h"
+#include "daemon/destpol.h"
 #include "daemon/gateway.h"
 #include "lib/log.h"
 #include "lib/sockutil.h"
@@ -261,6 +262,64 @@ static int add_listener(struct worker *w, const struct config_addr *a, enum sess
 	return loop_watch(w->loop, &li->ev, EPOLLIN);
 }
 
+/* dns_server ("ip", "ip:port", "[ip6]:port") as libunbound writes a forwarder ("ip@port"). */
+static int unbound_forwarder(const char *s, char *out, size_t len)
+{
+	const char *colon = strrchr(s, ':');
+	int n;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return -EINVAL;
+		n = rb[1] ? snprintf(out, len, "%.*s@%s", (int)(rb - s - 1), s + 1, rb + 2)
+			  : snprintf(out, len, "%.*s", (int)(rb - s - 1), s + 1);
+	} else if (colon && strchr(s, ':') == colon) {
+		n = snprintf(out, len, "%.*s@%s", (int)(colon - s), s, colon + 1);
+	} else {
+		n = snprintf(out, len, "%s", s); /* an address without port, v4 or v6 */
+	}
+	return n < 0 || (size_t)n >= len ? -EINVAL : 0;
+}
+
+/*
+ * The worker's recipient-domain lookups (DANE, MTA-STS): its own validating resolver.  Here, on
+ * the main thread before privileges are dropped, so the trust anchor is read as root; a
+ * resolver that cannot start is a start-up error, never DANE silently off.
+ */
+static int worker_destpol(struct worker *w)
+{
+	const struct config *c = &w->gw->cfg;
+	struct destpol_opts o = {
+		.sz = sizeof(o),
+		.trust_anchor = c->dane_trust_anchor,
+		.dane = c->outbound_dane,
+		.ttl_s = c->destination_cache_ttl,
+		.timeout_s = c->destination_lookup_timeout,
+	};
+	char fwd[128], err[256] = "";
+	int rc;
+
+	if (!c->outbound_dane && !c->outbound_mta_sts)
+		return 0;
+	if (c->dns_server) {
+		if (unbound_forwarder(c->dns_server, fwd, sizeof(fwd))) {
+			log_err("worker=%u destination lookups: dns_server=%s is not ip[:port]",
+				w->id, c->dns_server);
+			return -EINVAL;
+		}
+		o.forwarder = fwd;
+	}
+	rc = destpol_new(w->loop, &o, &w->host.destpol, err, sizeof(err));
+	if (rc)
+		log_err("worker=%u destination lookups (outbound_dane/outbound_mta_sts, "
+			"dane_trust_anchor=%s, dns_server=%s): %s",
+			w->id, c->dane_trust_anchor ? c->dane_trust_anchor : POLICY_DANE_ROOT_KEY,
+			c->dns_server ? c->dns_server : "none: recursion from the root", err);
+	return rc;
+}
+
 int worker_new(struct gateway *gw, unsigned int id, struct worker **out)
 {
 	struct worker *w = calloc(1, sizeof(*w));
@@ -285,6 +344,8 @@ int worker_new(struct gateway *gw, unsigned int id, struct worker **out)
 	err = loop_new(&w->loop);
 	if (!err)
 		err = session_host_init(&w->host, gw, w->loop, id);
+	if (!err)
+		err = worker_destpol(w);
 	if (err)
 		goto fail;
 	w->wake.fn = on_wake;
@@ -397,6 +458,8 @@ void worker_join(struct worker *w)
 
 void worker_free(struct worker *w)
 {
+	struct destpol *dp;
+
 	if (!w)
 		return;
 	close_listeners(w);
@@ -404,7 +467,10 @@ void worker_free(struct worker *w)
 		close(w->wake.fd);
 	if (w->spare_fd >= 0)
 		close(w->spare_fd);
+	dp = w->host.destpol;
+	/* the sessions first: they cancel their waits */
 	session_host_fini(&w->host);
+	destpol_free(dp);
 	loop_free(w->loop);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

@@ -8,6 +8,7 @@
  * (indeterminate), and a caller with a deadline cancels.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,22 +37,31 @@ struct policy_dane_lookup {
 	policy_dane_result_fn cb;
 	void *arg;
 	unsigned int pending;
+	unsigned int flags;	/* POLICY_DANE_F_* */
+	bool mx_insecure;	/* hosts from an insecure MX RRset (F_ADDRS_ALWAYS) */
 	struct policy_dane_domain d;
 	struct dane_q q[MAX_Q];
 	size_t nq;
 };
 
+size_t policy_dane_domain_size(const struct policy_dane_domain *d)
+{
+	return offsetof(struct policy_dane_domain, host) + d->nhost * sizeof(d->host[0]);
+}
+
 void policy_dane_domain_clear(struct policy_dane_domain *d)
 {
+	size_t sz = policy_dane_domain_size(d);
+
 	for (size_t h = 0; h < d->nhost; h++)
 		for (size_t i = 0; i < d->host[h].ntlsa; i++)
 			free(d->host[h].tlsa[i].data);
-	memset(d, 0, sizeof(*d));
+	memset(d, 0, sz);
 }
 
 int policy_dane_domain_copy(struct policy_dane_domain *dst, const struct policy_dane_domain *src)
 {
-	*dst = *src;
+	memcpy(dst, src, policy_dane_domain_size(src));
 	for (size_t h = 0; h < dst->nhost; h++) {
 		for (size_t i = 0; i < dst->host[h].ntlsa; i++) {
 			const struct policy_dane_tlsa *t = &src->host[h].tlsa[i];
@@ -128,7 +138,7 @@ static void finish(struct policy_dane_lookup *l)
 {
 	struct policy_dane_domain *d = &l->d;
 
-	if (d->nhost) {
+	if (d->nhost && !l->mx_insecure) {
 		bool dane = false, failed = false;
 
 		for (size_t h = 0; h < d->nhost; h++) {
@@ -143,7 +153,8 @@ static void finish(struct policy_dane_lookup *l)
 		snprintf(d->reason, sizeof(d->reason), "%s",
 			 dane	  ? "MX RRset secure, TLSA at some host"
 			 : failed ? "MX RRset secure, lookups failed"
-				  : "MX RRset secure, no TLSA");
+			 : l->flags & POLICY_DANE_F_NO_TLSA ? "MX RRset secure, TLSA not asked"
+							     : "MX RRset secure, no TLSA");
 	}
 	l->cb(l->arg, d);
 	policy_dane_domain_clear(d);
@@ -187,12 +198,20 @@ static void addrs_done(struct policy_dane_lookup *l, int hi)
 			 h->sec4 >= POLICY_DANE_BOGUS ? "A" : "AAAA", policy_dane_sec_name(worst));
 		return;
 	}
+	if (l->mx_insecure) {
+		host_fail(h, POLICY_DANE_NONE, "MX RRset insecure", NULL);
+		return;
+	}
 	if (worst == POLICY_DANE_INSECURE) {
 		host_fail(h, POLICY_DANE_NONE, "address records insecure", NULL);
 		return;
 	}
 	if (h->n4 + h->n6 == 0) {
 		host_fail(h, POLICY_DANE_NONE, "no address records", NULL);
+		return;
+	}
+	if (l->flags & POLICY_DANE_F_NO_TLSA) {
+		host_fail(h, POLICY_DANE_NONE, "TLSA not asked", NULL);
 		return;
 	}
 	if (ask_tlsa(l, hi, h->base)) {
@@ -350,13 +369,19 @@ static void on_mx(struct policy_dane_lookup *l, const struct policy_dane_answer 
 		return;
 	}
 	/* RFC 7672 2.2.1: an MX RRset that is not secure could be anybody's; DANE does not apply.
-	 */
+	 * Its hosts are still wanted for other policy (MTA-STS) with F_ADDRS_ALWAYS; the domain's
+	 * state says NONE either way. */
 	if (sec == POLICY_DANE_INSECURE) {
 		domain_end(d, POLICY_DANE_NONE, "MX RRset insecure", NULL);
-		return;
+		if (!(l->flags & POLICY_DANE_F_ADDRS_ALWAYS))
+			return;
+		l->mx_insecure = true;
 	}
 	if (a->nxdomain) {
-		domain_end(d, POLICY_DANE_NONE, "domain does not exist (secure NXDOMAIN)", NULL);
+		domain_end(d, POLICY_DANE_NONE,
+			   l->mx_insecure ? "domain does not exist (insecure NXDOMAIN)"
+					  : "domain does not exist (secure NXDOMAIN)",
+			   NULL);
 		return;
 	}
 	if (a->n == 0) {
@@ -368,7 +393,12 @@ static void on_mx(struct policy_dane_lookup *l, const struct policy_dane_answer 
 	/* Keep the most preferred hosts when the RRset is longer than we look at. */
 	for (size_t i = 0; i < a->n; i++) {
 		if (policy_dane_mx_parse(a->data[i], a->len[i], &c.pref, c.name)) {
-			domain_end(d, POLICY_DANE_FAILED, "malformed MX record", NULL);
+			/* insecure: DANE does not apply whatever the records say */
+			if (l->mx_insecure)
+				domain_end(d, POLICY_DANE_NONE,
+					   "MX RRset insecure, malformed MX record", NULL);
+			else
+				domain_end(d, POLICY_DANE_FAILED, "malformed MX record", NULL);
 			return;
 		}
 		if (!c.name[0]) {
@@ -438,11 +468,19 @@ static int lookup_new(const struct policy_dane_transport *tr, const char *name,
 int policy_dane_lookup_domain(const struct policy_dane_transport *tr, const char *domain,
 			      policy_dane_result_fn cb, void *arg, struct policy_dane_lookup **out)
 {
+	return policy_dane_lookup_domain_flags(tr, domain, 0, cb, arg, out);
+}
+
+int policy_dane_lookup_domain_flags(const struct policy_dane_transport *tr, const char *domain,
+				    unsigned int flags, policy_dane_result_fn cb, void *arg,
+				    struct policy_dane_lookup **out)
+{
 	struct policy_dane_lookup *l;
 	int rc = lookup_new(tr, domain, cb, arg, &l);
 
 	if (rc)
 		return rc;
+	l->flags = flags;
 	rc = ask(l, Q_MX, -1, l->d.domain);
 	if (rc) {
 		free(l);

@@ -128,9 +128,12 @@ struct policy_dane_domain {
 	struct policy_dane_host host[POLICY_DANE_MAX_HOSTS];
 };
 
+/* The bytes of d up to its last host: a verdict may be kept in an allocation of that size (the
+ * host array is only ever read up to nhost), which the three functions below respect. */
+size_t policy_dane_domain_size(const struct policy_dane_domain *d);
 void policy_dane_domain_clear(struct policy_dane_domain *d);
 /* A deep copy (the records' data too), to keep a verdict beyond the result callback; dst is
- * overwritten, not cleared.  0 or -ENOMEM (dst then empty). */
+ * overwritten up to policy_dane_domain_size(src), not cleared.  0 or -ENOMEM (dst then empty). */
 int policy_dane_domain_copy(struct policy_dane_domain *dst, const struct policy_dane_domain *src);
 /* The host whose validated addresses include addr (4 or 16 bytes), or NULL. */
 const struct policy_dane_host *policy_dane_host_by_addr(const struct policy_dane_domain *d,
@@ -158,6 +161,22 @@ typedef void (*policy_dane_result_fn)(void *arg, const struct policy_dane_domain
  * the transport's done, i.e. from policy_dane_process); the lookup then frees itself. */
 int policy_dane_lookup_domain(const struct policy_dane_transport *tr, const char *domain,
 			      policy_dane_result_fn cb, void *arg, struct policy_dane_lookup **out);
+
+/*
+ * Lookup flags, for callers that need the MX hosts beyond DANE (MTA-STS matches the MX names,
+ * and a transparent relay knows the MX only by address):
+ *
+ *   ADDRS_ALWAYS  an insecure MX RRset still yields its hosts and their addresses (insecure
+ *                 answers accepted); the domain stays NONE "MX RRset insecure" as without the
+ *                 flag, each host NONE "MX RRset insecure" (no TLSA asked), or FAILED when an
+ *                 address answer was bogus or indeterminate
+ *   NO_TLSA       no TLSA queries (DANE off): hosts with addresses are NONE "TLSA not asked"
+ */
+#define POLICY_DANE_F_ADDRS_ALWAYS (1u << 0)
+#define POLICY_DANE_F_NO_TLSA (1u << 1)
+int policy_dane_lookup_domain_flags(const struct policy_dane_transport *tr, const char *domain,
+				    unsigned int flags, policy_dane_result_fn cb, void *arg,
+				    struct policy_dane_lookup **out);
 /* The same for one host without an MX lookup (a [host] next hop): the domain has one host, the
  * MX step counted as secure (the name came from configuration, not from DNS). */
 int policy_dane_lookup_host(const struct policy_dane_transport *tr, const char *host,

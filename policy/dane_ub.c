@@ -144,10 +144,29 @@ int policy_dane_resolver_new(const struct policy_dane_resolver_opts *o,
 			goto fail;
 		}
 	}
-	/* libunbound reads the anchor file on the first query; a missing one should fail here. */
+	/* libunbound as a library does not chroot, change user or syslog; said explicitly so a
+	 * future default cannot surprise a daemon that has dropped its privileges. */
+	u = ub_ctx_set_option(r->ctx, "chroot:", "");
+	if (!u)
+		u = ub_ctx_set_option(r->ctx, "username:", "");
+	if (!u)
+		u = ub_ctx_set_option(r->ctx, "use-syslog:", "no");
+	if (u) {
+		snprintf(err, errlen, "libunbound options: %s", ub_strerror(u));
+		goto fail;
+	}
 	if (access(ta, R_OK)) {
 		rc = -errno;
 		snprintf(err, errlen, "trust anchor %s: %s", ta, strerror(-rc));
+		goto fail;
+	}
+	/* libunbound reads the anchor file when the context is finalized, normally at the first
+	 * query -- for a daemon, after it dropped its privileges.  Finalize now, still at set-up:
+	 * removing local data for a name that has none is the public call that does it and
+	 * nothing else.  A malformed anchor fails here too. */
+	u = ub_ctx_data_remove(r->ctx, "tlsgate-finalize.invalid.");
+	if (u) {
+		snprintf(err, errlen, "trust anchor %s: %s", ta, ub_strerror(u));
 		goto fail;
 	}
 	if (ub_fd(r->ctx) < 0) {

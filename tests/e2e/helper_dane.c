@@ -6,6 +6,12 @@
  *
  *   helper_dane --ta FILE --fwd IP[@PORT] [--host] NAME [--connect IP[:PORT]] [--rcpt ADDR]
  *               [--deadline MS]
+ *   helper_dane --ta FILE --fwd IP[@PORT] --destpol [--no-dane] [--deadline MS] NAME
+ *
+ * --destpol: the same through the daemon's cache (daemon/destpol.c, on daemon/loop.c): the
+ * first get is pending, the verdict is printed as below when it wakes, then "destpol
+ * cached=yes" when a second get is answered from the cache; its lookup deadline is --deadline
+ * rounded up to seconds.
  *
  * Prints one line for the domain and one per MX host (key=value), then with --connect:
  * "smtp tls=verified detail=..." and a delivered message (MAIL/RCPT/DATA), "smtp
@@ -30,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/destpol.h"
+#include "daemon/loop.h"
 #include "daemon/tls_dane.h"
 #include "policy/dane.h"
 
@@ -220,6 +228,54 @@ out:
 	return rc;
 }
 
+struct dp_wait {
+	struct destpol_waiter w;
+	bool woken;
+};
+
+static void dp_wake(struct destpol_waiter *w)
+{
+	((struct dp_wait *)w)->woken = true;
+}
+
+static int run_destpol(const struct policy_dane_resolver_opts *ro, const char *name, bool dane,
+		       int deadline_ms)
+{
+	struct destpol_opts o = {
+		.sz = sizeof(o),
+		.trust_anchor = ro->trust_anchor,
+		.forwarder = ro->forwarder,
+		.dane = dane,
+		.timeout_s = (unsigned int)(deadline_ms + 999) / 1000,
+	};
+	const struct policy_dane_domain *v = NULL;
+	struct dp_wait w = {.w.wake = dp_wake};
+	struct destpol *d = NULL;
+	struct loop *l = NULL;
+	char err[256];
+	int rc;
+
+	if (loop_new(&l) || destpol_new(l, &o, &d, err, sizeof(err))) {
+		fprintf(stderr, "destpol: %s\n", err);
+		return 1;
+	}
+	rc = destpol_get(d, name, &v, &w.w);
+	printf("destpol first=%s\n", rc == 0 ? "pending" : rc == 1 ? "cached" : "error");
+	/* destpol's own deadline ends the wait */
+	while (rc == 0 && !w.woken)
+		if (loop_run_once(l, 1000) < 0)
+			return 1;
+	if (destpol_get(d, name, &v, NULL) != 1 || policy_dane_domain_copy(&result, v))
+		return 1;
+	print_result();
+	if (destpol_get(d, name, &v, NULL) == 1)
+		printf("destpol cached=yes\n");
+	policy_dane_domain_clear(&result);
+	destpol_free(d);
+	loop_free(l);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -229,6 +285,8 @@ int main(int argc, char **argv)
 		{"connect", required_argument, NULL, 'c'},
 		{"rcpt", required_argument, NULL, 'r'},
 		{"deadline", required_argument, NULL, 'd'},
+		{"destpol", no_argument, NULL, 'D'},
+		{"no-dane", no_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0},
 	};
 	struct policy_dane_resolver_opts o = {.sz = sizeof(o)};
@@ -237,7 +295,7 @@ int main(int argc, char **argv)
 	struct policy_dane_transport tr;
 	struct policy_dane_lookup *l;
 	struct epoll_event ev = {.events = EPOLLIN};
-	bool host = false;
+	bool host = false, destpol = false, dane = true;
 	char err[256];
 	int ep, opt, rc, deadline_ms = 20000;
 	uint64_t t0, t, longest = 0;
@@ -262,6 +320,12 @@ int main(int argc, char **argv)
 		case 'd':
 			deadline_ms = atoi(optarg);
 			break;
+		case 'D':
+			destpol = true;
+			break;
+		case 'N':
+			dane = false;
+			break;
 		default:
 			return 2;
 		}
@@ -271,6 +335,8 @@ int main(int argc, char **argv)
 			"usage: helper_dane --ta FILE --fwd IP [--host] NAME [--connect IP]\n");
 		return 2;
 	}
+	if (destpol)
+		return run_destpol(&o, argv[optind], dane, deadline_ms);
 	rc = policy_dane_resolver_new(&o, &r, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "resolver: %s\n", err);

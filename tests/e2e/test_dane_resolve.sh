@@ -198,6 +198,26 @@ t "insecure: no DANE (MX RRset insecure)" \
 	has 'domain=insecure.example state=none reason="MX RRset insecure"'
 t "insecure: falls through to the other policy" has 'smtp dane=none'
 
+# The daemon's cache of these lookups (daemon/destpol.c) over the same resolver: an insecure
+# domain's MX hosts and addresses too (MTA-STS needs them), DANE still none; DANE off asks no
+# TLSA; no answer is a failure, never none.
+destpol() { # ARGS...: the helper's --destpol output in $out
+	out=$(ip netns exec "$NS_GW" "$helper" --ta "$z/example.ds" --destpol "$@" 2>&1)
+	printf '%s\n' "$out" | sed 's/^/#   /'
+}
+destpol --fwd 203.0.113.53 insecure.example
+t "destpol insecure: pending, then the domain stays none" \
+	has 'domain=insecure.example state=none reason="MX RRset insecure"'
+t "destpol insecure: its MX host with its address" \
+	has 'host=mx.insecure.example .*state=none .*reason="MX RRset insecure" addrs=203.0.113.25'
+t "destpol: the second get is answered from the cache" has 'destpol cached=yes'
+destpol --fwd 203.0.113.53 dane-ok.example
+t "destpol secure: the MX host's usable record" has 'host=mx-ok.example .*state=usable'
+destpol --fwd 203.0.113.53 --no-dane dane-ok.example
+t "destpol DANE off: no TLSA asked" has 'host=mx-ok.example .*state=none .*reason="TLSA not asked"'
+destpol --fwd 203.0.113.99 --deadline 1500 dane-ok.example
+t "destpol no DNS answer: a failed verdict" has 'domain=dane-ok.example state=failed'
+
 # 2 1 1 with the name check: the chain's CA matches and the certificate names the MX host.
 run dane-ta.example dave
 t "2 1 1: verified by DANE-TA with the name" \

@@ -120,6 +120,40 @@ static void test_typos_refused(void **state)
 	config_free(&c);
 }
 
+/* Outbound destination policy (daemon/destpol.h): defaults and values. */
+static void test_destination_keys(void **state)
+{
+	struct config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	assert_true(c.outbound_dane);
+	assert_true(c.outbound_mta_sts);
+	assert_string_equal(c.dane_trust_anchor, "/usr/share/dns/root.key");
+	assert_int_equal(c.destination_cache_ttl, 300);
+	assert_int_equal(c.destination_lookup_timeout, 10);
+	assert_int_equal(config_set(&c, "outbound_dane", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "outbound_mta_sts", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "dane_trust_anchor", "/etc/tlsgate/ta.key", err,
+				    sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "destination_cache_ttl", "1h", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "destination_lookup_timeout", "30s", err, sizeof(err)),
+			 0);
+	assert_false(c.outbound_dane);
+	assert_false(c.outbound_mta_sts);
+	assert_string_equal(c.dane_trust_anchor, "/etc/tlsgate/ta.key");
+	assert_int_equal(c.destination_cache_ttl, 3600);
+	assert_int_equal(c.destination_lookup_timeout, 30);
+	assert_int_equal(config_set(&c, "outbound_dane", "maybe", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "outbound_dane"));
+	assert_int_equal(config_set(&c, "destination_lookup_timeout", "10x", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "destination_lookup_timeout"));
+	assert_int_equal(c.destination_lookup_timeout, 30);
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_addr_any_port),
 		cmocka_unit_test(test_lists_parsed),
 		cmocka_unit_test(test_typos_refused),
+		cmocka_unit_test(test_destination_keys),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +137,8 @@ static void result_cb(void *arg, const struct policy_dane_domain *d)
 	assert_int_equal(policy_dane_domain_copy(&F.got, d), 0);
 }
 
-static void run_table(const struct canned *t, size_t n, const char *domain, bool host)
+static void run_table_flags(const struct canned *t, size_t n, const char *domain, bool host,
+			    unsigned int flags)
 {
 	struct policy_dane_lookup *l;
 
@@ -147,14 +149,21 @@ static void run_table(const struct canned *t, size_t n, const char *domain, bool
 	if (host)
 		assert_int_equal(policy_dane_lookup_host(&fake_tr, domain, result_cb, NULL, &l), 0);
 	else
-		assert_int_equal(policy_dane_lookup_domain(&fake_tr, domain, result_cb, NULL, &l),
+		assert_int_equal(policy_dane_lookup_domain_flags(&fake_tr, domain, flags,
+								 result_cb, NULL, &l),
 				 0);
 	assert_int_equal(F.results, 0); /* nothing answers from inside start() */
 	pump();
 	assert_int_equal(F.results, 1);
 }
 
+static void run_table(const struct canned *t, size_t n, const char *domain, bool host)
+{
+	run_table_flags(t, n, domain, host, 0);
+}
+
 #define RUN(t, domain) run_table(t, sizeof(t) / sizeof(t[0]), domain, false)
+#define RUN_F(t, domain, f) run_table_flags(t, sizeof(t) / sizeof(t[0]), domain, false, f)
 
 /* rdata */
 static const unsigned char mx10[] = {0, 10, 3, 'M', 'x', '1', 4, 't', 'e', 's', 't', 0};
@@ -626,6 +635,133 @@ static void test_many_mx_keeps_preferred(void **state)
 	assert_int_equal(n, POLICY_DANE_MAX_HOSTS);
 }
 
+/* F_ADDRS_ALWAYS: an insecure MX RRset's hosts and addresses for other policy, never DANE. */
+static void test_flag_addrs_always(void **state)
+{
+	static const struct canned t[] = {
+		{"example.test", T_MX, INSEC, false, NULL, RR2(mx20, mx10)},
+		{"mx1.test", T_A, INSEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, INSEC, false, NULL, 0, {0}, {0}},
+		{"mx2.test", T_A, SEC, false, NULL, RR1(a2)},
+		{"mx2.test", T_AAAA, SEC, false, NULL, RR1(aaaa1)},
+		{"_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311)},
+		{"_25._tcp.mx2.test", T_TLSA, SEC, false, NULL, RR1(t311)},
+	};
+	static const struct canned bogus_addr[] = {
+		{"example.test", T_MX, INSEC, false, NULL, RR2(mx20, mx10)},
+		{"mx1.test", T_A, INSEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, INSEC, false, NULL, 0, {0}, {0}},
+		{"mx2.test", T_A, BOGUS, false, NULL, 0, {0}, {0}},
+		{"mx2.test", T_AAAA, INSEC, false, NULL, 0, {0}, {0}},
+	};
+	static const struct canned implicit[] = {
+		{"example.test", T_MX, INSEC, false, NULL, 0, {0}, {0}},
+		{"example.test", T_A, INSEC, false, NULL, RR1(a1)},
+		{"example.test", T_AAAA, INSEC, false, NULL, 0, {0}, {0}},
+	};
+	static const struct canned mx_bogus[] = {
+		{"example.test", T_MX, BOGUS, false, NULL, 0, {0}, {0}},
+	};
+	static const struct canned nx[] = {
+		{"example.test", T_MX, INSEC, true, NULL, 0, {0}, {0}},
+	};
+
+	(void)state;
+	/* without the flag, nothing beyond the MX answer (as test_mx_insecure) */
+	RUN(t, "example.test");
+	assert_int_equal(F.got.nhost, 0);
+	assert_false(asked("mx1.test", T_A));
+
+	RUN_F(t, "example.test", POLICY_DANE_F_ADDRS_ALWAYS);
+	assert_int_equal(F.got.state, POLICY_DANE_NONE);
+	assert_string_equal(F.got.reason, "MX RRset insecure");
+	assert_int_equal(F.got.nhost, 2);
+	assert_string_equal(F.got.host[0].name, "mx1.test");
+	assert_int_equal(F.got.host[0].state, POLICY_DANE_NONE);
+	assert_string_equal(F.got.host[0].reason, "MX RRset insecure");
+	assert_int_equal(F.got.host[0].n4, 1);
+	assert_int_equal(F.got.host[0].n6, 0);
+	/* secure addresses and TLSA do not make DANE of an insecure MX RRset */
+	assert_int_equal(F.got.host[1].state, POLICY_DANE_NONE);
+	assert_int_equal(F.got.host[1].ntlsa, 0);
+	assert_ptr_equal(policy_dane_host_by_addr(&F.got, a2, 4), &F.got.host[1]);
+	assert_ptr_equal(policy_dane_host_by_addr(&F.got, aaaa1, 16), &F.got.host[1]);
+	assert_false(asked("_25._tcp.mx1.test", T_TLSA));
+	assert_false(asked("_25._tcp.mx2.test", T_TLSA));
+
+	/* a bogus address answer is still a failure (of that host) */
+	RUN_F(bogus_addr, "example.test", POLICY_DANE_F_ADDRS_ALWAYS);
+	assert_int_equal(F.got.state, POLICY_DANE_NONE);
+	assert_int_equal(F.got.host[0].state, POLICY_DANE_NONE);
+	assert_int_equal(F.got.host[1].state, POLICY_DANE_FAILED);
+	assert_non_null(strstr(F.got.host[1].reason, "bogus"));
+
+	RUN_F(implicit, "example.test", POLICY_DANE_F_ADDRS_ALWAYS);
+	assert_true(F.got.implicit_mx);
+	assert_int_equal(F.got.nhost, 1);
+	assert_string_equal(F.got.host[0].name, "example.test");
+	assert_ptr_equal(policy_dane_host_by_addr(&F.got, a1, 4), &F.got.host[0]);
+
+	RUN_F(mx_bogus, "example.test", POLICY_DANE_F_ADDRS_ALWAYS);
+	assert_int_equal(F.got.state, POLICY_DANE_FAILED);
+	assert_int_equal(F.got.nhost, 0);
+
+	RUN_F(nx, "example.test", POLICY_DANE_F_ADDRS_ALWAYS);
+	assert_int_equal(F.got.state, POLICY_DANE_NONE);
+	assert_int_equal(F.got.nhost, 0);
+	assert_string_equal(F.got.reason, "domain does not exist (insecure NXDOMAIN)");
+}
+
+/* F_NO_TLSA: DANE off; hosts and addresses only. */
+static void test_flag_no_tlsa(void **state)
+{
+	static const struct canned t[] = {
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311)},
+	};
+
+	(void)state;
+	RUN_F(t, "example.test", POLICY_DANE_F_NO_TLSA | POLICY_DANE_F_ADDRS_ALWAYS);
+	assert_int_equal(F.got.state, POLICY_DANE_NONE);
+	assert_string_equal(F.got.reason, "MX RRset secure, TLSA not asked");
+	assert_int_equal(F.got.nhost, 1);
+	assert_int_equal(F.got.host[0].state, POLICY_DANE_NONE);
+	assert_string_equal(F.got.host[0].reason, "TLSA not asked");
+	assert_int_equal(F.got.host[0].n4, 1);
+	assert_false(asked("_25._tcp.mx1.test", T_TLSA));
+	/* the same without the flag asks TLSA */
+	RUN(t, "example.test");
+	assert_int_equal(F.got.host[0].state, POLICY_DANE_USABLE);
+}
+
+/* A verdict kept in an allocation of policy_dane_domain_size() (daemon/destpol.c does). */
+static void test_domain_size(void **state)
+{
+	static const struct canned t[] = {
+		{"example.test", T_MX, SEC, false, NULL, RR1(mx10)},
+		{"mx1.test", T_A, SEC, false, NULL, RR1(a1)},
+		{"mx1.test", T_AAAA, SEC, false, NULL, 0, {0}, {0}},
+		{"_25._tcp.mx1.test", T_TLSA, SEC, false, NULL, RR1(t311)},
+	};
+	struct policy_dane_domain *small;
+
+	(void)state;
+	RUN(t, "example.test");
+	assert_int_equal(policy_dane_domain_size(&F.got),
+			 offsetof(struct policy_dane_domain, host) + sizeof(F.got.host[0]));
+	small = malloc(policy_dane_domain_size(&F.got));
+	assert_non_null(small);
+	assert_int_equal(policy_dane_domain_copy(small, &F.got), 0);
+	assert_int_equal(small->host[0].ntlsa, 1);
+	assert_memory_equal(small->host[0].tlsa[0].data, t311 + 3, 32);
+	assert_ptr_equal(policy_dane_host_by_addr(small, a1, 4), &small->host[0]);
+	policy_dane_domain_clear(small);
+	assert_int_equal(small->nhost, 0);
+	free(small);
+}
+
 /* The libunbound transport's set-up, without network: anchors and forwarders are checked. */
 static void test_resolver_new(void **state)
 {
@@ -649,6 +785,18 @@ static void test_resolver_new(void **state)
 	assert_ptr_equal(tr.t, r);
 	assert_int_equal(policy_dane_process(r), 0); /* nothing pending: returns at once */
 	policy_dane_resolver_free(r);
+
+	/* the anchor is read (and checked) at set-up, not at the first query */
+	fd = open(ta, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "example. IN DS garbage\n", 23), 23);
+	close(fd);
+	assert_int_not_equal(policy_dane_resolver_new(&o, &r, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "trust anchor /tmp/tg-dane-ta."));
+	fd = open(ta, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, ds, sizeof(ds) - 1), (ssize_t)sizeof(ds) - 1);
+	close(fd);
 
 	o.forwarder = "not an address";
 	assert_int_equal(policy_dane_resolver_new(&o, &r, err, sizeof(err)), -EINVAL);
@@ -684,6 +832,9 @@ int main(void)
 		cmocka_unit_test(test_start_fails),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_many_mx_keeps_preferred),
+		cmocka_unit_test(test_flag_addrs_always),
+		cmocka_unit_test(test_flag_no_tlsa),
+		cmocka_unit_test(test_domain_size),
 		cmocka_unit_test(test_resolver_new),
 	};
 
