@@ -53,7 +53,6 @@ int tls_peer_keep(SSL *ssl, X509_STORE *webpki, struct tls_peer **out)
 	X509 *leaf = SSL_get0_peer_certificate(ssl);
 	X509_STORE_CTX *x = NULL;
 	struct tls_peer *p;
-	int rc = -ENOMEM;
 
 	*out = NULL;
 	if (!leaf)
@@ -96,7 +95,7 @@ fail:
 	X509_STORE_CTX_free(x);
 	ERR_pop_to_mark();
 	tls_peer_free(p);
-	return rc;
+	return -ENOMEM;
 }
 
 void tls_peer_free(struct tls_peer *p)
