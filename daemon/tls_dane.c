@@ -4,6 +4,7 @@
  * then its verifier); this file only chooses what RFC 7672 asks of it and reports the outcome.
  */
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -59,22 +60,36 @@ int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *h, const char *
 	}
 	/* RFC 7672 3.2.3: a wildcard only as the whole left-most label. */
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	/* A record OpenSSL does not take leaves an error in the thread's queue; left there, the
+	 * next SSL_get_error() of any session on this thread would read it as a fatal error. */
+	ERR_set_mark();
 	for (size_t i = 0; i < h->ntlsa; i++) {
 		const struct policy_dane_tlsa *t = &h->tlsa[i];
 		int r = SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype, t->data, t->len);
 
 		if (r < 0) {
+			ERR_pop_to_mark();
 			snprintf(err, errlen, "SSL_dane_tlsa_add failed");
 			return -EIO;
 		}
 		added += r > 0;
 	}
+	ERR_pop_to_mark();
 	/* None taken (a digest OpenSSL lacks): the caller treats the host as UNUSABLE_ALL. */
 	*usable = added > 0;
 	return 0;
 }
 
 int tls_dane_check(SSL *ssl, char *buf, size_t len)
+{
+	if (!SSL_get0_peer_certificate(ssl)) {
+		snprintf(buf, len, "no TLSA record matched (no server certificate)");
+		return -EPERM;
+	}
+	return tls_dane_outcome(ssl, buf, len);
+}
+
+int tls_dane_outcome(SSL *ssl, char *buf, size_t len)
 {
 	long vr = SSL_get_verify_result(ssl);
 	uint8_t usage = 0, sel = 0, mtype = 0;
@@ -84,10 +99,6 @@ int tls_dane_check(SSL *ssl, char *buf, size_t len)
 	X509 *mcert = NULL;
 	int depth;
 
-	if (!SSL_get0_peer_certificate(ssl)) {
-		snprintf(buf, len, "no TLSA record matched (no server certificate)");
-		return -EPERM;
-	}
 	depth = SSL_get0_dane_authority(ssl, &mcert, &mspki);
 	if (vr != X509_V_OK || depth < 0 ||
 	    SSL_get0_dane_tlsa(ssl, &usage, &sel, &mtype, &data, &dlen) < 0) {

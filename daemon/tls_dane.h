@@ -38,4 +38,11 @@ int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *host, const cha
 /* Call it before the SSL is released (ktls_ep_release_ssl): it reads the verification state. */
 int tls_dane_check(SSL *ssl, char *buf, size_t len);
 
+/*
+ * tls_dane_check's verdict and words from the DANE state a verification left in ssl (its
+ * verify result, SSL_get0_dane_authority, SSL_get0_peername), whoever ran it: the handshake, or
+ * daemon/tls_peer.c's later check of a kept chain on a scratch SSL.
+ */
+int tls_dane_outcome(SSL *ssl, char *buf, size_t len);
+
 #endif

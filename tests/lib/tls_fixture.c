@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,27 +14,68 @@
 static EVP_PKEY *fx_key;
 static X509 *fx_cert;
 
-int tls_fixture_cert(EVP_PKEY **key, X509 **cert)
+/* An extension by its config text ("CA:TRUE", "DNS:a,DNS:b"), issuer and subject from v3. */
+static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, issuer, cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+	if (!ext)
+		return -1;
+	ok = X509_add_ext(cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
+int tls_fixture_issue(const char *cn, const char *const *dns, bool ca, X509 *issuer,
+		      EVP_PKEY *issuer_key, EVP_PKEY **keyp, X509 **certp)
+{
+	static long serial = 1;
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *cert = X509_new();
+	char san[1024] = "";
+	size_t off = 0;
 	X509_NAME *name;
 
-	if (!fx_key) {
-		fx_key = EVP_EC_gen("P-256");
-		fx_cert = X509_new();
-		if (!fx_key || !fx_cert)
-			return -1;
-		X509_set_version(fx_cert, 2);
-		ASN1_INTEGER_set(X509_get_serialNumber(fx_cert), 1);
-		X509_gmtime_adj(X509_getm_notBefore(fx_cert), -3600);
-		X509_gmtime_adj(X509_getm_notAfter(fx_cert), 86400);
-		name = X509_get_subject_name(fx_cert);
-		X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-					   (const unsigned char *)"tlsgate-test.example", -1, -1, 0);
-		X509_set_issuer_name(fx_cert, name);
-		X509_set_pubkey(fx_cert, fx_key);
-		if (!X509_sign(fx_cert, fx_key, EVP_sha256()))
-			return -1;
-	}
+	if (!key || !cert)
+		goto fail;
+	X509_set_version(cert, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++);
+	X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
+	name = X509_get_subject_name(cert);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
+	X509_set_pubkey(cert, key);
+	for (size_t i = 0; dns && dns[i]; i++)
+		off += (size_t)snprintf(san + off, sizeof(san) - off, "%sDNS:%s", i ? "," : "",
+					dns[i]);
+	if (off >= sizeof(san) ||
+	    (ca &&
+	     (add_ext(cert, issuer ? issuer : cert, NID_basic_constraints, "critical,CA:TRUE") ||
+	      add_ext(cert, issuer ? issuer : cert, NID_key_usage,
+		      "critical,keyCertSign,cRLSign"))) ||
+	    (off && add_ext(cert, issuer ? issuer : cert, NID_subject_alt_name, san)) ||
+	    !X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256()))
+		goto fail;
+	*keyp = key;
+	*certp = cert;
+	return 0;
+fail:
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return -1;
+}
+
+int tls_fixture_cert(EVP_PKEY **key, X509 **cert)
+{
+	if (!fx_key &&
+	    tls_fixture_issue("tlsgate-test.example", NULL, false, NULL, NULL, &fx_key, &fx_cert))
+		return -1;
 	*key = fx_key;
 	*cert = fx_cert;
 	return 0;
@@ -95,8 +137,15 @@ SSL_CTX *tls_fixture_server_ctx(const struct tls_fixture_opts *o)
 
 	if (!ctx)
 		return NULL;
-	if (tls_fixture_cert(&key, &cert) || SSL_CTX_use_certificate(ctx, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+	if (o->cert) {
+		key = o->key;
+		cert = o->cert;
+	} else if (tls_fixture_cert(&key, &cert)) {
+		key = NULL;
+	}
+	if (!key || SSL_CTX_use_certificate(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    (o->chain && SSL_CTX_add1_chain_cert(ctx, o->chain) != 1)) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

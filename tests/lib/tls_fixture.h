@@ -15,10 +15,24 @@ struct tls_fixture_opts {
 	const char *cipher;	/* OpenSSL name: "ECDHE-ECDSA-AES128-GCM-SHA256" or
 				 * "TLS_AES_128_GCM_SHA256"; NULL for the default */
 	bool ktls;		/* SSL_OP_ENABLE_KTLS on both sides */
+	/* Server only: this key and certificate instead of tls_fixture_cert's, and a certificate
+	 * sent after it (an issuer; NULL: the certificate alone).  Referenced, not taken. */
+	EVP_PKEY *key;
+	X509 *cert;
+	X509 *chain;
 };
 
 /* A P-256 key and a self-signed certificate for cn, created once per process. */
 int tls_fixture_cert(EVP_PKEY **key, X509 **cert);
+
+/*
+ * A small PKI for certificate checks: a fresh P-256 key and a certificate with subject CN cn,
+ * the DNS subjectAltNames in dns (NULL-terminated; NULL for none), CA:TRUE when ca, valid from an
+ * hour ago for a day, signed by issuer/issuer_key (NULL: self-signed).  The caller frees both.
+ * Returns 0 or -1.
+ */
+int tls_fixture_issue(const char *cn, const char *const *dns, bool ca, X509 *issuer,
+		      EVP_PKEY *issuer_key, EVP_PKEY **key, X509 **cert);
 
 /* The same key and certificate as PEM files DIR/key.pem and DIR/cert.pem (for third-party
  * peers: openssl s_server, gnutls-serv).  Returns 0 or -1. */
