@@ -75,6 +75,7 @@ struct gateway {
 	struct privdrop priv;	/* whom the daemon becomes after set-up */
 	uint64_t started_ms;
 	struct sts_fetch *sts;	/* MTA-STS policies (any thread may look up); NULL: unavailable */
+	X509_STORE *sts_store;	/* WebPKI roots for MTA-STS MX certificates (mta_sts_ca_file) */
 };
 
 /* The current policy snapshot, with a reference the caller drops with policy_put(). */

@@ -494,6 +494,7 @@ static void session_destroy(struct session *s)
 	free(s->up_ehlo);
 	free(s->held_mail);
 	free(s->mail_fail);
+	session_dest_end(s);
 	if (s->xfer)
 		ktls_xfer_free(s->xfer);
 	if (s->pol)

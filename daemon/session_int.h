@@ -11,8 +11,9 @@
  *   session_relay.c  commands down, replies up; STARTTLS as server; EHLO rewrite
  *   session_body.c   DATA and BDAT bodies
  *   session_trace.c  the inbound Received header
+ *   session_dest.c   outbound, per RCPT: the recipient domain's DANE / MTA-STS against the leg
  *
- * Calls go one way: session.c -> {up, relay, body} -> {io, trace}.
+ * Calls go one way: session.c -> {up, relay, body} -> {io, trace, dest}.
  */
 #ifndef TLSGATE_DAEMON_SESSION_INT_H
 #define TLSGATE_DAEMON_SESSION_INT_H
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "daemon/buf.h"
+#include "daemon/destpol.h"
 #include "daemon/loop.h"
 #include "daemon/session.h"
 #include "daemon/tls_client.h"
@@ -32,6 +34,7 @@
 
 struct ktls_ep;
 struct ktls_xfer;
+struct tls_peer;
 
 #define SIDE_BUF 16384	/* per direction per side: bounded memory per session */
 #define PQ_MAX 2048	/* pipelined commands awaiting replies */
@@ -177,6 +180,12 @@ struct session {
 	uint32_t mail_fail_txn;	/* the transaction whose held MAIL the next hop refused ... */
 	char *mail_fail;	/* ... and its reply, given to that transaction's recipients */
 
+	/* the destinations' own policies (session_dest.c) */
+	struct tls_peer *up_peer;	/* the up leg's certificates, kept from the handshake */
+	struct destpol_waiter dwait;	/* a recipient domain's lookup under way */
+	bool dwaiting;
+	char dest_auth[400];	/* "authenticated by DANE (...)": the last recipient let through */
+
 	/* the message in progress */
 	bool in_txn;
 	char queue_id[32];
@@ -247,6 +256,15 @@ void session_event(const struct session *s, int type, const char *detail);
 /* session_body.c */
 bool session_body_step(struct session *s);
 bool session_bdat_step(struct session *s);
+
+/* session_dest.c: outbound, the recipient domain's DANE and MTA-STS */
+/* Before a command line is taken: false while a lookup its verdict needs is under way (the
+ * session is run again when it ends). */
+bool session_dest_ready(struct session *s, const char *line, size_t len);
+/* The verdict for one recipient: 0 let through, -EPERM with the 4xx reply. */
+int session_dest_check(struct session *s, const char *addr, char *reply, size_t len);
+/* The session ends: no more waiting, the kept peer freed. */
+void session_dest_end(struct session *s);
 
 /* session_trace.c: the inbound Received header */
 int session_trace_header(struct session *s, char *buf, size_t len);

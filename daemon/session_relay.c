@@ -43,6 +43,7 @@ static void cmd_txn_reset(struct session *s)
 	s->held_mail = NULL;
 	s->held_mail_len = 0;
 	s->cmd_txn++;
+	s->dest_auth[0] = '\0';
 }
 
 int session_relay_show_greeting(struct session *s)
@@ -314,6 +315,16 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 				 s->ids, addr, m.rule->id, m.rule->key, policy_level_name(m.rule->level),
 				 s->dest_txt);
 			snprintf(reply, sizeof(reply), "450 4.7.4 TLS required for %s\r\n", dom);
+			local_reply(s, SMTP_RCPT, reply);
+			return;
+		}
+	}
+	/* The recipient domain's own policy (DANE, MTA-STS) against this leg. */
+	if (s->role == ROLE_OUTBOUND) {
+		char reply[800];
+
+		if (session_dest_check(s, addr, reply, sizeof(reply))) {
+			atomic_fetch_add(&s->host->gw->ctr.rcpt_tls_refused, 1);
 			local_reply(s, SMTP_RCPT, reply);
 			return;
 		}
@@ -632,6 +643,9 @@ static bool commands(struct session *s)
 		/* Room for the line up, or wait (backpressure). */
 		if (buf_room(&s->up.out) < line_room(s, line, len))
 			break;
+		/* A recipient whose domain's DANE/MTA-STS lookup is under way: the line waits */
+		if (!s->auth_cont && !session_dest_ready(s, line, len))
+			break;
 		/* Consumed first: a command (STARTTLS) may look at what follows its line.  The
 		 * bytes stay where they are until the next read into the buffer. */
 		buf_consume(&s->down.in, n);
@@ -656,13 +670,14 @@ static void log_message(struct session *s, int code, const char *reply, size_t l
 	if (code / 100 == 2)
 		s->messages++;
 	log_info("session=%s msg=%s role=%s client=%s dest=%s from=<%s> nrcpt=%u size=%llu "
-		 "body=%s tls=\"%s\" ktls=\"%s\" reply=\"%.*s\"",
+		 "body=%s tls=\"%s\" ktls=\"%s\"%s%s%s reply=\"%.*s\"",
 		 s->ids, s->queue_id, s->role == ROLE_OUTBOUND ? "outbound" : "inbound",
 		 s->client_txt, s->dest_txt, s->mail_from, s->nrcpt_ok,
 		 (unsigned long long)s->msg_bytes, s->xfer ? ktls_xfer_backend(s->xfer) : "copy",
 		 s->role == ROLE_OUTBOUND ? (s->up.tls ? s->up.tls_summary : "none")
 					  : (s->down.tls ? s->down.tls_summary : "none"),
 		 s->role == ROLE_OUTBOUND ? s->up.ktls_state : s->down.ktls_state,
+		 s->dest_auth[0] ? " policy=\"" : "", s->dest_auth, s->dest_auth[0] ? "\"" : "",
 		 (int)strcspn(reply, "\r\n"), reply);
 	(void)len;
 }

@@ -8,6 +8,7 @@
 #include "daemon/datapath.h"
 #include "daemon/gateway.h"
 #include "daemon/session_int.h"
+#include "daemon/tls_peer.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
 #include "lib/sockutil.h"
@@ -340,6 +341,17 @@ static bool handshake_done(struct session *s)
 	ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
 	snprintf(s->up.tls_version, sizeof(s->up.tls_version), "%s", SSL_get_version(ssl));
 	snprintf(s->up.tls_cipher, sizeof(s->up.tls_cipher), "%s", SSL_get_cipher_name(ssl));
+	/* The recipients' DANE and MTA-STS are judged later, per RCPT (session_dest.c): what
+	 * that needs of the peer is kept before the SSL goes. */
+	if (s->host->destpol) {
+		rc = tls_peer_keep(ssl, g->sts_store, &s->up_peer);
+		if (rc && rc != -ENOENT) {
+			session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+				     "cannot keep the certificates of %s: %s", s->dest_txt,
+				     strerror(-rc));
+			return true;
+		}
+	}
 	/* Everything shown about the session is taken: with both directions in the kernel the
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->up.ep);

@@ -12,6 +12,7 @@
  */
 #include "daemon/gateway.h"
 #include "daemon/tls_client.h"
+#include "daemon/tls_peer.h"
 #include "daemon/tls_server.h"
 #include "daemon/supervisor.h"
 #include "daemon/datapath.h"
@@ -171,6 +172,16 @@ static int setup(struct gateway *g, const char *file, const char *const *overrid
 		SSL_CTX_clear_options(g->client_ctx, SSL_OP_ENABLE_KTLS);
 		if (g->server_ctx)
 			SSL_CTX_clear_options(g->server_ctx, SSL_OP_ENABLE_KTLS);
+	}
+	if (g->cfg.outbound_mta_sts && g->cfg.n_outbound_listen) {
+		/* the MX certificates an MTA-STS policy asks for are checked against the same
+		 * WebPKI roots as the policy servers' (read now: before privileges are dropped) */
+		rc = tls_peer_store_new(g->cfg.mta_sts_ca_file, &g->sts_store, err, sizeof(err));
+		if (rc) {
+			log_err("mta_sts_ca_file=%s: %s", g->cfg.mta_sts_ca_file ? g->cfg.mta_sts_ca_file
+										 : "(default paths)", err);
+			return rc;
+		}
 	}
 	if (g->cfg.n_inbound_listen && !g->server_ctx)
 		log_warn("inbound: no inbound_cert configured: STARTTLS will not be offered");

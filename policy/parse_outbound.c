@@ -12,8 +12,8 @@
  * In a table (t->diags set) an entry is never a reason to refuse the whole table when Postfix
  * reads it (policy.h): what postmap skips is skipped, what makes Postfix's smtp client defer
  * the mail (a bad level or attribute, or one tlsgate cannot honour) becomes a defer rule for the
- * key, and dane/dane-only get the level Postfix falls back to without DNSSEC -- each with a
- * warning.  A single rule from the CLI (no diags) gets errors instead, so nothing is stored
+ * key, with a warning.  dane and dane-only are levels like the others: the connection gets
+ * may or encrypt, the recipients' TLSA records are checked per RCPT.  A single rule from the CLI (no diags) gets errors instead, so nothing is stored
  * that would only defer.  Keys in tlsgate's own address syntax stay errors: Postfix never
  * reads them, and dropping an address rule would weaken only tlsgate.
  */
@@ -508,26 +508,17 @@ int policy_parse_outbound_entry(const struct policy_tbl_reader *t, struct policy
 		return defer_entry(t, r, err);
 	if (rc)
 		return rc;
-	if ((r->level == POLICY_DANE || r->level == POLICY_DANE_ONLY) && !t->diags) {
-		/* One rule from the CLI: say it now rather than store a silent fallback. */
-		policy_tbl_error(err, t, level_tok.start, "security level '%s' is not supported yet "
-				 "(DANE not implemented yet; in a table file it is applied as %s)",
-				 policy_level_name(r->level),
-				 r->level == POLICY_DANE ? "may" : "defer");
-		return -EINVAL;
-	}
+	/*
+	 * DANE is decided per recipient, once the domain's TLSA records are known
+	 * (daemon/session_dest.c): what the connection itself must be is the level Postfix
+	 * applies without TLSA records (dane: may), or TLS (dane-only: no TLSA, no delivery).
+	 */
 	if (r->level == POLICY_DANE) {
 		r->written = POLICY_DANE;
 		r->level = POLICY_MAY;
-		policy_tbl_warn(t, level_tok.start, "DANE not implemented yet: 'dane' is applied as "
-				"'may' (what Postfix does when the destination has no usable DNSSEC "
-				"TLSA records)");
 	} else if (r->level == POLICY_DANE_ONLY) {
 		r->written = POLICY_DANE_ONLY;
-		r->level = POLICY_DEFER;
-		policy_tbl_warn(t, level_tok.start, "DANE not implemented yet: 'dane-only' defers "
-				"all mail to '%s' (Postfix delivers only after DNSSEC-validated "
-				"TLSA records match)", r->key);
+		r->level = POLICY_ENCRYPT;
 	}
 	if (dot && t->diags) {
 		if (r->level < POLICY_ENCRYPT) {

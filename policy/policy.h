@@ -42,8 +42,8 @@ enum policy_level {
 	POLICY_FINGERPRINT,
 	POLICY_VERIFY,
 	POLICY_SECURE,
-	POLICY_DANE,		/* as written only: applied as may until DANE lands (rule.written) */
-	POLICY_DANE_ONLY,	/* as written only: applied as defer until DANE lands */
+	POLICY_DANE,		/* as written only: applied as may, TLSA checked per RCPT (written) */
+	POLICY_DANE_ONLY,	/* as written only: applied as encrypt, DANE required per RCPT */
 	/* Not a table level: what tlsgate applies to an entry it cannot honour (dane-only, an
 	 * attribute it does not implement, a malformed attribute): no delivery, the client gets a
 	 * 4xx and keeps the mail -- what Postfix does with such an entry (it defers the mail). */

@@ -79,9 +79,9 @@ ctl policy check outbound "$TG_WORK/bad" > "$TG_WORK/check2" 2>&1
 	grep -q "bad:4:12: invalid prefix length '129'" "$TG_WORK/check2" &&
 	grep -q "warning: .*bad:3:15: unknown security level 'sometimes'.*deferred" "$TG_WORK/check2"
 ok $? "policy check reports every error and warning with file:line:column"
-printf 'a.example.com encrypt\nc.example.com dane-only\nc.example.com none\n' > "$TG_WORK/pf"
+printf 'a.example.com encrypt\nc.example.com verify tafile=/etc/x.pem\nc.example.com none\n' > "$TG_WORK/pf"
 ctl policy check outbound "$TG_WORK/pf" > "$TG_WORK/check3" 2>&1
-[ $? = 0 ] && grep -q "pf:2:15: DANE not implemented yet" "$TG_WORK/check3" &&
+[ $? = 0 ] && grep -q "pf:2:22: attribute 'tafile' is not supported by tlsgate" "$TG_WORK/check3" &&
 	grep -q "pf:3:1: duplicate key 'c.example.com' ignored" "$TG_WORK/check3"
 ok $? "policy check: what Postfix reads passes, with warnings"
 ctl policy import outbound "$TG_WORK/bad" > /dev/null 2>&1
@@ -92,10 +92,10 @@ ok $? "policy import"
 ctl -j policy show > "$TG_WORK/imported.json"
 jq -e 'map(.key) | sort == [".b.example.com", "a.example.com"]' "$TG_WORK/imported.json" >/dev/null
 ok $? "policy show -j shows the imported rules"
-# an entry tlsgate cannot honour (dane-only without DANE) loads, and defers that domain's mail
+# an entry tlsgate cannot honour (tafile=) loads, and defers that domain's mail
 ctl policy import outbound "$TG_WORK/pf" > "$TG_WORK/imp2" 2>&1
 [ $? = 0 ] && grep -q "imported 2 rules from $TG_WORK/pf, 2 warnings" "$TG_WORK/imp2"
-ok $? "policy import of a table with dane-only (Postfix reads it) says it has warnings" ||
+ok $? "policy import of a table with tafile= (Postfix reads it) says it has warnings" ||
 	diag "$(cat "$TG_WORK/imp2")"
 tg_smtp 2901 > "$TG_WORK/defer.out" <<EOS
 expect 220
@@ -109,13 +109,13 @@ send QUIT\r\n
 expect 221
 EOS
 [ $? = 0 ] && grep -q "4.7.5 TLS policy for c.example.com cannot be honoured" "$TG_WORK/defer.out"
-ok $? "dane-only: RCPT gets 450 4.7.5 (the mail stays queued, as Postfix defers it)"
-grep -q "policy: $TG_WORK/policy:2:15: DANE not implemented yet" "$TG_WORK/gw.log"
+ok $? "tafile=: RCPT gets 450 4.7.5 (the mail stays queued, as Postfix defers it)"
+grep -q "policy: $TG_WORK/policy:2:22: attribute 'tafile' is not supported" "$TG_WORK/gw.log"
 ok $? "... and the load logged the warning"
 # a destination whose winning rule is defer: no connection, 421 4.7.5 before any banner
-printf '203.0.113.26 dane-only\n' > "$TG_WORK/pf2"
+printf '203.0.113.26 verify tafile=/etc/x.pem\n' > "$TG_WORK/pf2"
 ctl policy import outbound "$TG_WORK/pf2" > /dev/null 2>&1
-ok $? "policy import of an address rule with dane-only"
+ok $? "policy import of an address rule with tafile="
 cmds_before=$(cat "$TG_WORK/mx/commands.log" 2>/dev/null | wc -l)
 tg_smtp 2901 > "$TG_WORK/defer2.out" <<EOS
 expect 421

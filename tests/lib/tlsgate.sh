@@ -103,6 +103,11 @@ tg_report_san() {
 	_tg_san_fail "tlsgated" "$TG_SAN"/*.[0-9]*
 }
 
+# The test namespaces have no DNS: the destinations' own policies (DANE, MTA-STS; on by default)
+# would defer every recipient as a lookup failure.  Tests of them turn them on with a test zone
+# (test_dest_policy.sh); later -o options win.
+TG_NO_DEST_POLICY=(-o outbound_dane=no -o outbound_mta_sts=no)
+
 tg_gw() {
 	local name=$1 port=$2 log
 	shift 2
@@ -113,7 +118,8 @@ tg_gw() {
 	tg_bg env "${TG_DAEMON_ENV[@]}" ${TG_GW_WRAP:-} ip netns exec "$NS_GW" "$TG_DAEMON" -f \
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "outbound_listen=192.0.2.1:$port" \
 		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
-		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
+		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "${TG_NO_DEST_POLICY[@]}" \
+		"$@" > "$log" 2>&1
 	eval "TG_GW_PID_$name=$TG_BG_PID"
 	tg_on_exit "tg_report_daemon $name $TG_BG_PID"
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
@@ -136,8 +142,8 @@ tg_gw_bpf() { # NAME PORT [-o k=v]...
 	tg_daemon_env "$name"
 	tg_bg env "${TG_DAEMON_ENV[@]}" nsenter --net="/run/netns/$NS_GW" "$TG_DAEMON" -f \
 		-o hostname=$TG_HOSTNAME \
-		-o workers=1 -o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" \
-		>> "$log" 2>&1
+		-o workers=1 -o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" \
+		"${TG_NO_DEST_POLICY[@]}" "$@" >> "$log" 2>&1
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
 		cat "$log"
 		bail "tlsgated $name did not start"
@@ -163,7 +169,8 @@ tg_gw_inbound() { # NAME PORT NEXT_HOP [-o k=v]...
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "inbound_listen=203.0.113.1:$port" \
 		-o "inbound_next_hop=$next" \
 		-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key" "${rsa[@]}" \
-		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "$@" > "$log" 2>&1
+		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "${TG_NO_DEST_POLICY[@]}" \
+		"$@" > "$log" 2>&1
 	tg_on_exit "tg_report_daemon $name $TG_BG_PID"
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
 		cat "$log"

@@ -522,7 +522,7 @@ static void test_check_file(void **state)
 	assert_int_equal(policy_check_file(POLICY_INBOUND, DATA "inbound/inbound.policy", &n, &err),
 			 0);
 	assert_int_equal(n, 7);
-	assert_int_equal(policy_check_file(POLICY_OUTBOUND, DATA "outbound-invalid/dane.tls_policy",
+	assert_int_equal(policy_check_file(POLICY_OUTBOUND, DATA "outbound-invalid/dane-only.tls_policy",
 					   NULL, &err), 0);
 	assert_int_equal(policy_check_file(POLICY_OUTBOUND,
 					   DATA "outbound-invalid/bad-ipv4.tls_policy", NULL, &err),
@@ -558,8 +558,8 @@ static int parse_diags(const char *text, struct policy_rule **rules, size_t *n, 
 	return rc;
 }
 
-/* dane and dane-only load (DANE not implemented yet) at levels never weaker than Postfix's
- * without usable TLSA records, keep what was written, and are refused as single rules. */
+/* dane and dane-only load as levels for the connection (may, encrypt) that keep what was
+ * written: DANE itself is decided per recipient (daemon/session_dest.c). */
 static void test_dane_levels(void **state)
 {
 	struct policy_rule *rules = NULL, one;
@@ -575,23 +575,18 @@ static void test_dane_levels(void **state)
 	assert_int_equal(rules[0].level, POLICY_MAY);
 	assert_int_equal(rules[0].written, POLICY_DANE);
 	assert_int_equal(rules[0].min_version, TLS1_2_VERSION);
-	assert_int_equal(rules[1].level, POLICY_DEFER);
+	assert_int_equal(rules[1].level, POLICY_ENCRYPT);
 	assert_int_equal(rules[1].written, POLICY_DANE_ONLY);
-	assert_true(policy_level_requires_tls(POLICY_DEFER));
 	policy_rule_format(&rules[1], line, sizeof(line));
 	assert_string_equal(line, "b.example dane-only");
-	assert_string_equal(all,
-		"W t:1:11: DANE not implemented yet: 'dane' is applied as 'may' (what Postfix does "
-		"when the destination has no usable DNSSEC TLSA records)\n"
-		"W t:2:11: DANE not implemented yet: 'dane-only' defers all mail to 'b.example' "
-		"(Postfix delivers only after DNSSEC-validated TLSA records match)\n");
+	assert_string_equal(all, "");
 	policy_rules_free(rules, n);
 	policy_diags_free(&d);
 	assert_int_equal(policy_rule_parse(POLICY_OUTBOUND, "policy add", "b.example dane-only",
-					   &one, &err), -EINVAL);
-	assert_string_equal(err.msg, "policy add:1:11: security level 'dane-only' is not "
-			    "supported yet (DANE not implemented yet; in a table file it is applied "
-			    "as defer)");
+					   &one, &err), 0);
+	assert_int_equal(one.level, POLICY_ENCRYPT);
+	assert_int_equal(one.written, POLICY_DANE_ONLY);
+	policy_rule_clear(&one);
 	/* "defer" is what tlsgate applies, not a level a table may name. */
 	assert_int_equal(parse_diags("c.example defer\n", &rules, &n, all, sizeof(all), &d), 0);
 	assert_int_equal(rules[0].level, POLICY_DEFER);

@@ -194,8 +194,6 @@ static void test_failures_change_nothing(void **state)
 			 -EINVAL);
 	assert_string_equal(err.msg, "policy add:1:13: unknown security level 'encypt' (expected "
 			    "none, may, encrypt, fingerprint, verify, secure)");
-	assert_int_equal(policy_store_add(old, POLICY_OUTBOUND, "example.net dane", &new, &err),
-			 -EINVAL);
 	assert_int_equal(policy_store_add(old, POLICY_INBOUND, "[mx.example.net] encrypt", &new,
 					  &err), -EINVAL);
 	assert_int_equal(policy_store_del(old, POLICY_OUTBOUND, "nope.example", &new, &err),

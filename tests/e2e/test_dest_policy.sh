@@ -1,0 +1,323 @@
+#!/bin/bash
+# e2e (issue 14): the destinations' own policies, DANE (RFC 7672) and MTA-STS (RFC 8461), applied
+# by tlsgated per recipient on a transparent leg, with the precedence docs/POLICY.md gives:
+# the admin's table > DANE with TLSA records > MTA-STS enforce > MTA-STS testing > default.
+# A DNSSEC-signed zone (nsd, private trust anchor), an MTA-STS policy server with the test CA,
+# a real Postfix MX, and a hostile MX that strips STARTTLS.  For every refusal the MX's own log
+# shows that the session carried no MAIL: nothing of the transaction went up.
+#
+#   $NS_IN  the inside MTA (helper_smtp_client)  192.0.2.10
+#   $NS_GW  tlsgated                             192.0.2.1 / 203.0.113.1
+#   $NS_OUT nsd .53, policy server .80, Postfix MX .25, STARTTLS-stripping MX .27
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/pki.sh"
+. "$(dirname "$0")/../lib/dnssec.sh"
+. "$(dirname "$0")/../lib/postfix.sh"
+. "$(dirname "$0")/../lib/tlsgate.sh"
+
+if ! why=$(dnssec_available); then
+	echo "$why"
+	exit 77
+fi
+command -v postfix >/dev/null || { echo "postfix not installed (make deps installs it)"; exit 77; }
+PY=/usr/bin/python3
+[ -x $PY ] || { echo "python3 not installed"; exit 77; }
+
+tg_topology
+tg_mx_addrs
+ip -n "$NS_OUT" addr add 203.0.113.53/24 dev eth0
+ip -n "$NS_OUT" addr add 203.0.113.80/24 dev eth0
+tg_pki
+# The MX's certificate names: what DANE-EE ignores and MTA-STS checks.  mx-noname is not there.
+pki_leaf "$TG_PKI" mx mx-ok.example mx-bad.example mx-sts.example mx-unusable.example \
+	mx.insecure.example || bail "pki_leaf mx"
+pki_leaf "$TG_PKI" other other.example || bail "pki_leaf other"
+pki_leaf "$TG_PKI" web mta-sts.sts-ok.example mta-sts.sts-nomatch.example \
+	mta-sts.sts-badname.example mta-sts.sts-testing.example mta-sts.dane-sts.example \
+	mta-sts.sts-strip.example || bail "pki_leaf web"
+cat "$TG_PKI/mx.crt" "$TG_PKI/ca.crt" > "$TG_PKI/mxchain.crt"
+cp "$TG_PKI/mx.key" "$TG_PKI/mxchain.key"
+chmod 644 "$TG_PKI"/*.crt
+mx_h=$(dnssec_spki_sha256 "$TG_PKI/mx.crt")
+other_h=$(dnssec_spki_sha256 "$TG_PKI/other.crt")
+
+# ---- DNS: example. signed (its DS is the trust anchor), bogus.example. expired, insecure.example.
+# unsigned --------------------------------------------------------------------------------------
+z=$TG_WORK/dns
+mkdir -p "$z"
+soa() {
+	printf '$ORIGIN %s.\n$TTL 300\n' "$1"
+	printf '@ IN SOA ns.example. hostmaster.example. 1 3600 600 86400 60\n@ IN NS ns.example.\n'
+}
+dnssec_key "$z" example
+dnssec_key "$z" bogus.example
+{
+	soa bogus.example
+	echo "@ IN MX 10 mx.bogus.example."
+	echo "mx IN A 203.0.113.25"
+	echo "_25._tcp.mx IN TLSA 3 1 1 $mx_h"
+} > "$z/bogus.example.zone"
+dnssec_sign "$z" bogus.example expired
+{
+	soa insecure.example
+	echo "@ IN MX 10 mx.insecure.example."
+	echo "mx IN A 203.0.113.25"
+	echo "_25._tcp.mx IN TLSA 3 1 1 $other_h"	# insecure: never used
+} > "$z/insecure.example.zone"
+{
+	soa example
+	echo "ns IN A 203.0.113.53"
+	for h in ok bad unusable sts noname; do echo "mx-$h IN A 203.0.113.25"; done
+	echo "mx-far IN A 203.0.113.26"
+	echo "mx-strip IN A 203.0.113.27"
+	echo "_25._tcp.mx-ok IN TLSA 3 1 1 $mx_h"
+	echo "_25._tcp.mx-far IN TLSA 3 1 1 $mx_h"
+	echo "_25._tcp.mx-strip IN TLSA 3 1 1 $mx_h"
+	echo "_25._tcp.mx-bad IN TLSA 3 1 1 $other_h"
+	echo "_25._tcp.mx-unusable IN TLSA 1 1 1 $mx_h"
+	for d in ok bad unusable far strip; do echo "dane-$d IN MX 10 mx-$d.example."; done
+	echo "dane-sts IN MX 10 mx-bad.example."
+	echo "table-wins IN MX 10 mx-bad.example."
+	echo "only-ok IN MX 10 mx-ok.example."
+	echo "only-none IN MX 10 mx-sts.example."
+	for d in sts-ok sts-nomatch plain; do echo "$d IN MX 10 mx-sts.example."; done
+	for d in sts-badname sts-testing; do echo "$d IN MX 10 mx-noname.example."; done
+	echo "sts-strip IN MX 10 mx-nostarttls.example."
+	echo "mx-nostarttls IN A 203.0.113.27"
+	for d in sts-ok sts-nomatch sts-badname sts-testing dane-sts sts-strip; do
+		echo "_mta-sts.$d IN TXT \"v=STSv1; id=1;\""
+		echo "mta-sts.$d IN A 203.0.113.80"
+	done
+	echo "bogus IN NS ns.example."
+	cat "$z/bogus.example.ds"
+	echo "insecure IN NS ns.example."	# no DS: provably unsigned
+} > "$z/example.zone"
+dnssec_sign "$z" example
+dnssec_nsd "$NS_OUT" 203.0.113.53 "$z" example=example.signed bogus.example=bogus.example.signed \
+	insecure.example=insecure.example.zone
+
+# ---- MTA-STS policy server --------------------------------------------------------------------
+www=$TG_WORK/www
+mkdir -p "$www"
+policy() { # DOMAIN MODE MX...
+	local d=$1 mode=$2 m
+	shift 2
+	{
+		printf 'version: STSv1\r\nmode: %s\r\n' "$mode"
+		for m in "$@"; do printf 'mx: %s\r\n' "$m"; done
+		printf 'max_age: 86400\r\n'
+	} > "$www/mta-sts.$d"
+}
+policy sts-ok.example enforce mx-sts.example
+policy sts-nomatch.example enforce other.example '*.mx-sts.example'
+policy sts-badname.example enforce mx-noname.example
+policy sts-testing.example testing mx-noname.example
+policy dane-sts.example enforce mx-bad.example
+policy sts-strip.example enforce mx-nostarttls.example
+tg_bg ip netns exec "$NS_OUT" $PY "$TG_TOP/tests/lib/sts_server.py" 203.0.113.80 443 \
+	"$TG_PKI/web.crt" "$TG_PKI/web.key" "$www" >> "$TG_WORK/web.log" 2>&1
+tg_wait_listen "$NS_OUT" 443 20 || bail "policy server did not start: $(cat "$TG_WORK/web.log")"
+
+# ---- MXs ----------------------------------------------------------------------------------------
+PF_DOMAINS="dane-ok.example dane-bad.example dane-unusable.example dane-far.example
+	dane-sts.example table-wins.example only-ok.example only-none.example sts-ok.example
+	sts-nomatch.example sts-badname.example sts-testing.example plain.example bogus.example
+	insecure.example" pf_mx mx "$NS_OUT" 203.0.113.25 tls "$TG_PKI/mxchain"
+tg_fake_mx strip 203.0.113.27 ok	# no certificate: offers no STARTTLS
+
+# ---- the gateway ----------------------------------------------------------------------------
+printf 'table-wins.example encrypt\nonly-ok.example dane-only\nonly-none.example dane-only\n' \
+	> "$TG_WORK/policy"
+dest_opts=(-o outbound_dane=yes -o outbound_mta_sts=yes -o dns_server=203.0.113.53
+	-o "dane_trust_anchor=$z/example.ds" -o "mta_sts_ca_file=$TG_PKI/ca.crt"
+	-o "outbound_policy=$TG_WORK/policy" -o resolve=no)
+tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}"
+tg_gw s 2641 -o outbound_forward=203.0.113.27:25 "${dest_opts[@]}"
+ctl() { ip netns exec "$NS_GW" "$TG_CTL" --run-dir "$TG_WORK/$1" "${@:2}"; }
+for d in sts-ok sts-nomatch sts-badname sts-testing dane-sts; do
+	ctl g sts refresh "$d.example" > /dev/null || bail "sts refresh $d"
+done
+ctl s sts refresh sts-strip.example > /dev/null || bail "sts refresh sts-strip"
+
+# ---- one message per case -------------------------------------------------------------------
+n=0
+send() { # PORT RCPT CODE: one transaction; CODE is what RCPT must get
+	local port=$1 rcpt=$2 code=$3
+	n=$((n + 1))
+	{
+		echo "expect 220"
+		echo "send EHLO client.example.org\r\n"
+		echo "expect 250"
+		echo "send MAIL FROM:<case$n@example.org>\r\n"
+		echo "expect 250"
+		echo "send RCPT TO:<$rcpt>\r\n"
+		echo "expect $code"
+		if [ "$code" = 250 ]; then
+			echo "send DATA\r\n"
+			echo "expect 354"
+			echo "send Subject: case $n\r\n\r\nfor $rcpt\r\n.\r\n"
+			echo "expect 250"
+		fi
+		echo "send QUIT\r\n"
+		echo "expect 221"
+	} > "$TG_WORK/script.$n"
+	tg_smtp "$port" < "$TG_WORK/script.$n" > "$TG_WORK/out.$n" 2>&1
+	local rc=$?
+	grep "^S: [245][0-9][0-9] " "$TG_WORK/out.$n" | grep -v "^S: 2[25]0 \|^S: 221" | sed 's/^/# /'
+	return $rc
+}
+stored() { # USER DOMAIN
+	find "$(pf_dir mx)/mail/$2" -type f -path '*/new/*' 2>/dev/null | wc -l
+}
+last_session() { # the Postfix MX's summary of the last session it saw (after N sessions)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c 'disconnect from' "$(pf_dir mx)/maillog")" -ge "$1" ] && break
+		sleep 0.1
+	done
+	grep 'disconnect from' "$(pf_dir mx)/maillog" | tail -n 1
+}
+sessions() { grep -c 'disconnect from' "$(pf_dir mx)/maillog" 2>/dev/null || true; }
+gwlog() { tg_gw_log g; }
+no_mail_at_mx() { # DESCRIPTION: the MX's last session carried no MAIL
+	local s
+	s=$(last_session "$1")
+	diag "MX: $s"
+	[[ $s == *starttls=1* && $s != *mail=* ]]
+}
+
+# 1. DANE 3 1 1 match: delivered, logged "authenticated by DANE"
+send 2640 alice@dane-ok.example 250
+ok $? "DANE 3 1 1 match: the recipient is accepted and the message delivered"
+pf_wait_mail mx alice@dane-ok.example 1 20 >/dev/null
+is "$(stored alice dane-ok.example)" 1 "DANE match: the MX stored it"
+gwlog | grep -q 'policy="authenticated by DANE (mx-ok.example, verified by DANE-EE(3) 1 1)"'
+ok $? "the message's log line says authenticated by DANE with the record"
+
+# 2. DANE mismatch: 450 4.7.5, the MX saw STARTTLS and no MAIL
+s0=$(sessions)
+send 2640 bob@dane-bad.example 450
+ok $? "DANE mismatch: 450"
+grep -q "^S: 450 4.7.5 DANE policy of dane-bad.example" "$TG_WORK/out.$n"
+ok $? "the reply names the domain's DANE policy (4.7.5)"
+no_mail_at_mx $((s0 + 1))
+ok $? "DANE mismatch: the MX's log shows STARTTLS and no MAIL in that session"
+gwlog | grep -q "rcpt=<bob@dane-bad.example> refused: DANE verification of mx-bad.example failed"
+ok $? "the gateway logs why"
+
+# 3. bogus signatures: a lookup failure defers, never a downgrade
+s0=$(sessions)
+send 2640 carol@bogus.example 450
+ok $? "bogus (expired RRSIG): 450"
+no_mail_at_mx $((s0 + 1))
+ok $? "bogus: no MAIL at the MX"
+gwlog | grep -q "rcpt=<carol@bogus.example> refused: DANE lookup for bogus.example failed"
+ok $? "bogus: logged as a DANE lookup failure"
+
+# 4. insecure zone: no DANE (its TLSA is not used), no MTA-STS: delivered opportunistically
+send 2640 dave@insecure.example 250
+ok $? "insecure zone: delivered (the TLSA record there is not used)"
+
+# 5. all records unusable: TLS mandatory, not authenticated, delivered over TLS
+send 2640 erin@dane-unusable.example 250
+ok $? "all TLSA unusable: delivered (the leg is TLS)"
+gwlog | grep -q 'policy="TLS required by DANE (mx-unusable.example: all TLSA records unusable)"'
+ok $? "unusable: the log says TLS without authentication"
+
+# 6. the connected address is none of the domain's MX hosts
+s0=$(sessions)
+send 2640 frank@dane-far.example 450
+ok $? "the MX at this address is not an MX host of the DANE domain: 450"
+gwlog | grep -q "is not a DNSSEC-validated MX host of dane-far.example"
+ok $? "logged: not a validated MX host"
+
+# 7. DANE beats MTA-STS: TLSA mismatch, STS would pass
+send 2640 alice@dane-sts.example 450
+ok $? "DANE mismatch with a passing MTA-STS enforce policy: 450 (DANE decides)"
+
+# 8. the admin's explicit rule decides alone: encrypt beats the TLSA mismatch
+send 2640 alice@table-wins.example 250
+ok $? "an explicit table rule (encrypt) for the domain: delivered despite its TLSA mismatch"
+
+# 9. dane-only in the table
+send 2640 alice@only-ok.example 250
+ok $? "dane-only with a DANE match: delivered"
+s0=$(sessions)
+send 2640 alice@only-none.example 450
+ok $? "dane-only without TLSA records: 450"
+gwlog | grep -q "dane-only: no DNSSEC-validated TLSA records for only-none.example"
+ok $? "dane-only: logged as dane-required"
+
+# 10. MTA-STS enforce, MX matches and the certificate is valid for it
+send 2640 alice@sts-ok.example 250
+ok $? "MTA-STS enforce, matching MX and certificate: delivered"
+gwlog | grep -q 'policy="authenticated by MTA-STS (enforce, mx-sts.example)"'
+ok $? "logged authenticated by MTA-STS (enforce)"
+
+# 11. MTA-STS enforce, the MX is not among the patterns
+s0=$(sessions)
+send 2640 bob@sts-nomatch.example 450
+ok $? "MTA-STS enforce, MX not in the policy's patterns: 450"
+no_mail_at_mx $((s0 + 1))
+ok $? "MX not in the patterns: no MAIL at the MX"
+
+# 12. MTA-STS enforce, the certificate does not name the MX
+send 2640 carol@sts-badname.example 450
+ok $? "MTA-STS enforce, certificate not valid for the MX name: 450"
+gwlog | grep -q "carol@sts-badname.example> refused: MTA-STS (enforce): .*(certificate-host-mismatch)"
+ok $? "logged with RFC 8460's result type certificate-host-mismatch"
+
+# 13. MTA-STS testing: delivered, and what would have failed is logged
+send 2640 dave@sts-testing.example 250
+ok $? "MTA-STS testing with a bad certificate name: delivered"
+gwlog | grep -q "domain=sts-testing.example MTA-STS testing: would have refused"
+ok $? "testing: logged as would have refused"
+
+# 14. no policy at all
+send 2640 erin@plain.example 250
+ok $? "no TLSA, no MTA-STS: delivered"
+
+# 15. a hostile MX strips STARTTLS: DANE and MTA-STS recipients refused, nothing sent
+send 2641 alice@dane-strip.example 450
+ok $? "STARTTLS stripped, DANE domain: 450"
+send 2641 alice@sts-strip.example 450
+ok $? "STARTTLS stripped, MTA-STS enforce domain: 450"
+! grep -q "^C[0-9]*: MAIL" "$TG_WORK/strip/commands.log"
+ok $? "the stripping MX never saw a MAIL command"
+grep "^C" "$TG_WORK/strip/commands.log" | sed 's/^/# strip MX /'
+
+# 16. one transaction, two domains: each recipient reaches only an MX its own policy accepts
+{
+	echo "expect 220"
+	echo "send EHLO client.example.org\r\n"
+	echo "expect 250"
+	echo "send MAIL FROM:<mixed@example.org>\r\nRCPT TO:<bob@dane-bad.example>\r\nRCPT TO:<frank@dane-ok.example>\r\nDATA\r\n"
+	echo "expect 250"
+	echo "expect 450"
+	echo "expect 250"
+	echo "expect 354"
+	echo "send Subject: mixed\r\n\r\nmixed\r\n.\r\n"
+	echo "expect 250"
+	echo "send QUIT\r\n"
+	echo "expect 221"
+} > "$TG_WORK/script.mixed"
+tg_smtp 2640 < "$TG_WORK/script.mixed" > "$TG_WORK/out.mixed" 2>&1
+ok $? "pipelined, two domains: the DANE failure 450, the DANE match 250 and delivered"
+pf_wait_mail mx frank@dane-ok.example 1 20 >/dev/null
+is "$(find "$(pf_dir mx)/mail/dane-bad.example" -type f -path '*/new/*' 2>/dev/null | wc -l)" 0 \
+	"nothing was ever stored for the failing domain"
+! grep -q "to=<bob@dane-bad.example>" "$(pf_dir mx)/maillog"
+ok $? "the MX never saw the refused recipient"
+
+# 17. counters in RFC 8460's terms
+st=$(ctl g stats 2>/dev/null)
+if printf '%s\n' "$st" | grep -q "daemon"; then
+	printf '%s\n' "$st" | grep -qi "tlsa.*validation-failure\|validation-failure.*tlsa"
+	ok $? "stats count DANE validation failures by RFC 8460 result type"
+else
+	ok 1 "stats show the daemon's counters"
+fi
+
+tap_done
