@@ -88,6 +88,8 @@ static int domain_ready(const char *dom, void *ctx)
 		return 0;
 	s->dwait.wake = dest_wake;
 	if (destpol_get(s->host->destpol, dom, &d, &s->dwait) == 0) {
+		/* once per lookup a session waits for: it explains a slow RCPT reply */
+		log_info("session=%s RCPT waits for the policy lookup of %s", s->ids, dom);
 		s->dwaiting = true;
 		ck->pending = true;
 		return 1; /* one wait at a time; the others are asked when it ends */

@@ -29,6 +29,7 @@ tg_topology
 tg_mx_addrs
 ip -n "$NS_OUT" addr add 203.0.113.53/24 dev eth0
 ip -n "$NS_OUT" addr add 203.0.113.80/24 dev eth0
+ip -n "$NS_OUT" addr add 203.0.113.54/24 dev eth0
 tg_pki
 # The MX's certificate names: what DANE-EE ignores and MTA-STS checks.  mx-noname is not there.
 pki_leaf "$TG_PKI" mx mx-ok.example mx-bad.example mx-sts.example mx-unusable.example \
@@ -90,6 +91,7 @@ dnssec_sign "$z" bogus.example expired
 		echo "_mta-sts.$d IN TXT \"v=STSv1; id=1;\""
 		echo "mta-sts.$d IN A 203.0.113.80"
 	done
+	echo "slow IN MX 10 mx-ok.example."	# its queries are dropped (dns_drop.py)
 	echo "bogus IN NS ns.example."
 	cat "$z/bogus.example.ds"
 	echo "insecure IN NS ns.example."	# no DS: provably unsigned
@@ -97,6 +99,15 @@ dnssec_sign "$z" bogus.example expired
 dnssec_sign "$z" example
 dnssec_nsd "$NS_OUT" 203.0.113.53 "$z" example=example.signed bogus.example=bogus.example.signed \
 	insecure.example=insecure.example.zone
+# The gateway's resolver asks through a forwarder that never answers for slow.example: a
+# nameserver that does not respond (a timeout, not an error).
+tg_bg ip netns exec "$NS_OUT" $PY "$TG_TOP/tests/lib/dns_drop.py" 203.0.113.54 203.0.113.53 \
+	slow.example > "$TG_WORK/dns_drop.log" 2>&1
+for ((i = 0; i < 100; i++)); do
+	ip netns exec "$NS_OUT" ss -Hlun "src 203.0.113.54:53" | grep -q . &&
+		ip netns exec "$NS_OUT" ss -Hltn "src 203.0.113.54:53" | grep -q . && break
+	sleep 0.1
+done
 
 # ---- MTA-STS policy server --------------------------------------------------------------------
 www=$TG_WORK/www
@@ -130,9 +141,9 @@ tg_fake_mx strip 203.0.113.27 ok	# no certificate: offers no STARTTLS
 # ---- the gateway ----------------------------------------------------------------------------
 printf 'table-wins.example encrypt\nonly-ok.example dane-only\nonly-none.example dane-only\n' \
 	> "$TG_WORK/policy"
-dest_opts=(-o outbound_dane=yes -o outbound_mta_sts=yes -o dns_server=203.0.113.53
+dest_opts=(-o outbound_dane=yes -o outbound_mta_sts=yes -o dns_server=203.0.113.54
 	-o "dane_trust_anchor=$z/example.ds" -o "mta_sts_ca_file=$TG_PKI/ca.crt"
-	-o "outbound_policy=$TG_WORK/policy" -o resolve=no)
+	-o "outbound_policy=$TG_WORK/policy" -o resolve=no -o destination_lookup_timeout=4s)
 tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}"
 tg_gw s 2641 -o outbound_forward=203.0.113.27:25 "${dest_opts[@]}"
 ctl() { ip netns exec "$NS_GW" "$TG_CTL" --run-dir "$TG_WORK/$1" "${@:2}"; }
@@ -311,7 +322,41 @@ is "$(find "$(pf_dir mx)/mail/dane-bad.example" -type f -path '*/new/*' 2>/dev/n
 ! grep -q "to=<bob@dane-bad.example>" "$(pf_dir mx)/maillog"
 ok $? "the MX never saw the refused recipient"
 
-# 17. counters in RFC 8460's terms
+# 17. a worker never waits on DNS: while one session's lookup gets no answer, another session
+# on the same worker (workers=1) completes
+{
+	echo "expect 220"
+	echo "send EHLO client.example.org\r\n"
+	echo "expect 250"
+	echo "send MAIL FROM:<slow@example.org>\r\n"
+	echo "expect 250"
+	echo "send RCPT TO:<x@slow.example>\r\n"
+	echo "expect 450"
+	echo "send QUIT\r\n"
+	echo "expect 221"
+} > "$TG_WORK/script.slow"
+tg_smtp 2640 < "$TG_WORK/script.slow" > "$TG_WORK/out.slow" 2>&1 &
+slow_pid=$!
+for ((i = 0; i < 100; i++)); do
+	gwlog | grep -q "RCPT waits for the policy lookup of slow.example" && break
+	sleep 0.1
+done
+gwlog | grep -q "RCPT waits for the policy lookup of slow.example"
+ok $? "a RCPT whose domain's nameserver does not answer waits for the lookup"
+grep -q "dropped slow.example" "$TG_WORK/dns_drop.log"
+ok $? "... its query was asked, and dropped"
+send 2640 bob@dane-ok.example 250
+ok $? "meanwhile another session to a looked-up domain is relayed"
+! gwlog | grep -q "refused: DANE lookup for slow.example failed"
+ok $? "... and it finished while the first was still waiting"
+wait "$slow_pid"
+ok $? "the lookup ends at destination_lookup_timeout: 450 (a failure defers, never downgrades)"
+sed 's/^/# /' "$TG_WORK/out.slow"
+gwlog | grep "slow" | sed 's/^/# gw: /'
+gwlog | grep -q "rcpt=<x@slow.example> refused: DANE lookup for slow.example failed: .*timed out"
+ok $? "logged as a lookup that timed out"
+
+# 18. counters in RFC 8460's terms
 st=$(ctl g stats 2>/dev/null)
 if printf '%s\n' "$st" | grep -q "daemon"; then
 	printf '%s\n' "$st" | grep -qi "tlsa.*validation-failure\|validation-failure.*tlsa"
