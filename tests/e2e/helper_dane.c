@@ -2,7 +2,7 @@
 /*
  * e2e helper: policy/dane*.c against a real validating lookup (libunbound over the test's
  * signed zone), driven by an epoll loop as a worker would, then optionally an SMTP session with
- * the DANE-configured SSL (daemon/tls_dane.c) to an MX.
+ * the DANE-configured SSL (ktls/dane.c) to an MX.
  *
  *   helper_dane --ta FILE --fwd IP[@PORT] [--host] NAME [--connect IP[:PORT]] [--rcpt ADDR]
  *               [--deadline MS]
@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/tls_dane.h"
+#include "ktls/dane.h"
 #include "policy/dane.h"
 
 static struct policy_dane_domain result;
@@ -173,11 +173,11 @@ static int smtp(const char *target, const struct policy_dane_host *h, const char
 	    cmd(&c, "STARTTLS\r\n", 220))
 		goto out;
 	ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx || tls_dane_ctx_enable(ctx))
+	if (!ctx || ktls_dane_ctx_enable(ctx))
 		goto out;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	c.ssl = SSL_new(ctx);
-	if (!c.ssl || tls_dane_ssl_config(c.ssl, h, result.domain, &usable, err, sizeof(err))) {
+	if (!c.ssl || ktls_dane_ssl_config(c.ssl, h, result.domain, &usable, err, sizeof(err))) {
 		printf("smtp config failed: %s\n", err);
 		goto out;
 	}
@@ -190,7 +190,7 @@ static int smtp(const char *target, const struct policy_dane_host *h, const char
 	if (!usable) {
 		printf("smtp tls=unauthenticated version=%s sni=%s\n", SSL_get_version(c.ssl),
 		       h->base);
-	} else if (tls_dane_check(c.ssl, buf, sizeof(buf))) {
+	} else if (ktls_dane_check(c.ssl, buf, sizeof(buf))) {
 		printf("smtp tls=failed detail=\"%s\"\n", buf);
 		cmd(&c, "QUIT\r\n", 221);
 		rc = 0;

@@ -2,7 +2,7 @@
 # e2e: DANE (RFC 7672) building blocks against a DNSSEC-signed zone with a private trust anchor
 # and a real Postfix MX.  policy/dane*.c looks up MX, addresses and TLSA through libunbound
 # (validating, driven by epoll in tests/e2e/helper_dane.c), then the helper speaks SMTP to the
-# MX with the SSL that daemon/tls_dane.c configured: a verified DANE match delivers a message, a
+# MX with the SSL that ktls/dane.c configured: a verified DANE match delivers a message, a
 # mismatch sends QUIT before MAIL (the MX's log has no MAIL and nothing is stored), a lookup
 # failure (expired signatures: bogus) never connects at all, an unsigned zone is "no DANE".
 # When posttls-finger and unbound are installed, posttls-finger's verdict on the same zone must
@@ -290,7 +290,7 @@ if command -v posttls-finger >/dev/null && why=$(dnssec_unbound_available); then
 		what="posttls-finger agrees ($ours)"
 		# The one known difference: for DANE-TA through a CNAME, Postfix 3.7 checks the
 		# expanded name and the next hop, not the MX host name the secure MX RRset gave;
-		# tlsgate accepts that name too (daemon/tls_dane.c).
+		# tlsgate accepts that name too (ktls/dane.c).
 		if [ "$d" = dane-tacname ]; then
 			want=failed
 			what="posttls-finger refuses the MX name for DANE-TA via CNAME (we: $ours)"
