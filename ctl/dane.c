@@ -238,7 +238,8 @@ out:
 	return rc;
 }
 
-/* ---- the verdict ------------------------------------------------------------------------------ */
+/* ---- the verdict ------------------------------------------------------------------------------
+ */
 
 enum action { ACT_DELIVER, ACT_DEFER, ACT_NONE };
 
@@ -305,7 +306,8 @@ static void decide(const struct check *k, struct verdict *v)
 		v->action = ACT_DEFER;
 		if (!strncmp(why, "failed: ", 8))
 			why += 8;
-		snprintf(v->text, sizeof(v->text), "%s[%s]: %s", k->failed_host, k->failed_addr, why);
+		snprintf(v->text, sizeof(v->text), "%s[%s]: %s", k->failed_host, k->failed_addr,
+			 why);
 		return;
 	}
 	v->action = ACT_DELIVER;
@@ -379,7 +381,8 @@ static int connect_all(struct check *k)
 					    k->deadline, p);
 			if (rc)
 				return ctl_fail("dane check", rc, NULL);
-			if (p->result == CTL_DANE_PROBE_FAILED || p->result == CTL_DANE_PROBE_ERROR) {
+			if (p->result == CTL_DANE_PROBE_FAILED ||
+			    p->result == CTL_DANE_PROBE_ERROR) {
 				if (!k->nfailed++) {
 					k->failed = p;
 					k->failed_host = h->name;
@@ -459,8 +462,8 @@ static int print_json(const struct check *k, const struct ctl_opts *o, const str
 	jsonw_start_object(w);
 	jsonw_string_field(w, "domain", k->timed_out ? k->name : d->domain);
 	jsonw_string_field(w, "state", k->timed_out ? "timeout" : policy_dane_state_name(d->state));
-	jsonw_string_field(w, "reason", k->timed_out ? "lookup cancelled at the deadline"
-						     : d->reason);
+	jsonw_string_field(w, "reason",
+			   k->timed_out ? "lookup cancelled at the deadline" : d->reason);
 	jsonw_bool_field(w, "implicit_mx", d->implicit_mx);
 	jsonw_name(w, "hosts");
 	jsonw_start_array(w);
@@ -507,7 +510,8 @@ static int print_json(const struct check *k, const struct ctl_opts *o, const str
 				jsonw_start_object(w);
 				jsonw_string_field(w, "address", a);
 				jsonw_u64_field(w, "port", k->port);
-				jsonw_string_field(w, "result", ctl_dane_probe_result_name(p->result));
+				jsonw_string_field(w, "result",
+						   ctl_dane_probe_result_name(p->result));
 				jsonw_string_field(w, "detail", p->detail);
 				jsonw_string_field_opt(w, "tls_version", p->version);
 				jsonw_string_field_opt(w, "cipher", p->cipher);

@@ -110,7 +110,7 @@ static int conn_write(struct conn *c, const char *s)
 				continue;
 			}
 			rc = w < 0 && (errno == EAGAIN || errno == EINTR) ? wait_fd(c, POLLOUT)
-									   : -EIO;
+									  : -EIO;
 		}
 		if (rc)
 			return rc;
@@ -264,7 +264,7 @@ int ctl_dane_probe(const struct sockaddr *addr, socklen_t alen, const struct pol
 	r = conn_reply(c);
 	if (r != 220) {
 		snprintf(p->detail, sizeof(p->detail), "greeting: %s",
-			 r > 0	       ? c->last
+			 r > 0		   ? c->last
 			 : r == -ETIMEDOUT ? "deadline reached"
 					   : strerror(-r));
 		goto quit;

@@ -14,19 +14,19 @@
 #include "policy/dane.h"
 
 enum ctl_dane_probe_result {
-	CTL_DANE_PROBE_VERIFIED,	/* a usable TLSA record matched */
-	CTL_DANE_PROBE_ENCRYPTED,	/* all records unusable: TLS without authentication */
-	CTL_DANE_PROBE_FAILED,		/* no record matched: the relay would not send MAIL */
-	CTL_DANE_PROBE_ERROR,		/* no TLS session (connect, STARTTLS refused, handshake,
-					 * deadline): the relay would defer as well */
+	CTL_DANE_PROBE_VERIFIED,  /* a usable TLSA record matched */
+	CTL_DANE_PROBE_ENCRYPTED, /* all records unusable: TLS without authentication */
+	CTL_DANE_PROBE_FAILED,	  /* no record matched: the relay would not send MAIL */
+	CTL_DANE_PROBE_ERROR,	  /* no TLS session (connect, STARTTLS refused, handshake,
+				   * deadline): the relay would defer as well */
 };
 
 struct ctl_dane_probe {
 	enum ctl_dane_probe_result result;
-	char detail[512];	/* "verified by DANE-EE(3) 1 1 (matched ...)", or why not */
-	char version[16];	/* "TLSv1.3", empty without TLS */
+	char detail[512]; /* "verified by DANE-EE(3) 1 1 (matched ...)", or why not */
+	char version[16]; /* "TLSv1.3", empty without TLS */
 	char cipher[64];
-	char sni[POLICY_DANE_NAME_MAX];	/* the name we sent (the TLSA base domain) */
+	char sni[POLICY_DANE_NAME_MAX]; /* the name we sent (the TLSA base domain) */
 };
 
 const char *ctl_dane_probe_result_name(enum ctl_dane_probe_result r);
