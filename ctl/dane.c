@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,6 +614,8 @@ static int dane_check(int argc, char **argv, const struct ctl_opts *o)
 	if (rc)
 		goto out;
 	if (k.connect && !k.timed_out) {
+		/* OpenSSL writes with write(2): an MX that closes early must not kill us. */
+		signal(SIGPIPE, SIG_IGN);
 		rc = connect_all(&k);
 		if (rc)
 			goto out;

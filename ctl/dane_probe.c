@@ -104,7 +104,7 @@ static int conn_write(struct conn *c, const char *s)
 			}
 			rc = ssl_wait(c, r);
 		} else {
-			w = write(c->fd, s + off, n - off);
+			w = send(c->fd, s + off, n - off, MSG_NOSIGNAL);
 			if (w > 0) {
 				off += (size_t)w;
 				continue;
