@@ -111,9 +111,10 @@ bpf_skel   := $(patsubst bpf/%.bpf.c,$(O)/bpf/%.skel.h,$(bpf_prog))
 VMLINUX_H  := $(O)/bpf/vmlinux.h
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
-# Archives, in link order (users before what they use); a module without sources has none.
+# Archives, in link order (users before what they use: ktls/dane.c uses policy/dane.c); a
+# module without sources has none.
 #   archive name : sources
-lib_modules := ctl:ctllib daemon:daemon control:control policy:policy smtp:smtp ktls:ktls \
+lib_modules := ctl:ctllib daemon:daemon control:control ktls:ktls policy:policy smtp:smtp \
 	tgbpf:bpfu hw:hw tgutil:util
 LIBS := $(foreach m,$(lib_modules),$(if $($(word 2,$(subst :, ,$(m)))_src),$(O)/lib$(word 1,$(subst :, ,$(m))).a))
 

@@ -11,8 +11,11 @@
  *   status.c   status, reload, log             monitor.c  live events
  *   stats.c    BPF counters from pinned maps (works while the daemon is down)
  *   sts.c      sts show/refresh/purge: MTA-STS policies
+ *   dane.c     dane check: the DANE lookup and verdict for a domain, offline (no daemon);
+ *              dane_probe.c its --connect (STARTTLS with ktls/dane.c's SSL, QUIT before MAIL)
  *   explain.c + received_explain.c  `explain message.eml`: was each hop encrypted?
- * ctl/ talks to the daemon only through control/ (the wire protocol and its client).
+ * ctl/ talks to the daemon only through control/ (the wire protocol and its client); `dane
+ * check` reads policy/dane.h and ktls/dane.h, never daemon/.
  */
 #ifndef TLSGATE_CTL_CTL_H
 #define TLSGATE_CTL_CTL_H
@@ -27,6 +30,7 @@ struct ctl_opts {
 	const char *bpf_pin_dir;	/* --pin-dir (default /sys/fs/bpf/tlsgate) */
 	const char *run_dir;	/* --run-dir (default /run/tlsgate): the daemon's netlink port */
 	int timeout_ms;		/* --timeout SEC: how long to wait for tlsgated's answer */
+	bool timeout_set;	/* --timeout was given (dane check has its own default) */
 };
 
 /* true when `arg` is a non-empty prefix of `word` (iproute2's matches()). */
@@ -54,5 +58,6 @@ int ctl_log(int argc, char **argv, const struct ctl_opts *o);		/* ctl_status.c *
 int ctl_stats(int argc, char **argv, const struct ctl_opts *o);	/* ctl_stats.c */
 int ctl_explain(int argc, char **argv, const struct ctl_opts *o);	/* ctl_explain.c */
 int ctl_sts(int argc, char **argv, const struct ctl_opts *o);		/* ctl/sts.c */
+int ctl_dane(int argc, char **argv, const struct ctl_opts *o);		/* ctl/dane.c */
 
 #endif

@@ -30,6 +30,7 @@ enum object {
 	OBJ_STATS,
 	OBJ_EXPLAIN,
 	OBJ_STS,
+	OBJ_DANE,
 	OBJ_HELP,
 	OBJ_VERSION,
 };
@@ -44,6 +45,7 @@ static const struct ctl_word objects[] = {
 	{"stats", OBJ_STATS},
 	{"explain", OBJ_EXPLAIN},
 	{"sts", OBJ_STS},
+	{"dane", OBJ_DANE},
 	{"help", OBJ_HELP},
 	{"version", OBJ_VERSION},
 	{NULL, 0},
@@ -53,7 +55,7 @@ static void usage(FILE *f)
 {
 	static const char text[] =
 		"Usage: tlsgatectl [OPTIONS] OBJECT COMMAND [ARGS]\n"
-		"OBJECT := { policy session monitor status reload log stats explain sts }\n"
+		"OBJECT := { policy session monitor status reload log stats explain sts dane }\n"
 		"  policy show [inbound|outbound]\n"
 		"  policy add [inbound|outbound] KEY LEVEL [ATTR=VALUE...]   (a Postfix line)\n"
 		"  policy del [inbound|outbound] KEY\n"
@@ -67,6 +69,7 @@ static void usage(FILE *f)
 		"  stats [show] [rule ID]             pinned BPF metrics (daemon may be down)\n"
 		"  explain [FILE | -]                 what a message's Received: headers say\n"
 		"  sts show|refresh|purge DOMAIN      MTA-STS: cached policy, fetch now, forget\n"
+		"  dane check DOMAIN [--host] [--connect]   what DANE makes the gateway do, and why\n"
 		"OPTIONS := { -j[son] | -p[retty] | -s[tats] | -v[erbose] | --run-dir DIR |\n"
 		"             --pin-dir DIR | --timeout SEC | -V[ersion] | -h[elp] }\n"
 		"Any unique prefix of an object or command will do: tlsgatectl pol sh\n";
@@ -95,6 +98,8 @@ static int dispatch(int obj, int argc, char **argv, const struct ctl_opts *o)
 		return ctl_explain(argc, argv, o);
 	case OBJ_STS:
 		return ctl_sts(argc, argv, o);
+	case OBJ_DANE:
+		return ctl_dane(argc, argv, o);
 	case OBJ_HELP:
 		usage(stdout);
 		return 0;
@@ -157,6 +162,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.timeout_ms = (int)(s * 1000);
+			o.timeout_set = true;
 			break;
 		}
 		case 'V':

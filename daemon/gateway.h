@@ -12,8 +12,8 @@
  *   datapath.c     the daemon's use of bpf/: attach, listeners, policy, drop events
  *   worker.c       one thread each: epoll loop (loop.c), listeners, a session host
  *   session*.c     the relay's state machine (map in session_int.h)
- *   tls_client.c, tls_server.c  the SSL_CTXs; config.c every key; buf.c side buffers;
- *   tls_dane.c     DANE on the client SSL (SSL_dane_*) and its outcome in words
+ *   tls_client.c, tls_server.c  the SSL_CTXs (DANE per SSL: ktls/dane.h); config.c every key;
+ *                  buf.c side buffers;
  *   tls_peer.c     the up leg's peer kept after the handshake: DANE and MTA-STS checked at RCPT
  *   events.c       events for `tlsgatectl monitor`; gateway.c this context
  *   sts_fetch.c, sts_job.c  MTA-STS policies fetched on the main loop into the on-disk cache

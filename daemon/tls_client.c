@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/tls_client.h"
-#include "daemon/tls_dane.h"
+#include "ktls/dane.h"
 #include "ktls/endpoint.h"
 
 #include <errno.h>
@@ -60,9 +60,9 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	/* Verification is judged after the handshake against the policy, as Postfix does: the
 	 * handshake itself never aborts on an untrusted certificate. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	/* DANE (tls_dane.c) needs the context's digest tables; SSLs that do not enable DANE
+	/* DANE (ktls/dane.c) needs the context's digest tables; SSLs that do not enable DANE
 	 * themselves are not affected. */
-	if (tls_dane_ctx_enable(ctx)) {
+	if (ktls_dane_ctx_enable(ctx)) {
 		snprintf(err, errlen, "cannot enable DANE on the client TLS context");
 		SSL_CTX_free(ctx);
 		return NULL;

@@ -4,7 +4,7 @@
  * does what OpenSSL's handshake does with a DANE-configured SSL (ssl_verify_cert_chain: the SSL's
  * SSL_DANE on an X509_STORE_CTX over the context's store, "ssl_server" defaults, the SSL's
  * verification parameters, X509_verify_cert, then the peer name moved back into the SSL), so that
- * tls_dane_outcome() reads and words the result exactly as after a handshake.
+ * ktls_dane_outcome() reads and words the result exactly as after a handshake.
  */
 #include <errno.h>
 #include <openssl/err.h>
@@ -18,10 +18,10 @@
 #include <time.h>
 
 #include "daemon/tls_client.h"
-#include "daemon/tls_dane.h"
+#include "ktls/dane.h"
 #include "daemon/tls_peer.h"
 
-/* Room for tls_dane_outcome's longest words: "verified by DANE-TA(2) 1 1 depth N name " + a
+/* Room for ktls_dane_outcome's longest words: "verified by DANE-TA(2) 1 1 depth N name " + a
  * name, or "no TLSA record matched (certificate verify: <OpenSSL's reason>)". */
 #define TLS_PEER_MEMO_TEXT (POLICY_DANE_NAME_MAX + 96)
 /* A session usually carries recipients of one domain, sometimes a few behind the same MX: two
@@ -169,7 +169,7 @@ static void memo_store(struct tls_peer *p, const unsigned char *key, int rc, con
 }
 
 /* The handshake's verification (ssl_verify_cert_chain) of the kept chain on scratch, an SSL that
- * tls_dane_ssl_config() prepared; its verify result and peer name are left in scratch. */
+ * ktls_dane_ssl_config() prepared; its verify result and peer name are left in scratch. */
 static int verify_like_handshake(const struct tls_peer *p, SSL_CTX *ctx, SSL *scratch)
 {
 	X509_STORE_CTX *x = X509_STORE_CTX_new();
@@ -213,7 +213,7 @@ int tls_peer_dane(struct tls_peer *p, SSL_CTX *ctx, const struct policy_dane_hos
 		snprintf(buf, len, "%s", m->text);
 		return m->rc;
 	}
-	/* A scratch SSL for its SSL_DANE and verification parameters: tls_dane_ssl_config()
+	/* A scratch SSL for its SSL_DANE and verification parameters: ktls_dane_ssl_config()
 	 * decides what OpenSSL is told, here as for the handshake. */
 	ERR_set_mark(); /* as in tls_peer_keep */
 	scratch = SSL_new(ctx);
@@ -222,7 +222,7 @@ int tls_peer_dane(struct tls_peer *p, SSL_CTX *ctx, const struct policy_dane_hos
 		snprintf(buf, len, "cannot check DANE: SSL_new failed");
 		return -ENOMEM;
 	}
-	rc = tls_dane_ssl_config(scratch, h, nexthop, &usable, text, sizeof(text));
+	rc = ktls_dane_ssl_config(scratch, h, nexthop, &usable, text, sizeof(text));
 	if (rc == -EIO) {
 		snprintf(buf, len, "%s", text);
 		goto out; /* not an answer about the peer: not remembered */
@@ -237,7 +237,7 @@ int tls_peer_dane(struct tls_peer *p, SSL_CTX *ctx, const struct policy_dane_hos
 			snprintf(buf, len, "cannot check DANE: out of memory");
 			goto out;
 		}
-		rc = tls_dane_outcome(scratch, text, sizeof(text));
+		rc = ktls_dane_outcome(scratch, text, sizeof(text));
 	}
 	if (keyed)
 		memo_store(p, key, rc, text);

@@ -7,7 +7,7 @@
  * once here so that every RCPT check afterwards is cheap.
  *
  *   DANE (RFC 7672): the kept chain verified against one MX host's TLSA records as a handshake
- *   configured by tls_dane_ssl_config() would verify it (same SSL_DANE set-up, same
+ *   configured by ktls_dane_ssl_config() would verify it (same SSL_DANE set-up, same
  *   X509_verify_cert, same words), on a scratch SSL, at the handshake's time; a small memo per
  *   peer answers a repeated question (same host, names and records) without verifying again.
  *   MTA-STS (RFC 8461 4.2): TLS 1.2 or later, a WebPKI-valid chain, the leaf valid for the MX
@@ -34,13 +34,13 @@ int tls_peer_keep(SSL *ssl, X509_STORE *webpki, struct tls_peer **out);
 void tls_peer_free(struct tls_peer *p);
 
 /*
- * DANE for one MX host: 0 with tls_dane_check's words in buf ("verified by DANE-EE(3) 1 1",
+ * DANE for one MX host: 0 with ktls_dane_check's words in buf ("verified by DANE-EE(3) 1 1",
  * "verified by DANE-TA(2) 1 1 depth 1 name mx1.example"), -EPERM with why ("no TLSA record
  * matched (certificate verify: ...)"; also for p NULL: no certificate).  ctx: the client context
  * (tls_client_ctx_new: DANE enabled; its trust store is the one the handshake would use).
  * -ENODATA when the host has no record to authenticate with (UNUSABLE_ALL, or OpenSSL took none
  * of its records): TLS without authentication, as RFC 7672 2.2 allows; -EINVAL for a NONE or
- * FAILED host (tls_dane_ssl_config's words); -ENOMEM, -EIO.  p is not const: the memo.
+ * FAILED host (ktls_dane_ssl_config's words); -ENOMEM, -EIO.  p is not const: the memo.
  */
 int tls_peer_dane(struct tls_peer *p, SSL_CTX *ctx, const struct policy_dane_host *host,
 		  const char *nexthop, char *buf, size_t len);

@@ -13,6 +13,8 @@
  *   endpoint.c the public endpoint calls, dispatching to the above
  *   fail.c     ktls_ep_fail(): the reason an endpoint failed (used by every file above)
  *   xfer.c     the pump: splice, or a bounce buffer
+ *   dane.c     DANE on a client SSL from a policy/dane.h host verdict (its own header, dane.h:
+ *              the relay and `tlsgatectl dane check` use it; nothing else here does)
  */
 #ifndef TLSGATE_KTLS_INTERNAL_H
 #define TLSGATE_KTLS_INTERNAL_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * DANE for SMTP (RFC 7672): which MX hosts of a domain have usable TLSA records, from DNSSEC-
- * validated answers.  The policy's resolution job only: no sockets, no TLS (daemon/tls_dane.c
+ * validated answers.  The policy's resolution job only: no sockets, no TLS (ktls/dane.c
  * configures an SSL from a verdict).
  *
  *   dane.c      the lookup state machine (MX -> A/AAAA -> TLSA per host) and the verdicts; it

@@ -356,7 +356,15 @@ gwlog | grep "slow" | sed 's/^/# gw: /'
 gwlog | grep -q "rcpt=<x@slow.example> refused: DANE lookup for slow.example failed: .*timed out"
 ok $? "logged as a lookup that timed out"
 
-# 18. counters in RFC 8460's terms
+# 18. outbound_dane = no: TLSA records are not asked for, MTA-STS still applies
+tg_gw n 2642 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}" -o outbound_dane=no
+ctl n sts refresh sts-nomatch.example > /dev/null || bail "sts refresh (n)"
+send 2642 bob@dane-bad.example 250
+ok $? "outbound_dane = no: the TLSA mismatch is not looked at, delivered"
+send 2642 bob@sts-nomatch.example 450
+ok $? "outbound_dane = no: MTA-STS enforce still refuses an MX outside its patterns"
+
+# 19. counters in RFC 8460's terms
 st=$(ctl g stats 2>/dev/null)
 if printf '%s\n' "$st" | grep -q "daemon"; then
 	printf '%s\n' "$st" | grep -qi "tlsa.*validation-failure\|validation-failure.*tlsa"

@@ -4,7 +4,7 @@
  * server with certificates from a test PKI), its SSL freed, then checked as at RCPT time.
  *
  * DANE: a differential against the handshake itself.  Every case configures the relay's client
- * SSL with tls_dane_ssl_config() for the host, handshakes, reads tls_dane_check(), keeps the peer,
+ * SSL with ktls_dane_ssl_config() for the host, handshakes, reads ktls_dane_check(), keeps the peer,
  * frees the SSL, and asks tls_peer_dane() the same question: both answers (code and words) must
  * be the same, and each case also has its own expected answer, so a check that is wrong in the
  * same way on both sides still fails.  Cases: DANE-EE(3) by key and certificate, digests and full
@@ -35,7 +35,7 @@
 
 #include "daemon/config.h"
 #include "daemon/tls_client.h"
-#include "daemon/tls_dane.h"
+#include "ktls/dane.h"
 #include "daemon/tls_peer.h"
 #include "tests/lib/tls_fixture.h"
 
@@ -126,7 +126,7 @@ struct run {
 	int keep_rc;
 	struct tls_peer *peer;
 	bool usable;
-	int check_rc; /* tls_dane_check's, 1 when it was not run */
+	int check_rc; /* ktls_dane_check's, 1 when it was not run */
 	char check[256];
 };
 
@@ -158,10 +158,10 @@ static void run_handshake(struct run *r)
 	r->usable = false;
 	if (r->dane)
 		assert_int_equal(
-			tls_dane_ssl_config(c, r->dane, r->nexthop, &r->usable, err, sizeof(err)),
+			ktls_dane_ssl_config(c, r->dane, r->nexthop, &r->usable, err, sizeof(err)),
 			0);
 	assert_int_equal(tls_fixture_handshake(c, s, sv[0], sv[1]), 0);
-	r->check_rc = r->usable ? tls_dane_check(c, r->check, sizeof(r->check)) : 1;
+	r->check_rc = r->usable ? ktls_dane_check(c, r->check, sizeof(r->check)) : 1;
 	r->keep_rc = tls_peer_keep(c, r->webpki, &r->peer);
 	/* What later checks use must not depend on the SSL any more. */
 	SSL_free(c);
@@ -423,7 +423,7 @@ static void test_dane_config_error_queue(void **state)
 	(void)state;
 	assert_non_null(ssl);
 	ee_host(&h, "mx1.example", short_digest, sizeof(short_digest));
-	assert_int_equal(tls_dane_ssl_config(ssl, &h, NULL, &usable, err, sizeof(err)), 0);
+	assert_int_equal(ktls_dane_ssl_config(ssl, &h, NULL, &usable, err, sizeof(err)), 0);
 	assert_false(usable);
 	assert_int_equal(ERR_peek_error(), 0);
 	SSL_free(ssl);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * daemon/tls_dane.c on the relay's client context (tls_client_ctx_new): TLSA matching through
+ * ktls/dane.c on the relay's client context (tls_client_ctx_new): TLSA matching through
  * OpenSSL on a real handshake over a socketpair, with the fixture's certificate and host verdicts
  * made by hand: DANE-EE(3) by key and by certificate (SHA-256, SHA-512, full), a mismatch, a
  * rollover pair, SNI = TLSA base domain, an all-unusable host (TLS, no authentication), and hosts
@@ -22,7 +22,7 @@
 
 #include "daemon/config.h"
 #include "daemon/tls_client.h"
-#include "daemon/tls_dane.h"
+#include "ktls/dane.h"
 #include "tests/lib/tls_fixture.h"
 
 static unsigned char spki256[32], spki512[64], cert256[32], *spki_der;
@@ -76,7 +76,7 @@ static void add(struct policy_dane_host *h, uint8_t u, uint8_t s, uint8_t m, con
 	t->len = (uint16_t)len;
 }
 
-/* Handshake with the fixture's server; rc of tls_dane_check, its text in buf, the SNI seen. */
+/* Handshake with the fixture's server; rc of ktls_dane_check, its text in buf, the SNI seen. */
 static int handshake(const struct policy_dane_host *h, bool *usable, char *buf, size_t len,
 		     char *sni, size_t snilen)
 {
@@ -99,13 +99,13 @@ static int handshake(const struct policy_dane_host *h, bool *usable, char *buf, 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	c = SSL_new(cctx);
 	s = SSL_new(sctx);
-	assert_int_equal(tls_dane_ssl_config(c, h, "example.org", usable, err, sizeof(err)), 0);
+	assert_int_equal(ktls_dane_ssl_config(c, h, "example.org", usable, err, sizeof(err)), 0);
 	SSL_set_fd(c, sv[0]);
 	SSL_set_fd(s, sv[1]);
 	assert_int_equal(tls_fixture_handshake(c, s, sv[0], sv[1]), 0);
 	name = SSL_get_servername(s, TLSEXT_NAMETYPE_host_name);
 	snprintf(sni, snilen, "%s", name ? name : "");
-	rc = *usable ? tls_dane_check(c, buf, len) : 1;
+	rc = *usable ? ktls_dane_check(c, buf, len) : 1;
 	SSL_free(c);
 	SSL_free(s);
 	SSL_CTX_free(cctx);
@@ -208,12 +208,12 @@ static void test_not_dane(void **state)
 	SSL *ssl;
 
 	(void)state;
-	assert_int_equal(tls_dane_ctx_enable(ctx), 0);
+	assert_int_equal(ktls_dane_ctx_enable(ctx), 0);
 	ssl = SSL_new(ctx);
 	host_init(&h, POLICY_DANE_NONE);
-	assert_int_equal(tls_dane_ssl_config(ssl, &h, NULL, &usable, err, sizeof(err)), -EINVAL);
+	assert_int_equal(ktls_dane_ssl_config(ssl, &h, NULL, &usable, err, sizeof(err)), -EINVAL);
 	host_init(&h, POLICY_DANE_FAILED);
-	assert_int_equal(tls_dane_ssl_config(ssl, &h, NULL, &usable, err, sizeof(err)), -EINVAL);
+	assert_int_equal(ktls_dane_ssl_config(ssl, &h, NULL, &usable, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "no DANE for mx1.example: failed");
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);

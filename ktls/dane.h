@@ -5,10 +5,11 @@
  * the log ("verified by DANE-EE(3) 1 1").  Only the two DANE usages reach OpenSSL: DANE-EE(3)
  * without name checks, DANE-TA(2) with the TLSA base domain and the MX host name as reference
  * identifiers (no partial wildcards).  The client SSL_CTX keeps SSL_VERIFY_NONE: the handshake
- * completes and tls_dane_check() decides, so a mismatch is reported, not a handshake alert.
+ * completes and ktls_dane_check() decides, so a mismatch is reported, not a handshake alert.
+ * Users: the relay's client (daemon/tls_client.c) and `tlsgatectl dane check` (ctl/dane.c).
  */
-#ifndef TLSGATE_DAEMON_TLS_DANE_H
-#define TLSGATE_DAEMON_TLS_DANE_H
+#ifndef TLSGATE_KTLS_DANE_H
+#define TLSGATE_KTLS_DANE_H
 
 #include <openssl/ssl.h>
 #include <stddef.h>
@@ -16,7 +17,7 @@
 #include "policy/dane.h"
 
 /* Once per client SSL_CTX, before any SSL is made from it (tls_client_ctx_new does).  0, -EIO. */
-int tls_dane_ctx_enable(SSL_CTX *ctx);
+int ktls_dane_ctx_enable(SSL_CTX *ctx);
 
 /*
  * Configure ssl (not yet connected) for host: SNI = TLSA base domain; for a USABLE host DANE
@@ -27,7 +28,7 @@ int tls_dane_ctx_enable(SSL_CTX *ctx);
  * -EINVAL.  When OpenSSL takes none of the records (a digest it lacks) *usable is false: treat
  * the host as UNUSABLE_ALL.  0 or -errno with err.
  */
-int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *host, const char *nexthop,
+int ktls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *host, const char *nexthop,
 			bool *usable, char *err, size_t errlen);
 
 /*
@@ -36,13 +37,13 @@ int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *host, const cha
  * name mx1.test"), or -EPERM with why ("no TLSA record matched (certificate verify: ...)").
  */
 /* Call it before the SSL is released (ktls_ep_release_ssl): it reads the verification state. */
-int tls_dane_check(SSL *ssl, char *buf, size_t len);
+int ktls_dane_check(SSL *ssl, char *buf, size_t len);
 
 /*
- * tls_dane_check's verdict and words from the DANE state a verification left in ssl (its
+ * ktls_dane_check's verdict and words from the DANE state a verification left in ssl (its
  * verify result, SSL_get0_dane_authority, SSL_get0_peername), whoever ran it: the handshake, or
  * daemon/tls_peer.c's later check of a kept chain on a scratch SSL.
  */
-int tls_dane_outcome(SSL *ssl, char *buf, size_t len);
+int ktls_dane_outcome(SSL *ssl, char *buf, size_t len);
 
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * DANE on the client SSL: see daemon/tls_dane.h.  OpenSSL does the matching (SSL_dane_tlsa_add,
+ * DANE on the client SSL: see ktls/dane.h.  OpenSSL does the matching (SSL_dane_tlsa_add,
  * then its verifier); this file only chooses what RFC 7672 asks of it and reports the outcome.
  */
 #include <errno.h>
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "daemon/tls_dane.h"
+#include "ktls/dane.h"
 
-int tls_dane_ctx_enable(SSL_CTX *ctx)
+int ktls_dane_ctx_enable(SSL_CTX *ctx)
 {
 	if (SSL_CTX_dane_enable(ctx) <= 0)
 		return -EIO;
@@ -23,7 +23,7 @@ int tls_dane_ctx_enable(SSL_CTX *ctx)
 	return 0;
 }
 
-int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *h, const char *nexthop,
+int ktls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *h, const char *nexthop,
 			bool *usable, char *err, size_t errlen)
 {
 	size_t added = 0;
@@ -80,16 +80,16 @@ int tls_dane_ssl_config(SSL *ssl, const struct policy_dane_host *h, const char *
 	return 0;
 }
 
-int tls_dane_check(SSL *ssl, char *buf, size_t len)
+int ktls_dane_check(SSL *ssl, char *buf, size_t len)
 {
 	if (!SSL_get0_peer_certificate(ssl)) {
 		snprintf(buf, len, "no TLSA record matched (no server certificate)");
 		return -EPERM;
 	}
-	return tls_dane_outcome(ssl, buf, len);
+	return ktls_dane_outcome(ssl, buf, len);
 }
 
-int tls_dane_outcome(SSL *ssl, char *buf, size_t len)
+int ktls_dane_outcome(SSL *ssl, char *buf, size_t len)
 {
 	long vr = SSL_get_verify_result(ssl);
 	uint8_t usage = 0, sel = 0, mtype = 0;
