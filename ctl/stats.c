@@ -208,7 +208,7 @@ int ctl_stats(int argc, char **argv, const struct ctl_opts *o)
 	bool prom = false, bpf;
 	long rule = -1;
 	char *end;
-	int err;
+	int err, rc;
 
 	for (int i = 0; i < argc; i++) {
 		if (ctl_matches(argv[i], "show")) {
@@ -239,11 +239,9 @@ int ctl_stats(int argc, char **argv, const struct ctl_opts *o)
 		fprintf(stderr, "tlsgatectl: stats: cannot read the BPF counters in %s: %s%s\n",
 			pin_dir, strerror(-err),
 			err == -ENOENT ? " (is the BPF half attached? see tlsgated)" : "");
-		/* A daemon running without its BPF half still has counters to show. */
-		if (!d.up) {
-			ctl_stats_daemon_free(&d);
+		/* The daemon's part is still shown: it may run without its BPF half. */
+		if (rule >= 0)
 			return 1;
-		}
 	}
 	bpf = !err;
 	err = 0;
@@ -262,6 +260,8 @@ int ctl_stats(int argc, char **argv, const struct ctl_opts *o)
 	}
 	if (bpf)
 		tg_metrics_free(&m);
+	/* Fails when nothing could be read, or the output could not be written. */
+	rc = err || (!bpf && !d.up) ? 1 : 0;
 	ctl_stats_daemon_free(&d);
-	return err ? 1 : 0;
+	return rc;
 }
