@@ -17,10 +17,12 @@
 #include <netlink/msg.h>
 
 #define STR(max) {.type = NLA_STRING, .maxlen = (max)}
+#define NAME_MAX_LEN 128 /* names, including the NUL */
+#define TYPE_MAX_LEN 32
 
 static const struct nla_policy metric_policy[NLPROTO_METRIC_MAX + 1] = {
-	[NLPROTO_METRIC_NAME] = STR(128),
-	[NLPROTO_METRIC_TYPE] = STR(16),
+	[NLPROTO_METRIC_NAME] = STR(NAME_MAX_LEN),
+	[NLPROTO_METRIC_TYPE] = STR(TYPE_MAX_LEN),
 	[NLPROTO_METRIC_HELP] = STR(NLPROTO_STR_MAX),
 	[NLPROTO_METRIC_SAMPLE] = {.type = NLA_NESTED},
 };
@@ -31,13 +33,13 @@ static const struct nla_policy sample_policy[NLPROTO_SAMPLE_MAX + 1] = {
 };
 
 static const struct nla_policy label_policy[NLPROTO_LABEL_MAX + 1] = {
-	[NLPROTO_LABEL_NAME] = STR(128),
+	[NLPROTO_LABEL_NAME] = STR(NAME_MAX_LEN),
 	[NLPROTO_LABEL_VALUE] = STR(NLPROTO_STR_MAX),
 };
 
 bool nlproto_metric_name_ok(const char *s)
 {
-	if (!s || !*s || (*s >= '0' && *s <= '9'))
+	if (!s || !*s || (*s >= '0' && *s <= '9') || strlen(s) >= NAME_MAX_LEN)
 		return false;
 	for (; *s; s++)
 		if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -81,14 +83,17 @@ static int metric_check(const struct nlproto_metric *mf, size_t *size)
 	size_t n = sizeof(struct nlattr) + str_size(mf->name) + str_size(mf->type) +
 		   str_size(mf->help);
 
-	if (!nlproto_metric_name_ok(mf->name) || !mf->type)
+	/* What the decoder would refuse is refused here, where the daemon can log it. */
+	if (!nlproto_metric_name_ok(mf->name) || !mf->type || strlen(mf->type) >= TYPE_MAX_LEN ||
+	    (mf->help && strlen(mf->help) >= NLPROTO_STR_MAX))
 		return -EINVAL;
 	for (size_t i = 0; i < mf->nsample; i++) {
 		size_t ss = sample_size(&mf->sample[i]);
 
 		for (size_t j = 0; j < mf->sample[i].nlabel; j++)
 			if (!nlproto_metric_name_ok(mf->sample[i].label[j].name) ||
-			    !mf->sample[i].label[j].value)
+			    !mf->sample[i].label[j].value ||
+			    strlen(mf->sample[i].label[j].value) >= NLPROTO_STR_MAX)
 				return -EINVAL;
 		if (ss > UINT16_MAX)
 			return -EMSGSIZE;

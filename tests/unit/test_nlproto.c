@@ -326,8 +326,8 @@ static void test_metrics_bad_names(void **state)
 	const struct nlproto_label bad_label = {"res-ult", "x"};
 	const struct nlproto_sample s = {&bad_label, 1, 1};
 	const struct nlproto_metric bad_name = {"9lives", "counter", NULL, NULL, 0},
-				    bad_lbl = {"ok_name", "counter", NULL, &s, 1},
-				    no_type = {"ok_name", NULL, NULL, NULL, 0};
+				    bad_lbl = {"ok_name", "counter", NULL, &s, 1};
+	struct nlproto_metric no_type = {"ok_name", NULL, NULL, NULL, 0};
 	struct nl_msg *m = nlproto_msg_new(NLPROTO_MSG_METRICS, 0, 1, 0, 0);
 	struct nlproto_metrics out;
 	struct nlattr *nest, *sn, *ln;
@@ -341,6 +341,8 @@ static void test_metrics_bad_names(void **state)
 	assert_false(nlproto_metric_name_ok("a{b}"));
 	assert_int_equal(nlproto_put_metric(m, &bad_name), -EINVAL);
 	assert_int_equal(nlproto_put_metric(m, &bad_lbl), -EINVAL);
+	assert_int_equal(nlproto_put_metric(m, &no_type), -EINVAL);
+	no_type.type = "a_type_longer_than_the_decoder_takes";
 	assert_int_equal(nlproto_put_metric(m, &no_type), -EINVAL);
 	nlmsg_free(m);
 
