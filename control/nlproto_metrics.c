@@ -16,7 +16,10 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
-#define STR(max) {.type = NLA_STRING, .maxlen = (max)}
+#define STR(max)                                    \
+	{                                           \
+		.type = NLA_STRING, .maxlen = (max) \
+	}
 #define NAME_MAX_LEN 128 /* names, including the NUL */
 #define TYPE_MAX_LEN 32
 

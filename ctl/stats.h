@@ -13,10 +13,10 @@
 #include "lib/jsonw.h"
 
 struct ctl_stats_daemon {
-	bool up;	  /* tlsgated answered with its counters */
-	bool running;	  /* it could be reached at all (an error may still follow) */
+	bool up;		    /* tlsgated answered with its counters */
+	bool running;		    /* it could be reached at all (an error may still follow) */
 	char why[NLPROTO_TEXT_MAX]; /* when !up: why not, in words */
-	void *reply;	  /* the METRICS message, which ms points into */
+	void *reply;		    /* the METRICS message, which ms points into */
 	struct nlproto_metrics ms;
 };
 

@@ -101,8 +101,8 @@ static void text_family(const struct nlproto_metric *mf)
 	}
 	if (nl == 1) {
 		for (size_t i = 0; i < mf->nsample; i++)
-			printf(" %s %" PRIu64, mf->sample[i].nlabel ? mf->sample[i].label[0].value
-								    : "-",
+			printf(" %s %" PRIu64,
+			       mf->sample[i].nlabel ? mf->sample[i].label[0].value : "-",
 			       mf->sample[i].value);
 		printf("\n");
 		return;
@@ -211,11 +211,11 @@ static void prom_escaped(const char *s, bool quote)
 static void prom_family(const struct nlproto_metric *mf)
 {
 	bool counter = mf->type && !strcmp(mf->type, "counter");
-	const char *type = counter || (mf->type && !strcmp(mf->type, "gauge")) ? mf->type
-									     : "untyped";
+	const char *type =
+		counter || (mf->type && !strcmp(mf->type, "gauge")) ? mf->type : "untyped";
 	size_t len = strlen(mf->name);
-	const char *total = counter && !(len > 6 && !strcmp(mf->name + len - 6, "_total"))
-				    ? "_total" : "";
+	const char *total =
+		counter && !(len > 6 && !strcmp(mf->name + len - 6, "_total")) ? "_total" : "";
 
 	printf("# HELP tlsgate_daemon_%s%s ", mf->name, total);
 	prom_escaped(mf->help ? mf->help : mf->name, false);
@@ -236,7 +236,8 @@ static void prom_family(const struct nlproto_metric *mf)
 void ctl_stats_daemon_prometheus(const struct ctl_stats_daemon *d)
 {
 	printf("# HELP tlsgate_daemon_up Whether tlsgated answered with its counters (1) or not "
-	       "(0).\n# TYPE tlsgate_daemon_up gauge\ntlsgate_daemon_up %d\n", d->up);
+	       "(0).\n# TYPE tlsgate_daemon_up gauge\ntlsgate_daemon_up %d\n",
+	       d->up);
 	for (size_t i = 0; d->up && i < d->ms.nmetric; i++)
 		prom_family(&d->ms.metric[i]);
 }

@@ -16,7 +16,9 @@ struct counters_scalar {
 	const char *help;
 };
 
-#define SCALAR(field, type, help) {#field, type, offsetof(struct gateway_counters, field), help}
+/* clang-format off */
+#define SCALAR(field, type, help) { #field, type, offsetof(struct gateway_counters, field), help }
+/* clang-format on */
 
 static const struct counters_scalar scalars[] = {
 	SCALAR(sessions_active, "gauge", "Sessions open now."),
@@ -52,12 +54,17 @@ struct counters_pair {
 #define OFF(field) offsetof(struct gateway_counters, field)
 
 static const struct counters_pair pairs[] = {
-	{"sessions", "direction", {{"outbound", OFF(sessions_outbound)},
-				   {"inbound", OFF(sessions_inbound)}},
+	{"sessions",
+	 "direction",
+	 {{"outbound", OFF(sessions_outbound)}, {"inbound", OFF(sessions_inbound)}},
 	 "Sessions accepted since the start, by direction."},
-	{"messages", "result", {{"ok", OFF(messages_ok)}, {"failed", OFF(messages_failed)}},
+	{"messages",
+	 "result",
+	 {{"ok", OFF(messages_ok)}, {"failed", OFF(messages_failed)}},
 	 "Messages relayed, by the next hop's final answer to the data (2xx ok)."},
-	{"tls_established", "leg", {{"next_hop", OFF(tls_up)}, {"client", OFF(tls_down)}},
+	{"tls_established",
+	 "leg",
+	 {{"next_hop", OFF(tls_up)}, {"client", OFF(tls_down)}},
 	 "TLS sessions established, by leg: to the next hop (we are the client) or with the "
 	 "client (we are the server)."},
 };
@@ -73,8 +80,11 @@ static int report_scalars(const struct gateway_counters *c, control_metric_cb cb
 
 	for (size_t i = 0; !err && i < sizeof(scalars) / sizeof(scalars[0]); i++) {
 		struct nlproto_sample s = {.value = load(c, scalars[i].off)};
-		struct nlproto_metric mf = {.name = scalars[i].name, .type = scalars[i].type,
-					    .help = scalars[i].help, .sample = &s, .nsample = 1};
+		struct nlproto_metric mf = {.name = scalars[i].name,
+					    .type = scalars[i].type,
+					    .help = scalars[i].help,
+					    .sample = &s,
+					    .nsample = 1};
 
 		err = cb(arg, &mf);
 	}
@@ -90,8 +100,11 @@ static int report_pairs(const struct gateway_counters *c, control_metric_cb cb, 
 		struct nlproto_label l[2] = {{p->label, p->v[0].value}, {p->label, p->v[1].value}};
 		struct nlproto_sample s[2] = {{&l[0], 1, load(c, p->v[0].off)},
 					      {&l[1], 1, load(c, p->v[1].off)}};
-		struct nlproto_metric mf = {.name = p->name, .type = "counter", .help = p->help,
-					    .sample = s, .nsample = 2};
+		struct nlproto_metric mf = {.name = p->name,
+					    .type = "counter",
+					    .help = p->help,
+					    .sample = s,
+					    .nsample = 2};
 
 		err = cb(arg, &mf);
 	}
@@ -114,7 +127,9 @@ static int report_rpt(const struct gateway_counters *c, control_metric_cb cb, vo
 		ss[p] = (struct nlproto_sample){&sl[p], 1, atomic_load(&c->rpt_success[p])};
 	}
 	mf = (struct nlproto_metric){
-		.name = "policy_success", .type = "counter", .sample = ss,
+		.name = "policy_success",
+		.type = "counter",
+		.sample = ss,
 		.nsample = POLICY_RPT_NPOLICY,
 		.help = "Recipient verdicts that satisfied the destination's own policy "
 			"(RFC 8460 successful sessions), by policy type."};
@@ -125,8 +140,10 @@ static int report_rpt(const struct gateway_counters *c, control_metric_cb cb, vo
 	for (int p = 0; p < POLICY_RPT_NPOLICY; p++) {
 		for (int r = 0; r < POLICY_RPT_NRESULT; r++) {
 			for (int o = 0; o < 2; o++, n++) {
-				fl[n][0] = (struct nlproto_label){"policy", policy_rpt_policy_name(p)};
-				fl[n][1] = (struct nlproto_label){"result", policy_rpt_result_name(r)};
+				fl[n][0] =
+					(struct nlproto_label){"policy", policy_rpt_policy_name(p)};
+				fl[n][1] =
+					(struct nlproto_label){"result", policy_rpt_result_name(r)};
 				fl[n][2] = (struct nlproto_label){"outcome",
 								  o ? "would_fail" : "refused"};
 				fs[n] = (struct nlproto_sample){
@@ -137,7 +154,10 @@ static int report_rpt(const struct gateway_counters *c, control_metric_cb cb, vo
 		}
 	}
 	mf = (struct nlproto_metric){
-		.name = "policy_result", .type = "counter", .sample = fs, .nsample = n,
+		.name = "policy_result",
+		.type = "counter",
+		.sample = fs,
+		.nsample = n,
 		.help = "Recipient verdicts that failed the destination's own policy, by RFC 8460 "
 			"result type: refused (4xx) or, under MTA-STS testing, delivered anyway "
 			"(would_fail)."};

@@ -158,9 +158,10 @@ static void test_prometheus(void **state)
 	assert_non_null(strstr(out, "tlsgate_daemon_policy_result_total{policy=\"tlsa\","
 				    "result=\"dane-required\",outcome=\"refused\"} 1\n"));
 	/* an unknown type is untyped and keeps its name; label values escaped */
-	assert_non_null(strstr(out, "# HELP tlsgate_daemon_odd odd\n"
-				    "# TYPE tlsgate_daemon_odd untyped\n"
-				    "tlsgate_daemon_odd{why=\"a \\\"quoted\\\\\\\" \\nvalue\"} 1\n"));
+	assert_non_null(strstr(out,
+			       "# HELP tlsgate_daemon_odd odd\n"
+			       "# TYPE tlsgate_daemon_odd untyped\n"
+			       "tlsgate_daemon_odd{why=\"a \\\"quoted\\\\\\\" \\nvalue\"} 1\n"));
 	free(out);
 	ctl_stats_daemon_free(&d);
 
