@@ -106,6 +106,7 @@ static const struct nla_policy nlproto_policy[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_STS_FAILURES] = U32,
 	[NLPROTO_A_STS_FETCHES] = U32,
 	[NLPROTO_A_STS_FORCE] = U8,
+	[NLPROTO_A_METRIC] = {.type = NLA_NESTED},
 };
 
 static const char *const attr_names[NLPROTO_A_MAX + 1] = {
@@ -178,6 +179,7 @@ static const char *const attr_names[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_STS_FAILURES] = "sts-failures",
 	[NLPROTO_A_STS_FETCHES] = "sts-fetches",
 	[NLPROTO_A_STS_FORCE] = "sts-force",
+	[NLPROTO_A_METRIC] = "metric",
 };
 
 static const char *const msg_names[] = {
@@ -199,6 +201,8 @@ static const char *const msg_names[] = {
 	[NLPROTO_MSG_STS - NLPROTO_MSG_STATUS_GET] = "sts reply",
 	[NLPROTO_MSG_STS_REFRESH - NLPROTO_MSG_STATUS_GET] = "sts refresh",
 	[NLPROTO_MSG_STS_PURGE - NLPROTO_MSG_STATUS_GET] = "sts purge",
+	[NLPROTO_MSG_METRICS_GET - NLPROTO_MSG_STATUS_GET] = "stats",
+	[NLPROTO_MSG_METRICS - NLPROTO_MSG_STATUS_GET] = "stats reply",
 };
 
 const char *nlproto_msg_name(uint16_t type, char *buf, size_t len)

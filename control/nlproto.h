@@ -8,6 +8,7 @@
  *
  * control/ is the control plane, for both ends (it knows nothing of policies or sessions):
  *   nlproto.c, nlproto_obj.c  this wire protocol
+ *   nlproto_metrics.c  the daemon's own counters as metric families (name, labels, values)
  *   server.c    the daemon's socket: receive (size-checked, with credentials), dispatch, send
  *   requests.c  one handler per request type, calling the ops the daemon implements
  *   reply.c     answers gathered into one datagram, dump pages
@@ -87,6 +88,8 @@ enum nlproto_msg {
 	NLPROTO_MSG_STS,
 	NLPROTO_MSG_STS_REFRESH,  /* STS_DOMAIN [STS_FORCE] -> ack (the fetch runs on) */
 	NLPROTO_MSG_STS_PURGE,	  /* STS_DOMAIN -> ack */
+	NLPROTO_MSG_METRICS_GET,  /* -> METRICS (the daemon's own counters) */
+	NLPROTO_MSG_METRICS,	  /* METRIC... */
 	__NLPROTO_MSG_END,
 };
 
@@ -171,6 +174,8 @@ enum nlproto_attr {
 	NLPROTO_A_STS_FAILURES,	    /* u32: consecutive */
 	NLPROTO_A_STS_FETCHES,	    /* u32: policies fetched since the daemon started */
 	NLPROTO_A_STS_FORCE,	    /* u8: refresh: fetch even if the TXT id is unchanged */
+
+	NLPROTO_A_METRIC, /* nested nlproto_metric_attr, repeated: one metric family */
 	__NLPROTO_A_END,
 };
 #define NLPROTO_A_MAX (__NLPROTO_A_END - 1)
@@ -201,6 +206,38 @@ enum nlproto_listener_attr {
 	__NLPROTO_LISTENER_END,
 };
 #define NLPROTO_LISTENER_MAX (__NLPROTO_LISTENER_END - 1)
+
+/*
+ * The daemon's counters travel as metric families in Prometheus' data model, named and
+ * labelled by the daemon: a counter it adds needs no wire change, and an older CLI prints it.
+ * A family's samples come grouped by their label values in label order (all samples of
+ * policy="sts" together, ...), so the CLI can nest them as it reads.
+ */
+enum nlproto_metric_attr {
+	NLPROTO_METRIC_UNSPEC,
+	NLPROTO_METRIC_NAME,   /* string: [a-zA-Z_][a-zA-Z0-9_]*, no prefix, no _total */
+	NLPROTO_METRIC_TYPE,   /* string: counter, gauge */
+	NLPROTO_METRIC_HELP,   /* string: one line */
+	NLPROTO_METRIC_SAMPLE, /* nested nlproto_sample_attr, repeated */
+	__NLPROTO_METRIC_END,
+};
+#define NLPROTO_METRIC_MAX (__NLPROTO_METRIC_END - 1)
+
+enum nlproto_sample_attr {
+	NLPROTO_SAMPLE_UNSPEC,
+	NLPROTO_SAMPLE_VALUE, /* u64 */
+	NLPROTO_SAMPLE_LABEL, /* nested nlproto_label_attr, repeated, the family's label order */
+	__NLPROTO_SAMPLE_END,
+};
+#define NLPROTO_SAMPLE_MAX (__NLPROTO_SAMPLE_END - 1)
+
+enum nlproto_label_attr {
+	NLPROTO_LABEL_UNSPEC,
+	NLPROTO_LABEL_NAME,  /* string: [a-zA-Z_][a-zA-Z0-9_]* */
+	NLPROTO_LABEL_VALUE, /* string */
+	__NLPROTO_LABEL_END,
+};
+#define NLPROTO_LABEL_MAX (__NLPROTO_LABEL_END - 1)
 
 /* ethtool tls-hw-{tx,rx}-offload as the daemon found it. */
 enum nlproto_offload {
@@ -319,6 +356,32 @@ struct nlproto_sts {
 	uint32_t failures, fetches;
 };
 
+/* One metric family (borrowed strings, as above). */
+struct nlproto_label {
+	const char *name, *value;
+};
+
+struct nlproto_sample {
+	const struct nlproto_label *label;
+	size_t nlabel;
+	uint64_t value;
+};
+
+struct nlproto_metric {
+	const char *name; /* "rcpt_tls_refused" */
+	const char *type; /* "counter", "gauge" */
+	const char *help; /* NULL = none */
+	const struct nlproto_sample *sample;
+	size_t nsample;
+};
+
+/* A METRICS message decoded: the families point into the message and into mem (one block). */
+struct nlproto_metrics {
+	struct nlproto_metric *metric;
+	size_t nmetric;
+	void *mem;
+};
+
 /* ---- framing (nlproto.c) ---- */
 
 /*
@@ -390,6 +453,20 @@ int nlproto_put_sts(struct nl_msg *m, const struct nlproto_sts *s);
 /* mx[] (cap entries) receives the patterns; -E2BIG when there are more. */
 int nlproto_parse_sts(const struct nlmsghdr *nlh, struct nlproto_sts *s, const char **mx,
 		      size_t cap, char *msg, size_t msglen);
+
+/* ---- metrics (nlproto_metrics.c) ---- */
+
+/* Append one family as an NLPROTO_A_METRIC: 0, -EINVAL (a bad name), -EMSGSIZE, -ENOMEM. */
+int nlproto_put_metric(struct nl_msg *m, const struct nlproto_metric *mf);
+/*
+ * Every family of a METRICS message, names checked; free with nlproto_metrics_free (also after
+ * a failure).  0, -EINVAL / -EBADMSG with the reason in msg, -ENOMEM.
+ */
+int nlproto_parse_metrics(const struct nlmsghdr *nlh, struct nlproto_metrics *out, char *msg,
+			  size_t msglen);
+void nlproto_metrics_free(struct nlproto_metrics *ms);
+/* A Prometheus metric or label name: [a-zA-Z_][a-zA-Z0-9_]*. */
+bool nlproto_metric_name_ok(const char *s);
 
 int nlproto_put_event(struct nl_msg *m, const struct nlproto_event *ev);
 /* sess receives the session fields when the event has any (ev->session then points to it). */

@@ -392,6 +392,33 @@ static int do_sts(struct control_server *s, const struct control_request *rq,
 	return op_result(err, msg, msglen);
 }
 
+/* ---- the daemon's counters ---- */
+
+static int metric_cb(void *arg, const struct nlproto_metric *mf)
+{
+	return nlproto_put_metric(arg, mf);
+}
+
+/* One message holds them all: a few dozen samples, far from a page. */
+static int do_metrics(struct control_server *s, const struct control_request *rq,
+		      struct control_reply *rp, char *msg, size_t msglen)
+{
+	struct nl_msg *m;
+	int err;
+
+	if (!s->ops->metrics)
+		return unsupported("stats", msg, msglen);
+	m = nlproto_msg_new(NLPROTO_MSG_METRICS, 0, rq->nlh->nlmsg_seq, rp->port, 0);
+	if (!m)
+		return -ENOMEM;
+	err = s->ops->metrics(s->ctx, metric_cb, m);
+	if (err) {
+		nlmsg_free(m);
+		return op_result(err, msg, msglen);
+	}
+	return control_reply_add(rp, m);
+}
+
 static const struct control_handler handlers[] = {
 	{NLPROTO_MSG_STATUS_GET, CTL_ACCESS_READ, do_status},
 	{NLPROTO_MSG_POLICY_GET, CTL_ACCESS_READ, do_policy_get},
@@ -406,6 +433,7 @@ static const struct control_handler handlers[] = {
 	{NLPROTO_MSG_STS_GET, CTL_ACCESS_READ, do_sts},
 	{NLPROTO_MSG_STS_REFRESH, CTL_ACCESS_WRITE, do_sts},
 	{NLPROTO_MSG_STS_PURGE, CTL_ACCESS_WRITE, do_sts},
+	{NLPROTO_MSG_METRICS_GET, CTL_ACCESS_READ, do_metrics},
 };
 
 const struct control_handler *control_handler_find(uint16_t type)

@@ -41,6 +41,8 @@ struct control_server;
 typedef int (*control_rule_cb)(void *arg, const struct nlproto_rule *r);
 typedef int (*control_session_cb)(void *arg, const struct nlproto_session *s);
 typedef int (*control_sts_cb)(void *arg, const struct nlproto_sts *s);
+/* metrics: one family (all its samples); 0 to go on, -errno to stop. */
+typedef int (*control_metric_cb)(void *arg, const struct nlproto_metric *mf);
 
 #define CONTROL_DIR_ANY (-1) /* policy_dump: both directions */
 
@@ -96,6 +98,11 @@ struct control_ops {
 	int (*sts_refresh)(void *ctx, const char *domain, bool force, char *msg, size_t msglen);
 	/* Forget domain's cached policy, on disk too (-ENOENT: nothing cached). */
 	int (*sts_purge)(void *ctx, const char *domain, char *msg, size_t msglen);
+	/*
+	 * The daemon's own counters: every family through cb, stopping at its first failure
+	 * (returned).  Names and labels are the daemon's (nlproto.h, struct nlproto_metric).
+	 */
+	int (*metrics)(void *ctx, control_metric_cb cb, void *arg);
 };
 
 struct control_server_opts {

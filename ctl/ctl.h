@@ -10,6 +10,7 @@
  *   policy.c   policy show/add/del/import/check          session.c  session list/show/kill
  *   status.c   status, reload, log             monitor.c  live events
  *   stats.c    BPF counters from pinned maps (works while the daemon is down)
+ *   stats_daemon.c  and after them the daemon's own counters, when it answers
  *   sts.c      sts show/refresh/purge: MTA-STS policies
  *   dane.c     dane check: the DANE lookup and verdict for a domain, offline (no daemon);
  *              dane_probe.c its --connect (STARTTLS with ktls/dane.c's SSL, QUIT before MAIL)

@@ -66,7 +66,7 @@ static void usage(FILE *f)
 		"  status                             version, uptime, kTLS, offload, counts\n"
 		"  reload                             re-read configuration and policy files\n"
 		"  log level [err|warn|info|debug]\n"
-		"  stats [show] [rule ID]             pinned BPF metrics (daemon may be down)\n"
+		"  stats [show] [rule ID] [prometheus] BPF metrics (daemon may be down), daemon's counters\n"
 		"  explain [FILE | -]                 what a message's Received: headers say\n"
 		"  sts show|refresh|purge DOMAIN      MTA-STS: cached policy, fetch now, forget\n"
 		"  dane check DOMAIN [--host] [--connect]   what DANE makes the gateway do, and why\n"

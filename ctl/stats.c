@@ -3,9 +3,10 @@
  * tlsgatectl stats [show] [rule ID] [prometheus]
  *
  * The BPF programs' counters, read straight from the pinned maps (bpf/metrics.c), so it works
- * while the daemon is down.  Three renderings of the same numbers: an `ip -s`-like text block per
- * scope (global, then each policy rule), `-j` JSON (lib/jsonw), and the Prometheus text
- * exposition format (`prometheus` or `--prometheus`).
+ * while the daemon is down; then, without `rule`, the daemon's own counters when it answers
+ * (stats_daemon.c).  Three renderings of the same numbers: an `ip -s`-like text block per scope
+ * (global, then each policy rule, then the daemon), `-j` JSON (lib/jsonw), and the Prometheus
+ * text exposition format (`prometheus` or `--prometheus`).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 #include "bpf/common.h"
 #include "bpf/metrics.h"
 #include "ctl/ctl.h"
+#include "ctl/stats.h"
 #include "lib/jsonw.h"
 
 struct ctr_name {
@@ -109,8 +111,9 @@ static void json_scope(struct jsonw *w, const struct tg_counters *c)
 	jsonw_end_object(w);
 }
 
+/* m NULL: the BPF counters could not be read; d NULL: the daemon was not asked. */
 static int print_json(const struct tg_metrics *m, long rule, const struct ctl_opts *o,
-		      const char *pin_dir)
+		      const char *pin_dir, const struct ctl_stats_daemon *d)
 {
 	struct jsonw *w = jsonw_new(stdout);
 
@@ -119,6 +122,8 @@ static int print_json(const struct tg_metrics *m, long rule, const struct ctl_op
 	jsonw_pretty(w, o->pretty);
 	jsonw_start_object(w);
 	jsonw_string_field(w, "pin_dir", pin_dir);
+	if (!m)
+		goto daemon;
 	if (rule < 0) {
 		jsonw_name(w, "global");
 		jsonw_start_object(w);
@@ -137,6 +142,9 @@ static int print_json(const struct tg_metrics *m, long rule, const struct ctl_op
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);
+daemon:
+	if (d)
+		ctl_stats_daemon_json(w, d);
 	jsonw_end_object(w);
 	jsonw_destroy(&w);
 	return 0;
@@ -195,11 +203,12 @@ static void usage(FILE *f)
 int ctl_stats(int argc, char **argv, const struct ctl_opts *o)
 {
 	const char *pin_dir = o->bpf_pin_dir ? o->bpf_pin_dir : TG_PIN_DIR_DEFAULT;
+	struct ctl_stats_daemon d = {.up = false};
 	struct tg_metrics m;
-	bool prom = false;
+	bool prom = false, bpf;
 	long rule = -1;
 	char *end;
-	int err;
+	int err, rc;
 
 	for (int i = 0; i < argc; i++) {
 		if (ctl_matches(argv[i], "show")) {
@@ -222,19 +231,37 @@ int ctl_stats(int argc, char **argv, const struct ctl_opts *o)
 			return 2;
 		}
 	}
+	/* The daemon's counters are global: `rule ID` asks about the BPF rule scope only. */
+	if (rule < 0)
+		ctl_stats_daemon_get(o, &d);
 	err = tg_metrics_read(pin_dir, &m);
 	if (err) {
 		fprintf(stderr, "tlsgatectl: stats: cannot read the BPF counters in %s: %s%s\n",
 			pin_dir, strerror(-err),
 			err == -ENOENT ? " (is the BPF half attached? see tlsgated)" : "");
-		return 1;
+		/* The daemon's part is still shown: it may run without its BPF half. */
+		if (rule >= 0)
+			return 1;
 	}
-	if (prom)
-		print_prometheus(&m);
-	else if (o->json)
-		err = print_json(&m, rule, o, pin_dir);
-	else
-		print_text(&m, rule);
-	tg_metrics_free(&m);
-	return err ? 1 : 0;
+	bpf = !err;
+	err = 0;
+	if (prom) {
+		if (bpf)
+			print_prometheus(&m);
+		if (rule < 0)
+			ctl_stats_daemon_prometheus(&d);
+	} else if (o->json) {
+		err = print_json(bpf ? &m : NULL, rule, o, pin_dir, rule < 0 ? &d : NULL);
+	} else {
+		if (bpf)
+			print_text(&m, rule);
+		if (rule < 0)
+			ctl_stats_daemon_text(&d);
+	}
+	if (bpf)
+		tg_metrics_free(&m);
+	/* Fails when nothing could be read, or the output could not be written. */
+	rc = err || (!bpf && !d.up) ? 1 : 0;
+	ctl_stats_daemon_free(&d);
+	return rc;
 }

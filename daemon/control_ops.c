@@ -6,6 +6,7 @@
  * change survives a restart and `policy show` after it equals before.
  */
 #include "control/server.h"
+#include "daemon/counters.h"
 #include "daemon/events.h"
 #include "daemon/session.h"
 #include "daemon/sts_fetch.h"
@@ -563,6 +564,13 @@ static int op_status(void *ctx, struct nlproto_status *st)
 	return 0;
 }
 
+static int op_metrics(void *ctx, control_metric_cb cb, void *arg)
+{
+	struct supervisor *sv = ctx;
+
+	return counters_report(&sv->g->ctr, cb, arg);
+}
+
 /* ---- events: the daemon's, published on the control socket's multicast group ---------------- */
 
 static const enum nlproto_event_type wire_event_type[] = {
@@ -613,4 +621,5 @@ const struct control_ops supervisor_control_ops = {
 	.sts_show = op_sts_show,
 	.sts_refresh = op_sts_refresh,
 	.sts_purge = op_sts_purge,
+	.metrics = op_metrics,
 };

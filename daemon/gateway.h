@@ -9,6 +9,7 @@
  *   supervisor.c   the main thread: workers, signals, the control socket, the datapath
  *   supervisor_policy.c  the policy's life: resolve, swap in, push to the kernel, reload
  *   control_ops.c  what tlsgatectl can ask (control/server.h's ops) and events in wire format
+ *   counters.c     this context's counters as named, labelled metric families (tlsgatectl stats)
  *   datapath.c     the daemon's use of bpf/: attach, listeners, policy, drop events
  *   worker.c       one thread each: epoll loop (loop.c), listeners, a session host
  *   session*.c     the relay's state machine (map in session_int.h)
@@ -37,7 +38,7 @@ struct policy;
 struct tg_bpf;
 struct sts_fetch;
 
-/* Counters the daemon keeps itself (the BPF maps hold the kernel's). */
+/* Counters the daemon keeps itself (the BPF maps hold the kernel's); exported by counters.c. */
 struct gateway_counters {
 	atomic_uint_fast64_t sessions_outbound, sessions_inbound, sessions_active;
 	atomic_uint_fast64_t messages_ok, messages_failed;

@@ -1,13 +1,16 @@
 #!/bin/bash
 # e2e: tlsgatectl against the real tlsgated.  Status, policy show/add/del/import/check (changes
 # applied at once and persisted in the table file: a restarted daemon shows the same policy),
-# session list/show/kill (the client gets a 421), monitor events, an unprivileged user refused.
+# session list/show/kill (the client gets a 421), monitor events, an unprivileged user refused;
+# stats: the daemon's own counters in text, JSON and Prometheus form (the exposition checked),
+# moving with real traffic, and "daemon: not running" once it is down.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/pki.sh"
 . "$(dirname "$0")/../lib/postfix.sh"
 . "$(dirname "$0")/../lib/tlsgate.sh"
+. "$(dirname "$0")/../lib/prom.sh"
 
 tg_topology
 tg_mx_addrs
@@ -33,6 +36,49 @@ grep -qF "$version" "$TG_WORK/status" && grep -qi "ktls" "$TG_WORK/status" &&
 ok $? "status shows version, kTLS and the listener"
 ctl -j status | jq -e '.sessions.active == 0 and .policy.outbound_rules == 1' >/dev/null
 ok $? "status -j is JSON with the counts"
+
+# stats: this daemon runs without its BPF half, so only its own counters are there
+stats() { # [-j] [ARGS]... -- `tlsgatectl stats` with no BPF pins to find
+	local j=()
+	[ "${1:-}" = -j ] && { j=(-j); shift; }
+	ctl "${j[@]}" --pin-dir "$TG_WORK/no-pins" stats "$@"
+}
+counter() { # JQ-PATH under .daemon.counters
+	stats -j 2>/dev/null | jq -r ".daemon.counters.$1"
+}
+stats > "$TG_WORK/stats" 2> "$TG_WORK/stats.err"
+[ $? = 0 ] && grep -qx "daemon:" "$TG_WORK/stats" &&
+	grep -Eq "^    sessions +outbound [0-9]+ inbound [0-9]+$" "$TG_WORK/stats" &&
+	grep -Eq "^    rcpt_tls_refused +0$" "$TG_WORK/stats" &&
+	grep -Eq "^    policy_result +total 0$" "$TG_WORK/stats" &&
+	grep -q "cannot read the BPF counters" "$TG_WORK/stats.err"
+ok $? "stats without BPF pins: the daemon's counters, the BPF part's failure on stderr" ||
+	diag "$(cat "$TG_WORK/stats" "$TG_WORK/stats.err")"
+stats -j 2>/dev/null | jq -e '.daemon.running and (.global | not) and
+	(.daemon.counters.policy_result.sts["certificate-host-mismatch"] | keys) ==
+		["refused", "would_fail"] and
+	(.daemon.counters.policy_success | keys) == ["sts", "tlsa"] and
+	(.daemon.counters.sessions_active | type) == "number"' >/dev/null
+ok $? "stats -j: .daemon.counters, the RFC 8460 results nested policy / result / outcome"
+stats --prometheus > "$TG_WORK/prom" 2>/dev/null
+ok $? "stats --prometheus answers"
+prom_check < "$TG_WORK/prom" 2> "$TG_WORK/prom.err"
+ok $? "the exposition is well formed (names, labels, one HELP and TYPE per family)" ||
+	diag "$(cat "$TG_WORK/prom.err")"
+grep -qx 'tlsgate_daemon_up 1' "$TG_WORK/prom" &&
+	grep -qx '# TYPE tlsgate_daemon_rcpt_tls_refused_total counter' "$TG_WORK/prom" &&
+	grep -qx '# TYPE tlsgate_daemon_sessions_active gauge' "$TG_WORK/prom" &&
+	grep -qx 'tlsgate_daemon_policy_result_total{policy="sts",result="certificate-host-mismatch",outcome="would_fail"} 0' \
+		"$TG_WORK/prom" &&
+	grep -qx 'tlsgate_daemon_policy_success_total{policy="tlsa"} 0' "$TG_WORK/prom" &&
+	[ "$(grep -c '^tlsgate_daemon_policy_result_total{' "$TG_WORK/prom")" = 44 ]
+ok $? "prometheus: tlsgate_daemon_* counters and gauges, 2 policies x 11 results x 2 outcomes"
+if command -v promtool > /dev/null; then
+	promtool check metrics < "$TG_WORK/prom" > "$TG_WORK/promtool" 2>&1
+	ok $? "promtool check metrics" || diag "$(cat "$TG_WORK/promtool")"
+fi
+rcpt0=$(counter rcpt_tls_refused)
+sess0=$(counter sessions.outbound)
 
 # policy show / add / del
 ctl policy show > "$TG_WORK/show1"
@@ -63,6 +109,11 @@ send QUIT\r\n
 expect 221
 EOS
 ok $? "the added rule applies at once (450 for its domain on a plaintext leg)"
+is "$(counter rcpt_tls_refused)" $((rcpt0 + 1)) "stats: rcpt_tls_refused counted the refused RCPT"
+is "$(counter sessions.outbound)" $((sess0 + 1)) "stats: one more outbound session"
+stats --prometheus 2>/dev/null | grep -qx "tlsgate_daemon_rcpt_tls_refused_total $((rcpt0 + 1))"
+ok $? "... and so says the exposition"
+stats 2>/dev/null | sed 's/^/# /'
 ctl policy del outbound secure.example.net
 ok $? "policy del"
 ! grep -q "secure.example.net" "$TG_WORK/policy"
@@ -134,6 +185,14 @@ wait "$TG_GW_PID_gw" 2>/dev/null
 ctl status > "$TG_WORK/down" 2>&1
 [ $? != 0 ] && grep -q "not running" "$TG_WORK/down"
 ok $? "with the daemon down the CLI says it is not running"
+stats > "$TG_WORK/stats.down" 2>/dev/null
+[ $? = 1 ] && grep -qx "daemon: not running" "$TG_WORK/stats.down"
+ok $? "stats: 'daemon: not running' (and, with no BPF counters either, exit status 1)"
+stats --prometheus 2>/dev/null | grep -qx "tlsgate_daemon_up 0"
+ok $? "stats --prometheus: tlsgate_daemon_up 0"
+stats -j 2>/dev/null | jq -e '.daemon.running == false and (.daemon.error | test("not running"))' \
+	> /dev/null
+ok $? "stats -j: daemon.running false, and why"
 start_gw
 after=$(ctl -j policy show)
 is "$after" "$before" "policy show after a restart equals before"
