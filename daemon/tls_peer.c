@@ -12,6 +12,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +37,97 @@ struct tls_peer_memo {
 	char text[TLS_PEER_MEMO_TEXT];
 };
 
+/* Certificates kept per peer: a chain longer than this is cut (its verification then fails). */
+#define TLS_PEER_MAX_CERTS 8
+
+/*
+ * The certificates are kept as DER, not as parsed X509s: a parsed certificate costs 3-4 KiB of
+ * heap, its DER about a third of that, and an idle relayed session with its TLS in the kernel
+ * is ~8 KiB all told.  They are parsed again only when a question is not in the memo.
+ */
 struct tls_peer {
-	X509 *leaf;
-	STACK_OF(X509) *chain;	/* as sent, the leaf included (SSL_get_peer_cert_chain) */
 	int version;		/* SSL_version(): TLS1_2_VERSION, ... */
 	time_t at;		/* the handshake: later verifications use its time */
 	bool webpki_roots;	/* false: no MTA-STS trust anchors were configured */
 	int webpki_err;		/* X509_V_OK or why the chain is not WebPKI-valid */
-	struct tls_peer_memo *memo; /* TLS_PEER_MEMO_SLOTS, allocated by the first DANE check */
+	struct tls_peer_memo *memo; /* TLS_PEER_MEMO_SLOTS, allocated by the first question */
 	unsigned int memo_next;
+	unsigned int ncert;	/* leaf first, then the chain as sent */
+	uint32_t len[TLS_PEER_MAX_CERTS];
+	unsigned char der[];
 };
+
+/* The kept certificates as X509s (the caller frees both); 0 or -ENOMEM. */
+static int peer_load(const struct tls_peer *p, X509 **leaf, STACK_OF(X509) **chain)
+{
+	const unsigned char *d = p->der;
+
+	*leaf = NULL;
+	*chain = sk_X509_new_null();
+	if (!*chain)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < p->ncert; i++) {
+		const unsigned char *q = d;
+		X509 *x = d2i_X509(NULL, &q, (long)p->len[i]);
+
+		if (!x || !sk_X509_push(*chain, x)) {
+			X509_free(x);
+			goto fail;
+		}
+		d += p->len[i];
+	}
+	if (!p->ncert)
+		goto fail;
+	*leaf = sk_X509_value(*chain, 0);
+	if (!X509_up_ref(*leaf)) {
+		*leaf = NULL;
+		goto fail;
+	}
+	return 0;
+fail:
+	sk_X509_pop_free(*chain, X509_free);
+	*chain = NULL;
+	return -ENOMEM;
+}
+
+/* The leaf and the certificates the peer sent after it, leaf first, each once, as DER. */
+static struct tls_peer *peer_new(X509 *leaf, STACK_OF(X509) *sent)
+{
+	X509 *c[TLS_PEER_MAX_CERTS];
+	unsigned int n = 0;
+	size_t total = 0;
+	struct tls_peer *p;
+	unsigned char *d;
+	int l;
+
+	c[n++] = leaf;
+	for (int i = 0; sent && i < sk_X509_num(sent) && n < TLS_PEER_MAX_CERTS; i++) {
+		X509 *x = sk_X509_value(sent, i);
+
+		if (X509_cmp(x, leaf)) /* the client's view of the chain starts with the leaf */
+			c[n++] = x;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		l = i2d_X509(c[i], NULL);
+		if (l <= 0)
+			return NULL;
+		total += (size_t)l;
+	}
+	p = calloc(1, sizeof(*p) + total);
+	if (!p)
+		return NULL;
+	d = p->der;
+	for (unsigned int i = 0; i < n; i++) {
+		l = i2d_X509(c[i], &d);
+		if (l <= 0) {
+			free(p);
+			return NULL;
+		}
+		p->len[i] = (uint32_t)l;
+	}
+	p->ncert = n;
+	return p;
+}
 
 int tls_peer_keep(SSL *ssl, X509_STORE *webpki, struct tls_peer **out)
 {
@@ -57,17 +139,12 @@ int tls_peer_keep(SSL *ssl, X509_STORE *webpki, struct tls_peer **out)
 	*out = NULL;
 	if (!leaf)
 		return -ENOENT;
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
 	/* Whatever verification leaves in the thread's error queue is ours to drop: a stale entry
 	 * would make the next SSL_get_error() of another session on this thread report a failure.
 	 */
 	ERR_set_mark();
-	if (!X509_up_ref(leaf))
-		goto fail;
-	p->leaf = leaf;
-	if (sent && !(p->chain = X509_chain_up_ref(sent)))
+	p = peer_new(leaf, sent);
+	if (!p)
 		goto fail;
 	p->version = SSL_version(ssl);
 	p->at = time(NULL);
@@ -76,7 +153,7 @@ int tls_peer_keep(SSL *ssl, X509_STORE *webpki, struct tls_peer **out)
 		/* Once per handshake (tens of µs), not per RCPT.  No name here: MTA-STS names
 		 * the MX host, which tls_peer_sts() checks on the leaf. */
 		x = X509_STORE_CTX_new();
-		if (!x || !X509_STORE_CTX_init(x, webpki, p->leaf, p->chain) ||
+		if (!x || !X509_STORE_CTX_init(x, webpki, leaf, sent) ||
 		    !X509_STORE_CTX_set_default(x, "ssl_server"))
 			goto fail;
 		X509_STORE_CTX_set_time(x, 0, p->at);
@@ -102,8 +179,6 @@ void tls_peer_free(struct tls_peer *p)
 {
 	if (!p)
 		return;
-	X509_free(p->leaf);
-	sk_X509_pop_free(p->chain, X509_free);
 	free(p->memo);
 	free(p);
 }
@@ -173,9 +248,12 @@ static void memo_store(struct tls_peer *p, const unsigned char *key, int rc, con
 static int verify_like_handshake(const struct tls_peer *p, SSL_CTX *ctx, SSL *scratch)
 {
 	X509_STORE_CTX *x = X509_STORE_CTX_new();
+	STACK_OF(X509) *chain = NULL;
+	X509 *leaf = NULL;
 	int rc = -ENOMEM;
 
-	if (!x || !X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(ctx), p->leaf, p->chain))
+	if (!x || peer_load(p, &leaf, &chain) ||
+	    !X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(ctx), leaf, chain))
 		goto out;
 	X509_STORE_CTX_set0_dane(x, SSL_get0_dane(scratch));
 	if (!X509_STORE_CTX_set_default(x, "ssl_server") ||
@@ -191,6 +269,8 @@ static int verify_like_handshake(const struct tls_peer *p, SSL_CTX *ctx, SSL *sc
 	rc = 0;
 out:
 	X509_STORE_CTX_free(x);
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
 	return rc;
 }
 
@@ -265,10 +345,30 @@ static void version_name(int v, char *buf, size_t len)
 	}
 }
 
-int tls_peer_sts(const struct tls_peer *p, const char *mx_name, char *why, size_t whylen)
+/* The memo key of an MTA-STS name question (distinct from every DANE key: its own prefix). */
+static int sts_key(const char *name, unsigned char key[32])
 {
-	char name[POLICY_DANE_NAME_MAX], ver[32];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok;
+
+	if (!md)
+		return -ENOMEM;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) && digest_str(md, "mta-sts name") &&
+	     digest_str(md, name) && EVP_DigestFinal_ex(md, key, NULL);
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -EIO;
+}
+
+int tls_peer_sts(struct tls_peer *p, const char *mx_name, char *why, size_t whylen)
+{
+	char name[POLICY_DANE_NAME_MAX], ver[32], text[TLS_PEER_MEMO_TEXT];
+	const struct tls_peer_memo *m;
+	STACK_OF(X509) *chain = NULL;
+	unsigned char key[32];
+	X509 *leaf = NULL;
+	bool keyed;
 	size_t n;
+	int rc;
 
 	if (!p) {
 		snprintf(why, whylen, "no server certificate");
@@ -300,13 +400,29 @@ int tls_peer_sts(const struct tls_peer *p, const char *mx_name, char *why, size_
 	}
 	memcpy(name, mx_name, n);
 	name[n] = '\0';
+	keyed = sts_key(name, key) == 0;
+	if (keyed && (m = memo_find(p, key))) {
+		snprintf(why, whylen, "%s", m->text);
+		return m->rc;
+	}
+	if (peer_load(p, &leaf, &chain)) {
+		snprintf(why, whylen, "cannot check the certificate name: out of memory");
+		return -ENOMEM;
+	}
 	/* OpenSSL's RFC 6125 matching, as a verify-level handshake does it: DNS names in the
 	 * subjectAltName (the CN only without them), "*" only as the whole leftmost label. */
-	if (X509_check_host(p->leaf, name, n, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) != 1) {
-		snprintf(why, whylen, "certificate name mismatch for %s", name);
-		return -EPERM;
+	rc = 0;
+	text[0] = '\0';
+	if (X509_check_host(leaf, name, n, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) != 1) {
+		snprintf(text, sizeof(text), "certificate name mismatch for %s", name);
+		rc = -EPERM;
 	}
-	return 0;
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	if (keyed)
+		memo_store(p, key, rc, text);
+	snprintf(why, whylen, "%s", text);
+	return rc;
 }
 
 int tls_peer_store_new(const char *ca_file, X509_STORE **out, char *err, size_t errlen)

@@ -2,8 +2,9 @@
 /*
  * The up leg's TLS peer, kept after the handshake for checks made later: a cut-through relay
  * learns the recipient domain at RCPT, long after the handshake with the MX and after its SSL was
- * released (ktls_ep_release_ssl).  What is kept: the leaf and the chain the peer sent (up-ref'd
- * X509s), the protocol version, the handshake time and the WebPKI verdict for MTA-STS, computed
+ * released (ktls_ep_release_ssl).  What is kept: the leaf and the chain the peer sent (as DER:
+ * about a third of parsed X509s, parsed again only when the memo has no answer), the protocol
+ * version, the handshake time and the WebPKI verdict for MTA-STS, computed
  * once here so that every RCPT check afterwards is cheap.
  *
  *   DANE (RFC 7672): the kept chain verified against one MX host's TLSA records as a handshake
@@ -52,7 +53,7 @@ int tls_peer_dane(struct tls_peer *p, SSL_CTX *ctx, const struct policy_dane_hos
  * why ("TLS 1.1 below 1.2", "certificate not trusted: unable to get local issuer certificate",
  * "certificate name mismatch for mx1.example"; p NULL: "no server certificate").
  */
-int tls_peer_sts(const struct tls_peer *p, const char *mx_name, char *why, size_t whylen);
+int tls_peer_sts(struct tls_peer *p, const char *mx_name, char *why, size_t whylen);
 
 /* The MTA-STS WebPKI trust anchors from a PEM file (NULL or "": OpenSSL's default paths, the
  * system's CAs).  0 or -errno with err. */
