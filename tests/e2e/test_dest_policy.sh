@@ -33,7 +33,7 @@ ip -n "$NS_OUT" addr add 203.0.113.54/24 dev eth0
 tg_pki
 # The MX's certificate names: what DANE-EE ignores and MTA-STS checks.  mx-noname is not there.
 pki_leaf "$TG_PKI" mx mx-ok.example mx-bad.example mx-sts.example mx-unusable.example \
-	mx.insecure.example || bail "pki_leaf mx"
+	mx.insecure.example mx-ta.example || bail "pki_leaf mx"
 pki_leaf "$TG_PKI" other other.example || bail "pki_leaf other"
 pki_leaf "$TG_PKI" web mta-sts.sts-ok.example mta-sts.sts-nomatch.example \
 	mta-sts.sts-badname.example mta-sts.sts-testing.example mta-sts.dane-sts.example \
@@ -42,6 +42,7 @@ cat "$TG_PKI/mx.crt" "$TG_PKI/ca.crt" > "$TG_PKI/mxchain.crt"
 cp "$TG_PKI/mx.key" "$TG_PKI/mxchain.key"
 chmod 644 "$TG_PKI"/*.crt
 mx_h=$(dnssec_spki_sha256 "$TG_PKI/mx.crt")
+ca_h=$(dnssec_spki_sha256 "$TG_PKI/ca.crt")
 other_h=$(dnssec_spki_sha256 "$TG_PKI/other.crt")
 
 # ---- DNS: example. signed (its DS is the trust anchor), bogus.example. expired, insecure.example.
@@ -70,7 +71,17 @@ dnssec_sign "$z" bogus.example expired
 {
 	soa example
 	echo "ns IN A 203.0.113.53"
-	for h in ok bad unusable sts noname; do echo "mx-$h IN A 203.0.113.25"; done
+	for h in ok bad unusable sts noname ta tawrong roll; do echo "mx-$h IN A 203.0.113.25"; done
+	# DANE-TA: the CA of the MX's chain; the certificate names mx-ta, not mx-tawrong
+	echo "_25._tcp.mx-ta IN TLSA 2 1 1 $ca_h"
+	echo "_25._tcp.mx-tawrong IN TLSA 2 1 1 $ca_h"
+	# a key rollover: the next key's record next to the current one's
+	echo "_25._tcp.mx-roll IN TLSA 3 1 1 $other_h"
+	echo "_25._tcp.mx-roll IN TLSA 3 1 1 $mx_h"
+	for d in ta tawrong roll; do echo "dane-$d IN MX 10 mx-$d.example."; done
+	echo "sts-down IN MX 10 mx-sts.example."
+	echo "_mta-sts.sts-down IN TXT \"v=STSv1; id=1;\""
+	echo "mta-sts.sts-down IN A 203.0.113.80"
 	echo "mx-far IN A 203.0.113.26"
 	echo "mx-strip IN A 203.0.113.27"
 	echo "_25._tcp.mx-ok IN TLSA 3 1 1 $mx_h"
@@ -129,10 +140,12 @@ policy dane-sts.example enforce mx-bad.example
 policy sts-strip.example enforce mx-nostarttls.example
 tg_bg ip netns exec "$NS_OUT" $PY "$TG_TOP/tests/lib/sts_server.py" 203.0.113.80 443 \
 	"$TG_PKI/web.crt" "$TG_PKI/web.key" "$www" >> "$TG_WORK/web.log" 2>&1
+web_pid=$TG_BG_PID
 tg_wait_listen "$NS_OUT" 443 20 || bail "policy server did not start: $(cat "$TG_WORK/web.log")"
 
 # ---- MXs ----------------------------------------------------------------------------------------
-PF_DOMAINS="dane-ok.example dane-bad.example dane-unusable.example dane-far.example
+PF_DOMAINS="dane-ok.example dane-bad.example dane-ta.example dane-tawrong.example dane-roll.example
+	sts-down.example dane-unusable.example dane-far.example
 	dane-sts.example table-wins.example only-ok.example only-none.example sts-ok.example
 	sts-nomatch.example sts-badname.example sts-testing.example plain.example bogus.example
 	insecure.example" pf_mx mx "$NS_OUT" 203.0.113.25 tls "$TG_PKI/mxchain"
@@ -356,7 +369,17 @@ gwlog | grep "slow" | sed 's/^/# gw: /'
 gwlog | grep -q "rcpt=<x@slow.example> refused: DANE lookup for slow.example failed: .*\(timed out\|indeterminate\)"
 ok $? "logged as a lookup failure (no answer: indeterminate, or our deadline)"
 
-# 18. outbound_dane = no: TLSA records are not asked for, MTA-STS still applies
+# 18. DANE-TA with the name check, and a key rollover (two records, one matches)
+send 2640 alice@dane-ta.example 250
+ok $? "DANE-TA 2 1 1, the certificate names the MX host: delivered"
+gwlog | grep -q 'policy="authenticated by DANE (mx-ta.example, verified by DANE-TA(2) 1 1 depth 1'
+ok $? "logged verified by DANE-TA(2) at depth 1"
+send 2640 bob@dane-tawrong.example 450
+ok $? "DANE-TA 2 1 1, the certificate does not name the MX host: 450"
+send 2640 carol@dane-roll.example 250
+ok $? "key rollover: one of two TLSA records matches: delivered"
+
+# 19. outbound_dane = no: TLSA records are not asked for, MTA-STS still applies
 tg_gw n 2642 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}" -o outbound_dane=no
 ctl n sts refresh sts-nomatch.example > /dev/null || bail "sts refresh (n)"
 send 2642 bob@dane-bad.example 250
@@ -364,7 +387,7 @@ ok $? "outbound_dane = no: the TLSA mismatch is not looked at, delivered"
 send 2642 bob@sts-nomatch.example 450
 ok $? "outbound_dane = no: MTA-STS enforce still refuses an MX outside its patterns"
 
-# 19. counters in RFC 8460's terms
+# 20. counters (before the restart below) in RFC 8460's terms
 ctl g -j stats > "$TG_WORK/stats.json" 2>/dev/null
 cnt() { # PYTHON-EXPR on c = the daemon's counters
 	$PY -c "import json,sys; c=json.load(open(sys.argv[1]))['daemon']['counters']; print($1)" \
@@ -383,5 +406,22 @@ ok $? "stats: MTA-STS testing counted as would_fail, not refused"
 ctl g stats --prometheus | grep -q \
 	'^tlsgate_daemon_policy_result_total{policy="sts",result="certificate-host-mismatch",outcome="refused"} [1-9]'
 ok $? "prometheus: the MTA-STS certificate-host-mismatch refusal is exported"
+
+# 21. the policy server goes away: a cached MTA-STS policy is still enforced, also after a
+# restart (the cache is the security property); a domain never fetched gets no policy
+kill "$web_pid" && wait "$web_pid" 2>/dev/null
+kill "$TG_GW_PID_g" && wait "$TG_GW_PID_g" 2>/dev/null
+tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}"
+ctl g sts refresh sts-nomatch.example force > /dev/null 2>&1
+send 2640 bob@sts-nomatch.example 450
+ok $? "policy server down, gateway restarted: the cached enforce policy still refuses"
+send 2640 dave@sts-down.example 250
+ok $? "policy server down and nothing cached: delivered opportunistically"
+for ((i = 0; i < 100; i++)); do # the fetch the RCPT asked for ends on its own
+	gwlog | grep -q "mta-sts refresh domain=sts-down.example .*cached=none" && break
+	sleep 0.1
+done
+gwlog | grep -q "mta-sts refresh domain=sts-down.example .*cached=none"
+ok $? "... and the failed fetch is logged"
 
 tap_done
