@@ -36,8 +36,26 @@ struct destpol_entry {
 	char name[POLICY_DANE_NAME_MAX];
 };
 
+/*
+ * The reverse view for the SNI at connect time: which MX host name a destination address stands
+ * for in the verdicts cached here.  Only a hint (the verdicts decide, per RCPT): bounded, and a
+ * node lives as long as the verdict it points into.
+ */
+#define DESTPOL_ADDR_BUCKETS 4096
+#define DESTPOL_ADDR_MAX 65536
+
+struct destpol_addr {
+	struct destpol_addr *next;
+	const struct destpol_entry *e;
+	const struct policy_dane_host *h;	/* in e->v */
+	uint8_t alen;
+	uint8_t addr[16];
+};
+
 struct destpol {
 	struct loop *loop;
+	struct destpol_addr *addrs[DESTPOL_ADDR_BUCKETS];
+	size_t naddrs;
 	struct policy_dane_resolver *res;	/* NULL over a caller's transport */
 	struct loop_ev ev;
 	struct policy_dane_transport tr;
@@ -117,8 +135,89 @@ static void waiter_push(struct destpol_waiter **head, struct destpol_waiter *w)
 	*head = w;
 }
 
+static size_t addr_bucket(const uint8_t *a, size_t alen)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h & (DESTPOL_ADDR_BUCKETS - 1);
+}
+
+static void addr_add(struct destpol *d, const struct destpol_entry *e,
+		     const struct policy_dane_host *h, const uint8_t *a, size_t alen)
+{
+	struct destpol_addr *n;
+	size_t b = addr_bucket(a, alen);
+
+	if (d->naddrs >= DESTPOL_ADDR_MAX || !(n = calloc(1, sizeof(*n))))
+		return; /* a hint: without it the SNI is what it would have been */
+	n->e = e;
+	n->h = h;
+	n->alen = (uint8_t)alen;
+	memcpy(n->addr, a, alen);
+	n->next = d->addrs[b];
+	d->addrs[b] = n;
+	d->naddrs++;
+}
+
+/* Index (add) or forget (!add) the addresses of e's verdict. */
+static void addr_index(struct destpol_entry *e, bool add)
+{
+	struct destpol *d = e->d;
+	const struct policy_dane_domain *v = e->v;
+
+	for (size_t i = 0; v && !e->v_static && i < v->nhost; i++) {
+		const struct policy_dane_host *h = &v->host[i];
+
+		for (size_t k = 0; k < h->n4 + h->n6; k++) {
+			const uint8_t *a = k < h->n4 ? h->addr4[k] : h->addr6[k - h->n4];
+			size_t alen = k < h->n4 ? 4 : 16;
+			struct destpol_addr **pp = &d->addrs[addr_bucket(a, alen)];
+
+			if (add) {
+				addr_add(d, e, h, a, alen);
+				continue;
+			}
+			while (*pp) {
+				struct destpol_addr *n = *pp;
+
+				if (n->e == e && n->h == h && n->alen == alen &&
+				    !memcmp(n->addr, a, alen)) {
+					*pp = n->next;
+					free(n);
+					d->naddrs--;
+				} else {
+					pp = &n->next;
+				}
+			}
+		}
+	}
+}
+
+const char *destpol_sni_for_addr(const struct destpol *d, const uint8_t *addr, size_t alen)
+{
+	const struct destpol_addr *n;
+	const char *any = NULL;
+	uint64_t now = loop_now_ms();
+
+	if (!d || (alen != 4 && alen != 16))
+		return NULL;
+	for (n = d->addrs[addr_bucket(addr, alen)]; n; n = n->next) {
+		if (n->alen != alen || memcmp(n->addr, addr, alen) || n->e->expires_ms <= now)
+			continue;
+		/* a host with TLSA records: its TLSA base domain is the SNI DANE wants */
+		if (n->h->state == POLICY_DANE_USABLE || n->h->state == POLICY_DANE_UNUSABLE_ALL)
+			return n->h->base[0] ? n->h->base : n->h->name;
+		if (!any)
+			any = n->h->name;
+	}
+	return any;
+}
+
 static void verdict_free(struct destpol_entry *e)
 {
+	addr_index(e, false);
 	if (e->v && !e->v_static) {
 		policy_dane_domain_clear(e->v);
 		free(e->v);
@@ -147,6 +246,7 @@ static void verdict_set(struct destpol_entry *e, const struct policy_dane_domain
 	e->v = v;
 	e->expires_ms = loop_now_ms() +
 			(v->state == POLICY_DANE_FAILED ? e->d->fail_ttl_ms : e->d->ttl_ms);
+	addr_index(e, true);
 }
 
 static void verdict_fail(struct destpol_entry *e, const char *why)

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "daemon/loop.h"
 #include "policy/dane.h"
@@ -73,6 +74,14 @@ int destpol_get(struct destpol *d, const char *domain, const struct policy_dane_
 		struct destpol_waiter *w);
 /* Stop waiting (a session that ends); safe when w is not waiting. */
 void destpol_cancel(struct destpol_waiter *w);
+
+/*
+ * The name to send as SNI to a destination address, from the verdicts cached here: the TLSA
+ * base domain of a host with TLSA records at that address, else an MX host name there, else
+ * NULL.  A hint for the handshake (servers that choose a certificate by name); valid until the
+ * next return to the loop.  addr: 4 or 16 bytes.
+ */
+const char *destpol_sni_for_addr(const struct destpol *d, const uint8_t *addr, size_t alen);
 
 /* Domains cached (pending ones included), for tests and stats. */
 size_t destpol_count(const struct destpol *d);

@@ -262,7 +262,23 @@ static bool begin_handshake(struct session *s)
 		atomic_fetch_add(&g->ctr.starttls_injection_discarded, 1);
 		buf_reset(&s->up.in);
 	}
+	/* No MX name known here: the recipient domains' lookups may name the host at this
+	 * address (the TLSA base domain DANE wants as SNI, or the MX name MTA-STS checks). */
+	s->tlsp.sni_hint = NULL;
+	if (!s->tlsp.mx_host && s->host->destpol) {
+		const struct sockaddr_storage *d = &s->dest;
+
+		s->tlsp.sni_hint = d->ss_family == AF_INET
+			? destpol_sni_for_addr(s->host->destpol,
+					       (const uint8_t *)&((const struct sockaddr_in *)d)->sin_addr, 4)
+			: destpol_sni_for_addr(s->host->destpol,
+					       (const uint8_t *)&((const struct sockaddr_in6 *)d)->sin6_addr, 16);
+	}
+	if (s->tlsp.sni_hint && !(s->tlsp.rule && s->tlsp.rule->servername))
+		log_info("session=%s SNI %s for %s (from the recipient domains' lookups)", s->ids,
+			 s->tlsp.sni_hint, s->dest_txt);
 	rc = tls_client_ssl_new(g->client_ctx, &s->tlsp, &ssl, err, sizeof(err));
+	s->tlsp.sni_hint = NULL; /* valid during this call only */
 	if (!rc)
 		rc = ktls_ep_start_tls(s->up.ep, ssl, false);
 	if (rc) {

@@ -160,7 +160,9 @@ int tls_client_ssl_new(SSL_CTX *ctx, const struct tls_client_params *p, SSL **ou
 		       size_t errlen)
 {
 	const struct policy_rule *r = p->rule;
-	const char *sni = r && r->servername ? r->servername : p->mx_host;
+	const char *sni = r && r->servername ? r->servername
+			  : p->mx_host		   ? p->mx_host
+						   : p->sni_hint;
 	char list[1024];
 	SSL *ssl = SSL_new(ctx);
 	int rc = -EINVAL;

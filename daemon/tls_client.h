@@ -18,6 +18,8 @@ struct tls_client_params {
 	const struct policy_rule *rule;	/* attributes; may be NULL (defaults) */
 	const char *mx_host;	/* the MX's name when known: SNI and match=hostname */
 	const char *nexthop;	/* the next-hop domain when known: match=nexthop/dot-nexthop */
+	const char *sni_hint;	/* SNI when neither the rule nor mx_host names one: a name from
+				 * the recipient domains' lookups (never a name to verify) */
 };
 
 enum tls_trust {

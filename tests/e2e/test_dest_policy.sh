@@ -35,6 +35,7 @@ tg_pki
 pki_leaf "$TG_PKI" mx mx-ok.example mx-bad.example mx-sts.example mx-unusable.example \
 	mx.insecure.example mx-ta.example || bail "pki_leaf mx"
 pki_leaf "$TG_PKI" other other.example || bail "pki_leaf other"
+pki_leaf "$TG_PKI" sni mx-sni.example || bail "pki_leaf sni"
 pki_leaf "$TG_PKI" web mta-sts.sts-ok.example mta-sts.sts-nomatch.example \
 	mta-sts.sts-badname.example mta-sts.sts-testing.example mta-sts.dane-sts.example \
 	mta-sts.sts-strip.example || bail "pki_leaf web"
@@ -44,6 +45,10 @@ chmod 644 "$TG_PKI"/*.crt
 mx_h=$(dnssec_spki_sha256 "$TG_PKI/mx.crt")
 ca_h=$(dnssec_spki_sha256 "$TG_PKI/ca.crt")
 other_h=$(dnssec_spki_sha256 "$TG_PKI/other.crt")
+sni_h=$(dnssec_spki_sha256 "$TG_PKI/sni.crt")
+# The MX presents mx-sni.example's certificate only to a client that asks for that name (SNI)
+cat "$TG_PKI/sni.key" "$TG_PKI/sni.crt" "$TG_PKI/ca.crt" > "$TG_PKI/sni-chain.pem"
+chmod 644 "$TG_PKI/sni-chain.pem"
 
 # ---- DNS: example. signed (its DS is the trust anchor), bogus.example. expired, insecure.example.
 # unsigned --------------------------------------------------------------------------------------
@@ -80,6 +85,9 @@ dnssec_sign "$z" bogus.example expired
 	echo "_25._tcp.mx-roll IN TLSA 3 1 1 $mx_h"
 	for d in ta tawrong roll; do echo "dane-$d IN MX 10 mx-$d.example."; done
 	echo "sts-down IN MX 10 mx-sts.example."
+	echo "mx-sni IN A 203.0.113.25"
+	echo "_25._tcp.mx-sni IN TLSA 3 1 1 $sni_h"
+	echo "dane-sni IN MX 10 mx-sni.example."
 	echo "_mta-sts.sts-down IN TXT \"v=STSv1; id=1;\""
 	echo "mta-sts.sts-down IN A 203.0.113.80"
 	echo "mx-far IN A 203.0.113.26"
@@ -143,12 +151,14 @@ tg_bg ip netns exec "$NS_OUT" $PY "$TG_TOP/tests/lib/sts_server.py" 203.0.113.80
 web_pid=$TG_BG_PID
 tg_wait_listen "$NS_OUT" 443 20 || bail "policy server did not start: $(cat "$TG_WORK/web.log")"
 
+printf 'mx-sni.example %s\n' "$TG_PKI/sni-chain.pem" > "$TG_WORK/sni_map"
 # ---- MXs ----------------------------------------------------------------------------------------
 PF_DOMAINS="dane-ok.example dane-bad.example dane-ta.example dane-tawrong.example dane-roll.example
-	sts-down.example dane-unusable.example dane-far.example
+	sts-down.example dane-sni.example dane-unusable.example dane-far.example
 	dane-sts.example table-wins.example only-ok.example only-none.example sts-ok.example
 	sts-nomatch.example sts-badname.example sts-testing.example plain.example bogus.example
-	insecure.example" pf_mx mx "$NS_OUT" 203.0.113.25 tls "$TG_PKI/mxchain"
+	insecure.example" PF_MAIN_EXTRA="tls_server_sni_maps = texthash:$TG_WORK/sni_map" \
+	pf_mx mx "$NS_OUT" 203.0.113.25 tls "$TG_PKI/mxchain"
 tg_fake_mx strip 203.0.113.27 ok	# no certificate: offers no STARTTLS
 
 # ---- the gateway ----------------------------------------------------------------------------
@@ -379,7 +389,17 @@ ok $? "DANE-TA 2 1 1, the certificate does not name the MX host: 450"
 send 2640 carol@dane-roll.example 250
 ok $? "key rollover: one of two TLSA records matches: delivered"
 
-# 19. outbound_dane = no: TLSA records are not asked for, MTA-STS still applies
+# 19. an MX that chooses its certificate by SNI: the first session knows no name for the
+# address (none in the table) and gets the default certificate, so DANE defers; once the
+# recipient domain was looked up, the next session sends its TLSA base domain as SNI
+send 2640 alice@dane-sni.example 450
+ok $? "SNI-dependent MX, first contact (no name known at connect): 450, retried later"
+send 2640 alice@dane-sni.example 250
+ok $? "the retry sends the TLSA base domain as SNI and is verified by DANE"
+gwlog | grep -q "SNI mx-sni.example for 203.0.113.25"
+ok $? "logged: the SNI name came from the recipient domain's lookup"
+
+# 19b. outbound_dane = no: TLSA records are not asked for, MTA-STS still applies
 tg_gw n 2642 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}" -o outbound_dane=no
 ctl n sts refresh sts-nomatch.example > /dev/null || bail "sts refresh (n)"
 send 2642 bob@dane-bad.example 250
