@@ -9,6 +9,7 @@
 #   lib/*.c              log, JSON writer, socket helpers               -> libtgutil.a
 #   smtp/*.c             SMTP text, dot scan, Received writer/parser    -> libsmtp.a
 #   policy/*.c           policy model, tables, matcher, resolution      -> libpolicy.a
+#   report/*.c           posture store, TLS reports (RFC 8460), pages   -> libreport.a
 #   ktls/*.c             kernel TLS hand-off and data pump              -> libktls.a
 #   hw/*.c               NIC offload (ethtool netlink, sock_diag)       -> libhw.a
 #   bpf/*.c              BPF user side (loader, tc, routes, metrics)    -> libtgbpf.a
@@ -89,6 +90,7 @@ TEST_LIBS   := -lcmocka
 util_src    := $(wildcard lib/*.c)
 smtp_src    := $(wildcard smtp/*.c)
 policy_src  := $(wildcard policy/*.c)
+report_src  := $(wildcard report/*.c)
 ktls_src    := $(wildcard ktls/*.c)
 hw_src      := $(wildcard hw/*.c)
 bpfu_src    := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
@@ -114,7 +116,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 # Archives, in link order (users before what they use: ktls/dane.c uses policy/dane.c); a
 # module without sources has none.
 #   archive name : sources
-lib_modules := ctl:ctllib daemon:daemon control:control ktls:ktls policy:policy smtp:smtp \
+lib_modules := ctl:ctllib daemon:daemon control:control report:report ktls:ktls policy:policy smtp:smtp \
 	tgbpf:bpfu hw:hw tgutil:util
 LIBS := $(foreach m,$(lib_modules),$(if $($(word 2,$(subst :, ,$(m)))_src),$(O)/lib$(word 1,$(subst :, ,$(m))).a))
 
@@ -125,7 +127,7 @@ unit_bin   := $(filter $(O)/tests/unit/%,$(test_bin))
 fuzz_src   := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz_bin   := $(patsubst tests/fuzz/%.c,$(O)/fuzz-bin/%,$(fuzz_src))
 
-all_src := $(util_src) $(smtp_src) $(policy_src) $(ktls_src) $(hw_src) $(bpfu_src) \
+all_src := $(util_src) $(smtp_src) $(policy_src) $(report_src) $(ktls_src) $(hw_src) $(bpfu_src) \
 	$(control_src) $(dmain_src) $(daemon_src) $(ctl_src) $(ctllib_src) $(tlib_src) $(test_src) \
 	$(fuzz_src)
 

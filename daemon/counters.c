@@ -38,6 +38,8 @@ static const struct counters_scalar scalars[] = {
 	SCALAR(timeouts, "counter", "Sessions ended by a timeout."),
 	SCALAR(mail_held_refused, "counter",
 	       "Held MAIL FROM commands the next hop refused once a recipient was let through."),
+	SCALAR(outcomes_dropped, "counter",
+	       "Session outcomes not recorded (posture, TLS reports): the queue to them was full."),
 };
 
 /* A counter with one label: one field per label value. */

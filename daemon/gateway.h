@@ -37,6 +37,7 @@ struct anvil;
 struct policy;
 struct tg_bpf;
 struct sts_fetch;
+struct outcome_queue;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's); exported by counters.c. */
 struct gateway_counters {
@@ -51,6 +52,7 @@ struct gateway_counters {
 	atomic_uint_fast64_t starttls_injection_discarded;	/* sessions with bytes discarded */
 	atomic_uint_fast64_t timeouts;
 	atomic_uint_fast64_t mail_held_refused;		/* the MX refused a held MAIL */
+	atomic_uint_fast64_t outcomes_dropped;		/* daemon/outcome.h: queue full */
 	/*
 	 * The destinations' own policies (DANE, MTA-STS), one count per recipient verdict in
 	 * RFC 8460's terms: successes per policy type; failures per policy type and result type,
@@ -77,6 +79,9 @@ struct gateway {
 	uint64_t started_ms;
 	struct sts_fetch *sts;	/* MTA-STS policies (any thread may look up); NULL: unavailable */
 	X509_STORE *sts_store;	/* WebPKI roots for MTA-STS MX certificates (mta_sts_ca_file) */
+	/* what sessions learn about destinations, to the main thread's sinks (posture, TLS
+	 * reports); created before the workers, sinks added before they start */
+	struct outcome_queue *outcomes;
 };
 
 /* The current policy snapshot, with a reference the caller drops with policy_put(). */

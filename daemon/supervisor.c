@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/supervisor.h"
+#include "daemon/outcome.h"
 #include "daemon/anvil.h"
 #include "bpf/loader.h"
 #include "daemon/datapath.h"
@@ -159,6 +160,10 @@ int supervisor_run(struct gateway *g)
 	rc = datapath_open(g, &sv.bpf);
 	if (rc)
 		goto out;
+	/* before the workers: they publish what sessions learn (its sinks attach here too) */
+	rc = outcome_queue_new(sv.loop, 0, &g->ctr.outcomes_dropped, &g->outcomes);
+	if (rc)
+		goto out;
 	/* The policy loaded at start-up: resolve it and give the kernel its addresses. */
 	p = gateway_policy_get(g);
 	if (p) {
@@ -260,6 +265,8 @@ out:
 	policy_resolver_free(sv.resolver);
 	sts_fetch_free(g->sts);
 	g->sts = NULL;
+	outcome_queue_free(g->outcomes); /* the workers are gone: what they published is drained */
+	g->outcomes = NULL;
 	if (sv.sig_ev.fd >= 0)
 		close(sv.sig_ev.fd);
 	loop_free(sv.loop);
