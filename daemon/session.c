@@ -493,6 +493,7 @@ static void session_destroy(struct session *s)
 	free(s->greeting);
 	free(s->up_ehlo);
 	free(s->held_mail);
+	free(s->held_rcpt);
 	free(s->mail_fail);
 	session_dest_end(s);
 	if (s->xfer)

@@ -176,6 +176,10 @@ struct session {
 	 * (session_relay.c): no byte of a transaction reaches an MX before a recipient's verdict. */
 	char *held_mail;	/* the command line, without its end; NULL: none held */
 	size_t held_mail_len;
+	/* ... and, toward a next hop without PIPELINING, the first recipient's line, sent once
+	 * the MAIL's reply is in (no more commands are read meanwhile) */
+	char *held_rcpt;
+	size_t held_rcpt_len;
 	uint32_t cmd_txn;	/* transactions begun in command order (MAIL, RSET, EHLO, ...) */
 	uint32_t mail_fail_txn;	/* the transaction whose held MAIL the next hop refused ... */
 	char *mail_fail;	/* ... and its reply, given to that transaction's recipients */

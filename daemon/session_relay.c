@@ -250,13 +250,23 @@ static int forward_with_mail(struct session *s, const char *line, size_t len, co
 	struct iovec iov[4] = {
 		{ s->held_mail, s->held_mail_len }, { "\r\n", 2 }, { (void *)line, len }, { "\r\n", 2 },
 	};
+	/* Two commands in one write is pipelining: a next hop that does not offer it (OpenSMTPD
+	 * hangs up on it) gets the recipient after the MAIL's reply. */
+	bool pipelining = s->up_ehlo && smtp_ehlo_has(s->up_ehlo, s->up_ehlo_len, "PIPELINING");
 	int rc = session_pend_push(s, PEND_INTERNAL, SMTP_MAIL, PF_MAIL, NULL, NULL);
 
 	if (!rc)
 		rc = session_pend_push(s, PEND_FWD, SMTP_RCPT, PF_RCPT, NULL, addr);
 	if (rc)
 		return pend_failed(s, rc);
-	rc = session_side_writev(&s->up, iov, 4);
+	if (!pipelining) {
+		s->held_rcpt = malloc(len);
+		if (!s->held_rcpt)
+			return pend_failed(s, -ENOMEM);
+		memcpy(s->held_rcpt, line, len);
+		s->held_rcpt_len = len;
+	}
+	rc = session_side_writev(&s->up, iov, pipelining ? 4 : 2);
 	free(s->held_mail);
 	s->held_mail = NULL;
 	s->held_mail_len = 0;
@@ -613,7 +623,7 @@ static bool commands(struct session *s)
 	bool progress = false;
 
 	/* two slots: a command can queue two replies (an internal RSET or header chunk first) */
-	while (s->state == ST_RELAY && !s->await_data && s->pq_len + 2 <= PQ_MAX) {
+	while (s->state == ST_RELAY && !s->await_data && !s->held_rcpt && s->pq_len + 2 <= PQ_MAX) {
 		size_t n = buf_line(&s->down.in), len;
 		char *line = buf_head(&s->down.in);
 
@@ -718,8 +728,22 @@ static bool one_reply(struct session *s)
 			log_warn("session=%s %s answered our %s with: %.*s", s->ids, s->dest_txt,
 				 smtp_verb_name(p->verb), (int)strcspn(r, "\r\n"), r);
 		}
+		bool mail = p->verb == SMTP_MAIL;
+
 		buf_consume(&s->up.in, len);
 		session_pend_pop(s);
+		if (s->held_rcpt && mail) {
+			/* without PIPELINING: the recipient now (a refused MAIL's recipient gets
+			 * the refusal in place of the next hop's "need MAIL") */
+			struct iovec iov[2] = { { s->held_rcpt, s->held_rcpt_len }, { "\r\n", 2 } };
+
+			rc = session_side_writev(&s->up, iov, 2);
+			free(s->held_rcpt);
+			s->held_rcpt = NULL;
+			s->held_rcpt_len = 0;
+			if (rc)
+				return true;
+		}
 		return true;
 	}
 	if ((p->flags & PF_RCPT) && s->mail_fail && p->txn == s->mail_fail_txn) {
