@@ -17,6 +17,8 @@
  *   tls_peer.c     the up leg's peer kept after the handshake: DANE and MTA-STS checked at RCPT
  *   events.c       events for `tlsgatectl monitor`; gateway.c this context
  *   sts_fetch.c, sts_job.c  MTA-STS policies fetched on the main loop into the on-disk cache
+ *   destpol.c      per worker, the recipient domains' MX hosts, addresses, TLSA verdicts
+ *   destkern.c     those lookups, from the workers to the supervisor, for the kernel enforcer
  */
 #ifndef TLSGATE_DAEMON_GATEWAY_H
 #define TLSGATE_DAEMON_GATEWAY_H
@@ -36,6 +38,7 @@ struct anvil;
 struct policy;
 struct tg_bpf;
 struct sts_fetch;
+struct destkern;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's). */
 struct gateway_counters {
@@ -76,6 +79,8 @@ struct gateway {
 	uint64_t started_ms;
 	struct sts_fetch *sts;	/* MTA-STS policies (any thread may look up); NULL: unavailable */
 	X509_STORE *sts_store;	/* WebPKI roots for MTA-STS MX certificates (mta_sts_ca_file) */
+	/* the workers' lookups for the kernel enforcer (enforce_destination_policy); NULL: off */
+	struct destkern *destkern;
 };
 
 /* The current policy snapshot, with a reference the caller drops with policy_put(). */
