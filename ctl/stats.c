@@ -20,6 +20,7 @@
 #include "ctl/ctl.h"
 #include "ctl/stats.h"
 #include "lib/jsonw.h"
+#include "policy/policy.h"
 
 struct ctr_name {
 	unsigned int idx;
@@ -75,7 +76,7 @@ static void text_scope(const char *title, const struct tg_counters *c)
 
 static void print_text(const struct tg_metrics *m, long rule)
 {
-	char title[32];
+	char title[96];
 
 	if (rule < 0) {
 		text_scope("global", &m->global);
@@ -84,7 +85,10 @@ static void print_text(const struct tg_metrics *m, long rule)
 	for (size_t i = 0; i < m->nrules; i++) {
 		if (rule >= 0 && m->rules[i].rule_id != (uint32_t)rule)
 			continue;
-		snprintf(title, sizeof(title), "rule %" PRIu32, m->rules[i].rule_id);
+		const char *name = policy_id_reserved_name(m->rules[i].rule_id);
+
+		snprintf(title, sizeof(title), "rule %" PRIu32 "%s%s%s", m->rules[i].rule_id,
+			 name ? " (" : "", name ? name : "", name ? ")" : "");
 		text_scope(title, &m->rules[i].c);
 	}
 }
@@ -138,6 +142,8 @@ static int print_json(const struct tg_metrics *m, long rule, const struct ctl_op
 			continue;
 		jsonw_start_object(w);
 		jsonw_u64_field(w, "rule", m->rules[i].rule_id);
+		if (policy_id_reserved_name(m->rules[i].rule_id))
+			jsonw_string_field(w, "name", policy_id_reserved_name(m->rules[i].rule_id));
 		json_scope(w, &m->rules[i].c);
 		jsonw_end_object(w);
 	}

@@ -107,6 +107,7 @@ static const struct ckey keys[] = {
 	{ "dane_trust_anchor", C_STR, O(dane_trust_anchor), 0, "/usr/share/dns/root.key" },
 	{ "destination_cache_ttl", C_DURATION, O(destination_cache_ttl), 0, "300s" },
 	{ "destination_lookup_timeout", C_DURATION, O(destination_lookup_timeout), 0, "10s" },
+	{ "enforce_destination_policy", C_BOOL, O(enforce_destination_policy), 0, "yes" },
 };
 #undef O
 

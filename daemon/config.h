@@ -132,6 +132,9 @@ struct config {
 	char *dane_trust_anchor;	/* DS/DNSKEY file (dns-root-data's root key) */
 	unsigned int destination_cache_ttl;
 	unsigned int destination_lookup_timeout;
+	/* MX addresses every looked-up domain on them requires TLS toward (DANE, MTA-STS
+	 * enforce) become encrypt in the kernel enforcer (daemon/destkern.h) */
+	bool enforce_destination_policy;
 };
 
 /* Defaults in *c (strings allocated). */

@@ -4,6 +4,7 @@
 #include "daemon/events.h"
 #include "daemon/gateway.h"
 #include "lib/log.h"
+#include "policy/destaddr.h"
 #include "policy/policy.h"
 
 #include <arpa/inet.h>
@@ -115,10 +116,11 @@ int datapath_listeners(struct gateway *g, struct tg_bpf *h, int fd4, int fd6, in
 	return rc;
 }
 
-int datapath_policy(struct tg_bpf *h, const struct policy *p)
+int datapath_policy(struct tg_bpf *h, const struct policy *p,
+		    const struct policy_destaddr_addr *dest, size_t ndest, size_t seen)
 {
-	struct tg_bpf_policy_entry *e[2] = { NULL, NULL }, *all = NULL;
-	size_t n[2] = { 0, 0 };
+	struct tg_bpf_policy_entry *e[2] = { NULL, NULL }, *all = NULL, *merged = NULL;
+	size_t n[2] = { 0, 0 }, nmerged = 0, added = 0;
 	int rc = 0;
 
 	if (!h || !p)
@@ -134,16 +136,23 @@ int datapath_policy(struct tg_bpf *h, const struct policy *p)
 	}
 	memcpy(all, e[0], n[0] * sizeof(*all));
 	memcpy(all + n[0], e[1], n[1] * sizeof(*all));
-	rc = tg_bpf_policy_replace(h, all, n[0] + n[1]);
+	/* the table's entries win where they are; the destinations' addresses fill the rest */
+	rc = policy_destaddr_entries(all, n[0] + n[1], dest, ndest, POLICY_ID_DEST_POLICY, &merged,
+				     &nmerged, &added);
 	if (rc)
-		log_err("bpf: policy update failed (%zu entries): %s", n[0] + n[1], strerror(-rc));
+		goto out;
+	rc = tg_bpf_policy_replace(h, merged, nmerged);
+	if (rc)
+		log_err("bpf: policy update failed (%zu entries): %s", nmerged, strerror(-rc));
 	else
-		log_info("bpf: policy in the kernel: %zu outbound and %zu inbound prefixes", n[0],
-			 n[1]);
+		log_info("bpf: policy in the kernel: %zu outbound and %zu inbound prefixes, "
+			 "destination_policy=%zu (required=%zu seen=%zu)",
+			 n[0], n[1], added, ndest, seen);
 out:
 	free(e[0]);
 	free(e[1]);
 	free(all);
+	free(merged);
 	return rc;
 }
 
@@ -154,8 +163,11 @@ static void on_event(const struct tg_event *ev, void *ctx)
 	int fam = ev->family == TG_FAM_V6 ? AF_INET6 : AF_INET;
 
 	(void)ctx;
+	const char *rn = policy_id_reserved_name(ev->rule_id);
+
 	tg_bpf_event_format(ev, line, sizeof(line));
-	log_warn("enforce drop %s", line);
+	log_warn("enforce drop %s%s%s%s", line, rn ? " rule_name=\"" : "", rn ? rn : "",
+		 rn ? "\"" : "");
 	inet_ntop(fam, ev->caddr, src, sizeof(src));
 	inet_ntop(fam, ev->saddr, dst, sizeof(dst));
 	nev.rule_id = ev->rule_id;

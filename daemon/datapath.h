@@ -7,8 +7,11 @@
 #ifndef TLSGATE_DAEMON_DATAPATH_H
 #define TLSGATE_DAEMON_DATAPATH_H
 
+#include <stddef.h>
+
 struct gateway;
 struct policy;
+struct policy_destaddr_addr;
 struct tg_bpf;
 
 /* 0 (or nothing configured), or -errno with the reason logged. */
@@ -16,8 +19,11 @@ int datapath_open(struct gateway *g, struct tg_bpf **out);
 /* The first worker's transparent listeners go into the steering map: outbound (fd4, fd6) for
  * steer_inside, inbound (in4, in6) for steer_outside when steer_inbound is on; -1 for none. */
 int datapath_listeners(struct gateway *g, struct tg_bpf *h, int fd4, int fd6, int in4, int in6);
-/* Push a policy's address rules and resolved addresses (both directions). */
-int datapath_policy(struct tg_bpf *h, const struct policy *p);
+/* Push a policy's address rules and resolved addresses (both directions), and the ndest
+ * addresses the destinations' own policies require TLS toward (rule POLICY_ID_DEST_POLICY,
+ * where no outbound table prefix covers them; seen: how many were looked at, for the log). */
+int datapath_policy(struct tg_bpf *h, const struct policy *p,
+		    const struct policy_destaddr_addr *dest, size_t ndest, size_t seen);
 /* Drain and log drop events (and publish them for `tlsgatectl monitor`). */
 void datapath_events(struct tg_bpf *h);
 /*

@@ -66,6 +66,8 @@ struct destpol {
 	size_t nbuckets;			/* a power of two */
 	struct destpol_entry *newest, *oldest;
 	bool process_warned;
+	void (*stored)(void *arg, const struct policy_dane_domain *v, uint64_t expires_ms);
+	void *stored_arg;
 };
 
 /* The verdict when not even a FAILED one can be allocated. */
@@ -247,6 +249,8 @@ static void verdict_set(struct destpol_entry *e, const struct policy_dane_domain
 	e->expires_ms = loop_now_ms() +
 			(v->state == POLICY_DANE_FAILED ? e->d->fail_ttl_ms : e->d->ttl_ms);
 	addr_index(e, true);
+	if (e->d->stored)
+		e->d->stored(e->d->stored_arg, v, e->expires_ms);
 }
 
 static void verdict_fail(struct destpol_entry *e, const char *why)
@@ -459,6 +463,8 @@ static int destpol_alloc(struct loop *l, const struct destpol_opts *o, struct de
 	d->fail_ttl_ms = 1000ull * (op.fail_ttl_s ? op.fail_ttl_s : DESTPOL_FAIL_TTL_S);
 	d->timeout_ms = 1000ull * (op.timeout_s ? op.timeout_s : DESTPOL_TIMEOUT_S);
 	d->max = op.max_entries ? op.max_entries : DESTPOL_MAX_ENTRIES;
+	d->stored = op.stored;
+	d->stored_arg = op.stored_arg;
 	for (d->nbuckets = 64; d->nbuckets < d->max && d->nbuckets < (1u << 20);)
 		d->nbuckets *= 2;
 	d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));

@@ -36,6 +36,10 @@ struct destpol_opts {
 	unsigned int fail_ttl_s;	/* ... a FAILED one; 0: 30 */
 	unsigned int timeout_s;		/* a lookup's deadline; 0: 10 */
 	size_t max_entries;		/* domains kept; 0: 10000 */
+	/* Called (on the loop) with each verdict a lookup stored and when it expires
+	 * (loop_now_ms clock): the kernel enforcer's view (daemon/destkern.h).  May be NULL. */
+	void (*stored)(void *arg, const struct policy_dane_domain *v, uint64_t expires_ms);
+	void *stored_arg;
 };
 
 #define DESTPOL_TTL_S 300

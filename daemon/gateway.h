@@ -18,6 +18,8 @@
  *   tls_peer.c     the up leg's peer kept after the handshake: DANE and MTA-STS checked at RCPT
  *   events.c       events for `tlsgatectl monitor`; gateway.c this context
  *   sts_fetch.c, sts_job.c  MTA-STS policies fetched on the main loop into the on-disk cache
+ *   destpol.c      per worker, the recipient domains' MX hosts, addresses, TLSA verdicts
+ *   destkern.c     those lookups, from the workers to the supervisor, for the kernel enforcer
  */
 #ifndef TLSGATE_DAEMON_GATEWAY_H
 #define TLSGATE_DAEMON_GATEWAY_H
@@ -38,6 +40,7 @@ struct policy;
 struct tg_bpf;
 struct sts_fetch;
 struct outcome_queue;
+struct destkern;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's); exported by counters.c. */
 struct gateway_counters {
@@ -82,6 +85,8 @@ struct gateway {
 	/* what sessions learn about destinations, to the main thread's sinks (posture, TLS
 	 * reports); created before the workers, sinks added before they start */
 	struct outcome_queue *outcomes;
+	/* the workers' lookups for the kernel enforcer (enforce_destination_policy); NULL: off */
+	struct destkern *destkern;
 };
 
 /* The current policy snapshot, with a reference the caller drops with policy_put(). */

@@ -201,6 +201,8 @@ int sts_fetch_new(struct loop *l, const struct sts_fetch_opts *o, struct sts_fet
 	f->wake.fd = -1;
 	f->timeout_s = o->timeout_s ? o->timeout_s : 10;
 	f->port = o->port ? o->port : 443;
+	f->stored = o->stored;
+	f->stored_arg = o->stored_arg;
 	pthread_mutex_init(&f->qlock, NULL);
 	loop_timer_init(&f->scan, on_scan);
 	f->queue = calloc(QUEUE_MAX, sizeof(*f->queue));

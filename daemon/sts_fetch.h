@@ -35,6 +35,9 @@ struct sts_fetch_opts {
 	unsigned int timeout_s;	/* a whole refresh (DNS, connect, TLS, HTTP); 0: 10 */
 	size_t max_entries;	/* cache bound; 0: 100000 */
 	uint16_t port;		/* HTTPS port; 0: 443 */
+	/* Called on the loop after a policy was stored (who depends on it: daemon/destkern.h). */
+	void (*stored)(void *arg, const char *domain);
+	void *stored_arg;
 };
 
 int sts_fetch_new(struct loop *l, const struct sts_fetch_opts *o, struct sts_fetch **out);

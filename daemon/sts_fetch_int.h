@@ -40,6 +40,8 @@ struct sts_fetch {
 	pthread_mutex_t qlock;
 	struct sts_queued *queue;
 	size_t qn;
+	void (*stored)(void *arg, const char *domain);
+	void *stored_arg;
 };
 
 /* sts_job.c: start a refresh (or merge force into the one under way): 0, -EBUSY (every slot

@@ -404,6 +404,8 @@ static void finish_body(struct sts_job *j, const char *body, size_t blen)
 		job_fail(j, "cannot store the policy: %s", strerror(-rc));
 		return;
 	}
+	if (j->f->stored)
+		j->f->stored(j->f->stored_arg, j->domain);
 	job_done(j, NULL, true);
 }
 

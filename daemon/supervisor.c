@@ -4,6 +4,7 @@
 #include "daemon/anvil.h"
 #include "bpf/loader.h"
 #include "daemon/datapath.h"
+#include "daemon/destkern.h"
 #include "control/runfile.h"
 #include "control/server.h"
 #include "daemon/events.h"
@@ -102,6 +103,34 @@ static int open_control(struct supervisor *sv)
 	return loop_watch(sv->loop, &sv->ctl_ev, EPOLLIN);
 }
 
+/* A new MTA-STS policy may make a looked-up domain's MX addresses TLS-required. */
+static void on_sts_stored(void *arg, const char *domain)
+{
+	struct gateway *g = arg;
+
+	(void)domain;
+	destkern_touch(g->destkern);
+}
+
+/*
+ * The kernel's view of the destinations' own policies: with BPF, enforce_destination_policy
+ * and destination lookups (outbound_dane or outbound_mta_sts), before the workers that post
+ * into it.  Bounded by POLICY_DESTADDR_MAX_PAIRS (domain, address) pairs.
+ */
+static int open_destkern(struct supervisor *sv)
+{
+	const struct config *c = &sv->g->cfg;
+	int rc;
+
+	if (!sv->bpf || !c->enforce_destination_policy ||
+	    (!c->outbound_dane && !c->outbound_mta_sts))
+		return 0;
+	rc = destkern_new(sv->loop, 0, supervisor_dest_changed, sv, &sv->g->destkern);
+	if (rc)
+		log_err("enforce_destination_policy: %s", strerror(-rc));
+	return rc;
+}
+
 /* MTA-STS: the fetcher runs on this loop.  Without a usable cache directory there is none
  * (logged); nothing else depends on it yet. */
 static void open_sts(struct supervisor *sv)
@@ -118,6 +147,8 @@ static void open_sts(struct supervisor *sv)
 
 	snprintf(dir, sizeof(dir), "%s/mta-sts", c->state_dir ? c->state_dir : ".");
 	o.cache_dir = dir;
+	o.stored = on_sts_stored;
+	o.stored_arg = sv->g;
 	rc = sts_fetch_new(sv->loop, &o, &sv->g->sts);
 	if (rc)
 		log_err("mta-sts: unavailable (cache %s): %s", dir, strerror(-rc));
@@ -158,6 +189,7 @@ int supervisor_run(struct gateway *g)
 	if (rc)
 		goto out;
 	rc = datapath_open(g, &sv.bpf);
+	rc = rc ?: open_destkern(&sv);
 	if (rc)
 		goto out;
 	/* before the workers: they publish what sessions learn (its sinks attach here too) */
@@ -255,6 +287,8 @@ stop:
 	}
 	log_info("tlsgated stopped");
 out:
+	destkern_free(g->destkern); /* the workers that posted are gone */
+	g->destkern = NULL;
 	anvil_free(g->anvil); /* the workers are gone */
 	g->anvil = NULL;
 	events_detach();

@@ -43,6 +43,9 @@ void supervisor_refresh_policy(struct supervisor *sv, struct policy *p);
  * and push its addresses into the kernel.  Takes the caller's reference.
  */
 void supervisor_apply_policy(struct supervisor *sv, struct policy *p);
+/* The destination-policy addresses may have changed (daemon/destkern.h's callback): push them
+ * into the kernel if they did. */
+void supervisor_dest_changed(void *arg);
 /* One log_warn per warning of the tables p was loaded from (Postfix entries handled per entry). */
 void supervisor_policy_log_warnings(const struct policy *p);
 /* Re-read the policy files; all or nothing.  0 or -errno with msg. */

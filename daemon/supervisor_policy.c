@@ -3,17 +3,24 @@
  * The policy's life on the main thread: a snapshot is resolved (MX -> addresses, refreshed by
  * TTL), swapped in for new sessions and pushed to the kernel; reloads are all or nothing.  Both
  * the supervisor (SIGHUP, start) and the control ops (tlsgatectl policy edits) come here.
+ * The kernel also gets the addresses the destinations' own policies make TLS-required
+ * (daemon/destkern.h), decided here with the same precedence as a session's per RCPT.
  */
 #include "daemon/supervisor.h"
 #include "daemon/datapath.h"
+#include "daemon/destkern.h"
+#include "daemon/sts_fetch.h"
 #include "lib/log.h"
+#include "policy/destaddr.h"
 #include "policy/policy.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void resolve_now(struct supervisor *sv, struct policy *p)
 {
@@ -38,11 +45,82 @@ static void resolve_now(struct supervisor *sv, struct policy *p)
 	}
 }
 
+struct dest_ctx {
+	const struct gateway *g;
+	const struct policy *p;
+	int64_t now; /* unix time, for MTA-STS expiry */
+};
+
+/*
+ * Does domain require TLS toward host h, as a session would decide at RCPT (session_dest.c):
+ * the admin's rule for the domain decides alone (dane asks for DANE, the other levels say it);
+ * else DANE with TLSA records, else MTA-STS enforce for this host.
+ */
+static bool dest_requires(void *arg, const char *domain, const struct policy_destaddr_host *h)
+{
+	const struct dest_ctx *c = arg;
+	const struct config *cfg = &c->g->cfg;
+	struct policy_match m = policy_match_domain(c->p, domain);
+	struct policy_sts_entry *e = NULL;
+	bool r;
+
+	if (m.rule->key_type != POLICY_KEY_DEFAULT) {
+		if (m.rule->written == POLICY_DANE)
+			return policy_destaddr_host_requires(h->dane, NULL, h->name);
+		return policy_level_requires_tls(m.rule->level);
+	}
+	if (cfg->outbound_mta_sts && c->g->sts &&
+	    policy_sts_cache_get(sts_fetch_cache(c->g->sts), domain, &e, NULL) == 0 && e &&
+	    e->expires <= c->now) {
+		policy_sts_entry_put(e);
+		e = NULL;
+	}
+	r = policy_destaddr_host_requires(cfg->outbound_dane ? h->dane : POLICY_DANE_NONE,
+					  e ? &e->pol : NULL, h->name);
+	if (e)
+		policy_sts_entry_put(e);
+	return r;
+}
+
+/* The table's entries and the destination-policy addresses into the kernel: always when the
+ * table changed (force), else only when the addresses did. */
+static void push_kernel(struct supervisor *sv, const struct policy *p, bool force)
+{
+	struct dest_ctx c = { .g = sv->g, .p = p, .now = time(NULL) };
+	struct policy_destaddr_addr *req = NULL;
+	size_t n = 0, seen = 0;
+	bool changed = false;
+	int rc;
+
+	if (!sv->bpf || !p)
+		return;
+	if (sv->g->destkern) {
+		rc = destkern_required(sv->g->destkern, dest_requires, &c, &req, &n, &seen,
+				       &changed);
+		if (rc)
+			log_warn("destination policy addresses: %s (the kernel keeps the table's)",
+				 strerror(-rc));
+	}
+	if ((force || changed) && datapath_policy(sv->bpf, p, req, n, seen) && sv->g->destkern)
+		destkern_forget(sv->g->destkern); /* try again at the next change */
+	free(req);
+}
+
+void supervisor_dest_changed(void *arg)
+{
+	struct supervisor *sv = arg;
+	struct policy *p = gateway_policy_get(sv->g);
+
+	push_kernel(sv, p, false);
+	if (p)
+		policy_put(p);
+}
+
 void supervisor_refresh_policy(struct supervisor *sv, struct policy *p)
 {
 	/* The address map is attached to the running snapshot; the kernel gets the new set. */
 	resolve_now(sv, p);
-	datapath_policy(sv->bpf, p);
+	push_kernel(sv, p, true);
 }
 
 void supervisor_policy_log_warnings(const struct policy *p)
@@ -56,7 +134,7 @@ void supervisor_apply_policy(struct supervisor *sv, struct policy *p)
 	supervisor_policy_log_warnings(p);
 	resolve_now(sv, p);
 	gateway_policy_set(sv->g, p);
-	datapath_policy(sv->bpf, p);
+	push_kernel(sv, p, true);
 }
 
 static void on_resolve_timer(struct loop_timer *t)

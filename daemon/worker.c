@@ -2,6 +2,7 @@
 #include "daemon/worker.h"
 #include "bpf/loader.h"
 #include "daemon/anvil.h"
+#include "daemon/destkern.h"
 #include "daemon/destpol.h"
 #include "daemon/gateway.h"
 #include "lib/log.h"
@@ -283,6 +284,14 @@ static int unbound_forwarder(const char *s, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -EINVAL : 0;
 }
 
+/* Each lookup's result, for the kernel enforcer's view of shared MX addresses (destkern.h). */
+static void worker_dest_stored(void *arg, const struct policy_dane_domain *v, uint64_t expires_ms)
+{
+	struct gateway *g = arg;
+
+	destkern_post(g->destkern, v, expires_ms);
+}
+
 /*
  * The worker's recipient-domain lookups (DANE, MTA-STS): its own validating resolver.  Here, on
  * the main thread before privileges are dropped, so the trust anchor is read as root; a
@@ -297,6 +306,8 @@ static int worker_destpol(struct worker *w)
 		.dane = c->outbound_dane,
 		.ttl_s = c->destination_cache_ttl,
 		.timeout_s = c->destination_lookup_timeout,
+		.stored = worker_dest_stored,
+		.stored_arg = w->gw,
 	};
 	char fwd[128], err[256] = "";
 	int rc;

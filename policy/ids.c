@@ -123,3 +123,17 @@ int policy_ids_assign(struct policy_rule *out, size_t nout, struct policy_rule *
 	*index = e;
 	return 0;
 }
+
+const char *policy_id_reserved_name(uint32_t id)
+{
+	switch (id) {
+	case POLICY_ID_DEFAULT_OUT:
+		return "outbound default";
+	case POLICY_ID_DEFAULT_IN:
+		return "inbound default";
+	case POLICY_ID_DEST_POLICY:
+		return "destination policy (DANE/MTA-STS)";
+	default:
+		return NULL;
+	}
+}

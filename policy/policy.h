@@ -77,6 +77,8 @@ enum policy_dir {
 #define POLICY_ID_NONE		0u	/* "no rule" in maps */
 #define POLICY_ID_DEFAULT_OUT	1u	/* the built-in outbound default */
 #define POLICY_ID_DEFAULT_IN	2u	/* the built-in inbound default */
+#define POLICY_ID_DEST_POLICY	3u	/* kernel entries from the destinations' DANE/MTA-STS
+					 * (policy/destaddr.h) */
 #define POLICY_ID_FIRST		16u
 
 struct policy_rule {
@@ -154,6 +156,9 @@ struct policy_match policy_inbound(const struct policy *p, const struct sockaddr
 				   const char *sender_domain);
 
 const char *policy_level_name(enum policy_level l);
+/* What a reserved rule id stands for ("outbound default", "inbound default", "destination
+ * policy (DANE/MTA-STS)"), or NULL for the ids of table rules. */
+const char *policy_id_reserved_name(uint32_t id);
 int policy_level_parse(const char *s, enum policy_level *out);
 
 /*

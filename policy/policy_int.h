@@ -11,6 +11,7 @@
  *   resolve.c, dns.c, addrmap.c  MX -> addresses, and the kernel's LPM entries
  *   dane.c, dane_rr.c, dane_ub.c  DANE lookups over libunbound (their own header: policy/dane.h)
  *   sts.c, sts_http.c, sts_cache.c  MTA-STS (their own header: policy/sts.h)
+ *   destaddr.c   the kernel entries the destinations' DANE/MTA-STS add (policy/destaddr.h)
  * policy/ depends on lib/ and, for the kernel's layout only, bpf/policy_entry.h.
  */
 #ifndef TLSGATE_POLICY_POLICY_INT_H

@@ -14,6 +14,7 @@ set -u
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/pki.sh"
 . "$(dirname "$0")/../lib/dnssec.sh"
+. "$(dirname "$0")/../lib/destzone.sh"
 . "$(dirname "$0")/../lib/postfix.sh"
 . "$(dirname "$0")/../lib/tlsgate.sh"
 
@@ -54,28 +55,21 @@ chmod 644 "$TG_PKI/sni-chain.pem"
 # unsigned --------------------------------------------------------------------------------------
 z=$TG_WORK/dns
 mkdir -p "$z"
-soa() {
-	printf '$ORIGIN %s.\n$TTL 300\n' "$1"
-	printf '@ IN SOA ns.example. hostmaster.example. 1 3600 600 86400 60\n@ IN NS ns.example.\n'
-}
-dnssec_key "$z" example
 dnssec_key "$z" bogus.example
 {
-	soa bogus.example
+	destzone_soa bogus.example
 	echo "@ IN MX 10 mx.bogus.example."
 	echo "mx IN A 203.0.113.25"
 	echo "_25._tcp.mx IN TLSA 3 1 1 $mx_h"
 } > "$z/bogus.example.zone"
 dnssec_sign "$z" bogus.example expired
 {
-	soa insecure.example
+	destzone_soa insecure.example
 	echo "@ IN MX 10 mx.insecure.example."
 	echo "mx IN A 203.0.113.25"
 	echo "_25._tcp.mx IN TLSA 3 1 1 $other_h"	# insecure: never used
 } > "$z/insecure.example.zone"
 {
-	soa example
-	echo "ns IN A 203.0.113.53"
 	for h in ok bad unusable sts noname ta tawrong roll; do echo "mx-$h IN A 203.0.113.25"; done
 	# DANE-TA: the CA of the MX's chain; the certificate names mx-ta, not mx-tawrong
 	echo "_25._tcp.mx-ta IN TLSA 2 1 1 $ca_h"
@@ -114,9 +108,7 @@ dnssec_sign "$z" bogus.example expired
 	echo "bogus IN NS ns.example."
 	cat "$z/bogus.example.ds"
 	echo "insecure IN NS ns.example."	# no DS: provably unsigned
-} > "$z/example.zone"
-dnssec_sign "$z" example
-dnssec_nsd "$NS_OUT" 203.0.113.53 "$z" example=example.signed bogus.example=bogus.example.signed \
+} | destzone_example "$z" "$NS_OUT" bogus.example=bogus.example.signed \
 	insecure.example=insecure.example.zone
 # The gateway's resolver asks through a forwarder that never answers for slow.example: a
 # nameserver that does not respond (a timeout, not an error).
@@ -164,9 +156,10 @@ tg_fake_mx strip 203.0.113.27 ok	# no certificate: offers no STARTTLS
 # ---- the gateway ----------------------------------------------------------------------------
 printf 'table-wins.example encrypt\nonly-ok.example dane-only\nonly-none.example dane-only\n' \
 	> "$TG_WORK/policy"
-dest_opts=(-o outbound_dane=yes -o outbound_mta_sts=yes -o dns_server=203.0.113.54
-	-o "dane_trust_anchor=$z/example.ds" -o "mta_sts_ca_file=$TG_PKI/ca.crt"
-	-o "outbound_policy=$TG_WORK/policy" -o resolve=no -o destination_lookup_timeout=4s)
+destzone_opts "$z"
+# through the forwarder that drops slow.example (below), with a short lookup deadline
+dest_opts=("${DESTZONE_OPTS[@]}" -o dns_server=203.0.113.54 -o destination_lookup_timeout=4s
+	-o "mta_sts_ca_file=$TG_PKI/ca.crt" -o "outbound_policy=$TG_WORK/policy" -o resolve=no)
 tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}"
 tg_gw s 2641 -o outbound_forward=203.0.113.27:25 "${dest_opts[@]}"
 ctl() { ip netns exec "$NS_GW" "$TG_CTL" --run-dir "$TG_WORK/$1" "${@:2}"; }

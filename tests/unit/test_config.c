@@ -133,6 +133,9 @@ static void test_destination_keys(void **state)
 	assert_string_equal(c.dane_trust_anchor, "/usr/share/dns/root.key");
 	assert_int_equal(c.destination_cache_ttl, 300);
 	assert_int_equal(c.destination_lookup_timeout, 10);
+	assert_true(c.enforce_destination_policy);
+	assert_int_equal(config_set(&c, "enforce_destination_policy", "no", err, sizeof(err)), 0);
+	assert_false(c.enforce_destination_policy);
 	assert_int_equal(config_set(&c, "outbound_dane", "no", err, sizeof(err)), 0);
 	assert_int_equal(config_set(&c, "outbound_mta_sts", "no", err, sizeof(err)), 0);
 	assert_int_equal(config_set(&c, "dane_trust_anchor", "/etc/tlsgate/ta.key", err,
