@@ -23,6 +23,10 @@ PKGS="$PKGS libidn12"
 # private zone (ldns-keygen, ldns-signzone) and serve it with nsd; unbound (the daemon) is the
 # validating resolver posttls-finger needs for the differential test against tlsgate's verdicts.
 PKGS="$PKGS dns-root-data ldnsutils unbound"
+# MTA-STS: tests/e2e/test_mta_sts.sh checks tlsgated's fetches against mta-sts-query
+# (postfix-mta-sts-resolver).  Its only recommend, python3-uvloop, is left out: only the daemon
+# (mta-sts-daemon) uses it, mta-sts-query runs on asyncio's own loop.
+PKGS="$PKGS postfix-mta-sts-resolver"
 
 missing=""
 for p in $PKGS; do

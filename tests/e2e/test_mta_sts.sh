@@ -5,9 +5,15 @@
 # sent in chunks or delimited by a clean close (not by a FIN or RST alone); an unchanged id is
 # not fetched again, a changed one is; the server down keeps the cached policy and without one
 # there is none; a silent nameserver ends at the deadline while the main loop keeps answering; a
-# redirect is not followed; an oversize body, a certificate for another name and two v=STSv1
-# records are refused; the cache survives a restart; purge forgets.  The same domains through
-# another implementation (mailauth) give the same answers.
+# redirect is not followed; a body over 64 KiB (one of exactly 64 KiB is taken), a certificate
+# for another name and two v=STSv1 records are refused; the cache survives a restart; purge
+# forgets.  The same domains through two other implementations give the same answers: mailauth
+# (Node.js, npm) and mta-sts-query (postfix-mta-sts-resolver, Debian's package; run in $NS_GW
+# with the test zone as its resolver and the test CA as its only root, and shown to fail without
+# that CA), but for the differences asserted as such, each with what the RFCs say of it: a body
+# cut by a FIN without close_notify (tlsgated refuses, both take it) or by a RST (mta-sts-query
+# takes it): RFC 2818 2.2.1 sides with tlsgated; two STS records: no policy from any, as RFC 8461
+# 3.1 asks, but "none" to mta-sts-query, a failure to the other two.
 #
 #   $NS_GW  (tlsgated)                    eth0 203.0.113.1/24, lo 192.0.2.1 (its SMTP listener)
 #   $NS_WEB (nsd, the policy server)      eth0 203.0.113.53/24 (DNS), 203.0.113.80/24 (HTTPS)
@@ -41,6 +47,7 @@ tg_pki
 pki_leaf "$TG_PKI" sts-web mta-sts.a.example.net mta-sts.down.example.net \
 	mta-sts.chunked.example.net mta-sts.redir.example.net mta-sts.big.example.net \
 	mta-sts.trunc.example.net mta-sts.clean.example.net mta-sts.reset.example.net \
+	mta-sts.edge.example.net \
 	mta-sts.wrong.example.net.invalid ||
 	bail "pki: sts-web"
 
@@ -75,13 +82,14 @@ zone() { # ID of a.example.net's record
 		echo '@ IN SOA ns hostmaster 1 3600 600 86400 60'
 		echo '@ IN NS ns'
 		echo 'ns IN A 203.0.113.53'
-		for d in a down redir big wrong multi chunked trunc clean reset; do
+		for d in a down redir big edge wrong multi chunked trunc clean reset; do
 			echo "mta-sts.$d IN A 203.0.113.80"
 		done
 		echo "_mta-sts.a IN TXT \"v=STSv1; id=$1;\""
 		echo '_mta-sts.down IN TXT "v=STSv1; id=1;"'
 		echo '_mta-sts.redir IN TXT "v=STSv1; id=1;"'
 		echo '_mta-sts.big IN TXT "v=STSv1;" " id=1"'
+		echo '_mta-sts.edge IN TXT "v=STSv1; id=e1"'
 		echo '_mta-sts.wrong IN TXT "v=STSv1; id=1;"'
 		echo '_mta-sts.multi IN TXT "v=STSv1; id=1;"'
 		echo '_mta-sts.multi IN TXT "v=STSv1; id=2;"'
@@ -129,6 +137,20 @@ policy() { # HOST MODE [MX...]
 	} > "$www/$host"
 }
 
+padded() { # HOST SIZE: HOST's policy (enforce, mx1.example.net) padded to SIZE bytes with
+	# lines of an unknown key, which every parser ignores: only the size can refuse it
+	policy "$1" enforce mx1.example.net
+	$PY -c 'import sys
+f, size = sys.argv[1], int(sys.argv[2])
+with open(f, "ab") as o:
+    left = size - o.tell()
+    while left > 0:
+        n = min(100, left)
+        o.write(b"pad: " + b"x" * (n - 7) + b"\r\n" if n >= 7 else b"\n" * n)
+        left -= n' "$www/$1" "$2"
+	[ "$(stat -c %s "$www/$1")" = "$2" ] || bail "padded $1: not $2 bytes"
+}
+
 web_pid=
 web_start() {
 	tg_bg ip netns exec "$NS_WEB" $PY "$TG_TOP/tests/lib/sts_server.py" 203.0.113.80 443 \
@@ -174,7 +196,8 @@ policy mta-sts.a.example.net enforce mx1.example.net '*.a.example.net'
 policy mta-sts.down.example.net enforce mx1.example.net
 policy mta-sts.redir.example.net enforce mx1.example.net
 echo 301 > "$www/mta-sts.redir.example.net.status"
-head -c 70000 /dev/zero | tr '\0' '#' > "$www/mta-sts.big.example.net"
+padded mta-sts.big.example.net 65537
+padded mta-sts.edge.example.net 65536
 policy mta-sts.wrong.example.net enforce mx1.example.net
 policy mta-sts.multi.example.net enforce mx1.example.net
 policy mta-sts.chunked.example.net testing mx1.example.net mx2.example.net
@@ -265,11 +288,14 @@ echo "$out" | field 'j["error"]' | grep -q "HTTP status 301 (redirects are not f
 ok $? "the error names the redirect"
 is "$(requests mta-sts.a.example.net)" "$n" "the Location was not visited"
 
-# 7. an oversize body is refused
+# 7. an oversize body is refused; 64 KiB exactly is not
 out=$(ctl -j sts refresh big.example.net)
-is "$(echo "$out" | field 'j["policy"]')" "None" "70000-byte policy: refused"
+is "$(echo "$out" | field 'j["policy"]')" "None" "65537-byte policy: refused"
 echo "$out" | field 'j["error"]' | grep -q "larger than 65536"
 ok $? "the error says it is too large"
+out=$(ctl -j sts refresh edge.example.net)
+is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["mx"], j["error"]')" \
+	"enforce ['mx1.example.net'] " "65536-byte policy: taken, the padding ignored"
 
 # 8. a certificate for another name is refused before any request
 out=$(ctl -j sts refresh wrong.example.net)
@@ -289,10 +315,10 @@ ok $? "no v=STSv1 record: not a failure"
 is "$(echo "$out" | field 'j["policy"], j["error"]')" "None " "no policy, no error"
 
 # 10. differential: the same domains through another implementation (mailauth's RFC 8461 code,
-# strict mode; postfix-mta-sts-resolver is on PyPI, out of reach here).  Where tlsgated is
-# stricter on purpose it is listed: a body ended by a FIN without close_notify.
+# strict mode).  Where tlsgated is stricter on purpose it is listed: a body ended by a FIN
+# without close_notify.
 if peer=$("$TG_TOP/tests/lib/fetch-mailauth" 2>"$TG_WORK/peer.err"); then
-	doms="a chunked clean down redir big wrong multi nosts trunc reset"
+	doms="a chunked clean down redir big edge wrong multi nosts trunc reset"
 	ip netns exec "$NS_GW" env NODE_EXTRA_CA_CERTS="$TG_PKI/ca.crt" node \
 		"$TG_TOP/tests/lib/sts_peer.js" "$peer" 203.0.113.53 \
 		$(for d in $doms; do echo $d.example.net; done) > "$TG_WORK/peer.out" 2>&1
@@ -318,7 +344,117 @@ else
 	skip "$(cat "$TG_WORK/peer.err")" "differential against another MTA-STS implementation"
 fi
 
-# 11. a nameserver that does not answer: the refresh runs into its deadline while the main loop
+# 11. differential: the same domains through a third implementation, mta-sts-query of
+# postfix-mta-sts-resolver (Debian's package; the policy fetcher of its Postfix socketmap daemon).
+# It runs in the gateway's namespace with the test zone as its resolver (/etc/netns/NS/resolv.conf,
+# which `ip netns exec` mounts on /etc/resolv.conf: c-ares for the TXT lookup, getaddrinfo for
+# the policy host) and the test CA as its only trust: its aiohttp takes Python's default context,
+# i.e. OpenSSL's default verify paths, which SSL_CERT_FILE and SSL_CERT_DIR (an empty directory:
+# the system's roots are not trusted) replace.  No proxy: aiohttp would honour https_proxy.
+# Verdicts: "policy MODE ID MX,MX MAX_AGE", "none" (no policy, no failure) or "fail".
+sq_verdict() { # FILE: mta-sts-query's printed result as a verdict
+	$PY -c 'import ast, re, sys
+s = open(sys.argv[1]).read().strip()
+m = re.fullmatch(r"\(<STSFetchResult\.(\w+): \d+>, (.*)\)", s, re.S)
+if not m:
+    print("unparsed: %r" % s[:100])
+elif m.group(1) == "VALID":
+    pid, p = ast.literal_eval(m.group(2))
+    print("policy %s %s %s %s" % (p["mode"], pid, ",".join(p["mx"]), p["max_age"]))
+else:
+    print({"NONE": "none", "FETCH_ERROR": "fail"}.get(m.group(1), m.group(1)))' "$1"
+}
+
+tg_verdict() { # DOMAIN: tlsgated's verdict after a forced refresh
+	ctl -j sts refresh "$1" force | field "(
+		'fail' if j['error'] else 'none' if not j['policy'] else
+		'policy %s %s %s %s' % (j['policy']['mode'], j['policy']['id'],
+					','.join(j['policy']['mx']), j['policy']['max_age']))"
+}
+
+sq() { # NAME DOMAIN [ENV...]: mta-sts-query DOMAIN in $NS_GW, in the background, into sq.NAME.*
+	local name=$1 dom=$2
+	shift 2
+	ip netns exec "$NS_GW" env -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
+		SSL_CERT_DIR="$TG_WORK/no-roots" "$@" mta-sts-query "$dom" \
+		> "$TG_WORK/sq.$name.out" 2> "$TG_WORK/sq.$name.err" &
+	sq_pids+=($!)
+}
+
+sq_wait() {
+	local p
+	for p in "${sq_pids[@]}"; do wait "$p"; done
+	sq_pids=()
+}
+
+if ! command -v mta-sts-query >/dev/null; then
+	skip "mta-sts-query not installed (make deps installs postfix-mta-sts-resolver)" \
+		"differential against mta-sts-query"
+else
+	mkdir -p "/etc/netns/$NS_GW" "$TG_WORK/no-roots"
+	tg_on_exit "rm -rf '/etc/netns/$NS_GW'"
+	echo "nameserver 203.0.113.53" > "/etc/netns/$NS_GW/resolv.conf"
+	sq_pids=()
+	doms="a chunked clean redir big edge wrong multi nosts nx trunc reset"
+	for d in $doms; do
+		sq "$d" "$d.example.net" SSL_CERT_FILE="$TG_PKI/ca.crt"
+	done
+	# The same query without the test CA: it must fail, or the comparison below proves nothing.
+	sq noca a.example.net
+	sq_wait
+	is "$(sq_verdict "$TG_WORK/sq.noca.out")" fail \
+		"mta-sts-query without the test CA: a.example.net fails"
+	grep -q "CERTIFICATE_VERIFY_FAILED" "$TG_WORK/sq.noca.err"
+	ok $? "... on its certificate: $(grep -o 'SSLCertVerificationError.*' "$TG_WORK/sq.noca.err" |
+		head -n 1)"
+	for d in $doms; do
+		ours=$(tg_verdict "$d.example.net")
+		theirs=$(sq_verdict "$TG_WORK/sq.$d.out")
+		case $d in
+		multi)
+			# RFC 8461 3.1: when not exactly one v=STSv1 record remains, "senders MUST assume
+			# the Policy Domain does not have an available MTA-STS Policy".  Both end with no
+			# policy, as it asks; the RFC does not say whether that is a failure, tlsgated
+			# records it as one (a misconfigured domain the operator sees in `sts show` and
+			# the log), mta-sts-query as "none".  Neither keeps or fetches anything.
+			is "$ours/$theirs" "fail/none" \
+				"mta-sts-query $d: no policy from either; tlsgated counts it a failure, mta-sts-query not"
+			;;
+		trunc | reset)
+			# A body without Content-Length or chunks, ended by a FIN or an RST without
+			# close_notify: mta-sts-query (aiohttp 3.8 ends such a body at any end of the
+			# connection) takes what came as the whole policy, tlsgated refuses it (mailauth
+			# too for the RST, not for the FIN).  RFC 8461 itself does not say; HTTP over TLS
+			# (RFC 2818 2.2.1) sides with tlsgated: clients "MUST treat any premature closes as
+			# errors and the data received as potentially truncated", naming a response
+			# without Content-Length, whose end an attacker's close cannot be told from.
+			how=FIN
+			[ "$d" = reset ] && how=RST
+			is "$ours/${theirs%% *}" "fail/policy" \
+				"mta-sts-query $d: a body ended by a TCP $how alone: tlsgated refuses, mta-sts-query takes it"
+			;;
+		*)
+			why=$(grep -o 'failed with error: .*' "$TG_WORK/sq.$d.err" | head -n 1)
+			# its BadSTSPolicy has no message: a status, Content-Type or size it refuses
+			[ "$why" = "failed with error: " ] && why="refused the response"
+			is "$ours" "$theirs" "mta-sts-query $d: same verdict as tlsgated ($ours${why:+; $why})"
+			;;
+		esac
+	done
+	# The policy server down, nothing cached
+	web_stop
+	ctl sts purge down.example.net >/dev/null 2>&1
+	sq down down.example.net SSL_CERT_FILE="$TG_PKI/ca.crt"
+	sq_wait
+	ours=$(tg_verdict down.example.net)
+	is "$ours/$(sq_verdict "$TG_WORK/sq.down.out")" "fail/fail" \
+		"mta-sts-query down (server down, nothing cached): both fail ($(grep -o \
+			'failed with error: .*' "$TG_WORK/sq.down.err" | head -n 1))"
+	web_start
+	rm -rf "/etc/netns/$NS_GW"
+fi
+
+# 12. a nameserver that does not answer: the refresh runs into its deadline while the main loop
 # (control requests; sessions never wait on it at all) goes on answering
 nsd_stop
 tg_bg ip netns exec "$NS_WEB" $PY -c 'import socket, time
@@ -352,7 +488,7 @@ kill $hole
 wait $hole 2>/dev/null
 nsd_start
 
-# 12. the cache survives a restart, and is used with the server down
+# 13. the cache survives a restart, and is used with the server down
 web_stop
 cached=$(find "$TG_WORK/gw/mta-sts" -type f | wc -l)
 gw_stop
@@ -367,7 +503,7 @@ out=$(ctl -j sts refresh a.example.net force)
 is "$(echo "$out" | field 'j["policy"]["mode"], j["policy"]["id"]')" "testing 2" \
 	"server down after the restart: the cached policy still applies"
 
-# 13. purge
+# 14. purge
 ctl sts purge a.example.net >/dev/null
 ok $? "sts purge"
 [ ! -e "$TG_WORK/gw/mta-sts/a.example.net" ]
