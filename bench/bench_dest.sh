@@ -65,6 +65,7 @@ z=$TG_WORK/dns
 mkdir -p "$z"
 dnssec_key "$z" example
 {
+	# shellcheck disable=SC2016 # zone file syntax, not shell
 	printf '$ORIGIN example.\n$TTL 3600\n'
 	printf '@ IN SOA ns.example. hostmaster.example. 1 3600 600 86400 60\n@ IN NS ns.example.\n'
 	echo "ns IN A 203.0.113.53"
