@@ -198,13 +198,18 @@ static int memo_key(SSL_CTX *ctx, const struct policy_dane_host *h, const char *
 		    unsigned char key[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ta = false;
 	int ok;
 
 	if (!md)
 		return -ENOMEM;
+	/* The next-hop domain is a reference name for DANE-TA only (DANE-EE checks no names):
+	 * without DANE-TA records, recipients of many domains behind one MX share one answer. */
+	for (size_t i = 0; i < h->ntlsa && i < POLICY_DANE_MAX_TLSA; i++)
+		ta |= h->tlsa[i].usage == POLICY_DANE_TA;
 	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, &ctx, sizeof(ctx)) &&
 	     EVP_DigestUpdate(md, &h->state, sizeof(h->state)) && digest_str(md, h->name) &&
-	     digest_str(md, h->base) && digest_str(md, nexthop) &&
+	     digest_str(md, h->base) && digest_str(md, ta ? nexthop : NULL) &&
 	     EVP_DigestUpdate(md, &h->ntlsa, sizeof(h->ntlsa));
 	for (size_t i = 0; ok && i < h->ntlsa && i < POLICY_DANE_MAX_TLSA; i++) {
 		const struct policy_dane_tlsa *t = &h->tlsa[i];

@@ -9,16 +9,21 @@
  *   helper_loadgen --connect ADDR:PORT [--source ADDR] [--connections N] [--concurrency C]
  *                  [--messages M] [--size S[k|m]] [--starttls [--tls tls1.2|tls1.3]
  *                  [--cipher C]] [--no-pipelining] [--timeout SECONDS]
+ *                  [--rcpts R [--rcpt-domain D]]
  *   helper_loadgen --connect ADDR:PORT --hold N [--concurrency C] [--starttls ...]
  *
  * Prints one JSON line: {"messages", "errors", "sessions", "size", "seconds", "msgs_per_s",
  * "mb_per_s" (10^6 bytes of message per second), "p50_ms", "p99_ms", "max_ms", "setup_p50_ms",
- * "setup_p99_ms"} (setup: connect to the answer to EHLO, the relay's own TLS set-up included).
+ * "setup_p99_ms", "rcpts"} (setup: connect to the answer to EHLO, the relay's own TLS set-up
+ * included).
  * errors counts the messages that did not get a 2xx after their data (a session that fails
  * counts all the messages it still had); the exit status is 1 when errors is not 0.
  * --hold N opens N sessions (greeting and EHLO, after STARTTLS when asked), prints "held K" (K
  * sessions that got there) and keeps them open until SIGTERM: for memory per idle session.
  * S counts the message bytes before the ".\r\n" end mark: headers, then 78-column lines.
+ * --rcpts R gives every message R recipients, rcpt1@D .. rcptR@D (D: example.net; with one
+ * recipient it is sink@example.net), all of which must get a 2xx (bench/bench_dest.sh: the
+ * per-recipient policy check).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,11 +54,14 @@ struct lg {
 	socklen_t dst_len, src_len;
 	unsigned long conns, conc, msgs, hold;
 	size_t size;
+	unsigned long rcpts;
 	bool starttls, pipelining;
 	int timeout_s;
 	SSL_CTX *ctx;
 	char *msg; /* the message with its end mark */
 	size_t msg_len;
+	char *env; /* MAIL, the RCPTs and DATA, one pipelined write */
+	size_t env_len;
 	unsigned long next; /* the next session to run (atomic) */
 };
 
@@ -235,24 +243,57 @@ static int lat_add(struct lat *l, double ms)
 	return 0;
 }
 
-static const char ENVELOPE[] = "MAIL FROM:<bench@example.org>\r\nRCPT TO:<sink@example.net>\r\n"
-			       "DATA\r\n";
-
 static int one_message(struct thr *t, struct sess *s)
 {
+	const struct lg *lg = t->lg;
 	double t0 = now_ms();
 
-	if (s->pipelining && t->lg->pipelining) {
-		if (s_write(s, ENVELOPE, sizeof(ENVELOPE) - 1) || s_reply(s) / 100 != 2 ||
-		    s_reply(s) / 100 != 2 || s_reply(s) != 354)
+	if (s->pipelining && lg->pipelining) {
+		if (s_write(s, lg->env, lg->env_len) || s_reply(s) / 100 != 2)
 			return -1;
-	} else if (cmd(s, "MAIL FROM:<bench@example.org>\r\n", 2) ||
-		   cmd(s, "RCPT TO:<sink@example.net>\r\n", 2) || cmd(s, "DATA\r\n", 3)) {
-		return -1;
+		for (unsigned long r = 0; r < lg->rcpts; r++)
+			if (s_reply(s) / 100 != 2)
+				return -1;
+		if (s_reply(s) != 354)
+			return -1;
+	} else {
+		/* the same lines, one at a time */
+		char *p = lg->env, *end = lg->env + lg->env_len;
+
+		while (p < end) {
+			char *nl = memchr(p, '\n', (size_t)(end - p)), line[320];
+			size_t n = (size_t)(nl - p) + 1;
+
+			memcpy(line, p, n);
+			line[n] = '\0';
+			if (cmd(s, line, nl + 1 == end ? 3 : 2))
+				return -1;
+			p = nl + 1;
+		}
 	}
-	if (s_write(s, t->lg->msg, t->lg->msg_len) || s_reply(s) / 100 != 2)
+	if (s_write(s, lg->msg, lg->msg_len) || s_reply(s) / 100 != 2)
 		return -1;
 	return lat_add(&t->msg, now_ms() - t0);
+}
+
+/* MAIL FROM, the recipients, DATA. */
+static int make_envelope(struct lg *lg, const char *domain)
+{
+	size_t cap = 64 + lg->rcpts * (40 + strlen(domain)), n;
+
+	lg->env = malloc(cap);
+	if (!lg->env)
+		return -1;
+	n = (size_t)snprintf(lg->env, cap, "MAIL FROM:<bench@example.org>\r\n");
+	if (lg->rcpts == 1 && !strcmp(domain, "example.net"))
+		n += (size_t)snprintf(lg->env + n, cap - n, "RCPT TO:<sink@example.net>\r\n");
+	else
+		for (unsigned long r = 1; r <= lg->rcpts; r++)
+			n += (size_t)snprintf(lg->env + n, cap - n, "RCPT TO:<rcpt%lu@%s>\r\n", r,
+					      domain);
+	n += (size_t)snprintf(lg->env + n, cap - n, "DATA\r\n");
+	lg->env_len = n;
+	return 0;
 }
 
 static void *run_thread(void *arg)
@@ -457,7 +498,8 @@ static void usage(void)
 		"usage: helper_loadgen --connect ADDR:PORT [--source ADDR] [--connections N]\n"
 		"         [--concurrency C] [--messages M] [--size S[k|m]] [--starttls [--tls "
 		"tls1.2|tls1.3] [--cipher C]]\n"
-		"         [--no-pipelining] [--timeout SECONDS] [--hold N]\n");
+		"         [--no-pipelining] [--timeout SECONDS] [--hold N]\n"
+		"         [--rcpts R [--rcpt-domain D]]\n");
 	exit(2);
 }
 
@@ -509,15 +551,18 @@ int main(int argc, char **argv)
 		{"no-pipelining", no_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'},
 		{"hold", required_argument, NULL, 'H'},
+		{"rcpts", required_argument, NULL, 'R'},
+		{"rcpt-domain", required_argument, NULL, 'D'},
 		{NULL, 0, NULL, 0},
 	};
 	struct lg lg = {.conns = 1,
 			.conc = 1,
 			.msgs = 1,
 			.size = 10240,
+			.rcpts = 1,
 			.pipelining = true,
 			.timeout_s = 120};
-	const char *ver = NULL, *cipher = NULL;
+	const char *ver = NULL, *cipher = NULL, *rcpt_domain = "example.net";
 	unsigned long nt, errors = 0;
 	struct lat msg = {0}, setup = {0};
 	struct thr *t;
@@ -558,6 +603,12 @@ int main(int argc, char **argv)
 		case 'P':
 			lg.pipelining = false;
 			break;
+		case 'R':
+			lg.rcpts = strtoul(optarg, NULL, 10);
+			break;
+		case 'D':
+			rcpt_domain = optarg;
+			break;
 		case 't':
 			lg.timeout_s = atoi(optarg);
 			break;
@@ -584,7 +635,9 @@ int main(int argc, char **argv)
 		SSL_CTX_free(lg.ctx);
 		return rc;
 	}
-	if (make_message(&lg))
+	if (!lg.rcpts || strlen(rcpt_domain) > 240)
+		usage();
+	if (make_message(&lg) || make_envelope(&lg, rcpt_domain))
 		return 2;
 	if (nt > lg.conns)
 		nt = lg.conns;
@@ -608,17 +661,18 @@ int main(int argc, char **argv)
 	/* Flat numbers only: printf says it plainly (lib/jsonw writes no fractions). */
 	printf("{\"messages\":%zu,\"errors\":%lu,\"sessions\":%zu,\"size\":%zu,\"seconds\":%.3f,"
 	       "\"msgs_per_s\":%.1f,\"mb_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-	       "\"max_ms\":%.3f,\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f}\n",
+	       "\"max_ms\":%.3f,\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f,\"rcpts\":%lu}\n",
 	       msg.n, errors, setup.n, lg.size, secs, (double)msg.n / secs,
 	       (double)msg.n * (double)lg.size / secs / 1e6, percentile(msg.v, msg.n, 500),
 	       percentile(msg.v, msg.n, 990), msg.n ? msg.v[msg.n - 1] : 0.0,
-	       percentile(setup.v, setup.n, 500), percentile(setup.v, setup.n, 990));
+	       percentile(setup.v, setup.n, 500), percentile(setup.v, setup.n, 990), lg.rcpts);
 	if (errors)
 		rc = 1;
 	free(msg.v);
 	free(setup.v);
 	free(t);
 	free(lg.msg);
+	free(lg.env);
 	SSL_CTX_free(lg.ctx);
 	return rc;
 }
