@@ -2,9 +2,9 @@
 /*
  * The up leg's TLS peer, kept after the handshake for checks made later: a cut-through relay
  * learns the recipient domain at RCPT, long after the handshake with the MX and after its SSL was
- * released (ktls_ep_release_ssl).  What is kept: the leaf and the chain the peer sent (as DER:
- * about a third of parsed X509s, parsed again only when the memo has no answer), the protocol
- * version, the handshake time and the WebPKI verdict for MTA-STS, computed
+ * released (ktls_ep_release_ssl).  What is kept: the leaf (parsed) and the rest of the chain the
+ * peer sent (as DER, a third of parsed X509s, parsed only for a DANE-TA question the memo cannot
+ * answer), the protocol version, the handshake time and the WebPKI verdict for MTA-STS, computed
  * once here so that every RCPT check afterwards is cheap.
  *
  *   DANE (RFC 7672): the kept chain verified against one MX host's TLSA records as a handshake
