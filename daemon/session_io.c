@@ -117,6 +117,20 @@ bool session_side_fill(struct side *sd)
 			sd->wait |= ktls_ep_events(sd->ep);
 			break;
 		}
+		if (sd == &sd->s->up && sd->in.len) {
+			/*
+			 * What the next hop said before the error was authenticated (TLS records
+			 * are checked one by one): its replies still go to the client, the error
+			 * counts as the end of the stream.  A 221 followed by a close without
+			 * close_notify, as some MTAs do, is then the 221 it is; a reply cut short
+			 * by the error is a closed connection (ends()).
+			 */
+			log_info("session=%s read from %s: %s%s%s; %zu bytes before it are relayed",
+				 sd->s->ids, sd->name, strerror((int)-n),
+				 *ktls_ep_error(sd->ep) ? ": " : "", ktls_ep_error(sd->ep), sd->in.len);
+			sd->eof = true;
+			return true;
+		}
 		session_fail(sd->s, sd == &sd->s->down ? NULL : "421 4.4.2 Error: next hop connection lost\r\n",
 			     "read from %s: %s%s%s", sd->name, strerror((int)-n),
 			     *ktls_ep_error(sd->ep) ? ": " : "", ktls_ep_error(sd->ep));

@@ -939,6 +939,16 @@ static bool down_handshake(struct session *s)
 	return true;
 }
 
+/* A whole reply of the next hop waits at the head of up.in (passed on once there is room). */
+static bool up_reply_complete(const struct session *s)
+{
+	size_t len;
+	int code;
+
+	return s->up.in.len &&
+	       smtp_reply_scan(buf_head(&s->up.in), s->up.in.len, &code, &len) == 1;
+}
+
 static bool ends(struct session *s)
 {
 	if (s->state == ST_CLOSING)
@@ -954,10 +964,12 @@ static bool ends(struct session *s)
 						: "client disconnected");
 		return true;
 	}
-	if (s->up.eof && !s->up.in.len) {
+	if (s->up.eof && !up_reply_complete(s)) {
+		/* nothing more will come: what is left is no reply (or none at all) */
 		session_fail(s, "421 4.4.2 Error: next hop closed the connection\r\n",
-			     "%s closed the connection in state %s", s->dest_txt,
-			     session_state_name(s->state));
+			     "%s closed the connection in state %s%s", s->dest_txt,
+			     session_state_name(s->state),
+			     s->up.in.len ? " in the middle of a reply" : "");
 		return true;
 	}
 	return false;

@@ -18,6 +18,8 @@
  *                     mid-message: the relay's writes to it fill the socket buffers and block)
  *   refuse-tls        offers STARTTLS (with or without --cert) and answers it with
  *   (starttls-454)       "454 4.7.0 TLS not available due to local problem"
+ *   quit-abrupt       inside TLS, answers QUIT with 221 and closes the TCP connection without
+ *                     TLS's close_notify (as some MTAs do)
  *   ehlo-once         as OpenSMTPD: a second EHLO/HELO in a session (STARTTLS starts a new
  *                     one) gets "503 5.5.1 Invalid command: Already identified"
  * Every command received is appended to --store/commands.log (one line each, "C<n>: ..."); a
@@ -306,7 +308,8 @@ static void serve(int fd)
 	if (bdat_out)
 		fclose(bdat_out);
 	if (c.ssl) {
-		SSL_shutdown(c.ssl);
+		if (!(quit && !strcmp(mode, "quit-abrupt")))
+			SSL_shutdown(c.ssl);
 		SSL_free(c.ssl);
 	}
 	close(fd);

@@ -172,4 +172,27 @@ grep -q "^S: 421 4.4.2 gw.example.net Error: timeout exceeded" "$TG_WORK/stall.o
 	[ $((SECONDS - start)) -lt 15 ]
 ok $? "the 421 says 'timeout exceeded' and came after ~2s, not the default 300s"
 
+# --- a TLS next hop that answers QUIT with 221 and closes without close_notify: what it said
+# before the close was authenticated, so the client hears the 221, not a 421
+tg_fake_mx abrupt 203.0.113.32 quit-abrupt "${cert[@]}"
+tg_gw g7 2607 -o outbound_forward=203.0.113.32:25
+tg_smtp 2607 > "$TG_WORK/abrupt.out" 2>&1 <<EOS
+expect 220
+send EHLO client.example.org\r\n
+expect 250
+send MAIL FROM:<sender@example.org>\r\nRCPT TO:<alice@example.net>\r\nDATA\r\n
+expect 250
+expect 250
+expect 354
+send Subject: abrupt\r\n\r\nbye\r\n.\r\n
+expect 250
+send QUIT\r\n
+expect 221
+EOS
+ok $? "next hop closes without close_notify after its 221: the client gets the 221"
+grep "^#\|^S: [45]" "$TG_WORK/abrupt.out" | sed 's/^/# /'
+tg_gw_log g7 | grep -q "TLS connection established to" &&
+	tg_gw_log g7 | grep -q "session=.* end .*messages=1 .*reason=\"quit\""
+ok $? "the leg was TLS and the session ended with the MX's 221"
+
 tap_done
