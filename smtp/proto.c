@@ -316,7 +316,8 @@ int smtp_reply_scan(const char *buf, size_t len, int *code, size_t *reply_len)
 			/* Wait for the rest of the line, but judge what we can already. */
 			if (len - off >= 1 && !isdigit((unsigned char)line[0]))
 				return -EPROTO;
-			return len > SMTP_REPLY_MAX ? -EMSGSIZE : 0;
+			/* SMTP_REPLY_MAX bytes without the reply's end: it cannot end in bounds */
+			return len >= SMTP_REPLY_MAX ? -EMSGSIZE : 0;
 		}
 		llen = (size_t)(nl - line) + 1;
 		if (off + llen > SMTP_REPLY_MAX)

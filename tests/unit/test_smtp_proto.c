@@ -229,6 +229,15 @@ static void test_reply_too_long(void **state)
 		off += 10;
 	}
 	assert_int_equal(smtp_reply_scan(big, off, &code, &n), -EMSGSIZE);
+	/* A buffer of exactly SMTP_REPLY_MAX bytes that ends inside a line can never complete
+	 * within the bound: an error now, not a wait (a relay's buffer that size is full and
+	 * reads no more; fuzz_session found the stall with a bare-LF EHLO reply). */
+	memset(big, 0, sizeof(big));
+	for (off = 0; off + 10 <= SMTP_REPLY_MAX - 6; off += 9)
+		memcpy(big + off, "250-xxxx\n", 9);
+	memcpy(big + off, "250-xxxxxxxxxx", SMTP_REPLY_MAX - off);
+	assert_int_equal(smtp_reply_scan(big, SMTP_REPLY_MAX, &code, &n), -EMSGSIZE);
+	assert_int_equal(smtp_reply_scan(big, SMTP_REPLY_MAX - 1, &code, &n), 0);
 }
 
 static void test_ehlo_rewrite(void **state)
