@@ -125,7 +125,7 @@ static int report_rpt(const struct gateway_counters *c, control_metric_cb cb, vo
 	int err;
 
 	for (int p = 0; p < POLICY_RPT_NPOLICY; p++) {
-		sl[p] = (struct nlproto_label){"policy", policy_rpt_policy_name(p)};
+		sl[p] = (struct nlproto_label){"policy", policy_rpt_policy_name((enum policy_rpt_policy)p)};
 		ss[p] = (struct nlproto_sample){&sl[p], 1, atomic_load(&c->rpt_success[p])};
 	}
 	mf = (struct nlproto_metric){
@@ -143,9 +143,9 @@ static int report_rpt(const struct gateway_counters *c, control_metric_cb cb, vo
 		for (int r = 0; r < POLICY_RPT_NRESULT; r++) {
 			for (int o = 0; o < 2; o++, n++) {
 				fl[n][0] =
-					(struct nlproto_label){"policy", policy_rpt_policy_name(p)};
+					(struct nlproto_label){"policy", policy_rpt_policy_name((enum policy_rpt_policy)p)};
 				fl[n][1] =
-					(struct nlproto_label){"result", policy_rpt_result_name(r)};
+					(struct nlproto_label){"result", policy_rpt_result_name((enum policy_rpt_result)r)};
 				fl[n][2] = (struct nlproto_label){"outcome",
 								  o ? "would_fail" : "refused"};
 				fs[n] = (struct nlproto_sample){

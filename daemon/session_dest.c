@@ -285,7 +285,7 @@ static enum dane_out dane_verdict(struct session *s, const char *dom,
 refuse:
 	snprintf(v->reply, sizeof(v->reply), "450 4.7.5 DANE policy of %s not satisfied by %s\r\n",
 		 dom, s->dest_txt);
-	count(s, POLICY_RPT_TLSA, res, true);
+	count(s, POLICY_RPT_TLSA, (int)res, true);
 	v->refuse = true;
 	return DANE_REFUSE;
 }
