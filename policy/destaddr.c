@@ -333,7 +333,8 @@ int policy_destaddr_entries(const struct tg_bpf_policy_entry *tbl, size_t n,
 		free(t);
 		return -ENOMEM;
 	}
-	memcpy(v, tbl, n * sizeof(*v));
+	if (n) /* tbl may be NULL for an empty table */
+		memcpy(v, tbl, n * sizeof(*v));
 	for (size_t i = 0; i < n; i++) {
 		if (tbl[i].dir != TG_DIR_OUTBOUND ||
 		    (tbl[i].family != AF_INET && tbl[i].family != AF_INET6))

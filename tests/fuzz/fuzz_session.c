@@ -26,7 +26,8 @@
  *     reaches the next hop (CVE-2011-0411), or plaintext follows the 220;
  *   - the next hop's plaintext after its 220 to the relay's STARTTLS reaches the client.
  * The relay's own EHLO/HELO/STARTTLS toward the next hop are the unnamed commands it may send
- * at any time.  Certificates are not verified (level may).
+ * at any time; outbound, the client's MAIL is answered by the relay and sent up with the first
+ * recipient let through (unnamed when accepted; a refusal of it names it on the recipients).  Certificates are not verified (level may).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -726,6 +727,25 @@ static void client_reply(struct client *c, struct script *sc, struct mx *m, cons
 	if (!lb)
 		return; /* a local reply: completeness is checked at the end */
 	k = strtol(lb + 1, (char **)&end, 10);
+	/* Outbound the sender is held and goes up with the first recipient let through; a
+	 * refusal of it (naming the MAIL's position) is the reply to each recipient of the
+	 * transaction, in place of the next hop's "need MAIL". */
+	if (!c->inbound && it->kind == IT_CMD && !strncasecmp(it->sent.p, "RCPT ", 5) &&
+	    code >= 400 && *end == ']' && k >= 0 && (size_t)k < m->ngot &&
+	    !strncasecmp(m->got[k].p, "MAIL ", 5)) {
+		size_t j;
+
+		c->named[k] = true;
+		/* the recipient itself went up as sent, after that MAIL: its reply is the one
+		 * replaced */
+		for (j = (size_t)k + 1; j < m->ngot; j++)
+			if (!c->named[j] && m->got[j].len == it->want.len &&
+			    !memcmp(m->got[j].p, it->want.p, it->want.len))
+				break;
+		check(j < m->ngot);
+		c->named[j] = true;
+		return;
+	}
 	check(*end == ']' && k > c->last_k && (size_t)k < m->ngot);
 	c->last_k = k;
 	c->named[k] = true;
@@ -947,6 +967,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nl = g->len ? memchr(g->p, '\n', g->len) : NULL;
 		check(nl);
 		if (relay_own(g) || (g->len == 6 && !memcmp(g->p, "RSET\r\n", 6)))
+			continue;
+		/* outbound: a held MAIL the next hop accepted (its reply is the relay's) */
+		if (!c.inbound && !strncasecmp(g->p, "MAIL ", 5))
 			continue;
 		check(c.inbound);
 		check(!strncasecmp(g->p, "BDAT ", 5) && !strncmp(nl + 1, "Received:", 9));
