@@ -262,8 +262,8 @@ void hw_refusal_reason(enum hw_feat f, const struct hw_features *ft, const char 
 	if (!ft->f[f].known)
 		snprintf(buf, len, "this kernel has no %s feature", hw_feat_name(f));
 	else if (!ft->f[f].changeable)
-		snprintf(buf, len, "%s is fixed on this device (driver %s does not offer it)",
-			 hw_feat_name(f), drv);
+		snprintf(buf, len, "%s is \"%s\" on this device: driver %s does not offer it",
+			 hw_feat_name(f), hw_feat_state(&ft->f[f]), drv);
 	else if (f == HW_F_TLS_TX && !hw_tx_csum_active(ft))
 		snprintf(buf, len, "%s needs TX checksum offload, which is off (driver %s)",
 			 hw_feat_name(f), drv);
