@@ -176,6 +176,14 @@ enum nlproto_attr {
 	NLPROTO_A_STS_FORCE,	    /* u8: refresh: fetch even if the TXT id is unchanged */
 
 	NLPROTO_A_METRIC, /* nested nlproto_metric_attr, repeated: one metric family */
+
+	/* NIC TLS offload (issue 16) */
+	NLPROTO_A_ST_TLS_DEVICE,	       /* u8: /proc/net/tls_stat was read */
+	NLPROTO_A_ST_TLS_CURR_TX_DEVICE,   /* u64: TlsCurrTxDevice */
+	NLPROTO_A_ST_TLS_CURR_RX_DEVICE,   /* u64: TlsCurrRxDevice */
+	NLPROTO_A_ST_TLS_RX_DEVICE_RESYNC, /* u64: TlsRxDeviceResync */
+	NLPROTO_A_SESS_KTLS_CONF, /* string: the kernel's report (sock_diag): "tx=sw rx=sw" */
+	/* end NIC TLS offload */
 	__NLPROTO_A_END,
 };
 #define NLPROTO_A_MAX (__NLPROTO_A_END - 1)
@@ -195,9 +203,25 @@ enum nlproto_nic_attr {
 	NLPROTO_NIC_IFNAME, /* string */
 	NLPROTO_NIC_TX,	    /* u8: enum nlproto_offload */
 	NLPROTO_NIC_RX,	    /* u8 */
+	NLPROTO_NIC_DRIVER,	 /* string */
+	NLPROTO_NIC_MODE,	 /* string: nic_offload auto, on, off */
+	NLPROTO_NIC_ERROR,	 /* string: why a probe or a set failed */
+	NLPROTO_NIC_RECORD,	 /* u8: tls-hw-record, enum nlproto_offload */
+	NLPROTO_NIC_TX_CSUM,	 /* u8: TX checksum offload (TLS TX needs it) */
+	NLPROTO_NIC_TX_SESSIONS, /* u32: our sessions whose TX the NIC does now */
+	NLPROTO_NIC_RX_SESSIONS, /* u32 */
+	NLPROTO_NIC_STAT,	 /* nested nlproto_nic_stat_attr, repeated: ethtool -S TLS */
 	__NLPROTO_NIC_END,
 };
 #define NLPROTO_NIC_MAX (__NLPROTO_NIC_END - 1)
+
+enum nlproto_nic_stat_attr {
+	NLPROTO_NIC_STAT_UNSPEC,
+	NLPROTO_NIC_STAT_NAME,	/* string: tx_tls_encrypted_packets */
+	NLPROTO_NIC_STAT_VALUE, /* u64 */
+	__NLPROTO_NIC_STAT_END,
+};
+#define NLPROTO_NIC_STAT_MAX (__NLPROTO_NIC_STAT_END - 1)
 
 enum nlproto_listener_attr {
 	NLPROTO_LISTENER_UNSPEC,
@@ -290,6 +314,7 @@ struct nlproto_session {
 	const char *tls_version; /* NULL before/without TLS */
 	const char *cipher;
 	const char *ktls_tx, *ktls_rx;
+	const char *ktls_conf; /* the kernel's own report, or NULL */
 	uint32_t rule_id;
 	const char *level;
 	uint64_t bytes_c2s, bytes_s2c;
@@ -298,6 +323,7 @@ struct nlproto_session {
 
 #define NLPROTO_STATUS_CIPHERS 8
 #define NLPROTO_STATUS_NICS 16
+#define NLPROTO_NIC_STATS 16
 #define NLPROTO_STATUS_LISTENERS 16
 
 /* Status is small and bounded: it is copied, not borrowed (the daemon fills it in one call). */
@@ -316,9 +342,21 @@ struct nlproto_status {
 	size_t ncipher;
 	struct nlproto_status_nic {
 		char ifname[16];
-		uint8_t tx, rx; /* enum nlproto_offload */
+		uint8_t tx, rx;	      /* enum nlproto_offload */
+		uint8_t record, tx_csum; /* tls-hw-record; TX checksum (off/on) */
+		char driver[32];
+		char mode[8];
+		char error[256];
+		uint32_t tx_sessions, rx_sessions;
+		struct {
+			char name[32];
+			uint64_t value;
+		} stat[NLPROTO_NIC_STATS];
+		size_t nstat;
 	} nic[NLPROTO_STATUS_NICS];
 	size_t nnic;
+	bool tls_device; /* the three below were read */
+	uint64_t tls_curr_tx_device, tls_curr_rx_device, tls_rx_device_resync;
 	struct nlproto_status_listener {
 		char addr[64];
 		char role[32];

@@ -218,6 +218,7 @@ int nlproto_put_session(struct nl_msg *m, const struct nlproto_session *s)
 	err = err ?: nlproto_put_str(m, NLPROTO_A_SESS_CIPHER, s->cipher);
 	err = err ?: nlproto_put_str(m, NLPROTO_A_SESS_KTLS_TX, s->ktls_tx);
 	err = err ?: nlproto_put_str(m, NLPROTO_A_SESS_KTLS_RX, s->ktls_rx);
+	err = err ?: nlproto_put_str(m, NLPROTO_A_SESS_KTLS_CONF, s->ktls_conf);
 	err = err ?: (s->rule_id ? put_u32(m, NLPROTO_A_RULE_ID, s->rule_id) : 0);
 	err = err ?: nlproto_put_str(m, NLPROTO_A_RULE_LEVEL, s->level);
 	err = err ?: put_u64(m, NLPROTO_A_SESS_BYTES_C2S, s->bytes_c2s);
@@ -247,6 +248,7 @@ static int get_session(struct nlattr **tb, struct nlproto_session *s, char *msg,
 	s->cipher = nlproto_str(tb[NLPROTO_A_SESS_CIPHER]);
 	s->ktls_tx = nlproto_str(tb[NLPROTO_A_SESS_KTLS_TX]);
 	s->ktls_rx = nlproto_str(tb[NLPROTO_A_SESS_KTLS_RX]);
+	s->ktls_conf = nlproto_str(tb[NLPROTO_A_SESS_KTLS_CONF]);
 	s->rule_id = (uint32_t)nlproto_u64(tb[NLPROTO_A_RULE_ID], 0);
 	s->level = nlproto_str(tb[NLPROTO_A_RULE_LEVEL]);
 	s->bytes_c2s = nlproto_u64(tb[NLPROTO_A_SESS_BYTES_C2S], 0);
@@ -279,6 +281,19 @@ static const struct nla_policy nic_policy[NLPROTO_NIC_MAX + 1] = {
 	[NLPROTO_NIC_IFNAME] = {.type = NLA_STRING, .maxlen = 16},
 	[NLPROTO_NIC_TX] = {.type = NLA_U8, .maxlen = 1},
 	[NLPROTO_NIC_RX] = {.type = NLA_U8, .maxlen = 1},
+	[NLPROTO_NIC_DRIVER] = {.type = NLA_STRING, .maxlen = 32},
+	[NLPROTO_NIC_MODE] = {.type = NLA_STRING, .maxlen = 8},
+	[NLPROTO_NIC_ERROR] = {.type = NLA_STRING, .maxlen = 256},
+	[NLPROTO_NIC_RECORD] = {.type = NLA_U8, .maxlen = 1},
+	[NLPROTO_NIC_TX_CSUM] = {.type = NLA_U8, .maxlen = 1},
+	[NLPROTO_NIC_TX_SESSIONS] = {.type = NLA_U32},
+	[NLPROTO_NIC_RX_SESSIONS] = {.type = NLA_U32},
+	[NLPROTO_NIC_STAT] = {.type = NLA_NESTED},
+};
+
+static const struct nla_policy nic_stat_policy[NLPROTO_NIC_STAT_MAX + 1] = {
+	[NLPROTO_NIC_STAT_NAME] = {.type = NLA_STRING, .maxlen = 32},
+	[NLPROTO_NIC_STAT_VALUE] = {.type = NLA_U64},
 };
 
 static const struct nla_policy listener_policy[NLPROTO_LISTENER_MAX + 1] = {
@@ -312,7 +327,8 @@ static int put_nic(struct nl_msg *m, const struct nlproto_status_nic *n)
 	struct nlattr *nest;
 	int err;
 
-	err = nlproto_reserve(m, NEST_ROOM);
+	/* the strings, and up to NLPROTO_NIC_STATS counters of 48 bytes each */
+	err = nlproto_reserve(m, NEST_ROOM + 1024);
 	if (err)
 		return err;
 	nest = nla_nest_start(m, NLPROTO_A_ST_NIC);
@@ -321,6 +337,22 @@ static int put_nic(struct nl_msg *m, const struct nlproto_status_nic *n)
 	err = put_field(m, NLPROTO_NIC_IFNAME, n->ifname);
 	err = err ?: put_u8(m, NLPROTO_NIC_TX, n->tx);
 	err = err ?: put_u8(m, NLPROTO_NIC_RX, n->rx);
+	err = err ?: put_field(m, NLPROTO_NIC_DRIVER, n->driver);
+	err = err ?: put_field(m, NLPROTO_NIC_MODE, n->mode);
+	err = err ?: put_field(m, NLPROTO_NIC_ERROR, n->error);
+	err = err ?: put_u8(m, NLPROTO_NIC_RECORD, n->record);
+	err = err ?: put_u8(m, NLPROTO_NIC_TX_CSUM, n->tx_csum);
+	err = err ?: put_u32(m, NLPROTO_NIC_TX_SESSIONS, n->tx_sessions);
+	err = err ?: put_u32(m, NLPROTO_NIC_RX_SESSIONS, n->rx_sessions);
+	for (size_t i = 0; !err && i < n->nstat && i < NLPROTO_NIC_STATS; i++) {
+		struct nlattr *st = nla_nest_start(m, NLPROTO_NIC_STAT);
+
+		if (!st)
+			return -EMSGSIZE;
+		err = put_field(m, NLPROTO_NIC_STAT_NAME, n->stat[i].name);
+		err = err ?: put_u64(m, NLPROTO_NIC_STAT_VALUE, n->stat[i].value);
+		err = err ?: (nla_nest_end(m, st) < 0 ? -EMSGSIZE : 0);
+	}
 	return err ?: (nla_nest_end(m, nest) < 0 ? -EMSGSIZE : 0);
 }
 
@@ -361,6 +393,12 @@ int nlproto_put_status(struct nl_msg *m, const struct nlproto_status *st)
 	err = err ?: put_u32(m, NLPROTO_A_ST_RULES_OUT, st->rules_out);
 	err = err ?: put_u32(m, NLPROTO_A_ST_RULES_IN, st->rules_in);
 	err = err ?: put_field(m, NLPROTO_A_LOG_LEVEL, st->log_level);
+	if (st->tls_device) {
+		err = err ?: put_u8(m, NLPROTO_A_ST_TLS_DEVICE, 1);
+		err = err ?: put_u64(m, NLPROTO_A_ST_TLS_CURR_TX_DEVICE, st->tls_curr_tx_device);
+		err = err ?: put_u64(m, NLPROTO_A_ST_TLS_CURR_RX_DEVICE, st->tls_curr_rx_device);
+		err = err ?: put_u64(m, NLPROTO_A_ST_TLS_RX_DEVICE_RESYNC, st->tls_rx_device_resync);
+	}
 	return err;
 }
 
@@ -373,10 +411,41 @@ static int parse_nested(struct nlattr **tb, int maxtype, struct nlattr *nest,
 				   msg, msglen, NULL);
 }
 
+static int get_nic_more(struct nlproto_status_nic *n, struct nlattr **tb, struct nlattr *nest,
+			const struct nlmsghdr *nlh, char *msg, size_t msglen)
+{
+	struct nlattr *a;
+	int rem, err = 0;
+
+	copy_field(n->driver, sizeof(n->driver), tb[NLPROTO_NIC_DRIVER]);
+	copy_field(n->mode, sizeof(n->mode), tb[NLPROTO_NIC_MODE]);
+	copy_field(n->error, sizeof(n->error), tb[NLPROTO_NIC_ERROR]);
+	n->record = (uint8_t)nlproto_u64(tb[NLPROTO_NIC_RECORD], 0);
+	n->tx_csum = (uint8_t)nlproto_u64(tb[NLPROTO_NIC_TX_CSUM], 0);
+	n->tx_sessions = (uint32_t)nlproto_u64(tb[NLPROTO_NIC_TX_SESSIONS], 0);
+	n->rx_sessions = (uint32_t)nlproto_u64(tb[NLPROTO_NIC_RX_SESSIONS], 0);
+	/* the repeated counters: tb kept only the last, so walk the nest */
+	nla_for_each_nested(a, nest, rem)
+	{
+		struct nlattr *stb[NLPROTO_NIC_STAT_MAX + 1];
+
+		if (nla_type(a) != NLPROTO_NIC_STAT || n->nstat == NLPROTO_NIC_STATS)
+			continue;
+		err = parse_nested(stb, NLPROTO_NIC_STAT_MAX, a, nic_stat_policy, nlh, msg, msglen);
+		if (err)
+			return err;
+		copy_field(n->stat[n->nstat].name, sizeof(n->stat[0].name),
+			   stb[NLPROTO_NIC_STAT_NAME]);
+		n->stat[n->nstat].value = nlproto_u64(stb[NLPROTO_NIC_STAT_VALUE], 0);
+		n->nstat++;
+	}
+	return 0;
+}
+
 static int get_status_item(struct nlproto_status *st, struct nlattr *nla,
 			   const struct nlmsghdr *nlh, char *msg, size_t msglen)
 {
-	struct nlattr *tb[8];
+	struct nlattr *tb[16];
 	int err = 0;
 
 	switch (nla_type(nla)) {
@@ -397,6 +466,7 @@ static int get_status_item(struct nlproto_status *st, struct nlattr *nla,
 		copy_field(st->nic[st->nnic].ifname, 16, tb[NLPROTO_NIC_IFNAME]);
 		st->nic[st->nnic].tx = (uint8_t)nlproto_u64(tb[NLPROTO_NIC_TX], 0);
 		st->nic[st->nnic].rx = (uint8_t)nlproto_u64(tb[NLPROTO_NIC_RX], 0);
+		err = get_nic_more(&st->nic[st->nnic], tb, nla, nlh, msg, msglen);
 		st->nnic++;
 		break;
 	case NLPROTO_A_ST_LISTENER:
@@ -433,6 +503,10 @@ int nlproto_parse_status(const struct nlmsghdr *nlh, struct nlproto_status *st, 
 	st->rules_out = (uint32_t)nlproto_u64(tb[NLPROTO_A_ST_RULES_OUT], 0);
 	st->rules_in = (uint32_t)nlproto_u64(tb[NLPROTO_A_ST_RULES_IN], 0);
 	copy_field(st->log_level, sizeof(st->log_level), tb[NLPROTO_A_LOG_LEVEL]);
+	st->tls_device = nlproto_u64(tb[NLPROTO_A_ST_TLS_DEVICE], 0) != 0;
+	st->tls_curr_tx_device = nlproto_u64(tb[NLPROTO_A_ST_TLS_CURR_TX_DEVICE], 0);
+	st->tls_curr_rx_device = nlproto_u64(tb[NLPROTO_A_ST_TLS_CURR_RX_DEVICE], 0);
+	st->tls_rx_device_resync = nlproto_u64(tb[NLPROTO_A_ST_TLS_RX_DEVICE_RESYNC], 0);
 	nlmsg_for_each_attr(nla, (struct nlmsghdr *)nlh, 0, rem)
 	{
 		err = get_status_item(st, nla, nlh, msg, msglen);

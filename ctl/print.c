@@ -233,6 +233,7 @@ void ctl_json_session_fields(struct jsonw *w, const struct nlproto_session *s)
 	jsonw_string_field_opt(w, "tls_version", s->tls_version);
 	jsonw_string_field_opt(w, "cipher", s->cipher);
 	jsonw_string_field_opt(w, "ktls_tx", s->ktls_tx);
+	jsonw_string_field_opt(w, "ktls_kernel", s->ktls_conf);
 	jsonw_string_field_opt(w, "ktls_rx", s->ktls_rx);
 	if (s->rule_id)
 		jsonw_u64_field(w, "rule", s->rule_id);

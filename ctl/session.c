@@ -106,6 +106,8 @@ static void print_detail(const struct nlproto_session *s)
 	printf("  state        %s\n", or_dash(s->state));
 	printf("  tls          %s %s\n", or_dash(s->tls_version), or_dash(s->cipher));
 	printf("  ktls         tx %s rx %s\n", or_dash(s->ktls_tx), or_dash(s->ktls_rx));
+	if (s->ktls_conf)
+		printf("  kernel       %s\n", s->ktls_conf);
 	if (s->rule_id)
 		printf("  policy       rule %u (%s)\n", s->rule_id, or_dash(s->level));
 	else

@@ -66,10 +66,26 @@ static void print_text(const struct nlproto_status *st, uint32_t proto)
 		       st->cipher[i].rx ? "yes" : "no");
 	if (!st->nnic)
 		printf("nic offload: no interfaces reported\n");
-	for (size_t i = 0; i < st->nnic; i++)
-		printf("nic %-16s tls-hw-tx-offload %-11s tls-hw-rx-offload %s\n",
-		       st->nic[i].ifname, nlproto_offload_name(st->nic[i].tx),
-		       nlproto_offload_name(st->nic[i].rx));
+	for (size_t i = 0; i < st->nnic; i++) {
+		const struct nlproto_status_nic *n = &st->nic[i];
+
+		/* "unsupported" is ethtool's "off [fixed]": the driver does not offer it */
+		printf("nic %-16s driver %s nic_offload %s\n", n->ifname,
+		       n->driver[0] ? n->driver : "?", n->mode[0] ? n->mode : "auto");
+		printf("    tls-hw-tx-offload %-11s tls-hw-rx-offload %-11s tls-hw-record %-11s "
+		       "tx-checksum %s\n",
+		       nlproto_offload_name(n->tx), nlproto_offload_name(n->rx),
+		       nlproto_offload_name(n->record), nlproto_offload_name(n->tx_csum));
+		printf("    sessions offloaded now: tx %u rx %u\n", n->tx_sessions, n->rx_sessions);
+		for (size_t k = 0; k < n->nstat; k++)
+			printf("    %-32s %" PRIu64 "\n", n->stat[k].name, n->stat[k].value);
+		if (n->error[0])
+			printf("    error: %s\n", n->error);
+	}
+	if (st->tls_device)
+		printf("kernel tls device: TlsCurrTxDevice %" PRIu64 " TlsCurrRxDevice %" PRIu64
+		       " TlsRxDeviceResync %" PRIu64 "\n",
+		       st->tls_curr_tx_device, st->tls_curr_rx_device, st->tls_rx_device_resync);
 	if (!st->nlistener)
 		printf("listeners: none\n");
 	for (size_t i = 0; i < st->nlistener; i++)
@@ -117,6 +133,19 @@ static void print_json(const struct ctl_opts *o, const struct nlproto_status *st
 		jsonw_string_field(w, "ifname", st->nic[i].ifname);
 		jsonw_string_field(w, "tls_hw_tx_offload", nlproto_offload_name(st->nic[i].tx));
 		jsonw_string_field(w, "tls_hw_rx_offload", nlproto_offload_name(st->nic[i].rx));
+		jsonw_string_field(w, "tls_hw_record", nlproto_offload_name(st->nic[i].record));
+		jsonw_string_field(w, "tx_checksum", nlproto_offload_name(st->nic[i].tx_csum));
+		jsonw_string_field(w, "driver", st->nic[i].driver);
+		jsonw_string_field(w, "mode", st->nic[i].mode);
+		if (st->nic[i].error[0])
+			jsonw_string_field(w, "error", st->nic[i].error);
+		jsonw_u64_field(w, "tx_sessions_offloaded", st->nic[i].tx_sessions);
+		jsonw_u64_field(w, "rx_sessions_offloaded", st->nic[i].rx_sessions);
+		jsonw_name(w, "device_counters");
+		jsonw_start_object(w);
+		for (size_t k = 0; k < st->nic[i].nstat; k++)
+			jsonw_u64_field(w, st->nic[i].stat[k].name, st->nic[i].stat[k].value);
+		jsonw_end_object(w);
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);

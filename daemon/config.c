@@ -108,6 +108,12 @@ static const struct ckey keys[] = {
 	{ "destination_cache_ttl", C_DURATION, O(destination_cache_ttl), 0, "300s" },
 	{ "destination_lookup_timeout", C_DURATION, O(destination_lookup_timeout), 0, "10s" },
 	{ "enforce_destination_policy", C_BOOL, O(enforce_destination_policy), 0, "yes" },
+	/* NIC TLS offload (issue 16: daemon/nic.h, daemon/session_nic.c) */
+	{ "nic_offload", C_STR, O(nic_offload), 0, "auto" },
+	{ "nic_offload_prefer", C_BOOL, O(nic_offload_prefer), 0, "no" },
+	{ "ktls_tx_zerocopy_ro", C_BOOL, O(ktls_tx_zerocopy_ro), 0, "yes" },
+	{ "ktls_rx_expect_no_pad", C_BOOL, O(ktls_rx_expect_no_pad), 0, "no" },
+	/* end NIC TLS offload */
 };
 #undef O
 

@@ -135,6 +135,12 @@ struct config {
 	/* MX addresses every looked-up domain on them requires TLS toward (DANE, MTA-STS
 	 * enforce) become encrypt in the kernel enforcer (daemon/destkern.h) */
 	bool enforce_destination_policy;
+	/* NIC TLS offload (daemon/nic.h): per outside interface auto (report), on (set the
+	 * ethtool bits), off (clear them): "on", or "eth0:on eth1:auto" */
+	char *nic_offload;
+	bool nic_offload_prefer;	/* outbound: TLS 1.2 AES-GCM where the egress NIC offloads */
+	bool ktls_tx_zerocopy_ro;	/* TLS_TX_ZEROCOPY_RO on device-offloaded TX */
+	bool ktls_rx_expect_no_pad;	/* TLS_RX_EXPECT_NO_PAD on TLS 1.3 kernel RX */
 };
 
 /* Defaults in *c (strings allocated). */

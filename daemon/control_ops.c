@@ -6,6 +6,7 @@
  * change survives a restart and `policy show` after it equals before.
  */
 #include "control/server.h"
+#include "daemon/nic.h"
 #include "daemon/counters.h"
 #include "daemon/events.h"
 #include "daemon/session.h"
@@ -294,7 +295,7 @@ static void split_ktls(const char *st, char *tx, char *rx, size_t len)
 struct wire_session {
 	struct nlproto_session ns;
 	char state[32], tx[64], rx[64], cip[64], dip[64], name[256], tlsv[16], cipher[64],
-		level[16];
+		level[16], conf[64];
 };
 
 /* Copy a string that the session's thread may be rewriting: bounded, always terminated. */
@@ -326,6 +327,7 @@ static void wire_session(const struct session_view *v, struct wire_session *w)
 	split_ktls(v->ktls, w->tx, w->rx, sizeof(w->tx));
 	ns->ktls_tx = w->tx;
 	ns->ktls_rx = w->rx;
+	ns->ktls_conf = copy(w->conf, sizeof(w->conf), v->ktls_conf);
 	if (v->rule) {
 		ns->rule_id = v->rule->id;
 		ns->level = copy(w->level, sizeof(w->level), policy_level_name(v->rule->level));
@@ -547,7 +549,7 @@ static int op_status(void *ctx, struct nlproto_status *st)
 			x->rx = g->caps.rx[v][ci];
 		}
 	}
-	/* NIC offload is not probed yet (hw/): no entries rather than a guess. */
+	nic_status(g->nic, st);
 	for (unsigned int i = 0; i < c->n_outbound_listen; i++)
 		status_listener(st, &c->outbound_listen[i],
 				c->outbound_transparent ? "outbound (transparent)" : "outbound");
@@ -568,7 +570,9 @@ static int op_metrics(void *ctx, control_metric_cb cb, void *arg)
 {
 	struct supervisor *sv = ctx;
 
-	return counters_report(&sv->g->ctr, cb, arg);
+	int err = counters_report(&sv->g->ctr, cb, arg);
+
+	return err ?: nic_report(sv->g->nic, cb, arg);
 }
 
 /* ---- events: the daemon's, published on the control socket's multicast group ---------------- */

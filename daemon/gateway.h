@@ -87,6 +87,8 @@ struct gateway {
 	struct outcome_queue *outcomes;
 	/* the workers' lookups for the kernel enforcer (enforce_destination_policy); NULL: off */
 	struct destkern *destkern;
+	/* the outside interfaces' TLS offload (daemon/nic.h); set before the workers */
+	struct nic_table *nic;
 };
 
 /* The current policy snapshot, with a reference the caller drops with policy_put(). */

@@ -484,6 +484,8 @@ static void session_destroy(struct session *s)
 	loop_timer_disarm(s->host->loop, &s->timer);
 	session_side_close(s, &s->down);
 	session_side_close(s, &s->up);
+	session_nic_release(&s->down);
+	session_nic_release(&s->up);
 	buf_free(&s->down.in);
 	buf_free(&s->down.out);
 	buf_free(&s->up.in);

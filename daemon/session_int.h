@@ -12,6 +12,7 @@
  *   session_body.c   DATA and BDAT bodies
  *   session_trace.c  the inbound Received header
  *   session_dest.c   outbound, per RCPT: the recipient domain's DANE / MTA-STS against the leg
+ *   session_nic.c    the kernel's word on a leg's kTLS (sw / NIC), zero-copy options, TLS 1.2 preference
  *
  * Calls go one way: session.c -> {up, relay, body} -> {io, trace, dest}.
  */
@@ -35,6 +36,7 @@
 struct ktls_ep;
 struct ktls_xfer;
 struct tls_peer;
+struct nic_entry;
 
 #define SIDE_BUF 16384	/* per direction per side: bounded memory per session */
 #define PQ_MAX 2048	/* pipelined commands awaiting replies */
@@ -97,6 +99,9 @@ struct side {
 	uint32_t wait;		/* events the endpoint asked for (handshake, TLS I/O) */
 	char tls_summary[128];
 	char ktls_state[128];	/* "tx=kernel rx=kernel", "plain" */
+	char ktls_conf[64];	/* the kernel's report (sock_diag): "tx=sw rx=sw"; "" unasked */
+	struct nic_entry *nic;	/* the outside interface carrying it in hardware, or NULL */
+	bool nic_tx, nic_rx;	/* counted in nic's sessions-offloaded-now */
 	char tls_version[16];	/* "TLSv1.3" once TLS is up */
 	char tls_cipher[64];
 	enum tls_trust trust;
@@ -230,6 +235,13 @@ int session_side_printf(struct side *sd, const char *fmt, ...)
 bool session_side_fill(struct side *sd);
 bool session_side_flush(struct side *sd);
 void session_side_close(struct session *s, struct side *sd);
+
+/* session_nic.c: after ktls_ep_offload, the kernel's own word on where the crypto runs (the
+ * log's ktls= says "nic" from it), the zero-copy options, the counts; at the end, the release.
+ * session_nic_prefer: before an outbound handshake, TLS 1.2 where the egress NIC offloads it. */
+void session_nic_note(struct session *s, struct side *sd);
+void session_nic_release(struct side *sd);
+void session_nic_prefer(struct session *s, SSL *ssl);
 void session_set_timeout(struct session *s, unsigned int seconds);
 /* Inbound: hard_error_limit 4xx/5xx replies without a delivered message (s->errors). */
 bool session_too_many_errors(const struct session *s);

@@ -910,6 +910,7 @@ static bool down_handshake(struct session *s)
 	s->down.tls = true;
 	atomic_fetch_add(&g->ctr.tls_down, 1);
 	tls_client_summary(ktls_ep_ssl(s->down.ep), s->down.tls_summary, sizeof(s->down.tls_summary));
+	session_nic_note(s, &s->down);
 	ktls_ep_state(s->down.ep, s->down.ktls_state, sizeof(s->down.ktls_state));
 	snprintf(s->down.tls_version, sizeof(s->down.tls_version), "%s",
 		 SSL_get_version(ktls_ep_ssl(s->down.ep)));
@@ -920,8 +921,10 @@ static bool down_handshake(struct session *s)
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->down.ep);
 	session_event(s, EVENT_SESSION_TLS, s->down.tls_summary);
-	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\"", s->ids,
-		 s->client_txt, s->down.tls_summary, s->down.ktls_state);
+	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\" "
+		 "kernel=\"%s\"",
+		 s->ids, s->client_txt, s->down.tls_summary, s->down.ktls_state,
+		 s->down.ktls_conf[0] ? s->down.ktls_conf : "-");
 	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too (by RSET:
 	 * its EHLO reply stays what the client's next EHLO is answered with). */
 	s->helo[0] = '\0';

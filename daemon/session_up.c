@@ -280,6 +280,8 @@ static bool begin_handshake(struct session *s)
 	rc = tls_client_ssl_new(g->client_ctx, &s->tlsp, &ssl, err, sizeof(err));
 	s->tlsp.sni_hint = NULL; /* valid during this call only */
 	if (!rc)
+		session_nic_prefer(s, ssl);
+	if (!rc)
 		rc = ktls_ep_start_tls(s->up.ep, ssl, false);
 	if (rc) {
 		if (ssl && rc != 0)
@@ -354,6 +356,7 @@ static bool handshake_done(struct session *s)
 			     strerror(-rc));
 		return true;
 	}
+	session_nic_note(s, &s->up);
 	ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
 	snprintf(s->up.tls_version, sizeof(s->up.tls_version), "%s", SSL_get_version(ssl));
 	snprintf(s->up.tls_cipher, sizeof(s->up.tls_cipher), "%s", SSL_get_cipher_name(ssl));
@@ -374,9 +377,11 @@ static bool handshake_done(struct session *s)
 	s->up.tls = true;
 	session_event(s, EVENT_SESSION_TLS, s->up.tls_summary);
 	atomic_fetch_add(&g->ctr.tls_up, 1);
-	log_info("session=%s %s TLS connection established to %s: %s ktls=\"%s\" level=%s rule=%u",
+	log_info("session=%s %s TLS connection established to %s: %s ktls=\"%s\" "
+		 "kernel=\"%s\" level=%s rule=%u",
 		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,
-		 s->up.ktls_state, policy_level_name(s->level),
+		 s->up.ktls_state, s->up.ktls_conf[0] ? s->up.ktls_conf : "-",
+		 policy_level_name(s->level),
 		 s->out_match.rule ? s->out_match.rule->id : 0);
 	if (session_side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname))
 		return true;

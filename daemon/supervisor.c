@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "daemon/nic.h"
 #include "daemon/supervisor.h"
 #include "daemon/outcome.h"
 #include "daemon/anvil.h"
@@ -190,6 +191,8 @@ int supervisor_run(struct gateway *g)
 		goto out;
 	rc = datapath_open(g, &sv.bpf);
 	rc = rc ?: open_destkern(&sv);
+	/* as root: nic_offload = on|off sets ethtool bits (CAP_NET_ADMIN) */
+	rc = rc ?: nic_setup(&g->cfg, &g->nic);
 	if (rc)
 		goto out;
 	/* before the workers: they publish what sessions learn (its sinks attach here too) */
@@ -289,6 +292,8 @@ stop:
 out:
 	destkern_free(g->destkern); /* the workers that posted are gone */
 	g->destkern = NULL;
+	nic_free(g->nic); /* the workers are gone */
+	g->nic = NULL;
 	anvil_free(g->anvil); /* the workers are gone */
 	g->anvil = NULL;
 	events_detach();

@@ -10,6 +10,7 @@
  * SO_REUSEPORT) own the sessions.  Set-up runs as root; then the process becomes `user`
  * (daemon/privdrop.h) before the first worker starts.
  */
+#include "daemon/nic.h"
 #include "daemon/gateway.h"
 #include "daemon/tls_client.h"
 #include "daemon/tls_peer.h"
@@ -144,6 +145,10 @@ static int setup(struct gateway *g, const char *file, const char *const *overrid
 	}
 	if (!g->cfg.n_outbound_listen && !g->cfg.n_inbound_listen) {
 		log_err("config: nothing to do: set outbound_listen and/or inbound_listen");
+		return -EINVAL;
+	}
+	if (nic_config_check(&g->cfg, err, sizeof(err))) {
+		log_err("config: %s", err);
 		return -EINVAL;
 	}
 	fit_descriptors(g);

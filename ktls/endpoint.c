@@ -139,9 +139,19 @@ const char *ktls_ep_state(const struct ktls_ep *ep, char *buf, size_t len)
 		return buf;
 	}
 	snprintf(buf, len, "tx=%s rx=%s",
-		 ktls_mode_format(ep->tx_mode, ep->tx_why, ep->tx_why_err, tx, sizeof(tx)),
-		 ktls_mode_format(ep->rx_mode, ep->rx_why, ep->rx_why_err, rx, sizeof(rx)));
+		 ep->tx_device ? "nic"
+			       : ktls_mode_format(ep->tx_mode, ep->tx_why, ep->tx_why_err, tx,
+						  sizeof(tx)),
+		 ep->rx_device ? "nic"
+			       : ktls_mode_format(ep->rx_mode, ep->rx_why, ep->rx_why_err, rx,
+						  sizeof(rx)));
 	return buf;
+}
+
+void ktls_ep_note_device(struct ktls_ep *ep, bool tx, bool rx)
+{
+	ep->tx_device = tx && ep->tx_mode == KTLS_MODE_KERNEL;
+	ep->rx_device = rx && ep->rx_mode == KTLS_MODE_KERNEL;
 }
 
 const char *ktls_ep_error(const struct ktls_ep *ep)

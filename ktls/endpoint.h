@@ -110,6 +110,21 @@ bool ktls_ep_release_ssl(struct ktls_ep *ep);
  */
 const char *ktls_ep_state(const struct ktls_ep *ep, char *buf, size_t len);
 
+/*
+ * What the kernel reports the socket's kTLS runs on (hw/diag.c, by the daemon): a direction
+ * the NIC does is shown as "nic" by ktls_ep_state ("tx=nic rx=kernel").  Only ever from the
+ * tls ULP's own report, never from feature bits.
+ */
+void ktls_ep_note_device(struct ktls_ep *ep, bool tx, bool rx);
+/*
+ * TLS_TX_ZEROCOPY_RO (>= 5.19): device-offloaded TX may send spliced pages without copying;
+ * the bytes must not change after the send (true of a spliced body).  TLS_RX_EXPECT_NO_PAD
+ * (>= 6.0, TLS 1.3 kernel RX): decrypt straight into the reader's buffer, re-decrypting if a
+ * record was padded after all.  0, or the kernel's -errno (-ENOPROTOOPT: too old a kernel).
+ */
+int ktls_ep_tx_zerocopy_ro(struct ktls_ep *ep);
+int ktls_ep_rx_expect_no_pad(struct ktls_ep *ep);
+
 /* Why the last call failed, for logs; "" when nothing failed. */
 const char *ktls_ep_error(const struct ktls_ep *ep);
 

@@ -51,6 +51,7 @@ struct ktls_ep {
 	bool md_ref;	    /* md is our own reference (taken when the SSL was released) */
 
 	enum ktls_mode tx_mode, rx_mode;
+	bool tx_device, rx_device; /* the kernel says the NIC does it (ktls_ep_note_device) */
 	const char *tx_why, *rx_why; /* why a direction is in userspace */
 	int tx_why_err, rx_why_err;  /* errno of a failed install, shown with the reason */
 	bool rekey;		     /* the kernel accepts new TLS 1.3 keys (>= 6.14) */

@@ -349,3 +349,34 @@ out:
 	ktls_count(ep->rx_mode == KTLS_MODE_KERNEL ? KTLS_C_RX_KERNEL : KTLS_C_RX_USER, 1);
 	return err;
 }
+
+#ifndef TLS_TX_ZEROCOPY_RO
+#define TLS_TX_ZEROCOPY_RO 3
+#endif
+#ifndef TLS_RX_EXPECT_NO_PAD
+#define TLS_RX_EXPECT_NO_PAD 4
+#endif
+
+static int set_tls_opt(struct ktls_ep *ep, int opt)
+{
+	unsigned int one = 1;
+
+	if (setsockopt(ep->fd, SOL_TLS, opt, &one, sizeof(one)))
+		return -errno;
+	return 0;
+}
+
+int ktls_ep_tx_zerocopy_ro(struct ktls_ep *ep)
+{
+	/* the kernel takes the option on any TLS socket; it acts on device TX only */
+	if (ep->tx_mode != KTLS_MODE_KERNEL)
+		return -EINVAL;
+	return set_tls_opt(ep, TLS_TX_ZEROCOPY_RO);
+}
+
+int ktls_ep_rx_expect_no_pad(struct ktls_ep *ep)
+{
+	if (ep->rx_mode != KTLS_MODE_KERNEL)
+		return -EINVAL;
+	return set_tls_opt(ep, TLS_RX_EXPECT_NO_PAD);
+}

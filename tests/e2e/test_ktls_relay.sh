@@ -61,6 +61,9 @@ check_kernel() { # label log tx0 rx0
 	ok $? "$label: tlsgated reports tx=kernel rx=kernel"
 	grep -q "body=splice" "$log"
 	ok $? "$label: the body was spliced (no userspace copy of the payload)"
+	# the kernel's own word (sock_diag TLS ULP info), not our inference: software both ways
+	grep -q 'kernel="tx=sw rx=sw' "$log"
+	ok $? "$label: sock_diag reports tx=sw rx=sw"
 }
 
 # --- outbound: tlsgated is the TLS client
