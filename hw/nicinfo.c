@@ -87,9 +87,10 @@ size_t hw_tls_counters_pick(const char *names, const uint64_t *values, size_t co
 
 int hw_tls_counters(const char *ifname, struct hw_nic_stat *st, size_t *n)
 {
-	struct {
+	/* struct ethtool_sset_info ends in a flexible array: room for the one length asked */
+	union {
 		struct ethtool_sset_info hdr;
-		uint32_t len;
+		unsigned char raw[sizeof(struct ethtool_sset_info) + sizeof(uint32_t)];
 	} ss;
 	struct ethtool_gstrings *gs = NULL;
 	struct ethtool_stats *gv = NULL;
@@ -105,7 +106,7 @@ int hw_tls_counters(const char *ifname, struct hw_nic_stat *st, size_t *n)
 		return 0; /* no private counters at all (lo) */
 	if (err)
 		return err;
-	count = ss.hdr.sset_mask ? ss.len : 0;
+	count = ss.hdr.sset_mask ? ss.hdr.data[0] : 0;
 	if (!count)
 		return 0;
 	if (count > 65536)
