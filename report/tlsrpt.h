@@ -124,6 +124,33 @@ int tlsrpt_gzip(const void *buf, size_t len, unsigned char **out, size_t *outlen
 /* §5.3 file name: "submitter!domain!start!end.json.gz" (end: the last second of the range) */
 void tlsrpt_filename(const struct tlsrpt_meta *m, const char *domain, char *buf, size_t len);
 
+/* ---- the report by mail (§5.3, report/tlsrpt_mail.c) ------------------------------------ */
+
+struct tlsrpt_mail {
+	const char *from;		/* header From: (the configured sender) */
+	const char *to;			/* the rua's address (mailto: stripped, no ?hfields) */
+	const char *domain;		/* the policy domain */
+	const char *submitter;
+	const char *report_id;
+	const char *filename;		/* tlsrpt_filename() */
+	int64_t date;			/* Date:, unix seconds */
+};
+
+/* "mailto:a@b.example?subject=x" -> "a@b.example" (percent-decoded); -EINVAL if not an
+ * address with one @ and no spaces or angle brackets. */
+int tlsrpt_mailto_addr(const char *uri, char *addr, size_t len);
+/*
+ * The message (CRLF line ends, no DKIM signature yet): multipart/report; report-type="tlsrpt",
+ * a text/plain part and the gzip'd report as application/tlsrpt+gzip in base64, with the
+ * TLS-Report-Domain and TLS-Report-Submitter headers.  malloc'd; 0 or -ENOMEM.
+ */
+int tlsrpt_mail_build(const struct tlsrpt_mail *m, const unsigned char *gz, size_t gzlen,
+		      char **msg, size_t *len);
+/* The header fields a report's DKIM signature covers (h=). */
+#define TLSRPT_DKIM_HEADERS \
+	"from:to:subject:date:message-id:mime-version:content-type:tls-report-domain:" \
+	"tls-report-submitter"
+
 /* ---- fleet: libtlsrpt's datagram ---------------------------------------------------------- */
 
 /*
