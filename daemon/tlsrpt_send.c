@@ -123,6 +123,10 @@ static ssize_t dns_query(struct tlsrpt *t, const char *name, int type, unsigned 
 		while (poll(&p, 1, DNS_WAIT_MS) > 0) {
 			ssize_t r = recv(fd, ans, cap, 0);
 
+			if (r < 0 && errno != EINTR && errno != EAGAIN) {
+				n = -errno; /* ICMP unreachable: no server there */
+				goto out;
+			}
 			/* ours: same id (the socket is connected to the server we asked) */
 			if (r >= NS_HFIXEDSZ && ans[0] == q[0] && ans[1] == q[1]) {
 				n = (ans[2] & 0x02) ? -EAGAIN : r; /* TC: no TCP fallback here */
