@@ -77,8 +77,10 @@ gw_opts=(-o tlsrpt=yes -o dns_server=203.0.113.53 -o "mta_sts_ca_file=$TG_PKI/ca
 	-o tlsrpt_sender=tlsrpt-noreply@example.org -o tlsrpt_submission=203.0.113.25:25
 	-o "tlsrpt_dkim_key=$TG_WORK/dkim.key" -o tlsrpt_dkim_selector=sel1 -o tlsrpt_retry=1s
 	-o tlsrpt_timeout=5s)
+jobs_in_spool() { find "$TG_WORK/gw/tlsrpt/spool" -name '*.job' | wc -l; }
 ctl() { ip netns exec "$NS_GW" "$TG_CTL" --run-dir "$TG_WORK/gw" "$@"; }
 tg_gw gw 10025 "${gw_opts[@]}"
+gw_pid=$TG_BG_PID
 
 # ---- https: after one 503, delivered --------------------------------------------------------
 for _ in $(seq 100); do [ -f "$rx/1.gz" ] && break; sleep 0.1; done
@@ -120,16 +122,17 @@ ok $? "none.example (no TLSRPT record): its report is dropped, logged"
 # ---- a report spooled across a restart, the receiver down meanwhile -----------------------------
 kill "$rx_pid"
 printf 'tlsrpt-day v1 %s\nD\tr.example\nP\t2\t11\t0\t\n' "$today" > "$TG_WORK/gw/tlsrpt/day.new"
-eval "kill \$TG_GW_PID_gw"; wait "$TG_GW_PID_gw" 2>/dev/null
+kill "$gw_pid"; wait "$gw_pid" 2>/dev/null
 mv "$TG_WORK/gw/tlsrpt/day.new" "$TG_WORK/gw/tlsrpt/day"
 chmod a+rw "$TG_WORK/gw/tlsrpt/day"
 tg_gw gw 10025 "${gw_opts[@]}"
+gw_pid=$TG_BG_PID
 ctl tlsrpt flush >/dev/null
 ok $? "tlsrpt flush"
 for _ in $(seq 100); do grep -q "rua=https://rpt.r.example/tlsrpt/v1: not delivered" "$TG_WORK/gw.log" && break; sleep 0.1; done
-is "$(ls "$TG_WORK/gw/tlsrpt/spool" | grep -c '\.job$')" 1 "the report is spooled while the receiver is down"
-eval "kill \$TG_GW_PID_gw"; wait "$TG_GW_PID_gw" 2>/dev/null
-is "$(ls "$TG_WORK/gw/tlsrpt/spool" | grep -c '\.job$')" 1 "... and stays across the stop"
+is "$(jobs_in_spool)" 1 "the report is spooled while the receiver is down"
+kill "$gw_pid"; wait "$gw_pid" 2>/dev/null
+is "$(jobs_in_spool)" 1 "... and stays across the stop"
 tg_bg ip netns exec "$NS_OUT" $PY "$TG_TOP/tests/lib/tlsrpt_server.py" 203.0.113.80 443 \
 	"$TG_PKI/web.crt" "$TG_PKI/web.key" "$rx" >> "$TG_WORK/rx.log" 2>&1
 tg_wait_listen "$NS_OUT" 443 20 || bail "receiver did not restart"
