@@ -47,7 +47,7 @@ endif
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
-PKGS     := openssl libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libbpf
+PKGS     := openssl libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libbpf zlib
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -112,6 +112,18 @@ static const struct nla_policy nlproto_policy[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_STS_FETCHES] = U32,
 	[NLPROTO_A_STS_FORCE] = U8,
 	[NLPROTO_A_METRIC] = {.type = NLA_NESTED},
+	[NLPROTO_A_TLSRPT_MODE] = STR(16),
+	[NLPROTO_A_TLSRPT_DAY_START] = U64,
+	[NLPROTO_A_TLSRPT_DOMAINS] = U64,
+	[NLPROTO_A_TLSRPT_SESSIONS] = U64,
+	[NLPROTO_A_TLSRPT_FAILURES] = U64,
+	[NLPROTO_A_TLSRPT_SPOOLED] = U64,
+	[NLPROTO_A_TLSRPT_DELIVERED] = U64,
+	[NLPROTO_A_TLSRPT_GIVEN_UP] = U64,
+	[NLPROTO_A_TLSRPT_FAILED_ATTEMPTS] = U64,
+	[NLPROTO_A_TLSRPT_DATAGRAMS] = U64,
+	[NLPROTO_A_TLSRPT_DATAGRAM_ERRORS] = U64,
+	[NLPROTO_A_TLSRPT_ERROR] = STR(NLPROTO_STR_MAX),
 };
 
 static const char *const attr_names[NLPROTO_A_MAX + 1] = {
@@ -190,6 +202,18 @@ static const char *const attr_names[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_STS_FETCHES] = "sts-fetches",
 	[NLPROTO_A_STS_FORCE] = "sts-force",
 	[NLPROTO_A_METRIC] = "metric",
+	[NLPROTO_A_TLSRPT_MODE] = "tlsrpt-mode",
+	[NLPROTO_A_TLSRPT_DAY_START] = "tlsrpt-day-start",
+	[NLPROTO_A_TLSRPT_DOMAINS] = "tlsrpt-domains",
+	[NLPROTO_A_TLSRPT_SESSIONS] = "tlsrpt-sessions",
+	[NLPROTO_A_TLSRPT_FAILURES] = "tlsrpt-failures",
+	[NLPROTO_A_TLSRPT_SPOOLED] = "tlsrpt-spooled",
+	[NLPROTO_A_TLSRPT_DELIVERED] = "tlsrpt-delivered",
+	[NLPROTO_A_TLSRPT_GIVEN_UP] = "tlsrpt-given-up",
+	[NLPROTO_A_TLSRPT_FAILED_ATTEMPTS] = "tlsrpt-failed-attempts",
+	[NLPROTO_A_TLSRPT_DATAGRAMS] = "tlsrpt-datagrams",
+	[NLPROTO_A_TLSRPT_DATAGRAM_ERRORS] = "tlsrpt-datagram-errors",
+	[NLPROTO_A_TLSRPT_ERROR] = "tlsrpt-error",
 };
 
 static const char *const msg_names[] = {
@@ -213,6 +237,9 @@ static const char *const msg_names[] = {
 	[NLPROTO_MSG_STS_PURGE - NLPROTO_MSG_STATUS_GET] = "sts purge",
 	[NLPROTO_MSG_METRICS_GET - NLPROTO_MSG_STATUS_GET] = "stats",
 	[NLPROTO_MSG_METRICS - NLPROTO_MSG_STATUS_GET] = "stats reply",
+	[NLPROTO_MSG_TLSRPT_GET - NLPROTO_MSG_STATUS_GET] = "tlsrpt status",
+	[NLPROTO_MSG_TLSRPT - NLPROTO_MSG_STATUS_GET] = "tlsrpt reply",
+	[NLPROTO_MSG_TLSRPT_FLUSH - NLPROTO_MSG_STATUS_GET] = "tlsrpt flush",
 };
 
 const char *nlproto_msg_name(uint16_t type, char *buf, size_t len)

@@ -90,6 +90,9 @@ enum nlproto_msg {
 	NLPROTO_MSG_STS_PURGE,	  /* STS_DOMAIN -> ack */
 	NLPROTO_MSG_METRICS_GET,  /* -> METRICS (the daemon's own counters) */
 	NLPROTO_MSG_METRICS,	  /* METRIC... */
+	NLPROTO_MSG_TLSRPT_GET,	  /* -> TLSRPT (TLS reports: the day's counts, the spool) */
+	NLPROTO_MSG_TLSRPT,
+	NLPROTO_MSG_TLSRPT_FLUSH, /* -> ack: the day so far into reports, spooled ones sent now */
 	__NLPROTO_MSG_END,
 };
 
@@ -184,6 +187,18 @@ enum nlproto_attr {
 	NLPROTO_A_ST_TLS_RX_DEVICE_RESYNC, /* u64: TlsRxDeviceResync */
 	NLPROTO_A_SESS_KTLS_CONF, /* string: the kernel's report (sock_diag): "tx=sw rx=sw" */
 	/* end NIC TLS offload */
+	NLPROTO_A_TLSRPT_MODE,		 /* string: "daily" (built-in reports) or "fleet" */
+	NLPROTO_A_TLSRPT_DAY_START,	 /* u64: unix time in s the counts run from */
+	NLPROTO_A_TLSRPT_DOMAINS,	 /* u64: policy domains counted so far */
+	NLPROTO_A_TLSRPT_SESSIONS,	 /* u64 */
+	NLPROTO_A_TLSRPT_FAILURES,	 /* u64 */
+	NLPROTO_A_TLSRPT_SPOOLED,	 /* u64: reports waiting for delivery */
+	NLPROTO_A_TLSRPT_DELIVERED,	 /* u64: reports delivered since the daemon started */
+	NLPROTO_A_TLSRPT_GIVEN_UP,	 /* u64 */
+	NLPROTO_A_TLSRPT_FAILED_ATTEMPTS, /* u64 */
+	NLPROTO_A_TLSRPT_DATAGRAMS,	 /* u64: fleet: results sent to tlsrpt-collectd */
+	NLPROTO_A_TLSRPT_DATAGRAM_ERRORS, /* u64 */
+	NLPROTO_A_TLSRPT_ERROR,		 /* string: the last delivery error */
 	__NLPROTO_A_END,
 };
 #define NLPROTO_A_MAX (__NLPROTO_A_END - 1)
@@ -394,6 +409,14 @@ struct nlproto_sts {
 	uint32_t failures, fetches;
 };
 
+/* The TLS reporter's state (borrowed strings). */
+struct nlproto_tlsrpt {
+	const char *mode;
+	uint64_t day_start, domains, sessions, failures, spooled;
+	uint64_t delivered, given_up, failed_attempts, datagrams, datagram_errors;
+	const char *error;
+};
+
 /* One metric family (borrowed strings, as above). */
 struct nlproto_label {
 	const char *name, *value;
@@ -488,6 +511,9 @@ int nlproto_parse_status(const struct nlmsghdr *nlh, struct nlproto_status *st, 
 			 size_t msglen);
 
 int nlproto_put_sts(struct nl_msg *m, const struct nlproto_sts *s);
+int nlproto_put_tlsrpt(struct nl_msg *m, const struct nlproto_tlsrpt *t);
+int nlproto_parse_tlsrpt(const struct nlmsghdr *nlh, struct nlproto_tlsrpt *t, char *msg,
+			 size_t msglen);
 /* mx[] (cap entries) receives the patterns; -E2BIG when there are more. */
 int nlproto_parse_sts(const struct nlmsghdr *nlh, struct nlproto_sts *s, const char **mx,
 		      size_t cap, char *msg, size_t msglen);

@@ -142,6 +142,52 @@ int nlproto_parse_sts(const struct nlmsghdr *nlh, struct nlproto_sts *s, const c
 	return 0;
 }
 
+int nlproto_put_tlsrpt(struct nl_msg *m, const struct nlproto_tlsrpt *t)
+{
+	int err;
+
+	err = nlproto_put_str(m, NLPROTO_A_TLSRPT_MODE, t->mode);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_DAY_START, t->day_start);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_DOMAINS, t->domains);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_SESSIONS, t->sessions);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_FAILURES, t->failures);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_SPOOLED, t->spooled);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_DELIVERED, t->delivered);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_GIVEN_UP, t->given_up);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_FAILED_ATTEMPTS, t->failed_attempts);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_DATAGRAMS, t->datagrams);
+	err = err ?: put_u64(m, NLPROTO_A_TLSRPT_DATAGRAM_ERRORS, t->datagram_errors);
+	err = err ?: (t->error && t->error[0] ? nlproto_put_str(m, NLPROTO_A_TLSRPT_ERROR, t->error)
+					      : 0);
+	return err;
+}
+
+int nlproto_parse_tlsrpt(const struct nlmsghdr *nlh, struct nlproto_tlsrpt *t, char *msg,
+			 size_t msglen)
+{
+	struct nlattr *tb[NLPROTO_A_MAX + 1];
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	err = nlproto_parse(nlh, tb, msg, msglen, NULL);
+	err = err ?: want(tb[NLPROTO_A_TLSRPT_MODE], "mode", msg, msglen);
+	if (err)
+		return err;
+	t->mode = nlproto_str(tb[NLPROTO_A_TLSRPT_MODE]);
+	t->day_start = nlproto_u64(tb[NLPROTO_A_TLSRPT_DAY_START], 0);
+	t->domains = nlproto_u64(tb[NLPROTO_A_TLSRPT_DOMAINS], 0);
+	t->sessions = nlproto_u64(tb[NLPROTO_A_TLSRPT_SESSIONS], 0);
+	t->failures = nlproto_u64(tb[NLPROTO_A_TLSRPT_FAILURES], 0);
+	t->spooled = nlproto_u64(tb[NLPROTO_A_TLSRPT_SPOOLED], 0);
+	t->delivered = nlproto_u64(tb[NLPROTO_A_TLSRPT_DELIVERED], 0);
+	t->given_up = nlproto_u64(tb[NLPROTO_A_TLSRPT_GIVEN_UP], 0);
+	t->failed_attempts = nlproto_u64(tb[NLPROTO_A_TLSRPT_FAILED_ATTEMPTS], 0);
+	t->datagrams = nlproto_u64(tb[NLPROTO_A_TLSRPT_DATAGRAMS], 0);
+	t->datagram_errors = nlproto_u64(tb[NLPROTO_A_TLSRPT_DATAGRAM_ERRORS], 0);
+	t->error = nlproto_str(tb[NLPROTO_A_TLSRPT_ERROR]);
+	return 0;
+}
+
 static int get_dir(const struct nlattr *a, enum nlproto_dir *d, char *msg, size_t msglen)
 {
 	uint8_t v = a ? nla_get_u8(a) : NLPROTO_DIR_OUTBOUND;

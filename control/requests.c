@@ -419,6 +419,36 @@ static int do_metrics(struct control_server *s, const struct control_request *rq
 	return control_reply_add(rp, m);
 }
 
+/* ---- TLS reports ---- */
+
+static int do_tlsrpt(struct control_server *s, const struct control_request *rq,
+		     struct control_reply *rp, char *msg, size_t msglen)
+{
+	struct nlproto_tlsrpt t;
+	struct nl_msg *m;
+	int err;
+
+	if (rq->nlh->nlmsg_type == NLPROTO_MSG_TLSRPT_FLUSH) {
+		if (!s->ops->tlsrpt_flush)
+			return unsupported("tlsrpt flush", msg, msglen);
+		return op_result(s->ops->tlsrpt_flush(s->ctx, msg, msglen), msg, msglen);
+	}
+	if (!s->ops->tlsrpt_status)
+		return unsupported("tlsrpt status", msg, msglen);
+	err = s->ops->tlsrpt_status(s->ctx, &t, msg, msglen);
+	if (err)
+		return op_result(err, msg, msglen);
+	m = nlproto_msg_new(NLPROTO_MSG_TLSRPT, 0, rq->nlh->nlmsg_seq, rp->port, 0);
+	if (!m)
+		return -ENOMEM;
+	err = nlproto_put_tlsrpt(m, &t);
+	if (err) {
+		nlmsg_free(m);
+		return err;
+	}
+	return control_reply_add(rp, m);
+}
+
 static const struct control_handler handlers[] = {
 	{NLPROTO_MSG_STATUS_GET, CTL_ACCESS_READ, do_status},
 	{NLPROTO_MSG_POLICY_GET, CTL_ACCESS_READ, do_policy_get},
@@ -434,6 +464,8 @@ static const struct control_handler handlers[] = {
 	{NLPROTO_MSG_STS_REFRESH, CTL_ACCESS_WRITE, do_sts},
 	{NLPROTO_MSG_STS_PURGE, CTL_ACCESS_WRITE, do_sts},
 	{NLPROTO_MSG_METRICS_GET, CTL_ACCESS_READ, do_metrics},
+	{NLPROTO_MSG_TLSRPT_GET, CTL_ACCESS_READ, do_tlsrpt},
+	{NLPROTO_MSG_TLSRPT_FLUSH, CTL_ACCESS_WRITE, do_tlsrpt},
 };
 
 const struct control_handler *control_handler_find(uint16_t type)

@@ -103,6 +103,10 @@ struct control_ops {
 	 * (returned).  Names and labels are the daemon's (nlproto.h, struct nlproto_metric).
 	 */
 	int (*metrics)(void *ctx, control_metric_cb cb, void *arg);
+	/* TLS reports: the reporter's state in *t (strings live until the next call). */
+	int (*tlsrpt_status)(void *ctx, struct nlproto_tlsrpt *t, char *msg, size_t msglen);
+	/* Close the counts so far into reports and send every spooled report now. */
+	int (*tlsrpt_flush)(void *ctx, char *msg, size_t msglen);
 };
 
 struct control_server_opts {

@@ -12,6 +12,7 @@
  *   stats.c    BPF counters from pinned maps (works while the daemon is down)
  *   stats_daemon.c  and after them the daemon's own counters, when it answers
  *   sts.c      sts show/refresh/purge: MTA-STS policies
+ *   tlsrpt.c   tlsrpt status/flush: TLS reports (RFC 8460)
  *   dane.c     dane check: the DANE lookup and verdict for a domain, offline (no daemon);
  *              dane_probe.c its --connect (STARTTLS with ktls/dane.c's SSL, QUIT before MAIL)
  *   explain.c + received_explain.c  `explain message.eml`: was each hop encrypted?
@@ -59,6 +60,7 @@ int ctl_log(int argc, char **argv, const struct ctl_opts *o);		/* ctl_status.c *
 int ctl_stats(int argc, char **argv, const struct ctl_opts *o);	/* ctl_stats.c */
 int ctl_explain(int argc, char **argv, const struct ctl_opts *o);	/* ctl_explain.c */
 int ctl_sts(int argc, char **argv, const struct ctl_opts *o);		/* ctl/sts.c */
+int ctl_tlsrpt(int argc, char **argv, const struct ctl_opts *o);	/* ctl/tlsrpt.c */
 int ctl_dane(int argc, char **argv, const struct ctl_opts *o);		/* ctl/dane.c */
 
 #endif

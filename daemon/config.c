@@ -114,6 +114,19 @@ static const struct ckey keys[] = {
 	{ "ktls_tx_zerocopy_ro", C_BOOL, O(ktls_tx_zerocopy_ro), 0, "yes" },
 	{ "ktls_rx_expect_no_pad", C_BOOL, O(ktls_rx_expect_no_pad), 0, "no" },
 	/* end NIC TLS offload */
+	/* TLS reports (RFC 8460, daemon/tlsrpt.h); https: rua servers are checked against
+	 * mta_sts_ca_file's roots */
+	{ "tlsrpt", C_BOOL, O(tlsrpt), 0, "no" },
+	{ "tlsrpt_organization", C_STR, O(tlsrpt_organization), 0, NULL },
+	{ "tlsrpt_contact", C_STR, O(tlsrpt_contact), 0, NULL },
+	{ "tlsrpt_sender", C_STR, O(tlsrpt_sender), 0, NULL },
+	{ "tlsrpt_submission", C_STR, O(tlsrpt_submission), 0, NULL },
+	{ "tlsrpt_dkim_key", C_STR, O(tlsrpt_dkim_key), 0, NULL },
+	{ "tlsrpt_dkim_selector", C_STR, O(tlsrpt_dkim_selector), 0, NULL },
+	{ "tlsrpt_dkim_domain", C_STR, O(tlsrpt_dkim_domain), 0, NULL },
+	{ "tlsrpt_socket", C_STR, O(tlsrpt_socket), 0, NULL },
+	{ "tlsrpt_retry", C_DURATION, O(tlsrpt_retry), 0, "5m" },
+	{ "tlsrpt_timeout", C_DURATION, O(tlsrpt_timeout), 0, "30s" },
 };
 #undef O
 

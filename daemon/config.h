@@ -141,6 +141,19 @@ struct config {
 	bool nic_offload_prefer;	/* outbound: TLS 1.2 AES-GCM where the egress NIC offloads */
 	bool ktls_tx_zerocopy_ro;	/* TLS_TX_ZEROCOPY_RO on device-offloaded TX */
 	bool ktls_rx_expect_no_pad;	/* TLS_RX_EXPECT_NO_PAD on TLS 1.3 kernel RX */
+	/* TLS reports, RFC 8460 (daemon/tlsrpt.h): the built-in daily reporter, or with
+	 * tlsrpt_socket each result as a datagram to tlsrpt-collectd (fleet) */
+	bool tlsrpt;
+	char *tlsrpt_organization;	/* organization-name; NULL: hostname */
+	char *tlsrpt_contact;		/* contact-info */
+	char *tlsrpt_sender;		/* From: of report mail, base of the envelope sender */
+	char *tlsrpt_submission;	/* "host:port": the MTA report mail is submitted to */
+	char *tlsrpt_dkim_key;		/* PEM RSA key the report mail is signed with */
+	char *tlsrpt_dkim_selector;
+	char *tlsrpt_dkim_domain;	/* d=; NULL: tlsrpt_sender's domain */
+	char *tlsrpt_socket;		/* tlsrpt-collectd's unix datagram socket: fleet mode */
+	unsigned int tlsrpt_retry;	/* the first retry of a report; doubles up to 4 h */
+	unsigned int tlsrpt_timeout;	/* one delivery */
 };
 
 /* Defaults in *c (strings allocated). */

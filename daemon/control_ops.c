@@ -11,6 +11,7 @@
 #include "daemon/events.h"
 #include "daemon/session.h"
 #include "daemon/sts_fetch.h"
+#include "daemon/tlsrpt.h"
 #include "daemon/supervisor.h"
 #include "daemon/worker.h"
 #include "lib/log.h"
@@ -611,6 +612,52 @@ void supervisor_event_sink(const struct event *ev, void *ctx)
 	control_server_publish_event(cs, &ne); /* never blocks: MSG_DONTWAIT */
 }
 
+/* ---- TLS reports ---- */
+
+static struct tlsrpt *tlsrpt_of(void *ctx, char *msg, size_t msglen)
+{
+	struct supervisor *sv = ctx;
+
+	if (!sv->g->tlsrpt)
+		snprintf(msg, msglen, "TLS reporting is off (tlsrpt = yes in tlsgate.conf, or see "
+			 "the log)");
+	return sv->g->tlsrpt;
+}
+
+static int op_tlsrpt_status(void *ctx, struct nlproto_tlsrpt *w, char *msg, size_t msglen)
+{
+	static struct tlsrpt_status st; /* the strings live until the next call (one thread) */
+	struct tlsrpt *t = tlsrpt_of(ctx, msg, msglen);
+
+	if (!t)
+		return -ENOTSUP;
+	tlsrpt_status_get(t, &st);
+	memset(w, 0, sizeof(*w));
+	w->mode = st.fleet ? "fleet" : "daily";
+	w->day_start = (uint64_t)st.day_start;
+	w->domains = st.domains;
+	w->sessions = st.sessions;
+	w->failures = st.failures;
+	w->spooled = st.spooled;
+	w->delivered = st.delivered;
+	w->given_up = st.given_up;
+	w->failed_attempts = st.failed_attempts;
+	w->datagrams = st.datagrams;
+	w->datagram_errors = st.datagram_errors;
+	w->error = st.last_error;
+	return 0;
+}
+
+static int op_tlsrpt_flush(void *ctx, char *msg, size_t msglen)
+{
+	struct tlsrpt *t = tlsrpt_of(ctx, msg, msglen);
+
+	if (!t)
+		return -ENOTSUP;
+	log_info("tlsrpt: flush asked for");
+	return tlsrpt_flush(t);
+}
+
 const struct control_ops supervisor_control_ops = {
 	.status = op_status,
 	.policy_dump = op_policy_dump,
@@ -626,4 +673,6 @@ const struct control_ops supervisor_control_ops = {
 	.sts_refresh = op_sts_refresh,
 	.sts_purge = op_sts_purge,
 	.metrics = op_metrics,
+	.tlsrpt_status = op_tlsrpt_status,
+	.tlsrpt_flush = op_tlsrpt_flush,
 };

@@ -20,6 +20,8 @@
  *   sts_fetch.c, sts_job.c  MTA-STS policies fetched on the main loop into the on-disk cache
  *   destpol.c      per worker, the recipient domains' MX hosts, addresses, TLSA verdicts
  *   destkern.c     those lookups, from the workers to the supervisor, for the kernel enforcer
+ *   outcome.c      what sessions learn, from the workers to the main thread's sinks
+ *   tlsrpt*.c      TLS reports (RFC 8460): the day's counts, the spool, delivery, fleet datagrams
  */
 #ifndef TLSGATE_DAEMON_GATEWAY_H
 #define TLSGATE_DAEMON_GATEWAY_H
@@ -41,6 +43,7 @@ struct tg_bpf;
 struct sts_fetch;
 struct outcome_queue;
 struct destkern;
+struct tlsrpt;
 
 /* Counters the daemon keeps itself (the BPF maps hold the kernel's); exported by counters.c. */
 struct gateway_counters {
@@ -89,6 +92,8 @@ struct gateway {
 	struct destkern *destkern;
 	/* the outside interfaces' TLS offload (daemon/nic.h); set before the workers */
 	struct nic_table *nic;
+	/* TLS reports (RFC 8460); NULL: off.  Workers only ask tlsrpt_exempt(). */
+	struct tlsrpt *tlsrpt;
 };
 
 /* The current policy snapshot, with a reference the caller drops with policy_put(). */

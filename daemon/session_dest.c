@@ -27,6 +27,7 @@
 #include "daemon/session_int.h"
 #include "daemon/sts_fetch.h"
 #include "daemon/tls_peer.h"
+#include "daemon/tlsrpt.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -418,6 +419,15 @@ int session_dest_check(struct session *s, const char *addr, char *reply, size_t 
 
 	if (s->role != ROLE_OUTBOUND)
 		return 0;
+	/* RFC 8460 5.3.1: our own TLS report, on its way to a rua of the domain, is not held to
+	 * the domain's DANE or MTA-STS policy (the leg keeps whatever TLS it has).  Only a report
+	 * submission's one-time envelope sender with the recipient it was made for passes
+	 * (daemon/tlsrpt.h). */
+	if (s->host->gw->tlsrpt && tlsrpt_exempt(s->host->gw->tlsrpt, s->mail_from, addr)) {
+		log_info("session=%s rcpt=<%s> TLS report (RFC 8460 5.3.1): the domain's DANE and "
+			 "MTA-STS policies are not applied", s->ids, addr);
+		return 0;
+	}
 	smtp_addr_route_domains(addr, domain_check, &ck);
 	if (!v.refuse)
 		return 0;

@@ -11,6 +11,7 @@
 #include "daemon/events.h"
 #include "daemon/privdrop.h"
 #include "daemon/sts_fetch.h"
+#include "daemon/tlsrpt.h"
 #include "daemon/worker.h"
 #include "lib/log.h"
 #include "lib/version.h"
@@ -155,6 +156,44 @@ static void open_sts(struct supervisor *sv)
 		log_err("mta-sts: unavailable (cache %s): %s", dir, strerror(-rc));
 }
 
+/* TLS reports (RFC 8460): a sink of the outcomes, added before the workers publish.  Writes
+ * STATE_DIR/tlsrpt as the user.  A reporter that cannot start is logged; mail flows on. */
+static void open_tlsrpt(struct supervisor *sv)
+{
+	const struct config *c = &sv->g->cfg;
+	struct tlsrpt_opts o = {
+		.org = c->tlsrpt_organization,
+		.contact = c->tlsrpt_contact,
+		.submitter = c->hostname,
+		.sender = c->tlsrpt_sender,
+		.submission = c->tlsrpt_submission,
+		.dkim_key = c->tlsrpt_dkim_key,
+		.dkim_selector = c->tlsrpt_dkim_selector,
+		.dkim_domain = c->tlsrpt_dkim_domain,
+		.nameserver = c->dns_server,
+		.ca_file = c->mta_sts_ca_file,
+		.fleet_socket = c->tlsrpt_socket,
+		.timeout_s = c->tlsrpt_timeout,
+		.retry_min_s = c->tlsrpt_retry,
+		.sts = sv->g->sts,
+	};
+	char dir[4096];
+	int rc;
+
+	if (!c->tlsrpt || !sv->g->outcomes)
+		return;
+	snprintf(dir, sizeof(dir), "%s/tlsrpt", c->state_dir ? c->state_dir : ".");
+	o.dir = dir;
+	rc = tlsrpt_new(sv->loop, &o, &sv->g->tlsrpt);
+	if (rc) {
+		log_err("tlsrpt: reporter unavailable (%s): %s", dir, strerror(-rc));
+		return;
+	}
+	rc = outcome_sink_add(sv->g->outcomes, tlsrpt_sink, sv->g->tlsrpt);
+	if (rc)
+		log_err("tlsrpt: cannot listen to outcomes: %s", strerror(-rc));
+}
+
 int supervisor_run(struct gateway *g)
 {
 	struct supervisor sv = { .g = g };
@@ -254,6 +293,7 @@ int supervisor_run(struct gateway *g)
 	/* MTA-STS fetches read the network (DNS, HTTPS) and write their cache as the user:
 	 * after the drop, before the workers that look policies up */
 	open_sts(&sv);
+	open_tlsrpt(&sv);
 	for (unsigned int i = 0; i < sv.nworkers; i++) {
 		rc = worker_start(sv.workers[i]);
 		if (rc) {
@@ -302,10 +342,14 @@ out:
 	if (sv.bpf)
 		tg_bpf_close(sv.bpf); /* programs and pins stay: fail-closed */
 	policy_resolver_free(sv.resolver);
+	/* the workers are gone: what they published is drained, to sinks that still have what
+	 * they read (the reporter reads MTA-STS policies) */
+	outcome_queue_free(g->outcomes);
+	g->outcomes = NULL;
+	tlsrpt_free(g->tlsrpt); /* saves the day's counts */
+	g->tlsrpt = NULL;
 	sts_fetch_free(g->sts);
 	g->sts = NULL;
-	outcome_queue_free(g->outcomes); /* the workers are gone: what they published is drained */
-	g->outcomes = NULL;
 	if (sv.sig_ev.fd >= 0)
 		close(sv.sig_ev.fd);
 	loop_free(sv.loop);

@@ -7,6 +7,8 @@
 #ifndef TLSGATE_POLICY_RPT_H
 #define TLSGATE_POLICY_RPT_H
 
+#include <stddef.h>
+
 enum policy_rpt_policy {
 	POLICY_RPT_STS,		/* "sts" */
 	POLICY_RPT_TLSA,	/* "tlsa" (DANE) */
@@ -33,5 +35,13 @@ enum policy_rpt_result {
 
 const char *policy_rpt_policy_name(enum policy_rpt_policy p);	/* "sts", "tlsa" */
 const char *policy_rpt_result_name(enum policy_rpt_result r);	/* "starttls-not-supported" */
+
+/*
+ * The TXT records of a DNS answer (_smtp._tls.DOMAIN), each with its character-strings joined
+ * (RFC 8460 3): fn(text, len, arg) per record, non-zero from fn stops the walk with that value.
+ * 0, -ENOENT (NXDOMAIN or no TXT), -EAGAIN (SERVFAIL), -EINVAL (malformed or refused answer).
+ */
+int policy_rpt_txt_answer(const unsigned char *msg, size_t len,
+			  int (*fn)(const char *txt, size_t len, void *arg), void *arg);
 
 #endif

@@ -27,6 +27,9 @@ PKGS="$PKGS dns-root-data ldnsutils unbound"
 # (postfix-mta-sts-resolver).  Its only recommend, python3-uvloop, is left out: only the daemon
 # (mta-sts-daemon) uses it, mta-sts-query runs on asyncio's own loop.
 PKGS="$PKGS postfix-mta-sts-resolver"
+# TLS reports: tests/e2e/test_tlsrpt*.sh check them with other implementations (the JSON against
+# the RFC's fields, the DKIM signature with dkimpy)
+PKGS="$PKGS python3-jsonschema python3-dkim"
 
 missing=""
 for p in $PKGS; do
