@@ -107,6 +107,7 @@ static const struct nla_policy nlproto_policy[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_STS_FETCHES] = U32,
 	[NLPROTO_A_STS_FORCE] = U8,
 	[NLPROTO_A_METRIC] = {.type = NLA_NESTED},
+	[NLPROTO_A_RULE_MODE] = STR(16),
 };
 
 static const char *const attr_names[NLPROTO_A_MAX + 1] = {
@@ -180,6 +181,7 @@ static const char *const attr_names[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_STS_FETCHES] = "sts-fetches",
 	[NLPROTO_A_STS_FORCE] = "sts-force",
 	[NLPROTO_A_METRIC] = "metric",
+	[NLPROTO_A_RULE_MODE] = "rule-mode",
 };
 
 static const char *const msg_names[] = {

@@ -176,6 +176,9 @@ enum nlproto_attr {
 	NLPROTO_A_STS_FORCE,	    /* u8: refresh: fetch even if the TXT id is unchanged */
 
 	NLPROTO_A_METRIC, /* nested nlproto_metric_attr, repeated: one metric family */
+
+	NLPROTO_A_RULE_MODE, /* string: monitor, enforce (the mode in force: the rule's own
+			      * mode= or its table's *_policy_mode); absent: enforce */
 	__NLPROTO_A_END,
 };
 #define NLPROTO_A_MAX (__NLPROTO_A_END - 1)
@@ -276,6 +279,7 @@ struct nlproto_rule {
 	const char *servername;
 	const char *file;
 	uint32_t line;
+	const char *mode; /* "monitor", "enforce"; NULL from an older daemon (enforce) */
 };
 
 struct nlproto_session {
