@@ -348,6 +348,37 @@ static void test_rule_beats(void **state)
 	assert_false(policy_rule_beats(&weak, &a24));
 }
 
+/* A monitor rule never takes a connection from an enforced rule that refuses more; against
+ * rules that enforce no more than `may` it competes with its own level (so it is reported). */
+static void test_rule_beats_monitor(void **state)
+{
+	struct policy_rule mon_host = { .key_type = POLICY_KEY_HOST, .level = POLICY_VERIFY,
+					.monitor = true };
+	struct policy_rule a24 = { .key_type = POLICY_KEY_ADDR, .prefix_len = 24,
+				   .level = POLICY_ENCRYPT };
+	struct policy_rule may32 = { .key_type = POLICY_KEY_ADDR, .prefix_len = 32,
+				     .level = POLICY_MAY };
+	struct policy_rule mon_dom = { .key_type = POLICY_KEY_DOMAIN, .level = POLICY_ENCRYPT,
+				       .monitor = true };
+	struct sockaddr_storage a = sa("192.0.2.25", 0), b = sa("198.51.100.25", 0);
+	struct policy *p = load("192.0.2.0/24 encrypt\n"
+				"192.0.2.25 verify mode=monitor\n"
+				"198.51.100.0/24 verify mode=monitor\n"
+				"198.51.100.25 encrypt\n", NULL);
+
+	(void)state;
+	assert_int_equal(policy_rule_enforced_level(&mon_host), POLICY_MAY);
+	assert_true(policy_rule_beats(&a24, &mon_host));	/* enforced encrypt > monitor */
+	assert_false(policy_rule_beats(&mon_host, &a24));
+	assert_true(policy_rule_beats(&mon_host, &may32));	/* both enforce may: verify */
+	assert_true(policy_rule_beats(&mon_host, &mon_dom));	/* monitor vs monitor: level */
+	/* within addresses the longest prefix still decides (a carve-out may be a monitor) */
+	EXPECT(policy_match_addr(p, (struct sockaddr *)&a), "192.0.2.25", "address");
+	assert_true(policy_match_addr(p, (struct sockaddr *)&a).rule->monitor);
+	EXPECT(policy_match_addr(p, (struct sockaddr *)&b), "198.51.100.25", "address");
+	policy_put(p);
+}
+
 static void test_inbound(void **state)
 {
 	struct sockaddr_storage c7 = sa("192.0.2.7", 0), c8 = sa("198.51.100.1", 0);
@@ -420,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_addr_random_v6),
 		cmocka_unit_test(test_outbound_precedence),
 		cmocka_unit_test(test_rule_beats),
+		cmocka_unit_test(test_rule_beats_monitor),
 		cmocka_unit_test(test_inbound),
 		cmocka_unit_test(test_accessors),
 	};
