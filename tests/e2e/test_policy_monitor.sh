@@ -160,6 +160,14 @@ swaks_out 203.0.113.27 --port 2525 --from s@example.com --to liam@example.net \
 ok $? "inbound_policy_mode = monitor: that sender is accepted too"
 is "$(would intab inbound)" 1 "... and counted"
 
+# the packaged example for UK public-sector domains: loads, every rule but its exception monitors
+uk=$(cd "$(dirname "$0")/../.." && pwd)/packaging/tls_policy.uk-public-sector
+out=$("$TG_CTL" policy check "$uk" 2>&1)
+is "$?/$out" "0/$uk: 13 rules (12 in monitor mode), no errors, 0 warnings" \
+	"tlsgatectl policy check packaging/tls_policy.uk-public-sector"
+"$TG_CTL" -j policy check "$uk" | jq -e '.monitor_rules == 12 and .errors == 0' > /dev/null
+ok $? "policy check -j: monitor_rules 12"
+
 # the configuration keys refuse what they do not know
 timeout 20 ip netns exec "$NS_GW" "$TG_DAEMON" -f -o outbound_policy_mode=sometimes \
 	> "$TG_WORK/bad" 2>&1

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "policy/policy_int.h"	/* policy_rule_beats */
 
 static char tmpdir[64];
@@ -379,6 +381,47 @@ static void test_rule_beats_monitor(void **state)
 	policy_put(p);
 }
 
+/* packaging/tls_policy.uk-public-sector: loads clean; every rule monitors; its exception
+ * (legacy.example.gov.uk may) wins over .gov.uk for that domain only. */
+static void test_uk_example_policy(void **state)
+{
+	static const char *const monitored[] = {
+		"dept.gov.uk", "a.b.gov.uk", "gov.scot", "x.gov.wales", "llyw.cymru", "nhs.net",
+		"met.police.uk", "army.mod.uk", "parliament.uk", "sub.legacy.example.gov.uk",
+	};
+	struct policy_error err;
+	struct policy *p = NULL;
+	struct policy_match m;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(policy_check_file(POLICY_OUTBOUND, "packaging/tls_policy.uk-public-sector",
+					   &n, &err), 0);
+	assert_int_equal(policy_load("packaging/tls_policy.uk-public-sector", NULL, &p, &err), 0);
+	assert_int_equal(policy_warning_count(p), 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_rule *r = policy_rule_at(p, POLICY_OUTBOUND, i);
+
+		assert_true(r->level == POLICY_MAY || (r->level == POLICY_ENCRYPT && r->monitor &&
+						      r->min_version == TLS1_2_VERSION));
+	}
+	for (size_t i = 0; i < sizeof(monitored) / sizeof(monitored[0]); i++) {
+		m = policy_match_domain(p, monitored[i]);
+		assert_int_equal(m.rule->level, POLICY_ENCRYPT);
+		assert_true(m.rule->monitor);
+	}
+	m = policy_match_domain(p, "Legacy.Example.GOV.UK");
+	assert_string_equal(m.rule->key, "legacy.example.gov.uk");
+	assert_int_equal(m.rule->level, POLICY_MAY);
+	assert_false(m.rule->monitor);
+	m = policy_match_domain(p, "dept.gov.uk");
+	assert_string_equal(m.rule->key, ".gov.uk");
+	/* not listed: the default */
+	assert_int_equal(policy_match_domain(p, "trust.nhs.uk").rule->id, POLICY_ID_DEFAULT_OUT);
+	assert_int_equal(policy_match_domain(p, "school.sch.uk").rule->id, POLICY_ID_DEFAULT_OUT);
+	policy_put(p);
+}
+
 static void test_inbound(void **state)
 {
 	struct sockaddr_storage c7 = sa("192.0.2.7", 0), c8 = sa("198.51.100.1", 0);
@@ -452,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_outbound_precedence),
 		cmocka_unit_test(test_rule_beats),
 		cmocka_unit_test(test_rule_beats_monitor),
+		cmocka_unit_test(test_uk_example_policy),
 		cmocka_unit_test(test_inbound),
 		cmocka_unit_test(test_accessors),
 	};
