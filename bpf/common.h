@@ -67,11 +67,14 @@ struct tg_lpm_key {
 
 #define TG_LPM_KIND_BITS 32
 
+/* Policy value flags (struct tg_policy_val.flags, tg_policy_port.flags). */
+#define TG_POL_F_MONITOR 0x01	/* mode=monitor: count what would be reset, let it pass */
+
 /* A [host]:port rule's level on its port, next to the any-port level of the same address. */
 struct tg_policy_port {
 	__u16 port;	/* host byte order; 0: an unused slot */
 	__u8 level;
-	__u8 pad;
+	__u8 flags;	/* TG_POL_F_* */
 	__u32 rule_id;
 };
 
@@ -80,7 +83,8 @@ struct tg_policy_port {
 struct tg_policy_val {
 	__u32 rule_id;	/* struct policy_rule.id: on any SMTP port */
 	__u8 level;	/* enum policy_level */
-	__u8 pad[3];
+	__u8 flags;	/* TG_POL_F_* */
+	__u8 pad[2];
 	struct tg_policy_port port[TG_POLICY_PORTS];
 };
 

@@ -105,11 +105,24 @@ static __always_inline int daemon_alive(void)
 	return 1;
 }
 
-static __always_inline int must_police(const struct tg_config *cfg, __u8 level)
+/* Would the level refuse plaintext here?  (For a monitor rule: would it have.) */
+static __always_inline int level_polices(const struct tg_config *cfg, __u8 level)
 {
 	if (level >= TG_LEVEL_ENCRYPT)
 		return 1;
 	return level == TG_LEVEL_MAY && cfg->may_down == TG_MAY_DOWN_ENFORCE && !daemon_alive();
+}
+
+/* A monitor rule (mode=monitor) is followed as if policed but never blocks: what it would
+ * have reset is counted (TG_CTR_WOULD_BLOCK) and reported, and the flow passes. */
+static __always_inline int must_police(const struct tg_config *cfg, struct tg_policy_val pol)
+{
+	return !(pol.flags & TG_POL_F_MONITOR) && level_polices(cfg, pol.level);
+}
+
+static __always_inline int would_police(const struct tg_config *cfg, struct tg_policy_val pol)
+{
+	return (pol.flags & TG_POL_F_MONITOR) && level_polices(cfg, pol.level);
 }
 
 /* ---- events and accounting ---------------------------------------------------------------- */
@@ -131,6 +144,7 @@ static __always_inline void emit(const struct tg_flow_key *k, const struct tg_fl
 	e->dir = (f->flags & TG_FLOW_INBOUND) ? TG_DIR_INBOUND : TG_DIR_OUTBOUND;
 	e->reason = reason;
 	e->level = f->level;
+	e->flags = (f->flags & TG_FLOW_MONITOR) ? TG_EV_F_MONITOR : 0;
 	__builtin_memcpy(e->detail, &detail, 8);
 	bpf_ringbuf_submit(e, 0);
 }
@@ -158,6 +172,12 @@ static __always_inline int violation(const struct tg_flow_key *k, struct tg_flow
 	if (is_plain_command(reason))
 		tg_count(f->rule_id, TG_CTR_FLOWS_PLAIN, 1);
 	if (!(f->flags & TG_FLOW_POLICED)) {
+		/* a monitor rule: what would have been reset is counted and told, once a flow
+		 * (it is no longer followed: nothing it sends later is judged) */
+		if (f->flags & TG_FLOW_MONITOR) {
+			tg_count(f->rule_id, TG_CTR_WOULD_BLOCK, 1);
+			emit(k, f, reason, detail);
+		}
 		f->state = TG_FS_PASS;
 		count_bytes(f, len);
 		return TC_ACT_UNSPEC;
@@ -724,7 +744,8 @@ static __always_inline int new_flow(struct __sk_buff *skb, const struct tg_confi
 	struct tg_policy_val pol = tg_policy_lookup(cfg, k->dir, p->family,
 						    k->dir == TG_DIR_INBOUND ? p->src : p->dst,
 						    bpf_ntohs(k->sport));
-	int police = must_police(cfg, pol.level);
+	int police = must_police(cfg, pol);
+	int monitor = would_police(cfg, pol);
 	int tls = tg_port_is_tls(cfg, k->sport);
 	struct tg_scratch *s;
 	struct tg_flow *fp;
@@ -742,6 +763,7 @@ static __always_inline int new_flow(struct __sk_buff *skb, const struct tg_confi
 	fp->c_isn1 = p->seq;
 	fp->c_plain = p->seq;
 	fp->flags = TG_FLOW_FIRST_REC | (police ? TG_FLOW_POLICED : 0) |
+		    (monitor ? TG_FLOW_MONITOR : 0) |
 		    (k->dir == TG_DIR_INBOUND ? TG_FLOW_INBOUND : 0);
 	if (tls) {
 		/* implicit TLS: records from the first byte, no commands, no STARTTLS */
@@ -920,7 +942,7 @@ static __always_inline int tls_required(const struct tg_config *cfg, const struc
 
 	/* the port of such a frame is not known: the strictest of the peer's rules */
 	return must_police(cfg, tg_policy_lookup(cfg, dir, p->family,
-						 ingress ? p->src : p->dst, 0).level);
+						 ingress ? p->src : p->dst, 0));
 }
 
 /* The daemon's own segments (its registered sockets, or a relay mark): only sent ones. */

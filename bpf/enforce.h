@@ -19,7 +19,9 @@
  *
  * Which flows are policed (decided at the SYN): levels encrypt and up; `may` too while the
  * daemon is down if tg_config.may_down says so.  Others are followed only to classify them
- * (TLS or plaintext, for the counters) and never dropped.
+ * (TLS or plaintext, for the counters) and never dropped.  A rule in monitor mode
+ * (TG_POL_F_MONITOR) is not policed: its flow's first violation is counted as "would block"
+ * and sent as an event with TG_EV_F_MONITOR, and the flow passes.
  *
  * SYN rules: a SYN starts a flow only on the client's side (the same 4-tuple on the other side
  * is another flow).  The client's resent SYN (same ISN) changes nothing.  A SYN with another ISN
@@ -102,6 +104,8 @@ enum tg_flow_state {
 #define TG_FLOW_STLS_LINE 0x40	/* the current command line is STARTTLS */
 #define TG_FLOW_CR 0x80		/* the client's last byte was a CR: the next must be LF */
 #define TG_FLOW_CLOSED 0x100	/* a FIN or RST was seen: a new SYN may start the flow again */
+#define TG_FLOW_MONITOR 0x200	/* not policed, but a monitor rule would police it: its first
+				 * violation is counted (TG_CTR_WOULD_BLOCK) and told, then passes */
 
 struct tg_flow {
 	__u64 verb;		/* current command line: first 8 bytes of the verb, upper case */
@@ -140,7 +144,10 @@ struct tg_event {
 	__u8 reason;		/* enum tg_drop_reason */
 	__u8 level;		/* enum policy_level */
 	__u8 detail[8];		/* the offending verb, or the bad record header */
+	__u8 flags;		/* TG_EV_F_* (in what was padding: the size is unchanged) */
 };
+
+#define TG_EV_F_MONITOR 0x01	/* a monitor rule: the flow would have been reset, it passed */
 
 /* Largest TLSCiphertext fragment: 2^14 + 256 (RFC 8446 5.2; RFC 5246 allows 2048 more for
  * TLS 1.2 compression, which nobody negotiates). */

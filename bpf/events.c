@@ -77,7 +77,8 @@ int tg_bpf_event_format(const struct tg_event *e, char *buf, size_t len)
 	}
 	detail[j] = 0;
 	n = snprintf(buf, len,
-		     "bpf-drop reason=%s rule=%u dir=%s level=%u client=%s server=%s detail=\"%s\"",
+		     "%s reason=%s rule=%u dir=%s level=%u client=%s server=%s detail=\"%s\"",
+		     (e->flags & TG_EV_F_MONITOR) ? "bpf-would-drop mode=monitor" : "bpf-drop",
 		     tg_drop_reason_name(e->reason), e->rule_id,
 		     e->dir == TG_DIR_INBOUND ? "inbound" : "outbound",
 		     e->level, c, s, detail);

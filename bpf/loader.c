@@ -694,6 +694,7 @@ int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e,
 		memset(&v, 0, sizeof(v));
 		v.rule_id = e[i].rule_id;
 		v.level = e[i].level;
+		v.flags = e[i].flags;
 		for (j = i + 1; j < n && e[j].port && same_prefix(&e[i], &e[j]); j++) {
 			if (np == TG_POLICY_PORTS) {
 				log_err("bpf policy: more than %d port rules for one address",
@@ -703,6 +704,7 @@ int tg_bpf_policy_replace(struct tg_bpf *h, const struct tg_bpf_policy_entry *e,
 			}
 			v.port[np].port = e[j].port;
 			v.port[np].level = e[j].level;
+			v.port[np].flags = e[j].flags;
 			v.port[np++].rule_id = e[j].rule_id;
 		}
 		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {

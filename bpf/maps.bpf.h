@@ -173,12 +173,14 @@ static __always_inline struct tg_policy_val tg_policy_lookup(const struct tg_con
 		return res;
 	res.rule_id = v->rule_id;
 	res.level = v->level;
+	res.flags = v->flags;
 	for (int i = 0; i < TG_POLICY_PORTS; i++) {
 		if (!v->port[i].port)
 			break;
 		if (port ? v->port[i].port == port : v->port[i].level > res.level) {
 			res.rule_id = v->port[i].rule_id;
 			res.level = v->port[i].level;
+			res.flags = v->port[i].flags;
 		}
 	}
 	return res;

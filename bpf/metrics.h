@@ -47,7 +47,10 @@ enum tg_ctr {
 	TG_CTR_BYTES_PLAIN,
 	TG_CTR_BYTES_DROPPED,
 	TG_CTR_DROPS,			/* segments dropped, + enum tg_drop_reason */
-	TG_CTR_N = TG_CTR_DROPS + TG_DROP_N,
+	/* flows of a monitor rule (mode=monitor) that would have been blocked: they passed.
+	 * After the drops, so that the slots of the older counters keep their numbers. */
+	TG_CTR_WOULD_BLOCK = TG_CTR_DROPS + TG_DROP_N,
+	TG_CTR_N,
 };
 
 /* A power of two >= TG_CTR_N: the BPF side indexes with a mask, which every verifier follows. */

@@ -18,6 +18,7 @@ struct tg_bpf_policy_entry {
 	uint8_t level;		/* TG_LEVEL_*: none < may < encrypt < the stricter levels */
 	uint16_t port;		/* 0: any SMTP port; else this TCP port only ([host]:port rules).
 				 * A port entry follows the any-port entry of the same prefix. */
+	uint8_t flags;		/* TG_POL_F_* (bpf/common.h): the rule's mode=monitor */
 };
 
 #endif

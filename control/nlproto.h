@@ -199,6 +199,8 @@ enum nlproto_attr {
 	NLPROTO_A_TLSRPT_DATAGRAMS,	 /* u64: fleet: results sent to tlsrpt-collectd */
 	NLPROTO_A_TLSRPT_DATAGRAM_ERRORS, /* u64 */
 	NLPROTO_A_TLSRPT_ERROR,		 /* string: the last delivery error */
+	NLPROTO_A_RULE_MODE, /* string: monitor, enforce (the mode in force: the rule's own
+			      * mode= or its table's *_policy_mode); absent: enforce */
 	__NLPROTO_A_END,
 };
 #define NLPROTO_A_MAX (__NLPROTO_A_END - 1)
@@ -315,6 +317,7 @@ struct nlproto_rule {
 	const char *servername;
 	const char *file;
 	uint32_t line;
+	const char *mode; /* "monitor", "enforce"; NULL from an older daemon (enforce) */
 };
 
 struct nlproto_session {

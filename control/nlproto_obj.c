@@ -78,6 +78,7 @@ int nlproto_put_rule(struct nl_msg *m, const struct nlproto_rule *r)
 	err = err ?: nlproto_put_str(m, NLPROTO_A_RULE_SERVERNAME, r->servername);
 	err = err ?: nlproto_put_str(m, NLPROTO_A_RULE_FILE, r->file);
 	err = err ?: (r->line ? put_u32(m, NLPROTO_A_RULE_LINE, r->line) : 0);
+	err = err ?: nlproto_put_str(m, NLPROTO_A_RULE_MODE, r->mode);
 	return err;
 }
 
@@ -229,6 +230,7 @@ int nlproto_parse_rule(const struct nlmsghdr *nlh, struct nlproto_rule *r, const
 	r->servername = nlproto_str(tb[NLPROTO_A_RULE_SERVERNAME]);
 	r->file = nlproto_str(tb[NLPROTO_A_RULE_FILE]);
 	r->line = (uint32_t)nlproto_u64(tb[NLPROTO_A_RULE_LINE], 0);
+	r->mode = nlproto_str(tb[NLPROTO_A_RULE_MODE]);
 	/* Repeated: nla_parse kept only the last one (all were validated). */
 	nlmsg_for_each_attr(nla, (struct nlmsghdr *)nlh, 0, rem)
 	{

@@ -33,6 +33,9 @@ static void usage(FILE *f)
 		   "       tlsgatectl policy import [inbound|outbound] FILE   (- for stdin)\n"
 		   "       tlsgatectl policy check [inbound|outbound] FILE   (offline; - for stdin)\n"
 		   "LEVEL := none | may | encrypt | fingerprint | verify | secure\n"
+		   "ATTR  := protocols= ciphers= exclude= match= servername= (Postfix's) |\n"
+		   "         mode=monitor|enforce (tlsgate's own: monitor delivers what the level\n"
+		   "         would refuse, logged and counted as \"would have been refused\")\n"
 		   "e.g.   tlsgatectl policy add example.org encrypt protocols=>=TLSv1.2\n");
 }
 
@@ -294,10 +297,11 @@ static void check_print(const struct policy_diags *d, struct jsonw *w)
 static int do_check(int argc, char **argv, const struct ctl_opts *o)
 {
 	struct policy_diags d = { 0 };
+	struct policy_rule *rules = NULL;
 	struct jsonw *w = NULL;
 	int dir = NLPROTO_DIR_OUTBOUND, rc;
-	char *data = NULL;
-	size_t len = 0, n = 0;
+	char *data = NULL, mon[64] = "";
+	size_t len = 0, n = 0, nmon = 0;
 
 	take_dir(&argc, &argv, &dir);
 	if (argc != 1)
@@ -308,8 +312,15 @@ static int do_check(int argc, char **argv, const struct ctl_opts *o)
 		return 1;
 	}
 	rc = policy_parse_table_diags(dir == NLPROTO_DIR_INBOUND ? POLICY_INBOUND : POLICY_OUTBOUND,
-				      argv[0], data, len, NULL, &n, &d);
+				      argv[0], data, len, &rules, &n, &d);
 	free(data);
+	/* mode=monitor rules (the table's *_policy_mode is tlsgate.conf's, not the file's) */
+	for (size_t i = 0; !rc && i < n; i++)
+		nmon += rules[i].monitor;
+	if (!rc)
+		policy_rules_free(rules, n);
+	if (nmon)
+		snprintf(mon, sizeof(mon), " (%zu in monitor mode)", nmon);
 	if (rc == -ENOMEM) {
 		fprintf(stderr, "tlsgatectl: policy check: %s: %s\n", argv[0], strerror(-rc));
 		policy_diags_free(&d);
@@ -323,6 +334,7 @@ static int do_check(int argc, char **argv, const struct ctl_opts *o)
 		check_print(&d, w);
 		jsonw_end_array(w);
 		jsonw_u64_field(w, "rules", n);
+		jsonw_u64_field(w, "monitor_rules", nmon);
 		jsonw_u64_field(w, "errors", d.nerrors);
 		jsonw_u64_field(w, "warnings", d.nwarnings);
 		jsonw_string_field(w, "result", rc ? "error" : "ok");
@@ -335,8 +347,8 @@ static int do_check(int argc, char **argv, const struct ctl_opts *o)
 				argv[0], d.nerrors, d.nerrors == 1 ? "" : "s", d.nwarnings,
 				d.nwarnings == 1 ? "" : "s");
 		else
-			printf("%s: %zu rules, no errors, %zu warning%s\n", argv[0], n, d.nwarnings,
-			       d.nwarnings == 1 ? "" : "s");
+			printf("%s: %zu rules%s, no errors, %zu warning%s\n", argv[0], n, mon,
+			       d.nwarnings, d.nwarnings == 1 ? "" : "s");
 	}
 	policy_diags_free(&d);
 	return rc ? 1 : 0;

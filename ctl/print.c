@@ -177,6 +177,9 @@ void ctl_print_rule(const struct nlproto_rule *r)
 	printf("%s\t# id %u %s", line, r->id, nlproto_dir_name(r->dir));
 	if (r->file)
 		printf(" %s:%u", r->file, r->line);
+	/* the table's mode: the line itself says mode=monitor when the rule does */
+	if (r->mode && !strcmp(r->mode, "monitor") && !strstr(line, "mode=monitor"))
+		printf(" mode=monitor (the table's *_policy_mode)");
 	putchar('\n');
 }
 
@@ -193,6 +196,7 @@ void ctl_json_rule(struct jsonw *w, const struct nlproto_rule *r)
 	if (r->port)
 		jsonw_u64_field(w, "port", r->port);
 	jsonw_string_field(w, "level", r->level);
+	jsonw_string_field(w, "mode", r->mode ? r->mode : "enforce");
 	protocols_str(r, proto, sizeof(proto));
 	if (proto[0])
 		jsonw_string_field(w, "protocols", proto);

@@ -31,6 +31,8 @@ static const struct ctr_name flow_ctrs[] = {
 	{ TG_CTR_FLOWS_STEERED, "steered" }, { TG_CTR_FLOWS_RELAY, "relay" },
 	{ TG_CTR_FLOWS_TRACKED, "tracked" }, { TG_CTR_FLOWS_TLS, "tls" },
 	{ TG_CTR_FLOWS_PLAIN, "plaintext" }, { TG_CTR_FLOWS_BLOCKED, "blocked" },
+	/* a monitor rule's flows that would have been blocked (they passed) */
+	{ TG_CTR_WOULD_BLOCK, "would-block" },
 };
 
 static const struct ctr_name byte_ctrs[] = {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/config.h"
+#include "policy/policy.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -23,6 +24,7 @@ enum ctype {
 	C_IFACES,	/* list of interface names: the string, and parsed at aux */
 	C_PORTS,	/* list of TCP ports: the string, and parsed at aux */
 	C_PREFIXES,	/* list of address prefixes: the string, and parsed at aux */
+	C_MODE,		/* enforce | monitor: a bool, true for monitor */
 };
 
 struct ckey {
@@ -46,6 +48,8 @@ static const struct ckey keys[] = {
 	{ "outbound_forward_host", C_STR, O(outbound_forward_host), 0, NULL },
 	{ "outbound_policy", C_STR, O(outbound_policy), 0, NULL },
 	{ "inbound_policy", C_STR, O(inbound_policy), 0, NULL },
+	{ "outbound_policy_mode", C_MODE, O(outbound_policy_monitor), 0, "enforce" },
+	{ "inbound_policy_mode", C_MODE, O(inbound_policy_monitor), 0, "enforce" },
 	{ "tls_ca_file", C_STR, O(tls_ca_file), 0, "/etc/ssl/certs/ca-certificates.crt" },
 	{ "tls_ca_path", C_STR, O(tls_ca_path), 0, NULL },
 	/* Our sockets are known to the BPF programs from tg_relay; a mark besides is for the
@@ -376,6 +380,10 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 		break;
 	case C_BOOL:
 		if (parse_bool(value, (bool *)(base + k->off)))
+			goto bad;
+		break;
+	case C_MODE:
+		if (policy_mode_parse(value, strlen(value), (bool *)(base + k->off)))
 			goto bad;
 		break;
 	case C_DURATION:

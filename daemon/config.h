@@ -115,6 +115,9 @@ struct config {
 	char *steer_exclude;		/* inside prefixes never steered: "192.0.2.50/32 ..." */
 	struct config_prefixes steer_exclude_list;
 	bool steer_inbound;		/* also steer port 25 arriving on the outside interfaces */
+	/* outbound_policy_mode / inbound_policy_mode = monitor: every rule of that table is in
+	 * monitor mode (as if it said mode=monitor; docs/POLICY.md "Monitor mode") */
+	bool outbound_policy_monitor, inbound_policy_monitor;
 	bool may_down_enforce;		/* may destinations while we are down: drop plaintext */
 	/* DNS for resolving policy domains to addresses (the kernel enforcer's view) */
 	bool resolve;

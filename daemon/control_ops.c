@@ -48,7 +48,8 @@ static enum policy_dir policy_dir_of(enum nlproto_dir d)
 	return d == NLPROTO_DIR_INBOUND ? POLICY_INBOUND : POLICY_OUTBOUND;
 }
 
-static int put_rule(const struct policy_rule *r, control_rule_cb cb, void *arg)
+static int put_rule(const struct gateway *g, const struct policy_rule *r, control_rule_cb cb,
+		    void *arg)
 {
 	struct nlproto_rule nr = { 0 };
 	char text[1024];
@@ -71,6 +72,7 @@ static int put_rule(const struct policy_rule *r, control_rule_cb cb, void *arg)
 	nr.servername = r->servername;
 	nr.file = r->file;
 	nr.line = r->line;
+	nr.mode = gateway_rule_monitor(g, r) ? "monitor" : "enforce";
 	return cb(arg, &nr);
 }
 
@@ -110,7 +112,7 @@ static int op_policy_dump(void *ctx, int dir, uint32_t after_id, control_rule_cb
 	}
 	qsort(v, n, sizeof(*v), cmp_rule_id);
 	for (size_t i = 0; i < n; i++) {
-		rc = put_rule(v[i], cb, arg);
+		rc = put_rule(sv->g, v[i], cb, arg);
 		if (rc) {
 			rc = rc > 0 ? 0 : rc; /* 1: the page is full */
 			break;
@@ -160,7 +162,7 @@ static int op_policy_add(void *ctx, enum nlproto_dir wdir, const char *line, con
 		const struct policy_rule *found = policy_rule_find(cur, dir, r.key);
 
 		if (found && cb)
-			put_rule(found, cb, arg);
+			put_rule(sv->g, found, cb, arg);
 		policy_rule_clear(&r);
 		policy_put(cur);
 	}

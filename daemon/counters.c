@@ -69,6 +69,11 @@ static const struct counters_pair pairs[] = {
 	 {{"next_hop", OFF(tls_up)}, {"client", OFF(tls_down)}},
 	 "TLS sessions established, by leg: to the next hop (we are the client) or with the "
 	 "client (we are the server)."},
+	{"policy_would_refuse",
+	 "direction",
+	 {{"outbound", OFF(would_refuse_out)}, {"inbound", OFF(would_refuse_in)}},
+	 "Refusals a rule in monitor mode (mode=monitor, *_policy_mode = monitor) would have made "
+	 "(a session, a recipient or a sender); the mail was delivered as the level may would."},
 };
 
 static uint64_t load(const struct gateway_counters *c, size_t off)

@@ -116,9 +116,10 @@ int datapath_listeners(struct gateway *g, struct tg_bpf *h, int fd4, int fd6, in
 	return rc;
 }
 
-int datapath_policy(struct tg_bpf *h, const struct policy *p,
+int datapath_policy(struct tg_bpf *h, const struct policy *p, const struct config *c,
 		    const struct policy_destaddr_addr *dest, size_t ndest, size_t seen)
 {
+	const bool table_monitor[2] = { c->outbound_policy_monitor, c->inbound_policy_monitor };
 	struct tg_bpf_policy_entry *e[2] = { NULL, NULL }, *all = NULL, *merged = NULL;
 	size_t n[2] = { 0, 0 }, nmerged = 0, added = 0;
 	int rc = 0;
@@ -136,6 +137,9 @@ int datapath_policy(struct tg_bpf *h, const struct policy *p,
 	}
 	memcpy(all, e[0], n[0] * sizeof(*all));
 	memcpy(all + n[0], e[1], n[1] * sizeof(*all));
+	for (size_t i = 0; i < n[0] + n[1]; i++)
+		if (table_monitor[i < n[0] ? POLICY_OUTBOUND : POLICY_INBOUND])
+			all[i].flags |= TG_POL_F_MONITOR;
 	/* the table's entries win where they are; the destinations' addresses fill the rest */
 	rc = policy_destaddr_entries(all, n[0] + n[1], dest, ndest, POLICY_ID_DEST_POLICY, &merged,
 				     &nmerged, &added);
@@ -166,13 +170,20 @@ static void on_event(const struct tg_event *ev, void *ctx)
 	const char *rn = policy_id_reserved_name(ev->rule_id);
 
 	tg_bpf_event_format(ev, line, sizeof(line));
-	log_warn("enforce drop %s%s%s%s", line, rn ? " rule_name=\"" : "", rn ? rn : "",
-		 rn ? "\"" : "");
+	if (ev->flags & TG_EV_F_MONITOR)
+		/* a monitor rule: the flow passed */
+		log_info("enforce would have been refused (monitor): %s%s%s%s", line,
+			 rn ? " rule_name=\"" : "", rn ? rn : "", rn ? "\"" : "");
+	else
+		log_warn("enforce drop %s%s%s%s", line, rn ? " rule_name=\"" : "", rn ? rn : "",
+			 rn ? "\"" : "");
 	inet_ntop(fam, ev->caddr, src, sizeof(src));
 	inet_ntop(fam, ev->saddr, dst, sizeof(dst));
 	nev.rule_id = ev->rule_id;
 	nev.level = policy_level_name((enum policy_level)ev->level);
-	nev.subject = "plaintext SMTP to a TLS-required destination";
+	nev.subject = ev->flags & TG_EV_F_MONITOR
+		? "would have been refused (monitor): plaintext SMTP to a TLS-required destination"
+		: "plaintext SMTP to a TLS-required destination";
 	nev.detail = line;
 	nev.src = src;
 	nev.dst = dst;

@@ -13,6 +13,7 @@ struct gateway;
 struct policy;
 struct policy_destaddr_addr;
 struct tg_bpf;
+struct config;
 
 /* 0 (or nothing configured), or -errno with the reason logged. */
 int datapath_open(struct gateway *g, struct tg_bpf **out);
@@ -21,8 +22,10 @@ int datapath_open(struct gateway *g, struct tg_bpf **out);
 int datapath_listeners(struct gateway *g, struct tg_bpf *h, int fd4, int fd6, int in4, int in6);
 /* Push a policy's address rules and resolved addresses (both directions), and the ndest
  * addresses the destinations' own policies require TLS toward (rule POLICY_ID_DEST_POLICY,
- * where no outbound table prefix covers them; seen: how many were looked at, for the log). */
-int datapath_policy(struct tg_bpf *h, const struct policy *p,
+ * where no outbound table prefix covers them; seen: how many were looked at, for the log).
+ * A table in monitor mode (c->outbound_policy_mode, inbound_policy_mode) has every entry
+ * flagged monitor: counted, never reset. */
+int datapath_policy(struct tg_bpf *h, const struct policy *p, const struct config *c,
 		    const struct policy_destaddr_addr *dest, size_t ndest, size_t seen);
 /* Drain and log drop events (and publish them for `tlsgatectl monitor`). */
 void datapath_events(struct tg_bpf *h);

@@ -35,6 +35,7 @@
 #include "daemon/config.h"
 #include "daemon/privdrop.h"
 #include "ktls/ktls.h"
+#include "policy/policy.h"
 #include "policy/rpt.h"
 
 struct anvil;
@@ -59,6 +60,8 @@ struct gateway_counters {
 	atomic_uint_fast64_t timeouts;
 	atomic_uint_fast64_t mail_held_refused;		/* the MX refused a held MAIL */
 	atomic_uint_fast64_t outcomes_dropped;		/* daemon/outcome.h: queue full */
+	/* a rule in monitor mode would have refused (session, recipient or sender): delivered */
+	atomic_uint_fast64_t would_refuse_out, would_refuse_in;
 	/*
 	 * The destinations' own policies (DANE, MTA-STS), one count per recipient verdict in
 	 * RFC 8460's terms: successes per policy type; failures per policy type and result type,
@@ -95,6 +98,17 @@ struct gateway {
 	/* TLS reports (RFC 8460); NULL: off.  Workers only ask tlsrpt_exempt(). */
 	struct tlsrpt *tlsrpt;
 };
+
+/* Is rule r in monitor mode: its own mode=monitor, or its table's outbound_policy_mode /
+ * inbound_policy_mode = monitor?  What it would refuse is then delivered as `may` would,
+ * logged "would have been refused (monitor): ..." and counted (policy_would_refuse). */
+static inline bool gateway_rule_monitor(const struct gateway *g, const struct policy_rule *r)
+{
+	if (r->key_type == POLICY_KEY_DEFAULT)
+		return false;
+	return r->monitor || (r->dir == POLICY_INBOUND ? g->cfg.inbound_policy_monitor
+						       : g->cfg.outbound_policy_monitor);
+}
 
 /* The current policy snapshot, with a reference the caller drops with policy_put(). */
 struct policy *gateway_policy_get(struct gateway *g);

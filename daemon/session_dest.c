@@ -41,6 +41,7 @@ struct dest_ask {
 	bool dane;		/* DANE applies when the domain has TLSA records */
 	bool dane_only;		/* ... and is required (dane-only) */
 	bool sts;		/* MTA-STS applies */
+	const struct policy_rule *rule;	/* the table's rule that asks, when one does */
 };
 
 static struct dest_ask dest_ask(const struct session *s, const char *dom)
@@ -56,6 +57,7 @@ static struct dest_ask dest_ask(const struct session *s, const char *dom)
 		/* the admin's rule decides alone; its dane levels ask for DANE */
 		a.dane = m.rule->written == POLICY_DANE || m.rule->written == POLICY_DANE_ONLY;
 		a.dane_only = m.rule->written == POLICY_DANE_ONLY;
+		a.rule = m.rule;
 		return a;
 	}
 	a.dane = c->outbound_dane;
@@ -130,6 +132,7 @@ void session_dest_end(struct session *s)
 
 struct dest_verdict {
 	bool refuse;
+	bool monitor;	/* the rule asking is in monitor mode: a failure is counted as would_fail */
 	char reply[700];
 	char why[1024];
 };
@@ -205,7 +208,7 @@ static enum dane_out dane_verdict(struct session *s, const char *dom,
 		/* the MX step itself failed: bogus or no answer.  Never a downgrade. */
 		snprintf(v->why, sizeof(v->why), "DANE lookup for %s failed: %s", dom, d->reason);
 		snprintf(v->reply, sizeof(v->reply), "450 4.7.5 DANE lookup for %s failed\r\n", dom);
-		count(s, POLICY_RPT_TLSA, POLICY_RPT_DNSSEC_INVALID, true);
+		count(s, POLICY_RPT_TLSA, POLICY_RPT_DNSSEC_INVALID, !v->monitor);
 		v->refuse = true;
 		return DANE_REFUSE;
 	}
@@ -286,7 +289,7 @@ static enum dane_out dane_verdict(struct session *s, const char *dom,
 refuse:
 	snprintf(v->reply, sizeof(v->reply), "450 4.7.5 DANE policy of %s not satisfied by %s\r\n",
 		 dom, s->dest_txt);
-	count(s, POLICY_RPT_TLSA, (int)res, true);
+	count(s, POLICY_RPT_TLSA, (int)res, !v->monitor);
 	v->refuse = true;
 	return DANE_REFUSE;
 }
@@ -362,6 +365,7 @@ out:
 struct check_ck {
 	struct session *s;
 	struct dest_verdict *v;
+	const char *addr;	/* the recipient, for the log */
 };
 
 static int domain_check(const char *dom, void *ctx)
@@ -374,6 +378,7 @@ static int domain_check(const char *dom, void *ctx)
 
 	if (!a.dane && !a.sts)
 		return 0;
+	ck->v->monitor = a.rule && gateway_rule_monitor(s->host->gw, a.rule);
 	if (!s->host->destpol) {
 		if (!a.dane_only)
 			return 0;
@@ -382,6 +387,12 @@ static int domain_check(const char *dom, void *ctx)
 			 "outbound_mta_sts are off: no DNSSEC lookups", dom);
 		snprintf(ck->v->reply, sizeof(ck->v->reply),
 			 "450 4.7.5 TLS policy for %s cannot be honoured\r\n", dom);
+		if (ck->v->monitor) {
+			(void)session_would_refuse(s, a.rule, true, "rcpt=<%s> %.*s: %s", ck->addr,
+						   (int)strcspn(ck->v->reply, "\r\n"), ck->v->reply,
+						   ck->v->why);
+			return 0;
+		}
 		ck->v->refuse = true;
 		return 1;
 	}
@@ -399,6 +410,14 @@ static int domain_check(const char *dom, void *ctx)
 	if (a.dane) {
 		enum dane_out o = dane_verdict(s, dom, d, a.dane_only, ck->v);
 
+		if (o == DANE_REFUSE && ck->v->monitor) {
+			/* the table's dane/dane-only rule is in monitor mode: as may, delivered */
+			(void)session_would_refuse(s, a.rule, true, "rcpt=<%s> %.*s: %s", ck->addr,
+						   (int)strcspn(ck->v->reply, "\r\n"), ck->v->reply,
+						   ck->v->why);
+			ck->v->refuse = false;
+			return 0;
+		}
 		if (o == DANE_REFUSE)
 			return 1;
 		if (o == DANE_PASS)
@@ -415,7 +434,7 @@ static int domain_check(const char *dom, void *ctx)
 int session_dest_check(struct session *s, const char *addr, char *reply, size_t len)
 {
 	struct dest_verdict v = { 0 };
-	struct check_ck ck = { .s = s, .v = &v };
+	struct check_ck ck = { .s = s, .v = &v, .addr = addr };
 
 	if (s->role != ROLE_OUTBOUND)
 		return 0;

@@ -146,6 +146,16 @@ struct session {
 	bool sender_must_tls;	/* inbound: MAIL/RCPT/DATA refused until TLS (client rule) */
 	bool offer_tls;		/* inbound: STARTTLS offered (certificates, and the rule is not none) */
 	bool sender_domain_must_tls;	/* ... because of the MAIL FROM domain's rule */
+	bool sender_monitor;	/* inbound: the client rule would require TLS (monitor mode) */
+	/*
+	 * Monitor mode (session_would_refuse): something was let through that a rule in monitor
+	 * mode would have refused.  would_refuse: the session itself (connect-time refusals
+	 * outbound, the sender inbound): every outcome of the session is REPORT_WOULD_REFUSE
+	 * (report/outcome.h).  rcpt_would_refuse: the recipient of the RCPT being handled (reset
+	 * at each RCPT): that recipient's outcome is.
+	 */
+	bool would_refuse;
+	bool rcpt_would_refuse;
 	struct tls_client_params tlsp;
 	/* inbound: the down leg's TLS for our Received header, taken at the handshake (the SSL
 	 * itself is freed once the kernel has both directions) */
@@ -221,6 +231,15 @@ struct session {
 /* session_io.c: what every step uses — side I/O, failing, the reply queue, events */
 void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * Monitor mode, at a refusal point: rule r would refuse here for the reason fmt says (the
+ * reply's words).  r in monitor mode (gateway_rule_monitor): nothing is refused; logged as
+ * "would have been refused (monitor): <why>", counted (policy_would_refuse), s->would_refuse
+ * (or, rcpt, s->rcpt_would_refuse) set, and true: the caller goes on as level may would.
+ * Otherwise false: the caller refuses as before.
+ */
+bool session_would_refuse(struct session *s, const struct policy_rule *r, bool rcpt,
+			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /*
  * Queue one protocol unit to a side, whole.  The caller has made room for it (or waits until
  * there is, buf_room()); if it still does not fit, the session fails (421 to the client) rather

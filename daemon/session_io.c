@@ -198,6 +198,32 @@ static bool up_between_commands(const struct session *s)
 	}
 }
 
+bool session_would_refuse(struct session *s, const struct policy_rule *r, bool rcpt,
+			  const char *fmt, ...)
+{
+	struct gateway *g = s->host->gw;
+	char why[600];
+	va_list ap;
+
+	if (!r || !gateway_rule_monitor(g, r))
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	atomic_fetch_add(r->dir == POLICY_INBOUND ? &g->ctr.would_refuse_in
+						  : &g->ctr.would_refuse_out, 1);
+	if (rcpt)
+		s->rcpt_would_refuse = true;
+	else
+		s->would_refuse = true;
+	log_info("session=%s would have been refused (monitor): %s (rule=%u key=%s level=%s "
+		 "mode=monitor%s)", s->ids, why, r->id, r->key ? r->key : "default",
+		 policy_level_name(r->written ? r->written : r->level),
+		 r->monitor ? "" : r->dir == POLICY_INBOUND ? " from inbound_policy_mode"
+							     : " from outbound_policy_mode");
+	return true;
+}
+
 void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 {
 	va_list ap;

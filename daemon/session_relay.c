@@ -125,7 +125,26 @@ struct tls_domain_check {
 	bool inbound;		/* the sender's domain (inbound table), else a recipient's */
 	struct policy_match m;		/* the first match that requires TLS */
 	char dom[256];
+	/* the first match that would, in monitor mode (gateway_rule_monitor): reported only
+	 * when no enforced one refuses */
+	struct policy_match mon;
+	char mon_dom[256];
 };
+
+/* A match that would refuse: enforced (1, the check stops) or in monitor mode (kept in mon). */
+static int domain_check_hit(struct tls_domain_check *ck, struct policy_match m, const char *dom)
+{
+	if (gateway_rule_monitor(ck->s->host->gw, m.rule)) {
+		if (!ck->mon.rule) {
+			ck->mon = m;
+			snprintf(ck->mon_dom, sizeof(ck->mon_dom), "%s", dom);
+		}
+		return 0;
+	}
+	ck->m = m;
+	snprintf(ck->dom, sizeof(ck->dom), "%s", dom);
+	return 1;
+}
 
 /* An address literal "[192.0.2.1]" / "[ipv6:2001:db8::1]" as a socket address; -EINVAL. */
 static int literal_addr(const char *dom, struct sockaddr_storage *ss)
@@ -167,9 +186,7 @@ static int domain_requires_tls(const char *dom, void *ctx)
 		m = policy_match_domain(s->pol, dom);
 	if (!policy_level_requires_tls(m.rule->level))
 		return 0;
-	ck->m = m;
-	snprintf(ck->dom, sizeof(ck->dom), "%s", dom);
-	return 1;
+	return domain_check_hit(ck, m, dom);
 }
 
 /* A recipient domain (any the address routes to) whose entry tlsgate cannot honour. */
@@ -183,9 +200,7 @@ static int domain_deferred(const char *dom, void *ctx)
 	m = policy_match_domain(ck->s->pol, dom);
 	if (m.rule->level != POLICY_DEFER)
 		return 0;
-	ck->m = m;
-	snprintf(ck->dom, sizeof(ck->dom), "%s", dom);
-	return 1;
+	return domain_check_hit(ck, m, dom);
 }
 
 static void cmd_mail(struct session *s, const char *line, size_t len, const struct smtp_cmd *c)
@@ -212,6 +227,14 @@ static void cmd_mail(struct session *s, const char *line, size_t len, const stru
 		if (smtp_addr_route_domains(addr, domain_requires_tls, &ck) > 0) {
 			s->sender_domain_must_tls = true;
 			s->in_match = ck.m;
+		} else if (ck.mon.rule || s->sender_monitor) {
+			/* monitor mode: what the 530 would have said, once per transaction */
+			const struct policy_rule *r = ck.mon.rule ? ck.mon.rule
+								  : s->in_match.rule;
+
+			(void)session_would_refuse(s, r, false, "%s (client=%s sender=<%s>)",
+						   s->host->gw->cfg.inbound_require_tls_reply,
+						   s->client_txt, addr);
 		}
 	}
 	if (sender_refused(s)) {
@@ -291,12 +314,17 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 		return;
 	}
 	s->nrcpt++;
+	s->rcpt_would_refuse = false;
 	/* A recipient domain whose entry tlsgate cannot honour (dane-only, a refused entry):
 	 * 450 on any leg, TLS or not, as Postfix defers such mail. */
 	if (s->role == ROLE_OUTBOUND) {
 		struct tls_domain_check ck = { .s = s };
 
-		if (smtp_addr_route_domains(addr, domain_deferred, &ck) > 0) {
+		if (smtp_addr_route_domains(addr, domain_deferred, &ck) <= 0 && ck.mon.rule)
+			(void)session_would_refuse(s, ck.mon.rule, true, "rcpt=<%s> 450 4.7.5 TLS "
+						   "policy for %s cannot be honoured", addr,
+						   ck.mon_dom);
+		else if (ck.m.rule) {
 			char reply[400];
 
 			atomic_fetch_add(&s->host->gw->ctr.rcpt_tls_refused, 1);
@@ -314,7 +342,12 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 	if (s->role == ROLE_OUTBOUND && !s->up.tls) {
 		struct tls_domain_check ck = { .s = s };
 
-		if (smtp_addr_route_domains(addr, domain_requires_tls, &ck) > 0) {
+		if (smtp_addr_route_domains(addr, domain_requires_tls, &ck) <= 0 && ck.mon.rule &&
+		    !s->rcpt_would_refuse)
+			(void)session_would_refuse(s, ck.mon.rule, true, "rcpt=<%s> 450 4.7.4 TLS "
+						   "required for %s (the session to %s is plaintext)",
+						   addr, ck.mon_dom, s->dest_txt);
+		else if (ck.m.rule) {
 			const struct policy_match m = ck.m;
 			const char *dom = ck.dom;
 			char reply[400];

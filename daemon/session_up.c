@@ -59,6 +59,11 @@ static int decide(struct session *s)
 		s->level = POLICY_NONE;
 		s->in_match = policy_inbound(s->pol, (struct sockaddr *)&s->client, NULL);
 		s->sender_must_tls = policy_level_requires_tls(s->in_match.rule->level);
+		if (s->sender_must_tls && gateway_rule_monitor(g, s->in_match.rule)) {
+			/* monitor mode: reported at each MAIL, never refused */
+			s->sender_must_tls = false;
+			s->sender_monitor = true;
+		}
 		/* inbound "none": do not offer STARTTLS to this client */
 		s->offer_tls = g->server_ctx && s->in_match.rule->level != POLICY_NONE;
 	}
@@ -86,6 +91,17 @@ static int decide(struct session *s)
 	return 0;
 }
 
+/*
+ * A refusal of the destination's rule was not made (monitor mode, session_would_refuse): the
+ * rest of the session is what level may does -- TLS when offered and it works, else plaintext,
+ * no certificate check -- so each refusal is reported once.
+ */
+static void monitor_as_may(struct session *s)
+{
+	s->level = POLICY_MAY;
+	s->tlsp.level = POLICY_MAY;
+}
+
 int session_up_connect(struct session *s)
 {
 	int fd, err;
@@ -102,6 +118,10 @@ int session_up_connect(struct session *s)
 	}
 	/* An entry tlsgate cannot honour (dane-only, a refused entry): no delivery at all, the
 	 * client keeps the mail -- what Postfix does with such an entry. */
+	if (s->role == ROLE_OUTBOUND && s->level == POLICY_DEFER &&
+	    session_would_refuse(s, s->out_match.rule, false, "421 4.7.5 TLS policy for %s cannot "
+				 "be honoured (policy rule %u)", s->dest_txt, s->out_match.rule->id))
+		monitor_as_may(s);
 	if (s->role == ROLE_OUTBOUND && s->level == POLICY_DEFER) {
 		char reply[400];
 
@@ -171,15 +191,22 @@ static int up_reply(struct session *s, int *code, size_t *len)
 	return rc;
 }
 
-static void refuse_no_tls(struct session *s, const char *why)
+/* true: the session is refused; false: a monitor rule let it go on, at level may. */
+static bool refuse_no_tls(struct session *s, const char *why)
 {
 	struct gateway *g = s->host->gw;
 	char reply[700];
 
+	if (session_would_refuse(s, s->out_match.rule, false, "421 4.7.4 TLS is required, but %s",
+				 why)) {
+		monitor_as_may(s);
+		return false;
+	}
 	atomic_fetch_add(&g->ctr.tls_required_refused, 1);
 	snprintf(reply, sizeof(reply), "421 4.7.4 TLS is required, but %s\r\n", why);
 	session_fail(s, reply, "tls-required level=%s rule=%u: %s", policy_level_name(s->level),
 		     s->out_match.rule ? s->out_match.rule->id : 0, why);
+	return true;
 }
 
 static void start_plaintext(struct session *s)
@@ -217,8 +244,8 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 
 			snprintf(why, sizeof(why), "host %s refused EHLO: %.*s", s->dest_txt,
 				 (int)strcspn(r, "\r\n"), r);
-			refuse_no_tls(s, why);
-			return true;
+			if (refuse_no_tls(s, why))
+				return true;
 		}
 		log_info("session=%s %s refused EHLO: %.*s; trying HELO", s->ids, s->dest_txt,
 			 (int)strcspn(r, "\r\n"), r);
@@ -240,8 +267,8 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 		char why[400];
 
 		snprintf(why, sizeof(why), "was not offered by host %s", s->dest_txt);
-		refuse_no_tls(s, why);
-		return true;
+		if (refuse_no_tls(s, why))
+			return true;
 	}
 	start_plaintext(s);
 	return true;
@@ -278,6 +305,13 @@ static bool begin_handshake(struct session *s)
 		log_info("session=%s SNI %s for %s (from the recipient domains' lookups)", s->ids,
 			 s->tlsp.sni_hint, s->dest_txt);
 	rc = tls_client_ssl_new(g->client_ctx, &s->tlsp, &ssl, err, sizeof(err));
+	if (rc == -EINVAL && policy_level_requires_tls(s->level) &&
+	    session_would_refuse(s, s->out_match.rule, false, "421 4.7.5 Error: cannot start TLS "
+				 "to the next hop (%s)", err)) {
+		/* e.g. verify with no name to check: may checks none */
+		monitor_as_may(s);
+		rc = tls_client_ssl_new(g->client_ctx, &s->tlsp, &ssl, err, sizeof(err));
+	}
 	s->tlsp.sni_hint = NULL; /* valid during this call only */
 	if (!rc)
 		session_nic_prefer(s, ssl);
@@ -302,6 +336,10 @@ static bool handshake_failed(struct session *s, int rc)
 	atomic_fetch_add(&g->ctr.handshake_failed, 1);
 	snprintf(why, sizeof(why), "%s", *ktls_ep_error(s->up.ep) ? ktls_ep_error(s->up.ep)
 								   : strerror(-rc));
+	if (policy_level_requires_tls(s->level) &&
+	    session_would_refuse(s, s->out_match.rule, false, "421 4.7.5 Cannot start TLS: "
+				 "handshake failure with host %s (%s)", s->dest_txt, why))
+		monitor_as_may(s);
 	if (!policy_level_requires_tls(s->level)) {
 		/* may: as Postfix, a new connection without TLS */
 		log_info("session=%s TLS handshake with %s failed (%s); level=may: retrying "
@@ -338,6 +376,11 @@ static bool handshake_done(struct session *s)
 	s->up_tls_ready = true;
 	tls_client_summary(ssl, s->up.tls_summary, sizeof(s->up.tls_summary));
 	rc = tls_client_check(ssl, &s->tlsp, &s->up.trust, why, sizeof(why));
+	if (rc && session_would_refuse(s, s->out_match.rule, false, "421 4.7.5 Server certificate "
+				       "not verified: host %s (%s)", s->dest_txt, why)) {
+		monitor_as_may(s); /* may: the session goes on over this TLS, unverified */
+		rc = 0;
+	}
 	if (rc) {
 		char reply[640];
 
@@ -479,11 +522,16 @@ bool session_up_step(struct session *s)
 				/* The refusal leaves the MX between commands, in plaintext: say
 				 * goodbye (session_fail cannot tell this from a STARTTLS still
 				 * waiting for its reply). */
-				s->quit_sent = true;
-				if (!buf_append(&s->up.out, "QUIT\r\n", 6))
-					session_side_flush(&s->up);
-				refuse_no_tls(s, why);
-				return true;
+				if (session_would_refuse(s, s->out_match.rule, false,
+							 "421 4.7.4 TLS is required, but %s", why)) {
+					monitor_as_may(s);
+				} else {
+					s->quit_sent = true;
+					if (!buf_append(&s->up.out, "QUIT\r\n", 6))
+						session_side_flush(&s->up);
+					refuse_no_tls(s, why);
+					return true;
+				}
 			}
 			log_info("session=%s %s; level=may: continuing without TLS", s->ids, why);
 			start_plaintext(s);

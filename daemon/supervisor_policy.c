@@ -65,6 +65,9 @@ static bool dest_requires(void *arg, const char *domain, const struct policy_des
 	bool r;
 
 	if (m.rule->key_type != POLICY_KEY_DEFAULT) {
+		/* a monitor rule refuses nothing: the kernel lets its flows pass too */
+		if (gateway_rule_monitor(c->g, m.rule))
+			return false;
 		if (m.rule->written == POLICY_DANE)
 			return policy_destaddr_host_requires(h->dane, NULL, h->name);
 		return policy_level_requires_tls(m.rule->level);
@@ -101,7 +104,7 @@ static void push_kernel(struct supervisor *sv, const struct policy *p, bool forc
 			log_warn("destination policy addresses: %s (the kernel keeps the table's)",
 				 strerror(-rc));
 	}
-	if ((force || changed) && datapath_policy(sv->bpf, p, req, n, seen) && sv->g->destkern)
+	if ((force || changed) && datapath_policy(sv->bpf, p, &sv->g->cfg, req, n, seen) && sv->g->destkern)
 		destkern_forget(sv->g->destkern); /* try again at the next change */
 	free(req);
 }

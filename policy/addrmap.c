@@ -122,6 +122,7 @@ static void fill(struct tg_bpf_policy_entry *e, int family, u128 a, uint8_t plen
 	e->prefix_len = plen;
 	e->rule_id = r->id;
 	e->level = (uint8_t)r->level;
+	e->flags = r->monitor ? TG_POL_F_MONITOR : 0;
 }
 
 static int ent_cmp(const void *a, const void *b)

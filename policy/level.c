@@ -39,6 +39,17 @@ int policy_level_parse(const char *s, enum policy_level *out)
 	return -EINVAL;
 }
 
+int policy_mode_parse(const char *s, size_t n, bool *monitor)
+{
+	if (n == 7 && !strncasecmp(s, "monitor", 7))
+		*monitor = true;
+	else if (n == 7 && !strncasecmp(s, "enforce", 7))
+		*monitor = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /* Messages quote what the table said; a table can hold anything, a log line must not. */
 void policy_error_sanitize(struct policy_error *err)
 {

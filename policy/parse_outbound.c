@@ -27,7 +27,7 @@
 #include "policy/parse.h"
 
 #define SEPS ", \t\r\n\v\f"
-#define ATTRS_EXPECTED "protocols, ciphers, exclude, match, servername"
+#define ATTRS_EXPECTED "protocols, ciphers, exclude, match, servername, mode"
 
 /* Postfix attributes that change neither who may see the mail nor how the server is checked:
  * ignored with a warning (connection_reuse: Postfix >= 3.4; enable_rpk: 3.9, tlsgate asks for
@@ -206,7 +206,7 @@ static int parse_match(const struct policy_tbl_reader *t, const struct attr *a, 
 }
 
 static int parse_attr(const struct policy_tbl_reader *t, const struct attr *a, struct policy_rule *r,
-		      struct policy_error *err)
+		      bool *mode_seen, struct policy_error *err)
 {
 	const char *v = t->buf + a->val_off;
 	char why[256];
@@ -224,6 +224,24 @@ static int parse_attr(const struct policy_tbl_reader *t, const struct attr *a, s
 		policy_tbl_error(err, t, a->name_off, "attribute '%.*s' has an empty value",
 			  (int)a->name_len, t->buf + a->name_off);
 		return -EINVAL;
+	}
+	if (name_is(t, a, "mode")) {
+		/* tlsgate's own (docs/POLICY.md "Monitor mode"); Postfix defers such an entry. */
+		if (*mode_seen) {
+			policy_tbl_error(err, t, a->name_off, "attribute 'mode' is specified more "
+					 "than once");
+			return -EINVAL;
+		}
+		*mode_seen = true;
+		if (policy_mode_parse(v, a->val_len, &r->monitor)) {
+			policy_tbl_error(err, t, a->val_off, "mode: invalid value '%.*s' (expected "
+					 "monitor or enforce)", (int)a->val_len, v);
+			return -EINVAL;
+		}
+		if (r->monitor && r->level == POLICY_MAY)
+			policy_tbl_warn(t, a->name_off, "mode=monitor has no effect at level may "
+					"(it refuses nothing)");
+		return 0;
 	}
 	if (name_is(t, a, "match")) {
 		if (r->level != POLICY_FINGERPRINT && r->level != POLICY_VERIFY &&
@@ -402,7 +420,7 @@ static int outbound_body(const struct policy_tbl_reader *t, struct policy_rule *
 			 const struct policy_tbl_tok *level_tok, struct policy_error *err)
 {
 	struct policy_tbl_tok tok;
-	bool braces = false;
+	bool braces = false, mode_seen = false;
 	int rc;
 
 	/* Postfix ignores (with a warning) whatever follows "none": TLS is off anyway. */
@@ -420,7 +438,7 @@ static int outbound_body(const struct policy_tbl_reader *t, struct policy_rule *
 		rc = split_attr(t, &tok, &a, err);
 		if (rc)
 			return rc;
-		rc = parse_attr(t, &a, r, err);
+		rc = parse_attr(t, &a, r, &mode_seen, err);
 		if (rc)
 			return rc;
 	}
@@ -450,15 +468,40 @@ static bool address_form(const char *s, size_t len)
 	return s[0] != '[' && (memchr(s, '/', len) || colons >= 2 || isdigit((unsigned char)s[0]));
 }
 
+/*
+ * Does the entry say mode=monitor anywhere after its key?  For an entry that is refused: its
+ * other attributes are dropped, but the admin asked for it not to refuse, whatever came first.
+ */
+static bool entry_says_monitor(const struct policy_tbl_reader *t)
+{
+	size_t pos = strcspn(t->buf, " \t\r\n\v\f");
+	struct policy_error ignored_err;
+	struct policy_tbl_tok tok;
+	bool monitor = false;
+
+	while (policy_tbl_token(t, &pos, SEPS, &tok, &ignored_err) > 0) {
+		struct attr a;
+		bool m;
+
+		if (split_attr(t, &tok, &a, &ignored_err) || !name_is(t, &a, "mode"))
+			continue;
+		if (!policy_mode_parse(t->buf + a.val_off, a.val_len, &m))
+			monitor = m;
+	}
+	return monitor;
+}
+
 /* The entry cannot be honoured but its key is good: defer mail to it, as Postfix does. */
 static int defer_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
 		       const struct policy_error *why)
 {
 	enum policy_level written = r->written ? r->written : r->level;
+	bool monitor = entry_says_monitor(t);
 	char msg[sizeof(why->msg)];
 
-	snprintf(msg, sizeof(msg), "%.300s; entry refused: mail to '%s' is deferred (4xx) until it "
-		 "is fixed", why->msg, r->key);
+	snprintf(msg, sizeof(msg), "%.300s; entry refused: mail to '%s' is %s until it is fixed",
+		 why->msg, r->key, monitor ? "delivered as may would (mode=monitor: logged as "
+		 "would have been refused)" : "deferred (4xx)");
 	policy_diag_push(t->diags, false, msg);
 	free(r->ciphers);
 	free(r->exclude);
@@ -473,6 +516,7 @@ static int defer_entry(const struct policy_tbl_reader *t, struct policy_rule *r,
 	r->min_version = r->max_version = 0;
 	r->written = written;
 	r->level = POLICY_DEFER;
+	r->monitor = monitor;
 	return 0;
 }
 

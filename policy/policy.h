@@ -108,7 +108,18 @@ struct policy_rule {
 	 * may, dane-only -> defer, any refused entry -> defer); 0 (none) when level is as
 	 * written.  policy_rule_format prints this one, so the line keeps its meaning. */
 	enum policy_level written;
+	/* mode=monitor (tlsgate's own attribute, docs/POLICY.md "Monitor mode"): what this
+	 * rule's level would refuse is delivered as `may` would, logged and counted as "would
+	 * have been refused".  A monitor rule never weakens an enforced one: policy_rule_beats
+	 * ranks it as `may` against enforced rules (policy_rule_enforced_level). */
+	bool monitor;
 };
+
+/* The level a rule actually enforces: `may` for a monitor rule that asks for more. */
+static inline enum policy_level policy_rule_enforced_level(const struct policy_rule *r)
+{
+	return r->monitor && r->level > POLICY_MAY ? POLICY_MAY : r->level;
+}
 
 struct policy;
 
@@ -160,6 +171,8 @@ const char *policy_level_name(enum policy_level l);
  * policy (DANE/MTA-STS)"), or NULL for the ids of table rules. */
 const char *policy_id_reserved_name(uint32_t id);
 int policy_level_parse(const char *s, enum policy_level *out);
+/* A mode= value, "monitor" or "enforce" (any case), n bytes: 0 and *monitor, or -EINVAL. */
+int policy_mode_parse(const char *s, size_t n, bool *monitor);
 
 /*
  * Extension: a Postfix protocols= value ("!SSLv2:!SSLv3", ">=TLSv1.2", "TLSv1.2:TLSv1.3") as

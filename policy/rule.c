@@ -84,7 +84,8 @@ bool policy_rule_equal(const struct policy_rule *a, const struct policy_rule *b)
 	    a->min_version != b->min_version || a->max_version != b->max_version ||
 	    !str_eq(a->ciphers, b->ciphers) || !str_eq(a->exclude, b->exclude) ||
 	    !str_eq(a->servername, b->servername) || !str_eq(a->protocols, b->protocols) ||
-	    !str_eq(a->host, b->host) || a->nmatch != b->nmatch || a->written != b->written)
+	    !str_eq(a->host, b->host) || a->nmatch != b->nmatch || a->written != b->written ||
+	    a->monitor != b->monitor)
 		return false;
 	for (size_t i = 0; i < a->nmatch; i++)
 		if (!str_eq(a->match[i], b->match[i]))
@@ -141,6 +142,9 @@ int policy_rule_format(const struct policy_rule *r, char *buf, size_t len)
 			sb_add(&s, "%s%s", i ? (char[2]){ sep, 0 } : "", r->match[i]);
 	}
 	sb_attr(&s, "servername", r->servername);
+	/* none ignores its attributes (as Postfix); elsewhere the mode is part of the line */
+	if (r->monitor && r->level != POLICY_NONE)
+		sb_add(&s, " mode=monitor");
 	return s.used > (size_t)__INT_MAX__ ? __INT_MAX__ : (int)s.used;
 }
 
@@ -220,8 +224,13 @@ static int specificity(const struct policy_rule *r)
 
 bool policy_rule_beats(const struct policy_rule *a, const struct policy_rule *b)
 {
+	enum policy_level ea = policy_rule_enforced_level(a), eb = policy_rule_enforced_level(b);
 	int sa = specificity(a), sb = specificity(b);
 
+	/* What is enforced first: a monitor rule never takes a connection from an enforced rule
+	 * that refuses more (its would-be refusals then go unreported: the real one applies). */
+	if (ea != eb)
+		return ea > eb;
 	if (a->level != b->level)
 		return a->level > b->level;
 	if (sa != sb)

@@ -238,7 +238,7 @@ static int fill_policy(unsigned int nprefix)
 		}
 	}
 	e[nprefix] = (struct tg_bpf_policy_entry){ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 25 },
-						   32, 7, POLICY_ENCRYPT, 0 };
+						   32, 7, POLICY_ENCRYPT, 0, 0 };
 	err = tg_bpf_policy_replace(h, e, nprefix + 1);
 	free(e);
 	return err;

@@ -41,6 +41,7 @@
 #define RULE_MAY 8
 #define RULE_DEFAULT 1
 #define RULE_INBOUND 9
+#define RULE_MONITOR 10	/* 203.0.113.27: encrypt, mode=monitor */
 
 static struct tg_bpf *h;
 static char pin_dir[64];
@@ -746,6 +747,90 @@ static void test_inbound_rule(void **state)
 	run_flow(&other, plain_ok, "inbound, no rule");
 }
 
+static void frag_later(struct pkt_spec *p);
+
+/*
+ * Monitor mode (issue 15): an encrypt rule with mode=monitor lets what it would reset pass,
+ * counts it once per flow as would-block and tells it in an event flagged monitor; the same
+ * flow to the enforced rule is reset.  What cannot be read toward such a peer passes too.
+ */
+static void test_monitor_rule(void **state)
+{
+	static const struct step plain[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "250 mx\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "250 ok\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "RCPT TO:<b@example.gov.uk>\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "DATA\r\n", 0, V_PASS, 0 },
+		END_STEPS,
+	};
+	static const struct step enforced[] = {
+		HANDSHAKE,
+		{ 'c', 0, OFF_NEXT, "EHLO client\r\n", 0, V_PASS, 0 },
+		{ 's', 0, OFF_NEXT, "250 mx\r\n", 0, V_PASS, 0 },
+		{ 'c', 0, OFF_NEXT, "MAIL FROM:<a@example.org>\r\n", 0, V_RST, TG_DROP_PLAIN_MAIL },
+		END_STEPS,
+	};
+	const struct step tls[] = {
+		TO_TLS,
+		{ 'c', 0, OFF_NEXT, (const char *)ch, ch_len, V_PASS, 0 },
+		END_STEPS,
+	};
+	struct flow_env mon = { AF_INET, 0, "192.0.2.10", "203.0.113.27", 0, 25, 0, 0 };
+	struct flow_env enf = { AF_INET, 0, "192.0.2.10", "203.0.113.25", 0, 25, 0, 0 };
+	struct tg_counters g0 = global_counters(), g1;
+	uint64_t wb = rule_counter(RULE_MONITOR, TG_CTR_WOULD_BLOCK);
+	uint64_t bl = rule_counter(RULE_MONITOR, TG_CTR_FLOWS_BLOCKED);
+	uint64_t pl = rule_counter(RULE_MONITOR, TG_CTR_FLOWS_PLAIN);
+	uint64_t ewb = rule_counter(RULE_ENCRYPT, TG_CTR_WOULD_BLOCK);
+	unsigned char frame[256];
+	struct pkt_spec p = { .family = AF_INET, .saddr = "192.0.2.10", .daddr = "203.0.113.27",
+			      .sport = 40999, .dport = 25, .tcp_flags = TH_ACK,
+			      .payload = "MAIL", .payload_len = 4 };
+	struct ev_seen seen = { 0 };
+	char line[256];
+	int len;
+
+	(void)state;
+	while (tg_bpf_events_poll(h, 0, on_event, &seen) > 0)
+		;
+	seen.n = 0;
+	run_flow(&mon, plain, "monitor rule: plaintext mail passes");
+	assert_int_equal(rule_counter(RULE_MONITOR, TG_CTR_WOULD_BLOCK) - wb, 1); /* once */
+	assert_int_equal(rule_counter(RULE_MONITOR, TG_CTR_FLOWS_BLOCKED), bl);
+	assert_int_equal(rule_counter(RULE_MONITOR, TG_CTR_FLOWS_PLAIN) - pl, 1);
+	assert_int_equal(tg_bpf_events_poll(h, 100, on_event, &seen), 1);
+	assert_int_equal(seen.last.rule_id, RULE_MONITOR);
+	assert_int_equal(seen.last.reason, TG_DROP_PLAIN_MAIL);
+	assert_true(seen.last.flags & TG_EV_F_MONITOR);
+	assert_true(tg_bpf_event_format(&seen.last, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "bpf-would-drop mode=monitor reason=plaintext-mail rule=10"));
+	/* a TLS flow under the monitor rule: nothing would have been blocked */
+	run_flow(&mon, tls, "monitor rule: TLS");
+	assert_int_equal(rule_counter(RULE_MONITOR, TG_CTR_WOULD_BLOCK) - wb, 1);
+	assert_int_equal(rule_counter(RULE_MONITOR, TG_CTR_FLOWS_TLS), 1);
+	/* the same conversation to the enforced rule is reset, and counted as blocked only */
+	seen.n = 0;
+	run_flow(&enf, enforced, "enforced rule: plaintext mail reset");
+	assert_int_equal(rule_counter(RULE_ENCRYPT, TG_CTR_WOULD_BLOCK), ewb);
+	assert_int_equal(tg_bpf_events_poll(h, 100, on_event, &seen), 1);
+	assert_false(seen.last.flags & TG_EV_F_MONITOR);
+	/* a later fragment (no ports) toward the monitor peer is not dropped: it is not policed */
+	frag_later(&p);
+	len = pkt_build(&p, frame, sizeof(frame));
+	assert_true(len > 0);
+	g0 = global_counters();
+	assert_int_equal(run_frame(TG_PROG_ENFORCE_EGRESS, frame, len, 0), V_PASS);
+	g1 = global_counters();
+	assert_int_equal(g1.v[TG_CTR_DROPS + TG_DROP_FRAGMENT], g0.v[TG_CTR_DROPS + TG_DROP_FRAGMENT]);
+	/* and the same fragment toward the enforced peer is */
+	p.daddr = "203.0.113.25";
+	len = pkt_build(&p, frame, sizeof(frame));
+	assert_int_equal(run_frame(TG_PROG_ENFORCE_EGRESS, frame, len, 0), V_DROP);
+}
+
 /* Policy swap: the new trie applies at once, flows already followed keep their verdicts. */
 static void test_policy_replace(void **state);
 
@@ -1133,10 +1218,12 @@ static int load(enum tg_may_down may_down)
 {
 	struct tg_bpf_opts o = { .sz = sizeof(o), .pin_dir = pin_dir, .relay_mark = RELAY_MARK,
 				 .may_down = may_down, .default_rule = { RULE_DEFAULT, 0 } };
-	struct tg_bpf_policy_entry pol[4] = {
+	struct tg_bpf_policy_entry pol[5] = {
 		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 25 }, 32, RULE_ENCRYPT, POLICY_ENCRYPT },
 		{ POLICY_OUTBOUND, AF_INET6, { 0 }, 128, RULE_ENCRYPT, POLICY_ENCRYPT },
 		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 26 }, 32, RULE_MAY, POLICY_MAY },
+		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 27 }, 32, RULE_MONITOR, POLICY_ENCRYPT, 0,
+		  TG_POL_F_MONITOR },
 		{ POLICY_INBOUND, AF_INET, { 198, 51, 100, 7 }, 32, RULE_INBOUND, POLICY_ENCRYPT },
 	};
 	int err;
@@ -1147,7 +1234,7 @@ static int load(enum tg_may_down may_down)
 	err = tg_bpf_open(&o, &h);
 	if (err)
 		return err;
-	return tg_bpf_policy_replace(h, pol, 4);
+	return tg_bpf_policy_replace(h, pol, 5);
 }
 
 static void test_policy_replace(void **state)
@@ -1373,6 +1460,7 @@ int main(void)
 		cmocka_unit_test(test_other_ports_ignored),
 		cmocka_unit_test(test_fragment_dropped),
 		cmocka_unit_test(test_event_content),
+		cmocka_unit_test(test_monitor_rule),
 		cmocka_unit_test(test_inbound_rule),
 		cmocka_unit_test(test_policy_replace),
 		cmocka_unit_test(test_may_when_daemon_down),

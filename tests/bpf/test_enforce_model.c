@@ -704,10 +704,10 @@ static int setup(void **state)
 	struct tg_bpf_opts o = { .sz = sizeof(o), .pin_dir = pin_dir,
 				 .default_rule = { RULE_DEFAULT, 0 } };
 	struct tg_bpf_policy_entry pol[4] = {
-		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 25 }, 32, RULE_ENCRYPT, POLICY_ENCRYPT, 0 },
-		{ POLICY_OUTBOUND, AF_INET6, { 0 }, 128, RULE_ENCRYPT, POLICY_ENCRYPT, 0 },
-		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 26 }, 32, RULE_MAY, POLICY_MAY, 0 },
-		{ POLICY_INBOUND, AF_INET, { 198, 51, 100, 7 }, 32, RULE_INBOUND, POLICY_ENCRYPT, 0 },
+		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 25 }, 32, RULE_ENCRYPT, POLICY_ENCRYPT, 0, 0 },
+		{ POLICY_OUTBOUND, AF_INET6, { 0 }, 128, RULE_ENCRYPT, POLICY_ENCRYPT, 0, 0 },
+		{ POLICY_OUTBOUND, AF_INET, { 203, 0, 113, 26 }, 32, RULE_MAY, POLICY_MAY, 0, 0 },
+		{ POLICY_INBOUND, AF_INET, { 198, 51, 100, 7 }, 32, RULE_INBOUND, POLICY_ENCRYPT, 0, 0 },
 	};
 	const char *env = getenv("TG_MODEL_SEED");
 	int err;

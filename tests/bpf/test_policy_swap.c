@@ -38,7 +38,7 @@ static struct tg_bpf *h;
 static struct tg_bpf_policy_entry entry_of(int r)
 {
 	struct tg_bpf_policy_entry e = { TG_DIR_OUTBOUND, AF_INET, { 203, 0, 113, 0 }, 32,
-					 100u + (uint32_t)r, TG_LEVEL_ENCRYPT, 0 };
+					 100u + (uint32_t)r, TG_LEVEL_ENCRYPT, 0, 0 };
 
 	e.addr[3] = (uint8_t)(10 + r);
 	return e;

@@ -51,6 +51,12 @@ r=$work/root
 	> "$work/check" 2>&1
 ok $? "the packaged daemon accepts the packaged default configuration"
 grep -q "^configuration ok" "$work/check" || cat "$work/check"
+ex=$r/usr/share/doc/tlsgate/examples/tls_policy.uk-public-sector
+[ -f "$ex" ] && ! grep -q "tls_policy.uk-public-sector" "$r/etc/tlsgate/tlsgate.conf"
+ok $? "the UK public-sector example policy is installed, off (the default config does not name it)"
+out=$("$r/usr/sbin/tlsgatectl" policy check "$ex" 2>&1)
+is "$?/$out" "0/$ex: 13 rules (12 in monitor mode), no errors, 0 warnings" \
+	"the packaged tlsgatectl accepts it: every rule in monitor mode but the exception"
 for m in tlsgated.8 tlsgatectl.8; do
 	man -l "$r/usr/share/man/man8/$m.gz" 2>&1 | grep -q "SYNOPSIS"
 	ok $? "man page $m renders"

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "policy/policy_int.h"	/* policy_rule_beats */
 
 static char tmpdir[64];
@@ -348,6 +350,78 @@ static void test_rule_beats(void **state)
 	assert_false(policy_rule_beats(&weak, &a24));
 }
 
+/* A monitor rule never takes a connection from an enforced rule that refuses more; against
+ * rules that enforce no more than `may` it competes with its own level (so it is reported). */
+static void test_rule_beats_monitor(void **state)
+{
+	struct policy_rule mon_host = { .key_type = POLICY_KEY_HOST, .level = POLICY_VERIFY,
+					.monitor = true };
+	struct policy_rule a24 = { .key_type = POLICY_KEY_ADDR, .prefix_len = 24,
+				   .level = POLICY_ENCRYPT };
+	struct policy_rule may32 = { .key_type = POLICY_KEY_ADDR, .prefix_len = 32,
+				     .level = POLICY_MAY };
+	struct policy_rule mon_dom = { .key_type = POLICY_KEY_DOMAIN, .level = POLICY_ENCRYPT,
+				       .monitor = true };
+	struct sockaddr_storage a = sa("192.0.2.25", 0), b = sa("198.51.100.25", 0);
+	struct policy *p = load("192.0.2.0/24 encrypt\n"
+				"192.0.2.25 verify mode=monitor\n"
+				"198.51.100.0/24 verify mode=monitor\n"
+				"198.51.100.25 encrypt\n", NULL);
+
+	(void)state;
+	assert_int_equal(policy_rule_enforced_level(&mon_host), POLICY_MAY);
+	assert_true(policy_rule_beats(&a24, &mon_host));	/* enforced encrypt > monitor */
+	assert_false(policy_rule_beats(&mon_host, &a24));
+	assert_true(policy_rule_beats(&mon_host, &may32));	/* both enforce may: verify */
+	assert_true(policy_rule_beats(&mon_host, &mon_dom));	/* monitor vs monitor: level */
+	/* within addresses the longest prefix still decides (a carve-out may be a monitor) */
+	EXPECT(policy_match_addr(p, (struct sockaddr *)&a), "192.0.2.25", "address");
+	assert_true(policy_match_addr(p, (struct sockaddr *)&a).rule->monitor);
+	EXPECT(policy_match_addr(p, (struct sockaddr *)&b), "198.51.100.25", "address");
+	policy_put(p);
+}
+
+/* packaging/tls_policy.uk-public-sector: loads clean; every rule monitors; its exception
+ * (legacy.example.gov.uk may) wins over .gov.uk for that domain only. */
+static void test_uk_example_policy(void **state)
+{
+	static const char *const monitored[] = {
+		"dept.gov.uk", "a.b.gov.uk", "gov.scot", "x.gov.wales", "llyw.cymru", "nhs.net",
+		"met.police.uk", "army.mod.uk", "parliament.uk", "sub.legacy.example.gov.uk",
+	};
+	struct policy_error err;
+	struct policy *p = NULL;
+	struct policy_match m;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(policy_check_file(POLICY_OUTBOUND, "packaging/tls_policy.uk-public-sector",
+					   &n, &err), 0);
+	assert_int_equal(policy_load("packaging/tls_policy.uk-public-sector", NULL, &p, &err), 0);
+	assert_int_equal(policy_warning_count(p), 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_rule *r = policy_rule_at(p, POLICY_OUTBOUND, i);
+
+		assert_true(r->level == POLICY_MAY || (r->level == POLICY_ENCRYPT && r->monitor &&
+						      r->min_version == TLS1_2_VERSION));
+	}
+	for (size_t i = 0; i < sizeof(monitored) / sizeof(monitored[0]); i++) {
+		m = policy_match_domain(p, monitored[i]);
+		assert_int_equal(m.rule->level, POLICY_ENCRYPT);
+		assert_true(m.rule->monitor);
+	}
+	m = policy_match_domain(p, "Legacy.Example.GOV.UK");
+	assert_string_equal(m.rule->key, "legacy.example.gov.uk");
+	assert_int_equal(m.rule->level, POLICY_MAY);
+	assert_false(m.rule->monitor);
+	m = policy_match_domain(p, "dept.gov.uk");
+	assert_string_equal(m.rule->key, ".gov.uk");
+	/* not listed: the default */
+	assert_int_equal(policy_match_domain(p, "trust.nhs.uk").rule->id, POLICY_ID_DEFAULT_OUT);
+	assert_int_equal(policy_match_domain(p, "school.sch.uk").rule->id, POLICY_ID_DEFAULT_OUT);
+	policy_put(p);
+}
+
 static void test_inbound(void **state)
 {
 	struct sockaddr_storage c7 = sa("192.0.2.7", 0), c8 = sa("198.51.100.1", 0);
@@ -420,6 +494,8 @@ int main(void)
 		cmocka_unit_test(test_addr_random_v6),
 		cmocka_unit_test(test_outbound_precedence),
 		cmocka_unit_test(test_rule_beats),
+		cmocka_unit_test(test_rule_beats_monitor),
+		cmocka_unit_test(test_uk_example_policy),
 		cmocka_unit_test(test_inbound),
 		cmocka_unit_test(test_accessors),
 	};

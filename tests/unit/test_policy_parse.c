@@ -595,6 +595,90 @@ static void test_dane_levels(void **state)
 	policy_diags_free(&d);
 }
 
+/* mode=monitor|enforce: tlsgate's own attribute, in both tables; it survives a format round
+ * trip, and a refused (defer) entry keeps it wherever it was written. */
+static void test_monitor_mode(void **state)
+{
+	struct policy_rule *rules = NULL, one;
+	struct policy_diags d;
+	struct policy_error err;
+	char all[4096], line[256];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(parse_diags(".gov.uk encrypt mode=monitor\n"
+				     "legacy.example.gov.uk may\n"
+				     "a.example verify MODE=Enforce match=hostname\n"
+				     "b.example may mode=monitor\n"
+				     "c.example encrypt tafile=/x mode=monitor\n"
+				     "d.example encrypt mode=monitor mode=enforce\n"
+				     "e.example encrypt mode=sometimes\n"
+				     "f.example dane mode=monitor\n"
+				     "g.example none mode=monitor\n",
+				     &rules, &n, all, sizeof(all), &d), 0);
+	assert_int_equal(n, 9);
+	assert_true(rules[0].monitor);
+	assert_int_equal(rules[0].level, POLICY_ENCRYPT);
+	assert_int_equal(policy_rule_enforced_level(&rules[0]), POLICY_MAY);
+	policy_rule_format(&rules[0], line, sizeof(line));
+	assert_string_equal(line, ".gov.uk encrypt mode=monitor");
+	assert_false(rules[1].monitor);
+	assert_false(rules[2].monitor);
+	policy_rule_format(&rules[2], line, sizeof(line));
+	assert_string_equal(line, "a.example verify match=hostname");
+	assert_true(rules[3].monitor);	/* warned: nothing to monitor at may */
+	assert_non_null(strstr(all, "t:4:15: mode=monitor has no effect at level may"));
+	/* refused for tafile=, but the admin asked for monitor: delivered as may, reported */
+	assert_int_equal(rules[4].level, POLICY_DEFER);
+	assert_true(rules[4].monitor);
+	assert_non_null(strstr(all, "mail to 'c.example' is delivered as may would (mode=monitor"));
+	policy_rule_format(&rules[4], line, sizeof(line));
+	assert_string_equal(line, "c.example encrypt mode=monitor");
+	/* twice, or a bad value: Postfix would defer such an entry, so does tlsgate */
+	assert_int_equal(rules[5].level, POLICY_DEFER);
+	assert_non_null(strstr(all, "attribute 'mode' is specified more than once"));
+	assert_int_equal(rules[6].level, POLICY_DEFER);
+	assert_false(rules[6].monitor);
+	assert_non_null(strstr(all, "mode: invalid value 'sometimes' (expected monitor or enforce)"));
+	assert_true(rules[7].monitor);
+	assert_int_equal(rules[7].written, POLICY_DANE);
+	assert_false(rules[8].monitor);	/* none: attributes ignored, as Postfix */
+	policy_rules_free(rules, n);
+	policy_diags_free(&d);
+
+	assert_int_equal(policy_rule_parse(POLICY_OUTBOUND, "policy add",
+					   "example.org encrypt mode=monitor", &one, &err), 0);
+	assert_true(one.monitor);
+	{
+		struct policy_rule back;
+
+		policy_rule_format(&one, line, sizeof(line));
+		assert_int_equal(policy_rule_parse(POLICY_OUTBOUND, "x", line, &back, &err), 0);
+		assert_true(policy_rule_equal(&one, &back));
+		back.monitor = false;
+		assert_false(policy_rule_equal(&one, &back));
+		policy_rule_clear(&back);
+	}
+	policy_rule_clear(&one);
+	assert_int_equal(policy_rule_parse(POLICY_OUTBOUND, "policy add",
+					   "example.org encrypt mode=maybe", &one, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "policy add:1:26: mode: invalid value 'maybe'"));
+
+	/* inbound: the one attribute that table takes */
+	assert_int_equal(policy_rule_parse(POLICY_INBOUND, "in", "192.0.2.0/24 encrypt mode=monitor",
+					   &one, &err), 0);
+	assert_true(one.monitor);
+	policy_rule_format(&one, line, sizeof(line));
+	assert_string_equal(line, "192.0.2.0/24 encrypt mode=monitor");
+	policy_rule_clear(&one);
+	assert_int_equal(policy_rule_parse(POLICY_INBOUND, "in", "192.0.2.0/24 encrypt mode=on",
+					   &one, &err), -EINVAL);
+	assert_int_equal(policy_rule_parse(POLICY_INBOUND, "in",
+					   "192.0.2.0/24 encrypt mode=monitor x=y", &one, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err.msg, "takes no attributes but mode="));
+}
+
 /* What postmap skips, tlsgate skips; what Postfix reads, tlsgate does not refuse. */
 static void test_postfix_reads_it(void **state)
 {
@@ -713,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_check_file),
 		cmocka_unit_test(test_dane_levels),
+		cmocka_unit_test(test_monitor_mode),
 		cmocka_unit_test(test_postfix_reads_it),
 		cmocka_unit_test(test_all_errors),
 	};
