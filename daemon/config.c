@@ -108,6 +108,9 @@ static const struct ckey keys[] = {
 	{ "destination_cache_ttl", C_DURATION, O(destination_cache_ttl), 0, "300s" },
 	{ "destination_lookup_timeout", C_DURATION, O(destination_lookup_timeout), 0, "10s" },
 	{ "enforce_destination_policy", C_BOOL, O(enforce_destination_policy), 0, "yes" },
+	{ "posture_days", C_UINT, O(posture_days), 0, "30" },
+	{ "posture_max_domains", C_UINT, O(posture_max_domains), 0, "100000" },
+	{ "posture_flush_interval", C_DURATION, O(posture_flush_interval), 0, "60s" },
 };
 #undef O
 

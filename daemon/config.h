@@ -135,6 +135,11 @@ struct config {
 	/* MX addresses every looked-up domain on them requires TLS toward (DANE, MTA-STS
 	 * enforce) become encrypt in the kernel enforcer (daemon/destkern.h) */
 	bool enforce_destination_policy;
+	/* The posture store (report/posture.h, STATE_DIR/posture/): days kept (0: none kept,
+	 * nothing recorded), domains per direction and day, how often today's file is written */
+	unsigned int posture_days;
+	unsigned int posture_max_domains;
+	unsigned int posture_flush_interval;
 };
 
 /* Defaults in *c (strings allocated). */

@@ -8,6 +8,7 @@
 #include "control/runfile.h"
 #include "control/server.h"
 #include "daemon/events.h"
+#include "daemon/posture_sink.h"
 #include "daemon/privdrop.h"
 #include "daemon/sts_fetch.h"
 #include "daemon/worker.h"
@@ -251,6 +252,9 @@ int supervisor_run(struct gateway *g)
 	/* MTA-STS fetches read the network (DNS, HTTPS) and write their cache as the user:
 	 * after the drop, before the workers that look policies up */
 	open_sts(&sv);
+	/* the posture files are the user's too; its sink must be there before any outcome.  Mail
+	 * is relayed without it when the directory cannot be used (logged). */
+	posture_sink_open(g, sv.loop, &sv.posture);
 	for (unsigned int i = 0; i < sv.nworkers; i++) {
 		rc = worker_start(sv.workers[i]);
 		if (rc) {
@@ -301,6 +305,7 @@ out:
 	g->sts = NULL;
 	outcome_queue_free(g->outcomes); /* the workers are gone: what they published is drained */
 	g->outcomes = NULL;
+	posture_sink_close(sv.posture); /* after the drain: the last outcomes are in the file */
 	if (sv.sig_ev.fd >= 0)
 		close(sv.sig_ev.fd);
 	loop_free(sv.loop);

@@ -72,6 +72,7 @@ int posture_store_open(const struct posture_store_opts *o, int64_t now,
 	rc = load_day(s->dir, s->today);
 	if (rc)
 		goto fail;
+	posture_store_prune(s->dir, s->today->day - (int64_t)s->days + 1);
 	*out = s;
 	return 0;
 fail:
