@@ -31,6 +31,7 @@ enum object {
 	OBJ_EXPLAIN,
 	OBJ_STS,
 	OBJ_DANE,
+	OBJ_REPORT,
 	OBJ_HELP,
 	OBJ_VERSION,
 };
@@ -46,6 +47,7 @@ static const struct ctl_word objects[] = {
 	{"explain", OBJ_EXPLAIN},
 	{"sts", OBJ_STS},
 	{"dane", OBJ_DANE},
+	{"report", OBJ_REPORT},
 	{"help", OBJ_HELP},
 	{"version", OBJ_VERSION},
 	{NULL, 0},
@@ -55,7 +57,7 @@ static void usage(FILE *f)
 {
 	static const char text[] =
 		"Usage: tlsgatectl [OPTIONS] OBJECT COMMAND [ARGS]\n"
-		"OBJECT := { policy session monitor status reload log stats explain sts dane }\n"
+		"OBJECT := { policy session monitor status reload log stats explain sts dane report }\n"
 		"  policy show [inbound|outbound]\n"
 		"  policy add [inbound|outbound] KEY LEVEL [ATTR=VALUE...]   (a Postfix line)\n"
 		"  policy del [inbound|outbound] KEY\n"
@@ -70,6 +72,8 @@ static void usage(FILE *f)
 		"  explain [FILE | -]                 what a message's Received: headers say\n"
 		"  sts show|refresh|purge DOMAIN      MTA-STS: cached policy, fetch now, forget\n"
 		"  dane check DOMAIN [--host] [--connect]   what DANE makes the gateway do, and why\n"
+		"  report [--since 7d] [--domain D] [--suggest]   TLS posture per domain (from the\n"
+		"                                     files: works with the daemon down)\n"
 		"OPTIONS := { -j[son] | -p[retty] | -s[tats] | -v[erbose] | --run-dir DIR |\n"
 		"             --pin-dir DIR | --timeout SEC | -V[ersion] | -h[elp] }\n"
 		"Any unique prefix of an object or command will do: tlsgatectl pol sh\n";
@@ -100,6 +104,8 @@ static int dispatch(int obj, int argc, char **argv, const struct ctl_opts *o)
 		return ctl_sts(argc, argv, o);
 	case OBJ_DANE:
 		return ctl_dane(argc, argv, o);
+	case OBJ_REPORT:
+		return ctl_report(argc, argv, o);
 	case OBJ_HELP:
 		usage(stdout);
 		return 0;
