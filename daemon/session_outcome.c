@@ -89,7 +89,8 @@ static void fill(struct session *s, struct report_outcome *o, const char *dom)
 	o->time = time(NULL);
 	o->dir = out ? REPORT_OUTBOUND : REPORT_INBOUND;
 	o->rpt_result = -1;
-	o->cert = out && leg->tls ? s->up_cert : REPORT_CERT_NONE;
+	/* set at the up leg's handshake: also for a session refused because of it */
+	o->cert = out ? s->up_cert : REPORT_CERT_NONE;
 	o->tls = leg->tls;
 	o->starttls_offered = out ? s->up_starttls_offered : s->offer_tls;
 	o->level = (uint8_t)s->level;

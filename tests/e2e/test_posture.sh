@@ -82,8 +82,6 @@ is "$(counts outbound example.net)" \
 
 # ---- phase 2: the self-signed MX; two messages in one session ---------------------------------
 start 203.0.113.26 mx2.example.com
-grep -q "posture: $state/posture, 30 days kept" "$TG_WORK/gw.log"
-ok $? "the sink is open (log line)"
 send sender@example.org dave@example.com
 ok $? "delivered to dave@example.com (mx2, self-signed)"
 tg_msg "$TG_WORK/m" 2
@@ -113,6 +111,8 @@ EOS
 ok $? "two messages in one session to mx2"
 pf_wait_mail mx2 frank@example.com 1 30
 stop
+grep -q "posture: $state/posture, 30 days kept" "$TG_WORK/gw.log"
+ok $? "the sink was open (its log line; read once the daemon stopped: it comes after the listeners)"
 is "$(counts outbound example.com)" \
 	'{"cert":{"self_signed":2},"delivered":3,"messages":3,"recipients":3,"sessions":2,"starttls_offered":2,"tls":2,"tls_messages":3}' \
 	"example.com: two sessions, three messages, self-signed"
