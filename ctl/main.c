@@ -32,6 +32,7 @@ enum object {
 	OBJ_STS,
 	OBJ_DANE,
 	OBJ_TLSRPT,
+	OBJ_REPORT,
 	OBJ_HELP,
 	OBJ_VERSION,
 };
@@ -48,6 +49,7 @@ static const struct ctl_word objects[] = {
 	{"sts", OBJ_STS},
 	{"dane", OBJ_DANE},
 	{"tlsrpt", OBJ_TLSRPT},
+	{"report", OBJ_REPORT},
 	{"help", OBJ_HELP},
 	{"version", OBJ_VERSION},
 	{NULL, 0},
@@ -58,6 +60,7 @@ static void usage(FILE *f)
 	static const char text[] =
 		"Usage: tlsgatectl [OPTIONS] OBJECT COMMAND [ARGS]\n"
 		"OBJECT := { policy session monitor status reload log stats explain sts dane tlsrpt }\n"
+		"OBJECT := { policy session monitor status reload log stats explain sts dane report }\n"
 		"  policy show [inbound|outbound]\n"
 		"  policy add [inbound|outbound] KEY LEVEL [ATTR=VALUE...]   (a Postfix line)\n"
 		"  policy del [inbound|outbound] KEY\n"
@@ -73,6 +76,8 @@ static void usage(FILE *f)
 		"  sts show|refresh|purge DOMAIN      MTA-STS: cached policy, fetch now, forget\n"
 		"  dane check DOMAIN [--host] [--connect]   what DANE makes the gateway do, and why\n"
 		"  tlsrpt status|flush                TLS reports (RFC 8460): counts, spool, send now\n"
+		"  report [--since 7d] [--domain D] [--suggest]   TLS posture per domain (from the\n"
+		"                                     files: works with the daemon down)\n"
 		"OPTIONS := { -j[son] | -p[retty] | -s[tats] | -v[erbose] | --run-dir DIR |\n"
 		"             --pin-dir DIR | --timeout SEC | -V[ersion] | -h[elp] }\n"
 		"Any unique prefix of an object or command will do: tlsgatectl pol sh\n";
@@ -105,6 +110,8 @@ static int dispatch(int obj, int argc, char **argv, const struct ctl_opts *o)
 		return ctl_dane(argc, argv, o);
 	case OBJ_TLSRPT:
 		return ctl_tlsrpt(argc, argv, o);
+	case OBJ_REPORT:
+		return ctl_report(argc, argv, o);
 	case OBJ_HELP:
 		usage(stdout);
 		return 0;

@@ -131,6 +131,9 @@ static const struct ckey keys[] = {
 	{ "tlsrpt_socket", C_STR, O(tlsrpt_socket), 0, NULL },
 	{ "tlsrpt_retry", C_DURATION, O(tlsrpt_retry), 0, "5m" },
 	{ "tlsrpt_timeout", C_DURATION, O(tlsrpt_timeout), 0, "30s" },
+	{ "posture_days", C_UINT, O(posture_days), 0, "30" },
+	{ "posture_max_domains", C_UINT, O(posture_max_domains), 0, "100000" },
+	{ "posture_flush_interval", C_DURATION, O(posture_flush_interval), 0, "60s" },
 };
 #undef O
 

@@ -157,6 +157,11 @@ struct config {
 	char *tlsrpt_socket;		/* tlsrpt-collectd's unix datagram socket: fleet mode */
 	unsigned int tlsrpt_retry;	/* the first retry of a report; doubles up to 4 h */
 	unsigned int tlsrpt_timeout;	/* one delivery */
+	/* The posture store (report/posture.h, STATE_DIR/posture/): days kept (0: none kept,
+	 * nothing recorded), domains per direction and day, how often today's file is written */
+	unsigned int posture_days;
+	unsigned int posture_max_domains;
+	unsigned int posture_flush_interval;
 };
 
 /* Defaults in *c (strings allocated). */

@@ -473,6 +473,7 @@ static void session_destroy(struct session *s)
 	struct gateway *g = s->host->gw;
 	uint64_t ms = loop_now_ms() - s->started_ms;
 
+	session_outcome_end(s); /* a transaction still open was abandoned */
 	session_event(s, EVENT_SESSION_END, s->end_reason[0] ? s->end_reason : "quit");
 	log_info("session=%s end role=%s client=%s dest=%s duration=%llu.%03llus messages=%u "
 		 "in=%llu out=%llu up_in=%llu up_out=%llu reason=\"%s\"",

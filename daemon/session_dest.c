@@ -29,6 +29,7 @@
 #include "daemon/tls_peer.h"
 #include "daemon/tlsrpt.h"
 #include "lib/log.h"
+#include "report/outcome.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -133,6 +134,9 @@ void session_dest_end(struct session *s)
 struct dest_verdict {
 	bool refuse;
 	bool monitor;	/* the rule asking is in monitor mode: a failure is counted as would_fail */
+	int rpt;		/* enum policy_rpt_result of the refusal, -1 none */
+	int policy;		/* enum report_policy that refused */
+	char dom[256];		/* the domain refused */
 	char reply[700];
 	char why[1024];
 };
@@ -210,6 +214,8 @@ static enum dane_out dane_verdict(struct session *s, const char *dom,
 		snprintf(v->reply, sizeof(v->reply), "450 4.7.5 DANE lookup for %s failed\r\n", dom);
 		count(s, POLICY_RPT_TLSA, POLICY_RPT_DNSSEC_INVALID, !v->monitor);
 		v->refuse = true;
+		v->rpt = POLICY_RPT_DNSSEC_INVALID;
+		v->policy = REPORT_POLICY_DANE;
 		return DANE_REFUSE;
 	}
 	addr_of(s, a, &alen);
@@ -291,6 +297,8 @@ refuse:
 		 dom, s->dest_txt);
 	count(s, POLICY_RPT_TLSA, (int)res, !v->monitor);
 	v->refuse = true;
+	v->rpt = (int)res;
+	v->policy = REPORT_POLICY_DANE;
 	return DANE_REFUSE;
 }
 
@@ -345,14 +353,18 @@ static void sts_verdict(struct session *s, const char *dom, const struct policy_
 		snprintf(s->dest_auth, sizeof(s->dest_auth), "authenticated by MTA-STS (%s, %s)",
 			 policy_sts_mode_name(e->pol.mode), name);
 		count(s, POLICY_RPT_STS, -1, true);
+		session_outcome_dest(s, dom, REPORT_POLICY_STS, -1, s->dest_auth);
 		goto out;
 	}
 	count(s, POLICY_RPT_STS, (int)res, enforce);
 	if (!enforce) {
 		log_info("session=%s domain=%s MTA-STS testing: would have refused: %s (%s); "
 			 "delivered", s->ids, dom, why, policy_rpt_result_name(res));
+		session_outcome_dest(s, dom, REPORT_POLICY_STS, (int)res, why);
 		goto out;
 	}
+	v->rpt = (int)res;
+	v->policy = REPORT_POLICY_STS;
 	snprintf(v->why, sizeof(v->why), "MTA-STS (enforce): %s (%s)", why,
 		 policy_rpt_result_name(res));
 	snprintf(v->reply, sizeof(v->reply), "450 4.7.5 MTA-STS policy of %s not satisfied by %s\r\n",
@@ -379,6 +391,7 @@ static int domain_check(const char *dom, void *ctx)
 	if (!a.dane && !a.sts)
 		return 0;
 	ck->v->monitor = a.rule && gateway_rule_monitor(s->host->gw, a.rule);
+	snprintf(ck->v->dom, sizeof(ck->v->dom), "%s", dom);
 	if (!s->host->destpol) {
 		if (!a.dane_only)
 			return 0;
@@ -420,8 +433,10 @@ static int domain_check(const char *dom, void *ctx)
 		}
 		if (o == DANE_REFUSE)
 			return 1;
-		if (o == DANE_PASS)
+		if (o == DANE_PASS) {
+			session_outcome_dest(s, dom, REPORT_POLICY_DANE, -1, s->dest_auth);
 			return 0; /* DANE decided: MTA-STS never overrides it (RFC 8461 2) */
+		}
 	}
 	if (a.sts) {
 		sts_verdict(s, dom, d->nhost ? d : NULL, ck->v);
@@ -433,7 +448,7 @@ static int domain_check(const char *dom, void *ctx)
 
 int session_dest_check(struct session *s, const char *addr, char *reply, size_t len)
 {
-	struct dest_verdict v = { 0 };
+	struct dest_verdict v = { .rpt = -1 };
 	struct check_ck ck = { .s = s, .v = &v, .addr = addr };
 
 	if (s->role != ROLE_OUTBOUND)
@@ -451,6 +466,7 @@ int session_dest_check(struct session *s, const char *addr, char *reply, size_t 
 	if (!v.refuse)
 		return 0;
 	log_info("session=%s rcpt=<%s> refused: %s", s->ids, addr, v.why);
+	session_outcome_refused(s, v.dom, v.rpt, v.policy, v.why);
 	snprintf(reply, len, "%s", v.reply);
 	return -EPERM;
 }

@@ -13,8 +13,10 @@
  *   session_trace.c  the inbound Received header
  *   session_dest.c   outbound, per RCPT: the recipient domain's DANE / MTA-STS against the leg
  *   session_nic.c    the kernel's word on a leg's kTLS (sw / NIC), zero-copy options, TLS 1.2 preference
+ *   session_outcome.c  what a transaction taught about its destinations, published to the
+ *                    main thread's sinks (report/outcome.h)
  *
- * Calls go one way: session.c -> {up, relay, body} -> {io, trace, dest}.
+ * Calls go one way: session.c -> {up, relay, body} -> {io, trace, dest} -> outcome.
  */
 #ifndef TLSGATE_DAEMON_SESSION_INT_H
 #define TLSGATE_DAEMON_SESSION_INT_H
@@ -37,9 +39,11 @@ struct ktls_ep;
 struct ktls_xfer;
 struct tls_peer;
 struct nic_entry;
+struct session_odom;
 
 #define SIDE_BUF 16384	/* per direction per side: bounded memory per session */
 #define PQ_MAX 2048	/* pipelined commands awaiting replies */
+#define SESSION_SEEN_MAX 16	/* domains a session is counted once for (session_outcome.c) */
 
 enum session_state {
 	ST_UP_CONNECT,		/* connect() to the up side in progress */
@@ -225,6 +229,13 @@ struct session {
 	uint64_t region_done;	/* of those, delivered up */
 	bool region_ends;	/* the region ends with the end-of-data mark */
 
+	/* what the session taught about its destinations (session_outcome.c) */
+	struct session_odom *odom;	/* this transaction's recipient domains; NULL: none */
+	unsigned int nodom;
+	unsigned int nodom_seen;
+	uint64_t odom_seen[SESSION_SEEN_MAX];	/* domains already counted as a session */
+	uint8_t up_cert;	/* enum report_cert: the up leg's certificate, from the handshake */
+
 	char end_reason[512];	/* why the session ended, for the log line */
 };
 
@@ -300,6 +311,22 @@ bool session_dest_ready(struct session *s, const char *line, size_t len);
 int session_dest_check(struct session *s, const char *addr, char *reply, size_t len);
 /* The session ends: no more waiting, the kept peer freed. */
 void session_dest_end(struct session *s);
+
+/* session_outcome.c: outcomes (report/outcome.h) to the sinks; policy is an enum
+ * report_policy, rpt/would_rpt an enum policy_rpt_result or -1 */
+/* A recipient domain's DANE / MTA-STS verdict on this leg, noted at its RCPT. */
+void session_outcome_dest(struct session *s, const char *dom, int policy, int would_rpt,
+			  const char *detail);
+/* The next hop accepted a recipient (outbound). */
+void session_outcome_rcpt(struct session *s, const char *addr);
+/* The gateway refused a recipient of dom, or (dom NULL) the session before any recipient. */
+void session_outcome_refused(struct session *s, const char *dom, int rpt, int policy,
+			     const char *detail);
+/* The reply to the end of data. */
+void session_outcome_message(struct session *s, int code);
+/* The transaction ended without one (RSET), or the session ends. */
+void session_outcome_txn_end(struct session *s);
+void session_outcome_end(struct session *s);
 
 /* session_trace.c: the inbound Received header */
 int session_trace_header(struct session *s, char *buf, size_t len);

@@ -12,6 +12,7 @@
 #include "ktls/endpoint.h"
 #include "lib/log.h"
 #include "daemon/events.h"
+#include "report/outcome.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +29,7 @@
  */
 void session_txn_reset(struct session *s)
 {
+	session_outcome_txn_end(s); /* after a message: published already, nothing left */
 	s->in_txn = false;
 	s->queue_id[0] = s->mail_from[0] = s->first_rcpt[0] = '\0';
 	s->nrcpt = s->nrcpt_ok = 0;
@@ -103,12 +105,17 @@ static bool sender_refused(const struct session *s)
 	       (s->sender_must_tls || s->sender_domain_must_tls);
 }
 
-static void refuse_sender(struct session *s, enum smtp_verb verb)
+/* dom: the sender's domain (at MAIL) */
+static void refuse_sender(struct session *s, enum smtp_verb verb, const char *dom)
 {
 	char reply[300];
 
 	atomic_fetch_add(&s->host->gw->ctr.sender_tls_refused, 1);
 	snprintf(reply, sizeof(reply), "%s\r\n", s->host->gw->cfg.inbound_require_tls_reply);
+	/* once per transaction: at its MAIL (the RCPTs and DATA after it are the same refusal) */
+	if (verb == SMTP_MAIL)
+		session_outcome_refused(s, dom, POLICY_RPT_STARTTLS_NOT_SUPPORTED,
+					REPORT_POLICY_TABLE, "sender must use TLS");
 	log_info("session=%s client=%s %s refused: TLS required from this sender (rule=%u key=%s)",
 		 s->ids, s->client_txt, smtp_verb_name(verb), s->in_match.rule->id,
 		 s->in_match.rule->key ? s->in_match.rule->key : "default");
@@ -238,7 +245,9 @@ static void cmd_mail(struct session *s, const char *line, size_t len, const stru
 		}
 	}
 	if (sender_refused(s)) {
-		refuse_sender(s, SMTP_MAIL);
+		const char *at = strrchr(addr, '@');
+
+		refuse_sender(s, SMTP_MAIL, at ? at + 1 : "");
 		return;
 	}
 	snprintf(s->mail_from, sizeof(s->mail_from), "%s", addr);
@@ -310,7 +319,7 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 		return;
 	}
 	if (sender_refused(s)) {
-		refuse_sender(s, SMTP_RCPT);
+		refuse_sender(s, SMTP_RCPT, NULL);
 		return;
 	}
 	s->nrcpt++;
@@ -331,6 +340,7 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 			log_info("session=%s rcpt=<%s> refused: rule=%u key=%s level=defer (the "
 				 "entry is refused or needs DANE)", s->ids, addr, ck.m.rule->id,
 				 ck.m.rule->key);
+			session_outcome_refused(s, ck.dom, -1, REPORT_POLICY_TABLE, "level=defer");
 			snprintf(reply, sizeof(reply), "450 4.7.5 TLS policy for %s cannot be "
 				 "honoured\r\n", ck.dom);
 			local_reply(s, SMTP_RCPT, reply);
@@ -343,11 +353,14 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 		struct tls_domain_check ck = { .s = s };
 
 		if (smtp_addr_route_domains(addr, domain_requires_tls, &ck) <= 0 && ck.mon.rule &&
-		    !s->rcpt_would_refuse)
+		    !s->rcpt_would_refuse) {
 			(void)session_would_refuse(s, ck.mon.rule, true, "rcpt=<%s> 450 4.7.4 TLS "
 						   "required for %s (the session to %s is plaintext)",
 						   addr, ck.mon_dom, s->dest_txt);
-		else if (ck.m.rule) {
+			session_outcome_dest(s, ck.mon_dom, REPORT_POLICY_TABLE,
+					     POLICY_RPT_STARTTLS_NOT_SUPPORTED,
+					     "monitor: TLS required, the leg is plaintext");
+		} else if (ck.m.rule) {
 			const struct policy_match m = ck.m;
 			const char *dom = ck.dom;
 			char reply[400];
@@ -357,6 +370,8 @@ static void cmd_rcpt(struct session *s, const char *line, size_t len, const stru
 				 "but the session to %s is plaintext",
 				 s->ids, addr, m.rule->id, m.rule->key, policy_level_name(m.rule->level),
 				 s->dest_txt);
+			session_outcome_refused(s, dom, POLICY_RPT_STARTTLS_NOT_SUPPORTED,
+						REPORT_POLICY_TABLE, "TLS required, the leg is plaintext");
 			snprintf(reply, sizeof(reply), "450 4.7.4 TLS required for %s\r\n", dom);
 			local_reply(s, SMTP_RCPT, reply);
 			return;
@@ -535,7 +550,7 @@ static void command(struct session *s, const char *line, size_t len)
 		break;
 	case SMTP_DATA:
 		if (sender_refused(s)) {
-			refuse_sender(s, SMTP_DATA);
+			refuse_sender(s, SMTP_DATA, NULL);
 			break;
 		}
 		if (no_recipients(s, SMTP_DATA))
@@ -593,7 +608,7 @@ static bool bdat_command(struct session *s, const char *line, size_t len)
 		return true;
 	}
 	if (sender_refused(s)) {
-		refuse_sender(s, SMTP_BDAT);
+		refuse_sender(s, SMTP_BDAT, NULL);
 		s->state = ST_BDAT_DISCARD;
 		return true;
 	}
@@ -712,6 +727,7 @@ static void log_message(struct session *s, int code, const char *reply, size_t l
 	atomic_fetch_add(code / 100 == 2 ? &g->ctr.messages_ok : &g->ctr.messages_failed, 1);
 	if (code / 100 == 2)
 		s->messages++;
+	session_outcome_message(s, code);
 	log_info("session=%s msg=%s role=%s client=%s dest=%s from=<%s> nrcpt=%u size=%llu "
 		 "body=%s tls=\"%s\" ktls=\"%s\"%s%s%s reply=\"%.*s\"",
 		 s->ids, s->queue_id, s->role == ROLE_OUTBOUND ? "outbound" : "inbound",
@@ -809,6 +825,7 @@ static bool one_reply(struct session *s)
 	if ((p->flags & PF_MAIL) && code / 100 == 2)
 		s->in_txn = true;
 	if ((p->flags & PF_RCPT) && code / 100 == 2) {
+		session_outcome_rcpt(s, p->arg);
 		if (!s->nrcpt_ok && p->arg)
 			snprintf(s->first_rcpt, sizeof(s->first_rcpt), "%s", p->arg);
 		s->nrcpt_ok++;

@@ -12,6 +12,7 @@
 #include "ktls/endpoint.h"
 #include "lib/log.h"
 #include "lib/sockutil.h"
+#include "report/outcome.h"
 #include "daemon/events.h"
 
 #include <arpa/inet.h>
@@ -126,6 +127,7 @@ int session_up_connect(struct session *s)
 		char reply[400];
 
 		atomic_fetch_add(&s->host->gw->ctr.tls_required_refused, 1);
+		session_outcome_refused(s, NULL, -1, REPORT_POLICY_TABLE, "level=defer");
 		snprintf(reply, sizeof(reply), "421 4.7.5 TLS policy for %s cannot be honoured "
 			 "(policy rule %u)\r\n", s->dest_txt, s->out_match.rule->id);
 		session_fail(s, reply, "policy-defer rule=%u key=%s: the entry is refused or needs "
@@ -203,6 +205,8 @@ static bool refuse_no_tls(struct session *s, const char *why)
 		return false;
 	}
 	atomic_fetch_add(&g->ctr.tls_required_refused, 1);
+	session_outcome_refused(s, NULL, POLICY_RPT_STARTTLS_NOT_SUPPORTED, REPORT_POLICY_TABLE,
+				why);
 	snprintf(reply, sizeof(reply), "421 4.7.4 TLS is required, but %s\r\n", why);
 	session_fail(s, reply, "tls-required level=%s rule=%u: %s", policy_level_name(s->level),
 		     s->out_match.rule ? s->out_match.rule->id : 0, why);
@@ -357,6 +361,8 @@ static bool handshake_failed(struct session *s, int rc)
 	{
 		char reply[700];
 
+		session_outcome_refused(s, NULL, POLICY_RPT_VALIDATION_FAILURE, REPORT_POLICY_TABLE,
+					why);
 		snprintf(reply, sizeof(reply),
 			 "421 4.7.5 Cannot start TLS: handshake failure with host %s\r\n",
 			 s->dest_txt);
@@ -375,6 +381,8 @@ static bool handshake_done(struct session *s)
 
 	s->up_tls_ready = true;
 	tls_client_summary(ssl, s->up.tls_summary, sizeof(s->up.tls_summary));
+	/* what a verify rule would say of this peer, whatever this session's level */
+	s->up_cert = (uint8_t)tls_client_cert_status(ssl, s->mx_host);
 	rc = tls_client_check(ssl, &s->tlsp, &s->up.trust, why, sizeof(why));
 	if (rc && session_would_refuse(s, s->out_match.rule, false, "421 4.7.5 Server certificate "
 				       "not verified: host %s (%s)", s->dest_txt, why)) {
@@ -385,6 +393,15 @@ static bool handshake_done(struct session *s)
 		char reply[640];
 
 		atomic_fetch_add(&g->ctr.verify_failed, 1);
+		session_outcome_refused(s, NULL,
+					s->up_cert == REPORT_CERT_EXPIRED
+						? POLICY_RPT_CERTIFICATE_EXPIRED
+					: s->up_cert == REPORT_CERT_NAME_MISMATCH
+						? POLICY_RPT_CERTIFICATE_HOST_MISMATCH
+					: s->up_cert == REPORT_CERT_VERIFIED || s->up_cert == REPORT_CERT_NO_NAME
+						? POLICY_RPT_VALIDATION_FAILURE
+						: POLICY_RPT_CERTIFICATE_NOT_TRUSTED,
+					REPORT_POLICY_TABLE, why);
 		snprintf(reply, sizeof(reply), "421 4.7.5 Server certificate not verified: host %s\r\n",
 			 s->dest_txt);
 		session_fail(s, reply, "tls-verify-failed level=%s dest=%s %s: %s",

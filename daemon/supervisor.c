@@ -9,6 +9,7 @@
 #include "control/runfile.h"
 #include "control/server.h"
 #include "daemon/events.h"
+#include "daemon/posture_sink.h"
 #include "daemon/privdrop.h"
 #include "daemon/sts_fetch.h"
 #include "daemon/tlsrpt.h"
@@ -294,6 +295,9 @@ int supervisor_run(struct gateway *g)
 	 * after the drop, before the workers that look policies up */
 	open_sts(&sv);
 	open_tlsrpt(&sv);
+	/* the posture files are the user's too; its sink must be there before any outcome.  Mail
+	 * is relayed without it when the directory cannot be used (logged). */
+	posture_sink_open(g, sv.loop, &sv.posture);
 	for (unsigned int i = 0; i < sv.nworkers; i++) {
 		rc = worker_start(sv.workers[i]);
 		if (rc) {
@@ -350,6 +354,7 @@ out:
 	g->tlsrpt = NULL;
 	sts_fetch_free(g->sts);
 	g->sts = NULL;
+	posture_sink_close(sv.posture); /* after the drain: the last outcomes are in the file */
 	if (sv.sig_ev.fd >= 0)
 		close(sv.sig_ev.fd);
 	loop_free(sv.loop);

@@ -14,6 +14,7 @@ struct worker;
 struct control_server;
 struct tg_bpf;
 struct policy_resolver;
+struct posture_sink;
 
 struct supervisor {
 	struct gateway *g;
@@ -25,6 +26,7 @@ struct supervisor {
 	struct control_server *ctl;
 	struct tg_bpf *bpf;
 	struct policy_resolver *resolver;
+	struct posture_sink *posture;	/* daemon/posture_sink.h; NULL: not recorded */
 	uint64_t sessions_total_base;
 	bool stop;
 	bool stopped;		/* SIGTERM seen: draining */

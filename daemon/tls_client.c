@@ -2,6 +2,7 @@
 #include "daemon/tls_client.h"
 #include "ktls/dane.h"
 #include "ktls/endpoint.h"
+#include "report/outcome.h"
 
 #include <errno.h>
 #include <openssl/err.h>
@@ -291,6 +292,34 @@ int tls_client_check(SSL *ssl, const struct tls_client_params *p, enum tls_trust
 	default:
 		return 0;
 	}
+}
+
+int tls_client_cert_status(SSL *ssl, const char *mx_host)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+
+	if (!cert)
+		return REPORT_CERT_NONE;
+	switch (SSL_get_verify_result(ssl)) {
+	case X509_V_OK:
+		break;
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+		/* the names of a verify/secure rule were checked (the chain was fine) */
+		return REPORT_CERT_NAME_MISMATCH;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return REPORT_CERT_EXPIRED;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		return REPORT_CERT_SELF_SIGNED;
+	default:
+		return REPORT_CERT_UNTRUSTED;
+	}
+	if (!mx_host || !*mx_host)
+		return REPORT_CERT_NO_NAME;
+	/* as a verify rule's default match=hostname checks it (tls_client_ssl_new) */
+	return X509_check_host(cert, mx_host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1
+		       ? REPORT_CERT_VERIFIED
+		       : REPORT_CERT_NAME_MISMATCH;
 }
 
 const char *tls_client_trust_name(enum tls_trust t)

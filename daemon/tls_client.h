@@ -45,6 +45,13 @@ int tls_client_check(SSL *ssl, const struct tls_client_params *p, enum tls_trust
 
 const char *tls_client_trust_name(enum tls_trust t);
 
+/*
+ * The peer's certificate as a verify-level check would judge it, whatever level the session
+ * applies (report/outcome.h's enum report_cert): the chain's verification result, and the
+ * name check against mx_host when it is known.
+ */
+int tls_client_cert_status(SSL *ssl, const char *mx_host);
+
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" (Postfix's wording). */
 void tls_client_summary(const SSL *ssl, char *buf, size_t len);
 

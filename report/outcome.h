@@ -71,6 +71,8 @@ struct report_outcome {
 	uint8_t policy;			/* enum report_policy */
 	int8_t rpt_result;		/* enum policy_rpt_result of a failure, -1 none */
 	uint8_t ktls_tx, ktls_rx;	/* enum report_ktls */
+	bool new_session;		/* the session's first outcome for this domain: its
+					 * session facts (STARTTLS, TLS, certificate, kTLS) count */
 	bool starttls_offered;		/* the peer offered STARTTLS (outbound) / was offered it */
 	bool tls;			/* the leg was TLS */
 	uint8_t level;			/* enum policy_level the session applied */
