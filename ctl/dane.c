@@ -21,11 +21,11 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "ctl/conf.h"
 #include "ctl/dane_probe.h"
 #include "ctl/print.h"
 #include "policy/dane.h"
 
-#define DANE_CONFIG "/etc/tlsgate/tlsgate.conf"
 #define DANE_TIMEOUT_MS 20000
 #define EXIT_DEFER 3
 
@@ -77,76 +77,15 @@ struct check {
 
 /* ---- the daemon's configuration: the two keys this command needs -------------------------- */
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
-/*
- * tlsgate.conf's syntax (daemon/config.c: `key = value`, '#' comments, a line starting with
- * white space continues the previous one).  ctl/ may not include daemon/, and the daemon's
- * reader would refuse keys it does not know yet (dane_trust_anchor), so the two values are
- * picked out here.  A missing default file is no error; a named one is.
- */
+/* dane_trust_anchor and dns_server from tlsgate.conf (ctl/conf.h). */
 static int read_config(struct check *k)
 {
-	const char *file = k->config ? k->config : DANE_CONFIG;
-	char *line = NULL, **cur = NULL;
-	size_t cap = 0;
-	FILE *f = fopen(file, "re");
-	int rc = 0;
+	static const char *const keys[] = { "dane_trust_anchor", "dns_server", NULL };
+	char *values[2] = { NULL, NULL };
+	int rc = ctl_conf_read(k->config, keys, values);
 
-	if (!f) {
-		if (!k->config && errno == ENOENT)
-			return 0;
-		return ctl_fail(file, -errno, NULL);
-	}
-	while (getline(&line, &cap, f) >= 0) {
-		char *t, *eq, **dst;
-
-		line[strcspn(line, "\r\n")] = '\0';
-		t = trim(line);
-		if (!*t || *t == '#')
-			continue;
-		if (isspace((unsigned char)line[0]) && cur && *cur) {
-			char *n = NULL;
-
-			if (asprintf(&n, "%s %s", *cur, t) < 0) {
-				rc = ctl_fail(file, -ENOMEM, NULL);
-				break;
-			}
-			free(*cur);
-			*cur = n;
-			continue;
-		}
-		cur = NULL;
-		eq = strchr(t, '=');
-		if (!eq)
-			continue; /* the daemon reports it; not our business here */
-		*eq = '\0';
-		t = trim(t);
-		dst = !strcmp(t, "dane_trust_anchor") ? &k->conf_ta
-		      : !strcmp(t, "dns_server")      ? &k->conf_dns
-						      : NULL;
-		if (!dst)
-			continue;
-		free(*dst);
-		*dst = strdup(trim(eq + 1));
-		if (!*dst) {
-			rc = ctl_fail(file, -ENOMEM, NULL);
-			break;
-		}
-		cur = dst;
-	}
-	free(line);
-	fclose(f);
+	k->conf_ta = values[0];
+	k->conf_dns = values[1];
 	return rc;
 }
 
