@@ -48,32 +48,32 @@ static void text_trust_cert(FILE *out, const struct received_hop *h)
 
 static void text_tls(FILE *out, const struct received_hop *h)
 {
+	/* what the sender's servers wrote is not a fact: say so where the answer is */
+	const char *label = h->trust == RECEIVED_TRUST_CLAIM ? "Encrypted (the sender's claim)"
+							     : "Encrypted";
 	char words[48];
 
 	if (h->local == RECEIVED_LOCAL_PROTOCOL && !strcasecmp(h->protocol, "mapi") &&
 	    h->tls != RECEIVED_TLS_YES) {
-		fputs("  Encrypted: not recorded - Outlook's own connection (Exchange Online takes "
-		      "it only over HTTPS); it does not count in the verdict.\n",
-		      out);
+		fprintf(out, "  %s: not recorded - Outlook's own connection (Exchange Online takes "
+		      "it only over HTTPS); it does not count in the verdict.\n", label);
 		return;
 	}
 	if (h->local == RECEIVED_LOCAL_INTERNAL && h->tls == RECEIVED_TLS_NO) {
-		fputs("  Encrypted: no - inside your organisation's network; it does not count in "
-		      "the verdict.\n",
-		      out);
+		fprintf(out, "  %s: no - inside your organisation's network; it does not count in "
+		      "the verdict.\n", label);
 		return;
 	}
 	if (h->local != RECEIVED_LOCAL_NO && h->local != RECEIVED_LOCAL_INTERNAL &&
 	    h->tls != RECEIVED_TLS_YES) {
-		fputs("  Encrypted: not needed - the message did not cross a network between "
-		      "servers.\n",
-		      out);
+		fprintf(out, "  %s: not needed - the message did not cross a network between "
+		      "servers.\n", label);
 		return;
 	}
 	switch (h->tls) {
 	case RECEIVED_TLS_YES:
 		if (!h->tls_version[0]) {
-			fputs("  Encrypted: yes (", out);
+			fprintf(out, "  %s: yes (", label);
 			if (h->cipher[0])
 				fprintf(out, "cipher %s; ", h->cipher);
 			fputs("the server did not record which TLS version).\n", out);
@@ -81,9 +81,9 @@ static void text_tls(FILE *out, const struct received_hop *h)
 		}
 		received_tls_words(h, words, sizeof(words));
 		if (received_tls_outdated(h))
-			fprintf(out, "  Encrypted: yes, but with %s, an outdated version", words);
+			fprintf(out, "  %s: yes, but with %s, an outdated version", label, words);
 		else
-			fprintf(out, "  Encrypted: yes, with %s", words);
+			fprintf(out, "  %s: yes, with %s", label, words);
 		if (h->cipher[0] && h->bits)
 			fprintf(out, " (cipher %s, %u-bit)", h->cipher, h->bits);
 		else if (h->cipher[0])
@@ -91,12 +91,11 @@ static void text_tls(FILE *out, const struct received_hop *h)
 		fputs(".\n", out);
 		return;
 	case RECEIVED_TLS_NO:
-		fputs("  Encrypted: NO - anyone on the network path could read this hop.\n", out);
+		fprintf(out, "  %s: NO - anyone on the network path could read this hop.\n", label);
 		return;
 	default:
-		fputs("  Encrypted: not recorded - this server did not write down whether the "
-		      "connection was encrypted.\n",
-		      out);
+		fprintf(out, "  %s: not recorded - this server did not write down whether the "
+		      "connection was encrypted.\n", label);
 	}
 }
 

@@ -78,8 +78,8 @@ static bool body_copy(struct session *s, size_t max)
 	return progress;
 }
 
-/* Enough of a line to know its field name: the longest we look for is 29 bytes. */
-#define HDR_PEEK 40
+/* Enough of a line to know whether it starts a field (RFC 5322's line limit). */
+#define HDR_PEEK 998
 
 /* A line of a field of ours: a sender's copy is removed, or anyone could claim TLS. */
 static bool ours(const char *p, size_t n)
@@ -150,8 +150,10 @@ static bool header_step(struct session *s)
 				progress = true;
 				continue;
 			}
-			if (p[0] == '\n' || (p[0] == '\r' && n > 1 && p[1] == '\n') || p[0] == '.') {
-				/* the empty line (or the end mark): headers are over */
+			if (p[0] == '\n' || (p[0] == '\r' && n > 1 && p[1] == '\n') || p[0] == '.' ||
+			    (p[0] != ' ' && p[0] != '\t' && !received_field_line(p, nl ? (size_t)(nl - p) : n))) {
+				/* the empty line, the end mark, or a line that is no field (the body
+				 * starts there, as explain reads it): headers are over */
 				progress |= header_end(s);
 				break;
 			}

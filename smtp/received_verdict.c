@@ -36,6 +36,11 @@ void received_walk_hop(struct received_walk *w, struct received_hop *h, bool wri
 		return;
 	}
 	h->trust = RECEIVED_TRUST_OWN;
+	/* "from X by X" names X by the sender's HELO: with an address that is not ours it is
+	 * a transfer from outside, whatever the sender called itself */
+	if (h->local == RECEIVED_LOCAL_SAME_HOST && h->from_addr[0] &&
+	    !(w->own && received_own_sender(w->own, h)))
+		h->local = RECEIVED_LOCAL_NO;
 	if (h->local != RECEIVED_LOCAL_NO) {
 		/* a step inside one server: the header below is that server's too */
 		w->trusted = true;
@@ -248,6 +253,19 @@ bool received_field_is(const char *p, size_t n, const char *name)
 		return false;
 	for (i = nl; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
 		;
+	return i < n && p[i] == ':';
+}
+
+bool received_field_line(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] > 32 && p[i] < 127 && p[i] != ':')
+		i++;
+	if (!i)
+		return false;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
 	return i < n && p[i] == ':';
 }
 

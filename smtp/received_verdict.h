@@ -92,6 +92,12 @@ int received_verdict_header(const struct received_verdict *v, char *buf, size_t 
 
 /* The line at p (n bytes available) starts field `name` ("Received" matches "received :"). */
 bool received_field_is(const char *p, size_t n, const char *name);
+/*
+ * The line at p (n bytes available, up to its end or at least 998) starts a field: a name of
+ * printable characters but ':', white space, ':' -- as received_chain_parse() reads a header
+ * section, where any other line starts the body.
+ */
+bool received_field_line(const char *p, size_t n);
 
 /*
  * A header section judged as it streams by: the caller says where each field starts and
