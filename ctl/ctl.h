@@ -15,6 +15,7 @@
  *   dane.c     dane check: the DANE lookup and verdict for a domain, offline (no daemon);
  *              dane_probe.c its --connect (STARTTLS with ktls/dane.c's SSL, QUIT before MAIL)
  *   explain.c + received_explain.c  `explain message.eml`: was each hop encrypted?
+ *              received_html.c its --html picture; conf.c keys of tlsgate.conf (explain, dane)
  * ctl/ talks to the daemon only through control/ (the wire protocol and its client); `dane
  * check` reads policy/dane.h and ktls/dane.h, never daemon/.
  */

@@ -77,8 +77,8 @@ static void svg_lock(FILE *out, const char *cls, int x, int y)
 		fprintf(out, "<path class=\"shackle\" d=\"M%d %d v-8 a8 8 0 0 1 16 0 v8\"/>", x - 8,
 			y - 2);
 	} else if (!strcmp(cls, "open")) {
-		fprintf(out, "<path class=\"shackle\" d=\"M%d %d v-8 a8 8 0 0 1 16 0 v-3\"/>", x - 8,
-			y - 10);
+		fprintf(out, "<path class=\"shackle\" d=\"M%d %d v-8 a8 8 0 0 1 16 0 v-3\"/>",
+			x - 8, y - 10);
 	} else {
 		fprintf(out, "<text class=\"q\" x=\"%d\" y=\"%d\">%s</text>", x, y + 7,
 			!strcmp(cls, "inside") ? "&#8962;" : "?");
@@ -94,15 +94,18 @@ static void why(FILE *out, const struct received_hop *h)
 
 	if (h->local == RECEIVED_LOCAL_PROTOCOL && !strcasecmp(h->protocol, "mapi")) {
 		fputs("The sender's mail program (Outlook) handed the message over (MAPI): a "
-		      "submission, not a transfer between servers.", out);
+		      "submission, not a transfer between servers.",
+		      out);
 		return;
 	}
 	if (h->local == RECEIVED_LOCAL_INTERNAL)
 		fputs("A transfer between two of your own servers, inside your organisation; it "
-		      "does not count in the verdict. ", out);
+		      "does not count in the verdict. ",
+		      out);
 	else if (h->local != RECEIVED_LOCAL_NO && h->tls != RECEIVED_TLS_YES) {
 		fputs("A step inside one mail system: the message did not cross a network between "
-		      "servers.", out);
+		      "servers.",
+		      out);
 		return;
 	}
 	switch (h->tls) {
@@ -111,7 +114,8 @@ static void why(FILE *out, const struct received_hop *h)
 			fputs("Encrypted with ", out);
 			esc(out, received_tls_words(h, words, sizeof(words)));
 			if (received_tls_outdated(h))
-				fputs(", an outdated version that is no longer considered safe", out);
+				fputs(", an outdated version that is no longer considered safe",
+				      out);
 		} else {
 			fputs("Encrypted (the server did not record which TLS version)", out);
 		}
@@ -143,19 +147,24 @@ static void html_hop(FILE *out, const struct received_hop *h, size_t k)
 {
 	const char *cls = state_class(h);
 
-	fprintf(out, "<section class=\"hop %s\" data-hop=\"%zu\" data-encrypted=\"%s\" "
-		     "data-counted=\"%s\" data-recorded-by=\"%s\">\n",
-		cls, k, received_tls_state_name(h->tls),
-		h->local == RECEIVED_LOCAL_NO ? "yes" : "no",
+	/* a claim is drawn faded and dashed: it must not look like a hop the organisation saw */
+	fprintf(out,
+		"<section class=\"hop %s%s\" data-hop=\"%zu\" data-encrypted=\"%s\" "
+		"data-counted=\"%s\" data-recorded-by=\"%s\">\n",
+		cls, h->trust == RECEIVED_TRUST_CLAIM ? " claimed" : "", k,
+		received_tls_state_name(h->tls), h->local == RECEIVED_LOCAL_NO ? "yes" : "no",
 		received_trust_name(h->trust) ? received_trust_name(h->trust) : "");
-	fprintf(out, "<svg viewBox=\"0 0 640 64\" width=\"640\" height=\"64\" role=\"img\" "
-		     "aria-label=\"hop %zu: %s\">", k, cls);
+	fprintf(out,
+		"<svg viewBox=\"0 0 640 64\" width=\"640\" height=\"64\" role=\"img\" "
+		"aria-label=\"hop %zu: %s\">",
+		k, cls);
 	fputs("<rect class=\"box\" x=\"2\" y=\"12\" width=\"236\" height=\"40\" rx=\"6\"/>", out);
 	fputs("<text class=\"name\" x=\"120\" y=\"37\">", out);
 	esc_box(out, h->local == RECEIVED_LOCAL_NO_FROM ? "(not named)" : received_sender_name(h));
 	fputs("</text>", out);
 	fputs("<line class=\"arrow\" x1=\"240\" y1=\"32\" x2=\"392\" y2=\"32\"/>"
-	      "<path class=\"head\" d=\"M392 24 L402 32 L392 40 Z\"/>", out);
+	      "<path class=\"head\" d=\"M392 24 L402 32 L392 40 Z\"/>",
+	      out);
 	svg_lock(out, cls, 320, 32);
 	fputs("<rect class=\"box\" x=\"402\" y=\"12\" width=\"236\" height=\"40\" rx=\"6\"/>", out);
 	fputs("<text class=\"name\" x=\"520\" y=\"37\">", out);
@@ -178,11 +187,13 @@ static void html_hop(FILE *out, const struct received_hop *h, size_t k)
 	why(out, h);
 	fputs("</p>\n", out);
 	if (h->first_receipt)
-		fputs("<p class=\"mark\">This is where your organisation received the message.</p>\n",
+		fputs("<p class=\"mark\">This is where your organisation received the "
+		      "message.</p>\n",
 		      out);
 	if (h->trust == RECEIVED_TRUST_CLAIM)
 		fputs("<p class=\"claim\">Recorded by a server outside your organisation: the "
-		      "sender's claim, not a fact.</p>\n", out);
+		      "sender's claim, not a fact.</p>\n",
+		      out);
 	fputs("</section>\n", out);
 }
 
@@ -211,18 +222,22 @@ int received_explain_html(FILE *out, const struct received_chain *c)
 	      ".q{font-size:22px;text-anchor:middle;fill:#8a7a20;font-weight:bold}\n"
 	      ".inside .q{fill:#667}\n"
 	      ".claim{color:#8a5a00;font-size:.9em}.mark{font-weight:bold}\n"
+	      ".claimed svg{opacity:.5}.claimed .box,.claimed .arrow{stroke-dasharray:5 4}\n"
 	      ".why{margin:.2em 0}.who{margin:.2em 0}\n"
-	      "</style>\n</head>\n<body>\n<h1>How this message travelled</h1>\n", out);
+	      "</style>\n</head>\n<body>\n<h1>How this message travelled</h1>\n",
+	      out);
 	fprintf(out, "<p class=\"verdict %s\" id=\"verdict\">", tone);
 	esc(out, line);
 	fputs("</p>\n", out);
 	if (!c->n)
 		fputs("<p>This message has no Received: headers; no server recorded handling "
-		      "it.</p>\n", out);
+		      "it.</p>\n",
+		      out);
 	else
-		fprintf(out, "<p>%zu recorded step%s, oldest first. A closed lock: the hop was "
-			     "encrypted; an open lock: it was not; a question mark: the server did "
-			     "not record it.</p>\n",
+		fprintf(out,
+			"<p>%zu recorded step%s, oldest first. A closed lock: the hop was "
+			"encrypted; an open lock: it was not; a question mark: the server did "
+			"not record it.</p>\n",
 			c->n, c->n == 1 ? "" : "s");
 	if (c->truncated)
 		fprintf(out, "<p>Only the newest %d Received: headers were read.</p>\n",

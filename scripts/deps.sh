@@ -27,6 +27,11 @@ PKGS="$PKGS dns-root-data ldnsutils unbound"
 # (postfix-mta-sts-resolver).  Its only recommend, python3-uvloop, is left out: only the daemon
 # (mta-sts-daemon) uses it, mta-sts-query runs on asyncio's own loop.
 PKGS="$PKGS postfix-mta-sts-resolver"
+# `tlsgatectl explain --html` is checked in a real browser: headless Chromium renders the page
+# (--dump-dom, --screenshot; tests/e2e/test_explain_html.sh).  Headless needs no X server; of its
+# recommends only a font is wanted for the screenshot (chromium-sandbox: the test runs it with
+# --no-sandbox as root; upower, notification daemons, libu2f: not for a headless page).
+PKGS="$PKGS chromium fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do

@@ -47,15 +47,15 @@ static bool name_char(char c)
 
 int received_own_add(struct received_own *o, const char *item)
 {
-	struct received_own_entry e = { 0 };
+	struct received_own_entry e = {0};
 	size_t n = strlen(item);
 
 	if (!n)
 		return -EINVAL;
 	if (o->n >= RECEIVED_OWN_MAX)
 		return -ENOSPC;
-	if (isxdigit((unsigned char)item[0]) && (strchr(item, ':') || strchr(item, '/') ||
-						 strspn(item, "0123456789.") == n)) {
+	if (isxdigit((unsigned char)item[0]) &&
+	    (strchr(item, ':') || strchr(item, '/') || strspn(item, "0123456789.") == n)) {
 		if (parse_prefix(item, &e))
 			return -EINVAL;
 	} else {

@@ -23,11 +23,11 @@
 #define RECEIVED_OWN_NAME 128
 
 struct received_own_entry {
-	bool is_prefix;		/* an address prefix, else a name */
-	int family;		/* AF_INET or AF_INET6 */
+	bool is_prefix; /* an address prefix, else a name */
+	int family;	/* AF_INET or AF_INET6 */
 	uint8_t addr[16];
 	uint8_t len;
-	char name[RECEIVED_OWN_NAME];	/* lower case; ".example.org" for a domain */
+	char name[RECEIVED_OWN_NAME]; /* lower case; ".example.org" for a domain */
 };
 
 struct received_own {

@@ -166,7 +166,7 @@ static const char *plural(size_t n)
 
 size_t received_verdict_words(const struct received_verdict *v, char *buf, size_t len)
 {
-	struct out o = { buf, len, 0 };
+	struct out o = {buf, len, 0};
 
 	if (!len)
 		return 0;
@@ -180,7 +180,8 @@ size_t received_verdict_words(const struct received_verdict *v, char *buf, size_
 		if (v->plain_claim)
 			put(&o, " (as the sender's servers recorded it)");
 		if (v->plaintext > 1)
-			put(&o, " and on %zu more hop%s", v->plaintext - 1, plural(v->plaintext - 1));
+			put(&o, " and on %zu more hop%s", v->plaintext - 1,
+			    plural(v->plaintext - 1));
 		put(&o, ".");
 		return o.n;
 	}

@@ -42,9 +42,9 @@
  */
 struct received_walk {
 	const struct received_own *own;
-	bool active;	/* trust is judged */
-	bool trusted;	/* the next (older) header is an own server's */
-	bool received;	/* the first receipt is behind */
+	bool active;   /* trust is judged */
+	bool trusted;  /* the next (older) header is an own server's */
+	bool received; /* the first receipt is behind */
 };
 
 void received_walk_init(struct received_walk *w, const struct received_own *own);
@@ -53,14 +53,14 @@ void received_walk_hop(struct received_walk *w, struct received_hop *h, bool wri
 void received_chain_walk(struct received_chain *c, const struct received_own *own);
 
 struct received_verdict {
-	size_t hops;		/* every Received: line */
-	size_t transfers;	/* hops between two servers (not local, not internal) */
-	size_t encrypted;	/* ... that recorded TLS */
-	size_t plaintext;	/* ... that recorded no TLS */
-	size_t unrecorded;	/* ... that did not say */
-	size_t outdated;	/* encrypted with a version older than TLS 1.2 */
-	size_t claims;		/* transfers the sender's servers claim (below the first receipt) */
-	size_t internal;	/* transfers between two own servers */
+	size_t hops;	   /* every Received: line */
+	size_t transfers;  /* hops between two servers (not local, not internal) */
+	size_t encrypted;  /* ... that recorded TLS */
+	size_t plaintext;  /* ... that recorded no TLS */
+	size_t unrecorded; /* ... that did not say */
+	size_t outdated;   /* encrypted with a version older than TLS 1.2 */
+	size_t claims;	   /* transfers the sender's servers claim (below the first receipt) */
+	size_t internal;   /* transfers between two own servers */
 	/* for the sentence: the newest plaintext transfer, the newest outdated one, the newest
 	 * transfer (the last hop) */
 	char plain_from[RECEIVED_NAME_SIZE], plain_to[RECEIVED_NAME_SIZE];
@@ -68,7 +68,7 @@ struct received_verdict {
 	char old_from[RECEIVED_NAME_SIZE], old_to[RECEIVED_NAME_SIZE], old_tls[32];
 	bool have_last;
 	enum received_tls_state last;
-	char last_tls[32];	/* "TLS 1.3"; "" when it did not record the version */
+	char last_tls[32]; /* "TLS 1.3"; "" when it did not record the version */
 };
 
 void received_verdict_init(struct received_verdict *v);

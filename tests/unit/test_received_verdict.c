@@ -61,8 +61,8 @@ static void scan_message(struct received_scan *sc, const char *msg, size_t len, 
 	received_scan_end(sc);
 }
 
-static void words_of_chain(const char *msg, size_t len, const struct received_own *own,
-			   char *out, size_t cap, struct received_verdict *v)
+static void words_of_chain(const char *msg, size_t len, const struct received_own *own, char *out,
+			   size_t cap, struct received_verdict *v)
 {
 	struct received_chain c;
 
@@ -80,7 +80,7 @@ static void test_scan_equals_explain(void **state)
 		"gmail.eml",   "gmail-inbound.eml", "legacy.eml",	 "qmail.mbox",
 		"tlsgate.eml", "m365-internal.eml", "forged-esmtps.eml",
 	};
-	static const size_t pieces[] = { 1, 3, 7, 64, 100000 };
+	static const size_t pieces[] = {1, 3, 7, 64, 100000};
 	struct received_own own;
 	struct received_scan *sc = malloc(sizeof(*sc));
 
@@ -243,7 +243,8 @@ static void test_header_format(void **state)
 	n = received_verdict_header(&v, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal((size_t)n, strlen(buf));
-	assert_true(!strncmp(buf, "X-Tlsgate-Transport-Security: NOT encrypted between\r\n aaa", 57));
+	assert_true(
+		!strncmp(buf, "X-Tlsgate-Transport-Security: NOT encrypted between\r\n aaa", 57));
 	assert_string_equal(buf + n - 2, "\r\n");
 	/* every line ends in CRLF, continuation lines start with a space, none but a word
 	 * longer than the line passes 78 columns */
@@ -253,9 +254,10 @@ static void test_header_format(void **state)
 		assert_null(memchr(l, '\n', (size_t)(e - l)));
 	}
 	/* unfolded, it is the sentence */
-	for (char *f; (f = strstr(buf, "\r\n ")); )
+	for (char *f; (f = strstr(buf, "\r\n "));)
 		memmove(f, f + 2, strlen(f + 2) + 1);
-	assert_non_null(strstr(buf, "(as the sender's servers recorded it) and on 2 more hops.\r\n"));
+	assert_non_null(
+		strstr(buf, "(as the sender's servers recorded it) and on 2 more hops.\r\n"));
 	assert_int_equal(received_verdict_header(&v, buf, 40), -ENOSPC);
 
 	received_verdict_init(&v);
@@ -271,8 +273,8 @@ static void test_field_is(void **state)
 	assert_true(received_field_is("received \t: x", 13, "Received"));
 	assert_false(received_field_is("Received-SPF: x", 15, "Received"));
 	assert_false(received_field_is("Received", 8, "Received"));
-	assert_true(received_field_is("X-TLSGATE-TRANSPORT-SECURITY:", 29,
-				      RECEIVED_VERDICT_HEADER));
+	assert_true(
+		received_field_is("X-TLSGATE-TRANSPORT-SECURITY:", 29, RECEIVED_VERDICT_HEADER));
 	assert_true(received_field_line("Subject : x", 11));
 	assert_false(received_field_line("This line is not a header field", 31));
 	assert_false(received_field_line(": x", 3));
@@ -289,9 +291,11 @@ static void test_huge_chain(void **state)
 	(void)state;
 	assert_non_null(sc);
 	received_scan_init(sc, NULL);
-	received_scan_ours(sc, "Received: from a (a [203.0.113.5]) by gw.example.org (tlsgate) "
-			       "with ESMTPS id Q\r\n\t(using TLSv1.3 with cipher X (256/256 bits)); d\r\n",
-			   120);
+	received_scan_ours(
+		sc,
+		"Received: from a (a [203.0.113.5]) by gw.example.org (tlsgate) "
+		"with ESMTPS id Q\r\n\t(using TLSv1.3 with cipher X (256/256 bits)); d\r\n",
+		120);
 	for (int i = 0; i < 10000; i++) {
 		int n = snprintf(line, sizeof(line),
 				 "Received: from h%d (h%d [198.51.100.1]) by h%d with %s; d\r\n", i,
@@ -318,9 +322,12 @@ static void test_huge_chain(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scan_equals_explain), cmocka_unit_test(test_real_shapes),
-		cmocka_unit_test(test_own_list),	    cmocka_unit_test(test_helo_is_not_trusted),
-		cmocka_unit_test(test_header_format),	    cmocka_unit_test(test_field_is),
+		cmocka_unit_test(test_scan_equals_explain),
+		cmocka_unit_test(test_real_shapes),
+		cmocka_unit_test(test_own_list),
+		cmocka_unit_test(test_helo_is_not_trusted),
+		cmocka_unit_test(test_header_format),
+		cmocka_unit_test(test_field_is),
 		cmocka_unit_test(test_huge_chain),
 	};
 
