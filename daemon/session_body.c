@@ -235,7 +235,11 @@ bool session_body_step(struct session *s)
 {
 	bool progress = header_step(s);
 
-	progress |= body_copy(s, SIZE_MAX);
+	/* Never past a header step that stopped: it may wait for the rest of a line it has not
+	 * judged yet, and copying those bytes would put the judgement in the middle of a line
+	 * (a sender's split "X-Tlsgate-TLS:" passed so, and our header landed mid-line). */
+	if (!s->hdr_phase)
+		progress |= body_copy(s, SIZE_MAX);
 	char *scratch = s->host->scratch;
 
 	/* Zero copy only with nothing queued in between (order is everything), and past the

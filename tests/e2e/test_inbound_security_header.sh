@@ -3,7 +3,7 @@
 # to a real inside Postfix.  The header says in plain words what `tlsgatectl explain` says of the
 # stored message (the same sentence, given the same own servers); a sender's forged copy (folded
 # too) is removed; a sender's Received: chain is judged as the sender's claim, a plaintext hop in
-# it named; a huge chain passes in bounded memory; the body is untouched; CHUNKING is not offered
+# it named; a forged copy split across writes is caught; a huge chain passes in bounded memory; the body is untouched; CHUNKING is not offered
 # while the header is written (BDAT is refused), and is again without it.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
@@ -139,6 +139,30 @@ hwm1=$(hwm)
 diag "tlsgated peak RSS before/after: $hwm0/$hwm1 kB"
 [ -n "$hwm0" ] && [ $((hwm1 - hwm0)) -lt 4096 ]
 ok $? "a 1 MB header section costs the daemon no memory beyond its buffers (< 4 MiB peak growth)"
+
+# 4b. a forged copy whose name arrives in two pieces is judged whole (the start of a line is
+# never copied before the line is judged)
+ip netns exec "$NS_OUT" "$TG_BIN/tests/e2e/helper_smtp_client" 203.0.113.1 25 \
+	> "$TG_WORK/split.out" <<EOS
+expect 220
+send EHLO client.example.com\r\n
+expect 250
+send MAIL FROM:<sender@example.com>\r\nRCPT TO:<postmaster@example.net>\r\nDATA\r\n
+expect 250
+expect 250
+expect 354
+send Subject: split\r\nX-Tls
+sleep 300
+send gate-Transport-Security: Encrypted on every recorded hop (split forgery).\r\n\r\nbody\r\n.\r\n
+expect 250
+send QUIT\r\n
+expect 221
+EOS
+ok $? "a message with a forged header split across two writes accepted"
+pf_wait_mail inside postmaster@example.net 1 30
+stored=$(pf_mails inside postmaster@example.net | tail -n 1)
+! grep -q "split forgery" "$stored" && [ "$(grep -ci "^$HDR:" "$stored")" = 1 ]
+ok $? "the split forged copy is removed; ours is the only one"
 
 # 5. BDAT: CHUNKING not offered while the header is written; a BDAT is refused, nothing relayed
 ip netns exec "$NS_OUT" "$TG_BIN/tests/e2e/helper_smtp_client" 203.0.113.1 25 \
