@@ -10,6 +10,7 @@ set -u
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/pki.sh"
 . "$(dirname "$0")/../lib/postfix.sh"
+# shellcheck disable=SC2034  # read by tlsgate.sh: the shipped default (the verdict header on)
 TG_INBOUND_DEFAULTS=()
 . "$(dirname "$0")/../lib/tlsgate.sh"
 
