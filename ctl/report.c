@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ctl/conf.h"
 #include "ctl/print.h"
 #include "report/posture.h"
 

@@ -30,6 +30,11 @@ PKGS="$PKGS postfix-mta-sts-resolver"
 # TLS reports: tests/e2e/test_tlsrpt*.sh check them with other implementations (the JSON against
 # the RFC's fields, the DKIM signature with dkimpy)
 PKGS="$PKGS python3-jsonschema python3-dkim"
+# `tlsgatectl explain --html` is checked in a real browser: headless Chromium renders the page
+# (--dump-dom, --screenshot; tests/e2e/test_explain_html.sh).  Headless needs no X server; of its
+# recommends only a font is wanted for the screenshot (chromium-sandbox: the test runs it with
+# --no-sandbox as root; upower, notification daemons, libu2f: not for a headless page).
+PKGS="$PKGS chromium fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do
