@@ -119,6 +119,44 @@ static bool header_end(struct session *s)
 }
 
 /*
+ * Inbound: our Received header opens the message.  A message whose first line starts with a
+ * space or a tab would continue it (RFC 5322 folding): the sender's text would become part of
+ * our header -- a way to forge what the inside reads as our own trace.  Such a line gets a
+ * field name of its own first, which it then continues.  False while the first byte is not
+ * known yet.
+ */
+#define LEAD_FOLD_FIELD "X-Tlsgate-Leading-Fold:"
+
+static bool lead_fold(struct session *s)
+{
+	char c;
+	ssize_t n;
+
+	if (!s->lead_check)
+		return true;
+	if (s->down.in.len) {
+		c = buf_head(&s->down.in)[0];
+	} else {
+		n = ktls_ep_peek(s->down.ep, &c, 1);
+		if (n == -EAGAIN) {
+			s->down.wait |= ktls_ep_events(s->down.ep);
+			return false;
+		}
+		if (n <= 0)
+			return true; /* the body path reports it */
+	}
+	s->lead_check = false;
+	if (c != ' ' && c != '\t')
+		return true;
+	log_info("session=%s client=%s message starts with a folded line: '%s' put before it",
+		 s->ids, s->client_txt, LEAD_FOLD_FIELD);
+	if (session_side_write(&s->up, LEAD_FOLD_FIELD, sizeof(LEAD_FOLD_FIELD) - 1))
+		return true; /* the session failed: the caller sees its state */
+	s->msg_bytes += sizeof(LEAD_FOLD_FIELD) - 1;
+	return true;
+}
+
+/*
  * Inbound with header editing on (session_trace_edits()): line by line through the copy path
  * until the empty line that ends the headers; then the body goes on as usual (zero copy).
  * On the way a sender's X-Tlsgate-TLS: and X-Tlsgate-Transport-Security: lines (and their
@@ -233,7 +271,11 @@ static void body_failed(struct session *s, int err, const char *what)
 
 bool session_body_step(struct session *s)
 {
-	bool progress = header_step(s);
+	bool progress;
+
+	if (!lead_fold(s))
+		return false;
+	progress = header_step(s);
 
 	/* Never past a header step that stopped: it may wait for the rest of a line it has not
 	 * judged yet, and copying those bytes would put the judgement in the middle of a line

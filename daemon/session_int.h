@@ -224,6 +224,8 @@ struct session {
 				 * forged copies, reading the Received: chain */
 	bool hdr_bol;		/* ... at the start of a header line */
 	bool hdr_dropping;	/* ... the current line (and continuations) is being removed */
+	bool lead_check;	/* inbound: our Received header went first; the message's first
+				 * byte is still to be looked at (session_body.c lead_fold) */
 	struct received_scan *scan;	/* ... the chain's verdict so far (inbound_security_header) */
 	unsigned int messages;
 	struct ktls_xfer *xfer;

@@ -852,6 +852,7 @@ static bool one_reply(struct session *s)
 					return true;
 				s->msg_bytes += (uint64_t)n;
 				s->trace_sent = true;
+				s->lead_check = true; /* session_body.c: a first line that would fold */
 				/* our hop is the newest of the chain the verdict judges */
 				if (session_trace_scan_begin(s, hdr, (size_t)n)) {
 					no_trace(s);

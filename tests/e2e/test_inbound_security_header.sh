@@ -201,4 +201,35 @@ pf_wait_mail inside frank@example.net 1 30
 ! grep -qi "^$HDR:" "$(pf_mails inside frank@example.net | tail -n 1)"
 ok $? "... and no verdict header is added"
 
+# 7. a message whose first line starts with a space would continue our Received header (the
+# sender's text read as our trace): it gets a field name of its own; both with the verdict
+# header (gw) and without header editing (gwc)
+for g in "gw 25 erin" "gwc 2525 dave"; do
+	set -- $g
+	ip netns exec "$NS_OUT" "$TG_BIN/tests/e2e/helper_smtp_client" 203.0.113.1 "$2" \
+		> "$TG_WORK/fold.$1.out" <<EOS
+expect 220
+send EHLO client.example.com\r\n
+expect 250
+send MAIL FROM:<sender@example.com>\r\n
+expect 250
+send RCPT TO:<$3@example.net>\r\n
+expect 250
+send DATA\r\n
+expect 354
+send  by trusted.example.net with ESMTPS (TLS 1.3 verified)\r\nSubject: fold\r\n\r\nbody\r\n.\r\n
+expect 250
+send QUIT\r\n
+expect 221
+EOS
+	pf_wait_mail inside "$3@example.net" 1 30
+	f=$(pf_mails inside "$3@example.net" | tail -n 1)
+	# our Received field, unfolded, must not have taken the sender's line
+	awk '/^Received: from client.example.com/ { r = $0; inr = 1; next }
+		inr && /^[ \t]/ { r = r $0; next } inr { print r; exit }' "$f" > "$TG_WORK/ours.$1"
+	! grep -q "trusted.example.net" "$TG_WORK/ours.$1" &&
+		grep -q "^X-Tlsgate-Leading-Fold: by trusted.example.net" "$f"
+	ok $? "$1: a first line that would fold continues a field of its own, not our Received"
+done
+
 tap_done
