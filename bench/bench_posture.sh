@@ -19,6 +19,9 @@
 # round; the spread of those per-round figures, and of the off runs among themselves, says how
 # noisy the machine was.  At the end the recording daemon is stopped and its report must count
 # every message it relayed (the recording was really on).
+# Before that, bench/bench_posture.c: the main loop's longest stall from the file write at the
+# 100 000-domain bound, with the write on the main thread (as before the writer thread) and on
+# the writer thread (now), against the loop's stalls with no write going on.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -33,7 +36,21 @@ SUITE=TLS_AES_128_GCM_SHA256
 SINK_ADDR=203.0.113.25
 LIMIT_PCT=2
 
-make --no-print-directory BUILD="$B" "$B/tlsgatectl" >/dev/null || exit 1
+make --no-print-directory BUILD="$B" "$B/tlsgatectl" "$B/libdaemon.a" >/dev/null || exit 1
+mkdir -p "$B/bench"
+libs=()
+for m in daemon control report policy smtp ktls tgbpf hw tgutil; do
+	[ -e "$B/lib$m.a" ] && libs+=("$B/lib$m.a")
+done
+# shellcheck disable=SC2046 # pkg-config's words
+${CC:-gcc} -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -I"$B/bpf" \
+	bench/bench_posture.c "${libs[@]}" \
+	$(pkg-config --libs openssl libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libbpf) -lunbound \
+	-lpthread -o "$B/bench/bench_posture" || exit 1
+"$B/bench/bench_posture" > "$B/bench/posture_stall.json" || {
+	echo "bench_posture: the stall part failed" >&2
+	exit 1
+}
 . bench/relay_common.sh
 rb_setup posture
 mkdir -p "$res"
@@ -102,6 +119,7 @@ group() { # PER -> {on: [runs], off: [runs]} in round order
 jq -n \
 	--argjson machine "$(rb_machine)" --arg load_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	--argjson g1 "$(group 1)" --argjson g10 "$(group 10)" \
+	--argjson stall "$(cat "$B/bench/posture_stall.json")" \
 	--argjson relayed "$relayed" --argjson recorded "${recorded:-null}" \
 	--argjson rounds "$ROUNDS" --argjson clients "$CLIENTS" --argjson kb "$KB" \
 	--argjson m1 "$MSGS1" --argjson m10 "$MSGS10" --argjson limit "$LIMIT_PCT" \
@@ -136,7 +154,8 @@ def mode(g): [range(0; g.on | length)] as $i |
 	   off: "posture_days=0"},
   per_session_1: mode($g1),
   per_session_10: mode($g10),
-  recorded: {relayed_by_on: $relayed, messages_in_report: $recorded}
+  recorded: {relayed_by_on: $relayed, messages_in_report: $recorded},
+  main_loop_stall: $stall
 } | . + {targets: [
     {target: "posture costs <= \($limit)% msgs/s, 1 msg/session (median of the rounds)",
      value: .per_session_1.cost_msgs_pct, limit: "<= \($limit)",
@@ -168,11 +187,25 @@ row("10 msgs/session"; .per_session_10),
 "",
 "The recording daemon'"'"'s report (`tlsgatectl report -j`, after it stopped) counts \(.recorded.messages_in_report) messages; it relayed \(.recorded.relayed_by_on).",
 "",
+"## The main loop'"'"'s longest stall from the file write",
+"",
+"`bench/bench_posture.c`: a day of \(.main_loop_stall.domains) domains (\(.main_loop_stall.rows) rows, a \(.main_loop_stall.file_bytes / 1e6 | . * 10 | round / 10) MB file), \(.main_loop_stall.changed_per_round) outcomes counted before each of \(.main_loop_stall.rounds) writes; ms, median (lowest-highest):",
+"",
+"| | ms |",
+"|---|---:|",
+"| before: the write on the main loop (posture_store_flush there), the loop stalls for | \(.main_loop_stall.before_stall_ms | "\(.median) (\(.min)-\(.max))") |",
+"| now: handing the write to the writer thread (posture_writer_kick) | \(.main_loop_stall.after_kick_ms | "\(.median) (\(.min)-\(.max))") |",
+"| now: the loop'"'"'s longest gap between two outcomes while the writer thread writes | \(.main_loop_stall.after_stall_ms | "\(.median) (\(.min)-\(.max))") |",
+"| the same loop'"'"'s longest gap with no write going on (the machine'"'"'s noise) | \(.main_loop_stall.idle_stall_ms | "\(.median) (\(.min)-\(.max))") |",
+"| the write on the writer thread (merge and file), for comparison | \(.main_loop_stall.writer_thread_write_ms | "\(.median) (\(.min)-\(.max))") |",
+"",
 "## Targets",
 "",
 "| target | measured | limit | result |",
 "|---|---:|---:|---|",
 (.targets[] | "| \(.target) | \(.value) | \(.limit) | \(if .met then "met" else "**not met**" end) |"),
+"",
+"In words: " + ([["1 message per session", .per_session_1], ["10 messages per session", .per_session_10]] | map(.[0] as $n | .[1] | "\($n): \(if .cost_msgs_pct <= 2 then "the median cost, \(f(.cost_msgs_pct))%, is within 2%" else "the median cost, \(f(.cost_msgs_pct))%, is above 2%" end), and the off runs alone spread over \(f(.off.spread_msgs_pct))% (the per-round costs from \(f(.cost_msgs_pct_range[0]))% to \(f(.cost_msgs_pct_range[1]))%)\(if .off.spread_msgs_pct > 2 then ": this machine'"'"'s noise is larger than the 2% being measured, so this run neither shows the target met nor missed" else "" end)") | join("; ")) + ". The daemon'"'"'s CPU per message (the cost that does not depend on what else the machine runs) moved by \(f(.per_session_1.cost_cpu_pct))% and \(f(.per_session_10.cost_cpu_pct))% (median of the rounds).",
 "",
 "A negative cost means the recording daemon was the faster one in that round: the difference is then below what this machine can resolve. When the spread of the off runs alone is larger than the cost, read the cost as \"within the noise\", not as a measured figure."
 ' "$res/posture.json" > "$res/posture.md" || bail "cannot write $res/posture.md"
