@@ -8,7 +8,10 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -39,9 +42,82 @@ void tls_client_error_text(char *buf, size_t len)
 	}
 }
 
+/*
+ * What every client context gets, the daemon's own and the per-settings ones alike (so a
+ * session's SSL behaves the same whichever it was made from).
+ */
+static int ctx_setup(SSL_CTX *ctx, char *err, size_t errlen)
+{
+	/* Verification is judged after the handshake against the policy, as Postfix does: the
+	 * handshake itself never aborts on an untrusted certificate. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* DANE (ktls/dane.c) needs the context's digest tables; SSLs that do not enable DANE
+	 * themselves are not affected. */
+	if (ktls_dane_ctx_enable(ctx)) {
+		snprintf(err, errlen, "cannot enable DANE on the client TLS context");
+		return -EIO;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				  SSL_MODE_RELEASE_BUFFERS); /* idle sessions keep no record buffers */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	if (ktls_ctx_prepare(ctx, false)) {
+		snprintf(err, errlen, "cannot prepare the client TLS context for kTLS");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Contexts per (protocol bounds, cipher list): OpenSSL 3.0's SSL_set_cipher_list parses the
+ * string and walks the provider's ciphers on every call, so each distinct setting of the policy
+ * gets its own SSL_CTX, made on first use, and a session's SSL_new inherits it.  Keyed by exactly
+ * what tls_client_ssl_new would have set on the SSL, never by rule: two rules with the same
+ * settings share one, different settings never do.  They hang off the daemon's context (ex_data)
+ * and go with it.  Bounded: past CTX_CACHE_MAX settings (many reloads with ever new exclude=
+ * lists) a session is configured on the SSL as before, with the same result.
+ */
+#define CTX_CACHE_MAX 32
+
+struct ctx_entry {
+	int min_version, max_version;	/* the SSL's bounds: the rule's, else the context's */
+	char *list;			/* SSL_CTX_set_cipher_list's string */
+	SSL_CTX *ctx;
+};
+
+struct ctx_cache {
+	pthread_mutex_t lock;		/* workers look up concurrently */
+	size_t n;
+	struct ctx_entry e[CTX_CACHE_MAX];
+};
+
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_idx = -1;
+
+static void cache_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct ctx_cache *c = ptr;
+
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		SSL_CTX_free(c->e[i].ctx);
+		free(c->e[i].list);
+	}
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static void cache_index(void)
+{
+	cache_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, cache_free);
+}
+
 SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	struct ctx_cache *c = NULL;
 	char e[256];
 
 	if (!ctx) {
@@ -55,29 +131,110 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load trust anchors (tls_ca_file=%s tls_ca_path=%s): %s",
 			 cfg->tls_ca_file ? cfg->tls_ca_file : "", cfg->tls_ca_path ? cfg->tls_ca_path : "",
 			 e);
-		SSL_CTX_free(ctx);
-		return NULL;
+		goto fail;
 	}
-	/* Verification is judged after the handshake against the policy, as Postfix does: the
-	 * handshake itself never aborts on an untrusted certificate. */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	/* DANE (ktls/dane.c) needs the context's digest tables; SSLs that do not enable DANE
-	 * themselves are not affected. */
-	if (ktls_dane_ctx_enable(ctx)) {
-		snprintf(err, errlen, "cannot enable DANE on the client TLS context");
-		SSL_CTX_free(ctx);
-		return NULL;
+	if (ctx_setup(ctx, err, errlen))
+		goto fail;
+	pthread_once(&cache_once, cache_index);
+	c = calloc(1, sizeof(*c));
+	if (cache_idx < 0 || !c || pthread_mutex_init(&c->lock, NULL)) {
+		free(c);
+		snprintf(err, errlen, "cannot allocate the client TLS context cache");
+		goto fail;
 	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-				  SSL_MODE_RELEASE_BUFFERS); /* idle sessions keep no record buffers */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-	if (ktls_ctx_prepare(ctx, false)) {
-		snprintf(err, errlen, "cannot prepare the client TLS context for kTLS");
-		SSL_CTX_free(ctx);
-		return NULL;
+	if (!SSL_CTX_set_ex_data(ctx, cache_idx, c)) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		snprintf(err, errlen, "cannot allocate the client TLS context cache");
+		goto fail;
 	}
 	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/*
+ * A context for these settings, derived from base: its trust store (shared, not loaded again),
+ * ctx_setup, then base's options and modes as they are now (tlsgated clears SSL_OP_ENABLE_KTLS
+ * on base for ktls = no before any session), then the bounds and the cipher list.
+ */
+static SSL_CTX *ctx_derive(SSL_CTX *base, int min_version, int max_version, const char *list)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	uint64_t opts = SSL_CTX_get_options(base);
+	char err[128];
+
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set1_cert_store(ctx, SSL_CTX_get_cert_store(base));
+	if (ctx_setup(ctx, err, sizeof(err)))
+		goto fail;
+	SSL_CTX_clear_options(ctx, SSL_CTX_get_options(ctx) & ~opts);
+	SSL_CTX_set_options(ctx, opts);
+	SSL_CTX_set_mode(ctx, SSL_CTX_get_mode(base));
+	if (SSL_CTX_set_min_proto_version(ctx, min_version) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, max_version) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, list) != 1)
+		goto fail;
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/*
+ * The context to make a session's SSL from: *out is the cached one for these settings (made now
+ * if new), or base itself with *out NULL when the cache is full.  -EINVAL: OpenSSL refused the
+ * settings (the cipher list matches nothing); -ENOMEM.
+ */
+static int ctx_for(SSL_CTX *base, int min_version, int max_version, const char *list,
+		   SSL_CTX **out)
+{
+	struct ctx_cache *c = cache_idx >= 0 ? SSL_CTX_get_ex_data(base, cache_idx) : NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (!c)
+		return 0;
+	if (!min_version)
+		min_version = (int)SSL_CTX_get_min_proto_version(base);
+	if (!max_version)
+		max_version = (int)SSL_CTX_get_max_proto_version(base);
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct ctx_entry *e = &c->e[i];
+
+		if (e->min_version == min_version && e->max_version == max_version &&
+		    !strcmp(e->list, list)) {
+			*out = e->ctx;
+			goto out;
+		}
+	}
+	if (c->n < CTX_CACHE_MAX) {
+		struct ctx_entry *e = &c->e[c->n];
+
+		/* Refused settings are not cached: the same session would be refused anyway, and
+		 * what OpenSSL says about them goes to tls_client_ssl_new's error. */
+		e->ctx = ctx_derive(base, min_version, max_version, list);
+		if (!e->ctx) {
+			rc = -EINVAL;
+			goto out;
+		}
+		e->list = strdup(list);
+		if (!e->list) {
+			SSL_CTX_free(e->ctx);
+			rc = -ENOMEM;
+			goto out;
+		}
+		e->min_version = min_version;
+		e->max_version = max_version;
+		c->n++;
+		*out = e->ctx;
+	}
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 static int cipher_list(const struct policy_rule *r, enum policy_level level, char *out,
@@ -164,22 +321,40 @@ int tls_client_ssl_new(SSL_CTX *ctx, const struct tls_client_params *p, SSL **ou
 	const char *sni = r && r->servername ? r->servername
 			  : p->mx_host		   ? p->mx_host
 						   : p->sni_hint;
+	int min_v = r ? r->min_version : 0, max_v = r ? r->max_version : 0;
+	SSL_CTX *derived = NULL;
 	char list[1024];
-	SSL *ssl = SSL_new(ctx);
+	SSL *ssl = NULL;
 	int rc = -EINVAL;
 
+	if (cipher_list(r, p->level, list, sizeof(list)))
+		goto bad_ciphers;
+	rc = ctx_for(ctx, min_v, max_v, list, &derived);
+	if (rc == -EINVAL) {
+		ERR_clear_error(); /* not left for the next SSL_get_error of this thread */
+		goto bad_ciphers;
+	}
+	if (rc) {
+		snprintf(err, errlen, "cannot make a TLS context for ciphers=%s exclude=%s",
+			 r && r->ciphers ? r->ciphers : "medium", r && r->exclude ? r->exclude : "");
+		return rc;
+	}
+	rc = -EINVAL;
+	ssl = SSL_new(derived ? derived : ctx);
 	if (!ssl) {
 		snprintf(err, errlen, "SSL_new failed");
 		return -ENOMEM;
 	}
-	if (r && r->min_version)
-		SSL_set_min_proto_version(ssl, r->min_version);
-	if (r && r->max_version)
-		SSL_set_max_proto_version(ssl, r->max_version);
-	if (cipher_list(r, p->level, list, sizeof(list)) || SSL_set_cipher_list(ssl, list) != 1) {
-		snprintf(err, errlen, "bad cipher settings ciphers=%s exclude=%s",
-			 r && r->ciphers ? r->ciphers : "medium", r && r->exclude ? r->exclude : "");
-		goto fail;
+	if (!derived) {
+		/* the cache is full: the same settings on the SSL itself */
+		if (min_v)
+			SSL_set_min_proto_version(ssl, min_v);
+		if (max_v)
+			SSL_set_max_proto_version(ssl, max_v);
+		if (SSL_set_cipher_list(ssl, list) != 1) {
+			ERR_clear_error();
+			goto bad_ciphers;
+		}
 	}
 	/* servername=hostname means the MX name, as in Postfix */
 	if (r && r->servername && !strcasecmp(r->servername, "hostname"))
@@ -195,6 +370,9 @@ int tls_client_ssl_new(SSL_CTX *ctx, const struct tls_client_params *p, SSL **ou
 	}
 	*out = ssl;
 	return 0;
+bad_ciphers:
+	snprintf(err, errlen, "bad cipher settings ciphers=%s exclude=%s",
+		 r && r->ciphers ? r->ciphers : "medium", r && r->exclude ? r->exclude : "");
 fail:
 	SSL_free(ssl);
 	return rc;

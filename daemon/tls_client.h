@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * tlsgated as STARTTLS client: one SSL_CTX (trust store, kTLS preparation), one SSL per
- * connection configured from the policy rule (protocols, ciphers, SNI, names to verify), and the
- * post-handshake verdict in Postfix's terms: Anonymous, Untrusted, Trusted, Verified.
+ * tlsgated as STARTTLS client: one SSL_CTX (trust store, kTLS preparation) and, made from it on
+ * first use, one per distinct protocol bounds and cipher list of the policy's rules; one SSL per
+ * connection from the context of its rule's settings, given the per-connection rest (SNI, names
+ * to verify); and the post-handshake verdict in Postfix's terms: Anonymous, Untrusted, Trusted,
+ * Verified.
  */
 #ifndef TLSGATE_DAEMON_TLS_CLIENT_H
 #define TLSGATE_DAEMON_TLS_CLIENT_H
@@ -29,9 +31,15 @@ enum tls_trust {
 	TLS_VERIFIED,		/* chain and name (or pinned fingerprint) verified */
 };
 
+/* The daemon's client context.  The per-settings contexts made from it share its trust store,
+ * copy its options (set them before the first session) and are freed with it. */
 SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen);
 
-/* A configured SSL for one connection (not yet bound to a socket).  0 or -errno with err. */
+/*
+ * A configured SSL for one connection (not yet bound to a socket), made from the context for the
+ * rule's protocols and ciphers (SSL_get_SSL_CTX: ctx itself or one derived from it; thread-safe).
+ * 0 or -errno with err.
+ */
 int tls_client_ssl_new(SSL_CTX *ctx, const struct tls_client_params *p, SSL **out, char *err,
 		       size_t errlen);
 
