@@ -30,6 +30,12 @@ PKGS="$PKGS postfix-mta-sts-resolver"
 # TLS reports: tests/e2e/test_tlsrpt*.sh check them with other implementations (the JSON against
 # the RFC's fields, the DKIM signature with dkimpy)
 PKGS="$PKGS python3-jsonschema python3-dkim"
+# `tlsgatectl report --html`: tests/e2e/test_report_html.sh (and make demo) render the page in
+# headless Chromium; fontconfig and a font are what it draws text with (Debian's chromium only
+# pulls them in through libraries; listed so that a minimal system has them).  Its recommends
+# (chromium-sandbox, upower, a GL driver, fonts-liberation, ...) are for a desktop: headless
+# screenshots need none of them.
+PKGS="$PKGS chromium fontconfig fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do
