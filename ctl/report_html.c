@@ -300,7 +300,7 @@ static const char html_css[] =
 	"th{background:#f4f4f4;font-weight:600;font-size:12.5px}\n"
 	".n{text-align:right;font-variant-numeric:tabular-nums}\n"
 	".dom,.rule{font-family:'DejaVu Sans Mono',monospace;font-size:12.5px;word-break:break-all;"
-	"max-width:300px}.rule{white-space:pre;tab-size:2;word-break:normal;max-width:none}\n"
+	"min-width:18ch;max-width:300px;unicode-bidi:isolate}.rule{white-space:pre;tab-size:2;word-break:normal;max-width:none}\n"
 	".none{color:#888}.good{color:var(--tls)}.bad{color:var(--plain)}\n"
 	"svg text{font-size:10px;fill:#555}.axis{stroke:#ddd}\n"
 	".tls{fill:var(--tls)}.weak{fill:var(--weak)}.plain{fill:var(--plain)}.mute{fill:var(--mute)}\n"
@@ -751,14 +751,31 @@ static void dir_named(struct html_ctx *c, int d, bool ver)
 	fputs("</table>\n", f);
 }
 
+/* Nothing at all in this direction over the window (a gateway that relays one way only). */
+static bool dir_empty(const struct html_ctx *c, int d)
+{
+	if (c->d[d].n)
+		return false;
+	for (int i = 0; i < c->v->ndays; i++)
+		if (c->v->days[i].c[d][POSTURE_SESSIONS] || c->v->days[i].c[d][POSTURE_REFUSED])
+			return false;
+	return true;
+}
+
 static void dir_section(struct html_ctx *c, int d)
 {
 	FILE *f = c->f;
+	bool empty = dir_empty(c, d);
 
-	fprintf(f, "<section id=\"%s\" data-dir=\"%s\">\n<h2>%s</h2>\n", html_dir_key[d],
-		html_dir_key[d],
+	fprintf(f, "<section id=\"%s\" data-dir=\"%s\"%s>\n<h2>%s</h2>\n", html_dir_key[d],
+		html_dir_key[d], empty ? " class=\"empty\"" : "",
 		d == REPORT_OUTBOUND ? "Outbound: mail to recipient domains"
 				     : "Inbound: mail from sender domains");
+	if (empty) {
+		fprintf(f, "<p class=\"none\">No %s sessions in the window.</p>\n</section>\n",
+			html_dir_key[d]);
+		return;
+	}
 	dir_tiles(c, d);
 	dir_days(c, d);
 	dir_plain(c, d);

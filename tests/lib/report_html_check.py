@@ -8,7 +8,8 @@
       for null; data-pct: the share A/B as "71.4%"; data-bar: an SVG bar's height is the share
       A/B of data-full).  Each domain of the JSON has its row in "what a rule would change", in
       the JSON's order; "domains not encrypted" lists exactly those whose verdict is none; the
-      monitor table exactly those with would_refuse.total > 0; a row per day with data.  Nothing
+      monitor table exactly those with would_refuse.total > 0; a row per day with data (a
+      section said to be empty: report -j has no sessions in that direction).  Nothing
       can run or load: no script, iframe, object, embed, img, link or base element, no on*
       attribute, no href or src.  Each --text S is the whole text of some element (a hostile
       name stayed text).  Prints what it checked; exit status 1 with each mismatch on stderr.
@@ -41,6 +42,7 @@ class Dom(html.parser.HTMLParser):
         self.faults = []
         self.section = None
         self.sections = set()
+        self.empty = set()
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -54,6 +56,8 @@ class Dom(html.parser.HTMLParser):
         if tag == 'section':
             self.section = a.get('data-dir')
             self.sections.add(self.section)
+            if a.get('class') == 'empty':
+                self.empty.add(self.section)
         if 'data-bar' in a:
             self.bars.append(a)
         if tag == 'tr' and ('data-domain' in a or 'data-date' in a):
@@ -162,6 +166,10 @@ def check_dom(dom_path, json_path, texts):
         if d not in p.sections:
             if doms:
                 bad.append('%s: no section, but report -j has domains' % d)
+            continue
+        if d in p.empty:
+            if doms or any(x[d]['sessions'] or x[d]['refused']['total'] for x in doc['days']):
+                bad.append('%s: said to be empty, but report -j has sessions' % d)
             continue
         want = [x['date'] for x in doc['days'] if x['data']]
         if listed('days') != want:

@@ -161,11 +161,16 @@ static void test_filters_and_empty_days(void **state)
 
 	(void)state;
 	assert_null(strstr(html, "id=\"outbound\""));
-	assert_non_null(strstr(html, "id=\"inbound\""));
-	assert_non_null(strstr(html, "No domains in the window."));
-	/* the days before: no posture file, a grey stub, no bar with a share */
+	/* no inbound traffic at all: one line, not empty charts */
+	assert_non_null(strstr(html, "id=\"inbound\" data-dir=\"inbound\" class=\"empty\""));
+	assert_non_null(strstr(html, "No inbound sessions in the window."));
+	assert_null(strstr(html, "<svg"));
+	free(html);
+	html = page(d, REPORT_OUTBOUND, NULL, 3);
+	/* the days before: no posture file, a grey stub; one bar with a share, today's */
 	assert_non_null(strstr(html, ": no posture file</title>"));
-	assert_null(strstr(html, "data-bar"));
+	assert_non_null(strstr(html, "data-bar"));
+	assert_null(strstr(strstr(html, "data-bar") + 1, "data-bar"));
 	free(html);
 	html = page(d, REPORT_OUTBOUND, "example.net", 1);
 	assert_null(strstr(html, "&lt;script"));
