@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The few keys of the daemon's configuration a command needs (dane check: dane_trust_anchor,
- * dns_server; report: state_dir, posture_max_domains), read in tlsgate.conf's syntax
- * (daemon/config.c: `key = value`, '#' comments, a line starting with white space continues
- * the previous one).  ctl/ may not include daemon/, and the daemon's reader would refuse keys
- * it does not know yet, so the values are picked out here.
+ * Picking a few keys out of tlsgate.conf (ctl/conf.h).
  */
-#include "ctl/ctl.h"
-#include "ctl/print.h"
+#include "ctl/conf.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ctl/print.h"
 
 static char *trim(char *s)
 {
@@ -27,9 +24,9 @@ static char *trim(char *s)
 	return s;
 }
 
-int ctl_conf_read(const char *file, const char *const *keys, char **vals)
+int ctl_conf_read(const char *file, const char *const *keys, char **values)
 {
-	const char *path = file ? file : CTL_CONFIG;
+	const char *path = file ? file : CTL_CONF_DEFAULT;
 	char *line = NULL, **cur = NULL;
 	size_t cap = 0;
 	FILE *f = fopen(path, "re");
@@ -66,7 +63,7 @@ int ctl_conf_read(const char *file, const char *const *keys, char **vals)
 		t = trim(t);
 		for (size_t i = 0; keys[i]; i++)
 			if (!strcmp(t, keys[i]))
-				dst = &vals[i];
+				dst = &values[i];
 		if (!dst)
 			continue;
 		free(*dst);

@@ -19,6 +19,7 @@
  *              report_html.c its --html page (ctl/report.h: what the two share)
  *   conf.c     the few keys of tlsgate.conf a command needs (dane, report)
  *   explain.c + received_explain.c  `explain message.eml`: was each hop encrypted?
+ *              received_html.c its --html picture; conf.c keys of tlsgate.conf (explain, dane)
  * ctl/ talks to the daemon only through control/ (the wire protocol and its client); `dane
  * check` reads policy/dane.h and ktls/dane.h, never daemon/.
  */
@@ -67,12 +68,5 @@ int ctl_tlsrpt(int argc, char **argv, const struct ctl_opts *o);	/* ctl/tlsrpt.c
 int ctl_dane(int argc, char **argv, const struct ctl_opts *o);		/* ctl/dane.c */
 int ctl_report(int argc, char **argv, const struct ctl_opts *o);	/* ctl/report.c */
 
-#define CTL_CONFIG "/etc/tlsgate/tlsgate.conf"
-/*
- * ctl/conf.c: the values of keys[] (NULL-terminated) in the daemon's configuration file into
- * vals[] (allocated; left alone for a key not there).  file NULL: CTL_CONFIG, which may be
- * missing; a named file must exist.  0, or the exit status after printing why.
- */
-int ctl_conf_read(const char *file, const char *const *keys, char **vals);
 
 #endif

@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "ctl/conf.h"
 #include "ctl/dane_probe.h"
 #include "ctl/print.h"
 #include "policy/dane.h"
@@ -74,15 +75,17 @@ struct check {
 	const struct ctl_dane_probe *failed;
 };
 
-/* The two keys of the daemon's configuration this command needs (ctl/conf.c). */
+/* ---- the daemon's configuration: the two keys this command needs -------------------------- */
+
+/* dane_trust_anchor and dns_server from tlsgate.conf (ctl/conf.h). */
 static int read_config(struct check *k)
 {
 	static const char *const keys[] = { "dane_trust_anchor", "dns_server", NULL };
-	char *vals[2] = { NULL, NULL };
-	int rc = ctl_conf_read(k->config, keys, vals);
+	char *values[2] = { NULL, NULL };
+	int rc = ctl_conf_read(k->config, keys, values);
 
-	k->conf_ta = vals[0];
-	k->conf_dns = vals[1];
+	k->conf_ta = values[0];
+	k->conf_dns = values[1];
 	return rc;
 }
 

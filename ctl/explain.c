@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * tlsgatectl explain [-j] [FILE | -]
+ * tlsgatectl explain [-j] [--own LIST | --config FILE] [--html OUT] [FILE | -]
  *
  * Reads a message (a .eml file, an mbox file's first message, or standard input), and tells hop
  * by hop whether it travelled encrypted.  Only the header section is read: the body, however
- * large, is never loaded.  Works without the daemon.
+ * large, is never loaded.  Works without the daemon.  With the organisation's own mail servers
+ * (--own, else own_mail_servers from --config or /etc/tlsgate/tlsgate.conf when it exists) the
+ * hops before the first one they received are marked as the sender's claims.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,18 +14,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl/conf.h"
 #include "ctl/ctl.h"
 #include "ctl/received_explain.h"
+#include "smtp/received_own.h"
 #include "smtp/received_parse.h"
+#include "smtp/received_verdict.h"
 
 /* Real header sections are kilobytes; this only stops a runaway input. */
 #define EXPLAIN_HEADER_MAX (8u << 20)
 
 static void explain_usage(FILE *f)
 {
-	fputs("Usage: tlsgatectl [-j [-p]] explain [-j] [FILE | -]\n"
+	fputs("Usage: tlsgatectl [-j [-p]] explain [-j] [--own LIST | --config FILE]\n"
+	      "                  [--html OUT] [FILE | -]\n"
 	      "Tells, hop by hop, whether the message in FILE (an .eml file; \"-\" or no FILE:\n"
-	      "standard input) travelled encrypted, from its Received: headers.\n",
+	      "standard input) travelled encrypted, from its Received: headers.\n"
+	      "  --own LIST     the organisation's own mail servers (names, .domains, address\n"
+	      "                 prefixes): hops before the first one they received are the\n"
+	      "                 sender's claims (default: own_mail_servers of the configuration)\n"
+	      "  --config FILE  read own_mail_servers from FILE (default /etc/tlsgate/tlsgate.conf)\n"
+	      "  --html OUT     write the hop chain as a picture, one self-contained HTML page\n",
 	      f);
 }
 
@@ -75,8 +86,11 @@ out:
 int ctl_explain(int argc, char **argv, const struct ctl_opts *o)
 {
 	bool json = o && o->json, pretty = o && o->pretty;
+	static const char *const conf_keys[] = { "own_mail_servers", NULL };
+	const char *path = NULL, *own_list = NULL, *config = NULL, *html = NULL;
+	char *conf_own[1] = { NULL };
+	struct received_own own;
 	struct received_chain chain;
-	const char *path = NULL;
 	char *hdr = NULL;
 	size_t len = 0;
 	FILE *in;
@@ -89,6 +103,17 @@ int ctl_explain(int argc, char **argv, const struct ctl_opts *o)
 			json = true;
 		} else if (!strcmp(a, "-p") || !strcmp(a, "--pretty")) {
 			pretty = true;
+		} else if ((!strcmp(a, "--own") || !strcmp(a, "--config") || !strcmp(a, "--html")) &&
+			   i + 1 >= argc) {
+			fprintf(stderr, "tlsgatectl: explain: %s needs an argument\n", a);
+			explain_usage(stderr);
+			return 2;
+		} else if (!strcmp(a, "--own")) {
+			own_list = argv[++i];
+		} else if (!strcmp(a, "--config")) {
+			config = argv[++i];
+		} else if (!strcmp(a, "--html")) {
+			html = argv[++i];
 		} else if (!strcmp(a, "help") || !strcmp(a, "-h") || !strcmp(a, "--help")) {
 			explain_usage(stdout);
 			return 0;
@@ -109,6 +134,21 @@ int ctl_explain(int argc, char **argv, const struct ctl_opts *o)
 		explain_usage(stderr);
 		return 2;
 	}
+	if (!own_list) {
+		if (ctl_conf_read(config, conf_keys, conf_own))
+			return 1;
+		own_list = conf_own[0];
+	}
+	err = received_own_parse(&own, own_list);
+	if (err) {
+		fprintf(stderr, "tlsgatectl: explain: %s: %s: \"%s\"\n",
+			conf_own[0] ? "own_mail_servers" : "--own",
+			err == -ENOSPC ? "more than 64 entries" : "not a name, address or prefix",
+			own_list);
+		free(conf_own[0]);
+		return 2;
+	}
+	free(conf_own[0]);
 
 	if (!path || !strcmp(path, "-")) {
 		in = stdin;
@@ -132,8 +172,24 @@ int ctl_explain(int argc, char **argv, const struct ctl_opts *o)
 		fprintf(stderr, "tlsgatectl: explain: %s: %s\n", path, strerror(-err));
 		return 1;
 	}
-	err = json ? received_explain_json(stdout, &chain, pretty)
-		   : received_explain_text(stdout, &chain);
+	received_chain_walk(&chain, &own);
+	err = 0;
+	if (html) {
+		FILE *h = strcmp(html, "-") ? fopen(html, "we") : stdout;
+
+		if (!h) {
+			fprintf(stderr, "tlsgatectl: explain: %s: %s\n", html, strerror(errno));
+			received_chain_free(&chain);
+			return 1;
+		}
+		err = received_explain_html(h, &chain);
+		if (h != stdout && fclose(h) && !err)
+			err = -errno;
+	}
+	if (!err && json)
+		err = received_explain_json(stdout, &chain, pretty);
+	else if (!err && !html)
+		err = received_explain_text(stdout, &chain);
 	received_chain_free(&chain);
 	if (err) {
 		fprintf(stderr, "tlsgatectl: explain: writing the explanation: %s\n",

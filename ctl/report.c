@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/conf.h"
 #include "ctl/print.h"
 #include "ctl/report.h"
 

@@ -26,7 +26,8 @@ void buf_release(struct buf *b);
 
 static inline char *buf_head(const struct buf *b)
 {
-	return b->data + b->off;
+	/* a released buffer has no memory: NULL, not NULL + 0 (undefined) */
+	return b->data ? b->data + b->off : NULL;
 }
 
 static inline size_t buf_space(const struct buf *b)

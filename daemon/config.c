@@ -25,6 +25,7 @@ enum ctype {
 	C_PORTS,	/* list of TCP ports: the string, and parsed at aux */
 	C_PREFIXES,	/* list of address prefixes: the string, and parsed at aux */
 	C_MODE,		/* enforce | monitor: a bool, true for monitor */
+	C_OWN,		/* own_mail_servers: the string, and parsed at aux (smtp/received_own.h) */
 };
 
 struct ckey {
@@ -71,6 +72,8 @@ static const struct ckey keys[] = {
 	{ "inbound_require_tls_reply", C_STR, O(inbound_require_tls_reply), 0,
 	  "530 5.7.0 Must issue a STARTTLS command first" },
 	{ "inbound_x_tlsgate_header", C_BOOL, O(inbound_x_tlsgate_header), 0, "no" },
+	{ "inbound_security_header", C_BOOL, O(inbound_security_header), 0, "yes" },
+	{ "own_mail_servers", C_OWN, O(own_mail_servers), O(own_servers), NULL },
 	{ "connect_timeout", C_DURATION, O(connect_timeout), 0, "30s" },
 	{ "helo_timeout", C_DURATION, O(helo_timeout), 0, "300s" },
 	{ "mail_timeout", C_DURATION, O(mail_timeout), 0, "300s" },
@@ -304,6 +307,8 @@ static bool list_item(enum ctype type, void *p, const char *tok)
 
 		return l->n < CONFIG_MAX_PREFIXES && !config_parse_prefix(tok, &l->p[l->n++]);
 	}
+	case C_OWN:
+		return !received_own_add(p, tok);
 	default:
 		return false;
 	}
@@ -317,10 +322,12 @@ static int set_list(char *base, const struct ckey *k, const char *value)
 		struct config_ifaces ifs;
 		struct config_ports ports;
 		struct config_prefixes prefixes;
+		struct received_own own;
 	} tmp;
-	size_t size = k->type == C_IFACES  ? sizeof(tmp.ifs)
-		      : k->type == C_PORTS ? sizeof(tmp.ports)
-					   : sizeof(tmp.prefixes);
+	size_t size = k->type == C_IFACES   ? sizeof(tmp.ifs)
+		      : k->type == C_PORTS  ? sizeof(tmp.ports)
+		      : k->type == C_OWN    ? sizeof(tmp.own)
+					    : sizeof(tmp.prefixes);
 	char **str = (char **)(base + k->off);
 	char *dup = strdup(value), *save = NULL, *tok, *copy = NULL;
 	int rc = 0;
@@ -422,6 +429,7 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 	case C_IFACES:
 	case C_PORTS:
 	case C_PREFIXES:
+	case C_OWN:
 		rc = set_list(base, k, value);
 		if (rc == -EINVAL)
 			goto bad;
@@ -565,7 +573,7 @@ void config_free(struct config *c)
 {
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].type == C_STR || keys[i].type == C_IFACES || keys[i].type == C_PORTS ||
-		    keys[i].type == C_PREFIXES)
+		    keys[i].type == C_PREFIXES || keys[i].type == C_OWN)
 			free(*(char **)((char *)c + keys[i].off));
 	for (unsigned int i = 0; i < c->n_certs; i++) {
 		free(c->certs[i].cert_file);

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "smtp/received_own.h"
+
 #define CONFIG_MAX_ADDRS 8
 #define CONFIG_MAX_CERTS 4
 #define CONFIG_MAX_IFS 16
@@ -84,6 +86,10 @@ struct config {
 	char *inbound_tls_ciphersuites;	/* TLS 1.3 suites */
 	char *inbound_require_tls_reply;	/* "530 5.7.0 Must issue a STARTTLS command first" */
 	bool inbound_x_tlsgate_header;	/* also add X-Tlsgate-TLS: */
+	/* X-Tlsgate-Transport-Security: the chain's verdict in plain words (received_verdict.h) */
+	bool inbound_security_header;
+	char *own_mail_servers;		/* as written; parsed: */
+	struct received_own own_servers;
 
 	/* timeouts, seconds (RFC 5321 §4.5.3.2 defaults) */
 	unsigned int connect_timeout, helo_timeout, mail_timeout, rcpt_timeout;

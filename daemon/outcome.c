@@ -127,12 +127,13 @@ int outcome_sink_add(struct outcome_queue *q, outcome_sink_fn fn, void *ctx)
 void outcome_publish(struct outcome_queue *q, const struct report_outcome *o)
 {
 	uint64_t one = 1;
-	bool full;
+	bool full, was_empty;
 
 	if (!q || !q->nsink)
 		return;
 	pthread_mutex_lock(&q->lock);
 	full = q->len == q->cap;
+	was_empty = !q->len;
 	if (!full) {
 		q->ring[(q->head + q->len) % q->cap] = *o;
 		q->len++;
@@ -143,7 +144,11 @@ void outcome_publish(struct outcome_queue *q, const struct report_outcome *o)
 			atomic_fetch_add(q->dropped, 1);
 		return;
 	}
-	/* A full eventfd counter still wakes the loop: nothing is lost when this fails. */
+	/* Only the first record wakes the loop: the drain takes all there are (one write and one
+	 * wake-up per batch, not per outcome).  A full eventfd counter still wakes the loop:
+	 * nothing is lost when this fails. */
+	if (!was_empty)
+		return;
 	if (write(q->ev.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("outcomes: eventfd write: %s", strerror(errno));
 }

@@ -499,6 +499,7 @@ static void session_destroy(struct session *s)
 	free(s->held_rcpt);
 	free(s->mail_fail);
 	session_dest_end(s);
+	session_trace_scan_end(s);
 	if (s->xfer)
 		ktls_xfer_free(s->xfer);
 	if (s->pol)

@@ -9,6 +9,7 @@
  */
 #include "daemon/gateway.h"
 #include "smtp/received.h"
+#include "smtp/received_verdict.h"
 #include "daemon/session_int.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
@@ -77,14 +78,91 @@ static bool body_copy(struct session *s, size_t max)
 	return progress;
 }
 
-#define XHDR "X-Tlsgate-TLS:"
-#define XHDR_LEN (sizeof(XHDR) - 1)
+/* Enough of a line to know whether it starts a field (RFC 5322's line limit). */
+#define HDR_PEEK 998
+
+/* A line of a field of ours: a sender's copy is removed, or anyone could claim TLS. */
+static bool ours(const char *p, size_t n)
+{
+	return received_field_is(p, n, "X-Tlsgate-TLS") ||
+	       received_field_is(p, n, RECEIVED_VERDICT_HEADER);
+}
 
 /*
- * Inbound with inbound_x_tlsgate_header: a sender's own X-Tlsgate-TLS: lines (and their
- * continuations) are removed from the header section, or anyone could claim TLS.  Line by line
- * through the copy path until the empty line that ends the headers; then the body goes on as
- * usual.  A line is judged by its first bytes, so a line of any length passes in pieces.
+ * The header section ends: our verdict header goes in before the empty line (or the end of
+ * data).  False while the next hop's buffer has no room for it.
+ */
+static bool header_end(struct session *s)
+{
+	char hdr[RECEIVED_VERDICT_HEADER_MAX];
+	int n;
+
+	if (s->scan) {
+		if (buf_room(&s->up.out) < sizeof(hdr))
+			return false;
+		n = session_trace_verdict(s, hdr, sizeof(hdr));
+		if (n < 0) {
+			session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
+				     "the message is not relayed without its %s header",
+				     RECEIVED_VERDICT_HEADER);
+			return true;
+		}
+		if (n > 0) {
+			if (session_side_write(&s->up, hdr, (size_t)n))
+				return true;
+			s->msg_bytes += (uint64_t)n;
+		}
+		session_trace_scan_end(s);
+	}
+	s->hdr_phase = false;
+	return true;
+}
+
+/*
+ * Inbound: our Received header opens the message.  A message whose first line starts with a
+ * space or a tab would continue it (RFC 5322 folding): the sender's text would become part of
+ * our header -- a way to forge what the inside reads as our own trace.  Such a line gets a
+ * field name of its own first, which it then continues.  False while the first byte is not
+ * known yet.
+ */
+#define LEAD_FOLD_FIELD "X-Tlsgate-Leading-Fold:"
+
+static bool lead_fold(struct session *s)
+{
+	char c;
+	ssize_t n;
+
+	if (!s->lead_check)
+		return true;
+	if (s->down.in.len) {
+		c = buf_head(&s->down.in)[0];
+	} else {
+		n = ktls_ep_peek(s->down.ep, &c, 1);
+		if (n == -EAGAIN) {
+			s->down.wait |= ktls_ep_events(s->down.ep);
+			return false;
+		}
+		if (n <= 0)
+			return true; /* the body path reports it */
+	}
+	s->lead_check = false;
+	if (c != ' ' && c != '\t')
+		return true;
+	log_info("session=%s client=%s message starts with a folded line: '%s' put before it",
+		 s->ids, s->client_txt, LEAD_FOLD_FIELD);
+	if (session_side_write(&s->up, LEAD_FOLD_FIELD, sizeof(LEAD_FOLD_FIELD) - 1))
+		return true; /* the session failed: the caller sees its state */
+	s->msg_bytes += sizeof(LEAD_FOLD_FIELD) - 1;
+	return true;
+}
+
+/*
+ * Inbound with header editing on (session_trace_edits()): line by line through the copy path
+ * until the empty line that ends the headers; then the body goes on as usual (zero copy).
+ * On the way a sender's X-Tlsgate-TLS: and X-Tlsgate-Transport-Security: lines (and their
+ * continuations) are removed, every Received: field is passed to the chain's scan, and at the
+ * end our verdict header is added.  A line is judged by its first bytes, so a line of any
+ * length passes in pieces; the scan keeps the first 4 KiB of a field.
  */
 static bool header_step(struct session *s)
 {
@@ -104,19 +182,25 @@ static bool header_step(struct session *s)
 		}
 		nl = memchr(p, '\n', n);
 		if (s->hdr_bol) {
-			if (!nl && n < XHDR_LEN && !s->down.eof) {
+			if (!nl && n < HDR_PEEK && !s->down.eof) {
 				if (!session_side_fill(&s->down))
 					break;
 				progress = true;
 				continue;
 			}
-			if (p[0] == '\n' || (p[0] == '\r' && n > 1 && p[1] == '\n') || p[0] == '.') {
-				/* the empty line (or the end mark): headers are over */
-				s->hdr_phase = false;
+			if (p[0] == '\n' || (p[0] == '\r' && n > 1 && p[1] == '\n') || p[0] == '.' ||
+			    (p[0] != ' ' && p[0] != '\t' && !received_field_line(p, nl ? (size_t)(nl - p) : n))) {
+				/* the empty line, the end mark, or a line that is no field (the body
+				 * starts there, as explain reads it): headers are over */
+				progress |= header_end(s);
 				break;
 			}
-			if (p[0] != ' ' && p[0] != '\t')
-				s->hdr_dropping = n >= XHDR_LEN && !strncasecmp(p, XHDR, XHDR_LEN);
+			if (p[0] != ' ' && p[0] != '\t') {
+				s->hdr_dropping = ours(p, n);
+				if (s->scan)
+					received_scan_field(s->scan, !s->hdr_dropping &&
+								     received_field_is(p, n, "Received"));
+			}
 			s->hdr_bol = false;
 		}
 		line = nl ? (size_t)(nl - p) + 1 : n;
@@ -130,6 +214,9 @@ static bool header_step(struct session *s)
 			if (s->down.in.len == before)
 				break; /* the next hop reads slowly */
 			line = before - s->down.in.len;
+			/* p stays valid: consuming moves no bytes */
+			if (s->scan)
+				received_scan_bytes(s->scan, p, line);
 			progress = true;
 		}
 		if (nl && line == (size_t)(nl - p) + 1)
@@ -184,9 +271,17 @@ static void body_failed(struct session *s, int err, const char *what)
 
 bool session_body_step(struct session *s)
 {
-	bool progress = header_step(s);
+	bool progress;
 
-	progress |= body_copy(s, SIZE_MAX);
+	if (!lead_fold(s))
+		return false;
+	progress = header_step(s);
+
+	/* Never past a header step that stopped: it may wait for the rest of a line it has not
+	 * judged yet, and copying those bytes would put the judgement in the middle of a line
+	 * (a sender's split "X-Tlsgate-TLS:" passed so, and our header landed mid-line). */
+	if (!s->hdr_phase)
+		progress |= body_copy(s, SIZE_MAX);
 	char *scratch = s->host->scratch;
 
 	/* Zero copy only with nothing queued in between (order is everything), and past the

@@ -10,7 +10,7 @@
  *   session_up.c     setting up the up leg (connect, EHLO, STARTTLS, handshake, verdict)
  *   session_relay.c  commands down, replies up; STARTTLS as server; EHLO rewrite
  *   session_body.c   DATA and BDAT bodies
- *   session_trace.c  the inbound Received header
+ *   session_trace.c  the inbound Received header, and the chain's verdict header
  *   session_dest.c   outbound, per RCPT: the recipient domain's DANE / MTA-STS against the leg
  *   session_nic.c    the kernel's word on a leg's kTLS (sw / NIC), zero-copy options, TLS 1.2 preference
  *   session_outcome.c  what a transaction taught about its destinations, published to the
@@ -220,9 +220,13 @@ struct session {
 	uint64_t bdat_left;
 	bool bdat_last;
 	bool trace_sent;	/* inbound: our Received header is in this message */
-	bool hdr_phase;		/* inbound: still in the header section, removing X-Tlsgate-TLS */
+	bool hdr_phase;		/* inbound: still in the header section, removing our headers'
+				 * forged copies, reading the Received: chain */
 	bool hdr_bol;		/* ... at the start of a header line */
 	bool hdr_dropping;	/* ... the current line (and continuations) is being removed */
+	bool lead_check;	/* inbound: our Received header went first; the message's first
+				 * byte is still to be looked at (session_body.c lead_fold) */
+	struct received_scan *scan;	/* ... the chain's verdict so far (inbound_security_header) */
 	unsigned int messages;
 	struct ktls_xfer *xfer;
 	uint64_t region_total;	/* bytes of the current zero-copy region (scanned, to move) */
@@ -330,6 +334,16 @@ void session_outcome_end(struct session *s);
 
 /* session_trace.c: the inbound Received header */
 int session_trace_header(struct session *s, char *buf, size_t len);
+/* Header editing is on for inbound messages: a header of ours to add, forged copies to drop. */
+bool session_trace_edits(const struct session *s);
+/*
+ * With inbound_security_header, start judging this message's chain, ours (the Received header
+ * just written, hdr/n) its newest hop.  0 or -ENOMEM.
+ */
+int session_trace_scan_begin(struct session *s, const char *hdr, size_t n);
+/* The header section is over: the verdict header into buf (0: none to add), or <0. */
+int session_trace_verdict(struct session *s, char *buf, size_t len);
+void session_trace_scan_end(struct session *s);
 /* Inbound, right after the handshake: keep what session_trace_header() writes about the TLS session. */
 void session_trace_tls_capture(struct session *s, SSL *ssl);
 

@@ -447,7 +447,8 @@ static int ehlo_rewrite(const struct session *s, const char *r, size_t len, char
 {
 	static const char *const drop_out[] = { "STARTTLS", NULL };
 	static const char *const drop_in[] = { "STARTTLS", "XCLIENT", "XFORWARD", NULL };
-	/* With our X-Tlsgate-TLS header on, the header section is edited: not by length */
+	/* With our header editing on (X-Tlsgate-TLS, the verdict header), the header section
+	 * is edited: not by length */
 	static const char *const drop_in_x[] = { "STARTTLS", "XCLIENT", "XFORWARD", "CHUNKING",
 						  NULL };
 	static const char *const add_tls[] = { "STARTTLS", NULL };
@@ -457,8 +458,8 @@ static int ehlo_rewrite(const struct session *s, const char *r, size_t len, char
 		add = add_tls;
 	return smtp_ehlo_rewrite(r, len,
 				 s->role == ROLE_OUTBOUND		? drop_out
-				 : s->host->gw->cfg.inbound_x_tlsgate_header ? drop_in_x
-									    : drop_in,
+				 : session_trace_edits(s) ? drop_in_x
+							  : drop_in,
 				 add, out, cap);
 }
 
@@ -601,7 +602,7 @@ static bool bdat_command(struct session *s, const char *line, size_t len)
 	}
 	s->bdat_left = size;
 	s->bdat_last = last;
-	if (s->role == ROLE_INBOUND && s->host->gw->cfg.inbound_x_tlsgate_header) {
+	if (session_trace_edits(s)) {
 		/* not offered (see the EHLO rewrite): refuse, and drop the chunk */
 		local_reply(s, SMTP_BDAT, "502 5.5.1 Error: command not implemented\r\n");
 		s->state = ST_BDAT_DISCARD;
@@ -836,8 +837,7 @@ static bool one_reply(struct session *s)
 		s->await_data = false;
 		if (code == 354) {
 			smtp_dot_init(&s->dot);
-			s->hdr_phase = s->role == ROLE_INBOUND &&
-				       s->host->gw->cfg.inbound_x_tlsgate_header;
+			s->hdr_phase = session_trace_edits(s);
 			s->hdr_bol = true;
 			s->hdr_dropping = false;
 			if (s->role == ROLE_INBOUND && !s->trace_sent) {
@@ -852,6 +852,12 @@ static bool one_reply(struct session *s)
 					return true;
 				s->msg_bytes += (uint64_t)n;
 				s->trace_sent = true;
+				s->lead_check = true; /* session_body.c: a first line that would fold */
+				/* our hop is the newest of the chain the verdict judges */
+				if (session_trace_scan_begin(s, hdr, (size_t)n)) {
+					no_trace(s);
+					return true;
+				}
 			}
 			s->state = ST_BODY;
 		}

@@ -3,17 +3,22 @@
  * The inbound trace header: the Received: line tlsgated prepends to a message from an external
  * sender, byte for byte as Postfix's smtpd writes it (smtp/received.c formats it), with the TLS
  * facts of the down leg captured at its handshake (the SSL is freed once the kernel has both
- * directions).
+ * directions).  And the verdict header, X-Tlsgate-Transport-Security:, the message's whole
+ * Received: chain judged in plain words (smtp/received_verdict.h): session_body.c feeds the
+ * header section through the scan as it streams, this file starts and ends it.
  */
 #include "daemon/session_int.h"
 #include "daemon/gateway.h"
 #include "lib/log.h"
 #include "smtp/received.h"
+#include "smtp/received_verdict.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -113,4 +118,47 @@ int session_trace_header(struct session *s, char *buf, size_t len)
 			n += m;
 	}
 	return n;
+}
+
+bool session_trace_edits(const struct session *s)
+{
+	const struct config *c = &s->host->gw->cfg;
+
+	return s->role == ROLE_INBOUND && (c->inbound_x_tlsgate_header || c->inbound_security_header);
+}
+
+int session_trace_scan_begin(struct session *s, const char *hdr, size_t n)
+{
+	const struct config *c = &s->host->gw->cfg;
+
+	session_trace_scan_end(s);
+	if (s->role != ROLE_INBOUND || !c->inbound_security_header)
+		return 0;
+	/* one message's worth (~6 KiB), only while its header section streams by */
+	s->scan = malloc(sizeof(*s->scan));
+	if (!s->scan)
+		return -ENOMEM;
+	received_scan_init(s->scan, &c->own_servers);
+	received_scan_ours(s->scan, hdr, n);
+	return 0;
+}
+
+int session_trace_verdict(struct session *s, char *buf, size_t len)
+{
+	int n;
+
+	if (!s->scan)
+		return 0;
+	received_scan_end(s->scan);
+	n = received_verdict_header(&s->scan->v, buf, len);
+	if (n < 0)
+		log_warn("session=%s cannot format the %s header: %s", s->ids,
+			 RECEIVED_VERDICT_HEADER, strerror(-n));
+	return n;
+}
+
+void session_trace_scan_end(struct session *s)
+{
+	free(s->scan);
+	s->scan = NULL;
 }

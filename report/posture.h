@@ -4,11 +4,13 @@
  * domain and host (outbound: recipient domain and MX; inbound: sender domain and client
  * address), bounded, kept on disk in STATE_DIR/posture/ (docs/POSTURE.md: the file format and
  * the JSON of `tlsgatectl report -j`).  Pure: no threads, no sockets; the daemon's sink
- * (daemon/posture_sink.c) feeds it on the main thread, tlsgatectl reads its files.
+ * (daemon/posture_sink.c) feeds it on the main thread and its writer thread
+ * (daemon/posture_writer.c) writes it, tlsgatectl reads its files.
  *
  *   posture.c          one day's aggregate: rows, counters, the bounds, merging
  *   posture_file.c     a day's file: write (temp + rename), read (a damaged file is refused)
- *   posture_store.c    the directory: today's day in memory, rollover, pruning, reading a window
+ *   posture_store.c    the directory: today's day in memory, take/commit (the write off the
+ *                      counting thread), rollover, pruning, reading a window
  *   posture_verdict.c  per domain: which level it could be moved to, and why not
  */
 #ifndef TLSGATE_REPORT_POSTURE_H
@@ -157,15 +159,32 @@ struct posture_store_opts {
  * NAME.damaged and logged.  0 or -errno. */
 int posture_store_open(const struct posture_store_opts *o, int64_t now,
 		       struct posture_store **out);
-/* Written out (if changed) and freed. */
+/* Written out (posture_store_flush) and freed.  No commit may be running. */
 void posture_store_close(struct posture_store *s, int64_t now);
-/* Counted into its day; a new day writes the old one out first.  An outcome older than the
- * day in memory (a session that ended just after midnight) counts into that day. */
+/* Counted into its day (in memory: no file is touched).  An outcome older than the day in
+ * memory (a session that ended just after midnight) counts into that day. */
 int posture_store_add(struct posture_store *s, const struct report_outcome *o);
-/* Write today's file if it changed, roll over to a new day at midnight (UTC), delete files
- * older than the days kept.  0 or -errno of the write. */
+/*
+ * Writing without the counting thread waiting for the disk: take, on the thread that adds,
+ * moves what was counted since the last take out of the store (*delta; NULL when there is
+ * nothing to write: no change, the day unchanged, the last write went through); commit, on
+ * any one thread, merges it into the day as written, writes that (temporary file, fdatasync,
+ * rename), rolls over to delta's day first when it is a later one (the old day written out,
+ * the new day's file read, files older than the days kept deleted), and frees delta.  Ended
+ * days come out of take first, in order, then today.  Between a take and the end of its
+ * commit there must be no other take, commit or close (the caller serialises: one write at a
+ * time).  A failed write keeps the day in memory (dirty) and the next take hands out a delta
+ * even when nothing changed, so it is tried again; a failed rollover counts delta into the old
+ * day.  take: 0 or -ENOMEM; commit: 0 or -errno of the write.
+ */
+int posture_store_take(struct posture_store *s, int64_t now, struct posture_day **delta);
+int posture_store_commit(struct posture_store *s, struct posture_day *delta);
+/* take and commit on this thread until nothing is left (tests, shutdown).  0 or -errno. */
 int posture_store_flush(struct posture_store *s, int64_t now);
-const struct posture_day *posture_store_today(const struct posture_store *s);
+/* The day outcomes are counted into now. */
+int64_t posture_store_day(const struct posture_store *s);
+/* The day as the last commit wrote it (or tried to): only while no commit runs. */
+const struct posture_day *posture_store_written(const struct posture_store *s);
 /* The files of the days [from, to] merged into win (a day without a file counts nothing; a
  * damaged one is skipped and warn(why) called).  Days read are set in read_days (may be NULL;
  * to - from + 1 entries) */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The posture directory: today's day in memory (loaded from its file at start, so a restart
- * adds to it), written out when asked (posture_store_flush), rolled over at midnight UTC, files
- * beyond the days kept deleted.  The clock is the caller's (`now` arguments, the outcomes' own
+ * adds to it), written out when asked (posture_store_flush, or take on the counting thread and
+ * commit on a writer), rolled over at midnight UTC, files beyond the days kept deleted.  The clock is the caller's (`now` arguments, the outcomes' own
  * times): the tests move it.
  */
 #include "report/posture.h"
@@ -16,10 +16,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * Two days in memory.  `cur` is where outcomes are counted (the caller's thread: the daemon's
+ * main loop); `base` is what the files have, or will have once the write under way ends, and
+ * is touched only by posture_store_commit.  posture_store_take moves cur out (a fresh one
+ * takes its place), and commit merges it into base and writes base: so the thread that counts
+ * never waits for the disk, and the one that writes never sees a day that is still changing.
+ * A day's cur that ended (an outcome of a later day came) waits in `ended` for its commit.
+ */
+#define STORE_ENDED 4
+
 struct posture_store {
 	char *dir;
 	uint32_t days, max_domains;
-	struct posture_day *today;
+	struct posture_day *cur;	/* the counting side's */
+	struct posture_day *ended[STORE_ENDED];	/* past days' cur, oldest first */
+	unsigned int nended;
+	int64_t taken_day;		/* the day of the last cur taken (base's, once committed) */
+	struct posture_day *base;	/* the committing side's */
 };
 
 /* d's file into d; a damaged one is renamed aside (kept for a look) and logged. */
@@ -50,6 +64,7 @@ int posture_store_open(const struct posture_store_opts *o, int64_t now,
 		       struct posture_store **out)
 {
 	struct posture_store *s = calloc(1, sizeof(*s));
+	int64_t day = posture_day_of(now);
 	int rc;
 
 	*out = NULL;
@@ -66,62 +81,42 @@ int posture_store_open(const struct posture_store_opts *o, int64_t now,
 		rc = -errno;
 		goto fail;
 	}
-	rc = posture_day_new(posture_day_of(now), s->max_domains, &s->today);
+	rc = posture_day_new(day, s->max_domains, &s->base);
 	if (rc)
 		goto fail;
-	rc = load_day(s->dir, s->today);
+	rc = posture_day_new(day, s->max_domains, &s->cur);
 	if (rc)
 		goto fail;
-	posture_store_prune(s->dir, s->today->day - (int64_t)s->days + 1);
+	rc = load_day(s->dir, s->base);
+	if (rc)
+		goto fail;
+	s->taken_day = day;
+	posture_store_prune(s->dir, day - (int64_t)s->days + 1);
 	*out = s;
 	return 0;
 fail:
-	if (s->today)
-		posture_day_free(s->today);
+	posture_day_free(s->base);
+	posture_day_free(s->cur);
 	free(s->dir);
 	free(s);
 	return rc;
 }
 
-static int write_today(struct posture_store *s)
-{
-	int rc;
-
-	if (!s->today->dirty)
-		return 0;
-	rc = posture_file_write(s->dir, s->today);
-	if (rc) {
-		log_err("posture: cannot write %s: %s (kept in memory, tried again)", s->dir,
-			strerror(-rc));
-		return rc;
-	}
-	s->today->dirty = false;
-	return 0;
-}
-
-/* Today is `day` from now on: the old day is written out and let go. */
+/* From now on outcomes count into `day`: cur is put aside for its commit.  When too many
+ * ended days wait (the writer has been failing for days), the old cur goes on counting:
+ * counted into an old day rather than not at all. */
 static int roll_to(struct posture_store *s, int64_t day)
 {
 	struct posture_day *n;
 	int rc;
 
+	if (s->nended == STORE_ENDED)
+		return -EBUSY;
 	rc = posture_day_new(day, s->max_domains, &n);
 	if (rc)
 		return rc;
-	rc = load_day(s->dir, n);
-	if (rc) {
-		posture_day_free(n);
-		return rc;
-	}
-	/* a failed write keeps the old day: nothing is lost while the disk is full */
-	rc = write_today(s);
-	if (rc) {
-		posture_day_free(n);
-		return rc;
-	}
-	posture_day_free(s->today);
-	s->today = n;
-	posture_store_prune(s->dir, day - (int64_t)s->days + 1);
+	s->ended[s->nended++] = s->cur;
+	s->cur = n;
 	return 0;
 }
 
@@ -129,18 +124,102 @@ int posture_store_add(struct posture_store *s, const struct report_outcome *o)
 {
 	int64_t day = posture_day_of(o->time);
 
-	if (day > s->today->day)
+	if (day > s->cur->day)
 		roll_to(s, day); /* failed: counted into the old day rather than not at all */
-	return posture_day_add(s->today, o);
+	return posture_day_add(s->cur, o);
+}
+
+int posture_store_take(struct posture_store *s, int64_t now, struct posture_day **out)
+{
+	int64_t day = posture_day_of(now);
+	struct posture_day *n;
+	int rc;
+
+	*out = NULL;
+	if (day > s->cur->day)
+		roll_to(s, day); /* failed: tried again at the next take */
+	if (s->nended) {
+		*out = s->ended[0];
+		memmove(&s->ended[0], &s->ended[1], --s->nended * sizeof(s->ended[0]));
+		s->taken_day = (*out)->day;
+		return 0;
+	}
+	/* nothing new, same day, the last write went through: nothing to do */
+	if (!s->cur->dirty && s->cur->day == s->taken_day && !s->base->dirty)
+		return 0;
+	rc = posture_day_new(s->cur->day, s->max_domains, &n);
+	if (rc)
+		return rc;
+	*out = s->cur;
+	s->cur = n;
+	s->taken_day = (*out)->day;
+	return 0;
+}
+
+static int write_base(struct posture_store *s)
+{
+	int rc;
+
+	if (!s->base->dirty)
+		return 0;
+	rc = posture_file_write(s->dir, s->base);
+	if (rc) {
+		log_err("posture: cannot write %s: %s (kept in memory, tried again)", s->dir,
+			strerror(-rc));
+		return rc;
+	}
+	s->base->dirty = false;
+	return 0;
+}
+
+int posture_store_commit(struct posture_store *s, struct posture_day *delta)
+{
+	int rc = 0;
+
+	if (delta->day > s->base->day) {
+		struct posture_day *n = NULL;
+
+		/* the old day is written out before it is let go; a failed write (or a new
+		 * day's file that cannot be read) keeps it, and what came is counted into it:
+		 * nothing is lost while the disk is full */
+		rc = write_base(s);
+		if (!rc)
+			rc = posture_day_new(delta->day, s->max_domains, &n);
+		if (!rc) {
+			rc = load_day(s->dir, n);
+			if (rc)
+				posture_day_free(n);
+		}
+		if (!rc) {
+			posture_day_free(s->base);
+			s->base = n;
+			posture_store_prune(s->dir, n->day - (int64_t)s->days + 1);
+		}
+	}
+	if (posture_day_merge(s->base, delta) && !rc)
+		rc = -ENOMEM;
+	posture_day_free(delta);
+	if (rc)
+		return rc;
+	return write_base(s);
 }
 
 int posture_store_flush(struct posture_store *s, int64_t now)
 {
-	int64_t day = posture_day_of(now);
+	/* every ended day, then today: one take more than may be waiting */
+	for (unsigned int i = 0; i <= STORE_ENDED + 1; i++) {
+		struct posture_day *delta;
+		int rc = posture_store_take(s, now, &delta);
 
-	if (day > s->today->day)
-		return roll_to(s, day);
-	return write_today(s);
+		if (rc)
+			return rc;
+		if (!delta)
+			return 0;
+		rc = posture_store_commit(s, delta);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 void posture_store_close(struct posture_store *s, int64_t now)
@@ -148,14 +227,22 @@ void posture_store_close(struct posture_store *s, int64_t now)
 	if (!s)
 		return;
 	posture_store_flush(s, now);
-	posture_day_free(s->today);
+	for (unsigned int i = 0; i < s->nended; i++)
+		posture_day_free(s->ended[i]);
+	posture_day_free(s->cur);
+	posture_day_free(s->base);
 	free(s->dir);
 	free(s);
 }
 
-const struct posture_day *posture_store_today(const struct posture_store *s)
+int64_t posture_store_day(const struct posture_store *s)
 {
-	return s->today;
+	return s->cur->day;
+}
+
+const struct posture_day *posture_store_written(const struct posture_store *s)
+{
+	return s->base;
 }
 
 /* "2024-05-01.posture" -> its day; -1 for any other name */

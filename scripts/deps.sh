@@ -30,11 +30,11 @@ PKGS="$PKGS postfix-mta-sts-resolver"
 # TLS reports: tests/e2e/test_tlsrpt*.sh check them with other implementations (the JSON against
 # the RFC's fields, the DKIM signature with dkimpy)
 PKGS="$PKGS python3-jsonschema python3-dkim"
-# `tlsgatectl report --html`: tests/e2e/test_report_html.sh (and make demo) render the page in
-# headless Chromium; fontconfig and a font are what it draws text with (Debian's chromium only
-# pulls them in through libraries; listed so that a minimal system has them).  Its recommends
-# (chromium-sandbox, upower, a GL driver, fonts-liberation, ...) are for a desktop: headless
-# screenshots need none of them.
+# Pages checked in a real browser: headless Chromium renders `tlsgatectl explain --html`
+# (tests/e2e/test_explain_html.sh) and `report --html` (test_report_html.sh; make demo's
+# screenshot) with --dump-dom and --screenshot.  Headless needs no X server; of its recommends
+# only a font is wanted, with fontconfig to find it (chromium-sandbox: the tests run it with
+# --no-sandbox as root; upower, notification daemons, libu2f: not for a headless page).
 PKGS="$PKGS chromium fontconfig fonts-dejavu-core"
 
 missing=""

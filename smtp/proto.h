@@ -7,6 +7,9 @@
  *   proto.c           this header: commands, paths, replies, end-of-data scan, EHLO keywords
  *   received.c        the Received: header tlsgated writes (Postfix's wording), queue ids
  *   received_parse.c  reading one Received: header back; received_chain.c a message's hops
+ *   received_own.c    the organisation's own mail servers (own_mail_servers)
+ *   received_verdict.c  the chain judged as a whole: facts and claims, the plain sentence,
+ *                     X-Tlsgate-Transport-Security:, the streaming scan of a header section
  */
 #ifndef TLSGATE_SMTP_PROTO_H
 #define TLSGATE_SMTP_PROTO_H

@@ -151,7 +151,57 @@ const char *received_local_name(enum received_local l)
 		return "same-host";
 	case RECEIVED_LOCAL_PROTOCOL:
 		return "local-protocol";
+	case RECEIVED_LOCAL_INTERNAL:
+		return "internal";
 	default:
 		return NULL;
 	}
+}
+
+const char *received_cert_name(enum received_cert c)
+{
+	switch (c) {
+	case RECEIVED_CERT_VERIFIED:
+		return "verified";
+	case RECEIVED_CERT_NOT_CHECKED:
+		return "not-checked";
+	case RECEIVED_CERT_FAILED:
+		return "failed";
+	default:
+		return NULL;
+	}
+}
+
+const char *received_trust_name(enum received_trust t)
+{
+	switch (t) {
+	case RECEIVED_TRUST_OWN:
+		return "own";
+	case RECEIVED_TRUST_CLAIM:
+		return "claim";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * A name that is an address literal ("[127.0.0.1]", often not the client's real address) or
+ * qmail's "unknown" says less than the address the receiver recorded.
+ */
+const char *received_sender_name(const struct received_hop *h)
+{
+	bool useless = h->from[0] == '[' || !strcmp(h->from, "unknown");
+
+	if (h->from_rdns[0])
+		return h->from_rdns;
+	if (h->from[0] && !(useless && h->from_addr[0]))
+		return h->from;
+	if (h->from_addr[0])
+		return h->from_addr;
+	return "an unnamed server";
+}
+
+const char *received_receiver_name(const struct received_hop *h)
+{
+	return h->by[0] ? h->by : "an unnamed server";
 }

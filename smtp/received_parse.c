@@ -449,6 +449,22 @@ static void tls_postfix(const char *s, size_t n, struct received_hop *hop)
 	}
 }
 
+/* sendmail's ${verify}: OK, NOT (not requested), NO (none presented), NONE, FAIL, ... */
+static void set_verify(struct received_hop *hop, const char *v, size_t n)
+{
+	if (ieq(v, n, "OK"))
+		hop->cert = RECEIVED_CERT_VERIFIED;
+	else if (ieq(v, n, "NOT") || ieq(v, n, "NO") || ieq(v, n, "NONE"))
+		hop->cert = RECEIVED_CERT_NOT_CHECKED;
+	else
+		hop->cert = RECEIVED_CERT_FAILED;
+	snprintf(hop->cert_note, sizeof(hop->cert_note), "verify=%.*s",
+		 (int)(n < 32 ? n : 32), v);
+	for (char *c = hop->cert_note; *c; c++)
+		if (*c < 0x21 || *c > 0x7e)
+			*c = '?';
+}
+
 /* Gmail, sendmail, Microsoft, Mimecast: "version=X cipher=Y bits=N/M", ", " or " " apart. */
 static bool tls_keyvalue(const char *s, size_t n, struct received_hop *hop)
 {
@@ -475,6 +491,8 @@ static bool tls_keyvalue(const char *s, size_t n, struct received_hop *hop)
 			copy_clean(hop->cipher, sizeof(hop->cipher), s + eq + 1, end - eq - 1);
 		} else if (ieq(s + start, eq - start, "bits")) {
 			hop->bits = parse_bits(s + eq + 1, end - eq - 1);
+		} else if (ieq(s + start, eq - start, "verify")) {
+			set_verify(hop, s + eq + 1, end - eq - 1);
 		}
 	}
 	return found;
@@ -508,9 +526,39 @@ static void exim_tls_word(const struct field *f, struct received_hop *hop)
 		}
 }
 
+/*
+ * Postfix's certificate clause: "(No client certificate requested)", "(Client did not present a
+ * certificate)", "(Client CN \"x\", Issuer \"y\" (verified OK))" or "(... (not verified))".
+ */
+static void cert_comment(const struct tok *t, struct received_hop *hop)
+{
+	static const struct {
+		const char *text;
+		enum received_cert cert;
+		const char *note;
+	} forms[] = {
+		{ "No client certificate requested", RECEIVED_CERT_NOT_CHECKED,
+		  "no client certificate requested" },
+		{ "Client did not present a certificate", RECEIVED_CERT_NOT_CHECKED,
+		  "no certificate presented" },
+		{ "(verified OK)", RECEIVED_CERT_VERIFIED, "verified OK" },
+		{ "(not verified)", RECEIVED_CERT_FAILED, "not verified" },
+	};
+
+	if (hop->cert != RECEIVED_CERT_UNKNOWN)
+		return;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (memmem(t->s, t->n, forms[i].text, strlen(forms[i].text))) {
+			hop->cert = forms[i].cert;
+			snprintf(hop->cert_note, sizeof(hop->cert_note), "%s", forms[i].note);
+			return;
+		}
+}
+
 /* What a comment says about TLS; returns true when it says TLS was used. */
 static bool tls_comment(const struct field *f, const struct tok *t, struct received_hop *hop)
 {
+	cert_comment(t, hop);
 	if (istarts(t->s, t->n, "using ") && !hop->tls_version[0]) {
 		tls_postfix(t->s, t->n, hop);
 		return true;
@@ -528,11 +576,18 @@ static bool tls_comment(const struct field *f, const struct tok *t, struct recei
 	return ieq(t->s, t->n, "TLS") || ieq(t->s, t->n, "Google Transport Security");
 }
 
-/* RFC 3848 / RFC 6531 keywords: [UTF8](SMTP|ESMTP|LMTP)[S][A]; "S" means TLS. */
+/*
+ * RFC 3848 / RFC 6531 keywords: [UTF8](SMTP|ESMTP|LMTP)[S][A]; "S" means TLS.  Exchange
+ * Online's mailbox servers deliver to each other "with HTTPS" (and never over plain HTTP).
+ */
 static enum received_tls_state keyword_tls(const char *p)
 {
 	size_t n = strlen(p);
 	const char *base[] = { "ESMTP", "SMTP", "LMTP" };
+
+	/* (webmail writes "with HTTP" whatever the browser used: not recorded) */
+	if (!strcasecmp(p, "HTTPS"))
+		return RECEIVED_TLS_YES;
 
 	if (istarts(p, n, "UTF8")) {
 		p += 4;
@@ -647,7 +702,7 @@ static enum received_style parse_style(const struct field *f, const struct recei
 	if (comment_starts(f, CL_NONE, "Exim "))
 		return RECEIVED_STYLE_EXIM;
 	if (istarts(hop->protocol, strlen(hop->protocol), "Microsoft SMTP") ||
-	    !strcasecmp(hop->protocol, "mapi"))
+	    !strcasecmp(hop->protocol, "mapi") || !strcasecmp(hop->protocol, "HTTPS"))
 		return RECEIVED_STYLE_MICROSOFT;
 	if (ends_with(hop->by, ".google.com") || ends_with(hop->by, ".gmail.com") ||
 	    ends_with(hop->by, ".googlemail.com") ||
@@ -688,11 +743,12 @@ static enum received_local parse_local(const struct field *f, const struct recei
 		return RECEIVED_LOCAL_NO_FROM;
 	if (hop->from_addr[0] && is_loopback(hop->from_addr))
 		return RECEIVED_LOCAL_LOOPBACK;
-	if (same_host(hop->from, hop->by))
-		return RECEIVED_LOCAL_SAME_HOST;
+	/* before "from X by X": Exchange writes its mapi hop so, and it is Outlook's submission */
 	if (!strcasecmp(hop->protocol, "local") || !strcasecmp(hop->protocol, "mapi") ||
 	    !strncasecmp(hop->protocol, "local-", 6))
 		return RECEIVED_LOCAL_PROTOCOL;
+	if (same_host(hop->from, hop->by))
+		return RECEIVED_LOCAL_SAME_HOST;
 	return RECEIVED_LOCAL_NO;
 }
 

@@ -14,7 +14,13 @@
  *   sendmail   (version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256 verify=NOT)
  *   IronPort   with ESMTP/TLS/ECDHE-RSA-AES256-GCM-SHA384
  * and when there is none, RFC 3848's protocol keyword says whether TLS was used (ESMTPS,
- * ESMTPSA, LMTPS, UTF8SMTPS... = TLS; SMTP, ESMTP, ESMTPA... = not).
+ * ESMTPSA, LMTPS, UTF8SMTPS... = TLS; SMTP, ESMTP, ESMTPA... = not); Exchange Online's
+ * "with HTTPS" (a mailbox server's delivery over HTTPS) is TLS too.
+ *
+ * What the receiver says about the other side's certificate is kept apart: Postfix's "(No
+ * client certificate requested)", "(verified OK)", "(not verified)"; sendmail's verify=OK,
+ * NOT, NO, FAIL...  An encrypted hop whose certificate nobody checked is still encrypted, but
+ * nobody vouched for who was at the other end.
  *
  * Everything stored is printable ASCII (other bytes become '?'), so it is safe to print on a
  * terminal and to put into JSON.
@@ -52,6 +58,28 @@ enum received_local {
 	RECEIVED_LOCAL_LOOPBACK,	/* the client address is 127.0.0.0/8 or ::1 */
 	RECEIVED_LOCAL_SAME_HOST,	/* "from X ... by X" */
 	RECEIVED_LOCAL_PROTOCOL,	/* "with local", "with mapi", Exim's local-* */
+	RECEIVED_LOCAL_INTERNAL,	/* between two of the organisation's own servers
+					 * (received_walk: the sender is on the own list) */
+};
+
+/* What the receiver recorded about the sending side's certificate. */
+enum received_cert {
+	RECEIVED_CERT_UNKNOWN = 0,	/* not recorded */
+	RECEIVED_CERT_VERIFIED,		/* sendmail verify=OK, Postfix "(verified OK)" */
+	RECEIVED_CERT_NOT_CHECKED,	/* verify=NOT/NO/NONE, "No client certificate requested",
+					 * "Client did not present a certificate" */
+	RECEIVED_CERT_FAILED,		/* verify=FAIL and the other failures, "(not verified)" */
+};
+
+/*
+ * Whose word a hop is, once the organisation's own servers are known (received_walk):
+ * written by one of them (a fact: the organisation's own server recorded it), or below the
+ * first hop they received (the sender's servers' claim: it may be forged).
+ */
+enum received_trust {
+	RECEIVED_TRUST_UNKNOWN = 0,	/* no list of own servers: not judged */
+	RECEIVED_TRUST_OWN,
+	RECEIVED_TRUST_CLAIM,
 };
 
 #define RECEIVED_NAME_SIZE 256
@@ -70,6 +98,11 @@ struct received_hop {
 	enum received_tls_state tls;
 	enum received_style style;
 	enum received_local local;
+	enum received_cert cert;
+	char cert_note[64];	/* the receiver's words for it: "verify=NOT" */
+	/* set by received_walk_hop(), not by the parser */
+	enum received_trust trust;
+	bool first_receipt;	/* the hop where the organisation received the message */
 };
 
 /* The Received: headers of one message, newest (topmost) first, as they appear. */
@@ -104,5 +137,16 @@ const char *received_tls_words(const struct received_hop *hop, char *buf, size_t
 const char *received_tls_state_name(enum received_tls_state s);	/* "yes", "no", "unknown" */
 const char *received_style_name(enum received_style s);	/* "postfix", "exim", ... */
 const char *received_local_name(enum received_local l);	/* NULL for RECEIVED_LOCAL_NO */
+/* "verified", "not-checked", "failed"; NULL for RECEIVED_CERT_UNKNOWN */
+const char *received_cert_name(enum received_cert c);
+/* "own", "claim"; NULL for RECEIVED_TRUST_UNKNOWN */
+const char *received_trust_name(enum received_trust t);
+
+/*
+ * Who handed the message over, as the receiver saw it: its looked-up name, else the name it
+ * gave, else its address ("an unnamed server").  And who received it.
+ */
+const char *received_sender_name(const struct received_hop *h);
+const char *received_receiver_name(const struct received_hop *h);
 
 #endif

@@ -161,6 +161,9 @@ int main(int argc, char **argv)
 
 			if (wr(data, n))
 				return 3;
+		} else if (!strncmp(line, "sleep ", 6)) {
+			/* the bytes sent so far arrive alone (a split line) */
+			usleep((useconds_t)atol(line + 6) * 1000);
 		} else if (!strncmp(line, "repeat ", 7)) {
 			char *sp = strchr(line + 7, ' ');
 			long times = atol(line + 7);

@@ -31,12 +31,14 @@ tg_mx_addrs
 ip -n "$NS_OUT" addr add 203.0.113.53/24 dev eth0
 ip -n "$NS_OUT" addr add 203.0.113.80/24 dev eth0
 ip -n "$NS_OUT" addr add 203.0.113.54/24 dev eth0
+ip -n "$NS_OUT" addr add 203.0.113.81/24 dev eth0
 tg_pki
 # The MX's certificate names: what DANE-EE ignores and MTA-STS checks.  mx-noname is not there.
 pki_leaf "$TG_PKI" mx mx-ok.example mx-bad.example mx-sts.example mx-unusable.example \
 	mx.insecure.example mx-ta.example || bail "pki_leaf mx"
 pki_leaf "$TG_PKI" other other.example || bail "pki_leaf other"
 pki_leaf "$TG_PKI" sni mx-sni.example || bail "pki_leaf sni"
+pki_leaf "$TG_PKI" rpt rpt.example || bail "pki_leaf rpt"
 pki_leaf "$TG_PKI" web mta-sts.sts-ok.example mta-sts.sts-nomatch.example \
 	mta-sts.sts-badname.example mta-sts.sts-testing.example mta-sts.dane-sts.example \
 	mta-sts.sts-strip.example || bail "pki_leaf web"
@@ -79,6 +81,11 @@ dnssec_sign "$z" bogus.example expired
 	echo "_25._tcp.mx-roll IN TLSA 3 1 1 $mx_h"
 	for d in ta tawrong roll; do echo "dane-$d IN MX 10 mx-$d.example."; done
 	echo "sts-down IN MX 10 mx-sts.example."
+	# TLS reports (RFC 8460) for two of the domains, to an HTTPS receiver at .81
+	echo "rpt IN A 203.0.113.81"
+	for d in dane-bad sts-ok; do
+		echo "_smtp._tls.$d IN TXT \"v=TLSRPTv1; rua=https://rpt.example/v1\""
+	done
 	echo "mx-sni IN A 203.0.113.25"
 	echo "_25._tcp.mx-sni IN TLSA 3 1 1 $sni_h"
 	echo "dane-sni IN MX 10 mx-sni.example."
@@ -160,7 +167,14 @@ destzone_opts "$z"
 # through the forwarder that drops slow.example (below), with a short lookup deadline
 dest_opts=("${DESTZONE_OPTS[@]}" -o dns_server=203.0.113.54 -o destination_lookup_timeout=4s
 	-o "mta_sts_ca_file=$TG_PKI/ca.crt" -o "outbound_policy=$TG_WORK/policy" -o resolve=no)
-tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}"
+# g also writes TLS reports: what its sessions found, per policy domain (RFC 8460)
+rx=$TG_WORK/rx
+mkdir -p "$rx"
+tg_bg ip netns exec "$NS_OUT" $PY "$TG_TOP/tests/lib/tlsrpt_server.py" 203.0.113.81 443 \
+	"$TG_PKI/rpt.crt" "$TG_PKI/rpt.key" "$rx" >> "$TG_WORK/rx.log" 2>&1
+tg_wait_listen "$NS_OUT" 443 20 || bail "report receiver did not start: $(cat "$TG_WORK/rx.log")"
+rpt_opts=(-o tlsrpt=yes -o "tlsrpt_organization=Example Org" -o tlsrpt_timeout=5s)
+tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}" "${rpt_opts[@]}"
 tg_gw s 2641 -o outbound_forward=203.0.113.27:25 "${dest_opts[@]}"
 ctl() { ip netns exec "$NS_GW" "$TG_CTL" --run-dir "$TG_WORK/$1" "${@:2}"; }
 for d in sts-ok sts-nomatch sts-badname sts-testing dane-sts; do
@@ -424,7 +438,7 @@ ok $? "prometheus: the MTA-STS certificate-host-mismatch refusal is exported"
 # restart (the cache is the security property); a domain never fetched gets no policy
 kill "$web_pid" && wait "$web_pid" 2>/dev/null
 kill "$TG_GW_PID_g" && wait "$TG_GW_PID_g" 2>/dev/null
-tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}"
+tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}" "${rpt_opts[@]}"
 ctl g sts refresh sts-nomatch.example force > /dev/null 2>&1
 send 2640 bob@sts-nomatch.example 450
 ok $? "policy server down, gateway restarted: the cached enforce policy still refuses"
@@ -436,5 +450,34 @@ for ((i = 0; i < 100; i++)); do # the fetch the RCPT asked for ends on its own
 done
 gwlog | grep -q "mta-sts refresh domain=sts-down.example .*cached=none"
 ok $? "... and the failed fetch is logged"
+
+# 22. TLS reports from these sessions (the day's counts survived the restart above): flushed
+# now, one report per policy domain with a rua, its counts what the sessions found
+ctl g tlsrpt flush > /dev/null
+ok $? "tlsrpt flush"
+for ((i = 0; i < 100; i++)); do [ "$(ls "$rx"/*.gz 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
+rep() { # DOMAIN: its report's JSON
+	local f
+	for f in "$rx"/*.gz; do
+		gzip -dc "$f" | jq -e --arg d "$1" 'select(.policies[0].policy."policy-domain" == $d)' \
+			2>/dev/null && return 0
+	done
+	return 1
+}
+$PY "$TG_TOP/tests/lib/tlsrpt_check.py" schema "$TG_TOP/tests/lib/tlsrpt-report.schema.json" \
+	"$rx"/*.gz
+ok $? "the reports are valid against RFC 8460's fields"
+r=$(rep dane-bad.example)
+is "$(echo "$r" | jq -r '.policies[] | select(.policy."policy-type" == "tlsa") |
+	[.summary."total-failure-session-count",
+	 (."failure-details"[] | ."result-type" + "@" + ."receiving-ip")] | join(" ")')" \
+	"2 validation-failure@203.0.113.25" \
+	"dane-bad.example: its two DANE failures (cases 2 and 16), validation-failure at the MX address"
+r=$(rep sts-ok.example)
+is "$(echo "$r" | jq -r '.policies[] | select(.policy."policy-type" == "sts") |
+	[.summary."total-successful-session-count", .summary."total-failure-session-count"] |
+	join(" ")')" "1 0" "sts-ok.example: one successful MTA-STS session, no failure"
+! ls "$rx"/*.gz | xargs -n1 sh -c 'gzip -dc "$0"' | jq -e 'select(.policies[0].policy."policy-domain" == "dane-ok.example")' >/dev/null 2>&1
+ok $? "no report for a domain without a TLSRPT record (dane-ok.example)"
 
 tap_done

@@ -189,6 +189,10 @@ static void setup(void)
 	check(!config_set(&gw.cfg, "hostname", "relay.example.org", err, sizeof(err)));
 	check(!config_set(&gw.cfg, "relay_mark", "0", err, sizeof(err)));
 	check(!config_set(&gw.cfg, "ktls", "no", err, sizeof(err)));
+	/* The inbound verdict header (on by default) edits the header section, which this
+	 * model does not follow (its streaming is fed in pieces by test_received_verdict.c and
+	 * played by test_inbound_security_header.sh); off here, CHUNKING comes back with it. */
+	check(!config_set(&gw.cfg, "inbound_security_header", "no", err, sizeof(err)));
 	/* a recipient domain that needs TLS (outbound: 450 at RCPT on this plaintext leg) and a
 	 * sender domain that does (inbound: 530 at MAIL without TLS): local replies in between */
 	snprintf(tmpdir, sizeof(tmpdir), "%s/fuzz_session.XXXXXX",
@@ -758,7 +762,8 @@ static void client_reply(struct client *c, struct script *sc, struct mx *m, cons
 		 * of its "; date" (RFC 5322, the date maybe folded to the next line), the first
 		 * ';' in it (what the client controls in it, HELO name and recipient, has none
 		 * here).  Not by its continuation lines: a
-		 * body whose first line starts with a space continues our header.
+		 * body whose first line starts with a space gets X-Tlsgate-Leading-Fold:
+		 * before it, so that it does not continue our header.
 		 */
 		if (!same && c->inbound && it->kind == IT_BODY && g->len > 9 &&
 		    !strncmp(g->p, "Received:", 9)) {
@@ -773,6 +778,15 @@ static void client_reply(struct client *c, struct script *sc, struct mx *m, cons
 			p = memchr(p, '\n', (size_t)(e - p));
 			check(p);
 			p++;
+			/* a body whose first line would continue our header gets a field name
+			 * of its own first */
+			if (it->want.len && (it->want.p[0] == ' ' || it->want.p[0] == '\t')) {
+				static const char lead[] = "X-Tlsgate-Leading-Fold:";
+
+				check((size_t)(e - p) >= sizeof(lead) - 1 &&
+				      !memcmp(p, lead, sizeof(lead) - 1));
+				p += sizeof(lead) - 1;
+			}
 			same = (size_t)(e - p) == it->want.len &&
 			       !memcmp(p, it->want.p, it->want.len);
 		}

@@ -346,18 +346,19 @@ static void test_store_days(void **state)
 	posture_store_close(s, now);
 	/* restart: today's file is loaded and added to */
 	assert_int_equal(posture_store_open(&opts, now, &s), 0);
-	assert_int_equal(posture_store_today(s)->dom[0]->row[0].c[POSTURE_SESSIONS], 1);
-	assert_false(posture_store_today(s)->dirty);
+	assert_int_equal(posture_store_written(s)->dom[0]->row[0].c[POSTURE_SESSIONS], 1);
+	assert_false(posture_store_written(s)->dirty);
 	assert_int_equal(posture_store_add(s, &o), 0);
 	/* an outcome of the next day: the old day is written first */
 	o.time = T0 + 86400;
 	assert_int_equal(posture_store_add(s, &o), 0);
-	assert_int_equal(posture_store_today(s)->day, DAY0 + 1);
+	assert_int_equal(posture_store_day(s), DAY0 + 1);
 	/* the flush at midnight of the next day with nothing new: rollover, the file written */
 	now = T0 + 2 * 86400;
 	assert_int_equal(posture_store_flush(s, now), 0);
 	assert_true(exists("2024-05-02.posture"));
-	assert_int_equal(posture_store_today(s)->day, DAY0 + 2);
+	assert_int_equal(posture_store_day(s), DAY0 + 2);
+	assert_int_equal(posture_store_written(s)->day, DAY0 + 2);
 	/* an outcome from before midnight counts into the day in memory */
 	o.time = T0 + 86400;
 	assert_int_equal(posture_store_add(s, &o), 0);
@@ -383,7 +384,7 @@ static void test_store_days(void **state)
 	write_text("2024-05-05.posture", "tlsgate-posture 1\nday 2024-05-05\nrow out x y sessions=1\n");
 	assert_int_equal(posture_store_open(&opts, T0 + 4 * 86400, &s), 0);
 	assert_true(exists("2024-05-05.posture.damaged"));
-	assert_int_equal(posture_store_today(s)->ndom, 0);
+	assert_int_equal(posture_store_written(s)->ndom, 0);
 	posture_store_close(s, T0 + 4 * 86400);
 }
 

@@ -84,10 +84,11 @@ static const struct want m365[] = {
 	  "AM6PR10MB2279.EURPRD10.PROD.OUTLOOK.COM", "Microsoft SMTP Server", "15.20.5038.16", Y,
 	  "TLSv1.2", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 0, RECEIVED_STYLE_MICROSOFT,
 	  RECEIVED_LOCAL_NO, "Thu, 10 Mar 2022 13:06:07 +0000" },
-	/* MAPI inside the sender's mailbox server; the %zone is not part of the address. */
+	/* MAPI inside the sender's mailbox server (Outlook's submission: a local protocol, though
+	 * "from X by X" too); the %zone is not part of the address. */
 	{ "AM0PR10MB2963.EURPRD10.PROD.OUTLOOK.COM", "", "fe80::d5ba:3ed1:1acd:b5b7",
 	  "AM0PR10MB2963.EURPRD10.PROD.OUTLOOK.COM", "mapi", "15.20.5038.027", U, "", "", 0,
-	  RECEIVED_STYLE_MICROSOFT, RECEIVED_LOCAL_SAME_HOST, "Thu, 10 Mar 2022 13:06:06 +0000" },
+	  RECEIVED_STYLE_MICROSOFT, RECEIVED_LOCAL_PROTOCOL, "Thu, 10 Mar 2022 13:06:06 +0000" },
 };
 
 static const struct want gmail[] = {
