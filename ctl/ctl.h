@@ -15,7 +15,8 @@
  *   tlsrpt.c   tlsrpt status/flush: TLS reports (RFC 8460)
  *   dane.c     dane check: the DANE lookup and verdict for a domain, offline (no daemon);
  *              dane_probe.c its --connect (STARTTLS with ktls/dane.c's SSL, QUIT before MAIL)
- *   report.c   report: the posture files of STATE_DIR/posture (report/posture.h), offline
+ *   report.c   report: the posture files of STATE_DIR/posture (report/posture.h), offline;
+ *              report_html.c its --html page (ctl/report.h: what the two share)
  *   conf.c     the few keys of tlsgate.conf a command needs (dane, report)
  *   explain.c + received_explain.c  `explain message.eml`: was each hop encrypted?
  *              received_html.c its --html picture; conf.c keys of tlsgate.conf (explain, dane)

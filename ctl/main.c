@@ -76,8 +76,8 @@ static void usage(FILE *f)
 		"  sts show|refresh|purge DOMAIN      MTA-STS: cached policy, fetch now, forget\n"
 		"  dane check DOMAIN [--host] [--connect]   what DANE makes the gateway do, and why\n"
 		"  tlsrpt status|flush                TLS reports (RFC 8460): counts, spool, send now\n"
-		"  report [--since 7d] [--domain D] [--suggest]   TLS posture per domain (from the\n"
-		"                                     files: works with the daemon down)\n"
+		"  report [--since 7d] [--domain D] [--suggest] [--html FILE]   TLS posture per domain\n"
+		"                                     (from the files: works with the daemon down)\n"
 		"OPTIONS := { -j[son] | -p[retty] | -s[tats] | -v[erbose] | --run-dir DIR |\n"
 		"             --pin-dir DIR | --timeout SEC | -V[ersion] | -h[elp] }\n"
 		"Any unique prefix of an object or command will do: tlsgatectl pol sh\n";

@@ -4,7 +4,8 @@
  * each destination domain (outbound) and sender domain (inbound) over a window of days, and
  * which policy level each could be moved to without one failed delivery in it.  Reads the
  * files only: works with the daemon down.  -j gives every number the text shows and more
- * (docs/POSTURE.md describes the JSON); --suggest the Postfix policy lines.
+ * (docs/POSTURE.md describes the JSON); --suggest the Postfix policy lines; --html FILE the
+ * same numbers as a page (report_html.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,10 +13,11 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl/conf.h"
 #include "ctl/print.h"
-#include "report/posture.h"
+#include "ctl/report.h"
 
 #define REPORT_STATE_DIR "/var/lib/tlsgate"
 
@@ -23,32 +25,22 @@ struct report_args {
 	const char *config;
 	const char *state_dir;
 	const char *domain;
+	const char *html;	/* --html FILE ("-": stdout) */
 	int since_days;		/* 0: posture_days of the configuration */
 	int dir;		/* -1 both, else enum report_dir */
 	bool suggest;
 	bool json;
 };
 
-/* One day of the window: only its totals are kept (the days are merged as they are read). */
-struct report_daysum {
-	bool data;
-	uint32_t c[2][POSTURE_NCTR];	/* per enum report_dir */
-};
-
-struct report_dom {
-	const struct posture_domain *dom;
-	uint32_t c[POSTURE_NCTR];
-	struct posture_verdict v;
-};
-
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: tlsgatectl report [--since Nd|Nh|YYYY-MM-DD] [--domain D] [-j] [--suggest]\n"
-		   "                         [--direction outbound|inbound] [--state-dir DIR]\n"
-		   "                         [--config FILE]\n"
+		   "                         [--html FILE] [--direction outbound|inbound]\n"
+		   "                         [--state-dir DIR] [--config FILE]\n"
 		   "  per domain over the window (default: every day kept, posture_days): sessions,\n"
 		   "  messages, TLS, certificates, refusals, and the policy level it could be moved to\n"
-		   "  without one failed delivery; --suggest prints those levels as policy lines\n");
+		   "  without one failed delivery; --suggest prints those levels as policy lines;\n"
+		   "  --html writes the same numbers as one self-contained page (charts and tables)\n");
 }
 
 static int parse_since(const char *s, int *days)
@@ -90,6 +82,8 @@ static int parse_args(struct report_args *a, int argc, char **argv)
 			if (parse_since(argv[++i], &a->since_days))
 				return ctl_usage_error("report: --since wants Nd, Nh or a past date "
 						       "YYYY-MM-DD, not '%s'\n", argv[i]);
+		} else if (more && !strcmp(s, "--html")) {
+			a->html = argv[++i];
 		} else if (more && !strcmp(s, "--domain")) {
 			a->domain = argv[++i];
 		} else if (more && !strcmp(s, "--direction")) {
@@ -118,7 +112,7 @@ static int parse_args(struct report_args *a, int argc, char **argv)
 
 static int by_messages(const void *x, const void *y)
 {
-	const struct report_dom *a = x, *b = y;
+	const struct ctl_report_dom *a = x, *b = y;
 
 	if (a->c[POSTURE_MESSAGES] != b->c[POSTURE_MESSAGES])
 		return a->c[POSTURE_MESSAGES] < b->c[POSTURE_MESSAGES] ? 1 : -1;
@@ -134,17 +128,17 @@ static bool nameable(const char *d)
 }
 
 /* The direction's domains, with their sums and verdicts, sorted by messages. */
-static struct report_dom *collect(const struct posture_day *win, uint8_t dir, const char *only,
+struct ctl_report_dom *ctl_report_collect(const struct posture_day *win, uint8_t dir, const char *only,
 				  size_t *n)
 {
-	struct report_dom *v = calloc(win->ndom ? win->ndom : 1, sizeof(*v));
+	struct ctl_report_dom *v = calloc(win->ndom ? win->ndom : 1, sizeof(*v));
 
 	*n = 0;
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < win->ndom; i++) {
 		const struct posture_domain *e = win->dom[i];
-		struct report_dom *r;
+		struct ctl_report_dom *r;
 
 		if (e->dir != dir || (only && strcasecmp(e->name, only)))
 			continue;
@@ -205,14 +199,14 @@ static void json_named(struct jsonw *w, const struct posture_day *win,
 	free(sum);
 }
 
-static void suggest_line(const struct report_dom *r, char *buf, size_t len)
+void ctl_report_suggest_line(const struct ctl_report_dom *r, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (r->v.can != POSTURE_CAN_NONE && nameable(r->dom->name))
 		snprintf(buf, len, "%s\t%s", r->dom->name, posture_can_name(r->v.can));
 }
 
-static void json_domain(struct jsonw *w, const struct posture_day *win, const struct report_dom *r)
+static void json_domain(struct jsonw *w, const struct posture_day *win, const struct ctl_report_dom *r)
 {
 	char line[400];
 
@@ -225,7 +219,7 @@ static void json_domain(struct jsonw *w, const struct posture_day *win, const st
 	jsonw_start_object(w);
 	jsonw_string_field(w, "can", posture_can_name(r->v.can));
 	jsonw_string_field(w, "reason", r->v.reason);
-	suggest_line(r, line, sizeof(line));
+	ctl_report_suggest_line(r, line, sizeof(line));
 	jsonw_string_field_opt(w, "suggest", line);
 	jsonw_end_object(w);
 	jsonw_name(w, "hosts");
@@ -245,7 +239,7 @@ static void json_domain(struct jsonw *w, const struct posture_day *win, const st
 }
 
 static int print_json(const struct ctl_opts *o, const struct report_args *a,
-		      const struct posture_day *win, const struct report_daysum *days, int ndays,
+		      const struct posture_day *win, const struct ctl_report_daysum *days, int ndays,
 		      int64_t from, const char *dir)
 {
 	struct ctl_opts jo = *o;
@@ -290,12 +284,12 @@ static int print_json(const struct ctl_opts *o, const struct report_args *a,
 	jsonw_end_array(w);
 	for (int d = REPORT_OUTBOUND; d <= REPORT_INBOUND; d++) {
 		size_t n;
-		struct report_dom *v;
+		struct ctl_report_dom *v;
 
 		jsonw_name(w, d == REPORT_OUTBOUND ? "outbound" : "inbound");
 		jsonw_start_array(w);
 		if (a->dir < 0 || a->dir == d) {
-			v = collect(win, (uint8_t)d, a->domain, &n);
+			v = ctl_report_collect(win, (uint8_t)d, a->domain, &n);
 			for (size_t i = 0; v && i < n; i++)
 				json_domain(w, win, &v[i]);
 			free(v);
@@ -309,7 +303,7 @@ static int print_json(const struct ctl_opts *o, const struct report_args *a,
 
 /* ---- text ------------------------------------------------------------------------------------ */
 
-static void print_verdict(const struct report_dom *r)
+static void print_verdict(const struct ctl_report_dom *r)
 {
 	const char *not = strstr(r->v.reason, "not verify: ");
 
@@ -321,7 +315,7 @@ static void print_verdict(const struct report_dom *r)
 		printf("%s", posture_can_name(r->v.can));
 }
 
-static void print_details(const struct posture_day *win, const struct report_dom *r)
+static void print_details(const struct posture_day *win, const struct ctl_report_dom *r)
 {
 	for (uint32_t j = 0; j < r->dom->nrow; j++) {
 		const struct posture_row *h = &r->dom->row[j];
@@ -358,11 +352,11 @@ static void print_text(const struct report_args *a, const struct posture_day *wi
 		       (unsigned long long)win->overflow);
 	for (int d = REPORT_OUTBOUND; d <= REPORT_INBOUND; d++) {
 		size_t n;
-		struct report_dom *v;
+		struct ctl_report_dom *v;
 
 		if (a->dir >= 0 && a->dir != d)
 			continue;
-		v = collect(win, (uint8_t)d, a->domain, &n);
+		v = ctl_report_collect(win, (uint8_t)d, a->domain, &n);
 		printf("\n%s\n", d == REPORT_OUTBOUND ? "outbound (recipient domain)"
 						      : "inbound (sender domain)");
 		printf("%-32s %8s %8s %8s %8s %8s %8s %8s %8s  %s\n", "DOMAIN", "SESSIONS", "MESSAGES",
@@ -393,16 +387,16 @@ static void print_suggest(const struct report_args *a, const struct posture_day 
 	posture_day_text(from + ndays - 1, t, sizeof(t));
 	for (int d = REPORT_OUTBOUND; d <= REPORT_INBOUND; d++) {
 		size_t n;
-		struct report_dom *v;
+		struct ctl_report_dom *v;
 
 		if (a->dir >= 0 && a->dir != d)
 			continue;
-		v = collect(win, (uint8_t)d, a->domain, &n);
+		v = ctl_report_collect(win, (uint8_t)d, a->domain, &n);
 		printf("# %s table (%s): what the traffic of %s .. %s allows\n",
 		       d == REPORT_OUTBOUND ? "outbound" : "inbound",
 		       d == REPORT_OUTBOUND ? "outbound_policy" : "inbound_policy", f, t);
 		for (size_t i = 0; v && i < n; i++) {
-			suggest_line(&v[i], line, sizeof(line));
+			ctl_report_suggest_line(&v[i], line, sizeof(line));
 			if (!line[0])
 				continue;
 			printf("# %s: %u messages; %s\n%s\n", v[i].dom->name,
@@ -412,6 +406,44 @@ static void print_suggest(const struct report_args *a, const struct posture_day 
 	}
 }
 
+/* The page to path ("-": stdout), through a temporary file renamed over it: a reader (or a
+ * web server publishing it) never sees half a page. */
+static int write_html(const char *path, const struct ctl_report_view *v)
+{
+	char tmp[4096];
+	FILE *f;
+	int err, rc;
+
+	if (!strcmp(path, "-")) {
+		err = ctl_report_html(stdout, v);
+		if (!err && (fflush(stdout) || ferror(stdout)))
+			err = -errno;
+		return err ? ctl_fail("report: --html", err, NULL) : 0;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return ctl_fail("report: --html", -ENAMETOOLONG, NULL);
+	f = fopen(tmp, "w");
+	if (!f) {
+		err = -errno;
+		fprintf(stderr, "tlsgatectl: report: %s: %s\n", tmp, strerror(-err));
+		return 1;
+	}
+	err = ctl_report_html(f, v);
+	if (!err && (fflush(f) || ferror(f)))
+		err = -(errno ? errno : EIO);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	rc = 0;
+	if (err) {
+		fprintf(stderr, "tlsgatectl: report: writing %s: %s\n", path, strerror(-err));
+		unlink(tmp);
+		rc = 1;
+	}
+	return rc;
+}
+
 int ctl_report(int argc, char **argv, const struct ctl_opts *o)
 {
 	static const char *const keys[] = { "state_dir", "posture_days", "posture_max_domains",
@@ -419,7 +451,7 @@ int ctl_report(int argc, char **argv, const struct ctl_opts *o)
 	struct report_args a = { .dir = -1, .json = o->json };
 	char *vals[3] = { NULL, NULL, NULL }, dir[4096];
 	struct posture_day *win = NULL;
-	struct report_daysum *days = NULL;
+	struct ctl_report_daysum *days = NULL;
 	uint32_t max_domains = 0;
 	int64_t today, from;
 	int rc, ndays, with_data = 0;
@@ -479,7 +511,13 @@ int ctl_report(int argc, char **argv, const struct ctl_opts *o)
 	rc = 0;
 	if (!with_data && !a.json && !a.suggest)
 		fprintf(stderr, "tlsgatectl: no posture files in %s for these days\n", dir);
-	if (a.json)
+	if (a.html) {
+		struct ctl_report_view view = { .win = win, .days = days, .ndays = ndays,
+						.from = from, .posture_dir = dir, .dir = a.dir,
+						.domain = a.domain };
+
+		rc = write_html(a.html, &view);
+	} else if (a.json)
 		rc = print_json(o, &a, win, days, ndays, from, dir);
 	else if (a.suggest)
 		print_suggest(&a, win, ndays, from);

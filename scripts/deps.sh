@@ -30,11 +30,12 @@ PKGS="$PKGS postfix-mta-sts-resolver"
 # TLS reports: tests/e2e/test_tlsrpt*.sh check them with other implementations (the JSON against
 # the RFC's fields, the DKIM signature with dkimpy)
 PKGS="$PKGS python3-jsonschema python3-dkim"
-# `tlsgatectl explain --html` is checked in a real browser: headless Chromium renders the page
-# (--dump-dom, --screenshot; tests/e2e/test_explain_html.sh).  Headless needs no X server; of its
-# recommends only a font is wanted for the screenshot (chromium-sandbox: the test runs it with
+# Pages checked in a real browser: headless Chromium renders `tlsgatectl explain --html`
+# (tests/e2e/test_explain_html.sh) and `report --html` (test_report_html.sh; make demo's
+# screenshot) with --dump-dom and --screenshot.  Headless needs no X server; of its recommends
+# only a font is wanted, with fontconfig to find it (chromium-sandbox: the tests run it with
 # --no-sandbox as root; upower, notification daemons, libu2f: not for a headless page).
-PKGS="$PKGS chromium fonts-dejavu-core"
+PKGS="$PKGS chromium fontconfig fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do

@@ -18,7 +18,8 @@ dpkg-deb -c "$deb" | awk '{print $6}' > "$work/files"
 for f in ./usr/sbin/tlsgated ./usr/sbin/tlsgatectl ./lib/systemd/system/tlsgated.service \
 	./etc/tlsgate/tlsgate.conf ./etc/tlsgate/tls_policy ./etc/tlsgate/inbound_policy \
 	./usr/share/man/man8/tlsgated.8.gz ./usr/share/man/man8/tlsgatectl.8.gz \
-	./usr/share/man/man5/tlsgate.conf.5.gz ./usr/share/doc/tlsgate/POLICY.md.gz; do
+	./usr/share/man/man5/tlsgate.conf.5.gz ./usr/share/doc/tlsgate/POLICY.md.gz \
+	./usr/share/doc/tlsgate/examples/grafana/tlsgate.json; do
 	grep -qx "$f" "$work/files"
 	ok $? "contains $f"
 done

@@ -11,6 +11,7 @@ set -u
 . "$(dirname "$0")/../lib/pki.sh"
 . "$(dirname "$0")/../lib/postfix.sh"
 . "$(dirname "$0")/../lib/tlsgate.sh"
+. "$(dirname "$0")/../lib/posture.sh"
 
 command -v jq > /dev/null || { echo "1..0 # SKIP jq not installed (make deps)"; exit 77; }
 
@@ -32,30 +33,13 @@ EOP
 cat > "$TG_WORK/inbound" <<EOP
 must-tls.example	encrypt
 EOP
-state=$TG_WORK/gw
+state=$TG_POSTURE_STATE
 ctl() {
 	"$TG_CTL" report --state-dir "$state" "$@"
 }
-start() { # forward-address [forward-host]
-	local host=()
-	[ -n "${2:-}" ] && host=(-o "outbound_forward_host=$2")
-	tg_gw gw 2525 -o "outbound_forward=$1:25" "${host[@]}" \
-		-o "outbound_policy=$TG_WORK/outbound" -o "inbound_policy=$TG_WORK/inbound" \
-		-o "inbound_listen=203.0.113.1:25" -o "inbound_next_hop=192.0.2.20:25" \
-		-o "inbound_cert=$TG_PKI/gw.example.net.crt:$TG_PKI/gw.example.net.key"
-}
-stop() { # SIGTERM: the sink writes today's file at shutdown; the log is kept
-	local pid
-	eval "pid=\$TG_GW_PID_gw"
-	tg_report_daemon gw "$pid"
-	cat "$TG_WORK/gw.log" >> "$TG_WORK/gw.all.log"
-}
-send() { # from to[,to] [swaks args]
-	local from=$1 to=$2
-	shift 2
-	ip netns exec "$NS_IN" swaks --server 192.0.2.1 --port 2525 --from "$from" --to "$to" \
-		"$@" > "$TG_WORK/swaks.out" 2>&1
-}
+start() { tg_posture_start "$@"; }
+stop() { tg_posture_stop; }
+send() { tg_posture_send "$@"; }
 # Counters of a domain, zeros and the parts compared elsewhere left out, sorted.
 SPARSE='def sp: if type == "object" then (map_values(sp) | with_entries(select(.value != 0 and .value != {}))) else . end;'
 counts() { # outbound|inbound domain
@@ -127,10 +111,7 @@ ok $? "delivered in plaintext to the fake MX"
 send sender@example.org a@example.org,b@required.example
 grep -q "450 4.7.4 TLS required for required.example" "$TG_WORK/swaks.out"
 ok $? "the encrypt domain's recipient refused on the plaintext leg (450 4.7.4)"
-swaks_out() {
-	ip netns exec "$NS_OUT" swaks --server 203.0.113.1 --local-interface 203.0.113.30 "$@" \
-		> "$TG_WORK/swaks.in" 2>&1
-}
+swaks_out() { tg_posture_send_in "$@"; }
 swaks_out --tls --from x@tls-sender.example --to in1@example.net
 ok $? "inbound with TLS"
 swaks_out --from y@plain-sender.example --to in2@example.net
