@@ -226,8 +226,9 @@ static int pin_progs(struct tg_bpf *h)
 
 /*
  * tg_listen keeps nothing across restarts (the daemon registers its listeners each time it
- * starts) and grew from 2 slots to 4 (inbound listeners) in 0.4.0; tg_flows' key and value grew
- * with the flow's direction and the SYN rules.  A pin of another shape would make the load fail
+ * starts) and grew from 2 slots to 4 (inbound listeners) in 0.4.0, then to 4 per worker (steering
+ * listeners of their own); tg_flows' key and value grew with the flow's direction and the SYN
+ * rules.  A pin of another shape would make the load fail
  * after an upgrade; replace it rather than make the admin run --detach (flows followed so far
  * are forgotten: a policed one is blocked at its next data segment, fail-closed).  Counters,
  * events and the policy are never replaced.  A size of 0 is not compared.

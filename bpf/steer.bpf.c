@@ -32,6 +32,37 @@ static __always_inline int excluded(const struct tg_pkt *p)
 }
 
 /*
+ * The slot of the first of n workers, from worker `first` on and wrapping around, whose slot of
+ * this kind holds a socket; -1 when none does.  A global function: the verifier checks it once,
+ * on its own (inlined, its loop would be walked again on every path through the parser, which
+ * Linux 6.1's verifier does not finish within its million instructions).  It cannot hand a
+ * referenced socket back, so the caller looks the slot up again: a socket that left in between
+ * is a listener that closed a moment later, and the flow is not steered.
+ */
+__attribute__((noinline)) int tg_steer_slot(__u32 kind, __u32 n, __u32 first)
+{
+	struct bpf_sock *sk;
+
+	if (!n || n > TG_LISTEN_WORKERS || first >= n || kind >= TG_LISTEN_KINDS)
+		return -1;
+	for (__u32 i = 0; i < TG_LISTEN_WORKERS; i++) {
+		__u32 w = first + i, slot;
+
+		if (i >= n)
+			break;
+		if (w >= n)
+			w -= n;
+		slot = TG_LISTEN_SLOT(kind, w);
+		sk = bpf_map_lookup_elem(&tg_listen, &slot);
+		if (sk) {
+			bpf_sk_release(sk);
+			return (int)slot;
+		}
+	}
+	return -1;
+}
+
+/*
  * One of the workers' listeners for this flow (referenced), or NULL: by the flow's hash among
  * listen_n[dir] workers; an empty slot (a listener that closed) passes the flow to the next
  * worker, so only that worker's flows move.  A socket there that is not listening is not ours.
@@ -39,8 +70,9 @@ static __always_inline int excluded(const struct tg_pkt *p)
 static __always_inline struct bpf_sock *pick_listener(const struct tg_config *cfg,
 						      const struct tg_pkt *p, __u8 dir)
 {
-	__u32 words[9], ports = (__u32)p->sport | (__u32)p->dport << 16, n, kind, first;
+	__u32 words[9], ports = (__u32)p->sport | (__u32)p->dport << 16, n, kind, first, slot;
 	struct bpf_sock *sk;
+	int s;
 
 	n = cfg->listen_n[dir & 1];
 	if (!n || n > TG_LISTEN_WORKERS)
@@ -59,24 +91,16 @@ static __always_inline struct bpf_sock *pick_listener(const struct tg_config *cf
 		first = tg_steer_hash(cfg->steer_seed, words, 9) % n;
 		kind = dir == TG_DIR_INBOUND ? TG_LISTEN_IN_V6 : TG_LISTEN_V6;
 	}
-	for (__u32 i = 0; i < TG_LISTEN_WORKERS; i++) {
-		__u32 w = first + i, slot;
-
-		if (i >= n)
-			break;
-		if (w >= n)
-			w -= n;
-		slot = TG_LISTEN_SLOT(kind, w);
-		sk = bpf_map_lookup_elem(&tg_listen, &slot);
-		if (!sk)
-			continue;
-		if (sk->state != BPF_TCP_LISTEN) {
-			bpf_sk_release(sk);
-			return NULL;
-		}
-		return sk;
+	s = tg_steer_slot(kind, n, first);
+	if (s < 0)
+		return NULL;
+	slot = (__u32)s;
+	sk = bpf_map_lookup_elem(&tg_listen, &slot);
+	if (sk && sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		return NULL;
 	}
-	return NULL;
+	return sk;
 }
 
 /* The socket for this packet, referenced: its own connection's, else one of the daemon's

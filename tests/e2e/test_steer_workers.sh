@@ -5,7 +5,7 @@
 # tg_listen and the steer program picks one by flow hash.  N sessions (helper_loadgen, one
 # message each, plaintext to a sink: cheap under TCG) must all be delivered and split within
 # 60/40 between the workers, counted from the daemon's log (a session id's first hex digit is its
-# worker).  With 400 sessions a fair split leaves that band with a probability of about 1e-4.
+# worker).  With 300 sessions a fair split leaves that band with a probability of about 5e-4.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
@@ -13,7 +13,7 @@ tg_private_bpffs "$@"
 . "$(dirname "$0")/../lib/pki.sh"
 . "$(dirname "$0")/../lib/tlsgate.sh"
 
-N=${TLSGATE_STEER_SESSIONS:-400}
+N=${TLSGATE_STEER_SESSIONS:-300}
 SINK=$TG_BIN/tests/e2e/helper_sink
 LG=$TG_BIN/tests/e2e/helper_loadgen
 for b in "$SINK" "$LG"; do
