@@ -591,14 +591,15 @@ int tg_bpf_set_listeners(struct tg_bpf *h, int dir, const int (*fd)[2], unsigned
 		err = listen_n(h, dir, NULL, &nn);
 	for (__u32 w = 0; !err && w < TG_LISTEN_WORKERS; w++) {
 		for (__u32 f = 0; f < 2; f++) {
+			int mfd = h->map_fd[TG_MAP_LISTEN];
 			__u32 slot = TG_LISTEN_SLOT(base + f, w);
 			__u64 v = w < n ? (__u64)fd[w][f] : (__u64)-1;
 
 			if (w < n && fd[w][f] >= 0) {
-				if (bpf_map_update_elem(h->map_fd[TG_MAP_LISTEN], &slot, &v, BPF_ANY))
+				if (bpf_map_update_elem(mfd, &slot, &v, BPF_ANY))
 					err = -errno;
-			} else if (bpf_map_delete_elem(h->map_fd[TG_MAP_LISTEN], &slot) &&
-				   errno != ENOENT && errno != EINVAL) {
+			} else if (bpf_map_delete_elem(mfd, &slot) && errno != ENOENT &&
+				   errno != EINVAL) {
 				/* a SOCKMAP says EINVAL for an empty slot */
 				err = -errno;
 			}

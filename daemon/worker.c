@@ -245,8 +245,10 @@ static int listen_on(struct worker *w, const struct config_addr *a, enum session
 	 * one (bpf/steer.h). */
 	fd = tg_listen_socket((const struct sockaddr *)&ss, a->len, transparent, !steering);
 	if (fd < 0) {
-		log_err("listen %s (%s%s): %s", a->text, role == ROLE_OUTBOUND ? "outbound" : "inbound",
-			steering ? ", steering" : transparent ? ", transparent" : "", strerror(-fd));
+		log_err("listen %s (%s%s): %s", a->text,
+			role == ROLE_OUTBOUND ? "outbound" : "inbound",
+			steering ? ", steering" : transparent ? ", transparent" : "",
+			strerror(-fd));
 		return fd;
 	}
 	li = &w->listeners[w->nlisteners++];

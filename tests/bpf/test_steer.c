@@ -356,7 +356,8 @@ static void test_workers_chosen_by_flow_hash(void **state)
 	/* back to one worker: every flow goes to it */
 	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, (const int(*)[2])fd, 1), 0);
 	for (unsigned int k = 0; k < 32; k++)
-		assert_true(picked(&fams[0], fams[0].client, fams[0].server, 20000 + k, 25, TH_SYN));
+		assert_true(picked(&fams[0], fams[0].client, fams[0].server, 20000 + k, 25,
+				   TH_SYN));
 	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, NULL, 0), 0);
 	assert_false(picked(&fams[0], fams[0].client, fams[0].server, 20000, 25, TH_SYN));
 	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, (const int(*)[2])fd,
@@ -390,11 +391,11 @@ static void test_empty_slot_passes_to_next_worker(void **state)
 	close(gone); /* worker 2's listener closes: its slot empties by itself */
 	for (unsigned int k = 0; k < 300; k++) {
 		uint16_t sport = (uint16_t)(41000 + k);
-		unsigned int w = model_worker(&fams[0], fams[0].client, fams[0].server, sport, 25, 3);
+		const struct fam *f = &fams[0];
+		unsigned int w = model_worker(f, f->client, f->server, sport, 25, 3);
 
 		seen[w]++;
-		assert_int_equal(picked(&fams[0], fams[0].client, fams[0].server, sport, 25, TH_SYN),
-				 w != 1);
+		assert_int_equal(picked(f, f->client, f->server, sport, 25, TH_SYN), w != 1);
 	}
 	assert_true(seen[0] && seen[1] && seen[2]);
 	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, NULL, 0), 0);

@@ -84,8 +84,8 @@ struct suite_count {
 
 /* Updated by the worker with relaxed atomics; read by the main thread at a signal. */
 struct counters {
-	uint64_t accepted, open, max_open, tls_sessions, tls_resumed, tls_failures, messages, body_bytes,
-		errors;
+	uint64_t accepted, open, max_open, tls_sessions, tls_resumed, tls_failures, messages;
+	uint64_t body_bytes, errors;
 };
 
 struct worker {
