@@ -239,8 +239,20 @@ static int listen_on(struct worker *w, const struct config_addr *a, enum session
 
 	if (w->nlisteners >= WORKER_MAX_LISTENERS)
 		return -ENOSPC;
-	if (steering) /* its own port: a lone socket cannot share one */
-		((struct sockaddr_in *)&ss)->sin_port = 0; /* sin6_port is at the same offset */
+	/* A steering listener gets a port of its own (a lone socket cannot share one) on loopback:
+	 * bpf_sk_assign ignores where it is bound, and an ephemeral port on the configured
+	 * address could be reachable past a firewall that only knows the configured port. */
+	if (steering && ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+
+		a6->sin6_addr = in6addr_loopback;
+		a6->sin6_port = 0;
+	} else if (steering) {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+
+		a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a4->sin_port = 0;
+	}
 	/* A steering listener is no SO_REUSEPORT socket: before Linux 6.5 bpf_sk_assign refuses
 	 * one (bpf/steer.h). */
 	fd = tg_listen_socket((const struct sockaddr *)&ss, a->len, transparent, !steering);
@@ -277,9 +289,9 @@ static bool has_steering(const struct worker *w, enum session_role role, int fam
 
 /*
  * The configured address, in the workers' SO_REUSEPORT group (direct connections; TPROXY too when
- * transparent); and with the BPF datapath, the worker's steering listener on the first address
- * of each family: same address, a port of its own (tg_listen, bpf/steer.h; the enforcer also
- * reads worker 0's outbound ones as "the daemon is alive").
+ * transparent); and with the BPF datapath, the worker's steering listener for the first address
+ * of each family: loopback of that family, a port of its own (tg_listen, bpf/steer.h; the
+ * enforcer also reads worker 0's outbound ones as "the daemon is alive").
  */
 static int add_listener(struct worker *w, const struct config_addr *a, enum session_role role,
 			bool transparent, bool steered)
