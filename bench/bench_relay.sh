@@ -18,9 +18,13 @@
 #   direct_tls the client straight to the sink with STARTTLS: the sink's own TLS capacity, which
 #             must exceed every relay's rate (else the sink, not the relay, was measured)
 # Measured: msgs/s of 10 KiB messages over 50 parallel clients, with 1 and with 10 messages per
-# session (best of TLSGATE_BENCH_ROUNDS interleaved rounds); MB/s of one 100 MiB message (best of
-# 3); latency per message p50/p99 with one client (added = relay - direct); CPU of the relay
-# process; tlsgated's RSS per idle established session (greeting and EHLO through the relay, TLS
+# session (best of TLSGATE_BENCH_ROUNDS interleaved rounds), with helper_loadgen (pipelining
+# MAIL/RCPT/DATA where offered, STARTTLS for direct_tls) and again with Postfix's smtp-source (no
+# pipelining, no TLS: direct, tlsgate, stunnel, postfix); MB/s of one 100 MiB message (best of
+# 3); latency per message p50/p99 with one client (added = relay - direct); CPU per message of
+# every contestant from /proc/PID/stat deltas (the relay process; Postfix: its master and every
+# descendant, reaped ones included, until the sink has what it accepted; the sink's own); the TLS
+# handshakes the sink completed and how many resumed a session; tlsgated's RSS per idle established session (greeting and EHLO through the relay, TLS
 # up toward the sink) at 1000 and 10 000 sessions, stunnel's at 1000 for comparison; where perf
 # exists, the top symbols of tlsgated and stunnel during the 100 MiB run.
 # VM part (one boot of tests/vm/run, Debian 6.1 with kTLS): tlsgated's RSS per idle session with
@@ -142,7 +146,7 @@ rb_target() { # RELAY -> NS ADDR:PORT PID [loadgen args]
 	direct_tls) echo "$NS_IN $SINK_ADDR:25 - --starttls --tls tls1.3 --cipher $SUITE" ;;
 	tlsgate) echo "$NS_IN 192.0.2.1:2525 $GW_PID" ;;
 	stunnel) echo "$NS_IN 192.0.2.1:2526 $STUNNEL_PID" ;;
-	postfix) echo "$NS_IN 192.0.2.1:25 -" ;;
+	postfix) echo "$NS_IN 192.0.2.1:25 $(rb_pf_master relay)" ;;
 	esac
 }
 
@@ -155,6 +159,20 @@ for per in 1 10; do
 			[ "$relay" = postfix ] && n=$PF_MSGS
 			rb_measure "$W/msgs$per.$relay.$r" "$relay" --connections $((n / per)) \
 				--concurrency "$CLIENTS" --messages "$per" --size "${KB}k"
+		done
+	done
+done
+
+# The same with Postfix's smtp-source as the client: no pipelining (and no TLS, so no direct_tls).
+SS_RELAYS="direct tlsgate stunnel postfix"
+for per in 1 10; do
+	for r in $(seq "$ROUNDS"); do
+		rb_say "msgs/s with smtp-source, $per message(s) per session, round $r/$ROUNDS"
+		for relay in $SS_RELAYS; do
+			n=$MSGS
+			[ "$relay" = postfix ] && n=$PF_MSGS
+			RB_CLIENT=smtp-source RB_SS="$n $per $((KB * 1024))" \
+				rb_measure "$W/ss$per.$relay.$r" "$relay"
 		done
 	done
 done
@@ -223,8 +241,24 @@ vm_json() {
 }
 
 # ---- results ---------------------------------------------------------------------------------
+# What Postfix does by default with TLS deliveries (postconf -d on an empty configuration).
+pf_defaults() {
+	local d
+	d=$(mktemp -d)
+	touch "$d/main.cf" "$d/master.cf"
+	postconf -c "$d" -d smtp_tls_connection_reuse smtp_tls_session_cache_database \
+		smtp_connection_cache_on_demand 2>/dev/null |
+		jq -R -s -c 'split("\n") | map(select(length > 0) | capture("^(?<key>[^ ]+) = ?(?<value>.*)$")) |
+			from_entries'
+	rm -rf "$d"
+}
+
 # shellcheck disable=SC2086
 rb_group_results $RELAYS
+# shellcheck disable=SC2086
+rb_best_group msgs_per_s ss1 $SS_RELAYS > "$W/g.ss1"
+# shellcheck disable=SC2086
+rb_best_group msgs_per_s ss10 $SS_RELAYS > "$W/g.ss10"
 jq -s -c '{tlsgate: (map(select(.relay_name == "tlsgated")) | sort_by(.sessions_requested)),
 	   tlsgate_no_tls: map(select(.relay_name | startswith("tlsgated, no TLS"))),
 	   stunnel: map(select(.relay_name == "stunnel"))}' "$W"/hold.*.json > "$W/g.hold"
@@ -233,6 +267,7 @@ rb_crashes > "$W/g.crashes"
 jq -n \
 	--argjson machine "$(rb_machine)" \
 	--argjson m1 "$(cat "$W/g.msgs1")" --argjson m10 "$(cat "$W/g.msgs10")" \
+	--argjson ss1 "$(cat "$W/g.ss1")" --argjson ss10 "$(cat "$W/g.ss10")" \
 	--argjson bulk "$(cat "$W/g.bulk")" --argjson lat "$(cat "$W/g.lat")" \
 	--argjson hold "$(cat "$W/g.hold")" --argjson vm "$(vm_json)" \
 	--argjson crashes "$(cat "$W/g.crashes")" \
@@ -241,7 +276,8 @@ jq -n \
 	--argjson clients "$CLIENTS" --argjson kb "$KB" --argjson msgs "$MSGS" \
 	--argjson pfmsgs "$PF_MSGS" --argjson rounds "$ROUNDS" --argjson big "$BIG" \
 	--argjson lat_n "$LAT" --arg suite "$SUITE" --arg hold_n "$HOLD" \
-	--arg ktls "$(ip netns exec "$NS_GW" "$TG_BIN/tlsgated" --probe 2>&1 | head -n 1)" '
+	--arg ktls "$(ip netns exec "$NS_GW" "$TG_BIN/tlsgated" --probe 2>&1 | head -n 1)" \
+	--argjson pf_defaults "$(pf_defaults)" '
 def r(a; b): if (a == null or b == null or b == 0) then null
 	else ((a / b) * 100 | round) / 100 end;
 def t(name; value; op; limit):
@@ -251,15 +287,26 @@ def t(name; value; op; limit):
 def added(x): {p50_ms: (((x.p50_ms - $lat.direct.p50_ms) * 1000 | round) / 1000),
 	       p99_ms: (((x.p99_ms - $lat.direct.p99_ms) * 1000 | round) / 1000)};
 def kib(b): if b == null then null else (b / 1024 * 10 | round) / 10 end;
+def per_msg(x): if x == null or (x.messages // 0) == 0 then null else
+	{messages: x.messages,
+	 relay_cpu_ms: (if x.relay_cpu_ms == null then null
+			else ((x.relay_cpu_ms / x.messages) * 1000 | round) / 1000 end),
+	 sink_cpu_ms: (((x.sink.cpu_ms / x.messages) * 1000 | round) / 1000),
+	 sink_tls_handshakes: x.sink.tls_sessions, sink_tls_resumed: x.sink.tls_resumed} end;
+def per_msg_all(g): g | map_values(per_msg(.));
 {
   bench: "relay",
   machine: $machine,
   host_ktls: $ktls,
+  postfix_defaults: $pf_defaults,
   params: {clients: $clients, message_kib: $kb, messages_per_run: $msgs,
 	   postfix_messages_per_run: $pfmsgs, rounds: $rounds, big_mib: $big,
 	   latency_messages: $lat_n, tls: "TLSv1.3 \($suite)", hold_sessions: $hold_n,
 	   mb: "10^6 bytes"},
   msgs_per_s: {per_session_1: $m1, per_session_10: $m10},
+  smtp_source_msgs_per_s: {per_session_1: $ss1, per_session_10: $ss10},
+  cpu_per_message: {loadgen_1: per_msg_all($m1), loadgen_10: per_msg_all($m10),
+		    smtp_source_1: per_msg_all($ss1), smtp_source_10: per_msg_all($ss10)},
   bulk: $bulk,
   latency: ($lat + {added_vs_direct: ($lat | with_entries(select(.key != "direct")) |
 	    map_values(added(.)))}),
@@ -277,7 +324,13 @@ def kib(b): if b == null then null else (b / 1024 * 10 | round) / 10 end;
     tlsgate_over_postfix_delivered_1: r($m1.tlsgate.msgs_per_s; $m1.postfix.delivered_per_s),
     tlsgate_over_postfix_delivered_10: r($m10.tlsgate.msgs_per_s; $m10.postfix.delivered_per_s),
     direct_tls_over_postfix_msgs_1: r($m1.direct_tls.msgs_per_s; $m1.postfix.msgs_per_s),
-    direct_tls_over_postfix_msgs_10: r($m10.direct_tls.msgs_per_s; $m10.postfix.msgs_per_s)
+    direct_tls_over_postfix_msgs_10: r($m10.direct_tls.msgs_per_s; $m10.postfix.msgs_per_s),
+    smtp_source_tlsgate_over_stunnel_msgs_1: r($ss1.tlsgate.msgs_per_s; $ss1.stunnel.msgs_per_s),
+    smtp_source_tlsgate_over_stunnel_msgs_10: r($ss10.tlsgate.msgs_per_s;
+						 $ss10.stunnel.msgs_per_s),
+    smtp_source_tlsgate_over_postfix_msgs_1: r($ss1.tlsgate.msgs_per_s; $ss1.postfix.msgs_per_s),
+    smtp_source_tlsgate_over_postfix_delivered_1: r($ss1.tlsgate.msgs_per_s;
+						     $ss1.postfix.delivered_per_s)
   },
   sink_not_bottleneck: (([$m1, $m10] | all(.direct_tls.msgs_per_s >= ([.tlsgate, .stunnel,
 	.postfix] | map(.msgs_per_s // 0) | max))) and
@@ -304,11 +357,21 @@ def pct(a; b): if a == null or b == null or b == 0 then "-" else "\(a * 100 / b 
 def cells(g; k): [g.direct, g.tlsgate, g.stunnel, g.postfix, g.direct_tls] | map(f(.[k])) |
 	join(" | ");
 def lat(x): "\(f3(x.p50_ms)) / \(f3(x.p99_ms))";
+def cpm(a; b; k): "\(f3(a[k])) / \(f3(b[k]))";
+def cells2(a; b; k): [ "direct", "tlsgate", "stunnel", "postfix", "direct_tls" ] |
+	map(cpm(a[.]; b[.]; k)) | join(" | ");
+def hs(x): if x == null then "-" else "\(x.sink_tls_handshakes) (\(x.sink_tls_resumed))" end;
+def hs_cells(a; b): [ "direct", "tlsgate", "stunnel", "postfix", "direct_tls" ] |
+	map("\(hs(a[.])) / \(hs(b[.]))") | join(" | ");
+def ss_cells(a; b; k): [ "direct", "tlsgate", "stunnel", "postfix" ] |
+	map(cpm(a[.]; b[.]; k)) | join(" | ");
 def prof(p): if (p.dso | length) == 0 then "not profiled (no perf)" else
 	(p.dso | map("\(.where) \(.pct)%") | join(", ")) + "; top symbols: " +
 	(p.sym | map("\(.where) \(.pct)%") | join(", ")) end;
 def hold_row(lbl): "| \(.relay_name)\(lbl) | \(.sessions)\(if .capped_by != null then " (\(.sessions_requested) asked; capped by \(.capped_by))" else "" end) | \(.rss_before_kib) | \(.rss_after_kib) | \(f(.bytes_per_session / 1024)) KiB |";
 .msgs_per_s.per_session_1 as $m1 | .msgs_per_s.per_session_10 as $m10 | .latency as $l |
+.cpu_per_message as $c | .smtp_source_msgs_per_s.per_session_1 as $s1 |
+.smtp_source_msgs_per_s.per_session_10 as $s10 |
 "# Outbound relay benchmark",
 "",
 "Generated by `bench/bench_relay.sh` on \(.machine.date): kernel \(.machine.kernel), \(.machine.nproc) CPUs (\(.machine.cpu)), load average at the start \(.machine.loadavg_at_start): the machine is shared, compare within this run. Host kTLS: \(.host_ktls | sub("^ktls: "; "")). Every TLS leg TLSv1.3 \(.params.tls | sub("TLSv1.3 "; "")). \(.params.clients) parallel clients, \(.params.message_kib) KiB messages, \(.params.messages_per_run) messages per run (Postfix \(.params.postfix_messages_per_run)), best of \(.params.rounds) interleaved rounds (runs with errors never count); one \(.params.big_mib) MiB message best of 3; latency with one client. MB = 10^6 bytes. Raw numbers: relay.json.",
@@ -322,11 +385,26 @@ def hold_row(lbl): "| \(.relay_name)\(lbl) | \(.sessions)\(if .capped_by != null
 "| latency p50 / p99 ms | \(lat($l.direct)) | \(lat($l.tlsgate)) | \(lat($l.stunnel)) | \(lat($l.postfix)) | \(lat($l.direct_tls)) |",
 "| added latency p50 / p99 ms | 0 / 0 | \(lat($l.added_vs_direct.tlsgate)) | \(lat($l.added_vs_direct.stunnel)) | \(lat($l.added_vs_direct.postfix)) | \(lat($l.added_vs_direct.direct_tls)) |",
 "| session set-up p50 ms (connect to EHLO reply) | \(f3($l.direct.setup_p50_ms)) | \(f3($l.tlsgate.setup_p50_ms)) | \(f3($l.stunnel.setup_p50_ms)) | \(f3($l.postfix.setup_p50_ms)) | \(f3($l.direct_tls.setup_p50_ms)) |",
-"| relay CPU ms per message, 1 / 10 msgs per session | | \(f3($m1.tlsgate.relay_cpu_ms / $m1.tlsgate.messages)) / \(f3($m10.tlsgate.relay_cpu_ms / $m10.tlsgate.messages)) | \(f3($m1.stunnel.relay_cpu_ms / $m1.stunnel.messages)) / \(f3($m10.stunnel.relay_cpu_ms / $m10.stunnel.messages)) | (many processes) | |",
+"| relay CPU ms per message, 1 / 10 msgs per session | | \(cpm($c.loadgen_1.tlsgate; $c.loadgen_10.tlsgate; "relay_cpu_ms")) | \(cpm($c.loadgen_1.stunnel; $c.loadgen_10.stunnel; "relay_cpu_ms")) | \(cpm($c.loadgen_1.postfix; $c.loadgen_10.postfix; "relay_cpu_ms")) | |",
+"| sink CPU ms per message, 1 / 10 msgs per session | \(cells2($c.loadgen_1; $c.loadgen_10; "sink_cpu_ms")) |",
+"| TLS handshakes the sink completed (resumed), 1 / 10 msgs per session | \(hs_cells($c.loadgen_1; $c.loadgen_10)) |",
 "| relay CPU ms for the \(.params.big_mib) MiB message | | \(.bulk.tlsgate.relay_cpu_ms // "-") | \(.bulk.stunnel.relay_cpu_ms // "-") | | |",
 "| sink CPU during the \(.params.big_mib) MiB message (one sink thread does it) | \(pct(.bulk.direct.sink.cpu_ms; .bulk.direct.seconds * 1000)) | \(pct(.bulk.tlsgate.sink.cpu_ms; .bulk.tlsgate.seconds * 1000)) | \(pct(.bulk.stunnel.sink.cpu_ms; .bulk.stunnel.seconds * 1000)) | | \(pct(.bulk.direct_tls.sink.cpu_ms; .bulk.direct_tls.seconds * 1000)) |",
 "",
 "Every run (msgs/s with 1 and with 10 per session; MB/s): " + ([["1/session", $m1, "msgs"], ["10/session", $m10, "msgs"], ["MB/s", .bulk, "mb"]] | map(.[0] as $n | .[1] | "\($n): tlsgated \(.tlsgate.all | map(f(.)) | join(" ")), stunnel \(.stunnel.all | map(f(.)) | join(" ")), Postfix \(.postfix.all | map(f(.)) | join(" "))") | join("; ")) + ".",
+"",
+"The same with Postfix'"'"'s smtp-source as the client (no pipelining: each command waits for its reply; no TLS, so no sink check row; \(.params.messages_per_run) messages per run, Postfix \(.params.postfix_messages_per_run); best of \(.params.rounds) rounds; smtp-source'"'"'s message is \(.params.message_kib) KiB of payload plus its own few headers):",
+"",
+"| | direct, no TLS | tlsgated | stunnel | Postfix (store and forward) |",
+"|---|---:|---:|---:|---:|",
+"| msgs/s, 1 msg/session | \([$s1.direct, $s1.tlsgate, $s1.stunnel, $s1.postfix] | map(f(.msgs_per_s)) | join(" | ")) |",
+"| msgs/s, 10 msgs/session | \([$s10.direct, $s10.tlsgate, $s10.stunnel, $s10.postfix] | map(f(.msgs_per_s)) | join(" | ")) |",
+"| Postfix: delivered to the sink, msgs/s (1 / 10 per session) | | | | \(f($s1.postfix.delivered_per_s)) / \(f($s10.postfix.delivered_per_s)) |",
+"| relay CPU ms per message, 1 / 10 msgs per session | | \(cpm($c.smtp_source_1.tlsgate; $c.smtp_source_10.tlsgate; "relay_cpu_ms")) | \(cpm($c.smtp_source_1.stunnel; $c.smtp_source_10.stunnel; "relay_cpu_ms")) | \(cpm($c.smtp_source_1.postfix; $c.smtp_source_10.postfix; "relay_cpu_ms")) |",
+"| sink CPU ms per message, 1 / 10 msgs per session | \(ss_cells($c.smtp_source_1; $c.smtp_source_10; "sink_cpu_ms")) |",
+"| TLS handshakes the sink completed (resumed), 1 / 10 msgs per session | \([ "direct", "tlsgate", "stunnel", "postfix" ] | map("\(hs($c.smtp_source_1[.])) / \(hs($c.smtp_source_10[.]))") | join(" | ")) |",
+"",
+"Ratios with smtp-source: tlsgated/stunnel msgs/s \(.ratios.smtp_source_tlsgate_over_stunnel_msgs_1)x (1 msg/session), \(.ratios.smtp_source_tlsgate_over_stunnel_msgs_10)x (10 msgs/session); tlsgated/Postfix \(.ratios.smtp_source_tlsgate_over_postfix_msgs_1)x intake, \(.ratios.smtp_source_tlsgate_over_postfix_delivered_1)x delivered (1 msg/session).",
 "",
 "Idle established sessions (greeting and EHLO answered through the relay, TLS up to the sink), RSS delta over the sessions:",
 "",
@@ -336,7 +414,7 @@ def hold_row(lbl): "| \(.relay_name)\(lbl) | \(.sessions)\(if .capped_by != null
 (if .vm_idle_sessions == null then "| tlsgated in the VM (kTLS) | not run | | | |" else
  (.vm_idle_sessions | (.kernel | hold_row(", VM (\(.tls_sessions_tx_rx_kernel) of \(.tls_sessions_total) TLS sessions tx+rx in the kernel)")), (.user | hold_row(", VM"))) end),
 "",
-"How to read this: tlsgated and stunnel are cut-through, so every client session opens its own TLS session to the sink (a full handshake: no resumption, no reuse of the connection), and with 1 message per session every message pays one; Postfix is store and forward, so the client only waits for the queue file and Postfix delivers later over connections it reuses (its delivered row is what reached the sink). Idle-session memory on the host is with TLS in OpenSSL (no kTLS on this kernel); the VM rows are the kTLS case the 16 KiB target is about (transparent huge pages \(.machine.transparent_hugepage) here; set to \(.vm_idle_sessions.kernel.transparent_hugepage // "-") in the VM, whose default \"always\" makes RSS move in 2 MiB steps).",
+"How to read this: tlsgated and stunnel are cut-through: every client session opens its own connection and TLS session to the sink, so with 1 message per session every message pays one TLS set-up. tlsgated makes a full handshake each time (no resumption yet). stunnel \(.machine.stunnel | sub("^[0-9]+:"; "") | sub("-.*"; "")) resumes TLS sessions by default (sessionResume = yes, stunnel4(8)); the sink (OpenSSL defaults: session cache, TLS 1.3 tickets) resumes what a client offers, and the handshake row shows how many of stunnel'"'"'s were resumed here. Postfix is store and forward: the client only waits for the queue file; Postfix delivers later (its delivered row is what reached the sink), and with smtp_tls_connection_reuse = no (its default: postconf -d, Postfix \(.machine.postfix | sub("-.*"; ""))) and no smtp_tls_session_cache_database (default: empty) Postfix opens a new connection and makes a full handshake for every TLS delivery: the handshake row counts them. CPU per message is the best run'"'"'s: relay = the relay process (tlsgated, stunnel), or Postfix'"'"'s master with every process under it (smtpd, cleanup, qmgr, smtp, ...) until the sink had all it accepted; sink = helper_sink over the same span; all from /proc/PID/stat (utime+stime, for Postfix with the reaped children'"'"'s cutime+cstime). Idle-session memory on the host is with TLS in OpenSSL (no kTLS on this kernel); the VM rows are the kTLS case the 16 KiB target is about (transparent huge pages \(.machine.transparent_hugepage) here; set to \(.vm_idle_sessions.kernel.transparent_hugepage // "-") in the VM, whose default \"always\" makes RSS move in 2 MiB steps).",
 "",
 "## Targets",
 "",

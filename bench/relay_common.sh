@@ -12,8 +12,13 @@
 #   rb_sink_wait FIELD N [S]    until the sink's FIELD reached N (S seconds at most)
 #   rb_run OUT NS PID ADDR:PORT [helper_loadgen args]
 #                               one load run from NS: OUT.json = the loadgen's JSON plus
-#                               relay_cpu_ms (utime+stime of PID over the run; "" = none)
-#                               and the sink's counter deltas
+#                               relay_cpu_ms (CPU of PID and its descendants over the run, from
+#                               /proc/PID/stat; "" = none) and the sink's counter deltas (its
+#                               CPU, TLS handshakes and resumed ones among them)
+#   rb_run_ss OUT NS PID ADDR:PORT N PER SIZE
+#                               the same with Postfix's smtp-source as the client (no
+#                               pipelining, no TLS): N messages of SIZE bytes, PER per session,
+#                               50 sessions at a time
 #   rb_best FIELD FILES...      the error-free run with the highest FIELD, plus "all": every
 #                               run's FIELD, and runs_with_errors
 #   rb_measure OUT RELAY [loadgen args]   rb_run through RELAY as the bench's own function
@@ -39,7 +44,8 @@
 #                               sym: top 6} shares of PID's samples ([] without perf);
 #                               RB_PERF_HZ sets the sampling rate (1999)
 #   rb_say TEXT                 a progress line with the seconds since the start
-#   rb_cpu_ms PID, rb_rss_kib PID, rb_machine (JSON), rb_fd_room PID
+#   rb_cpu_ms PID, rb_tree_cpu_ms PID (with its descendants, the reaped ones included: Postfix's
+#   master), rb_pf_master NAME, rb_rss_kib PID, rb_machine (JSON), rb_fd_room PID
 
 rb_setup() {
 	local name=$1
@@ -101,6 +107,23 @@ rb_cpu_ms() { # PID -> utime+stime in ms (empty PID -> empty)
 		"/proc/$1/stat"
 }
 
+# utime+stime+cutime+cstime of PID and every live descendant, in ms: a child that exits between
+# two readings moves from its own line into its reaped parent's cutime, so deltas stay whole.
+rb_tree_cpu_ms() { # PID -> ms (empty PID -> empty)
+	[ -n "$1" ] || return 0
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" -v hz="$(getconf CLK_TCK)" '
+		{ pid = $1; s = $0; sub(/^.*\) /, "", s); split(s, f, " ")
+		  ppid[pid] = f[2]; t[pid] = f[12] + f[13] + f[14] + f[15] }
+		END { for (p in t) { q = p; n = 0
+			while (q != root && q in ppid && n++ < 64) q = ppid[q]
+			if (q == root) sum += t[p] }
+		      print int(sum * 1000 / hz) }'
+}
+
+rb_pf_master() { # NAME -> the master process of that Postfix instance
+	tr -d ' ' < "$(pf_dir "$1")/queue/pid/master.pid"
+}
+
 rb_rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
@@ -151,22 +174,58 @@ rb_run() { # OUT NS PID ADDR:PORT [loadgen args]
 	local out=$1 ns=$2 pid=$3 target=$4 c0 c1 s0 s1
 	shift 4
 	s0=$(rb_sink_stat)
-	c0=$(rb_cpu_ms "$pid")
+	c0=$(rb_tree_cpu_ms "$pid")
 	ip netns exec "$ns" "$RB_LG" --connect "$target" "$@" > "$out.lg" 2> "$out.err"
-	c1=$(rb_cpu_ms "$pid")
+	c1=$(rb_tree_cpu_ms "$pid")
 	s1=$(rb_sink_stat)
 	jq -e . "$out.lg" >/dev/null 2>&1 ||
 		echo '{"messages":0,"errors":-1,"failed":true}' > "$out.lg"
-	jq -c --argjson s0 "$s0" --argjson s1 "$s1" --arg c0 "$c0" --arg c1 "$c1" '. + {
+	rb_run_json "$out" "$s0" "$s1" "$c0" "$c1"
+}
+
+# OUT.json from OUT.lg (the client's JSON) and the readings before and after the run.
+rb_run_json() { # OUT SINK0 SINK1 CPU0 CPU1
+	local out=$1
+	jq -c --argjson s0 "$2" --argjson s1 "$3" --arg c0 "$4" --arg c1 "$5" '. + {
 		relay_cpu_ms: (if $c0 == "" then null else ($c1 | tonumber) - ($c0 | tonumber) end),
+		relay_cpu_start_ms: (if $c0 == "" then null else ($c0 | tonumber) end),
+		sink_start: $s0,
 		sink: {messages: ($s1.messages - $s0.messages),
 		       body_bytes: ($s1.body_bytes - $s0.body_bytes),
 		       tls_sessions: ($s1.tls_sessions - $s0.tls_sessions),
+		       tls_resumed: ($s1.tls_resumed - $s0.tls_resumed),
 		       cpu_ms: ($s1.cpu_ms - $s0.cpu_ms)}}' "$out.lg" > "$out.json"
 	if [ "$(jq .errors "$out.json")" != 0 ]; then
 		echo "bench_$RB_NAME: $(basename "$out"): $(jq -c '{messages, errors}' "$out.json")" \
 			"$(head -c 300 "$out.err")" >&2
 	fi
+}
+
+# Postfix's smtp-source: one process with -s 50 for one message per session; for PER > 1, 50 at
+# a time of `smtp-source -d -m PER` (one session each: -d keeps the connection for the next
+# message).  It has no pipelining and no TLS.  A run's JSON has the loadgen's main fields.
+rb_run_ss() { # OUT NS PID ADDR:PORT N PER SIZE
+	local out=$1 ns=$2 pid=$3 target=$4 n=$5 per=$6 size=$7 c0 c1 s0 s1 t0 t1 rc
+	local ss=(smtp-source -l "$size" -f sender@example.org -t sink@example.net -M client.example.org)
+	s0=$(rb_sink_stat)
+	c0=$(rb_tree_cpu_ms "$pid")
+	t0=$(date +%s%N)
+	if [ "$per" = 1 ]; then
+		ip netns exec "$ns" "${ss[@]}" -s 50 -m "$n" "$target" > "$out.err" 2>&1
+	else
+		seq $((n / per)) | ip netns exec "$ns" xargs -P 50 -I{} "${ss[@]}" -d -m "$per" \
+			"$target" > "$out.err" 2>&1
+	fi
+	rc=$?
+	t1=$(date +%s%N)
+	c1=$(rb_tree_cpu_ms "$pid")
+	s1=$(rb_sink_stat)
+	jq -n -c --argjson n "$n" --argjson per "$per" --argjson rc "$rc" --argjson size "$size" \
+		--argjson ns $((t1 - t0)) '{client: "smtp-source", messages: (if $rc == 0 then $n
+		else 0 end), errors: (if $rc == 0 then 0 else 1 end), sessions: ($n / $per),
+		size: $size, seconds: ($ns / 1e9), msgs_per_s: (if $rc == 0 then $n * 1e9 / $ns
+		else 0 end)}' > "$out.lg"
+	rb_run_json "$out" "$s0" "$s1" "$c0" "$c1"
 }
 
 rb_best() { # FIELD FILES... -> the best clean run, with every run's FIELD under "all"
@@ -264,8 +323,8 @@ rb_perf() { # PID OUT CMD...
 		> "$out.json"
 }
 
-rb_measure() { # OUT RELAY [loadgen args]
-	local out=$1 relay=$2 ns addr pid extra s0 t0 n
+rb_measure() { # OUT RELAY [loadgen args]  (RB_CLIENT=smtp-source: rb_run_ss with RB_SS="N PER SIZE")
+	local out=$1 relay=$2 ns addr pid extra s0 t0 n c2 s2
 	shift 2
 	read -r ns addr pid extra <<< "$(rb_target "$relay")"
 	[ "$pid" = - ] && pid=
@@ -273,14 +332,30 @@ rb_measure() { # OUT RELAY [loadgen args]
 		s0=$(rb_sink_stat | jq .messages)
 		t0=$(date +%s%N)
 	fi
-	# shellcheck disable=SC2086
-	rb_run "$out" "$ns" "$pid" "$addr" "$@" $extra
+	if [ "${RB_CLIENT:-}" = smtp-source ]; then
+		# shellcheck disable=SC2086 # N PER SIZE
+		rb_run_ss "$out" "$ns" "$pid" "$addr" $RB_SS
+	else
+		# shellcheck disable=SC2086
+		rb_run "$out" "$ns" "$pid" "$addr" "$@" $extra
+	fi
 	if [ "$relay" = postfix ]; then
 		n=$(jq .messages "$out.json")
 		if rb_sink_wait messages $((s0 + n)) 300; then
-			jq -c --argjson ms $((($(date +%s%N) - t0) / 1000000)) \
-				'. + {delivered_seconds: ($ms / 1000),
-				      delivered_per_s: (.messages * 1000 / $ms)}' "$out.json" > "$out.tmp"
+			# Postfix's CPU and the sink's until the queue reached the sink
+			c2=$(rb_tree_cpu_ms "$pid")
+			s2=$(rb_sink_stat)
+			jq -c --argjson ms $((($(date +%s%N) - t0) / 1000000)) --arg c2 "$c2" \
+				--argjson s2 "$s2" '. + {delivered_seconds: ($ms / 1000),
+				      delivered_per_s: (.messages * 1000 / $ms),
+				      relay_cpu_ms: (if $c2 == "" or .relay_cpu_start_ms == null then null
+						     else ($c2 | tonumber) - .relay_cpu_start_ms end),
+				      sink: {messages: ($s2.messages - .sink_start.messages),
+					     body_bytes: ($s2.body_bytes - .sink_start.body_bytes),
+					     tls_sessions: ($s2.tls_sessions - .sink_start.tls_sessions),
+					     tls_resumed: ($s2.tls_resumed - .sink_start.tls_resumed),
+					     cpu_ms: ($s2.cpu_ms - .sink_start.cpu_ms)}}' \
+				"$out.json" > "$out.tmp"
 			mv "$out.tmp" "$out.json"
 		else
 			echo "bench_$RB_NAME: Postfix did not deliver its queue within 300 s" >&2
@@ -370,8 +445,11 @@ rb_machine() {
 	jq -n -c --arg k "$(uname -r)" --arg n "$(nproc)" --arg load "$RB_LOAD_START" \
 		--arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
 		--arg ossl "$(openssl version)" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		--arg pf "$(dpkg-query -W -f '${Version}' postfix 2>/dev/null)" \
+		--arg st "$(dpkg-query -W -f '${Version}' stunnel4 2>/dev/null)" \
 		--arg thp "$(sed 's/.*\[\(.*\)\].*/\1/' \
 			/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)" \
 		'{date: $date, kernel: $k, nproc: ($n | tonumber), cpu: $cpu, openssl: $ossl,
+		  postfix: $pf, stunnel: $st,
 		  loadavg_at_start: $load, transparent_hugepage: $thp}'
 }

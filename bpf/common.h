@@ -50,6 +50,9 @@ struct tg_config {
 					 * and the ports of [host]:port rules; default 25) */
 	__u64 steer_ports[TG_PORT_WORDS];	/* steered to the daemon (steer_ports) */
 	__u64 tls_ports[TG_PORT_WORDS];	/* implicit TLS (465): records from the first byte */
+	/* steering over the workers' listeners (bpf/steer.h) */
+	__u32 steer_seed;	/* random at each load: flows cannot be aimed at one worker */
+	__u32 listen_n[2];	/* by TG_DIR_*: workers with slots in tg_listen (0: none) */
 };
 
 /*

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <sys/utsname.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "bpf/enforce.h"
@@ -139,6 +139,10 @@ static int write_config(struct tg_bpf *h, const struct tg_bpf_opts *o)
 	c->steer_mark = o->steer_mark ? o->steer_mark : TG_STEER_MARK_DEFAULT;
 	c->route_table = o->route_table ? o->route_table : TG_ROUTE_TABLE_DEFAULT;
 	c->may_down = (__u8)o->may_down;
+	/* the listeners are registered afterwards (listen_n 0 until then) */
+	if (getrandom(&c->steer_seed, sizeof(c->steer_seed), 0) != sizeof(c->steer_seed))
+		log_warn("bpf: getrandom for the steering seed: %s (flows are spread unseeded)",
+			 strerror(errno));
 	for (int d = 0; d < 2; d++) {
 		c->default_rule[d] = o->default_rule[d];
 		c->default_level[d] = o->default_level_set ? (__u8)o->default_level[d] :
@@ -222,8 +226,9 @@ static int pin_progs(struct tg_bpf *h)
 
 /*
  * tg_listen keeps nothing across restarts (the daemon registers its listeners each time it
- * starts) and grew from 2 slots to 4 (inbound listeners) in 0.4.0; tg_flows' key and value grew
- * with the flow's direction and the SYN rules.  A pin of another shape would make the load fail
+ * starts) and grew from 2 slots to 4 (inbound listeners) in 0.4.0, then to 4 per worker (steering
+ * listeners of their own); tg_flows' key and value grew with the flow's direction and the SYN
+ * rules.  A pin of another shape would make the load fail
  * after an upgrade; replace it rather than make the admin run --detach (flows followed so far
  * are forgotten: a policed one is blocked at its next data segment, fail-closed).  Counters,
  * events and the policy are never replaced.  A size of 0 is not compared.
@@ -549,34 +554,76 @@ int tg_bpf_detach(struct tg_bpf *h)
 	return err;
 }
 
-static int set_listeners(struct tg_bpf *h, __u32 base, int fd4, int fd6)
+/* tg_config.listen_n[dir] (read-modify-write: the rest of tg_config stays). */
+static int listen_n(struct tg_bpf *h, int dir, __u32 *get, const __u32 *set)
 {
-	const int fds[2] = { fd4, fd6 };
+	struct tg_config *c = calloc(1, sizeof(*c));
+	__u32 zero = 0;
+	int err = 0;
 
-	for (__u32 i = 0; i < 2; i++) {
-		int fd = h->map_fd[TG_MAP_LISTEN];
-		__u32 slot = base + i;
-		__u64 v = (__u64)fds[i];
+	if (!c)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(h->map_fd[TG_MAP_CONFIG], &zero, c))
+		err = -errno;
+	else if (get)
+		*get = c->listen_n[dir];
+	if (!err && set) {
+		c->listen_n[dir] = *set;
+		if (bpf_map_update_elem(h->map_fd[TG_MAP_CONFIG], &zero, c, BPF_ANY))
+			err = -errno;
+	}
+	free(c);
+	return err;
+}
 
-		if (fds[i] >= 0) {
-			if (bpf_map_update_elem(fd, &slot, &v, BPF_ANY))
-				return -errno;
-		} else if (bpf_map_delete_elem(fd, &slot) && errno != ENOENT && errno != EINVAL) {
-			/* a SOCKMAP says EINVAL for an empty slot */
-			return -errno;
+int tg_bpf_set_listeners(struct tg_bpf *h, int dir, const int (*fd)[2], unsigned int n)
+{
+	const __u32 base = dir == TG_DIR_INBOUND ? TG_LISTEN_IN_V4 : TG_LISTEN_V4;
+	__u32 old = 0, nn = n;
+	int err;
+
+	if ((dir != TG_DIR_OUTBOUND && dir != TG_DIR_INBOUND) || n > TG_LISTEN_WORKERS)
+		return -EINVAL;
+	err = listen_n(h, dir, &old, NULL);
+	/* Fewer workers: the count first, so that no flow picks a slot about to be emptied
+	 * (a flow that finds one empty goes to the next worker anyway); more: the slots first. */
+	if (!err && nn < old)
+		err = listen_n(h, dir, NULL, &nn);
+	for (__u32 w = 0; !err && w < TG_LISTEN_WORKERS; w++) {
+		for (__u32 f = 0; f < 2; f++) {
+			int mfd = h->map_fd[TG_MAP_LISTEN];
+			__u32 slot = TG_LISTEN_SLOT(base + f, w);
+			__u64 v = w < n ? (__u64)fd[w][f] : (__u64)-1;
+
+			if (w < n && fd[w][f] >= 0) {
+				if (bpf_map_update_elem(mfd, &slot, &v, BPF_ANY))
+					err = -errno;
+			} else if (bpf_map_delete_elem(mfd, &slot) && errno != ENOENT &&
+				   errno != EINVAL) {
+				/* a SOCKMAP says EINVAL for an empty slot */
+				err = -errno;
+			}
+			if (err)
+				break;
 		}
 	}
-	return 0;
+	if (!err && nn >= old)
+		err = listen_n(h, dir, NULL, &nn);
+	return err;
 }
 
 int tg_bpf_set_listener(struct tg_bpf *h, int fd4, int fd6)
 {
-	return set_listeners(h, TG_LISTEN_V4, fd4, fd6);
+	const int fd[1][2] = { { fd4, fd6 } };
+
+	return tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, fd, fd4 >= 0 || fd6 >= 0);
 }
 
 int tg_bpf_set_inbound_listener(struct tg_bpf *h, int fd4, int fd6)
 {
-	return set_listeners(h, TG_LISTEN_IN_V4, fd4, fd6);
+	const int fd[1][2] = { { fd4, fd6 } };
+
+	return tg_bpf_set_listeners(h, TG_DIR_INBOUND, fd, fd4 >= 0 || fd6 >= 0);
 }
 
 static int lpm_key(struct tg_lpm_key *k, __u8 dir, int family, const void *addr,
@@ -726,16 +773,6 @@ out:
 	else
 		log_info("bpf policy replaced entries=%zu", n);
 	return err;
-}
-
-bool tg_bpf_sk_assign_reuseport(void)
-{
-	struct utsname u;
-	unsigned int major = 0, minor = 0;
-
-	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
-		return false; /* unknown: the lone listener works everywhere */
-	return major > 6 || (major == 6 && minor >= 5);
 }
 
 int tg_bpf_exclude_add(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len)

@@ -10,8 +10,7 @@
  *     tg_bpf_open(&opts, &h)                   load/reuse, pin, routes, attach
  *     tg_bpf_policy_replace(h, entries, n)     after every policy (re)load
  *     tg_bpf_exclude_add(h, ...)               for each excluded inside prefix
- *     tg_bpf_set_listener(h, fd4, fd6)         once listening: steering starts here
- *     tg_bpf_set_inbound_listener(h, fd4, fd6) the same for inbound (steer_inbound)
+ *     tg_bpf_set_listeners(h, dir, fds, n)     once listening: steering starts here
  *     loop: tg_bpf_events_fd(h) in epoll -> tg_bpf_events_poll(h, 0, cb, ctx)
  *     tg_bpf_close(h)                          on exit (everything stays attached)
  * and `tlsgated --detach`: tg_bpf_open_pinned(pin_dir, &h); tg_bpf_detach(h); tg_bpf_close(h).
@@ -72,12 +71,18 @@ void tg_bpf_close(struct tg_bpf *h);
 /* Remove our filters (and clsact where we created it), the routes and the pins. */
 int tg_bpf_detach(struct tg_bpf *h);
 
-/* The listeners steered connections go to (-1: none for that family; both -1: steering stops,
- * and the enforcer considers the daemon down). */
+/*
+ * The listeners steered connections go to, per direction (TG_DIR_OUTBOUND: steer_inside;
+ * TG_DIR_INBOUND: steer_outside, to an inside MX's address): fd[w] = { IPv4, IPv6 } of worker w
+ * (-1: none of that family), n workers (at most TG_LISTEN_WORKERS; lone sockets, not in a
+ * SO_REUSEPORT group: bpf/steer.h).  Each flow goes to one of them by its hash, always the same
+ * one while the set stays; n = 0 stops steering (outbound: the enforcer considers the daemon
+ * down).  Workers are added and removed so that no packet meets a half-written set.
+ */
+int tg_bpf_set_listeners(struct tg_bpf *h, int dir, const int (*fd)[2], unsigned int n);
+/* One worker's (tests, helpers); both -1: steering stops. */
 int tg_bpf_set_listener(struct tg_bpf *h, int fd4, int fd6);
-/* The same for connections steer_outside takes (inbound: to an inside MX's address). */
 int tg_bpf_set_inbound_listener(struct tg_bpf *h, int fd4, int fd6);
-
 
 /*
  * Replace the whole policy.  Entries are sorted by prefix; a prefix's [host]:port entries
@@ -103,13 +108,6 @@ int tg_bpf_relay_socket(struct tg_bpf *h, int sock_fd);
  * up before) and tg_relay.  tg_bpf_exclude_*() fail afterwards.
  */
 void tg_bpf_keep_runtime(struct tg_bpf *h);
-
-/*
- * Can bpf_sk_assign() hand a packet to a listener in a SO_REUSEPORT group?  Linux 6.5 and later
- * (it picks one of the group); before, the helper refuses such a socket (-ESOCKTNOSUPPORT) and
- * nothing is steered, so the steered listener must then be a lone socket.
- */
-bool tg_bpf_sk_assign_reuseport(void);
 
 /* Inside source prefixes never steered (family AF_INET/AF_INET6, addr in network order). */
 int tg_bpf_exclude_add(struct tg_bpf *h, int family, const void *addr, unsigned int prefix_len);

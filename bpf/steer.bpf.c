@@ -31,14 +31,88 @@ static __always_inline int excluded(const struct tg_pkt *p)
 	return bpf_map_lookup_elem(&tg_exclude, &k) != NULL;
 }
 
-/* The socket for this packet, referenced: its own connection's, else the daemon's listener for
- * this direction (outbound and inbound sessions are different roles on different listeners). */
-static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb, const struct tg_pkt *p,
-						    __u8 dir)
+/*
+ * The slot of the first of n workers, from worker `first` on and wrapping around, whose slot of
+ * this kind holds a socket; -1 when none does.  A global function: the verifier checks it once,
+ * on its own (inlined, its loop would be walked again on every path through the parser, which
+ * Linux 6.1's verifier does not finish within its million instructions).  It cannot hand a
+ * referenced socket back, so the caller looks the slot up again: a socket that left in between
+ * is a listener that closed a moment later, and the flow is not steered.
+ */
+__attribute__((noinline)) int tg_steer_slot(__u32 kind, __u32 n, __u32 first)
+{
+	struct bpf_sock *sk;
+
+	if (!n || n > TG_LISTEN_WORKERS || first >= n || kind >= TG_LISTEN_KINDS)
+		return -1;
+	for (__u32 i = 0; i < TG_LISTEN_WORKERS; i++) {
+		__u32 w = first + i, slot;
+
+		if (i >= n)
+			break;
+		if (w >= n)
+			w -= n;
+		slot = TG_LISTEN_SLOT(kind, w);
+		sk = bpf_map_lookup_elem(&tg_listen, &slot);
+		if (sk) {
+			bpf_sk_release(sk);
+			return (int)slot;
+		}
+	}
+	return -1;
+}
+
+/*
+ * One of the workers' listeners for this flow (referenced), or NULL: by the flow's hash among
+ * listen_n[dir] workers; an empty slot (a listener that closed) passes the flow to the next
+ * worker, so only that worker's flows move.  A socket there that is not listening is not ours.
+ */
+static __always_inline struct bpf_sock *pick_listener(const struct tg_config *cfg,
+						      const struct tg_pkt *p, __u8 dir)
+{
+	__u32 words[9], ports = (__u32)p->sport | (__u32)p->dport << 16, n, kind, first, slot;
+	struct bpf_sock *sk;
+	int s;
+
+	n = cfg->listen_n[dir & 1];
+	if (!n || n > TG_LISTEN_WORKERS)
+		return NULL;
+	/* each branch hashes a constant number of words: unrolled, no variable stack offsets */
+	if (p->family == TG_FAM_V4) {
+		__builtin_memcpy(&words[0], p->src, 4);
+		__builtin_memcpy(&words[1], p->dst, 4);
+		words[2] = ports;
+		first = tg_steer_hash(cfg->steer_seed, words, 3) % n;
+		kind = dir == TG_DIR_INBOUND ? TG_LISTEN_IN_V4 : TG_LISTEN_V4;
+	} else {
+		__builtin_memcpy(&words[0], p->src, 16);
+		__builtin_memcpy(&words[4], p->dst, 16);
+		words[8] = ports;
+		first = tg_steer_hash(cfg->steer_seed, words, 9) % n;
+		kind = dir == TG_DIR_INBOUND ? TG_LISTEN_IN_V6 : TG_LISTEN_V6;
+	}
+	s = tg_steer_slot(kind, n, first);
+	if (s < 0)
+		return NULL;
+	slot = (__u32)s;
+	sk = bpf_map_lookup_elem(&tg_listen, &slot);
+	if (sk && sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+/* The socket for this packet, referenced: its own connection's, else one of the daemon's
+ * listeners for this direction (outbound and inbound sessions are different roles on different
+ * listeners). */
+static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb,
+						    const struct tg_config *cfg,
+						    const struct tg_pkt *p, __u8 dir)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
-	__u32 slot, tlen;
+	__u32 tlen;
 
 	if (p->family == TG_FAM_V4) {
 		__builtin_memcpy(&t.ipv4.saddr, p->src, 4);
@@ -46,14 +120,12 @@ static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb, const
 		t.ipv4.sport = p->sport;
 		t.ipv4.dport = p->dport;
 		tlen = sizeof(t.ipv4);
-		slot = dir == TG_DIR_INBOUND ? TG_LISTEN_IN_V4 : TG_LISTEN_V4;
 	} else {
 		__builtin_memcpy(t.ipv6.saddr, p->src, 16);
 		__builtin_memcpy(t.ipv6.daddr, p->dst, 16);
 		t.ipv6.sport = p->sport;
 		t.ipv6.dport = p->dport;
 		tlen = sizeof(t.ipv6);
-		slot = dir == TG_DIR_INBOUND ? TG_LISTEN_IN_V6 : TG_LISTEN_V6;
 	}
 	/* An established (or half-open) socket for the tuple wins: a steered connection's later
 	 * segments.  A listener found this way is somebody else's port-25 socket: not ours. */
@@ -68,12 +140,7 @@ static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb, const
 			return sk;
 		bpf_sk_release(sk);
 	}
-	sk = bpf_map_lookup_elem(&tg_listen, &slot);
-	if (sk && sk->state != BPF_TCP_LISTEN) {
-		bpf_sk_release(sk);
-		return NULL;
-	}
-	return sk;
+	return pick_listener(cfg, p, dir);
 }
 
 static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
@@ -89,7 +156,7 @@ static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
 		return TC_ACT_UNSPEC; /* the daemon's own connection */
 	if (excluded(&p))
 		return TC_ACT_UNSPEC;
-	sk = pick_socket(skb, &p, dir);
+	sk = pick_socket(skb, cfg, &p, dir);
 	if (!sk)
 		return TC_ACT_UNSPEC; /* the daemon is down: forwarded, the enforcer decides */
 	err = bpf_sk_assign(skb, sk, 0);

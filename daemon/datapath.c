@@ -93,26 +93,41 @@ int datapath_open(struct gateway *g, struct tg_bpf **out)
 	return 0;
 }
 
-int datapath_listeners(struct gateway *g, struct tg_bpf *h, int fd4, int fd6, int in4, int in6)
+/* How many workers have a listener in fd (the rest: none, e.g. beyond TG_LISTEN_WORKERS). */
+static unsigned int with_listener(const int (*fd)[2], unsigned int n)
 {
+	while (n && fd[n - 1][0] < 0 && fd[n - 1][1] < 0)
+		n--;
+	return n;
+}
+
+int datapath_listeners(struct gateway *g, struct tg_bpf *h, const int (*out)[2],
+		       const int (*in)[2], unsigned int nworkers)
+{
+	unsigned int n = with_listener(out, nworkers), nin = with_listener(in, nworkers);
 	int rc;
 
 	if (!h)
 		return 0;
-	rc = tg_bpf_set_listener(h, fd4, fd6);
+	rc = tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, out, n);
 	if (rc) {
-		log_err("bpf: cannot register the transparent listener: %s", strerror(-rc));
+		log_err("bpf: cannot register the steering listeners (%u workers): %s", n,
+			strerror(-rc));
 		return rc;
 	}
+	log_info("bpf: steering over %u workers' listeners%s", n,
+		 g->cfg.steer_inbound ? " (outbound)" : "");
 	if (!g->cfg.steer_inbound)
 		return 0;
-	if (in4 < 0 && in6 < 0) {
+	if (!nin) {
 		log_err("bpf: steer_inbound = yes but no inbound_listen address to steer to");
 		return -EINVAL;
 	}
-	rc = tg_bpf_set_inbound_listener(h, in4, in6);
+	rc = tg_bpf_set_listeners(h, TG_DIR_INBOUND, in, nin);
 	if (rc)
-		log_err("bpf: cannot register the inbound transparent listener: %s", strerror(-rc));
+		log_err("bpf: cannot register the inbound steering listeners: %s", strerror(-rc));
+	else
+		log_info("bpf: steering over %u workers' listeners (inbound)", nin);
 	return rc;
 }
 

@@ -17,9 +17,10 @@ struct config;
 
 /* 0 (or nothing configured), or -errno with the reason logged. */
 int datapath_open(struct gateway *g, struct tg_bpf **out);
-/* The first worker's transparent listeners go into the steering map: outbound (fd4, fd6) for
- * steer_inside, inbound (in4, in6) for steer_outside when steer_inbound is on; -1 for none. */
-int datapath_listeners(struct gateway *g, struct tg_bpf *h, int fd4, int fd6, int in4, int in6);
+/* The workers' steering listeners go into the steering map: out[w] = { v4, v6 } of worker w for
+ * steer_inside, in[w] for steer_outside when steer_inbound is on; -1 for none. */
+int datapath_listeners(struct gateway *g, struct tg_bpf *h, const int (*out)[2],
+		       const int (*in)[2], unsigned int nworkers);
 /* Push a policy's address rules and resolved addresses (both directions), and the ndest
  * addresses the destinations' own policies require TLS toward (rule POLICY_ID_DEST_POLICY,
  * where no outbound table prefix covers them; seen: how many were looked at, for the log).

@@ -68,22 +68,20 @@ static void on_bpf(struct loop_ev *ev, uint32_t events)
 	datapath_events(sv->bpf);
 }
 
-/* The first worker's transparent listeners (v4, v6) of a role receive its steered connections. */
-static void transparent_fds(const struct supervisor *sv, enum session_role role, int *fd4,
-			    int *fd6)
+/* Each worker's steering listeners (v4, v6) of a role: fd[i] for worker i, -1 where none. */
+static void steering_fds(const struct supervisor *sv, enum session_role role, int (*fd)[2])
 {
-	const struct worker *w = sv->workers[0];
+	for (unsigned int w = 0; w < sv->nworkers; w++) {
+		const struct worker *wk = sv->workers[w];
 
-	*fd4 = *fd6 = -1;
-	for (size_t i = 0; i < w->nlisteners; i++) {
-		const struct listener *li = &w->listeners[i];
+		fd[w][0] = fd[w][1] = -1;
+		for (size_t i = 0; i < wk->nlisteners; i++) {
+			const struct listener *li = &wk->listeners[i];
 
-		if (li->role != role || !li->transparent)
-			continue;
-		if (li->addr.ss_family == AF_INET && *fd4 < 0)
-			*fd4 = li->ev.fd;
-		else if (li->addr.ss_family == AF_INET6 && *fd6 < 0)
-			*fd6 = li->ev.fd;
+			if (li->role != role || !li->steering)
+				continue;
+			fd[w][li->addr.ss_family == AF_INET6] = li->ev.fd;
+		}
 	}
 }
 
@@ -199,7 +197,7 @@ int supervisor_run(struct gateway *g)
 {
 	struct supervisor sv = { .g = g };
 	sigset_t set;
-	int fd4, fd6, rc;
+	int rc;
 	struct policy *p;
 
 	sv.nworkers = g->cfg.workers ? g->cfg.workers : (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -256,11 +254,17 @@ int supervisor_run(struct gateway *g)
 		}
 	}
 	if (sv.bpf) {
-		int in4, in6;
+		int (*out)[2] = calloc(sv.nworkers, sizeof(*out));
+		int (*in)[2] = calloc(sv.nworkers, sizeof(*in));
 
-		transparent_fds(&sv, ROLE_OUTBOUND, &fd4, &fd6);
-		transparent_fds(&sv, ROLE_INBOUND, &in4, &in6);
-		rc = datapath_listeners(g, sv.bpf, fd4, fd6, in4, in6);
+		rc = -ENOMEM;
+		if (out && in) {
+			steering_fds(&sv, ROLE_OUTBOUND, out);
+			steering_fds(&sv, ROLE_INBOUND, in);
+			rc = datapath_listeners(g, sv.bpf, out, in, sv.nworkers);
+		}
+		free(out);
+		free(in);
 		if (rc)
 			goto stop;
 	}
@@ -320,8 +324,8 @@ stop:
 	/* Steering stops first (new connections reach the MX directly, still enforced), then the
 	 * workers finish what they have. */
 	if (sv.bpf) {
-		tg_bpf_set_listener(sv.bpf, -1, -1);
-		tg_bpf_set_inbound_listener(sv.bpf, -1, -1);
+		tg_bpf_set_listeners(sv.bpf, TG_DIR_OUTBOUND, NULL, 0);
+		tg_bpf_set_listeners(sv.bpf, TG_DIR_INBOUND, NULL, 0);
 	}
 	for (unsigned int i = 0; i < sv.nworkers; i++)
 		if (sv.workers[i])

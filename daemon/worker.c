@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/worker.h"
-#include "bpf/loader.h"
+#include "bpf/steer.h"
 #include "daemon/anvil.h"
 #include "daemon/destkern.h"
 #include "daemon/destpol.h"
@@ -229,38 +229,78 @@ static void on_wake(struct loop_ev *ev, uint32_t events)
 	do_kills(w);
 }
 
-static int add_listener(struct worker *w, const struct config_addr *a, enum session_role role,
-			bool transparent)
+static int listen_on(struct worker *w, const struct config_addr *a, enum session_role role,
+		     bool transparent, bool steering)
 {
-	/* Steered connections go to the listener in the SOCKMAP; before Linux 6.5 bpf_sk_assign
-	 * refuses one in a SO_REUSEPORT group, so the steered listener is then worker 0's alone
-	 * (steered connections landed on worker 0 there anyway). */
-	bool reuseport = !transparent || tg_bpf_sk_assign_reuseport();
+	struct sockaddr_storage ss = a->ss;
 	struct listener *li;
 	socklen_t len;
 	int fd;
 
-	if (!reuseport && w->id)
-		return 0;
 	if (w->nlisteners >= WORKER_MAX_LISTENERS)
 		return -ENOSPC;
-	fd = tg_listen_socket((const struct sockaddr *)&a->ss, a->len, transparent, reuseport);
+	/* A steering listener gets a port of its own (a lone socket cannot share one) on loopback:
+	 * bpf_sk_assign ignores where it is bound, and an ephemeral port on the configured
+	 * address could be reachable past a firewall that only knows the configured port. */
+	if (steering && ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+
+		a6->sin6_addr = in6addr_loopback;
+		a6->sin6_port = 0;
+	} else if (steering) {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+
+		a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a4->sin_port = 0;
+	}
+	/* A steering listener is no SO_REUSEPORT socket: before Linux 6.5 bpf_sk_assign refuses
+	 * one (bpf/steer.h). */
+	fd = tg_listen_socket((const struct sockaddr *)&ss, a->len, transparent, !steering);
 	if (fd < 0) {
-		log_err("listen %s (%s%s): %s", a->text, role == ROLE_OUTBOUND ? "outbound" : "inbound",
-			transparent ? ", transparent" : "", strerror(-fd));
+		log_err("listen %s (%s%s): %s", a->text,
+			role == ROLE_OUTBOUND ? "outbound" : "inbound",
+			steering ? ", steering" : transparent ? ", transparent" : "",
+			strerror(-fd));
 		return fd;
 	}
 	li = &w->listeners[w->nlisteners++];
 	li->w = w;
 	li->role = role;
 	li->transparent = transparent;
+	li->steering = steering;
 	len = sizeof(li->addr);
 	if (getsockname(fd, (struct sockaddr *)&li->addr, &len))
-		li->addr = a->ss;
+		li->addr = ss;
 	li->ev.fn = on_accept;
 	li->ev.fd = fd;
 	loop_timer_init(&li->backoff, on_backoff);
 	return loop_watch(w->loop, &li->ev, EPOLLIN);
+}
+
+/* Has this worker a steering listener of the role for the family yet? */
+static bool has_steering(const struct worker *w, enum session_role role, int family)
+{
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i].steering && w->listeners[i].role == role &&
+		    w->listeners[i].addr.ss_family == family)
+			return true;
+	return false;
+}
+
+/*
+ * The configured address, in the workers' SO_REUSEPORT group (direct connections; TPROXY too when
+ * transparent); and with the BPF datapath, the worker's steering listener for the first address
+ * of each family: loopback of that family, a port of its own (tg_listen, bpf/steer.h; the
+ * enforcer also reads worker 0's outbound ones as "the daemon is alive").
+ */
+static int add_listener(struct worker *w, const struct config_addr *a, enum session_role role,
+			bool transparent, bool steered)
+{
+	int err = listen_on(w, a, role, transparent, false);
+
+	if (!err && transparent && steered && !has_steering(w, role, a->ss.ss_family))
+		err = listen_on(w, a, role, true, true);
+	return err;
 }
 
 /* dns_server ("ip", "ip:port", "[ip6]:port") as libunbound writes a forwarder ("ip@port"). */
@@ -335,6 +375,8 @@ int worker_new(struct gateway *gw, unsigned int id, struct worker **out)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	const struct config *c = &gw->cfg;
+	/* the BPF datapath (datapath_open) takes steered connections on this worker's own */
+	bool bpf = (c->inside_ifs.n || c->outside_ifs.n) && id < TG_LISTEN_WORKERS;
 	int err;
 
 	if (!w)
@@ -367,11 +409,11 @@ int worker_new(struct gateway *gw, unsigned int id, struct worker **out)
 	}
 	for (unsigned int i = 0; i < c->n_outbound_listen; i++)
 		if ((err = add_listener(w, &c->outbound_listen[i], ROLE_OUTBOUND,
-					c->outbound_transparent)))
+					c->outbound_transparent, bpf)))
 			goto fail;
 	for (unsigned int i = 0; i < c->n_inbound_listen; i++)
 		if ((err = add_listener(w, &c->inbound_listen[i], ROLE_INBOUND,
-					c->steer_inbound)))
+					c->steer_inbound, bpf)))
 			goto fail;
 	*out = w;
 	return 0;

@@ -24,7 +24,8 @@ struct listener {
 	struct loop_ev ev;
 	struct worker *w;
 	enum session_role role;
-	bool transparent;		/* takes steered connections (IP_TRANSPARENT) */
+	bool transparent;		/* may take steered connections (IP_TRANSPARENT) */
+	bool steering;			/* in tg_listen: a port of its own, no SO_REUSEPORT */
 	struct sockaddr_storage addr;	/* where it is bound */
 	struct loop_timer backoff;	/* not watched until it fires: accept() keeps failing */
 };
@@ -53,7 +54,8 @@ struct worker {
 	unsigned long warn_suppressed;	/* ... and how many were not logged since */
 };
 
-/* Create the worker with its listeners (SO_REUSEPORT) for the configured addresses. */
+/* Create the worker with its listeners for the configured addresses (SO_REUSEPORT), and its
+ * steering listeners when BPF steers (lone sockets, see worker.c add_listener). */
 int worker_new(struct gateway *gw, unsigned int id, struct worker **out);
 int worker_start(struct worker *w);
 /* Ask it to stop accepting and end its sessions within deadline_ms; then join. */

@@ -3,7 +3,9 @@
  * bpf tier: the steering program with BPF_PROG_TEST_RUN.  Verdict, skb->mark out and counters for
  * SMTP and other ports, the relay mark, excluded sources, with and without the daemon's listener,
  * and an established socket found by its tuple while no listener is there.  IPv4 and IPv6,
- * untagged and VLAN-tagged.
+ * untagged and VLAN-tagged.  The choice among the workers' listeners: by the flow hash (a model
+ * of it with the seed the loader wrote), the same for every segment of a flow, an even split,
+ * and an empty slot passing its flows to the next worker.
  *
  * BPF_PROG_TEST_RUN does not run a program "at tc ingress", so bpf_sk_assign refuses there
  * (-EOPNOTSUPP) and steer counts a steer error and lets the packet go on: here that counter
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "bpf/loader.h"
+#include "bpf/steer.h"
 #include "policy/policy.h"
 #include "bpf/metrics.h"
 #include "tests/lib/bpffs.h"
@@ -237,7 +240,7 @@ static void test_upgrade_replaces_small_listen_map(void **state)
 	memset(&info, 0, sizeof(info));
 	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
 	close(fd);
-	assert_int_equal(info.max_entries, 4);
+	assert_int_equal(info.max_entries, TG_LISTEN_SLOTS);
 	assert_int_equal(tg_bpf_set_inbound_listener(h, ls4, ls6), 0);
 	assert_int_equal(tg_bpf_set_inbound_listener(h, -1, -1), 0);
 }
@@ -256,6 +259,149 @@ static int listener(int family)
 				bind(fd, (struct sockaddr *)&s6, sizeof(s6)))
 		return -1;
 	return listen(fd, 16) ? -1 : fd;
+}
+
+/* ---- the choice among the workers' listeners ---------------------------------------------- */
+
+/* A connected socket (not listening): in a worker's slot it marks "this worker was chosen" as
+ * "not steered", so picked() tells which worker a flow went to. */
+static int connected(int family, int *peer, int *lst)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl = sizeof(ss);
+	int l = listener(family), c = socket(family, SOCK_STREAM, 0);
+
+	assert_true(l >= 0 && c >= 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&ss, &sl), 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&ss, sl), 0);
+	*peer = accept(l, NULL, NULL);
+	assert_true(*peer >= 0);
+	*lst = l;
+	return c;
+}
+
+/* The worker the program must choose among n for this flow: the loader's seed and the shared
+ * hash, as bpf/steer.h defines them. */
+static unsigned int model_worker(const struct fam *f, const char *src, const char *dst,
+				 uint16_t sport, uint16_t dport, unsigned int n)
+{
+	struct tg_config *c = calloc(1, sizeof(*c));
+	char path[128];
+	uint32_t w[9], zero = 0, seed;
+	unsigned int nw = f->family == AF_INET ? 3 : 9, al = f->family == AF_INET ? 4 : 16;
+	int fd;
+
+	assert_non_null(c);
+	snprintf(path, sizeof(path), "%s/tg_config", pin_dir);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, c), 0);
+	close(fd);
+	seed = c->steer_seed;
+	free(c);
+	assert_int_equal(inet_pton(f->family, src, &w[0]), 1);
+	assert_int_equal(inet_pton(f->family, dst, (char *)&w[0] + al), 1);
+	w[nw - 1] = (uint32_t)htons(sport) | (uint32_t)htons(dport) << 16;
+	return tg_steer_hash(seed, w, nw) % n;
+}
+
+/*
+ * Two workers: worker 0 listens, worker 1's slot holds a connected socket.  Each flow goes where
+ * the model says, its SYN, a retransmitted SYN and its ACK alike, and the flows split evenly.
+ */
+static void test_workers_chosen_by_flow_hash(void **state)
+{
+	int est[2], peer[2], lst[2];
+	int fd[2][2];
+	unsigned int n0[4] = { 0 }, total = 400;
+
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		est[i] = connected(i ? AF_INET6 : AF_INET, &peer[i], &lst[i]);
+	fd[0][0] = ls4;
+	fd[0][1] = ls6;
+	fd[1][0] = est[0];
+	fd[1][1] = est[1];
+	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, (const int(*)[2])fd, 2), 0);
+	for (size_t i = 0; i < 4; i++) {
+		const struct fam *f = &fams[i];
+
+		for (unsigned int k = 0; k < total; k++) {
+			uint16_t sport = (uint16_t)(20000 + k * 7);
+			bool w0 = model_worker(f, f->client, f->server, sport, 25, 2) == 0;
+
+			assert_int_equal(picked(f, f->client, f->server, sport, 25, TH_SYN), w0);
+			if (k % 16 == 0) {
+				/* the retransmitted SYN and the handshake's ACK: the same worker */
+				assert_int_equal(picked(f, f->client, f->server, sport, 25, TH_SYN),
+						 w0);
+				assert_int_equal(picked(f, f->client, f->server, sport, 25, TH_ACK),
+						 w0);
+			}
+			n0[i] += w0;
+		}
+		/* the 60/40 bound, on the choice itself */
+		assert_in_range(n0[i], total * 2 / 5, total * 3 / 5);
+	}
+	/* another client address moves flows too: the hash covers the addresses */
+	{
+		unsigned int moved = 0;
+
+		for (unsigned int k = 0; k < 64; k++)
+			moved += model_worker(&fams[0], "192.0.2.11", fams[0].server, 30000 + k, 25,
+					      2) != model_worker(&fams[0], fams[0].client,
+								 fams[0].server, 30000 + k, 25, 2);
+		assert_in_range(moved, 8, 56);
+	}
+	/* back to one worker: every flow goes to it */
+	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, (const int(*)[2])fd, 1), 0);
+	for (unsigned int k = 0; k < 32; k++)
+		assert_true(picked(&fams[0], fams[0].client, fams[0].server, 20000 + k, 25,
+				   TH_SYN));
+	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, NULL, 0), 0);
+	assert_false(picked(&fams[0], fams[0].client, fams[0].server, 20000, 25, TH_SYN));
+	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, (const int(*)[2])fd,
+					      TG_LISTEN_WORKERS + 1), -EINVAL);
+	for (int i = 0; i < 2; i++) {
+		close(est[i]);
+		close(peer[i]);
+		close(lst[i]);
+	}
+}
+
+/*
+ * A worker whose listener is gone (its slot empty: a closed socket leaves the SOCKMAP) passes its
+ * flows to the next worker, wrapping around; the other workers keep theirs.  Three workers:
+ * 0 listens, 1 holds a connected socket, 2 is empty: flows of 0 and 2 (-> 0) are steered.
+ */
+static void test_empty_slot_passes_to_next_worker(void **state)
+{
+	int est, peer, lst, fd[3][2], gone;
+	unsigned int seen[3] = { 0 };
+
+	(void)state;
+	est = connected(AF_INET, &peer, &lst);
+	gone = listener(AF_INET);
+	assert_true(gone >= 0);
+	fd[0][0] = ls4;
+	fd[1][0] = est;
+	fd[2][0] = gone;
+	fd[0][1] = fd[1][1] = fd[2][1] = -1;
+	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, (const int(*)[2])fd, 3), 0);
+	close(gone); /* worker 2's listener closes: its slot empties by itself */
+	for (unsigned int k = 0; k < 300; k++) {
+		uint16_t sport = (uint16_t)(41000 + k);
+		const struct fam *f = &fams[0];
+		unsigned int w = model_worker(f, f->client, f->server, sport, 25, 3);
+
+		seen[w]++;
+		assert_int_equal(picked(f, f->client, f->server, sport, 25, TH_SYN), w != 1);
+	}
+	assert_true(seen[0] && seen[1] && seen[2]);
+	assert_int_equal(tg_bpf_set_listeners(h, TG_DIR_OUTBOUND, NULL, 0), 0);
+	close(est);
+	close(peer);
+	close(lst);
 }
 
 static int setup(void **state)
@@ -309,6 +455,8 @@ int main(void)
 		cmocka_unit_test(test_outside_inbound),
 		cmocka_unit_test(test_established_socket_wins),
 		cmocka_unit_test(test_upgrade_replaces_small_listen_map),
+		cmocka_unit_test(test_workers_chosen_by_flow_hash),
+		cmocka_unit_test(test_empty_slot_passes_to_next_worker),
 	};
 
 	return cmocka_run_group_tests_name("bpf_steer", tests, setup, teardown);

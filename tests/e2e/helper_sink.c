@@ -15,7 +15,10 @@
  * discarded, as a real server must.
  * --ready FILE is created once every listener is bound.  SIGUSR1 prints the counters as one JSON
  * line on stdout; SIGTERM/SIGINT print them and exit 0.  The counters include the process's
- * own CPU time, so a benchmark can show the sink was not the bottleneck.
+ * own CPU time, so a benchmark can show the sink was not the bottleneck, and the TLS handshakes
+ * it completed (tls_sessions) with how many of them resumed a session (tls_resumed: the server
+ * keeps OpenSSL's defaults, a session cache and TLS 1.3 tickets, so a client that offers a
+ * session gets it resumed).
  */
 #include "lib/jsonw.h"
 #include "tests/lib/tls_fixture.h"
@@ -81,7 +84,8 @@ struct suite_count {
 
 /* Updated by the worker with relaxed atomics; read by the main thread at a signal. */
 struct counters {
-	uint64_t accepted, open, max_open, tls_sessions, tls_failures, messages, body_bytes, errors;
+	uint64_t accepted, open, max_open, tls_sessions, tls_resumed, tls_failures, messages;
+	uint64_t body_bytes, errors;
 };
 
 struct worker {
@@ -404,6 +408,8 @@ static int handshake(struct worker *w, struct conn *c, uint32_t *want)
 	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		CADD(w, tls_sessions, 1);
+		if (SSL_session_reused(c->ssl))
+			CADD(w, tls_resumed, 1);
 		note_suite(w, c->ssl);
 		c->st = C_CMD;
 		return 0;
@@ -653,6 +659,7 @@ static void print_counters(void)
 		t.open += CGET(w, open);
 		t.max_open += CGET(w, max_open);
 		t.tls_sessions += CGET(w, tls_sessions);
+		t.tls_resumed += CGET(w, tls_resumed);
 		t.tls_failures += CGET(w, tls_failures);
 		t.messages += CGET(w, messages);
 		t.body_bytes += CGET(w, body_bytes);
@@ -678,7 +685,8 @@ static void print_counters(void)
 	jsonw_u64_field(j, "accepted", t.accepted);
 	jsonw_u64_field(j, "open", t.open);
 	jsonw_u64_field(j, "max_open", t.max_open); /* sum of per-thread peaks */
-	jsonw_u64_field(j, "tls_sessions", t.tls_sessions);
+	jsonw_u64_field(j, "tls_sessions", t.tls_sessions); /* completed handshakes */
+	jsonw_u64_field(j, "tls_resumed", t.tls_resumed);   /* ... of which resumed a session */
 	jsonw_u64_field(j, "tls_failures", t.tls_failures);
 	jsonw_u64_field(j, "messages", t.messages);
 	jsonw_u64_field(j, "body_bytes", t.body_bytes);
