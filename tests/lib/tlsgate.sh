@@ -119,7 +119,7 @@ tg_gw() {
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "outbound_listen=192.0.2.1:$port" \
 		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "${TG_NO_DEST_POLICY[@]}" \
-		"$@" > "$log" 2>&1
+		"${TG_INBOUND_DEFAULTS[@]}" "$@" > "$log" 2>&1
 	eval "TG_GW_PID_$name=$TG_BG_PID"
 	tg_on_exit "tg_report_daemon $name $TG_BG_PID"
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
@@ -143,7 +143,7 @@ tg_gw_bpf() { # NAME PORT [-o k=v]...
 	tg_bg env "${TG_DAEMON_ENV[@]}" nsenter --net="/run/netns/$NS_GW" "$TG_DAEMON" -f \
 		-o hostname=$TG_HOSTNAME \
 		-o workers=1 -o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" \
-		"${TG_NO_DEST_POLICY[@]}" "$@" >> "$log" 2>&1
+		"${TG_NO_DEST_POLICY[@]}" "${TG_INBOUND_DEFAULTS[@]}" "$@" >> "$log" 2>&1
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
 		cat "$log"
 		bail "tlsgated $name did not start"
