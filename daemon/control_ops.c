@@ -9,6 +9,7 @@
 #include "daemon/nic.h"
 #include "daemon/counters.h"
 #include "daemon/events.h"
+#include "daemon/outcome.h"
 #include "daemon/session.h"
 #include "daemon/sts_fetch.h"
 #include "daemon/tlsrpt.h"
@@ -657,6 +658,8 @@ static int op_tlsrpt_flush(void *ctx, char *msg, size_t msglen)
 	if (!t)
 		return -ENOTSUP;
 	log_info("tlsrpt: flush asked for");
+	/* what sessions published and the main loop has not taken yet belongs in it */
+	outcome_drain(((struct supervisor *)ctx)->g->outcomes);
 	return tlsrpt_flush(t);
 }
 

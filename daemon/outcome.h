@@ -2,8 +2,9 @@
 /*
  * Outcomes (report/outcome.h) from the workers to the main thread's sinks: the posture store and
  * the TLS reporter.  A worker never waits: outcome_publish() copies the record into a bounded
- * queue under a mutex held for a memcpy and pokes an eventfd; the main loop drains the queue and
- * hands each record to every sink.  A full queue drops the record and counts it (never a blocked
+ * queue under a mutex held for a memcpy; the main loop drains the queue every 200 ms, or when an
+ * eighth of it is used (an eventfd), and hands each record to every sink.  Whoever needs the
+ * sinks up to date now calls outcome_drain() first (`tlsrpt flush`; shutdown drains).  A full queue drops the record and counts it (never a blocked
  * session; the count is in `tlsgatectl stats` as outcomes_dropped).
  */
 #ifndef TLSGATE_DAEMON_OUTCOME_H
