@@ -179,26 +179,29 @@ out:
 	policy_put(p);
 }
 
-/* Does the text start more than one line with the key?  (The first entry applies, as in
- * Postfix; `policy del` then removes every line of the key, also a later duplicate or a key
- * without a value, so the file loses more than one run of lines.) */
-static bool has_duplicate(const char *text, size_t len, const char *key)
+/* Does the text start more than one entry with the rule's key?  (The first entry applies, as in
+ * Postfix; `policy del` then removes every entry of the key, also a later duplicate or a key
+ * without a value, so the file loses more than one run of lines.)  A line's key is read as the
+ * store reads it: normalised (case, trailing dots, also inside brackets), so the rule the table
+ * has for it is the one policy_rule_find() gives for the line's first word. */
+static bool has_duplicate(const struct policy *old, enum policy_dir dir,
+			  const struct policy_rule *r, const char *text, size_t len)
 {
-	size_t klen = strlen(key), count = 0;
+	size_t count = 0;
 
 	for (size_t i = 0; i < len;) {
 		const char *nl = memchr(text + i, '\n', len - i);
-		size_t end = nl ? (size_t)(nl - text) : len;
+		size_t end = nl ? (size_t)(nl - text) : len, klen = 0;
+		char word[1024];
 
-		/* keys fold case; a key may carry trailing dots the table ignores */
-		if (end - i >= klen && !strncasecmp(text + i, key, klen)) {
-			size_t j = i + klen;
-
-			while (j < end && text[j] == '.')
-				j++;
-			/* the table reader's whitespace (isspace) ends a key */
-			if (j == end || isspace((unsigned char)text[j]))
-				count++;
+		if (end > i && !isspace((unsigned char)text[i]) && text[i] != '#') {
+			while (i + klen < end && !isspace((unsigned char)text[i + klen]))
+				klen++;
+			if (klen < sizeof(word) && !memchr(text + i, '\0', klen)) {
+				memcpy(word, text + i, klen);
+				word[klen] = '\0';
+				count += policy_rule_find(old, dir, word) == r;
+			}
 		}
 		i = end + 1;
 	}
@@ -233,7 +236,7 @@ static void do_del(const struct policy *old, enum policy_dir dir, const char *be
 	rules_kept(old, p, dir, r);
 	rules_kept(old, p, !dir, NULL);
 	reloads_equal(p);
-	if (has_duplicate(before, blen, key)) {
+	if (has_duplicate(old, dir, r, before, blen)) {
 		check(alen < blen); /* several runs went: what is left was checked by reloading */
 		goto out;
 	}
