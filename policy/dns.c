@@ -273,3 +273,21 @@ int policy_dns_lookup(struct policy_dns_ctx *c, const char *name, uint16_t type,
 	}
 	return st;
 }
+
+int policy_dns_txt_join(const struct policy_dns_rr *rr, char *out, size_t cap, size_t *len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rr->rdlen;) {
+		size_t l = rr->rdata[i++];
+
+		if (l > (size_t)rr->rdlen - i || n + l >= cap)
+			return -EINVAL;
+		memcpy(out + n, rr->rdata + i, l);
+		n += l;
+		i += l;
+	}
+	out[n] = '\0';
+	*len = n;
+	return 0;
+}

@@ -260,6 +260,10 @@ typedef int (*policy_dns_rr_fn)(const struct policy_dns_rr *rr, void *arg);
  * header and calls fn per record (fn returning non-zero stops with that value). */
 int policy_dns_parse_answer(const unsigned char *msg, size_t len, uint16_t qtype, policy_dns_rr_fn fn,
 		     void *arg);
+/* A TXT record's character-strings joined into out (NUL-terminated; RDATA is < 64 KiB, so cap
+ * 65536 always fits): 0, or -EINVAL when a string runs past the RDATA (the record is malformed)
+ * or out is too small. */
+int policy_dns_txt_join(const struct policy_dns_rr *rr, char *out, size_t cap, size_t *len);
 
 struct policy_dns_ctx;
 /* "a.b.c.d" or "a.b.c.d:port": 0, -EINVAL, or -EAFNOSUPPORT for IPv6. */

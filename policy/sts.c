@@ -136,19 +136,12 @@ static int txt_rr(const struct policy_dns_rr *rr, void *arg)
 {
 	struct txt_walk *w = arg;
 	char rec[65536];
-	size_t n = 0;
+	size_t n;
 
 	/* RDATA: one or more <length><bytes> character-strings, concatenated (§3.1) */
-	for (size_t i = 0; i < rr->rdlen;) {
-		size_t l = rr->rdata[i++];
-
-		if (l > (size_t)rr->rdlen - i) {
-			w->malformed = true;
-			return 0;
-		}
-		memcpy(rec + n, rr->rdata + i, l);
-		n += l;
-		i += l;
+	if (policy_dns_txt_join(rr, rec, sizeof(rec), &n)) {
+		w->malformed = true;
+		return 0;
 	}
 	if (!policy_sts_txt_is_sts(rec, n))
 		return 0;
