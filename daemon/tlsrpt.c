@@ -15,6 +15,7 @@
 #include "daemon/tlsrpt_int.h"
 #include "daemon/sts_fetch.h"
 #include "lib/log.h"
+#include "policy/policy.h"
 #include "policy/sts.h"
 
 #include <dirent.h>
@@ -54,38 +55,6 @@ void tlsrpt_set_error(struct tlsrpt *t, const char *fmt, ...)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* Write path atomically (tmp, fsync, rename).  0 or -errno. */
-static int write_file(const char *path, const void *buf, size_t len)
-{
-	char tmp[4096];
-	int fd, rc = 0;
-	size_t off = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t n = write(fd, (const char *)buf + off, len - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (!rc && fsync(fd))
-		rc = -errno;
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	return rc;
-}
 
 static void day_save(struct tlsrpt *t)
 {
@@ -96,7 +65,7 @@ static void day_save(struct tlsrpt *t)
 	snprintf(path, sizeof(path), "%s/day", t->dir);
 	rc = tlsrpt_day_save(&t->day, &buf, &len);
 	if (!rc)
-		rc = write_file(path, buf, len);
+		rc = policy_write_atomic_mode(path, buf, len, 0640);
 	free(buf);
 	if (rc) {
 		log_warn("tlsrpt: cannot save the day's counts to %s: %s", path, strerror(-rc));
@@ -125,7 +94,7 @@ static int spool_report(struct tlsrpt *t, const struct tlsrpt_domain *dom, int64
 		goto out;
 	snprintf(base, sizeof(base), "%s/%" PRId64 "-%s", t->spool, start, dom->name);
 	snprintf(path, sizeof(path), "%s.json.gz", base);
-	rc = write_file(path, gz, gzlen);
+	rc = policy_write_atomic_mode(path, gz, gzlen, 0640);
 	if (rc)
 		goto out;
 	tlsrpt_report_id(&m, dom->name, id, sizeof(id));
@@ -139,7 +108,7 @@ static int spool_report(struct tlsrpt *t, const struct tlsrpt_domain *dom, int64
 	}
 	joblen = (size_t)rc;
 	snprintf(path, sizeof(path), "%s.job", base);
-	rc = write_file(path, job, joblen);
+	rc = policy_write_atomic_mode(path, job, joblen, 0640);
 	if (!rc)
 		log_info("tlsrpt: report spooled domain=%s report_id=%s bytes=%zu", dom->name, id,
 			 gzlen);

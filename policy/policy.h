@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 enum policy_level {
 	POLICY_NONE = 0,
@@ -277,8 +278,10 @@ int policy_store_del(const struct policy *old, enum policy_dir dir, const char *
 /* Replace the whole table with the contents of src_path (validated first). */
 int policy_store_import(const struct policy *old, enum policy_dir dir, const char *src_path,
 			struct policy **out, struct policy_error *err);
-/* The atomic write the above use: temp file beside path, fsync, rename, fsync dir. */
+/* The atomic write the above use: temp file beside path, fsync, rename, fsync dir; a replaced
+ * file keeps its mode and owner, a new one gets 0644 (_mode: the given mode). */
 int policy_write_atomic(const char *path, const void *data, size_t len);
+int policy_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode);
 
 /* ---------------------------------------------------------------------------------------------
  * Extensions: resolution of domain and [host] rules (policy/resolve.c) and the flat address

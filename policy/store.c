@@ -43,7 +43,7 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int policy_write_atomic(const char *path, const void *data, size_t len)
+int policy_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char *tmp = NULL, *dcopy = NULL;
 	int fd = -1, dfd = -1, rc;
@@ -67,7 +67,7 @@ int policy_write_atomic(const char *path, const void *data, size_t len)
 			rc = -errno;
 			goto out;
 		}
-	} else if (fchmod(fd, 0644)) {
+	} else if (fchmod(fd, mode)) {
 		rc = -errno;
 		goto out;
 	}
@@ -110,6 +110,11 @@ out:
 	}
 	free(dcopy);
 	return rc;
+}
+
+int policy_write_atomic(const char *path, const void *data, size_t len)
+{
+	return policy_write_atomic_mode(path, data, len, 0644);
 }
 
 /* The file old was loaded from, unchanged since; its text in *text. */
