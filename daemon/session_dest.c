@@ -165,7 +165,7 @@ static enum policy_rpt_result cert_result(const char *why)
 	return POLICY_RPT_VALIDATION_FAILURE;
 }
 
-static bool addr_of(const struct session *s, uint8_t a[16], size_t *alen)
+bool session_dest_addr(const struct session *s, uint8_t a[16], size_t *alen)
 {
 	if (s->dest.ss_family == AF_INET) {
 		memcpy(a, &((const struct sockaddr_in *)&s->dest)->sin_addr, 4);
@@ -177,17 +177,7 @@ static bool addr_of(const struct session *s, uint8_t a[16], size_t *alen)
 		*alen = 16;
 		return true;
 	}
-	return false;
-}
-
-static bool host_has(const struct policy_dane_host *h, const uint8_t *a, size_t alen)
-{
-	for (size_t i = 0; alen == 4 && i < h->n4; i++)
-		if (!memcmp(h->addr4[i], a, 4))
-			return true;
-	for (size_t i = 0; alen == 16 && i < h->n6; i++)
-		if (!memcmp(h->addr6[i], a, 16))
-			return true;
+	*alen = 0;
 	return false;
 }
 
@@ -218,12 +208,12 @@ static enum dane_out dane_verdict(struct session *s, const char *dom,
 		v->policy = REPORT_POLICY_DANE;
 		return DANE_REFUSE;
 	}
-	addr_of(s, a, &alen);
+	session_dest_addr(s, a, &alen);
 	for (size_t i = 0; i < d->nhost; i++) {
 		const struct policy_dane_host *h = &d->host[i];
 		char buf[256];
 
-		if (!host_has(h, a, alen))
+		if (!policy_dane_host_has_addr(h, a, alen))
 			continue;
 		mapped = true;
 		switch (h->state) {
@@ -317,7 +307,7 @@ static void sts_verdict(struct session *s, const char *dom, const struct policy_
 	if (sts_fetch_lookup(s->host->gw->sts, dom, &e) != STS_LOOKUP_POLICY)
 		return; /* none known (yet): the session's own level */
 	enforce = e->pol.mode == POLICY_STS_ENFORCE;
-	addr_of(s, a, &alen);
+	session_dest_addr(s, a, &alen);
 	/* the connected address's MX names for this domain, from the gateway's resolution; one
 	 * that the policy lists and the certificate names satisfies it */
 	res = POLICY_RPT_VALIDATION_FAILURE;
@@ -325,7 +315,7 @@ static void sts_verdict(struct session *s, const char *dom, const struct policy_
 	for (size_t i = 0; d && i < d->nhost; i++) {
 		const struct policy_dane_host *h = &d->host[i];
 
-		if (!host_has(h, a, alen))
+		if (!policy_dane_host_has_addr(h, a, alen))
 			continue;
 		if (!policy_sts_mx_match(&e->pol, h->name)) {
 			snprintf(why, sizeof(why), "MX host %s does not match the policy's mx patterns",

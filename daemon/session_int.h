@@ -140,6 +140,8 @@ struct session {
 	char client_txt[80];	/* "192.0.2.10:40000" */
 	char client_ip[64];
 	char dest_txt[320];	/* "mx.example.net[203.0.113.25]:25" */
+	char dest_ip[64];	/* "203.0.113.25" */
+	char up_local_ip[64];	/* our address on the up leg, once asked (session_outcome.c) */
 	char mx_host[256];	/* MX name when known */
 	char nexthop[256];	/* next-hop domain when known */
 
@@ -313,6 +315,8 @@ bool session_bdat_step(struct session *s);
 bool session_dest_ready(struct session *s, const char *line, size_t len);
 /* The verdict for one recipient: 0 let through, -EPERM with the 4xx reply. */
 int session_dest_check(struct session *s, const char *addr, char *reply, size_t len);
+/* The up leg's address as 4 or 16 bytes (*alen; false and 0 for another family). */
+bool session_dest_addr(const struct session *s, uint8_t a[16], size_t *alen);
 /* The session ends: no more waiting, the kept peer freed. */
 void session_dest_end(struct session *s);
 

@@ -106,9 +106,13 @@ static void fill(struct session *s, struct report_outcome *o, const char *dom)
 	snprintf(o->domain, sizeof(o->domain), "%s", dom);
 	if (out) {
 		snprintf(o->mx, sizeof(o->mx), "%s", s->mx_host);
-		tg_addr_text(&s->dest, o->peer_ip, sizeof(o->peer_ip), full, sizeof(full));
-		if (s->up.ev.fd >= 0 && !getsockname(s->up.ev.fd, (struct sockaddr *)&local, &len))
-			tg_addr_text(&local, o->local_ip, sizeof(o->local_ip), full, sizeof(full));
+		snprintf(o->peer_ip, sizeof(o->peer_ip), "%s", s->dest_ip);
+		/* once per connection, not per outcome */
+		if (!s->up_local_ip[0] && s->up.ev.fd >= 0 &&
+		    !getsockname(s->up.ev.fd, (struct sockaddr *)&local, &len))
+			tg_addr_text(&local, s->up_local_ip, sizeof(s->up_local_ip), full,
+				     sizeof(full));
+		snprintf(o->local_ip, sizeof(o->local_ip), "%s", s->up_local_ip);
 	} else {
 		snprintf(o->mx, sizeof(o->mx), "%s", s->helo);
 		snprintf(o->peer_ip, sizeof(o->peer_ip), "%s", s->client_ip);

@@ -69,6 +69,7 @@ static int decide(struct session *s)
 		s->offer_tls = g->server_ctx && s->in_match.rule->level != POLICY_NONE;
 	}
 	tg_addr_text(&s->dest, ip, sizeof(ip), ipport, sizeof(ipport));
+	snprintf(s->dest_ip, sizeof(s->dest_ip), "%s", ip);
 	snprintf(s->dest_txt, sizeof(s->dest_txt), "%.250s[%s]:%s", s->mx_host[0] ? s->mx_host : ip,
 		 ip, strrchr(ipport, ':') + 1);
 	s->tlsp.level = s->level;
@@ -162,6 +163,7 @@ int session_up_connect(struct session *s)
 		return -ENOMEM;
 	}
 	s->up.ev.fd = fd;
+	s->up_local_ip[0] = '\0'; /* a new connection (the may fallback): asked again */
 	s->up.eof = false;
 	s->up.tls = false;
 	buf_reset(&s->up.in);
@@ -297,13 +299,11 @@ static bool begin_handshake(struct session *s)
 	 * address (the TLSA base domain DANE wants as SNI, or the MX name MTA-STS checks). */
 	s->tlsp.sni_hint = NULL;
 	if (!s->tlsp.mx_host && s->host->destpol) {
-		const struct sockaddr_storage *d = &s->dest;
+		uint8_t a[16];
+		size_t alen;
 
-		s->tlsp.sni_hint = d->ss_family == AF_INET
-			? destpol_sni_for_addr(s->host->destpol,
-					       (const uint8_t *)&((const struct sockaddr_in *)d)->sin_addr, 4)
-			: destpol_sni_for_addr(s->host->destpol,
-					       (const uint8_t *)&((const struct sockaddr_in6 *)d)->sin6_addr, 16);
+		if (session_dest_addr(s, a, &alen))
+			s->tlsp.sni_hint = destpol_sni_for_addr(s->host->destpol, a, alen);
 	}
 	if (s->tlsp.sni_hint && !(s->tlsp.rule && s->tlsp.rule->servername))
 		log_info("session=%s SNI %s for %s (from the recipient domains' lookups)", s->ids,

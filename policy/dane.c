@@ -80,19 +80,23 @@ int policy_dane_domain_copy(struct policy_dane_domain *dst, const struct policy_
 	return 0;
 }
 
+bool policy_dane_host_has_addr(const struct policy_dane_host *h, const uint8_t *addr, size_t alen)
+{
+	for (size_t i = 0; alen == 4 && i < h->n4; i++)
+		if (!memcmp(h->addr4[i], addr, 4))
+			return true;
+	for (size_t i = 0; alen == 16 && i < h->n6; i++)
+		if (!memcmp(h->addr6[i], addr, 16))
+			return true;
+	return false;
+}
+
 const struct policy_dane_host *policy_dane_host_by_addr(const struct policy_dane_domain *d,
 							const uint8_t *addr, size_t alen)
 {
-	for (size_t h = 0; h < d->nhost; h++) {
-		const struct policy_dane_host *x = &d->host[h];
-
-		for (size_t i = 0; alen == 4 && i < x->n4; i++)
-			if (!memcmp(x->addr4[i], addr, 4))
-				return x;
-		for (size_t i = 0; alen == 16 && i < x->n6; i++)
-			if (!memcmp(x->addr6[i], addr, 16))
-				return x;
-	}
+	for (size_t h = 0; h < d->nhost; h++)
+		if (policy_dane_host_has_addr(&d->host[h], addr, alen))
+			return &d->host[h];
 	return NULL;
 }
 

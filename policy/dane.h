@@ -135,6 +135,8 @@ void policy_dane_domain_clear(struct policy_dane_domain *d);
 /* A deep copy (the records' data too), to keep a verdict beyond the result callback; dst is
  * overwritten up to policy_dane_domain_size(src), not cleared.  0 or -ENOMEM (dst then empty). */
 int policy_dane_domain_copy(struct policy_dane_domain *dst, const struct policy_dane_domain *src);
+/* Does the host's address list include addr (4 or 16 bytes)? */
+bool policy_dane_host_has_addr(const struct policy_dane_host *h, const uint8_t *addr, size_t alen);
 /* The host whose validated addresses include addr (4 or 16 bytes), or NULL. */
 const struct policy_dane_host *policy_dane_host_by_addr(const struct policy_dane_domain *d,
 							const uint8_t *addr, size_t alen);
