@@ -21,23 +21,20 @@
 #include <openssl/ssl.h>
 
 #include "policy/policy_int.h"	/* policy_rule_beats */
+#include "tests/lib/tmpdir.h"
 
 static char tmpdir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-policy-match.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tg_tmpdir_new(tmpdir, sizeof(tmpdir), "tg-policy-match") ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
+	return tg_tmpdir_remove(tmpdir);
 }
 
 static void write_file(const char *path, const char *text)

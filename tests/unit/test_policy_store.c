@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "policy/policy.h"
+#include "tests/lib/tmpdir.h"
 
 static char dir[64], out_path[128], in_path[128];
 
@@ -62,8 +63,7 @@ static char *read_file(const char *path)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/tg-policy-store.XXXXXX");
-	if (!mkdtemp(dir))
+	if (tg_tmpdir_new(dir, sizeof(dir), "tg-policy-store"))
 		return -1;
 	snprintf(out_path, sizeof(out_path), "%s/tls_policy", dir);
 	snprintf(in_path, sizeof(in_path), "%s/inbound_policy", dir);
@@ -74,11 +74,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
+	return tg_tmpdir_remove(dir);
 }
 
 static struct policy *load(void)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "policy/sts.h"
+#include "tests/lib/tmpdir.h"
 
 /* ---- TXT ---- */
 
@@ -476,14 +477,13 @@ static void test_cache(void **state)
 	policy_sts_entry_put(e);
 	assert_int_equal(access(path, F_OK), -1);
 	policy_sts_cache_free(c);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	assert_int_equal(system(path), 0);
+	assert_int_equal(tg_tmpdir_remove(dir), 0);
 }
 
 /* A large cache evicts in batches (1%), domains without a policy first. */
 static void test_cache_batch_eviction(void **state)
 {
-	char dir[] = "/tmp/tg-sts-unit.XXXXXX", sub[64], cmd[128], name[64];
+	char dir[] = "/tmp/tg-sts-unit.XXXXXX", sub[64], name[64];
 	struct policy_sts_state st = { 0 };
 	struct policy_sts_cache *c;
 	struct policy_sts_entry *e;
@@ -512,8 +512,7 @@ static void test_cache_batch_eviction(void **state)
 	assert_int_equal(policy_sts_cache_get(c, "n11.example", NULL, NULL), 0);
 	assert_int_equal(policy_sts_cache_get(c, "new.example", NULL, NULL), 0);
 	policy_sts_cache_free(c);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tg_tmpdir_remove(dir), 0);
 }
 
 int main(void)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/posture_writer.h"
+#include "tests/lib/tmpdir.h"
 
 #define DAY0 19844 /* 2024-05-01 */
 #define T0 ((int64_t)DAY0 * 86400 + 3600)
@@ -27,18 +28,14 @@ static char dir[256];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_posture_writer.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(tg_tmpdir_new(dir, sizeof(dir), "test_posture_writer"), 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tg_tmpdir_remove(dir), 0);
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 
 #include "daemon/loop.h"
 #include "daemon/sts_fetch.h"
+#include "tests/lib/tmpdir.h"
 
 static const char enforce[] = "version: STSv1\nmode: enforce\nmx: *.a.example\nmax_age: 86400\n";
 static const char none[] = "version: STSv1\nmode: none\nmax_age: 86400\n";
@@ -54,7 +55,7 @@ static void *ask_thread(void *arg)
 
 static void test_lookup(void **state)
 {
-	char dir[] = "/tmp/tg-sts-fetch.XXXXXX", sub[64], cmd[128];
+	char dir[] = "/tmp/tg-sts-fetch.XXXXXX", sub[64];
 	struct sts_fetch_opts o = { .nameserver = "127.0.0.1:1", .timeout_s = 5 };
 	struct policy_sts_state st = { 0 };
 	struct policy_sts_cache *c;
@@ -121,8 +122,7 @@ static void test_lookup(void **state)
 
 	sts_fetch_free(f);
 	loop_free(l);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tg_tmpdir_remove(dir), 0);
 }
 
 int main(void)

@@ -23,6 +23,7 @@
 
 #include "daemon/loop.h"
 #include "daemon/tlsrpt_int.h"
+#include "tests/lib/tmpdir.h"
 
 #define DAY0 1796428800	/* 2026-12-05T00:00:00Z */
 
@@ -49,8 +50,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/tlsrpt-unit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(tg_tmpdir_new(f->dir, sizeof(f->dir), "tlsrpt-unit"), 0);
 	assert_int_equal(loop_new(&f->l), 0);
 	f->o.dir = f->dir;
 	f->o.org = "Example Org";
@@ -69,11 +69,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	loop_free(f->l);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tg_tmpdir_remove(f->dir), 0);
 	free(f);
 	return 0;
 }
