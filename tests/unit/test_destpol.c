@@ -21,80 +21,39 @@
 
 #include "daemon/destpol.h"
 #include "daemon/loop.h"
+#include "tests/lib/fake_dane.h"
 
 #define T_A 1
 #define T_MX 15
 #define T_AAAA 28
 #define T_TLSA 52
 
-struct fq {
-	char name[300];
-	uint16_t type;
-	policy_dane_done_fn done;
-	void *arg;
-	int id;
-	bool live;
-};
-
 static struct {
-	struct fq q[512];
-	size_t nq;
-	int cancelled;
+	struct tg_fake_dane f;	/* the questions destpol asked */
 	bool secure;
-	bool refuse;
 } T;
 
 static const unsigned char a1[] = { 192, 0, 2, 25 };
 
-static int fake_start(void *t, const char *name, uint16_t type, policy_dane_done_fn done,
-		      void *arg, int *id)
-{
-	struct fq *q = &T.q[T.nq];
-
-	(void)t;
-	if (T.refuse)
-		return -ENOMEM;
-	assert_true(T.nq < 512);
-	snprintf(q->name, sizeof(q->name), "%s", name);
-	q->type = type;
-	q->done = done;
-	q->arg = arg;
-	q->id = (int)T.nq + 1;
-	q->live = true;
-	*id = q->id;
-	T.nq++;
-	return 0;
-}
-
-static void fake_cancel(void *t, int id)
-{
-	(void)t;
-	for (size_t i = 0; i < T.nq; i++)
-		if (T.q[i].id == id && T.q[i].live) {
-			T.q[i].live = false;
-			T.cancelled++;
-		}
-}
-
-static const struct policy_dane_transport fake_tr = { fake_start, fake_cancel, NULL };
+static struct policy_dane_transport fake_tr; /* over T.f (main) */
 
 static size_t asked(uint16_t type)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < T.nq; i++)
-		n += T.q[i].type == type;
+	for (size_t i = 0; i < T.f.nq; i++)
+		n += T.f.q[i].type == type;
 	return n;
 }
 
 /* Answer every live query, and those the answers start. */
 static void pump(void)
 {
-	for (size_t i = 0; i < T.nq; i++) {
+	for (size_t i = 0; i < T.f.nq; i++) {
 		const unsigned char *data[1] = { a1 };
 		size_t len[1] = { 4 };
 		struct policy_dane_answer a = { .secure = T.secure, .data = data, .len = len };
-		struct fq *q = &T.q[i];
+		struct tg_fake_dane_q *q = &T.f.q[i];
 
 		if (!q->live)
 			continue;
@@ -180,9 +139,9 @@ static void test_miss_wake_hit(void **state)
 	assert_string_equal(v->host[0].reason, "no TLSA records"); /* TLSA was asked */
 	assert_int_equal(asked(T_TLSA), 1);
 	/* a hit asks nothing and wakes nobody */
-	nq = T.nq;
+	nq = T.f.nq;
 	assert_int_equal(destpol_get(d, "EXAMPLE.test", &v, &t.w), 1);
-	assert_int_equal(T.nq, nq);
+	assert_int_equal(T.f.nq, nq);
 	pump();
 	assert_int_equal(t.woken, 1);
 	/* names that are not */
@@ -268,16 +227,16 @@ static void test_timeout(void **state)
 		assert_true(loop_run_once(f.l, 2000) >= 0);
 	assert_int_equal(t.woken, 1);
 	assert_true(loop_now_ms() - t0 >= 1000);
-	assert_int_equal(T.cancelled, 1); /* the MX query */
+	assert_int_equal(T.f.cancelled, 1); /* the MX query */
 	assert_int_equal(destpol_get(d, "slow.test", &v, &t.w), 1);
 	assert_int_equal(v->state, POLICY_DANE_FAILED);
 	assert_string_equal(v->reason, "lookup timed out");
 	assert_string_equal(v->domain, "slow.test");
-	nq = T.nq;
+	nq = T.f.nq;
 	/* expired: asked again (time passing is what is tested; nothing to wait for instead) */
 	usleep(1100 * 1000);
 	assert_int_equal(destpol_get(d, "slow.test", &v, &t.w), 0);
-	assert_int_equal(T.nq, nq + 1);
+	assert_int_equal(T.f.nq, nq + 1);
 	pump();
 	assert_int_equal(t.woken, 2);
 	assert_int_equal(destpol_get(d, "slow.test", &v, NULL), 1);
@@ -296,7 +255,7 @@ static void test_start_fails(void **state)
 
 	(void)state;
 	tw_init(&t, d);
-	T.refuse = true;
+	T.f.refuse = true;
 	assert_int_equal(destpol_get(d, "refused.test", &v, &t.w), 1);
 	assert_int_equal(v->state, POLICY_DANE_FAILED);
 	assert_non_null(strstr(v->reason, "lookup could not be started"));
@@ -318,7 +277,7 @@ static void test_eviction(void **state)
 		assert_int_equal(destpol_get(d, name, &v, NULL), 0);
 		assert_true(destpol_count(d) <= 4);
 	}
-	assert_int_equal(T.cancelled, 2); /* the evicted lookups of d0, d1 */
+	assert_int_equal(T.f.cancelled, 2); /* the evicted lookups of d0, d1 */
 	pump();
 	assert_int_equal(destpol_get(d, "d2.test", &v, NULL), 1); /* now the most recent */
 	assert_int_equal(destpol_get(d, "d0.test", &v, NULL), 0); /* evicted: d3 goes */
@@ -401,7 +360,7 @@ static void test_free_pending(void **state)
 	tw_init(&t, d);
 	assert_int_equal(destpol_get(d, "pending.test", &v, &t.w), 0);
 	fix_free(&f);
-	assert_int_equal(T.cancelled, 1);
+	assert_int_equal(T.f.cancelled, 1);
 	assert_int_equal(t.woken, 0);
 	destpol_cancel(&t.w); /* its session ends later: still safe */
 }
@@ -436,5 +395,6 @@ int main(void)
 		cmocka_unit_test(test_new_resolver),
 	};
 
+	tg_fake_dane_transport(&T.f, &fake_tr);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "policy/dane.h"
+#include "tests/lib/fake_dane.h"
 
 #define T_A 1
 #define T_MX 15
@@ -39,63 +40,20 @@ struct canned {
 	size_t len[4];
 };
 
-struct pending {
-	const char *name;
-	char qname[300];
-	uint16_t type;
-	policy_dane_done_fn done;
-	void *arg;
-	int id;
-	bool live;
-};
-
 static struct {
 	const struct canned *table;
 	size_t ntable;
-	struct pending q[128];
-	size_t nq;
-	int cancelled;
+	struct tg_fake_dane f;	/* the questions the lookup asked */
 	int results;
-	uint16_t refuse_type; /* start() fails for this query type */
 	struct policy_dane_domain got;
 } F;
 
-static int fake_start(void *t, const char *name, uint16_t type, policy_dane_done_fn done, void *arg,
-		      int *id)
-{
-	struct pending *p = &F.q[F.nq];
-
-	(void)t;
-	if (type == F.refuse_type)
-		return -ENOMEM;
-	assert_true(F.nq < 128);
-	snprintf(p->qname, sizeof(p->qname), "%s", name);
-	p->type = type;
-	p->done = done;
-	p->arg = arg;
-	p->id = (int)F.nq + 100;
-	p->live = true;
-	*id = p->id;
-	F.nq++;
-	return 0;
-}
-
-static void fake_cancel(void *t, int id)
-{
-	(void)t;
-	for (size_t i = 0; i < F.nq; i++)
-		if (F.q[i].id == id && F.q[i].live) {
-			F.q[i].live = false;
-			F.cancelled++;
-		}
-}
-
-static const struct policy_dane_transport fake_tr = {fake_start, fake_cancel, NULL};
+static struct policy_dane_transport fake_tr; /* over F.f (main) */
 
 static bool asked(const char *qname, uint16_t type)
 {
-	for (size_t i = 0; i < F.nq; i++)
-		if (!strcmp(F.q[i].qname, qname) && F.q[i].type == type)
+	for (size_t i = 0; i < F.f.nq; i++)
+		if (!strcmp(F.f.q[i].name, qname) && F.f.q[i].type == type)
 			return true;
 	return false;
 }
@@ -103,8 +61,8 @@ static bool asked(const char *qname, uint16_t type)
 /* Answer every live query (and those they start) from the table; unknown names time out. */
 static void pump(void)
 {
-	for (size_t i = 0; i < F.nq; i++) {
-		struct pending *p = &F.q[i];
+	for (size_t i = 0; i < F.f.nq; i++) {
+		struct tg_fake_dane_q *p = &F.f.q[i];
 		struct policy_dane_answer a = {.err = -ETIMEDOUT};
 		const struct canned *c = NULL;
 
@@ -112,7 +70,7 @@ static void pump(void)
 			continue;
 		p->live = false;
 		for (size_t k = 0; k < F.ntable; k++)
-			if (!strcmp(F.table[k].name, p->qname) && F.table[k].type == p->type)
+			if (!strcmp(F.table[k].name, p->name) && F.table[k].type == p->type)
 				c = &F.table[k];
 		if (c) {
 			a.err = c->kind == TIMEOUT ? -ETIMEDOUT : 0;
@@ -554,7 +512,7 @@ static void test_start_fails(void **state)
 	memset(&F, 0, sizeof(F));
 	F.table = t;
 	F.ntable = sizeof(t) / sizeof(t[0]);
-	F.refuse_type = T_AAAA;
+	F.f.refuse_type = T_AAAA;
 	assert_int_equal(
 		policy_dane_lookup_domain(&fake_tr, "example.example", result_cb, NULL, &l), 0);
 	pump();
@@ -579,9 +537,9 @@ static void test_cancel(void **state)
 	memset(&F, 0, sizeof(F));
 	assert_int_equal(policy_dane_lookup_domain(&fake_tr, "example.test", result_cb, NULL, &l),
 			 0);
-	assert_int_equal(F.nq, 1);
+	assert_int_equal(F.f.nq, 1);
 	policy_dane_lookup_cancel(l);
-	assert_int_equal(F.cancelled, 1);
+	assert_int_equal(F.f.cancelled, 1);
 	pump();
 	assert_int_equal(F.results, 0);
 	assert_int_equal(policy_dane_lookup_domain(&fake_tr, "bad name", result_cb, NULL, &l),
@@ -623,8 +581,8 @@ static void test_many_mx_keeps_preferred(void **state)
 		assert_int_equal(
 			policy_dane_lookup_domain(&fake_tr, "example.test", result_cb, NULL, &l),
 			0);
-		F.q[0].live = false;
-		F.q[0].done(F.q[0].arg, &a);
+		F.f.q[0].live = false;
+		F.f.q[0].done(F.f.q[0].arg, &a);
 		pump();
 	}
 	assert_int_equal(F.got.nhost, POLICY_DANE_MAX_HOSTS);
@@ -838,5 +796,6 @@ int main(void)
 		cmocka_unit_test(test_resolver_new),
 	};
 
+	tg_fake_dane_transport(&F.f, &fake_tr);
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
