@@ -343,7 +343,7 @@ int main(void)
 						    sizeof(text)));
 	}
 	MEASURE("sts_peer", "tls_peer_sts on the kept peer", 200000,
-		sink += tls_peer_sts(peer, "mx.dane.example", text, sizeof(text)));
+		sink += tls_peer_sts(peer, "mx.dane.example", text, sizeof(text), NULL));
 	MEASURE("sts_lookup", "sts_fetch_lookup of a cached policy + policy_sts_entry_put", 200000, {
 		sink += (int)sts_fetch_lookup(sf, names[i % DOMAINS], &e);
 		policy_sts_entry_put(e);
@@ -389,12 +389,12 @@ int main(void)
 			    sts_fetch_lookup(sf, dom, &e) == STS_LOOKUP_POLICY) {
 				if (policy_sts_mx_match(&e->pol, v->host[0].name))
 					sink += tls_peer_sts(peer, v->host[0].name, text,
-							     sizeof(text));
+							     sizeof(text), NULL);
 				policy_sts_entry_put(e);
 			}
 		});
 	if (tls_peer_dane(peer, relay_ctx, &ee, NULL, text, sizeof(text)) ||
-	    tls_peer_sts(peer, "mx.dane.example", text, sizeof(text)))
+	    tls_peer_sts(peer, "mx.dane.example", text, sizeof(text), NULL))
 		die("the kept peer does not pass: %s", text);
 
 	/* the limit is for warm caches: rcpt_dane (memo hit) and rcpt_sts; the memo-miss figures

@@ -153,18 +153,6 @@ static void count(struct session *s, enum policy_rpt_policy pol, int result, boo
 		atomic_fetch_add(&c->rpt_would_fail[pol][result], 1);
 }
 
-/* A certificate check's words to RFC 8460's result type. */
-static enum policy_rpt_result cert_result(const char *why)
-{
-	if (strstr(why, "expired"))
-		return POLICY_RPT_CERTIFICATE_EXPIRED;
-	if (strstr(why, "name") || strstr(why, "host"))
-		return POLICY_RPT_CERTIFICATE_HOST_MISMATCH;
-	if (strstr(why, "trust") || strstr(why, "issuer") || strstr(why, "self"))
-		return POLICY_RPT_CERTIFICATE_NOT_TRUSTED;
-	return POLICY_RPT_VALIDATION_FAILURE;
-}
-
 bool session_dest_addr(const struct session *s, uint8_t a[16], size_t *alen)
 {
 	if (s->dest.ss_family == AF_INET) {
@@ -332,10 +320,8 @@ static void sts_verdict(struct session *s, const char *dom, const struct policy_
 			snprintf(why, sizeof(why), "%s presented no certificate", h->name);
 			continue;
 		}
-		if (tls_peer_sts(s->up_peer, h->name, why, sizeof(why))) {
-			res = cert_result(why);
+		if (tls_peer_sts(s->up_peer, h->name, why, sizeof(why), &res))
 			continue;
-		}
 		name = h->name;
 		break;
 	}

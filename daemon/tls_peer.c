@@ -374,8 +374,10 @@ static int sts_key(const char *name, unsigned char key[32])
 	return ok ? 0 : -EIO;
 }
 
-int tls_peer_sts(struct tls_peer *p, const char *mx_name, char *why, size_t whylen)
+int tls_peer_sts(struct tls_peer *p, const char *mx_name, char *why, size_t whylen,
+		 enum policy_rpt_result *res)
 {
+	enum policy_rpt_result dummy;
 	char name[POLICY_DANE_NAME_MAX], ver[32], text[TLS_PEER_MEMO_TEXT];
 	const struct tls_peer_memo *m;
 	unsigned char key[32];
@@ -383,7 +385,10 @@ int tls_peer_sts(struct tls_peer *p, const char *mx_name, char *why, size_t whyl
 	size_t n;
 	int rc;
 
+	if (!res)
+		res = &dummy;
 	if (!p) {
+		*res = POLICY_RPT_VALIDATION_FAILURE;
 		snprintf(why, whylen, "no server certificate");
 		return -EPERM;
 	}
@@ -391,18 +396,25 @@ int tls_peer_sts(struct tls_peer *p, const char *mx_name, char *why, size_t whyl
 	if (p->version < TLS1_2_VERSION) {
 		version_name(p->version, ver, sizeof(ver));
 		snprintf(why, whylen, "%s below 1.2", ver);
+		*res = POLICY_RPT_VALIDATION_FAILURE;
 		return -EPERM;
 	}
 	if (!p->webpki_roots) {
 		snprintf(why, whylen,
 			 "certificate not trusted: no MTA-STS trust anchors configured");
+		*res = POLICY_RPT_CERTIFICATE_NOT_TRUSTED;
 		return -EPERM;
 	}
 	if (p->webpki_err != X509_V_OK) {
 		snprintf(why, whylen, "certificate not trusted: %s",
 			 X509_verify_cert_error_string(p->webpki_err));
+		*res = p->webpki_err == X509_V_ERR_CERT_HAS_EXPIRED
+			       ? POLICY_RPT_CERTIFICATE_EXPIRED
+			       : POLICY_RPT_CERTIFICATE_NOT_TRUSTED;
 		return -EPERM;
 	}
+	/* from here on the only failure is the name */
+	*res = POLICY_RPT_CERTIFICATE_HOST_MISMATCH;
 	/* MX names may come with the root's dot ("mx1.example."); certificates never carry it. */
 	n = mx_name ? strlen(mx_name) : 0;
 	if (n && mx_name[n - 1] == '.')

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "policy/dane.h"
+#include "policy/rpt.h"
 
 struct tls_peer;
 
@@ -51,9 +52,13 @@ int tls_peer_dane(struct tls_peer *p, SSL_CTX *ctx, const struct policy_dane_hos
  * verdict of tls_peer_keep), the leaf valid for mx_name (X509_check_host: subject alternative
  * names, a wildcard only as the whole leftmost label, no partial wildcards).  0, or -EPERM with
  * why ("TLS 1.1 below 1.2", "certificate not trusted: unable to get local issuer certificate",
- * "certificate name mismatch for mx1.example"; p NULL: "no server certificate").
+ * "certificate name mismatch for mx1.example"; p NULL: "no server certificate"), and in *res
+ * (may be NULL) RFC 8460's result type for it: certificate-expired, certificate-not-trusted
+ * (any other chain failure, or no trust anchors), certificate-host-mismatch, else
+ * validation-failure (the TLS version, no certificate).
  */
-int tls_peer_sts(struct tls_peer *p, const char *mx_name, char *why, size_t whylen);
+int tls_peer_sts(struct tls_peer *p, const char *mx_name, char *why, size_t whylen,
+		 enum policy_rpt_result *res);
 
 /* The MTA-STS WebPKI trust anchors from a PEM file (NULL or "": OpenSSL's default paths, the
  * system's CAs).  0 or -errno with err. */

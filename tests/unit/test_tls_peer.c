@@ -483,7 +483,7 @@ static int sts(const struct pki_cert *server, X509 *chain, X509_STORE *webpki, c
 
 	run_handshake(&r);
 	assert_int_equal(r.keep_rc, 0);
-	rc = tls_peer_sts(r.peer, mx, why, len);
+	rc = tls_peer_sts(r.peer, mx, why, len, NULL);
 	tls_peer_free(r.peer);
 	return rc;
 }
@@ -551,12 +551,12 @@ static void test_sts_version(void **state)
 	(void)state;
 	run_handshake(&r);
 	assert_int_equal(r.keep_rc, 0);
-	assert_int_equal(tls_peer_sts(r.peer, "mx1.example", why, sizeof(why)), -EPERM);
+	assert_int_equal(tls_peer_sts(r.peer, "mx1.example", why, sizeof(why), NULL), -EPERM);
 	assert_string_equal(why, "TLS 1.1 below 1.2");
 	tls_peer_free(r.peer);
 	run_handshake(&r12);
 	assert_int_equal(r12.keep_rc, 0);
-	assert_int_equal(tls_peer_sts(r12.peer, "mx1.example", why, sizeof(why)), 0);
+	assert_int_equal(tls_peer_sts(r12.peer, "mx1.example", why, sizeof(why), NULL), 0);
 	tls_peer_free(r12.peer);
 }
 
@@ -572,7 +572,7 @@ static void test_anonymous(void **state)
 	run_handshake(&r);
 	assert_int_equal(r.keep_rc, -ENOENT);
 	assert_null(r.peer);
-	assert_int_equal(tls_peer_sts(NULL, "mx1.example", why, sizeof(why)), -EPERM);
+	assert_int_equal(tls_peer_sts(NULL, "mx1.example", why, sizeof(why), NULL), -EPERM);
 	assert_string_equal(why, "no server certificate");
 	ee_host(&h, "mx1.example", d, 32);
 	assert_int_equal(tls_peer_dane(NULL, relay_ctx, &h, NULL, why, sizeof(why)), -EPERM);
@@ -645,7 +645,7 @@ static void test_bench(void **state)
 	ee_host(&h[2], "mx1.example", w2, 32);
 	t0 = now_ns();
 	for (int i = 0; i < warm; i++)
-		rc |= tls_peer_sts(r.peer, "mx1.example", text, sizeof(text));
+		rc |= tls_peer_sts(r.peer, "mx1.example", text, sizeof(text), NULL);
 	sts_ns = (now_ns() - t0) / warm;
 	assert_int_equal(rc, 0);
 	t0 = now_ns();
