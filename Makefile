@@ -211,6 +211,12 @@ $(O)/fuzz-bin/%: $(O)/obj/tests/fuzz/%.o $(O)/libtgtest.a $(LIBS)
 
 -include $(patsubst %.c,$(O)/obj/%.d,$(all_src))
 
+# What a program outside the Makefile links with, in order (the benchmarks' own C programs):
+# `make -s print-link` prints the archives and the system libraries.
+.PHONY: print-link
+print-link:
+	@echo $(O)/libtgtest.a $(LIBS) $(PKG_LIBS)
+
 # ---------------------------------------------------------------------------------------------
 # Dependencies, tests, demo
 

@@ -34,15 +34,11 @@ mkdir -p "$res" "$B/bench"
 # ---- 1. micro -----------------------------------------------------------------------------------
 make --no-print-directory BUILD="$B" "$B/libtgtest.a" "$B/libdaemon.a" "$B/tlsgated" \
 	"$B/tlsgatectl" "$B/tests/e2e/helper_smtp_client" >/dev/null || exit 1
-libs=()
-for m in tgtest daemon control policy smtp ktls tgbpf hw tgutil; do
-	[ -e "$B/lib$m.a" ] && libs+=("$B/lib$m.a")
-done
-# shellcheck disable=SC2046 # pkg-config's words
+# the archives and libraries in the Makefile's link order
+link=$(make -s --no-print-directory BUILD="$B" print-link) || exit 1
+# shellcheck disable=SC2086 # words
 ${CC:-gcc} -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -I"$B/bpf" \
-	bench/bench_dest.c "${libs[@]}" \
-	$(pkg-config --libs openssl libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libbpf) -lunbound \
-	-lpthread -o "$B/bench/bench_dest" || exit 1
+	bench/bench_dest.c $link -lpthread -o "$B/bench/bench_dest" || exit 1
 "$B/bench/bench_dest" > "$B/bench/dest_micro.json"
 [ $? -le 1 ] || { echo "bench_dest: the micro part failed" >&2; exit 1; }
 

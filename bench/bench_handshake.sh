@@ -21,19 +21,16 @@ res=bench/results
 RUNS=${TLSGATE_BENCH_HS_RUNS:-9}
 BEFORE=${TLSGATE_BENCH_HS_BEFORE:-}
 mkdir -p "$res" "$B/bench"
-make --no-print-directory BUILD="$B" "$B/libtgtest.a" "$B/libdaemon.a" >/dev/null || exit 1
-libs=()
-for m in tgtest daemon control report ktls policy smtp tgbpf hw tgutil; do
-	[ -e "$B/lib$m.a" ] && libs+=("$B/lib$m.a")
-done
+make --no-print-directory BUILD="$B" "$B/libtgtest.a" "$B/tlsgated" "$B/tlsgatectl" >/dev/null ||
+	exit 1
+# the archives and libraries in the Makefile's link order
+link=$(make -s --no-print-directory BUILD="$B" print-link) || exit 1
 link() { # OUT [extra objects]
 	local out=$1
 	shift
-	# shellcheck disable=SC2046 # pkg-config's words
+	# shellcheck disable=SC2086 # words
 	${CC:-gcc} -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -I"$B/bpf" \
-		bench/bench_handshake.c "$@" "${libs[@]}" \
-		$(pkg-config --libs openssl libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libbpf) \
-		-lunbound -lpthread -o "$out"
+		bench/bench_handshake.c "$@" $link -lpthread -o "$out"
 }
 link "$B/bench/bench_handshake" || exit 1
 bins=(now)

@@ -36,17 +36,14 @@ SUITE=TLS_AES_128_GCM_SHA256
 SINK_ADDR=203.0.113.25
 LIMIT_PCT=2
 
-make --no-print-directory BUILD="$B" "$B/tlsgatectl" "$B/libdaemon.a" >/dev/null || exit 1
+make --no-print-directory BUILD="$B" "$B/tlsgatectl" "$B/tlsgated" "$B/libtgtest.a" >/dev/null ||
+	exit 1
 mkdir -p "$B/bench"
-libs=()
-for m in daemon control report policy smtp ktls tgbpf hw tgutil; do
-	[ -e "$B/lib$m.a" ] && libs+=("$B/lib$m.a")
-done
-# shellcheck disable=SC2046 # pkg-config's words
+# the archives and libraries in the Makefile's link order
+link=$(make -s --no-print-directory BUILD="$B" print-link) || exit 1
+# shellcheck disable=SC2086 # words
 ${CC:-gcc} -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -I"$B/bpf" \
-	bench/bench_posture.c "${libs[@]}" \
-	$(pkg-config --libs openssl libnl-3.0 libnl-genl-3.0 libnl-route-3.0 libbpf) -lunbound \
-	-lpthread -o "$B/bench/bench_posture" || exit 1
+	bench/bench_posture.c $link -lpthread -o "$B/bench/bench_posture" || exit 1
 "$B/bench/bench_posture" > "$B/bench/posture_stall.json" || {
 	echo "bench_posture: the stall part failed" >&2
 	exit 1
