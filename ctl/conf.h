@@ -2,9 +2,9 @@
 /*
  * A few values of tlsgate.conf for commands that work without the daemon (`dane check`:
  * dane_trust_anchor, dns_server; `explain`: own_mail_servers; `report`: state_dir,
- * posture_max_domains).  ctl/ may not include daemon/, and the daemon's reader would refuse keys it does
- * not know, so the wanted keys are picked out in the same syntax (daemon/config.c: `key =
- * value`, '#' comments, a line starting with white space continues the previous one).
+ * posture_max_domains).  ctl/ may not include daemon/, and the daemon's reader would refuse keys it
+ * does not know, so the wanted keys are picked out of the logical lines of lib/conffile.h, the
+ * reader the daemon uses too (a continued line is one value for both).
  */
 #ifndef TLSGATE_CTL_CONF_H
 #define TLSGATE_CTL_CONF_H

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/config.h"
+#include "lib/conffile.h"
 #include "policy/policy.h"
 
 #include <arpa/inet.h>
@@ -470,103 +471,66 @@ void config_defaults(struct config *c)
 			config_set(c, keys[i].name, keys[i].def, err, sizeof(err));
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
+struct load_ctx {
+	struct config *c;
+	const char *file;
+	char *err;
+	size_t errlen;
+};
 
 /* One logical "key = value" line: apply it, or describe the problem in err. */
-static int apply_line(struct config *c, const char *file, unsigned int lineno, char *line,
-		      char *err, size_t errlen)
+static int apply_line(void *arg, unsigned int lineno, char *key, char *value)
 {
-	char *eq = strchr(line, '='), msg[256];
+	struct load_ctx *l = arg;
+	char msg[256];
 	int rc;
 
-	if (!eq) {
-		snprintf(err, errlen, "%s:%u: expected 'key = value'", file, lineno);
+	if (!value) {
+		snprintf(l->err, l->errlen, "%s:%u: expected 'key = value'", l->file, lineno);
 		return -EINVAL;
 	}
-	*eq = '\0';
-	rc = config_set(c, trim(line), trim(eq + 1), msg, sizeof(msg));
+	rc = config_set(l->c, key, value, msg, sizeof(msg));
 	if (rc)
-		snprintf(err, errlen, "%s:%u: %s", file, lineno, msg);
+		snprintf(l->err, l->errlen, "%s:%u: %s", l->file, lineno, msg);
 	return rc;
 }
 
 int config_load(struct config *c, const char *file, const char *const *overrides, char *err,
 		size_t errlen)
 {
-	char *line = NULL, *logical = NULL;
-	size_t cap = 0;
-	unsigned int lineno = 0, start = 0;
-	FILE *f = NULL;
+	struct load_ctx l = { .c = c, .file = file, .err = err, .errlen = errlen };
 	int rc = 0;
 
 	if (file) {
-		f = fopen(file, "re");
+		FILE *f = fopen(file, "re");
+
 		if (!f) {
 			rc = -errno;
 			snprintf(err, errlen, "%s: %s", file, strerror(errno));
 			return rc;
 		}
-		while (getline(&line, &cap, f) >= 0) {
-			char *t;
-
-			lineno++;
-			line[strcspn(line, "\r\n")] = '\0';
-			t = trim(line);
-			if (!*t || *t == '#')
-				continue;
-			if (isspace((unsigned char)line[0]) && logical) {
-				/* continuation, as in main.cf */
-				char *n = NULL;
-
-				if (asprintf(&n, "%s %s", logical, t) < 0) {
-					rc = -ENOMEM;
-					goto out;
-				}
-				free(logical);
-				logical = n;
-				continue;
-			}
-			if (logical && (rc = apply_line(c, file, start, logical, err, errlen)))
-				goto out;
-			free(logical);
-			logical = strdup(t);
-			start = lineno;
-			if (!logical) {
-				rc = -ENOMEM;
-				goto out;
-			}
-		}
-		if (logical && (rc = apply_line(c, file, start, logical, err, errlen)))
-			goto out;
+		rc = tg_conf_parse(f, apply_line, &l);
+		fclose(f);
+		if (rc == -ENOMEM)
+			snprintf(err, errlen, "%s: %s", file, strerror(ENOMEM));
+		if (rc)
+			return rc;
 	}
+	l.file = "-o";
 	for (; overrides && *overrides; overrides++) {
-		char *dup = strdup(*overrides);
+		char *dup = strdup(*overrides), *key, *value;
 
 		if (!dup) {
-			rc = -ENOMEM;
-			goto out;
+			snprintf(err, errlen, "-o: %s", strerror(ENOMEM));
+			return -ENOMEM;
 		}
-		rc = apply_line(c, "-o", 0, dup, err, errlen);
+		tg_conf_split(dup, &key, &value);
+		rc = apply_line(&l, 0, key, value);
 		free(dup);
 		if (rc)
-			goto out;
+			return rc;
 	}
-out:
-	free(line);
-	free(logical);
-	if (f)
-		fclose(f);
-	return rc;
+	return 0;
 }
 
 void config_free(struct config *c)
