@@ -463,6 +463,8 @@ static void *worker_main(void *arg)
 		if (atomic_load(&w->stop)) {
 			if (w->nlisteners)
 				close_listeners(w);
+			/* no session will take an idle connection again: QUIT them now */
+			session_reuse_tick(&w->host, true);
 			if (!aborted && loop_now_ms() >= w->stop_deadline_ms) {
 				/* Deadline: whoever is still here hears we are going away, after
 				 * the MX's reply to a message end it already has. */
@@ -475,6 +477,7 @@ static void *worker_main(void *arg)
 			break;
 		if (session_reap(&w->host))
 			w->trim_due = true;
+		session_reuse_tick(&w->host, false); /* a policy swap drops the idle connections */
 		worker_idle_trim(w);
 	}
 	session_reap(&w->host);
