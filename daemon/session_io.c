@@ -297,6 +297,8 @@ void session_view(const struct session *s, struct session_view *v)
 	v->ktls = leg->ktls_state;
 	v->ktls_conf = leg->ktls_conf[0] ? leg->ktls_conf : NULL;
 	v->rule = m->rule;
+	v->conn_uses = s->role == ROLE_OUTBOUND && s->up_tls_ready ? (s->up_uses ? s->up_uses : 1)
+								    : 0;
 	v->bytes_c2s = s->down.bytes_in;
 	v->bytes_s2c = s->down.bytes_out;
 	v->start_ms = s->started_wall_ms;

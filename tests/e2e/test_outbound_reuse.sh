@@ -33,7 +33,6 @@ tlsstat() { # FIELD -> its value in the gateway namespace
 	ip netns exec "$NS_GW" awk -v f="$1" '$1 == f { print $2 }' /proc/net/tls_stat 2>/dev/null ||
 		echo 0
 }
-tx0=$(tlsstat TlsTxSw) rx0=$(tlsstat TlsRxSw)
 if [ -n "$ktls_why" ] && [ "${TLSGATE_REQUIRE_KTLS:-0}" != 0 ]; then
 	bail "kTLS unavailable in the VM: $ktls_why"
 fi
@@ -102,9 +101,10 @@ delivered_once() { # NAME COUNT WHAT
 		diag "$(ls "$TG_WORK/$name"; cat "$TG_WORK/$name/commands.log")"
 }
 
-cmds() { # NAME CONN: the commands connection CONN of the MX got, on one line
-	sed -n "s/^C$2: //p" "$TG_WORK/$1/commands.log" | awk '{ print $1 }' | tr '\n' ' ' |
-		sed 's/ $//'
+cmds() { # NAME CONN: the commands connection CONN of the MX got, on one line (not the MX's
+	# own notes, "<...>")
+	sed -n "s/^C$2: //p" "$TG_WORK/$1/commands.log" | grep -v '^<' | awk '{ print $1 }' |
+		tr '\n' ' ' | sed 's/ $//'
 }
 
 ctl_counter() { # GW JQ-PATH under .daemon.counters
@@ -120,6 +120,8 @@ stop_gw() { # NAME: SIGTERM, wait for the exit
 
 # --- reuse: three sessions, one TLS connection ------------------------------------------
 start_pair ok 203.0.113.26 2531 ok
+# after the daemon's start (its kTLS probe counts too)
+tx0=$(tlsstat TlsTxSw) rx0=$(tlsstat TlsRxSw)
 for i in 1 2 3; do
 	send ok 2531 $i
 	ok $? "reuse: session $i delivered" || grep -E '^(<|\*\*\*)' "$TG_WORK/swaks.ok.$i" | sed 's/^/# /'
@@ -227,6 +229,26 @@ client_ok reload 2 reload
 delivered_once reload 2 reload
 is "$(cmds reload 2)" "EHLO STARTTLS EHLO MAIL RCPT DATA" \
 	"reload: the session under the new policy made its own connection"
+
+# --- `session show` of a session on a reused connection ------------------------------------
+ip -n "$NS_OUT" addr add 203.0.113.36/24 dev eth0
+start_pair show 203.0.113.36 2541 ok
+send show 2541 1
+coproc CLI { ip netns exec "$NS_IN" "$TG_BIN/tests/e2e/helper_smtp_client" 192.0.2.1 2541 --timeout 20; }
+clipid=$CLI_PID # bash unsets CLI_PID when the coprocess ends
+printf 'expect 220\nsend EHLO client.example.org\\r\\n\nexpect 250\n' >&"${CLI[1]}"
+while read -r line <&"${CLI[0]}"; do
+	case $line in "S: 250 "*) break ;; esac
+done
+ctl_gw() { ip netns exec "$NS_GW" "$TG_CTL" --run-dir "$TG_WORK/gwshow" "$@"; }
+id=$(ctl_gw -j session list | jq -r '.[0].id')
+ctl_gw session show "$id" > "$TG_WORK/show.txt" 2>&1
+grep -qE '^  connection +reused \(use 2 of the connection' "$TG_WORK/show.txt" &&
+	[ "$(ctl_gw -j session show "$id" | jq -r '.. | .connection_uses? // empty' | head -n 1)" = 2 ]
+ok $? "session show: the session runs over the connection's 2nd use" || diag "$(cat "$TG_WORK/show.txt")"
+printf 'send QUIT\\r\\n\nexpect 221\n' >&"${CLI[1]}"
+exec {CLI[1]}>&-
+wait "$clipid"
 
 # --- reuse off -----------------------------------------------------------------------------
 start_pair off 203.0.113.35 2540 ok -o outbound_connection_reuse=no
