@@ -191,6 +191,8 @@ struct session {
 	bool up_private;	/* the client sent what changes the MX's session state beyond a
 				 * transaction (AUTH, XCLIENT, an unknown verb): never kept */
 	bool reuse_tried;	/* an idle connection failed its RSET: the next one is fresh */
+	bool reuse_quit;	/* the client's QUIT waits to keep the leg: nothing after it is
+				 * read (it would go up ahead of the QUIT) */
 
 	/* relay */
 	struct pend *pq;

@@ -580,6 +580,7 @@ static void command(struct session *s, const char *line, size_t len)
 		if (session_reuse_wanted(s)) {
 			/* Answered here if, at its turn, the leg can be kept (replies()). */
 			local_reply_flags(s, SMTP_QUIT, PF_QUIT | PF_REUSE, "221 2.0.0 Bye\r\n");
+			s->reuse_quit = true;
 			break;
 		}
 		forward(s, line, len, SMTP_QUIT, PF_QUIT, NULL);
@@ -688,7 +689,8 @@ static bool commands(struct session *s)
 	bool progress = false;
 
 	/* two slots: a command can queue two replies (an internal RSET or header chunk first) */
-	while (s->state == ST_RELAY && !s->await_data && !s->held_rcpt && s->pq_len + 2 <= PQ_MAX) {
+	while (s->state == ST_RELAY && !s->await_data && !s->held_rcpt && !s->reuse_quit &&
+	       s->pq_len + 2 <= PQ_MAX) {
 		size_t n = buf_line(&s->down.in), len;
 		char *line = buf_head(&s->down.in);
 

@@ -41,7 +41,8 @@
 
 /* One idle connection: the up side of a session that ended, and what the next one needs. */
 struct reuse_conn {
-	struct reuse_conn *prev, *next;
+	struct reuse_conn *prev, *next;	/* the pool's list; next: the zombies' once dead */
+	bool dead;			/* ended: freed after the batch of events */
 	struct session_reuse *pool;
 	struct loop_ev ev;		/* readable or hung up while idle: the MX's doing */
 	struct loop_timer timer;	/* outbound_connection_reuse_time_limit */
@@ -70,6 +71,9 @@ struct reuse_conn {
 struct session_reuse {
 	struct session_host *host;
 	struct reuse_conn *head;	/* newest first */
+	/* Ended during the batch of events being dispatched, which may still hold an event for
+	 * them: freed by session_reuse_tick, after it (as sessions are by session_reap). */
+	struct reuse_conn *zombies;
 	unsigned int n;
 	unsigned int gen;		/* g->policy_gen when the pool was last emptied */
 	bool closed;			/* shutting down: nothing is kept any more */
@@ -117,19 +121,39 @@ static void conn_unlink(struct reuse_conn *c)
 	loop_unwatch(p->host->loop, &c->ev);
 }
 
-/* What the connection carries besides its endpoint. */
+/* What the connection carries (whatever a taking session did not take over); the struct
+ * itself waits for the end of the batch of events (unlinked first). */
 static void conn_free(struct reuse_conn *c)
 {
+	struct session_reuse *p = c->pool;
+
 	nic_hold(c->nic, c->nic_tx, c->nic_rx, -1);
+	c->nic = NULL;
 	if (c->ep)
 		ktls_ep_free(c->ep); /* closes the socket */
+	c->ep = NULL;
 	if (c->peer)
 		tls_peer_free(c->peer);
+	c->peer = NULL;
 	if (c->pol)
 		policy_put(c->pol);
+	c->pol = NULL;
 	free(c->greeting);
 	free(c->up_ehlo);
-	free(c);
+	c->greeting = c->up_ehlo = NULL;
+	c->dead = true;
+	c->next = p->zombies;
+	p->zombies = c;
+}
+
+static void pool_reap(struct session_reuse *p)
+{
+	while (p->zombies) {
+		struct reuse_conn *c = p->zombies;
+
+		p->zombies = c->next;
+		free(c);
+	}
 }
 
 /*
@@ -160,6 +184,8 @@ static void on_idle_event(struct loop_ev *ev, uint32_t events)
 {
 	struct reuse_conn *c = (struct reuse_conn *)((char *)ev - offsetof(struct reuse_conn, ev));
 
+	if (c->dead)
+		return; /* ended (or taken) earlier in this batch */
 	/* Anything from an idle MX -- a 421 on its own timeout, its FIN, junk -- ends it: the
 	 * bytes are not a reply to anything, and the next session must not read them as one. */
 	atomic_fetch_add(&c->pool->host->gw->ctr.reuse_lost, 1);
@@ -181,23 +207,30 @@ static void pool_drop(struct session_reuse *p, const char *why)
 		conn_close(p->head, true, why);
 }
 
+/* A policy swap since the pool was last emptied: every idle connection goes (QUIT). */
+static void pool_check_policy(struct session_reuse *p)
+{
+	unsigned int gen = atomic_load(&p->host->gw->policy_gen);
+
+	if (gen != p->gen) {
+		p->gen = gen;
+		pool_drop(p, "the policy was reloaded");
+	}
+}
+
 void session_reuse_tick(struct session_host *h, bool stopping)
 {
 	struct session_reuse *p = h->reuse;
-	unsigned int gen;
 
 	if (!p)
 		return;
+	pool_reap(p); /* between batches of events: nothing can refer to them any more */
 	if (stopping && !p->closed) {
 		p->closed = true;
 		pool_drop(p, "shutdown");
 		return;
 	}
-	gen = atomic_load(&h->gw->policy_gen);
-	if (gen != p->gen) {
-		p->gen = gen;
-		pool_drop(p, "the policy was reloaded");
-	}
+	pool_check_policy(p);
 }
 
 bool session_reuse_wanted(const struct session *s)
@@ -346,7 +379,9 @@ bool session_reuse_take(struct session *s)
 	if (!p || !p->head || s->reuse_tried || s->role != ROLE_OUTBOUND || s->tls_fallback ||
 	    !g->cfg.outbound_connection_reuse || s->level == POLICY_NONE)
 		return false;
-	session_reuse_tick(s->host, false); /* a reload not yet seen by the loop */
+	pool_check_policy(p); /* a reload not yet seen by the loop */
+	if (!p->head)
+		return false;
 	sni = sni_hint_now(s);
 	for (c = p->head; c; c = next) {
 		next = c->next;
@@ -498,6 +533,7 @@ void session_reuse_host_fini(struct session_host *h)
 	if (!h->reuse)
 		return;
 	session_reuse_tick(h, true);
+	pool_reap(h->reuse);
 	free(h->reuse);
 	h->reuse = NULL;
 }

@@ -250,6 +250,27 @@ printf 'send QUIT\\r\\n\nexpect 221\n' >&"${CLI[1]}"
 exec {CLI[1]}>&-
 wait "$clipid"
 
+# A client that pipelines a command after its QUIT: the QUIT still gets our 221 (not the
+# reply to what follows it), and nothing after the QUIT reaches the MX.
+tg_smtp 2541 > "$TG_WORK/afterquit.out" 2>&1 <<EOS
+expect 220
+send EHLO client.example.org\r\n
+expect 250
+send MAIL FROM:<sender@example.org>\r\nRCPT TO:<alice@example.net>\r\nDATA\r\n
+expect 250
+expect 250
+expect 354
+send Subject: after quit\r\n\r\nbody\r\n.\r\n
+expect 250
+send QUIT\r\nNOOP after-quit\r\n
+expect 221
+EOS
+ok $? "a command pipelined after QUIT: the QUIT gets the 221" ||
+	sed 's/^/# /' "$TG_WORK/afterquit.out"
+[ "$(grep -c 'kept for reuse (' "$TG_WORK/gwshow.log")" = 2 ] &&
+	! grep -q 'after-quit' "$TG_WORK/show/commands.log"
+ok $? "... the connection is kept, and what came after the QUIT never reached the MX"
+
 # --- reuse off -----------------------------------------------------------------------------
 start_pair off 203.0.113.35 2540 ok -o outbound_connection_reuse=no
 send off 2540 1
