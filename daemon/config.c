@@ -97,6 +97,8 @@ static const struct ckey keys[] = {
 	{ "outbound_connection_reuse_time_limit", C_DURATION,
 	  O(outbound_connection_reuse_time_limit), 0, "2s" },
 	{ "outbound_connection_reuse_limit", C_UINT, O(outbound_connection_reuse_limit), 0, "100" },
+	{ "outbound_connection_reuse_lifetime", C_DURATION, O(outbound_connection_reuse_lifetime), 0,
+	  "300s" },
 	{ "user", C_STR, O(user), 0, NULL },
 	{ "run_dir", C_STR, O(run_dir), 0, "/run/tlsgate" },
 	{ "state_dir", C_STR, O(state_dir), 0, "/var/lib/tlsgate" },

@@ -188,6 +188,7 @@ struct session {
 	/* connection reuse (session_reuse.c) */
 	char up_sni_hint[256];	/* the SNI hint the handshake used ("" none): part of the key */
 	unsigned int up_uses;	/* sessions the up connection served, this one included */
+	uint64_t up_born_ms;	/* ... and when it was set up (a taken one's; else started_ms) */
 	bool up_private;	/* the client sent what changes the MX's session state beyond a
 				 * transaction (AUTH, XCLIENT, an unknown verb): never kept */
 	bool reuse_tried;	/* an idle connection failed its RSET: the next one is fresh */

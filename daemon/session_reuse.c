@@ -48,6 +48,7 @@ struct reuse_conn {
 	struct loop_timer timer;	/* outbound_connection_reuse_time_limit */
 	struct ktls_ep *ep;
 	uint64_t idle_since_ms;
+	uint64_t born_ms;		/* set up then (outbound_connection_reuse_lifetime) */
 	unsigned int uses;		/* sessions served so far */
 	char first_ids[24];		/* the session that set it up, for logs */
 	/* the key */
@@ -257,6 +258,7 @@ int session_reuse_put(struct session *s)
 	struct session_reuse *p = h->reuse;
 	struct reuse_conn *c;
 	struct policy *cur;
+	uint64_t born;
 	bool current;
 
 	/* Between transactions, everything said and answered, nothing unread. */
@@ -266,6 +268,17 @@ int session_reuse_put(struct session *s)
 		return -EBUSY;
 	if (p && (p->closed || p->n >= g->cfg.outbound_connection_reuse_limit))
 		return -ENOSPC;
+	/* Not for ever (Postfix's smtp_connection_reuse_time_limit): a TLS session's keys and
+	 * the MX's view of us get renewed now and then. */
+	born = s->up_uses ? s->up_born_ms : s->started_ms;
+	if (g->cfg.outbound_connection_reuse_lifetime &&
+	    loop_now_ms() - born >= g->cfg.outbound_connection_reuse_lifetime * 1000ull) {
+		log_info("session=%s connection to %s not kept: used for %llu s, "
+			 "outbound_connection_reuse_lifetime=%us", s->ids, s->dest_txt,
+			 (unsigned long long)((loop_now_ms() - born) / 1000),
+			 g->cfg.outbound_connection_reuse_lifetime);
+		return -ETIME;
+	}
 	/* made under the snapshot in force: a reload since may have changed the decision */
 	cur = gateway_policy_get(g);
 	current = cur == s->pol;
@@ -307,6 +320,7 @@ int session_reuse_put(struct session *s)
 	s->up.ep = NULL;
 	s->up.ev.fd = -1;
 	c->idle_since_ms = loop_now_ms();
+	c->born_ms = born;
 	c->uses = s->up_uses ? s->up_uses : 1;
 	snprintf(c->first_ids, sizeof(c->first_ids), "%s", s->ids);
 	c->dest = s->dest;
@@ -429,6 +443,7 @@ bool session_reuse_take(struct session *s)
 	s->up.nic_rx = c->nic_rx;
 	c->nic = NULL;
 	s->up_uses = c->uses + 1;
+	s->up_born_ms = c->born_ms;
 	log_info("session=%s taking the idle connection to %s (set up by session=%s, idle %llu ms): "
 		 "RSET", s->ids, s->dest_txt, c->first_ids,
 		 (unsigned long long)(loop_now_ms() - c->idle_since_ms));
@@ -472,6 +487,7 @@ void session_reuse_fallback(struct session *s, const char *why)
 	s->up.trust = TLS_ANONYMOUS;
 	s->up_sni_hint[0] = '\0';
 	s->up_uses = 0;
+	s->up_born_ms = 0;
 	s->up.eof = false;
 	buf_reset(&s->up.in);
 	buf_reset(&s->up.out);

@@ -11,6 +11,9 @@
 #     closes the idle connection (silently, and with a 421), writes junk to it while idle,
 #     closes it right when the RSET comes, answers the RSET with 421 or 554;
 #   - the time limit closes an idle connection with QUIT; a policy reload drops the pool (QUIT);
+#     a connection older than outbound_connection_reuse_lifetime is not kept;
+#   - a command pipelined after QUIT neither reaches the MX nor takes the QUIT's 221;
+#   - `tlsgatectl session show` of a session on a reused connection says so;
 #   - outbound_connection_reuse=no: a connection per session, each ended by QUIT.
 # Where the kernel has kTLS (the vm tier), the reused connection is in the kernel both ways and
 # /proc/net/tls_stat shows one TX and one RX kTLS session for the three messages.
@@ -215,6 +218,18 @@ send expire 2538 1
 wait_line "$TG_WORK/expire/commands.log" '^C1: QUIT$' 5 &&
 	grep -q 'closed: outbound_connection_reuse_time_limit' "$TG_WORK/gwexpire.log"
 ok $? "time limit: the idle connection got QUIT after outbound_connection_reuse_time_limit"
+
+# outbound_connection_reuse_lifetime: a connection older than it is not kept at a QUIT
+ip -n "$NS_OUT" addr add 203.0.113.37/24 dev eth0
+start_pair life 203.0.113.37 2542 ok -o outbound_connection_reuse_lifetime=1s
+send life 2542 1
+sleep 1.2 # the lifetime itself must pass: nothing to wait on but the clock
+send life 2542 2
+is "$(cmds life 1)" "EHLO STARTTLS EHLO MAIL RCPT DATA RSET MAIL RCPT DATA QUIT" \
+	"lifetime: reused once, then the client's QUIT went to the MX: the connection was too old"
+grep -q 'not kept: used for 1 s, outbound_connection_reuse_lifetime=1s' "$TG_WORK/gwlife.log"
+ok $? "lifetime: logged"
+delivered_once life 2 lifetime
 
 start_pair reload 203.0.113.34 2539 ok
 send reload 2539 1
