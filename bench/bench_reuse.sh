@@ -104,14 +104,16 @@ j() { jq -r "$1" "$res/reuse.json"; }
 		"$KB KiB per client session (helper_loadgen); best of $ROUNDS interleaved rounds." \
 		"Raw numbers: reuse.json."
 	echo
-	echo "| $CLIENTS clients, $MSGS sessions | msgs/s | tlsgated CPU per message | handshakes at the sink |"
+	echo "| $CLIENTS clients, $MSGS sessions | msgs/s | tlsgated CPU per message |" \
+		"handshakes at the sink |"
 	echo "|---|---:|---:|---:|"
 	for k in off on; do
 		echo "| reuse $k | $(j ".load.$k.msgs_per_s | floor") | $(j ".load.$k.cpu_ms_per_msg") ms" \
 			"| $(j ".load.$k.sink.tls_sessions") |"
 	done
 	echo
-	echo "| one client, $LAT sessions one after the other | connect -> EHLO reply p50 | p99 | message p50 |"
+	echo "| one client, $LAT sessions one after the other | connect -> EHLO reply p50 | p99 |" \
+		"message p50 |"
 	echo "|---|---:|---:|---:|"
 	for k in direct direct_tls off on; do
 		case $k in

@@ -41,19 +41,19 @@
 
 /* One idle connection: the up side of a session that ended, and what the next one needs. */
 struct reuse_conn {
-	struct reuse_conn *prev, *next;	/* the pool's list; next: the zombies' once dead */
+	struct reuse_conn *prev, *next; /* the pool's list; next: the zombies' once dead */
 	bool dead;			/* ended: freed after the batch of events */
 	struct session_reuse *pool;
-	struct loop_ev ev;		/* readable or hung up while idle: the MX's doing */
-	struct loop_timer timer;	/* outbound_connection_reuse_time_limit */
+	struct loop_ev ev;	 /* readable or hung up while idle: the MX's doing */
+	struct loop_timer timer; /* outbound_connection_reuse_time_limit */
 	struct ktls_ep *ep;
 	uint64_t idle_since_ms;
-	uint64_t born_ms;		/* set up then (outbound_connection_reuse_lifetime) */
-	unsigned int uses;		/* sessions served so far */
-	char first_ids[24];		/* the session that set it up, for logs */
+	uint64_t born_ms;  /* set up then (outbound_connection_reuse_lifetime) */
+	unsigned int uses; /* sessions served so far */
+	char last_ids[24]; /* the session that used it last, for logs */
 	/* the key */
 	struct sockaddr_storage dest;
-	struct policy *pol;		/* a reference: the snapshot identity */
+	struct policy *pol; /* a reference: the snapshot identity */
 	const struct policy_rule *rule;
 	enum policy_level level;
 	char mx_host[256], nexthop[256], sni_hint[256];
@@ -71,13 +71,13 @@ struct reuse_conn {
 
 struct session_reuse {
 	struct session_host *host;
-	struct reuse_conn *head;	/* newest first */
+	struct reuse_conn *head; /* newest first */
 	/* Ended during the batch of events being dispatched, which may still hold an event for
 	 * them: freed by session_reuse_tick, after it (as sessions are by session_reap). */
 	struct reuse_conn *zombies;
 	unsigned int n;
-	unsigned int gen;		/* g->policy_gen when the pool was last emptied */
-	bool closed;			/* shutting down: nothing is kept any more */
+	unsigned int gen; /* g->policy_gen when the pool was last emptied */
+	bool closed;	  /* shutting down: nothing is kept any more */
 };
 
 static const char *nth(unsigned int n)
@@ -175,8 +175,9 @@ static void conn_close(struct reuse_conn *c, bool quit, const char *why)
 		else
 			(void)ktls_ep_shutdown(c->ep); /* best effort, as for a session's QUIT */
 	}
-	log_info("idle connection to %s closed: %s (set up by session=%s, %u use%s, idle %llu ms)",
-		 c->dest_txt, why, c->first_ids, c->uses, c->uses == 1 ? "" : "s",
+	log_info("idle connection to %s closed: %s (last used by session=%s, %u use%s, "
+		 "idle %llu ms)",
+		 c->dest_txt, why, c->last_ids, c->uses, c->uses == 1 ? "" : "s",
 		 (unsigned long long)idle);
 	conn_free(c);
 }
@@ -190,14 +191,16 @@ static void on_idle_event(struct loop_ev *ev, uint32_t events)
 	/* Anything from an idle MX -- a 421 on its own timeout, its FIN, junk -- ends it: the
 	 * bytes are not a reply to anything, and the next session must not read them as one. */
 	atomic_fetch_add(&c->pool->host->gw->ctr.reuse_lost, 1);
-	conn_close(c, false, events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP) && !(events & EPOLLIN)
-				     ? "the next hop hung up"
-				     : "the next hop closed it or wrote while idle");
+	conn_close(c, false,
+		   events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP) && !(events & EPOLLIN)
+			   ? "the next hop hung up"
+			   : "the next hop closed it or wrote while idle");
 }
 
 static void on_idle_timer(struct loop_timer *t)
 {
-	struct reuse_conn *c = (struct reuse_conn *)((char *)t - offsetof(struct reuse_conn, timer));
+	struct reuse_conn *c =
+		(struct reuse_conn *)((char *)t - offsetof(struct reuse_conn, timer));
 
 	conn_close(c, true, "outbound_connection_reuse_time_limit");
 }
@@ -236,15 +239,15 @@ void session_reuse_tick(struct session_host *h, bool stopping)
 
 bool session_reuse_wanted(const struct session *s)
 {
-	return s->host->gw->cfg.outbound_connection_reuse && s->role == ROLE_OUTBOUND &&
-	       s->up.ep && s->up.tls && s->up_tls_ready && !s->would_refuse && !s->up_private &&
+	return s->host->gw->cfg.outbound_connection_reuse && s->role == ROLE_OUTBOUND && s->up.ep &&
+	       s->up.tls && s->up_tls_ready && !s->would_refuse && !s->up_private &&
 	       s->messages > 0;
 }
 
 /* Is anything readable or has the MX hung up (nothing must be waiting on an idle socket)? */
 static bool socket_quiet(struct ktls_ep *ep)
 {
-	struct pollfd pfd = { .fd = ktls_ep_fd(ep), .events = POLLIN | POLLRDHUP };
+	struct pollfd pfd = {.fd = ktls_ep_fd(ep), .events = POLLIN | POLLRDHUP};
 
 	if (ktls_ep_rx_buffered(ep))
 		return false;
@@ -266,7 +269,9 @@ int session_reuse_put(struct session *s)
 	    s->held_mail || s->held_rcpt || s->dwaiting || s->await_data || s->up.eof ||
 	    s->up.in.len || s->up.out.len || !socket_quiet(s->up.ep))
 		return -EBUSY;
-	if (p && (p->closed || p->n >= g->cfg.outbound_connection_reuse_limit))
+	if (atomic_load(&g->stopping) || (p && p->closed))
+		return -ESHUTDOWN; /* no session will take it */
+	if (p && p->n >= g->cfg.outbound_connection_reuse_limit)
 		return -ENOSPC;
 	/* Not for ever (Postfix's smtp_connection_reuse_time_limit): a TLS session's keys and
 	 * the MX's view of us get renewed now and then. */
@@ -274,8 +279,8 @@ int session_reuse_put(struct session *s)
 	if (g->cfg.outbound_connection_reuse_lifetime &&
 	    loop_now_ms() - born >= g->cfg.outbound_connection_reuse_lifetime * 1000ull) {
 		log_info("session=%s connection to %s not kept: used for %llu s, "
-			 "outbound_connection_reuse_lifetime=%us", s->ids, s->dest_txt,
-			 (unsigned long long)((loop_now_ms() - born) / 1000),
+			 "outbound_connection_reuse_lifetime=%us",
+			 s->ids, s->dest_txt, (unsigned long long)((loop_now_ms() - born) / 1000),
 			 g->cfg.outbound_connection_reuse_lifetime);
 		return -ETIME;
 	}
@@ -322,7 +327,7 @@ int session_reuse_put(struct session *s)
 	c->idle_since_ms = loop_now_ms();
 	c->born_ms = born;
 	c->uses = s->up_uses ? s->up_uses : 1;
-	snprintf(c->first_ids, sizeof(c->first_ids), "%s", s->ids);
+	snprintf(c->last_ids, sizeof(c->last_ids), "%s", s->ids);
 	c->dest = s->dest;
 	c->pol = policy_get(s->pol);
 	c->rule = s->out_match.rule;
@@ -444,8 +449,10 @@ bool session_reuse_take(struct session *s)
 	c->nic = NULL;
 	s->up_uses = c->uses + 1;
 	s->up_born_ms = c->born_ms;
-	log_info("session=%s taking the idle connection to %s (set up by session=%s, idle %llu ms): "
-		 "RSET", s->ids, s->dest_txt, c->first_ids,
+	log_info("session=%s taking the idle connection to %s (last used by session=%s, idle %llu "
+		 "ms): "
+		 "RSET",
+		 s->ids, s->dest_txt, c->last_ids,
 		 (unsigned long long)(loop_now_ms() - c->idle_since_ms));
 	conn_free(c);
 	s->state = ST_UP_RSET;
@@ -462,7 +469,8 @@ void session_reuse_fallback(struct session *s, const char *why)
 
 	atomic_fetch_add(&g->ctr.reuse_failed, 1);
 	log_info("session=%s idle connection to %s unusable (%s): connecting afresh before the "
-		 "greeting", s->ids, s->dest_txt, why);
+		 "greeting",
+		 s->ids, s->dest_txt, why);
 	if (s->up.ep && !s->up.eof) {
 		/* Best effort: it answered, so it may hear a goodbye. */
 		ssize_t n = ktls_ep_write(s->up.ep, "QUIT\r\n", 6);
@@ -534,7 +542,8 @@ bool session_reuse_rset_step(struct session *s)
 	}
 	atomic_fetch_add(&g->ctr.reuse_taken, 1);
 	session_event(s, EVENT_SESSION_TLS, s->up.tls_summary);
-	log_info("session=%s %s TLS connection reused to %s (%u%s use): %s ktls=\"%s\" kernel=\"%s\" "
+	log_info("session=%s %s TLS connection reused to %s (%u%s use): %s ktls=\"%s\" "
+		 "kernel=\"%s\" "
 		 "level=%s rule=%u",
 		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up_uses,
 		 nth(s->up_uses), s->up.tls_summary, s->up.ktls_state,

@@ -2,7 +2,8 @@
 # e2e: outbound connection reuse (issue 17 item 2, daemon/session_reuse.c).  A client session
 # that ends with QUIT after a delivered message leaves its TLS connection to the MX idle; the
 # next session for the same destination and decision takes it (RSET, then the MX's greeting and
-# EHLO reply kept from the first session).  Asserted from the MX's own log and store (helper_fake_mx):
+# EHLO reply kept from the first session).  Asserted from the MX's own log and store
+# (helper_fake_mx):
 #   - reuse: one TLS connection carries three messages separated by RSET, each stored once and
 #     byte-identical; each later client still gets the MX's greeting, its EHLO reply and a 221;
 #     the gateway logs "reused (2nd use)", "(3rd use)" and counts it; at shutdown the idle
@@ -234,6 +235,7 @@ delivered_once life 2 lifetime
 start_pair reload 203.0.113.34 2539 ok
 send reload 2539 1
 printf '198.51.100.7\tencrypt\n' >> "$TG_WORK/policy.reload"
+# shellcheck disable=SC2154 # set by start_pair's eval
 kill -HUP "$PID_reload"
 wait_line "$TG_WORK/reload/commands.log" '^C1: QUIT$' &&
 	grep -q 'closed: the policy was reloaded' "$TG_WORK/gwreload.log"
@@ -249,7 +251,9 @@ is "$(cmds reload 2)" "EHLO STARTTLS EHLO MAIL RCPT DATA" \
 ip -n "$NS_OUT" addr add 203.0.113.36/24 dev eth0
 start_pair show 203.0.113.36 2541 ok
 send show 2541 1
-coproc CLI { ip netns exec "$NS_IN" "$TG_BIN/tests/e2e/helper_smtp_client" 192.0.2.1 2541 --timeout 20; }
+coproc CLI {
+	ip netns exec "$NS_IN" "$TG_BIN/tests/e2e/helper_smtp_client" 192.0.2.1 2541 --timeout 20
+}
 clipid=$CLI_PID # bash unsets CLI_PID when the coprocess ends
 printf 'expect 220\nsend EHLO client.example.org\\r\\n\nexpect 250\n' >&"${CLI[1]}"
 while read -r line <&"${CLI[0]}"; do
@@ -260,9 +264,10 @@ id=$(ctl_gw -j session list | jq -r '.[0].id')
 ctl_gw session show "$id" > "$TG_WORK/show.txt" 2>&1
 grep -qE '^  connection +reused \(use 2 of the connection' "$TG_WORK/show.txt" &&
 	[ "$(ctl_gw -j session show "$id" | jq -r '.. | .connection_uses? // empty' | head -n 1)" = 2 ]
-ok $? "session show: the session runs over the connection's 2nd use" || diag "$(cat "$TG_WORK/show.txt")"
+ok $? "session show: the session runs over the connection's 2nd use" ||
+	diag "$(cat "$TG_WORK/show.txt")"
 printf 'send QUIT\\r\\n\nexpect 221\n' >&"${CLI[1]}"
-exec {CLI[1]}>&-
+eval "exec ${CLI[1]}>&-" # end of the script: the client ends
 wait "$clipid"
 
 # A client that pipelines a command after its QUIT: the QUIT still gets our 221 (not the
