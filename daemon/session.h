@@ -84,9 +84,10 @@ void session_host_shutdown(struct session_host *h, const char *reply);
  * The worker's idle connections (outbound_connection_reuse): closed with QUIT when the policy
  * snapshot changed since they were kept (every swap: the decision they were made under may
  * change), and all of them, for good, when `stopping` (no session will take one again).  Called
- * from the worker's loop after each round of events.
+ * from the worker's loop after each round of events; how many ended ones it freed (their memory
+ * is the idle trim's, as sessions' is).
  */
-void session_reuse_tick(struct session_host *h, bool stopping);
+size_t session_reuse_tick(struct session_host *h, bool stopping);
 /* Any thread: is session `id` one of this host's? */
 bool session_host_has(struct session_host *h, uint64_t id);
 

@@ -147,14 +147,18 @@ static void conn_free(struct reuse_conn *c)
 	p->zombies = c;
 }
 
-static void pool_reap(struct session_reuse *p)
+static size_t pool_reap(struct session_reuse *p)
 {
+	size_t n = 0;
+
 	while (p->zombies) {
 		struct reuse_conn *c = p->zombies;
 
 		p->zombies = c->next;
 		free(c);
+		n++;
 	}
+	return n;
 }
 
 /*
@@ -222,19 +226,21 @@ static void pool_check_policy(struct session_reuse *p)
 	}
 }
 
-void session_reuse_tick(struct session_host *h, bool stopping)
+size_t session_reuse_tick(struct session_host *h, bool stopping)
 {
 	struct session_reuse *p = h->reuse;
+	size_t n;
 
 	if (!p)
-		return;
-	pool_reap(p); /* between batches of events: nothing can refer to them any more */
+		return 0;
+	n = pool_reap(p); /* between batches of events: nothing can refer to them any more */
 	if (stopping && !p->closed) {
 		p->closed = true;
 		pool_drop(p, "shutdown");
-		return;
+		return n;
 	}
 	pool_check_policy(p);
+	return n;
 }
 
 bool session_reuse_wanted(const struct session *s)
@@ -557,8 +563,8 @@ void session_reuse_host_fini(struct session_host *h)
 {
 	if (!h->reuse)
 		return;
-	session_reuse_tick(h, true);
-	pool_reap(h->reuse);
+	(void)session_reuse_tick(h, true);
+	(void)pool_reap(h->reuse);
 	free(h->reuse);
 	h->reuse = NULL;
 }

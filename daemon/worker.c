@@ -464,7 +464,7 @@ static void *worker_main(void *arg)
 			if (w->nlisteners)
 				close_listeners(w);
 			/* no session will take an idle connection again: QUIT them now */
-			session_reuse_tick(&w->host, true);
+			(void)session_reuse_tick(&w->host, true);
 			if (!aborted && loop_now_ms() >= w->stop_deadline_ms) {
 				/* Deadline: whoever is still here hears we are going away, after
 				 * the MX's reply to a message end it already has. */
@@ -477,7 +477,9 @@ static void *worker_main(void *arg)
 			break;
 		if (session_reap(&w->host))
 			w->trim_due = true;
-		session_reuse_tick(&w->host, false); /* a policy swap drops the idle connections */
+		/* a policy swap drops the idle connections; those that ended are memory to trim */
+		if (session_reuse_tick(&w->host, false))
+			w->trim_due = true;
 		worker_idle_trim(w);
 	}
 	session_reap(&w->host);
