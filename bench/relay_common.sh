@@ -58,6 +58,8 @@ rb_setup() {
 	[ -n "${RB_NO_BUILD:-}" ] || make --no-print-directory BUILD="$B" "$B/tlsgated" \
 		"$B/tests/e2e/helper_sink" "$B/tests/e2e/helper_loadgen" >/dev/null || exit 1
 	export BUILD=$B
+	# The benches measure the shipped defaults (the test tier turns connection reuse off)
+	export TG_OUTBOUND_REUSE=yes
 	# shellcheck source=/dev/null
 	. tests/lib/tap.sh
 	# shellcheck source=/dev/null

@@ -123,6 +123,7 @@ static const struct nla_policy nlproto_policy[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_TLSRPT_FAILED_ATTEMPTS] = U64,
 	[NLPROTO_A_TLSRPT_DATAGRAMS] = U64,
 	[NLPROTO_A_TLSRPT_DATAGRAM_ERRORS] = U64,
+	[NLPROTO_A_SESS_CONN_USES] = U32,
 	[NLPROTO_A_TLSRPT_ERROR] = STR(NLPROTO_STR_MAX),
 	[NLPROTO_A_RULE_MODE] = STR(16),
 };
@@ -214,6 +215,7 @@ static const char *const attr_names[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_TLSRPT_FAILED_ATTEMPTS] = "tlsrpt-failed-attempts",
 	[NLPROTO_A_TLSRPT_DATAGRAMS] = "tlsrpt-datagrams",
 	[NLPROTO_A_TLSRPT_DATAGRAM_ERRORS] = "tlsrpt-datagram-errors",
+	[NLPROTO_A_SESS_CONN_USES] = "session-connection-uses",
 	[NLPROTO_A_TLSRPT_ERROR] = "tlsrpt-error",
 	[NLPROTO_A_RULE_MODE] = "rule-mode",
 };

@@ -201,6 +201,8 @@ enum nlproto_attr {
 	NLPROTO_A_TLSRPT_ERROR,		 /* string: the last delivery error */
 	NLPROTO_A_RULE_MODE, /* string: monitor, enforce (the mode in force: the rule's own
 			      * mode= or its table's *_policy_mode); absent: enforce */
+	NLPROTO_A_SESS_CONN_USES, /* u32: sessions the up connection served, this one included
+				   * (2 and more: reused, outbound_connection_reuse); absent: 1 */
 	__NLPROTO_A_END,
 };
 #define NLPROTO_A_MAX (__NLPROTO_A_END - 1)
@@ -333,6 +335,7 @@ struct nlproto_session {
 	const char *cipher;
 	const char *ktls_tx, *ktls_rx;
 	const char *ktls_conf; /* the kernel's own report, or NULL */
+	uint32_t conn_uses;    /* the up connection's use, this session's included; 0: unknown */
 	uint32_t rule_id;
 	const char *level;
 	uint64_t bytes_c2s, bytes_s2c;

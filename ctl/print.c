@@ -239,6 +239,8 @@ void ctl_json_session_fields(struct jsonw *w, const struct nlproto_session *s)
 	jsonw_string_field_opt(w, "ktls_tx", s->ktls_tx);
 	jsonw_string_field_opt(w, "ktls_kernel", s->ktls_conf);
 	jsonw_string_field_opt(w, "ktls_rx", s->ktls_rx);
+	if (s->conn_uses > 1)
+		jsonw_u64_field(w, "connection_uses", s->conn_uses);
 	if (s->rule_id)
 		jsonw_u64_field(w, "rule", s->rule_id);
 	jsonw_string_field_opt(w, "level", s->level);

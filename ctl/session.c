@@ -108,6 +108,9 @@ static void print_detail(const struct nlproto_session *s)
 	printf("  ktls         tx %s rx %s\n", or_dash(s->ktls_tx), or_dash(s->ktls_rx));
 	if (s->ktls_conf)
 		printf("  kernel       %s\n", s->ktls_conf);
+	if (s->conn_uses > 1)
+		printf("  connection   reused (use %u of the connection to the destination)\n",
+		       s->conn_uses);
 	if (s->rule_id)
 		printf("  policy       rule %u (%s)\n", s->rule_id, or_dash(s->level));
 	else

@@ -92,6 +92,14 @@ static const struct ckey keys[] = {
 	{ "inbound_client_connection_limit", C_UINT, O(inbound_client_connection_limit), 0, "20" },
 	{ "inbound_client_rate_limit", C_UINT, O(inbound_client_rate_limit), 0, "600" },
 	{ "first_command_timeout", C_DURATION, O(first_command_timeout), 0, "30s" },
+	/* outbound connection reuse (daemon/session_reuse.c): a TLS connection to an MX kept idle
+	 * after a client's QUIT for the next session with the same destination and decision */
+	{ "outbound_connection_reuse", C_BOOL, O(outbound_connection_reuse), 0, "yes" },
+	{ "outbound_connection_reuse_time_limit", C_DURATION,
+	  O(outbound_connection_reuse_time_limit), 0, "2s" },
+	{ "outbound_connection_reuse_limit", C_UINT, O(outbound_connection_reuse_limit), 0, "100" },
+	{ "outbound_connection_reuse_lifetime", C_DURATION, O(outbound_connection_reuse_lifetime), 0,
+	  "300s" },
 	{ "user", C_STR, O(user), 0, NULL },
 	{ "run_dir", C_STR, O(run_dir), 0, "/run/tlsgate" },
 	{ "state_dir", C_STR, O(state_dir), 0, "/var/lib/tlsgate" },

@@ -100,6 +100,11 @@ struct config {
 	/* per client address (inbound): open sessions, connections a minute; the first command */
 	unsigned int inbound_client_connection_limit, inbound_client_rate_limit;
 	unsigned int first_command_timeout;
+	/* outbound connection reuse: on/off, how long an idle connection is kept (seconds), how
+	 * many a worker keeps idle at most, how long one connection is used at all (0: no limit) */
+	bool outbound_connection_reuse;
+	unsigned int outbound_connection_reuse_time_limit, outbound_connection_reuse_limit;
+	unsigned int outbound_connection_reuse_lifetime;
 
 	char *user;		/* run as this user after set-up (NULL: "tlsgate" if it exists) */
 	char *run_dir;

@@ -38,6 +38,16 @@ static const struct counters_scalar scalars[] = {
 	SCALAR(timeouts, "counter", "Sessions ended by a timeout."),
 	SCALAR(mail_held_refused, "counter",
 	       "Held MAIL FROM commands the next hop refused once a recipient was let through."),
+	SCALAR(reuse_kept, "counter",
+	       "Outbound TLS connections kept idle at a client's QUIT for the next session."),
+	SCALAR(reuse_taken, "counter",
+	       "Outbound sessions that went on over an idle connection (RSET) instead of a new one."),
+	SCALAR(reuse_failed, "counter",
+	       "Idle connections that failed a session's RSET (closed, an error reply): it got a "
+	       "fresh connection."),
+	SCALAR(reuse_lost, "counter",
+	       "Idle connections the next hop closed or wrote to while idle (closed by us then)."),
+	SCALAR(reuse_idle, "gauge", "Outbound connections idle for reuse now."),
 	SCALAR(outcomes_dropped, "counter",
 	       "Session outcomes not recorded (posture, TLS reports): the queue to them was full."),
 };

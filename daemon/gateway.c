@@ -19,6 +19,7 @@ void gateway_policy_set(struct gateway *g, struct policy *p)
 	pthread_mutex_lock(&g->policy_lock);
 	old = g->policy;
 	g->policy = p;
+	atomic_fetch_add(&g->policy_gen, 1);
 	pthread_mutex_unlock(&g->policy_lock);
 	if (old)
 		policy_put(old);

@@ -68,6 +68,12 @@ struct gateway_counters {
 	 * refused (4xx to the client) or, for MTA-STS testing, delivered anyway (would_fail).
 	 */
 	atomic_uint_fast64_t rpt_success[POLICY_RPT_NPOLICY];
+	/* outbound connection reuse (session_reuse.c) */
+	atomic_uint_fast64_t reuse_kept;	/* TLS connections kept idle at a client's QUIT */
+	atomic_uint_fast64_t reuse_taken;	/* sessions that went on over an idle connection */
+	atomic_uint_fast64_t reuse_failed;	/* ... whose RSET failed: a fresh connection */
+	atomic_uint_fast64_t reuse_lost;	/* idle ones the next hop closed or spoke on */
+	atomic_uint_fast64_t reuse_idle;	/* gauge: idle now */
 	atomic_uint_fast64_t rpt_failure[POLICY_RPT_NPOLICY][POLICY_RPT_NRESULT];
 	atomic_uint_fast64_t rpt_would_fail[POLICY_RPT_NPOLICY][POLICY_RPT_NRESULT];
 };
@@ -80,6 +86,7 @@ struct gateway {
 	SSL_CTX *server_ctx;	/* we as STARTTLS server (inbound); NULL without certificates */
 	pthread_mutex_t policy_lock;
 	struct policy *policy;
+	atomic_uint policy_gen;	/* +1 at every swap: workers drop their idle connections */
 	struct gateway_counters ctr;
 	atomic_bool stopping;	/* SIGTERM: stop accepting, finish sessions */
 	struct anvil *anvil;	/* per-client-address limits of inbound connections */

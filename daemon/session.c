@@ -58,6 +58,10 @@ static unsigned int state_timeout(const struct session *s)
 	case ST_UP_HELO:
 	case ST_UP_EHLO_TLS:
 		return c->helo_timeout;
+	case ST_UP_RSET:
+		/* a taken idle connection answers at once or is replaced (Postfix's
+		 * smtp_rset_timeout is 20 s) */
+		return c->helo_timeout < 20 ? c->helo_timeout : 20;
 	case ST_UP_STARTTLS:
 	case ST_UP_HANDSHAKE:
 	case ST_DOWN_TLS_WAIT:
@@ -179,6 +183,12 @@ static void on_timer(struct loop_timer *t)
 	struct gateway *g = s->host->gw;
 	uint64_t dl = deadline(s), now = loop_now_ms();
 
+	if (s->state == ST_UP_RSET) {
+		/* the client has seen nothing yet: a fresh connection instead */
+		session_reuse_fallback(s, "no reply to RSET in time");
+		session_run(s);
+		return;
+	}
 	if (s->state == ST_CLOSING) {
 		atomic_fetch_add(&g->ctr.timeouts, 1);
 		snprintf(s->end_reason, sizeof(s->end_reason), "timeout while closing");
@@ -320,6 +330,7 @@ void session_run(struct session *s)
 		case ST_UP_STARTTLS:
 		case ST_UP_HANDSHAKE:
 		case ST_UP_EHLO_TLS:
+		case ST_UP_RSET:
 			progress |= session_up_step(s);
 			break;
 		case ST_RELAY:
@@ -549,6 +560,7 @@ void session_host_fini(struct session_host *h)
 {
 	if (!h->scratch)
 		return;
+	session_reuse_host_fini(h);
 	session_reap(h);
 	free(h->scratch);
 	h->scratch = NULL;

@@ -25,6 +25,7 @@
 
 struct destpol;
 struct gateway;
+struct session_reuse;
 struct loop;
 struct policy_rule;
 struct session;
@@ -53,6 +54,8 @@ struct session_host {
 	struct destpol *destpol;	/* recipient domains' MX hosts and DANE verdicts (the
 					 * worker's; NULL when outbound_dane and
 					 * outbound_mta_sts are both off) */
+	struct session_reuse *reuse;	/* idle TLS connections to MXs (session_reuse.c); NULL
+					 * until the first is kept */
 };
 
 int session_host_init(struct session_host *h, struct gateway *gw, struct loop *loop,
@@ -77,6 +80,14 @@ int session_host_kill(struct session_host *h, uint64_t id);
  * `reply` must be static text.
  */
 void session_host_shutdown(struct session_host *h, const char *reply);
+/*
+ * The worker's idle connections (outbound_connection_reuse): closed with QUIT when the policy
+ * snapshot changed since they were kept (every swap: the decision they were made under may
+ * change), and all of them, for good, when `stopping` (no session will take one again).  Called
+ * from the worker's loop after each round of events; how many ended ones it freed (their memory
+ * is the idle trim's, as sessions' is).
+ */
+size_t session_reuse_tick(struct session_host *h, bool stopping);
 /* Any thread: is session `id` one of this host's? */
 bool session_host_has(struct session_host *h, uint64_t id);
 
@@ -95,6 +106,8 @@ struct session_view {
 	const char *tls_version, *cipher;	/* the policed leg's; NULL without TLS */
 	const char *ktls;			/* "tx=kernel rx=kernel", "plain" */
 	const char *ktls_conf;			/* the kernel's report: "tx=sw rx=sw", or NULL */
+	unsigned int conn_uses;			/* outbound: the up connection's use (>= 2:
+						 * reused); 0 before it is up */
 	const struct policy_rule *rule;		/* the rule that applied, or NULL */
 	uint64_t bytes_c2s, bytes_s2c;
 	uint64_t start_ms;			/* unix time */

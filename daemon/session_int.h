@@ -15,8 +15,10 @@
  *   session_nic.c    the kernel's word on a leg's kTLS (sw / NIC), zero-copy options, TLS 1.2 preference
  *   session_outcome.c  what a transaction taught about its destinations, published to the
  *                    main thread's sinks (report/outcome.h)
+ *   session_reuse.c  outbound connection reuse: the worker's idle TLS connections to MXs, kept
+ *                    at a client's QUIT, taken (RSET) by the next session with the same decision
  *
- * Calls go one way: session.c -> {up, relay, body} -> {io, trace, dest} -> outcome.
+ * Calls go one way: session.c -> {up, relay, body} -> {io, trace, dest, reuse} -> outcome.
  */
 #ifndef TLSGATE_DAEMON_SESSION_INT_H
 #define TLSGATE_DAEMON_SESSION_INT_H
@@ -53,6 +55,7 @@ enum session_state {
 	ST_UP_STARTTLS,		/* waiting for 220 to our STARTTLS */
 	ST_UP_HANDSHAKE,	/* TLS handshake, we are the client */
 	ST_UP_EHLO_TLS,		/* our EHLO again, inside TLS (RFC 3207 4.2) */
+	ST_UP_RSET,		/* an idle connection taken (session_reuse.c): its RSET's reply */
 	ST_RELAY,		/* commands down -> up, replies up -> down */
 	ST_DOWN_TLS_WAIT,	/* inbound: "220 Ready to start TLS" going out */
 	ST_DOWN_HANDSHAKE,	/* inbound: TLS handshake, we are the server */
@@ -80,6 +83,7 @@ enum pend_flag {
 	PF_RCPT = 1 << 6,
 	PF_MAIL = 1 << 7,
 	PF_CLOSE = 1 << 8,	/* close after this reply is out */
+	PF_REUSE = 1 << 9,	/* a QUIT answered here if the up leg can be kept idle (reuse) */
 };
 
 struct pend {
@@ -181,6 +185,15 @@ struct session {
 	bool tls_fallback;	/* may: the handshake failed; this is the plaintext retry */
 	bool up_starttls_offered;
 	bool up_tls_ready;	/* the up handshake completed (a QUIT inside TLS is possible) */
+	/* connection reuse (session_reuse.c) */
+	char up_sni_hint[256];	/* the SNI hint the handshake used ("" none): part of the key */
+	unsigned int up_uses;	/* sessions the up connection served, this one included */
+	uint64_t up_born_ms;	/* ... and when it was set up (a taken one's; else started_ms) */
+	bool up_private;	/* the client sent what changes the MX's session state beyond a
+				 * transaction (AUTH, XCLIENT, an unknown verb): never kept */
+	bool reuse_tried;	/* an idle connection failed its RSET: the next one is fresh */
+	bool reuse_quit;	/* the client's QUIT waits to keep the leg: nothing after it is
+				 * read (it would go up ahead of the QUIT) */
 
 	/* relay */
 	struct pend *pq;
@@ -296,6 +309,23 @@ int session_up_connect(struct session *s);
  * when out of memory. */
 int session_up_keep_ehlo(struct session *s, const char *r, size_t len);
 bool session_up_step(struct session *s);
+
+/* session_reuse.c: outbound connection reuse */
+/* At the client's QUIT: may the up leg be kept (config, a TLS leg, a delivered message, nothing
+ * private said)?  Then the QUIT waits as a local reply for session_reuse_put. */
+bool session_reuse_wanted(const struct session *s);
+/* The QUIT's turn (every earlier reply delivered): keep the up leg idle in the worker's pool,
+ * detached from s (0), or -errno: it cannot be kept, the QUIT goes up. */
+int session_reuse_put(struct session *s);
+/* Before connecting: an idle connection for s's destination and decision becomes its up leg,
+ * RSET on its way (true, state ST_UP_RSET), or false: connect. */
+bool session_reuse_take(struct session *s);
+/* ST_UP_RSET: the RSET's reply; 250 shows the greeting, anything else falls back. */
+bool session_reuse_rset_step(struct session *s);
+/* The taken connection is unusable (why): closed, and a fresh connection made instead. */
+void session_reuse_fallback(struct session *s, const char *why);
+/* The host ends: every idle connection closed (QUIT), the pool freed. */
+void session_reuse_host_fini(struct session_host *h);
 
 /* session_relay.c */
 bool session_relay_step(struct session *s);

@@ -22,7 +22,8 @@ static const char *const state_names[] = {
 	[ST_UP_CONNECT] = "connect",	   [ST_UP_GREETING] = "greeting",
 	[ST_UP_EHLO] = "ehlo",		   [ST_UP_HELO] = "helo",
 	[ST_UP_STARTTLS] = "starttls",	   [ST_UP_HANDSHAKE] = "tls-handshake",
-	[ST_UP_EHLO_TLS] = "ehlo-tls",	   [ST_RELAY] = "relay",
+	[ST_UP_EHLO_TLS] = "ehlo-tls",	   [ST_UP_RSET] = "reuse-rset",
+	[ST_RELAY] = "relay",
 	[ST_DOWN_TLS_WAIT] = "starttls-server", [ST_DOWN_HANDSHAKE] = "tls-accept",
 	[ST_BODY] = "data",		   [ST_BDAT] = "bdat",
 	[ST_BDAT_DISCARD] = "bdat-discard", [ST_CLOSING] = "closing",
@@ -117,7 +118,7 @@ bool session_side_fill(struct side *sd)
 			sd->wait |= ktls_ep_events(sd->ep);
 			break;
 		}
-		if (sd == &sd->s->up && sd->in.len) {
+		if (sd == &sd->s->up && (sd->in.len || sd->s->state == ST_UP_RSET)) {
 			/*
 			 * What the next hop said before the error was authenticated (TLS records
 			 * are checked one by one): its replies still go to the client, the error
@@ -158,6 +159,12 @@ bool session_side_flush(struct side *sd)
 			break;
 		}
 		buf_reset(&sd->out);
+		if (sd == &sd->s->up && sd->s->state == ST_UP_RSET) {
+			/* a taken idle connection: the client has seen nothing, it gets a fresh
+			 * one (session_reuse_rset_step sees the end) */
+			sd->eof = true;
+			return true;
+		}
 		session_fail(sd->s, sd == &sd->s->down ? NULL : "421 4.4.2 Error: next hop connection lost\r\n",
 			     "write to %s: %s", sd->name, strerror((int)-n));
 		return true;
@@ -187,6 +194,7 @@ static bool up_between_commands(const struct session *s)
 	case ST_UP_EHLO:
 	case ST_UP_HELO:
 	case ST_UP_EHLO_TLS:
+	case ST_UP_RSET:
 	case ST_RELAY:
 	case ST_DOWN_TLS_WAIT:
 	case ST_DOWN_HANDSHAKE:
@@ -289,6 +297,8 @@ void session_view(const struct session *s, struct session_view *v)
 	v->ktls = leg->ktls_state;
 	v->ktls_conf = leg->ktls_conf[0] ? leg->ktls_conf : NULL;
 	v->rule = m->rule;
+	v->conn_uses = s->role == ROLE_OUTBOUND && s->up_tls_ready ? (s->up_uses ? s->up_uses : 1)
+								    : 0;
 	v->bytes_c2s = s->down.bytes_in;
 	v->bytes_s2c = s->down.bytes_out;
 	v->start_ms = s->started_wall_ms;

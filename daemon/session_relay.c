@@ -78,11 +78,17 @@ static void no_trace(struct session *s)
 		     "cannot write the Received header: the message is not relayed without it");
 }
 
-static int local_reply(struct session *s, enum smtp_verb verb, const char *text)
+static int local_reply_flags(struct session *s, enum smtp_verb verb, uint16_t flags,
+			     const char *text)
 {
-	int rc = session_pend_push(s, PEND_LOCAL, verb, 0, text, NULL);
+	int rc = session_pend_push(s, PEND_LOCAL, verb, flags, text, NULL);
 
 	return rc ? pend_failed(s, rc) : 0;
+}
+
+static int local_reply(struct session *s, enum smtp_verb verb, const char *text)
+{
+	return local_reply_flags(s, verb, 0, text);
 }
 
 /* Send a command line up as the client wrote it (normalised to CRLF): the line and its end as
@@ -529,6 +535,11 @@ static void command(struct session *s, const char *line, size_t len)
 		local_reply(s, SMTP_UNKNOWN, "500 5.5.2 Error: bad syntax\r\n");
 		return;
 	}
+	/* What changes the next hop's session beyond a transaction (who the client is, what it
+	 * may do) makes the connection this client's: never kept for another (session_reuse.c). */
+	if (c.verb == SMTP_AUTH || c.verb == SMTP_XCLIENT || c.verb == SMTP_XFORWARD ||
+	    c.verb == SMTP_ETRN || c.verb == SMTP_UNKNOWN)
+		s->up_private = true;
 	switch (c.verb) {
 	case SMTP_EHLO:
 	case SMTP_HELO:
@@ -566,6 +577,12 @@ static void command(struct session *s, const char *line, size_t len)
 		forward(s, line, len, c.verb, 0, NULL);
 		break;
 	case SMTP_QUIT:
+		if (session_reuse_wanted(s)) {
+			/* Answered here if, at its turn, the leg can be kept (replies()). */
+			local_reply_flags(s, SMTP_QUIT, PF_QUIT | PF_REUSE, "221 2.0.0 Bye\r\n");
+			s->reuse_quit = true;
+			break;
+		}
 		forward(s, line, len, SMTP_QUIT, PF_QUIT, NULL);
 		s->quit_sent = true;
 		break;
@@ -672,7 +689,8 @@ static bool commands(struct session *s)
 	bool progress = false;
 
 	/* two slots: a command can queue two replies (an internal RSET or header chunk first) */
-	while (s->state == ST_RELAY && !s->await_data && !s->held_rcpt && s->pq_len + 2 <= PQ_MAX) {
+	while (s->state == ST_RELAY && !s->await_data && !s->held_rcpt && !s->reuse_quit &&
+	       s->pq_len + 2 <= PQ_MAX) {
 		size_t n = buf_line(&s->down.in), len;
 		char *line = buf_head(&s->down.in);
 
@@ -880,6 +898,32 @@ static bool one_reply(struct session *s)
 	return true;
 }
 
+/*
+ * The client's QUIT, at its turn (every reply before it delivered): the up leg kept idle for the
+ * next session and the 221 ours, or, when it cannot be kept after all, the QUIT goes up and the
+ * next hop's 221 is relayed as for any session.
+ */
+static void quit_reuse(struct session *s, struct pend *p)
+{
+	if (!session_reuse_put(s)) {
+		if (session_side_write(&s->down, p->local, strlen(p->local)))
+			return;
+		snprintf(s->end_reason, sizeof(s->end_reason), "quit (connection to %s kept for reuse)",
+			 s->dest_txt);
+		s->quit_sent = true; /* the up leg is the pool's: nothing more goes to it */
+		session_pend_pop(s);
+		s->state = ST_CLOSING;
+		return;
+	}
+	free(p->local);
+	p->local = NULL;
+	p->kind = PEND_FWD;
+	p->flags = PF_QUIT;
+	s->quit_sent = true;
+	if (session_side_write(&s->up, "QUIT\r\n", 6))
+		return; /* it failed the session */
+}
+
 static bool replies(struct session *s)
 {
 	bool progress = false;
@@ -914,6 +958,11 @@ static bool replies(struct session *s)
 
 			if (buf_room(&s->down.out) < n)
 				break;
+			if (p->flags & PF_REUSE) {
+				quit_reuse(s, p);
+				progress = true;
+				continue;
+			}
 			if (session_side_write(&s->down, p->local, n))
 				return true;
 			s->errors += p->local[0] == '4' || p->local[0] == '5';

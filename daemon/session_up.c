@@ -136,6 +136,9 @@ int session_up_connect(struct session *s)
 			     s->out_match.rule->key ? s->out_match.rule->key : "default");
 		return -EPERM;
 	}
+	/* An idle TLS connection of the same destination and decision, if the worker has one */
+	if (s->role == ROLE_OUTBOUND && session_reuse_take(s))
+		return 0;
 	fd = socket(s->dest.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		err = -errno;
@@ -305,6 +308,9 @@ static bool begin_handshake(struct session *s)
 		if (session_dest_addr(s, a, &alen))
 			s->tlsp.sni_hint = destpol_sni_for_addr(s->host->destpol, a, alen);
 	}
+	/* part of what decided the connection, should it be kept for reuse */
+	snprintf(s->up_sni_hint, sizeof(s->up_sni_hint), "%s",
+		 s->tlsp.sni_hint ? s->tlsp.sni_hint : "");
 	if (s->tlsp.sni_hint && !(s->tlsp.rule && s->tlsp.rule->servername))
 		log_info("session=%s SNI %s for %s (from the recipient domains' lookups)", s->ids,
 			 s->tlsp.sni_hint, s->dest_txt);
@@ -483,6 +489,8 @@ bool session_up_step(struct session *s)
 			return false;
 		}
 		return rc ? handshake_failed(s, rc) : handshake_done(s);
+	case ST_UP_RSET:
+		return session_reuse_rset_step(s);
 	default:
 		break;
 	}

@@ -463,6 +463,8 @@ static void *worker_main(void *arg)
 		if (atomic_load(&w->stop)) {
 			if (w->nlisteners)
 				close_listeners(w);
+			/* no session will take an idle connection again: QUIT them now */
+			(void)session_reuse_tick(&w->host, true);
 			if (!aborted && loop_now_ms() >= w->stop_deadline_ms) {
 				/* Deadline: whoever is still here hears we are going away, after
 				 * the MX's reply to a message end it already has. */
@@ -474,6 +476,9 @@ static void *worker_main(void *arg)
 		if (loop_run_once(w->loop, 200) < 0)
 			break;
 		if (session_reap(&w->host))
+			w->trim_due = true;
+		/* a policy swap drops the idle connections; those that ended are memory to trim */
+		if (session_reuse_tick(&w->host, false))
 			w->trim_due = true;
 		worker_idle_trim(w);
 	}

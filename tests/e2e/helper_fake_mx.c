@@ -22,6 +22,14 @@
  *                     TLS's close_notify (as some MTAs do)
  *   ehlo-once         as OpenSMTPD: a second EHLO/HELO in a session (STARTTLS starts a new
  *                     one) gets "503 5.5.1 Invalid command: Already identified"
+ *   idle-close        (with --idle-ms MS) a connection idle MS after a message's 250 is closed
+ *                     without a word and without close_notify (an MX's silent idle timeout)
+ *   idle-421          ... gets "421 4.4.2 fake.example.net Error: timeout exceeded", then closed
+ *   idle-junk         ... gets a line of junk, and stays open
+ *   rset-close        a RSET after a message on the same connection: closed without a reply
+ *   rset-421          ... answered "421 4.3.0 closing" and closed
+ *   rset-554          ... answered "554 5.5.0 RSET refused", and the connection stays open
+ *                     (connection-reuse races: the next session must not lose its message)
  * Every command received is appended to --store/commands.log (one line each, "C<n>: ..."); a
  * connection that ended without QUIT (either side closing) ends with "C<n>: <closed without
  * QUIT>".
@@ -33,7 +41,8 @@
  * In every mode a MAIL FROM containing "refuse-me" gets a 550, and the RCPTs after it (until
  * the next MAIL or RSET) "503 need MAIL", as a real MX answers them.
  * --dot-delay MS: wait MS after a message's end before the 250; each 250 sent for a message
- * also creates --store/accepted.PID.N (what the MX took responsibility for).
+ * also creates --store/accepted.PID.C.N (what the MX took responsibility for: process,
+ * connection, message).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +58,7 @@
 #include <strings.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,7 +68,7 @@
 static const char *mode = "ok", *store, *cert, *key;
 static SSL_CTX *ctx;
 static int conn_no, chunking;
-static int dot_delay_ms;
+static int dot_delay_ms, idle_ms;
 
 struct conn {
 	int fd;
@@ -192,14 +202,49 @@ static void serve(int fd)
 	bool mail_refused = false;
 	bool tls_offer =
 		refuse_tls || (ctx != NULL && !(conn_no > 1 && !strcmp(mode, "tls-garbage")));
-	bool quit = false;
+	bool quit = false, after_msg = false, silent = false;
 	char line[4096];
 	int msgs = 0;
 	FILE *bdat_out = NULL;
 
 	say(&c, "220 fake.example.net ESMTP fake\r\n");
-	while (!get_line(&c, line, sizeof(line))) {
+	for (;;) {
+		if (idle_ms && after_msg && !c.len && !(c.ssl && SSL_pending(c.ssl))) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+			after_msg = false;
+			if (poll(&pfd, 1, idle_ms) == 0) {
+				if (!strcmp(mode, "idle-close")) {
+					log_cmd("<idle: closed>");
+					silent = true;
+					break;
+				}
+				if (!strcmp(mode, "idle-421")) {
+					say(&c, "421 4.4.2 fake.example.net Error: timeout exceeded\r\n");
+					log_cmd("<idle: 421 sent, closed>");
+					break;
+				}
+				if (!strcmp(mode, "idle-junk")) {
+					say(&c, "junk while idle\r\n");
+					log_cmd("<idle: junk sent>");
+				}
+			}
+		}
+		if (get_line(&c, line, sizeof(line)))
+			break;
 		log_cmd(line);
+		if (!strncasecmp(line, "RSET", 4) && msgs && !strncmp(mode, "rset-", 5)) {
+			if (!strcmp(mode, "rset-554")) {
+				say(&c, "554 5.5.0 RSET refused\r\n");
+				continue;
+			}
+			if (!strcmp(mode, "rset-421"))
+				say(&c, "421 4.3.0 closing\r\n");
+			else
+				silent = true;
+			log_cmd("<rset: closed>");
+			break;
+		}
 		if (!strncasecmp(line, "STARTTLS", 8) && refuse_tls) {
 			say(&c, "454 4.7.0 TLS not available due to local problem\r\n");
 			continue;
@@ -234,6 +279,7 @@ static void serve(int fd)
 					fclose(bdat_out);
 				bdat_out = NULL;
 				say(&c, "250 2.0.0 Ok: queued\r\n");
+				after_msg = true;
 			} else {
 				say(&c, "250 2.0.0 Ok: chunk\r\n");
 			}
@@ -288,13 +334,14 @@ static void serve(int fd)
 			if (dot_delay_ms)
 				usleep((useconds_t)dot_delay_ms * 1000u);
 			if (store) { /* taken: as an MTA commits the message before its 250 */
-				snprintf(path, sizeof(path), "%s/accepted.%d.%d", store, (int)getpid(),
-					 msgs);
+				snprintf(path, sizeof(path), "%s/accepted.%d.%d.%d", store,
+					 (int)getpid(), conn_no, msgs);
 				out = fopen(path, "w");
 				if (out)
 					fclose(out);
 			}
 			say(&c, "250 2.0.0 Ok: queued\r\n");
+			after_msg = true;
 		} else if (!strncasecmp(line, "QUIT", 4)) {
 			say(&c, "221 2.0.0 Bye\r\n");
 			quit = true;
@@ -308,7 +355,7 @@ static void serve(int fd)
 	if (bdat_out)
 		fclose(bdat_out);
 	if (c.ssl) {
-		if (!(quit && !strcmp(mode, "quit-abrupt")))
+		if (!(quit && !strcmp(mode, "quit-abrupt")) && !silent)
 			SSL_shutdown(c.ssl);
 		SSL_free(c.ssl);
 	}
@@ -325,6 +372,7 @@ int main(int argc, char **argv)
 		{ "fork", no_argument, NULL, 'f' },
 		{ "chunking", no_argument, NULL, 'C' },
 		{ "dot-delay", required_argument, NULL, 'D' },
+		{ "idle-ms", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_at = NULL, *ready = NULL, *tls_ver = NULL, *cipher = NULL;
@@ -345,6 +393,7 @@ int main(int argc, char **argv)
 		case 'f': forking = 1; break;
 		case 'C': chunking = 1; break;
 		case 'D': dot_delay_ms = atoi(optarg); break;
+		case 'I': idle_ms = atoi(optarg); break;
 		default: return 2;
 		}
 	}

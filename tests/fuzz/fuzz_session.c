@@ -193,6 +193,10 @@ static void setup(void)
 	 * model does not follow (its streaming is fed in pieces by test_received_verdict.c and
 	 * played by test_inbound_security_header.sh); off here, CHUNKING comes back with it. */
 	check(!config_set(&gw.cfg, "inbound_security_header", "no", err, sizeof(err)));
+	/* Outbound connection reuse (on by default) would keep a TLS leg to one input's next hop
+	 * for the next input's session, whose script this model could not pair its replies
+	 * with: off, as with outbound_connection_reuse = no (test_outbound_reuse.sh plays it). */
+	check(!config_set(&gw.cfg, "outbound_connection_reuse", "no", err, sizeof(err)));
 	/* a recipient domain that needs TLS (outbound: 450 at RCPT on this plaintext leg) and a
 	 * sender domain that does (inbound: 530 at MAIL without TLS): local replies in between */
 	snprintf(tmpdir, sizeof(tmpdir), "%s/fuzz_session.XXXXXX",

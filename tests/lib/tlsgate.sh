@@ -107,6 +107,13 @@ tg_report_san() {
 # would defer every recipient as a lookup failure.  Tests of them turn them on with a test zone
 # (test_dest_policy.sh); later -o options win.
 TG_NO_DEST_POLICY=(-o outbound_dane=no -o outbound_mta_sts=no)
+# Outbound connection reuse (on by default) keeps the MX connection idle after a client's QUIT:
+# the MX sees that QUIT only when the idle connection ends, and the next session's transaction
+# on the same connection after a RSET.  Tests that read the MX's per-connection log were written
+# for a connection per session: the tier starts daemons without reuse unless a test (or
+# TG_OUTBOUND_REUSE=yes in the environment, to run a test against the shipped default) asks;
+# test_outbound_reuse.sh turns it on with its own -o.
+TG_OUTBOUND_REUSE=${TG_OUTBOUND_REUSE:-no}
 
 tg_gw() {
 	local name=$1 port=$2 log
@@ -119,7 +126,8 @@ tg_gw() {
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "outbound_listen=192.0.2.1:$port" \
 		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "${TG_NO_DEST_POLICY[@]}" \
-		"${TG_INBOUND_DEFAULTS[@]}" "$@" > "$log" 2>&1
+		-o "outbound_connection_reuse=$TG_OUTBOUND_REUSE" "${TG_INBOUND_DEFAULTS[@]}" "$@" \
+		> "$log" 2>&1
 	eval "TG_GW_PID_$name=$TG_BG_PID"
 	tg_on_exit "tg_report_daemon $name $TG_BG_PID"
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
@@ -143,7 +151,8 @@ tg_gw_bpf() { # NAME PORT [-o k=v]...
 	tg_bg env "${TG_DAEMON_ENV[@]}" nsenter --net="/run/netns/$NS_GW" "$TG_DAEMON" -f \
 		-o hostname=$TG_HOSTNAME \
 		-o workers=1 -o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" \
-		"${TG_NO_DEST_POLICY[@]}" "${TG_INBOUND_DEFAULTS[@]}" "$@" >> "$log" 2>&1
+		"${TG_NO_DEST_POLICY[@]}" -o "outbound_connection_reuse=$TG_OUTBOUND_REUSE" \
+		"${TG_INBOUND_DEFAULTS[@]}" "$@" >> "$log" 2>&1
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
 		cat "$log"
 		bail "tlsgated $name did not start"
