@@ -201,6 +201,7 @@ enum nlproto_attr {
 	NLPROTO_A_TLSRPT_ERROR,		 /* string: the last delivery error */
 	NLPROTO_A_RULE_MODE, /* string: monitor, enforce (the mode in force: the rule's own
 			      * mode= or its table's *_policy_mode); absent: enforce */
+	NLPROTO_A_SESS_TLS_RESUMED, /* u8: 1 when the policed leg's TLS session was resumed */
 	__NLPROTO_A_END,
 };
 #define NLPROTO_A_MAX (__NLPROTO_A_END - 1)
@@ -333,6 +334,7 @@ struct nlproto_session {
 	const char *cipher;
 	const char *ktls_tx, *ktls_rx;
 	const char *ktls_conf; /* the kernel's own report, or NULL */
+	bool tls_resumed;      /* an abbreviated handshake (session resumption) */
 	uint32_t rule_id;
 	const char *level;
 	uint64_t bytes_c2s, bytes_s2c;

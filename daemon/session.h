@@ -95,6 +95,7 @@ struct session_view {
 	const char *tls_version, *cipher;	/* the policed leg's; NULL without TLS */
 	const char *ktls;			/* "tx=kernel rx=kernel", "plain" */
 	const char *ktls_conf;			/* the kernel's report: "tx=sw rx=sw", or NULL */
+	bool tls_resumed;			/* the policed leg's TLS session was resumed */
 	const struct policy_rule *rule;		/* the rule that applied, or NULL */
 	uint64_t bytes_c2s, bytes_s2c;
 	uint64_t start_ms;			/* unix time */
