@@ -432,7 +432,9 @@ static bool handshake_done(struct session *s)
 			     strerror(-rc));
 		return true;
 	}
-	session_nic_note(s, &s->up);
+	/* the kernel is asked once both directions are where they stay (up_tls_settle) */
+	if (!ktls_ep_rx_waiting(s->up.ep))
+		session_nic_note(s, &s->up);
 	ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
 	snprintf(s->up.tls_version, sizeof(s->up.tls_version), "%s", SSL_get_version(ssl));
 	snprintf(s->up.tls_cipher, sizeof(s->up.tls_cipher), "%s", SSL_get_cipher_name(ssl));
@@ -476,21 +478,17 @@ static bool handshake_done(struct session *s)
 static void up_tls_settle(struct session *s)
 {
 	SSL *ssl = ktls_ep_ssl(s->up.ep);
-	char was[sizeof(s->up.ktls_state)];
 
 	if (!ssl)
 		return;
 	(void)tls_client_resume_keep(ssl);
-	if (ktls_ep_rx_mode(s->up.ep) == KTLS_MODE_USER) {
-		snprintf(was, sizeof(was), "%s", s->up.ktls_state);
+	if (ktls_ep_rx_waiting(s->up.ep)) {
 		ktls_ep_offload_rx(s->up.ep);
+		session_nic_note(s, &s->up);
 		ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
-		if (strcmp(was, s->up.ktls_state)) {
-			session_nic_note(s, &s->up);
-			log_info("session=%s TLS to %s after the first reply: ktls=\"%s\" kernel=\"%s\"",
-				 s->ids, s->dest_txt, s->up.ktls_state,
-				 s->up.ktls_conf[0] ? s->up.ktls_conf : "-");
-		}
+		log_info("session=%s TLS to %s after the first reply: ktls=\"%s\" kernel=\"%s\"",
+			 s->ids, s->dest_txt, s->up.ktls_state,
+			 s->up.ktls_conf[0] ? s->up.ktls_conf : "-");
 	}
 	ktls_ep_release_ssl(s->up.ep);
 }

@@ -106,6 +106,8 @@ void ktls_ep_defer_rx(struct ktls_ep *ep);
  * install.  Always 0 (the session is usable either way); a no-op unless RX was deferred.
  */
 int ktls_ep_offload_rx(struct ktls_ep *ep);
+/* RX waits for ktls_ep_offload_rx ("rx=user(deferred)"). */
+bool ktls_ep_rx_waiting(const struct ktls_ep *ep);
 
 enum ktls_mode ktls_ep_tx_mode(const struct ktls_ep *ep);
 enum ktls_mode ktls_ep_rx_mode(const struct ktls_ep *ep);

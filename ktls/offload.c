@@ -363,6 +363,11 @@ void ktls_ep_defer_rx(struct ktls_ep *ep)
 	ep->rx_defer = true;
 }
 
+bool ktls_ep_rx_waiting(const struct ktls_ep *ep)
+{
+	return ep->rx_deferred;
+}
+
 /*
  * Deferred TLS 1.3 RX into the kernel.  OpenSSL has read rx_user_records records under the
  * peer's application traffic key (its NewSessionTickets, the reply the caller waited for): the
