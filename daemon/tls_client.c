@@ -554,6 +554,7 @@ void tls_client_summary(const SSL *ssl, char *buf, size_t len)
  */
 struct resume_note {
 	struct tls_resume *cache;
+	time_t origin;		/* of the offered session: its first, full handshake */
 	bool offered;		/* a cached session was set on the SSL */
 	bool refused;		/* the verdict refused the peer: never keep this session */
 	char key[];
@@ -637,7 +638,7 @@ int tls_client_resume_offer(SSL_CTX *ctx, SSL *ssl, const struct tls_client_para
 		free(n);
 		return -ENOMEM;
 	}
-	sess = tls_resume_get(c->resume, key, time(NULL));
+	sess = tls_resume_get(c->resume, key, time(NULL), &n->origin);
 	if (!sess)
 		return 0;
 	n->offered = SSL_set_session(ssl, sess) == 1;
@@ -653,15 +654,18 @@ static struct resume_note *note_of(SSL *ssl)
 bool tls_client_resume_keep(SSL *ssl)
 {
 	struct resume_note *n = note_of(ssl);
+	time_t now = time(NULL);
 	SSL_SESSION *sess;
 	bool kept = false;
 
 	if (!n || n->refused)
 		return false;
 	sess = SSL_get1_session(ssl);
-	/* TLS 1.3 right after the handshake: no ticket yet (the caller comes back) */
+	/* TLS 1.3 right after the handshake: no ticket yet (the caller comes back).  A resumed
+	 * session's verification is its origin's: the new tickets do not renew it. */
 	if (sess && SSL_SESSION_is_resumable(sess))
-		kept = tls_resume_put(n->cache, n->key, sess, time(NULL)) == 0;
+		kept = tls_resume_put(n->cache, n->key, sess, now,
+				      n->offered && SSL_session_reused(ssl) ? n->origin : now) == 0;
 	SSL_SESSION_free(sess);
 	return kept;
 }

@@ -16,7 +16,7 @@ struct entry {
 	struct entry *newer, *older;	/* recency list */
 	char *key;
 	SSL_SESSION *sess;
-	time_t expires;
+	time_t origin, expires;
 };
 
 struct tls_resume {
@@ -118,7 +118,7 @@ void tls_resume_free(struct tls_resume *c)
 	free(c);
 }
 
-SSL_SESSION *tls_resume_get(struct tls_resume *c, const char *key, time_t now)
+SSL_SESSION *tls_resume_get(struct tls_resume *c, const char *key, time_t now, time_t *origin)
 {
 	SSL_SESSION *s = NULL;
 	struct entry **pp;
@@ -131,6 +131,7 @@ SSL_SESSION *tls_resume_get(struct tls_resume *c, const char *key, time_t now)
 		/* a copy: an SSL freed without a clean end marks its session unresumable, which
 		 * must not reach the one kept here */
 		s = SSL_SESSION_dup((*pp)->sess);
+		*origin = (*pp)->origin;
 		list_unlink(c, *pp);
 		list_push(c, *pp);
 	}
@@ -138,16 +139,19 @@ SSL_SESSION *tls_resume_get(struct tls_resume *c, const char *key, time_t now)
 	return s;
 }
 
-int tls_resume_put(struct tls_resume *c, const char *key, SSL_SESSION *sess, time_t now)
+int tls_resume_put(struct tls_resume *c, const char *key, SSL_SESSION *sess, time_t now,
+		   time_t origin)
 {
 	unsigned long hint = SSL_SESSION_get_ticket_lifetime_hint(sess);
-	time_t age = c->max_age;
+	time_t expires = origin + c->max_age;
 	struct entry **pp, *e;
 	int rc = 0;
 
+	if (expires <= now)
+		return 0; /* its verification is too old already: not kept */
 	/* the server's word on how long its ticket is good for, within ours */
-	if (hint && hint < (unsigned long)age)
-		age = (time_t)hint;
+	if (hint && (unsigned long)(expires - now) > hint)
+		expires = now + (time_t)hint;
 	/* a copy, for the reason in tls_resume_get (made before the lock: it allocates) */
 	sess = SSL_SESSION_dup(sess);
 	if (!sess)
@@ -173,7 +177,8 @@ int tls_resume_put(struct tls_resume *c, const char *key, SSL_SESSION *sess, tim
 		c->n++;
 	}
 	e->sess = sess;
-	e->expires = now + age;
+	e->origin = origin;
+	e->expires = expires;
 	list_push(c, e);
 	while (c->n > c->max)
 		drop(c, find(c, c->oldest->key));

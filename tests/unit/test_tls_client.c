@@ -285,6 +285,7 @@ static void test_resume_cache(void **state)
 {
 	struct tls_resume *c = tls_resume_new(2, 100);
 	SSL_SESSION *a = SSL_SESSION_new(), *b = SSL_SESSION_new(), *x = SSL_SESSION_new(), *got;
+	time_t origin = 0;
 
 	(void)state;
 	assert_non_null(c);
@@ -292,29 +293,39 @@ static void test_resume_cache(void **state)
 	SSL_SESSION_set_timeout(a, 1); /* marks to tell the copies apart */
 	SSL_SESSION_set_timeout(b, 2);
 	SSL_SESSION_set_timeout(x, 3);
-	assert_int_equal(tls_resume_put(c, "a", a, 1000), 0);
-	assert_int_equal(tls_resume_put(c, "b", b, 1000), 0);
-	got = tls_resume_get(c, "a", 1001); /* a is now the most recent */
+	assert_int_equal(tls_resume_put(c, "a", a, 1000, 1000), 0);
+	assert_int_equal(tls_resume_put(c, "b", b, 1000, 1000), 0);
+	got = tls_resume_get(c, "a", 1001, &origin); /* a is now the most recent */
 	assert_non_null(got);
 	assert_true(got != a); /* a copy */
 	assert_int_equal(SSL_SESSION_get_timeout(got), 1);
 	SSL_SESSION_free(got);
-	assert_int_equal(tls_resume_put(c, "x", x, 1002), 0); /* over the bound: b goes */
+	assert_int_equal(tls_resume_put(c, "x", x, 1002, 1002), 0); /* over the bound: b goes */
 	assert_int_equal(tls_resume_count(c), 2);
-	assert_null(tls_resume_get(c, "b", 1003));
-	got = tls_resume_get(c, "x", 1003);
+	assert_null(tls_resume_get(c, "b", 1003, &origin));
+	got = tls_resume_get(c, "x", 1003, &origin);
 	assert_int_equal(SSL_SESSION_get_timeout(got), 3);
 	SSL_SESSION_free(got);
 	/* replacing keeps one entry */
-	assert_int_equal(tls_resume_put(c, "x", b, 1004), 0);
+	assert_int_equal(tls_resume_put(c, "x", b, 1004, 1004), 0);
 	assert_int_equal(tls_resume_count(c), 2);
-	got = tls_resume_get(c, "x", 1004);
+	got = tls_resume_get(c, "x", 1004, &origin);
 	assert_int_equal(SSL_SESSION_get_timeout(got), 2);
 	SSL_SESSION_free(got);
 	/* expiry: max_age after the put (no ticket hint here) */
-	assert_null(tls_resume_get(c, "x", 1004 + 100));
+	assert_null(tls_resume_get(c, "x", 1004 + 100, &origin));
 	assert_int_equal(tls_resume_count(c), 1);
 	tls_resume_del(c, "a");
+	assert_int_equal(tls_resume_count(c), 0);
+	/* a session from a resumed handshake keeps its origin's deadline, however late it is
+	 * kept, and one past it is not kept at all */
+	assert_int_equal(tls_resume_put(c, "r", a, 2050, 2000), 0);
+	got = tls_resume_get(c, "r", 2099, &origin);
+	assert_non_null(got);
+	assert_int_equal(origin, 2000);
+	SSL_SESSION_free(got);
+	assert_null(tls_resume_get(c, "r", 2100, &origin));
+	assert_int_equal(tls_resume_put(c, "r", a, 2100, 2000), 0);
 	assert_int_equal(tls_resume_count(c), 0);
 	tls_resume_free(c);
 	SSL_SESSION_free(a);
