@@ -104,7 +104,7 @@ for ver in tls1.3 tls1.2; do
 		ok $? "$V $what: tlsgated reports tx=kernel rx=kernel and a spliced body"
 		if [ "$ver" = tls1.3 ]; then
 			grep -q 'ktls="tx=kernel rx=user(deferred)"' "$TG_WORK/$gw.log$n" &&
-				grep -q "after the first reply: ktls=\"tx=kernel rx=kernel\" kernel=\"tx=sw rx=sw" "$TG_WORK/$gw.log$n"
+				grep -q "after the first reply: ktls=\"tx=kernel rx=kernel\"" "$TG_WORK/$gw.log$n"
 			ok $? "$V $what: RX waited in OpenSSL for the tickets, then went to the kernel" ||
 				diag "$(grep -E 'ktls=|kernel=' "$TG_WORK/$gw.log$n")"
 		fi
