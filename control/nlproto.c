@@ -126,6 +126,7 @@ static const struct nla_policy nlproto_policy[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_SESS_CONN_USES] = U32,
 	[NLPROTO_A_TLSRPT_ERROR] = STR(NLPROTO_STR_MAX),
 	[NLPROTO_A_RULE_MODE] = STR(16),
+	[NLPROTO_A_SESS_TLS_RESUMED] = U8,
 };
 
 static const char *const attr_names[NLPROTO_A_MAX + 1] = {
@@ -218,6 +219,7 @@ static const char *const attr_names[NLPROTO_A_MAX + 1] = {
 	[NLPROTO_A_SESS_CONN_USES] = "session-connection-uses",
 	[NLPROTO_A_TLSRPT_ERROR] = "tlsrpt-error",
 	[NLPROTO_A_RULE_MODE] = "rule-mode",
+	[NLPROTO_A_SESS_TLS_RESUMED] = "session-tls-resumed",
 };
 
 static const char *const msg_names[] = {

@@ -203,6 +203,7 @@ enum nlproto_attr {
 			      * mode= or its table's *_policy_mode); absent: enforce */
 	NLPROTO_A_SESS_CONN_USES, /* u32: sessions the up connection served, this one included
 				   * (2 and more: reused, outbound_connection_reuse); absent: 1 */
+	NLPROTO_A_SESS_TLS_RESUMED, /* u8: 1 when the policed leg's TLS session was resumed */
 	__NLPROTO_A_END,
 };
 #define NLPROTO_A_MAX (__NLPROTO_A_END - 1)
@@ -336,6 +337,7 @@ struct nlproto_session {
 	const char *ktls_tx, *ktls_rx;
 	const char *ktls_conf; /* the kernel's own report, or NULL */
 	uint32_t conn_uses;    /* the up connection's use, this session's included; 0: unknown */
+	bool tls_resumed;      /* an abbreviated handshake (session resumption) */
 	uint32_t rule_id;
 	const char *level;
 	uint64_t bytes_c2s, bytes_s2c;

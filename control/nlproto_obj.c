@@ -268,6 +268,7 @@ int nlproto_put_session(struct nl_msg *m, const struct nlproto_session *s)
 	err = err ?: nlproto_put_str(m, NLPROTO_A_SESS_KTLS_RX, s->ktls_rx);
 	err = err ?: nlproto_put_str(m, NLPROTO_A_SESS_KTLS_CONF, s->ktls_conf);
 	err = err ?: (s->conn_uses > 1 ? put_u32(m, NLPROTO_A_SESS_CONN_USES, s->conn_uses) : 0);
+	err = err ?: (s->tls_resumed ? put_u8(m, NLPROTO_A_SESS_TLS_RESUMED, 1) : 0);
 	err = err ?: (s->rule_id ? put_u32(m, NLPROTO_A_RULE_ID, s->rule_id) : 0);
 	err = err ?: nlproto_put_str(m, NLPROTO_A_RULE_LEVEL, s->level);
 	err = err ?: put_u64(m, NLPROTO_A_SESS_BYTES_C2S, s->bytes_c2s);
@@ -299,6 +300,7 @@ static int get_session(struct nlattr **tb, struct nlproto_session *s, char *msg,
 	s->ktls_rx = nlproto_str(tb[NLPROTO_A_SESS_KTLS_RX]);
 	s->ktls_conf = nlproto_str(tb[NLPROTO_A_SESS_KTLS_CONF]);
 	s->conn_uses = (uint32_t)nlproto_u64(tb[NLPROTO_A_SESS_CONN_USES], 1);
+	s->tls_resumed = nlproto_u64(tb[NLPROTO_A_SESS_TLS_RESUMED], 0) != 0;
 	s->rule_id = (uint32_t)nlproto_u64(tb[NLPROTO_A_RULE_ID], 0);
 	s->level = nlproto_str(tb[NLPROTO_A_RULE_LEVEL]);
 	s->bytes_c2s = nlproto_u64(tb[NLPROTO_A_SESS_BYTES_C2S], 0);

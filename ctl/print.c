@@ -236,6 +236,8 @@ void ctl_json_session_fields(struct jsonw *w, const struct nlproto_session *s)
 	jsonw_string_field_opt(w, "state", s->state);
 	jsonw_string_field_opt(w, "tls_version", s->tls_version);
 	jsonw_string_field_opt(w, "cipher", s->cipher);
+	if (s->tls_version)
+		jsonw_bool_field(w, "tls_resumed", s->tls_resumed);
 	jsonw_string_field_opt(w, "ktls_tx", s->ktls_tx);
 	jsonw_string_field_opt(w, "ktls_kernel", s->ktls_conf);
 	jsonw_string_field_opt(w, "ktls_rx", s->ktls_rx);

@@ -104,7 +104,8 @@ static void print_detail(const struct nlproto_session *s)
 	printf("  client       %s\n", client);
 	printf("  destination  %s\n", dest);
 	printf("  state        %s\n", or_dash(s->state));
-	printf("  tls          %s %s\n", or_dash(s->tls_version), or_dash(s->cipher));
+	printf("  tls          %s %s%s\n", or_dash(s->tls_version), or_dash(s->cipher),
+	       s->tls_resumed ? " resumed" : "");
 	printf("  ktls         tx %s rx %s\n", or_dash(s->ktls_tx), or_dash(s->ktls_rx));
 	if (s->ktls_conf)
 		printf("  kernel       %s\n", s->ktls_conf);

@@ -130,6 +130,11 @@ static const struct ckey keys[] = {
 	{ "ktls_tx_zerocopy_ro", C_BOOL, O(ktls_tx_zerocopy_ro), 0, "yes" },
 	{ "ktls_rx_expect_no_pad", C_BOOL, O(ktls_rx_expect_no_pad), 0, "no" },
 	/* end NIC TLS offload */
+	/* TLS session resumption toward destinations (daemon/tls_resume.h) */
+	{ "outbound_tls_session_cache", C_BOOL, O(outbound_tls_session_cache), 0, "yes" },
+	{ "outbound_tls_session_cache_size", C_UINT, O(outbound_tls_session_cache_size), 0, "1024" },
+	{ "outbound_tls_session_cache_timeout", C_DURATION, O(outbound_tls_session_cache_timeout), 0,
+	  "3600s" },
 	/* TLS reports (RFC 8460, daemon/tlsrpt.h); https: rua servers are checked against
 	 * mta_sts_ca_file's roots */
 	{ "tlsrpt", C_BOOL, O(tlsrpt), 0, "no" },

@@ -155,6 +155,11 @@ struct config {
 	bool nic_offload_prefer;	/* outbound: TLS 1.2 AES-GCM where the egress NIC offloads */
 	bool ktls_tx_zerocopy_ro;	/* TLS_TX_ZEROCOPY_RO on device-offloaded TX */
 	bool ktls_rx_expect_no_pad;	/* TLS_RX_EXPECT_NO_PAD on TLS 1.3 kernel RX */
+	/* TLS session resumption toward destinations (daemon/tls_resume.h): on/off, the cache's
+	 * bound in sessions, and the longest a session is offered again (seconds) */
+	bool outbound_tls_session_cache;
+	unsigned int outbound_tls_session_cache_size;
+	unsigned int outbound_tls_session_cache_timeout;
 	/* TLS reports, RFC 8460 (daemon/tlsrpt.h): the built-in daily reporter, or with
 	 * tlsrpt_socket each result as a datagram to tlsrpt-collectd (fleet) */
 	bool tlsrpt;

@@ -333,6 +333,7 @@ static void wire_session(const struct session_view *v, struct wire_session *w)
 	ns->ktls_rx = w->rx;
 	ns->ktls_conf = copy(w->conf, sizeof(w->conf), v->ktls_conf);
 	ns->conn_uses = v->conn_uses;
+	ns->tls_resumed = v->tls_resumed;
 	if (v->rule) {
 		ns->rule_id = v->rule->id;
 		ns->level = copy(w->level, sizeof(w->level), policy_level_name(v->rule->level));

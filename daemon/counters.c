@@ -31,6 +31,8 @@ static const struct counters_scalar scalars[] = {
 	SCALAR(sender_tls_refused, "counter",
 	       "Inbound senders refused (530) because they did not use STARTTLS."),
 	SCALAR(handshake_failed, "counter", "TLS handshakes that failed, on either leg."),
+	SCALAR(tls_up_resumed, "counter",
+	       "TLS sessions to the next hop that resumed a cached session (abbreviated handshake)."),
 	SCALAR(verify_failed, "counter",
 	       "Next-hop certificates that failed the verification the policy asks for."),
 	SCALAR(starttls_injection_discarded, "counter",

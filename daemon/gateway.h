@@ -51,6 +51,7 @@ struct gateway_counters {
 	atomic_uint_fast64_t sessions_outbound, sessions_inbound, sessions_active;
 	atomic_uint_fast64_t messages_ok, messages_failed;
 	atomic_uint_fast64_t tls_up, tls_down;		/* TLS sessions established per leg */
+	atomic_uint_fast64_t tls_up_resumed;		/* of tls_up: resumed sessions */
 	atomic_uint_fast64_t tls_required_refused;	/* encrypt+ policy, no TLS: 4xx */
 	atomic_uint_fast64_t tls_may_fallback;		/* may: handshake failed, plaintext retry */
 	atomic_uint_fast64_t rcpt_tls_refused;		/* 450 4.7.4 at RCPT */

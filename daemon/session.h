@@ -108,6 +108,7 @@ struct session_view {
 	const char *ktls_conf;			/* the kernel's report: "tx=sw rx=sw", or NULL */
 	unsigned int conn_uses;			/* outbound: the up connection's use (>= 2:
 						 * reused); 0 before it is up */
+	bool tls_resumed;			/* the policed leg's TLS session was resumed */
 	const struct policy_rule *rule;		/* the rule that applied, or NULL */
 	uint64_t bytes_c2s, bytes_s2c;
 	uint64_t start_ms;			/* unix time */

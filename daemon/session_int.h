@@ -113,6 +113,7 @@ struct side {
 	char tls_version[16];	/* "TLSv1.3" once TLS is up */
 	char tls_cipher[64];
 	enum tls_trust trust;
+	bool tls_resumed;	/* the TLS session was resumed (an abbreviated handshake) */
 	uint64_t bytes_in, bytes_out;
 	const char *name;	/* "down" / "up" for logs */
 };

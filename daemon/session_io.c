@@ -296,6 +296,7 @@ void session_view(const struct session *s, struct session_view *v)
 	v->cipher = leg->tls_cipher[0] ? leg->tls_cipher : NULL;
 	v->ktls = leg->ktls_state;
 	v->ktls_conf = leg->ktls_conf[0] ? leg->ktls_conf : NULL;
+	v->tls_resumed = leg->tls_resumed;
 	v->rule = m->rule;
 	v->conn_uses = s->role == ROLE_OUTBOUND && s->up_tls_ready ? (s->up_uses ? s->up_uses : 1)
 								    : 0;

@@ -288,6 +288,7 @@ static bool begin_handshake(struct session *s)
 	struct gateway *g = s->host->gw;
 	char err[256];
 	SSL *ssl = NULL;
+	bool resume = false;
 	int rc;
 
 	/* RFC 3207 4.2 and CVE-2011-0411: whatever came after the 220 in plaintext is not part
@@ -325,8 +326,14 @@ static bool begin_handshake(struct session *s)
 	s->tlsp.sni_hint = NULL; /* valid during this call only */
 	if (!rc)
 		session_nic_prefer(s, ssl);
+	/* After everything that shapes the offer: the session kept for this destination and
+	 * policy, if any.  With a cache, TLS 1.3 RX waits for the tickets (up_tls_settle). */
+	if (!rc)
+		resume = tls_client_resume_offer(g->client_ctx, ssl, &s->tlsp, s->dest_txt) >= 0;
 	if (!rc)
 		rc = ktls_ep_start_tls(s->up.ep, ssl, false);
+	if (!rc && resume)
+		ktls_ep_defer_rx(s->up.ep);
 	if (rc) {
 		if (ssl && rc != 0)
 			SSL_free(ssl);
@@ -344,6 +351,8 @@ static bool handshake_failed(struct session *s, int rc)
 	char why[512];
 
 	atomic_fetch_add(&g->ctr.handshake_failed, 1);
+	/* a kept session this MX fails with is not offered again */
+	tls_client_resume_forget(ktls_ep_ssl(s->up.ep));
 	snprintf(why, sizeof(why), "%s", *ktls_ep_error(s->up.ep) ? ktls_ep_error(s->up.ep)
 								   : strerror(-rc));
 	if (policy_level_requires_tls(s->level) &&
@@ -390,6 +399,12 @@ static bool handshake_done(struct session *s)
 	/* what a verify rule would say of this peer, whatever this session's level */
 	s->up_cert = (uint8_t)tls_client_cert_status(ssl, s->mx_host);
 	rc = tls_client_check(ssl, &s->tlsp, &s->up.trust, why, sizeof(why));
+	/* Resumption keeps only what this policy accepted (a monitored refusal included) */
+	if (rc)
+		tls_client_resume_forget(ssl);
+	else
+		(void)tls_client_resume_keep(ssl); /* TLS 1.2; 1.3 tickets come later */
+	s->up.tls_resumed = SSL_session_reused(ssl);
 	if (rc && session_would_refuse(s, s->out_match.rule, false, "421 4.7.5 Server certificate "
 				       "not verified: host %s (%s)", s->dest_txt, why)) {
 		monitor_as_may(s); /* may: the session goes on over this TLS, unverified */
@@ -410,8 +425,9 @@ static bool handshake_done(struct session *s)
 					REPORT_POLICY_TABLE, why);
 		snprintf(reply, sizeof(reply), "421 4.7.5 Server certificate not verified: host %s\r\n",
 			 s->dest_txt);
-		session_fail(s, reply, "tls-verify-failed level=%s dest=%s %s: %s",
-			     policy_level_name(s->level), s->dest_txt, s->up.tls_summary, why);
+		session_fail(s, reply, "tls-verify-failed level=%s dest=%s %s tls_session=%s: %s",
+			     policy_level_name(s->level), s->dest_txt, s->up.tls_summary,
+			     tls_client_resume_word(ssl), why);
 		return true;
 	}
 	/* caps NULL (ktls = no): the endpoint stays in userspace and says so */
@@ -422,7 +438,9 @@ static bool handshake_done(struct session *s)
 			     strerror(-rc));
 		return true;
 	}
-	session_nic_note(s, &s->up);
+	/* the kernel is asked once both directions are where they stay (up_tls_settle) */
+	if (!ktls_ep_rx_waiting(s->up.ep))
+		session_nic_note(s, &s->up);
 	ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
 	snprintf(s->up.tls_version, sizeof(s->up.tls_version), "%s", SSL_get_version(ssl));
 	snprintf(s->up.tls_cipher, sizeof(s->up.tls_cipher), "%s", SSL_get_cipher_name(ssl));
@@ -437,22 +455,48 @@ static bool handshake_done(struct session *s)
 			return true;
 		}
 	}
-	/* Everything shown about the session is taken: with both directions in the kernel the
-	 * SSL is dead weight (most of an idle session's memory). */
-	ktls_ep_release_ssl(s->up.ep);
 	s->up.tls = true;
 	session_event(s, EVENT_SESSION_TLS, s->up.tls_summary);
 	atomic_fetch_add(&g->ctr.tls_up, 1);
-	log_info("session=%s %s TLS connection established to %s: %s ktls=\"%s\" "
+	if (s->up.tls_resumed)
+		atomic_fetch_add(&g->ctr.tls_up_resumed, 1);
+	log_info("session=%s %s TLS connection established to %s: %s tls_session=%s ktls=\"%s\" "
 		 "kernel=\"%s\" level=%s rule=%u",
 		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,
-		 s->up.ktls_state, s->up.ktls_conf[0] ? s->up.ktls_conf : "-",
-		 policy_level_name(s->level),
+		 tls_client_resume_word(ssl), s->up.ktls_state,
+		 s->up.ktls_conf[0] ? s->up.ktls_conf : "-", policy_level_name(s->level),
 		 s->out_match.rule ? s->out_match.rule->id : 0);
+	/* Everything shown about the session is taken: with both directions in the kernel the
+	 * SSL is dead weight (most of an idle session's memory).  Not yet where TLS 1.3 RX waits
+	 * for the session tickets (up_tls_settle). */
+	ktls_ep_release_ssl(s->up.ep);
 	if (session_side_printf(&s->up, "EHLO %s\r\n", g->cfg.hostname))
 		return true;
 	s->state = ST_UP_EHLO_TLS;
 	return true;
+}
+
+/*
+ * The EHLO reply inside TLS was read, through OpenSSL where TLS 1.3 RX waited (and with it the
+ * NewSessionTickets the server sent after the handshake): keep the session they make
+ * resumable, then move RX to the kernel.  The MX sends nothing more until our next command.
+ */
+static void up_tls_settle(struct session *s)
+{
+	SSL *ssl = ktls_ep_ssl(s->up.ep);
+
+	if (!ssl)
+		return;
+	(void)tls_client_resume_keep(ssl);
+	if (ktls_ep_rx_waiting(s->up.ep)) {
+		ktls_ep_offload_rx(s->up.ep);
+		session_nic_note(s, &s->up);
+		ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
+		log_info("session=%s TLS to %s after the first reply: ktls=\"%s\" kernel=\"%s\"",
+			 s->ids, s->dest_txt, s->up.ktls_state,
+			 s->up.ktls_conf[0] ? s->up.ktls_conf : "-");
+	}
+	ktls_ep_release_ssl(s->up.ep);
 }
 
 static bool check_connected(struct session *s)
@@ -576,6 +620,7 @@ bool session_up_step(struct session *s)
 		if (session_up_keep_ehlo(s, r, len))
 			return true;
 		buf_consume(&s->up.in, len);
+		up_tls_settle(s);
 		(void)session_relay_show_greeting(s); /* a failure has failed the session */
 		return true;
 	default:

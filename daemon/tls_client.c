@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/tls_client.h"
+#include "daemon/tls_resume.h"
 #include "ktls/dane.h"
 #include "ktls/endpoint.h"
 #include "report/outcome.h"
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* Postfix's cipher grades (tls_*_cipherlist defaults). */
 static const struct {
@@ -61,6 +63,9 @@ static int ctx_setup(SSL_CTX *ctx, char *err, size_t errlen)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				  SSL_MODE_RELEASE_BUFFERS); /* idle sessions keep no record buffers */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/* Sessions to resume are kept by tls_resume.c, under keys only we can build; OpenSSL's
+	 * own client cache (one list per context, no notion of policy) stays empty. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	if (ktls_ctx_prepare(ctx, false)) {
 		snprintf(err, errlen, "cannot prepare the client TLS context for kTLS");
 		return -ENOMEM;
@@ -89,6 +94,9 @@ struct ctx_cache {
 	pthread_mutex_t lock;		/* workers look up concurrently */
 	size_t n;
 	struct ctx_entry e[CTX_CACHE_MAX];
+	/* Sessions to resume (NULL: outbound_tls_session_cache = no).  On the daemon's context,
+	 * so a new trust store (a new context) never sees a session verified under the old. */
+	struct tls_resume *resume;
 };
 
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -105,6 +113,7 @@ static void cache_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lon
 		SSL_CTX_free(c->e[i].ctx);
 		free(c->e[i].list);
 	}
+	tls_resume_free(c->resume);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -147,6 +156,17 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		free(c);
 		snprintf(err, errlen, "cannot allocate the client TLS context cache");
 		goto fail;
+	}
+	if (cfg->outbound_tls_session_cache && cfg->outbound_tls_session_cache_size) {
+		c->resume = tls_resume_new(cfg->outbound_tls_session_cache_size,
+					   cfg->outbound_tls_session_cache_timeout
+						   ? cfg->outbound_tls_session_cache_timeout
+						   : 1);
+		if (!c->resume) {
+			snprintf(err, errlen, "cannot allocate the TLS session cache (%u sessions)",
+				 cfg->outbound_tls_session_cache_size);
+			goto fail;
+		}
 	}
 	return ctx;
 fail:
@@ -522,4 +542,149 @@ void tls_client_summary(const SSL *ssl, char *buf, size_t len)
 
 	snprintf(buf, len, "%s with cipher %s (%d/%d bits)", SSL_get_version(ssl),
 		 c ? SSL_CIPHER_get_name(c) : "?", bits, alg_bits);
+}
+
+/*
+ * Session resumption.  A session is offered again only to a handshake that everything which
+ * decided the first one would decide the same way: the key holds the destination (MX name,
+ * address, port), the SNI, the level, the names a certificate must match (as OpenSSL was told
+ * them, after match= expansion), the pinned fingerprints, the protocol bounds and the cipher
+ * settings.  The trust store is the context's (a cache per daemon context).  What the SSL
+ * remembers of its key, until the session is kept or refused, hangs off it in ex_data.
+ */
+struct resume_note {
+	struct tls_resume *cache;
+	time_t origin;		/* of the offered session: its first, full handshake */
+	bool offered;		/* a cached session was set on the SSL */
+	bool refused;		/* the verdict refused the peer: never keep this session */
+	char key[];
+};
+
+static pthread_once_t note_once = PTHREAD_ONCE_INIT;
+static int note_idx = -1;
+
+static void note_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	free(ptr);
+}
+
+static void note_index(void)
+{
+	note_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, note_free);
+}
+
+static int key_add(char *out, size_t len, size_t *off, const char *tag, const char *v)
+{
+	/* "|tag:LENGTH=value": with its length, no value (a name from DNS, say) can pass for
+	 * further fields */
+	int n = snprintf(out + *off, len - *off, "|%s:%zu=%s", tag, v ? strlen(v) : 0, v ? v : "");
+
+	if (n < 0 || (size_t)n >= len - *off)
+		return -ENOSPC;
+	*off += (size_t)n;
+	return 0;
+}
+
+int tls_client_resume_key(SSL *ssl, const struct tls_client_params *p, const char *dest,
+			  char *out, size_t len)
+{
+	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+	const struct policy_rule *r = p->rule;
+	const char *h;
+	char num[64];
+	size_t off = 0;
+	int rc;
+
+	if (!len)
+		return -ENOSPC;
+	out[0] = '\0';
+	snprintf(num, sizeof(num), "%ld-%ld", SSL_get_min_proto_version(ssl),
+		 SSL_get_max_proto_version(ssl));
+	rc = key_add(out, len, &off, "dest", dest);
+	rc = rc ?: key_add(out, len, &off, "level", policy_level_name(p->level));
+	rc = rc ?: key_add(out, len, &off, "sni", SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	rc = rc ?: key_add(out, len, &off, "proto", num);
+	rc = rc ?: key_add(out, len, &off, "ciphers", r && r->ciphers ? r->ciphers : "medium");
+	rc = rc ?: key_add(out, len, &off, "exclude", r ? r->exclude : NULL);
+	for (int i = 0; !rc && (h = X509_VERIFY_PARAM_get0_host(vp, i)); i++)
+		rc = key_add(out, len, &off, "name", h);
+	if (p->level == POLICY_FINGERPRINT)
+		for (size_t i = 0; !rc && r && i < r->nmatch; i++)
+			rc = key_add(out, len, &off, "fp", r->match[i]);
+	return rc;
+}
+
+int tls_client_resume_offer(SSL_CTX *ctx, SSL *ssl, const struct tls_client_params *p,
+			    const char *dest)
+{
+	struct ctx_cache *c = cache_idx >= 0 ? SSL_CTX_get_ex_data(ctx, cache_idx) : NULL;
+	struct resume_note *n;
+	SSL_SESSION *sess;
+	char key[2048];
+
+	if (!c || !c->resume)
+		return -ENOENT;
+	pthread_once(&note_once, note_index);
+	if (note_idx < 0 || tls_client_resume_key(ssl, p, dest, key, sizeof(key)))
+		return -ENOENT; /* a key too long for the buffer: this one is not resumed */
+	n = malloc(sizeof(*n) + strlen(key) + 1);
+	if (!n)
+		return -ENOMEM;
+	n->cache = c->resume;
+	n->offered = n->refused = false;
+	memcpy(n->key, key, strlen(key) + 1);
+	if (!SSL_set_ex_data(ssl, note_idx, n)) {
+		free(n);
+		return -ENOMEM;
+	}
+	sess = tls_resume_get(c->resume, key, time(NULL), &n->origin);
+	if (!sess)
+		return 0;
+	n->offered = SSL_set_session(ssl, sess) == 1;
+	SSL_SESSION_free(sess);
+	return n->offered;
+}
+
+static struct resume_note *note_of(SSL *ssl)
+{
+	return note_idx >= 0 ? SSL_get_ex_data(ssl, note_idx) : NULL;
+}
+
+bool tls_client_resume_keep(SSL *ssl)
+{
+	struct resume_note *n = note_of(ssl);
+	time_t now = time(NULL);
+	SSL_SESSION *sess;
+	bool kept = false;
+
+	if (!n || n->refused)
+		return false;
+	sess = SSL_get1_session(ssl);
+	/* TLS 1.3 right after the handshake: no ticket yet (the caller comes back).  A resumed
+	 * session's verification is its origin's: the new tickets do not renew it. */
+	if (sess && SSL_SESSION_is_resumable(sess))
+		kept = tls_resume_put(n->cache, n->key, sess, now,
+				      n->offered && SSL_session_reused(ssl) ? n->origin : now) == 0;
+	SSL_SESSION_free(sess);
+	return kept;
+}
+
+void tls_client_resume_forget(SSL *ssl)
+{
+	struct resume_note *n = note_of(ssl);
+
+	if (!n)
+		return;
+	n->refused = true;
+	tls_resume_del(n->cache, n->key);
+}
+
+const char *tls_client_resume_word(SSL *ssl)
+{
+	struct resume_note *n = note_of(ssl);
+
+	if (SSL_session_reused(ssl))
+		return "resumed";
+	return n && n->offered ? "new(cached-declined)" : "new";
 }

@@ -63,6 +63,29 @@ int tls_client_cert_status(SSL *ssl, const char *mx_host);
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" (Postfix's wording). */
 void tls_client_summary(const SSL *ssl, char *buf, size_t len);
 
+/*
+ * TLS session resumption (outbound_tls_session_cache): before the handshake, with the SSL as
+ * tls_client_ssl_new (and anything after it that changes the offer) set it up, offer the
+ * session kept for this destination under this policy.  dest names the destination: MX name,
+ * address and port.  1 offered, 0 none kept, -ENOENT no cache (off, or a key too long), -ENOMEM.
+ * The SSL remembers the key for what follows.
+ */
+int tls_client_resume_offer(SSL_CTX *ctx, SSL *ssl, const struct tls_client_params *p,
+			    const char *dest);
+/*
+ * After a verdict that accepted the peer: keep the SSL's session for the next handshake to the
+ * same destination under the same policy, if it can be resumed.  TLS 1.3 tickets come after
+ * the handshake: call again once they were read.  true if kept.
+ */
+bool tls_client_resume_keep(SSL *ssl);
+/* The verdict refused the peer: keep nothing of this SSL, drop what its key had cached. */
+void tls_client_resume_forget(SSL *ssl);
+/* "resumed", "new", or "new(cached-declined)" (a session was offered, the server chose not). */
+const char *tls_client_resume_word(SSL *ssl);
+/* The cache key (exposed for tests): 0, or -ENOSPC when it does not fit. */
+int tls_client_resume_key(SSL *ssl, const struct tls_client_params *p, const char *dest,
+			  char *out, size_t len);
+
 /* The text of OpenSSL's error queue (then cleared), for logs. */
 void tls_client_error_text(char *buf, size_t len);
 

@@ -44,6 +44,10 @@ void ktls_ep_free(struct ktls_ep *ep)
 {
 	if (!ep)
 		return;
+	/* close_notify went out through the kernel, which OpenSSL does not know: without the
+	 * flag SSL_free takes the session for a broken one and makes it unresumable */
+	if (ep->ssl && ep->notify_sent)
+		SSL_set_shutdown(ep->ssl, SSL_get_shutdown(ep->ssl) | SSL_SENT_SHUTDOWN);
 	SSL_free(ep->ssl);
 	if (ep->md_ref)
 		EVP_MD_free((EVP_MD *)ep->md);
@@ -125,6 +129,9 @@ bool ktls_ep_release_ssl(struct ktls_ep *ep)
 		ep->md_ref = true;
 	else
 		ep->md = NULL;
+	/* The connection lives on in the kernel: its TLS session is not a broken one, which
+	 * SSL_free would otherwise mark unresumable (a cached session offered again later). */
+	SSL_set_shutdown(ep->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 	SSL_free(ep->ssl);
 	ep->ssl = NULL;
 	return true;

@@ -90,6 +90,25 @@ int ktls_ep_handshake(struct ktls_ep *ep);
  */
 int ktls_ep_offload(struct ktls_ep *ep, const struct ktls_caps *caps);
 
+/*
+ * TLS 1.3 sends its NewSessionTickets after the handshake; with RX in the kernel OpenSSL never
+ * sees them (a client that wants to resume needs them).  Called before ktls_ep_offload, this
+ * leaves TLS 1.3 RX in OpenSSL ("rx=user(deferred)") until ktls_ep_offload_rx: read the first
+ * reply of the session through ktls_ep_read meanwhile (OpenSSL takes the tickets that precede
+ * it), then call ktls_ep_offload_rx while the peer has nothing more to send (SMTP: before the
+ * next command goes out).  TLS 1.2 RX (OpenSSL's own install) is not affected.
+ */
+void ktls_ep_defer_rx(struct ktls_ep *ep);
+/*
+ * Move deferred RX into the kernel at the record sequence OpenSSL reached.  It stays in
+ * userspace with the reason when that is not exactly known: bytes of a further record read
+ * ("openssl-buffered"), a KeyUpdate meanwhile ("keyupdate-before-offload"), or a refused
+ * install.  Always 0 (the session is usable either way); a no-op unless RX was deferred.
+ */
+int ktls_ep_offload_rx(struct ktls_ep *ep);
+/* RX waits for ktls_ep_offload_rx ("rx=user(deferred)"). */
+bool ktls_ep_rx_waiting(const struct ktls_ep *ep);
+
 enum ktls_mode ktls_ep_tx_mode(const struct ktls_ep *ep);
 enum ktls_mode ktls_ep_rx_mode(const struct ktls_ep *ep);
 /* The endpoint's OpenSSL session; NULL while plain and after ktls_ep_release_ssl(). */

@@ -61,6 +61,11 @@ struct ktls_ep {
 	int rx_err;		/* sticky -errno: the read side is dead */
 	bool rx_closed;		/* clean end: close_notify (TLS) or FIN (plain) */
 	bool user_read;		/* OpenSSL read application data before the offload */
+	/* TLS 1.3 RX left in OpenSSL past the handshake (ktls_ep_defer_rx) */
+	bool rx_defer;		  /* asked for: ktls_ep_offload leaves 1.3 RX to ktls_ep_offload_rx */
+	bool rx_deferred;	  /* RX waits in OpenSSL; rx_secret kept for the install */
+	bool rx_user_ku;	  /* a KeyUpdate came while it waited */
+	uint64_t rx_user_records; /* records OpenSSL read since the handshake: the RX sequence */
 	unsigned char *scratch; /* for control records taken while peeking */
 
 	/* Write side. */

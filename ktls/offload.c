@@ -108,33 +108,41 @@ int ktls_install(int fd, bool tx, enum ktls_version v, enum ktls_cipher c, const
 	return err;
 }
 
-/* Derive key and IV from a traffic secret and install them with sequence 0. */
-static int install_secret(struct ktls_ep *ep, bool tx, const struct ktls_secret *s)
+/* Derive key and IV from a traffic secret and install them starting at record seq. */
+static int install_secret(struct ktls_ep *ep, bool tx, const struct ktls_secret *s, uint64_t seq)
 {
 	unsigned char key[KTLS_KEY_MAX], iv[KTLS_IV_LEN];
 	int err;
 
 	err = ktls_tls13_key_iv(ep->md, s->b, s->len, key, key_len(ep->cipher), iv);
 	if (!err)
-		err = ktls_install(ep->fd, tx, ep->version, ep->cipher, key, iv, 0);
+		err = ktls_install(ep->fd, tx, ep->version, ep->cipher, key, iv, seq);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(iv, sizeof(iv));
 	return err;
 }
 
-static int install_tls13_rx(struct ktls_ep *ep)
+/* RX from ep->rx_secret at record seq (0 right after the handshake). */
+static int install_tls13_rx(struct ktls_ep *ep, uint64_t seq)
 {
 	int err;
 
 	/* OpenSSL attached the ULP when it installed TX; not when TX stayed in userspace. */
 	err = ktls_attach_ulp(ep->fd);
-	if (err)
-		return err;
-	/* As client we read the server's direction, as server the client's. */
-	err = ktls_ssl_secret(ep->ssl, ep->server, &ep->rx_secret);
 	if (!err)
-		err = install_secret(ep, false, &ep->rx_secret);
+		err = install_secret(ep, false, &ep->rx_secret, seq);
 	return err;
+}
+
+/* A refused TLS_RX: the direction stays in OpenSSL, with the reason. */
+static void rx_install_failed(struct ktls_ep *ep, int err)
+{
+	/* The kernel wipes the half-set crypto state, so OpenSSL reads on, correctly. */
+	ep->rx_mode = KTLS_MODE_USER;
+	ep->rx_why = err == -ENOENT || err == -ENOPROTOOPT ? KTLS_WHY_NO_ULP : KTLS_WHY_INSTALL;
+	ep->rx_why_err = err;
+	ktls_count(KTLS_C_OFFLOAD_FAILED, 1);
+	log_debug("ktls rx-install-failed err=%d", err);
 }
 
 static unsigned int record_overhead(const struct ktls_ep *ep)
@@ -227,7 +235,7 @@ int ktls_rx_rekey(struct ktls_ep *ep)
 		return -EKEYEXPIRED;
 	err = ktls_tls13_next_secret(ep->md, ep->rx_secret.b, ep->rx_secret.len);
 	if (!err)
-		err = install_secret(ep, false, &ep->rx_secret);
+		err = install_secret(ep, false, &ep->rx_secret, 0);
 	return err;
 }
 
@@ -246,7 +254,7 @@ int ktls_tx_rekey(struct ktls_ep *ep)
 	ep->tx_rec0 = 0;
 	err = ktls_tls13_next_secret(ep->md, ep->tx_secret.b, ep->tx_secret.len);
 	if (!err)
-		err = install_secret(ep, true, &ep->tx_secret);
+		err = install_secret(ep, true, &ep->tx_secret, 0);
 	return err;
 }
 
@@ -316,19 +324,18 @@ int ktls_ep_offload(struct ktls_ep *ep, const struct ktls_caps *caps)
 		goto out;
 	}
 	if (sel.install_rx) {
-		err = install_tls13_rx(ep);
-		if (err) {
-			/*
-			 * A refused TLS_RX leaves the socket's receive side as it was (the kernel
-			 * wipes the half-set crypto state), so OpenSSL reads on, correctly.
-			 */
+		/* As client we read the server's direction, as server the client's. */
+		err = ktls_ssl_secret(ep->ssl, ep->server, &ep->rx_secret);
+		if (!err && ep->rx_defer) {
+			/* ktls_ep_offload_rx installs it, at the sequence OpenSSL reached */
 			ep->rx_mode = KTLS_MODE_USER;
-			ep->rx_why = err == -ENOENT || err == -ENOPROTOOPT ? KTLS_WHY_NO_ULP
-									   : KTLS_WHY_INSTALL;
-			ep->rx_why_err = err;
-			ktls_count(KTLS_C_OFFLOAD_FAILED, 1);
-			log_debug("ktls rx-install-failed err=%d", err);
+			ep->rx_why = KTLS_WHY_DEFERRED;
+			ep->rx_deferred = true;
+		} else if (!err) {
+			err = install_tls13_rx(ep, 0);
 		}
+		if (err)
+			rx_install_failed(ep, err);
 	}
 	if (ep->tx_mode == KTLS_MODE_KERNEL)
 		tx_acct_init(ep);
@@ -336,7 +343,7 @@ int ktls_ep_offload(struct ktls_ep *ep, const struct ktls_caps *caps)
 	 * Secrets outlive the install only where a KeyUpdate could be followed: the peer's while
 	 * the kernel reads, ours while the kernel writes (to answer update_requested).
 	 */
-	if (!ep->rekey || ep->rx_mode != KTLS_MODE_KERNEL)
+	if (!ep->rx_deferred && (!ep->rekey || ep->rx_mode != KTLS_MODE_KERNEL))
 		OPENSSL_cleanse(&ep->rx_secret, sizeof(ep->rx_secret));
 	if (ep->rekey && ep->tx_mode == KTLS_MODE_KERNEL &&
 	    ktls_ssl_secret(ep->ssl, !ep->server, &ep->tx_secret))
@@ -346,8 +353,57 @@ out:
 	ktls_ssl_secrets_wipe(ep->ssl);
 	ktls_ctl_init(&ep->ctl, ep->version, ep->server);
 	ktls_count(ep->tx_mode == KTLS_MODE_KERNEL ? KTLS_C_TX_KERNEL : KTLS_C_TX_USER, 1);
-	ktls_count(ep->rx_mode == KTLS_MODE_KERNEL ? KTLS_C_RX_KERNEL : KTLS_C_RX_USER, 1);
+	if (!ep->rx_deferred) /* counted where it goes */
+		ktls_count(ep->rx_mode == KTLS_MODE_KERNEL ? KTLS_C_RX_KERNEL : KTLS_C_RX_USER, 1);
 	return err;
+}
+
+void ktls_ep_defer_rx(struct ktls_ep *ep)
+{
+	ep->rx_defer = true;
+}
+
+bool ktls_ep_rx_waiting(const struct ktls_ep *ep)
+{
+	return ep->rx_deferred;
+}
+
+/*
+ * Deferred TLS 1.3 RX into the kernel.  OpenSSL has read rx_user_records records under the
+ * peer's application traffic key (its NewSessionTickets, the reply the caller waited for): the
+ * kernel continues at that sequence.  Only where the sequence is certain: OpenSSL holds no part
+ * of a further record (SSL_has_pending), and no KeyUpdate changed the key meanwhile (the
+ * sequence restarts under a key we would have to derive; rare enough to stay in userspace,
+ * said as keyupdate-before-offload).
+ */
+int ktls_ep_offload_rx(struct ktls_ep *ep)
+{
+	int err;
+
+	if (!ep->rx_deferred)
+		return 0;
+	ep->rx_deferred = false;
+	if (ep->rx_err || ep->rx_closed) {
+		/* nothing more will be read: leave it where it is */
+	} else if (ep->rx_user_ku) {
+		ep->rx_why = KTLS_WHY_KEYUPDATE;
+	} else if (SSL_has_pending(ep->ssl)) {
+		ep->rx_why = KTLS_WHY_BUFFERED;
+	} else {
+		err = install_tls13_rx(ep, ep->rx_user_records);
+		if (err) {
+			rx_install_failed(ep, err);
+		} else {
+			ep->rx_mode = KTLS_MODE_KERNEL;
+			ep->rx_why = NULL;
+			log_debug("ktls rx-installed seq=%llu",
+				  (unsigned long long)ep->rx_user_records);
+		}
+	}
+	if (!ep->rekey || ep->rx_mode != KTLS_MODE_KERNEL)
+		OPENSSL_cleanse(&ep->rx_secret, sizeof(ep->rx_secret));
+	ktls_count(ep->rx_mode == KTLS_MODE_KERNEL ? KTLS_C_RX_KERNEL : KTLS_C_RX_USER, 1);
+	return 0;
 }
 
 #ifndef TLS_TX_ZEROCOPY_RO

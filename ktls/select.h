@@ -25,6 +25,8 @@
 #define KTLS_WHY_READ_FIRST "read-before-offload"    /* record sequence no longer known */
 #define KTLS_WHY_NO_SECRET "no-traffic-secret"	     /* keylog callback saw no secret */
 #define KTLS_WHY_INSTALL "install-failed"	     /* setsockopt(TLS_RX) refused the keys */
+#define KTLS_WHY_DEFERRED "deferred"		     /* 1.3 RX waits for ktls_ep_offload_rx */
+#define KTLS_WHY_KEYUPDATE "keyupdate-before-offload" /* the peer rekeyed while RX waited */
 
 struct ktls_sel_in {
 	bool enabled;		      /* SSL_OP_ENABLE_KTLS */

@@ -16,7 +16,11 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-/* OpenSSL's message callback: the only way to see a KeyUpdate it handles itself. */
+/*
+ * OpenSSL's message callback: the only way to see a KeyUpdate it handles itself, and to count
+ * the records it reads after the handshake (one header each: without read-ahead OpenSSL reads
+ * one record at a time), which is the sequence number deferred TLS 1.3 RX starts the kernel at.
+ */
 static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
 		   SSL *ssl, void *arg)
 {
@@ -24,10 +28,18 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 	const uint8_t *p = buf;
 
 	(void)version, (void)ssl;
-	if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 5 || p[0] != KTLS_HS_KEY_UPDATE)
+	if (write_p)
+		return;
+	if (content_type == SSL3_RT_HEADER && ep->handshake_done) {
+		ep->rx_user_records++;
+		return;
+	}
+	if (content_type != SSL3_RT_HANDSHAKE || len < 5 || p[0] != KTLS_HS_KEY_UPDATE)
 		return;
 	ep->ku_user_seen = true;
 	ep->ku_user_requested |= p[4] == 1;
+	if (ep->handshake_done)
+		ep->rx_user_ku = true;
 }
 
 void ktls_sslio_attach(struct ktls_ep *ep)

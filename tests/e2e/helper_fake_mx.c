@@ -30,6 +30,8 @@
  *   rset-421          ... answered "421 4.3.0 closing" and closed
  *   rset-554          ... answered "554 5.5.0 RSET refused", and the connection stays open
  *                     (connection-reuse races: the next session must not lose its message)
+ * Each TLS handshake is noted in --store/tls.log ("N resumed|full TLSv1.3": sessions resume
+ * across connections, by ticket or id, as long as the process lives).
  * Every command received is appended to --store/commands.log (one line each, "C<n>: ..."); a
  * connection that ended without QUIT (either side closing) ends with "C<n>: <closed without
  * QUIT>".
@@ -76,6 +78,23 @@ struct conn {
 	char buf[65536];
 	size_t len;
 };
+
+/* --store/tls.log: one line per handshake, "N resumed|full VERSION" (N: the connection). */
+static void note_tls(SSL *ssl)
+{
+	char path[512];
+	FILE *f;
+
+	if (!store)
+		return;
+	snprintf(path, sizeof(path), "%s/tls.log", store);
+	f = fopen(path, "a");
+	if (!f)
+		return;
+	fprintf(f, "%d %s %s\n", conn_no, SSL_session_reused(ssl) ? "resumed" : "full",
+		SSL_get_version(ssl));
+	fclose(f);
+}
 
 static ssize_t c_read(struct conn *c, void *p, size_t n)
 {
@@ -300,6 +319,7 @@ static void serve(int fd)
 				ERR_print_errors_fp(stderr);
 				break;
 			}
+			note_tls(c.ssl);
 		} else if (!strncasecmp(line, "MAIL", 4) && strstr(line, "refuse-me")) {
 			/* a sender this MX refuses: its recipients then get "need MAIL" */
 			say(&c, "550 5.7.1 Sender refused by this MX\r\n");

@@ -7,6 +7,12 @@
  * context is prepared like the daemon's (trust store, DANE, kTLS keylog, options as they were
  * when it was made); refused cipher settings; past the cache's bound, the same settings on the
  * SSL; and a real handshake within a rule's bounds.
+ *
+ * Session resumption: the cache (daemon/tls_resume.c: LRU bound, expiry, copies); the key
+ * differs for every setting that decides a handshake; a real second handshake resumes and
+ * stays verified (verify result, chain, tls_peer_keep); a session kept for MX A is not offered
+ * to MX B; a session kept under may is not offered under verify -- and offered anyway (what a
+ * key by destination alone would do) it would let a certificate for another name through.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +30,9 @@
 
 #include "daemon/config.h"
 #include "daemon/tls_client.h"
+#include "daemon/tls_peer.h"
+#include "daemon/tls_resume.h"
+#include "report/outcome.h"
 #include "tests/lib/tls_fixture.h"
 
 /* The grade lists of tls_client.c (Postfix's), for the reference SSLs. */
@@ -270,6 +279,320 @@ static void test_handshake_in_bounds(void **state)
 	SSL_CTX_free(base);
 }
 
+/* --- session resumption */
+
+static void test_resume_cache(void **state)
+{
+	struct tls_resume *c = tls_resume_new(2, 100);
+	SSL_SESSION *a = SSL_SESSION_new(), *b = SSL_SESSION_new(), *x = SSL_SESSION_new(), *got;
+	time_t origin = 0;
+
+	(void)state;
+	assert_non_null(c);
+	assert_null(tls_resume_new(0, 100));
+	SSL_SESSION_set_timeout(a, 1); /* marks to tell the copies apart */
+	SSL_SESSION_set_timeout(b, 2);
+	SSL_SESSION_set_timeout(x, 3);
+	assert_int_equal(tls_resume_put(c, "a", a, 1000, 1000), 0);
+	assert_int_equal(tls_resume_put(c, "b", b, 1000, 1000), 0);
+	got = tls_resume_get(c, "a", 1001, &origin); /* a is now the most recent */
+	assert_non_null(got);
+	assert_true(got != a); /* a copy */
+	assert_int_equal(SSL_SESSION_get_timeout(got), 1);
+	SSL_SESSION_free(got);
+	assert_int_equal(tls_resume_put(c, "x", x, 1002, 1002), 0); /* over the bound: b goes */
+	assert_int_equal(tls_resume_count(c), 2);
+	assert_null(tls_resume_get(c, "b", 1003, &origin));
+	got = tls_resume_get(c, "x", 1003, &origin);
+	assert_int_equal(SSL_SESSION_get_timeout(got), 3);
+	SSL_SESSION_free(got);
+	/* replacing keeps one entry */
+	assert_int_equal(tls_resume_put(c, "x", b, 1004, 1004), 0);
+	assert_int_equal(tls_resume_count(c), 2);
+	got = tls_resume_get(c, "x", 1004, &origin);
+	assert_int_equal(SSL_SESSION_get_timeout(got), 2);
+	SSL_SESSION_free(got);
+	/* expiry: max_age after the put (no ticket hint here) */
+	assert_null(tls_resume_get(c, "x", 1004 + 100, &origin));
+	assert_int_equal(tls_resume_count(c), 1);
+	tls_resume_del(c, "a");
+	assert_int_equal(tls_resume_count(c), 0);
+	/* a session from a resumed handshake keeps its origin's deadline, however late it is
+	 * kept, and one past it is not kept at all */
+	assert_int_equal(tls_resume_put(c, "r", a, 2050, 2000), 0);
+	got = tls_resume_get(c, "r", 2099, &origin);
+	assert_non_null(got);
+	assert_int_equal(origin, 2000);
+	SSL_SESSION_free(got);
+	assert_null(tls_resume_get(c, "r", 2100, &origin));
+	assert_int_equal(tls_resume_put(c, "r", a, 2100, 2000), 0);
+	assert_int_equal(tls_resume_count(c), 0);
+	tls_resume_free(c);
+	SSL_SESSION_free(a);
+	SSL_SESSION_free(b);
+	SSL_SESSION_free(x);
+}
+
+static void key_of(SSL_CTX *base, const struct tls_client_params *p, const char *dest, char *out,
+		   size_t len)
+{
+	char err[256];
+	SSL *ssl = NULL;
+
+	assert_int_equal(tls_client_ssl_new(base, p, &ssl, err, sizeof(err)), 0);
+	assert_int_equal(tls_client_resume_key(ssl, p, dest, out, len), 0);
+	SSL_free(ssl);
+}
+
+/* Every setting that decides a handshake is in the key; equal settings give equal keys. */
+static void test_resume_keys(void **state)
+{
+	static char m1[] = "mx.example", m2[] = "other.example", fp1[] = "AA:BB", fp2[] = "AA:BC";
+	static char *ma[] = { m1 }, *mb[] = { m2 }, *fa[] = { fp1 }, *fb[] = { fp2 };
+	static char ex[] = "AES128";
+	struct policy_rule verify_a = { .level = POLICY_VERIFY, .match = ma, .nmatch = 1 };
+	struct policy_rule verify_b = { .level = POLICY_VERIFY, .match = mb, .nmatch = 1 };
+	struct policy_rule fp_a = { .level = POLICY_FINGERPRINT, .match = fa, .nmatch = 1 };
+	struct policy_rule fp_b = { .level = POLICY_FINGERPRINT, .match = fb, .nmatch = 1 };
+	struct policy_rule tls12 = { .level = POLICY_ENCRYPT, .max_version = TLS1_2_VERSION };
+	struct policy_rule excl = { .level = POLICY_ENCRYPT, .exclude = ex };
+	struct tls_client_params base_p = { .level = POLICY_VERIFY, .rule = &verify_a,
+					    .mx_host = "mx.example" };
+	const char *dest = "mx.example[192.0.2.1]:25";
+	SSL_CTX *base = base_ctx();
+	char k0[2048], k1[2048], k[2048];
+	struct tls_client_params p;
+
+	(void)state;
+	key_of(base, &base_p, dest, k0, sizeof(k0));
+	key_of(base, &base_p, dest, k1, sizeof(k1));
+	assert_string_equal(k0, k1);
+	key_of(base, &base_p, "mx.example[192.0.2.2]:25", k, sizeof(k));
+	assert_string_not_equal(k, k0);				/* another MX address */
+	key_of(base, &base_p, "mx.example[192.0.2.1]:587", k, sizeof(k));
+	assert_string_not_equal(k, k0);				/* another port */
+	p = base_p;
+	p.rule = &verify_b;
+	key_of(base, &p, dest, k, sizeof(k));
+	assert_string_not_equal(k, k0);				/* other names to match */
+	p = base_p;
+	p.level = POLICY_SECURE;
+	key_of(base, &p, dest, k, sizeof(k));
+	assert_string_not_equal(k, k0);				/* another level */
+	p = base_p;
+	p.level = POLICY_MAY;
+	p.rule = NULL;
+	key_of(base, &p, dest, k0, sizeof(k0));
+	p.level = POLICY_ENCRYPT;
+	key_of(base, &p, dest, k, sizeof(k));
+	assert_string_not_equal(k, k0);				/* may / encrypt */
+	p.rule = &tls12;
+	key_of(base, &p, dest, k1, sizeof(k1));
+	assert_string_not_equal(k, k1);				/* protocol bounds */
+	p.rule = &excl;
+	key_of(base, &p, dest, k1, sizeof(k1));
+	assert_string_not_equal(k, k1);				/* cipher exclusions */
+	p = base_p;
+	p.sni_hint = "sni.example";
+	p.mx_host = NULL;
+	p.level = POLICY_FINGERPRINT;
+	p.rule = &fp_a;
+	key_of(base, &p, dest, k0, sizeof(k0));
+	p.rule = &fp_b;
+	key_of(base, &p, dest, k1, sizeof(k1));
+	assert_string_not_equal(k0, k1);			/* pinned fingerprints */
+	p.sni_hint = "sni2.example";
+	key_of(base, &p, dest, k, sizeof(k));
+	assert_string_not_equal(k, k1);				/* SNI */
+	SSL_CTX_free(base);
+}
+
+struct pki {
+	X509 *ca, *mx, *other;
+	EVP_PKEY *ca_key, *mx_key, *other_key;
+};
+
+static void pki_make(struct pki *k)
+{
+	static const char *const mx[] = { "mx.example", NULL }, *const other[] = { "other.example", NULL };
+
+	assert_int_equal(tls_fixture_issue("test CA", NULL, true, NULL, NULL, &k->ca_key, &k->ca), 0);
+	assert_int_equal(tls_fixture_issue("mx.example", mx, false, k->ca, k->ca_key, &k->mx_key,
+					   &k->mx), 0);
+	assert_int_equal(tls_fixture_issue("other.example", other, false, k->ca, k->ca_key,
+					   &k->other_key, &k->other), 0);
+}
+
+static void pki_free(struct pki *k)
+{
+	X509_free(k->ca);
+	X509_free(k->mx);
+	X509_free(k->other);
+	EVP_PKEY_free(k->ca_key);
+	EVP_PKEY_free(k->mx_key);
+	EVP_PKEY_free(k->other_key);
+}
+
+/*
+ * One client session against sctx (which keeps its ticket key between calls): the SSL made by
+ * tls_client_ssl_new, offered what the cache has when offer, the handshake, then one byte from
+ * the server (TLS 1.3 tickets are read on the way).  Returns the client SSL (caller frees).
+ */
+static SSL *session(SSL_CTX *base, SSL_CTX *sctx, const struct tls_client_params *p,
+		    const char *dest, int *offered)
+{
+	char err[256], b = 0;
+	SSL *c = NULL, *s;
+	int sv[2];
+
+	assert_int_equal(tls_client_ssl_new(base, p, &c, err, sizeof(err)), 0);
+	*offered = tls_client_resume_offer(base, c, p, dest);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	s = SSL_new(sctx);
+	assert_int_equal(tls_fixture_handshake(c, s, sv[0], sv[1]), 0);
+	assert_int_equal(SSL_write(s, "x", 1), 1);
+	assert_int_equal(SSL_read(c, &b, 1), 1);
+	assert_int_equal(b, 'x');
+	/* as the daemon's end: close_notify out, so OpenSSL keeps the session resumable */
+	SSL_shutdown(c);
+	SSL_free(s);
+	close(sv[0]);
+	close(sv[1]);
+	return c;
+}
+
+static SSL_CTX *server(EVP_PKEY *key, X509 *cert)
+{
+	struct tls_fixture_opts o = { .version = TLS1_3_VERSION, .key = key, .cert = cert };
+	SSL_CTX *ctx = tls_fixture_server_ctx(&o);
+
+	assert_non_null(ctx);
+	return ctx;
+}
+
+static void test_resume_verified(void **state)
+{
+	static char m[] = "mx.example";
+	static char *ma[] = { m };
+	struct policy_rule verify = { .level = POLICY_VERIFY, .match = ma, .nmatch = 1 };
+	struct tls_client_params p = { .level = POLICY_VERIFY, .rule = &verify,
+				       .mx_host = "mx.example" };
+	const char *mx_a = "mx.example[192.0.2.1]:25", *mx_b = "mx.example[192.0.2.2]:25";
+	SSL_CTX *base = base_ctx(), *sctx;
+	struct tls_peer *peer = NULL;
+	enum tls_trust trust;
+	struct pki k;
+	char why[256];
+	int offered;
+	SSL *c;
+
+	(void)state;
+	pki_make(&k);
+	assert_int_equal(X509_STORE_add_cert(SSL_CTX_get_cert_store(base), k.ca), 1);
+	sctx = server(k.mx_key, k.mx);
+
+	c = session(base, sctx, &p, mx_a, &offered);
+	assert_int_equal(offered, 0);
+	assert_int_equal(SSL_session_reused(c), 0);
+	assert_string_equal(tls_client_resume_word(c), "new");
+	assert_int_equal(tls_client_check(c, &p, &trust, why, sizeof(why)), 0);
+	assert_true(tls_client_resume_keep(c));
+	SSL_free(c);
+
+	c = session(base, sctx, &p, mx_a, &offered);
+	assert_int_equal(offered, 1);
+	assert_int_equal(SSL_session_reused(c), 1);
+	assert_string_equal(tls_client_resume_word(c), "resumed");
+	/* verified as the first: OpenSSL kept the verify result and the chain in the session */
+	assert_int_equal(tls_client_check(c, &p, &trust, why, sizeof(why)), 0);
+	assert_int_equal(trust, TLS_VERIFIED);
+	assert_int_equal(tls_client_cert_status(c, "mx.example"), REPORT_CERT_VERIFIED);
+	assert_int_equal(tls_peer_keep(c, NULL, &peer), 0); /* DANE per recipient uses it */
+	assert_non_null(peer);
+	tls_peer_free(peer);
+	SSL_free(c);
+
+	/* MX B (another address) is never offered A's session */
+	c = session(base, sctx, &p, mx_b, &offered);
+	assert_int_equal(offered, 0);
+	assert_int_equal(SSL_session_reused(c), 0);
+	SSL_free(c);
+
+	/* a refusal drops what the key had */
+	c = session(base, sctx, &p, mx_a, &offered);
+	assert_int_equal(offered, 1);
+	tls_client_resume_forget(c);
+	assert_false(tls_client_resume_keep(c));
+	SSL_free(c);
+	c = session(base, sctx, &p, mx_a, &offered);
+	assert_int_equal(offered, 0);
+	SSL_free(c);
+
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(base);
+	pki_free(&k);
+}
+
+/*
+ * The policy is raised from may to verify for an MX whose trusted certificate names another
+ * host.  Under may no name is checked, so its session carries "chain OK".
+ */
+static void test_resume_policy_change(void **state)
+{
+	static char m[] = "mx.example";
+	static char *ma[] = { m };
+	struct policy_rule verify = { .level = POLICY_VERIFY, .match = ma, .nmatch = 1 };
+	struct tls_client_params may = { .level = POLICY_MAY, .mx_host = "mx.example" };
+	struct tls_client_params ver = { .level = POLICY_VERIFY, .rule = &verify,
+					 .mx_host = "mx.example" };
+	const char *dest = "mx.example[192.0.2.1]:25";
+	SSL_CTX *base = base_ctx(), *sctx;
+	SSL_SESSION *may_sess;
+	enum tls_trust trust;
+	char why[256], err[256];
+	struct pki k;
+	int offered, sv[2];
+	SSL *c, *s;
+
+	(void)state;
+	pki_make(&k);
+	assert_int_equal(X509_STORE_add_cert(SSL_CTX_get_cert_store(base), k.ca), 1);
+	sctx = server(k.other_key, k.other);
+
+	c = session(base, sctx, &may, dest, &offered);
+	assert_int_equal(tls_client_check(c, &may, &trust, why, sizeof(why)), 0);
+	assert_int_equal(SSL_get_verify_result(c), X509_V_OK);
+	assert_true(tls_client_resume_keep(c));
+	may_sess = SSL_get1_session(c);
+	SSL_free(c);
+
+	/* under verify: nothing offered, a full handshake, the name check refuses the MX */
+	c = session(base, sctx, &ver, dest, &offered);
+	assert_int_equal(offered, 0);
+	assert_int_equal(SSL_session_reused(c), 0);
+	assert_int_equal(tls_client_check(c, &ver, &trust, why, sizeof(why)), -EPERM);
+	SSL_free(c);
+
+	/* A key by destination alone would have offered the may session: it resumes, and the
+	 * session's old verdict passes the verify check for the wrong name. */
+	assert_int_equal(tls_client_ssl_new(base, &ver, &c, err, sizeof(err)), 0);
+	assert_int_equal(SSL_set_session(c, may_sess), 1);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	s = SSL_new(sctx);
+	assert_int_equal(tls_fixture_handshake(c, s, sv[0], sv[1]), 0);
+	assert_int_equal(SSL_session_reused(c), 1);
+	assert_int_equal(tls_client_check(c, &ver, &trust, why, sizeof(why)), 0);
+	SSL_free(c);
+	SSL_free(s);
+	close(sv[0]);
+	close(sv[1]);
+
+	SSL_SESSION_free(may_sess);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(base);
+	pki_free(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +602,10 @@ int main(void)
 		cmocka_unit_test(test_refused_settings),
 		cmocka_unit_test(test_past_the_bound),
 		cmocka_unit_test(test_handshake_in_bounds),
+		cmocka_unit_test(test_resume_cache),
+		cmocka_unit_test(test_resume_keys),
+		cmocka_unit_test(test_resume_verified),
+		cmocka_unit_test(test_resume_policy_change),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
