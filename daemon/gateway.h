@@ -95,6 +95,9 @@ struct gateway {
 	struct destkern *destkern;
 	/* the outside interfaces' TLS offload (daemon/nic.h); set before the workers */
 	struct nic_table *nic;
+	/* with a user set: the CAP_NET_ADMIN helper that asks sock_diag for the workers
+	 * (daemon/diag_helper.h); NULL as root (workers ask themselves) or when it did not start */
+	struct diag_helper *diag;
 	/* TLS reports (RFC 8460); NULL: off.  Workers only ask tlsrpt_exempt(). */
 	struct tlsrpt *tlsrpt;
 };
