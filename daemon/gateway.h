@@ -22,6 +22,9 @@
  *   destkern.c     those lookups, from the workers to the supervisor, for the kernel enforcer
  *   outcome.c      what sessions learn, from the workers to the main thread's sinks
  *   tlsrpt*.c      TLS reports (RFC 8460): the day's counts, the spool, delivery, fleet datagrams
+ *   privdrop.c     the privilege drop; diag_helper.c the one process that keeps CAP_NET_ADMIN,
+ *                  to ask sock_diag what a worker's TLS socket runs on
+ *   nic.c, session_nic.c  NIC TLS offload: interfaces at start, each TLS leg's kernel state
  */
 #ifndef TLSGATE_DAEMON_GATEWAY_H
 #define TLSGATE_DAEMON_GATEWAY_H

@@ -153,7 +153,9 @@ is "$(cat /proc/"$hp"/fdinfo/* 2>/dev/null | grep -c -E '^(map|prog|link)_id:')"
 is "$(for f in /proc/"$hp"/fd/*; do readlink "$f"; done 2>/dev/null | grep -v -E '^(socket:|/dev/null$)' | wc -l)" 0 \
 	"helper: only sockets (its channels, sock_diag) and /dev/null"
 asuser() { setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"; }
-! asuser cat /proc/"$hp"/mem 2>/dev/null && ! asuser head -c 1 /proc/"$hp"/environ >/dev/null 2>&1
+# (open only: reading /proc/PID/mem at offset 0 fails anyway)
+! asuser sh -c "exec 3< /proc/$hp/mem" 2>/dev/null &&
+	! asuser sh -c "exec 3< /proc/$hp/environ" 2>/dev/null
 ok $? "as $user: /proc/$hp/mem and environ cannot be opened"
 ! asuser timeout 10 gdb -batch -nx -p "$hp" -ex 'info registers rip' 2>&1 | grep -q '^rip'
 ok $? "as $user: ptrace (gdb -p) cannot attach to the helper"
