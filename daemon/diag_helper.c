@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,10 +46,27 @@ struct diag_helper {
 
 /* ---- the helper process ---- */
 
+/* close_range, or one by one where a seccomp filter or an old kernel refuses it. */
+static int helper_close_range(unsigned int lo, unsigned int hi)
+{
+	struct rlimit rl;
+
+	if (!close_range(lo, hi, 0))
+		return 0;
+	if (errno != ENOSYS && errno != EPERM)
+		return -errno;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	for (unsigned long fd = lo; fd <= hi && fd < rl.rlim_cur; fd++)
+		close((int)fd);
+	return 0;
+}
+
 /* Every fd but keep[] (sorted here), then 0-2 onto /dev/null so that no later socket is one. */
 static int helper_close_fds(int *keep, unsigned int n)
 {
 	unsigned int lo = 0;
+	int rc;
 
 	for (unsigned int i = 1; i < n; i++)
 		for (unsigned int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
@@ -58,12 +76,16 @@ static int helper_close_fds(int *keep, unsigned int n)
 			keep[j - 1] = t;
 		}
 	for (unsigned int i = 0; i < n; i++) {
-		if ((unsigned int)keep[i] > lo && close_range(lo, (unsigned int)keep[i] - 1, 0))
-			return -errno;
+		if ((unsigned int)keep[i] > lo) {
+			rc = helper_close_range(lo, (unsigned int)keep[i] - 1);
+			if (rc)
+				return rc;
+		}
 		lo = (unsigned int)keep[i] + 1;
 	}
-	if (close_range(lo, ~0u, 0))
-		return -errno;
+	rc = helper_close_range(lo, ~0u);
+	if (rc)
+		return rc;
 	for (int fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
 			return -errno;

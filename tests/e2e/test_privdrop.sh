@@ -214,7 +214,10 @@ ok $? "... the MX never saw the sender"
 for ((i = 0; i < 50; i++)); do grep -q "drop.*203.0.113.26" "$TG_WORK/mon" && break; sleep 0.1; done
 grep -q "enforce drop .*reason=plaintext-mail.*client=192.0.2.11" "$log" &&
 	grep -q "drop.*203.0.113.26" "$TG_WORK/mon"
-ok $? "the unprivileged daemon logged the drop and published it to tlsgatectl monitor"
+ok $? "the unprivileged daemon logged the drop and published it to tlsgatectl monitor" || {
+	diag "monitor: $(tail -n 5 "$TG_WORK/mon")"
+	diag "log: $(grep -E 'enforce|drop' "$log" | tail -n 5)"
+}
 kill "$monpid" 2>/dev/null
 
 # 5. tg_relay, not the uid, makes a flow the relay's
