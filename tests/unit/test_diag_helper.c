@@ -8,7 +8,9 @@
  * process_vm_readv fail; empty, short, oversized and wrong-magic datagrams each get -EBADMSG and
  * it answers on; a socket of another user is -EPERM, a tuple with the wrong cookie is not found;
  * threads asking at once each get their own answer; a dead helper is -EPIPE; the
- * helper exits when its daemon dies.  Needs root (skipped otherwise).
+ * helper exits when its daemon dies.  (On this host, with fs.suid_dumpable 0, the uid change
+ * alone would make it non-dumpable and the capability rule alone would stop ptrace; the
+ * explicit PR_SET_DUMPABLE 0 is for suid_dumpable 1 or 2.)  Needs root (skipped otherwise).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -105,6 +108,7 @@ static void status_field(pid_t pid, const char *key, char *val, size_t len)
 static void test_credentials(void **state)
 {
 	pid_t pid = diag_helper_pid(*state);
+	struct stat st;
 	char v[128];
 
 	status_field(pid, "Name", v, sizeof(v));
@@ -128,6 +132,10 @@ static void test_credentials(void **state)
 	assert_string_equal(v, "0000000000000000");
 	status_field(pid, "NoNewPrivs", v, sizeof(v));
 	assert_string_equal(v, "1");
+	/* not dumpable: its /proc files are root's, not its user's (proc_pid_make_inode) */
+	snprintf(v, sizeof(v), "/proc/%d/mem", (int)pid);
+	assert_int_equal(stat(v, &st), 0);
+	assert_int_equal(st.st_uid, 0);
 }
 
 /* Its fds: 0-2 on /dev/null, its two channel ends, one netlink socket; nothing of ours. */
