@@ -22,6 +22,9 @@
  *   destkern.c     those lookups, from the workers to the supervisor, for the kernel enforcer
  *   outcome.c      what sessions learn, from the workers to the main thread's sinks
  *   tlsrpt*.c      TLS reports (RFC 8460): the day's counts, the spool, delivery, fleet datagrams
+ *   privdrop.c     the privilege drop; diag_helper.c the one process that keeps CAP_NET_ADMIN,
+ *                  to ask sock_diag what a worker's TLS socket runs on
+ *   nic.c, session_nic.c  NIC TLS offload: interfaces at start, each TLS leg's kernel state
  */
 #ifndef TLSGATE_DAEMON_GATEWAY_H
 #define TLSGATE_DAEMON_GATEWAY_H
@@ -103,6 +106,9 @@ struct gateway {
 	struct destkern *destkern;
 	/* the outside interfaces' TLS offload (daemon/nic.h); set before the workers */
 	struct nic_table *nic;
+	/* with a user set: the CAP_NET_ADMIN helper that asks sock_diag for the workers
+	 * (daemon/diag_helper.h); NULL as root (workers ask themselves) or when it did not start */
+	struct diag_helper *diag;
 	/* TLS reports (RFC 8460); NULL: off.  Workers only ask tlsrpt_exempt(). */
 	struct tlsrpt *tlsrpt;
 };

@@ -10,7 +10,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -353,32 +352,29 @@ int nic_report(struct nic_table *t, control_metric_cb cb, void *arg)
 
 struct nic_entry *nic_for_socket(struct nic_table *t, int fd)
 {
-	struct sockaddr_storage l;
-	socklen_t ll = sizeof(l);
-	struct ifaddrs *ifa = NULL, *i;
-	struct nic_entry *found = NULL;
+	char name[IF_NAMESIZE];
+	int ifindex, rc;
 
-	if (!t || !t->n || getsockname(fd, (struct sockaddr *)&l, &ll) || getifaddrs(&ifa))
+	if (!t || !t->n)
 		return NULL;
-	for (i = ifa; i && !found; i = i->ifa_next) {
-		bool same = false;
-
-		if (!i->ifa_addr || i->ifa_addr->sa_family != l.ss_family)
-			continue;
-		if (l.ss_family == AF_INET)
-			same = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
-			       ((struct sockaddr_in *)&l)->sin_addr.s_addr;
-		else if (l.ss_family == AF_INET6)
-			same = !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-				       &((struct sockaddr_in6 *)&l)->sin6_addr, 16);
-		if (!same)
-			continue;
-		for (unsigned int k = 0; k < t->n; k++)
-			if (!strcmp(t->e[k].ifname, i->ifa_name))
-				found = &t->e[k];
+	/* the route's interface, not the local address's: they differ with a service address on
+	 * lo or a dummy, or with policy routing by mark */
+	rc = hw_route_egress(fd, &ifindex);
+	if (rc) {
+		log_debug("nic offload: no egress route for fd %d: %s", fd, strerror(-rc));
+		return NULL;
 	}
-	freeifaddrs(ifa);
-	return found;
+	if (!if_indextoname((unsigned int)ifindex, name))
+		return NULL;
+	for (unsigned int k = 0; k < t->n; k++)
+		if (!strcmp(t->e[k].ifname, name))
+			return &t->e[k];
+	return NULL;
+}
+
+const char *nic_entry_ifname(const struct nic_entry *e)
+{
+	return e ? e->ifname : NULL;
 }
 
 bool nic_tx_offload_on(const struct nic_entry *e)

@@ -33,8 +33,10 @@ void nic_status(struct nic_table *t, struct nlproto_status *st);
 /* Metric families: features, driver counters, the kernel's device gauges, session counts. */
 int nic_report(struct nic_table *t, control_metric_cb cb, void *arg);
 
-/* Sessions (any worker).  The outside interface that owns fd's local address, or NULL. */
+/* Sessions (any worker).  The outside interface the kernel routes connected fd's packets out
+ * of (RTM_GETROUTE with its source, mark and bound device), or NULL. */
 struct nic_entry *nic_for_socket(struct nic_table *t, int fd);
+const char *nic_entry_ifname(const struct nic_entry *e);
 /* Its TLS TX offload is on now (as last read). */
 bool nic_tx_offload_on(const struct nic_entry *e);
 /* One session's kernel-reported kTLS state, counted per direction. */

@@ -8,6 +8,7 @@
  * what the kernel took.  Before an outbound handshake, nic_offload_prefer may cap the leg at
  * TLS 1.2, the only version upstream device offload does.
  */
+#include "daemon/diag_helper.h"
 #include "daemon/gateway.h"
 #include "daemon/nic.h"
 #include "daemon/session_int.h"
@@ -23,8 +24,15 @@
 /* One sock_diag socket per worker thread, opened on first use (no privilege needed to open). */
 static __thread int nic_diag_fd = -1;
 
-static int diag(int fd, struct hw_tls_diag *d)
+/* Unprivileged (a user set): the helper asks with CAP_NET_ADMIN; as root the worker asks. */
+static int diag(const struct gateway *g, int fd, struct hw_tls_diag *d)
 {
+	if (g->diag)
+		return diag_helper_ask(g->diag, fd, d);
+	if (g->priv.drop) {
+		memset(d, 0, sizeof(*d));
+		return -ESRCH; /* no helper: it did not start (logged then) */
+	}
 	if (nic_diag_fd < 0) {
 		nic_diag_fd = hw_diag_open();
 		if (nic_diag_fd < 0) {
@@ -49,10 +57,11 @@ void session_nic_note(struct session *s, struct side *sd)
 
 	if (!tx && !rx)
 		return;
-	rc = diag(fd, &d);
+	rc = diag(g, fd, &d);
 	if (rc) {
-		snprintf(sd->ktls_conf, sizeof(sd->ktls_conf), "unknown (sock_diag: %s)",
-			 strerror(-rc));
+		snprintf(sd->ktls_conf, sizeof(sd->ktls_conf), "unknown (%s: %s)",
+			 g->priv.drop ? "diag helper" : "sock_diag",
+			 rc == -ESRCH ? "not running" : strerror(-rc));
 		return;
 	}
 	/* The kernel takes TLS_TX_ZEROCOPY_RO on any TLS socket but acts on it (and reports it)
@@ -71,7 +80,7 @@ void session_nic_note(struct session *s, struct side *sd)
 				 strerror(-rc));
 		again = true;
 	}
-	if (again && diag(fd, &d))
+	if (again && diag(g, fd, &d))
 		d.ulp_info = false;
 	hw_diag_format(&d, sd->ktls_conf, sizeof(sd->ktls_conf));
 	if (!d.ulp_info || !d.tls)

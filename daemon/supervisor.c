@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "daemon/diag_helper.h"
 #include "daemon/nic.h"
 #include "daemon/supervisor.h"
 #include "daemon/outcome.h"
@@ -292,6 +293,12 @@ int supervisor_run(struct gateway *g)
 	}
 	datapath_keep_runtime(sv.bpf);
 	g->bpf = sv.bpf;
+	/* The sock_diag helper: forked here, after every fd it must not hold exists (it closes
+	 * them) and while this is the only thread (fork copies only the caller; its credentials
+	 * are set in the child while still root).  Mail flows without it: sessions then show
+	 * kernel=unknown. */
+	if (g->priv.drop && g->cfg.ktls && diag_helper_start(&g->priv, sv.nworkers, &g->diag))
+		g->diag = NULL;
 	rc = privdrop_apply(&g->priv);
 	if (rc)
 		goto stop;
@@ -340,6 +347,8 @@ stop:
 out:
 	destkern_free(g->destkern); /* the workers that posted are gone */
 	g->destkern = NULL;
+	diag_helper_stop(g->diag); /* the workers are gone */
+	g->diag = NULL;
 	nic_free(g->nic); /* the workers are gone */
 	g->nic = NULL;
 	anvil_free(g->anvil); /* the workers are gone */

@@ -91,6 +91,7 @@ int hw_diag_parse(const struct nlmsghdr *nlh, struct hw_tls_diag *out)
 			NULL) < 0)
 		return -EBADMSG;
 	out->found = true;
+	out->uid = ((const struct inet_diag_msg *)nlmsg_data(nlh))->idiag_uid;
 	if (!tb[INET_DIAG_ULP_INFO])
 		return 0;
 	out->ulp_info = true;
@@ -138,38 +139,41 @@ int hw_diag_open(void)
 	return fd;
 }
 
-/* The socket's own and peer's addresses into the request (v4-mapped v6 asked as AF_INET6). */
-static int fill_id(int fd, struct inet_diag_req_v2 *r)
+/* The socket's own and peer's addresses and its cookie. */
+int hw_diag_id_of(int fd, struct hw_diag_id *id)
 {
 	struct sockaddr_storage l, p;
-	socklen_t ll = sizeof(l), pl = sizeof(p);
+	socklen_t ll = sizeof(l), pl = sizeof(p), cl = sizeof(id->cookie);
 
+	memset(id, 0, sizeof(*id));
 	if (getsockname(fd, (struct sockaddr *)&l, &ll) || getpeername(fd, (struct sockaddr *)&p, &pl))
 		return -errno;
 	if (l.ss_family != p.ss_family)
 		return -EAFNOSUPPORT;
-	r->sdiag_family = (uint8_t)l.ss_family;
+	id->family = (uint8_t)l.ss_family;
 	if (l.ss_family == AF_INET) {
 		const struct sockaddr_in *a = (void *)&l, *b = (void *)&p;
 
-		r->id.idiag_sport = a->sin_port;
-		r->id.idiag_dport = b->sin_port;
-		memcpy(r->id.idiag_src, &a->sin_addr, 4);
-		memcpy(r->id.idiag_dst, &b->sin_addr, 4);
+		id->sport = a->sin_port;
+		id->dport = b->sin_port;
+		memcpy(id->src, &a->sin_addr, 4);
+		memcpy(id->dst, &b->sin_addr, 4);
 	} else if (l.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (void *)&l, *b = (void *)&p;
 
-		r->id.idiag_sport = a->sin6_port;
-		r->id.idiag_dport = b->sin6_port;
-		memcpy(r->id.idiag_src, &a->sin6_addr, 16);
-		memcpy(r->id.idiag_dst, &b->sin6_addr, 16);
+		id->sport = a->sin6_port;
+		id->dport = b->sin6_port;
+		memcpy(id->src, &a->sin6_addr, 16);
+		memcpy(id->dst, &b->sin6_addr, 16);
 	} else {
 		return -EAFNOSUPPORT;
 	}
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &id->cookie, &cl))
+		return -errno;
 	return 0;
 }
 
-int hw_diag_socket(int nlfd, int fd, struct hw_tls_diag *out)
+int hw_diag_query(int nlfd, const struct hw_diag_id *id, struct hw_tls_diag *out)
 {
 	static uint32_t next_seq;
 	struct {
@@ -182,13 +186,19 @@ int hw_diag_socket(int nlfd, int fd, struct hw_tls_diag *out)
 	} rsp;
 	uint32_t seq = __atomic_add_fetch(&next_seq, 1, __ATOMIC_RELAXED);
 	ssize_t n;
-	int err;
 
 	memset(out, 0, sizeof(*out));
+	if (id->family != AF_INET && id->family != AF_INET6)
+		return -EAFNOSUPPORT;
 	memset(&req, 0, sizeof(req));
-	err = fill_id(fd, &req.r);
-	if (err)
-		return err;
+	req.r.sdiag_family = id->family;
+	req.r.id.idiag_sport = id->sport;
+	req.r.id.idiag_dport = id->dport;
+	memcpy(req.r.id.idiag_src, id->src, id->family == AF_INET ? 4 : 16);
+	memcpy(req.r.id.idiag_dst, id->dst, id->family == AF_INET ? 4 : 16);
+	/* an exact cookie: the kernel answers for this socket only (sock_diag_check_cookie) */
+	req.r.id.idiag_cookie[0] = (uint32_t)id->cookie;
+	req.r.id.idiag_cookie[1] = (uint32_t)(id->cookie >> 32);
 	req.nlh.nlmsg_len = sizeof(req);
 	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	req.nlh.nlmsg_flags = NLM_F_REQUEST;
@@ -197,7 +207,6 @@ int hw_diag_socket(int nlfd, int fd, struct hw_tls_diag *out)
 	req.r.idiag_states = ~0u;
 	/* the ULP nest comes with the TCP info (an INET_DIAG_* above 8 cannot be asked for) */
 	req.r.idiag_ext = 1u << (INET_DIAG_INFO - 1);
-	req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 	if (send(nlfd, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
 		return -errno;
 	for (;;) {
@@ -221,4 +230,14 @@ int hw_diag_socket(int nlfd, int fd, struct hw_tls_diag *out)
 			return hw_diag_parse(nlh, out);
 		}
 	}
+}
+
+int hw_diag_socket(int nlfd, int fd, struct hw_tls_diag *out)
+{
+	struct hw_diag_id id;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = hw_diag_id_of(fd, &id);
+	return err ? err : hw_diag_query(nlfd, &id, out);
 }

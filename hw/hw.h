@@ -11,8 +11,10 @@
  *   nicinfo.c  driver name and the driver's private `ethtool -S` counters (ETHTOOL_GDRVINFO,
  *              ETHTOOL_GSTRINGS, ETHTOOL_GSTATS: private statistics exist only as the ioctl;
  *              ETHTOOL_MSG_STATS_GET carries the standard groups, none of them TLS)
- *   diag.c     NETLINK_SOCK_DIAG: one TCP socket's INET_DIAG_ULP_INFO (TLS_INFO_TXCONF/RXCONF,
+ *   diag.c     NETLINK_SOCK_DIAG: one TCP socket's (exact tuple + cookie) INET_DIAG_ULP_INFO (TLS_INFO_TXCONF/RXCONF,
  *              TLS_INFO_ZC_RO_TX, TLS_INFO_RX_NO_PAD); its parser
+ *   route.c    the egress interface of a connected socket: RTM_GETROUTE for its destination
+ *              from its source, with its mark and bound device (`ip route get`)
  *   tlsstat.c  /proc/net/tls_stat (TlsCurrTxDevice, TlsCurrRxDevice, TlsRxDeviceResync, ...)
  *
  * Parsers take whole netlink messages so that the unit tests can feed them messages built from
@@ -125,6 +127,7 @@ enum hw_tls_conf {
 
 struct hw_tls_diag {
 	bool found;	/* the kernel found the socket */
+	uint32_t uid;	/* its owner (idiag_uid), when found */
 	bool ulp_info;	/* INET_DIAG_ULP_INFO came (it needs CAP_NET_ADMIN) */
 	bool tls;	/* the ULP is "tls" */
 	uint16_t version, cipher; /* TLS_1_2_VERSION..., TLS_CIPHER_* */
@@ -139,14 +142,41 @@ static inline bool hw_tls_conf_device(enum hw_tls_conf c)
 	return c == HW_CONF_HW || c == HW_CONF_HW_RECORD;
 }
 
+/*
+ * Which socket: what sock_diag needs to find exactly one (family, both addresses and ports in
+ * network order, the socket cookie).  A fixed layout: the diag helper's request carries it.
+ */
+struct hw_diag_id {
+	uint8_t family; /* AF_INET, AF_INET6 */
+	uint8_t pad[3];
+	uint16_t sport, dport; /* network order */
+	uint8_t src[16], dst[16]; /* IPv4: the first 4 bytes */
+	uint64_t cookie;	  /* SO_COOKIE */
+};
+
 /* A NETLINK_SOCK_DIAG socket (close(2) it): fd or -errno. */
 int hw_diag_open(void);
-/* The kernel's view of connected TCP socket fd, asked on nlfd: 0, -ENOENT, or -errno. */
+/* The id of connected TCP socket fd (getsockname, getpeername, SO_COOKIE): 0 or -errno. */
+int hw_diag_id_of(int fd, struct hw_diag_id *id);
+/*
+ * The kernel's view of the one socket id names (tuple and cookie must both match: a socket
+ * that reused the tuple is not it), asked on nlfd: 0, -ENOENT (-ESTALE on older kernels for a
+ * cookie that does not match), or -errno.
+ */
+int hw_diag_query(int nlfd, const struct hw_diag_id *id, struct hw_tls_diag *out);
+/* hw_diag_id_of and hw_diag_query. */
 int hw_diag_socket(int nlfd, int fd, struct hw_tls_diag *out);
 /* One SOCK_DIAG_BY_FAMILY answer (an inet_diag_msg and its attributes): 0 or -EBADMSG. */
 int hw_diag_parse(const struct nlmsghdr *nlh, struct hw_tls_diag *out);
 /* "tx=sw rx=sw", "tx=hw rx=sw zc_ro_tx", "no ulp info (needs CAP_NET_ADMIN)" */
 const char *hw_diag_format(const struct hw_tls_diag *d, char *buf, size_t len);
+
+/* ---- the egress interface (route.c) ---- */
+
+/* The ifindex the kernel routes connected socket fd's packets out of: 0 or -errno. */
+int hw_route_egress(int fd, int *ifindex);
+/* RTA_OIF of one RTM_NEWROUTE answer: 0, -ENOENT (none) or -EBADMSG. */
+int hw_route_parse(const struct nlmsghdr *nlh, int *ifindex);
 
 /* ---- /proc/net/tls_stat (tlsstat.c) ---- */
 

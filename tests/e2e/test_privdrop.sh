@@ -6,6 +6,12 @@
 #     CapInh and CapAmb of 0 and NoNewPrivs 1;
 #   - the daemon holds only the BPF fds it needs (bpftool: tg_policy, its two tries, tg_listen,
 #     tg_events, tg_relay; no tg_config, tg_flows, counters, exclusions, programs);
+#   - its one child, the sock_diag helper (tlsgated-diag), is that user too with exactly
+#     CAP_NET_ADMIN effective, permitted and bounding (nothing inheritable or ambient),
+#     no_new_privs, holds no BPF fd and nothing but sockets and /dev/null, and from the
+#     daemon's uid its memory cannot be read (/proc/PID/mem, /proc/PID/environ, ptrace);
+#   - with kTLS (the vm tier) the session log's kernel= comes from the helper: "tx=sw rx=sw",
+#     not "unknown (needs CAP_NET_ADMIN)";
 #   - a mail from an inside host to an MX address is steered, relayed with TLS to a real Postfix
 #     and stored byte-identical; the enforcer knew the relay's flow as the relay's (tg_relay,
 #     registered unprivileged: no SO_MARK);
@@ -16,7 +22,7 @@
 #     registered in tg_relay;
 #   - `tlsgatectl policy add` rewrites the policy file (now the user's) and the kernel's policy
 #     (no map is created: CAP_BPF is gone), and SIGHUP reloads it;
-#   - after a kill -9 the restarted daemon drops again, relays, answers tlsgatectl and swaps;
+#   - after a kill -9 of the daemon its helper exits too; the restarted daemon drops again, relays, answers tlsgatectl and swaps;
 #   - a user that does not exist, relay_mark together with a user, or a run_dir that is neither
 #     new, empty nor the user's, is a start-up error.
 set -u
@@ -122,6 +128,40 @@ ok $? "run_dir is the user's (and holds the control runfile)"
 [ "$(stat -c %U:%G "$etc/policy")" = "$user:$user" ]
 ok $? "the policy file is the user's (tlsgatectl policy edits)"
 
+# 2b. the sock_diag helper: the daemon's only child, CAP_NET_ADMIN and nothing else
+helper_of() { # the daemon's tlsgated-diag child
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		[ "$(cat /proc/"$c"/comm 2>/dev/null)" = tlsgated-diag ] && echo "$c"
+	done
+}
+hp=$(helper_of "$gwpid")
+[ -n "$hp" ] && grep -q "diag helper pid=$hp user=$user capabilities=cap_net_admin" "$log"
+ok $? "the daemon started its sock_diag helper (pid ${hp:-none}) as $user"
+hp=${hp:-0}
+diag "helper: $(grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/"$hp"/status 2>/dev/null | tr '\t\n' '  ')"
+awk -v u="$uid" -v g="$gid" '
+	/^Uid:/ { ok += ($2 == u && $3 == u && $4 == u && $5 == u) }
+	/^Gid:/ { ok += ($2 == g && $3 == g && $4 == g && $5 == g) }
+	/^Cap(Eff|Prm|Bnd):/ { ok += ($2 == "0000000000001000") }
+	/^Cap(Inh|Amb):/ { ok += ($2 == "0000000000000000") }
+	/^NoNewPrivs:/ { ok += ($2 == 1) }
+	END { exit ok != 8 }' /proc/"$hp"/status 2>/dev/null
+ok $? "helper: uid/gid $uid/$gid, CapEff = CapPrm = CapBnd = CAP_NET_ADMIN only, no inheritable or ambient, no_new_privs"
+is "$(cat /proc/"$hp"/fdinfo/* 2>/dev/null | grep -c -E '^(map|prog|link)_id:')" 0 \
+	"helper: no BPF map, program or link"
+is "$(for f in /proc/"$hp"/fd/*; do readlink "$f"; done 2>/dev/null | grep -v -E '^(socket:|/dev/null$)' | wc -l)" 0 \
+	"helper: only sockets (its channels, sock_diag) and /dev/null"
+asuser() { setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"; }
+# (open only: reading /proc/PID/mem at offset 0 fails anyway)
+! asuser sh -c "exec 3< /proc/$hp/mem" 2>/dev/null &&
+	! asuser sh -c "exec 3< /proc/$hp/environ" 2>/dev/null
+ok $? "as $user: /proc/$hp/mem and environ cannot be opened"
+! asuser timeout 10 gdb -batch -nx -p "$hp" -ex 'info registers rip' 2>&1 | grep -q '^rip'
+ok $? "as $user: ptrace (gdb -p) cannot attach to the helper"
+kill -0 "$hp"
+ok $? "the helper is still running"
+
 # 3. the relay: steered, TLS, delivered; the enforcer saw the relay's own flow
 relay0=$(stats '.global.flows.relay')
 tg_msg "$TG_WORK/m1" 4
@@ -141,6 +181,18 @@ ok $? "stored byte-identical at the MX, received with TLS"
 ok $? "the enforcer counted the relay's connection as the relay's (tg_relay, no SO_MARK)"
 ! grep -q "bpf relay register" "$log"
 ok $? "no registration failure logged"
+# what the kernel runs the leg on: the ULP nest of sock_diag needs CAP_NET_ADMIN, which the
+# workers lack; the helper asks for them.  Only where the leg is in the kernel (the vm tier).
+est=$(grep "TLS connection established to 203.0.113.25" "$log" | tail -n 1)
+diag "$est"
+if grep -q 'ktls="tx=kernel' <<<"$est"; then
+	grep -q 'kernel="tx=sw rx=sw"' <<<"$est"
+	ok $? "kTLS leg: kernel=\"tx=sw rx=sw\" from the helper (not unknown)"
+elif [ "${TLSGATE_REQUIRE_KTLS:-0}" = 1 ]; then
+	ok 1 "kTLS leg expected (TLSGATE_REQUIRE_KTLS=1)"
+else
+	skip "no kTLS on this kernel: the leg is in userspace" "kTLS leg: kernel= from the helper"
+fi
 
 # 4. the enforcer still cuts a plaintext bypass; the event reaches tlsgatectl monitor
 ip netns exec "$NS_GW" timeout 20 "$TG_BIN/tlsgatectl" --run-dir "$TG_WORK/gw" monitor \
@@ -162,7 +214,10 @@ ok $? "... the MX never saw the sender"
 for ((i = 0; i < 50; i++)); do grep -q "drop.*203.0.113.26" "$TG_WORK/mon" && break; sleep 0.1; done
 grep -q "enforce drop .*reason=plaintext-mail.*client=192.0.2.11" "$log" &&
 	grep -q "drop.*203.0.113.26" "$TG_WORK/mon"
-ok $? "the unprivileged daemon logged the drop and published it to tlsgatectl monitor"
+ok $? "the unprivileged daemon logged the drop and published it to tlsgatectl monitor" || {
+	diag "monitor: $(tail -n 5 "$TG_WORK/mon")"
+	diag "log: $(grep -E 'enforce|drop' "$log" | tail -n 5)"
+}
 kill "$monpid" 2>/dev/null
 
 # 5. tg_relay, not the uid, makes a flow the relay's
@@ -213,8 +268,16 @@ ok $? "no policy update failed"
 # the user's now) comes up unprivileged again, relays, and swaps policies
 kill -9 "$gwpid"
 wait "$gwpid" 2>/dev/null
+for ((i = 0; i < 100; i++)); do # gone, or a zombie nobody reaped yet
+	[ ! -e /proc/"$hp" ] || grep -q '^State:[[:space:]]*Z' /proc/"$hp"/status 2>/dev/null && break
+	sleep 0.1
+done
+[ "$hp" != 0 ] && { [ ! -e /proc/"$hp" ] || grep -q '^State:[[:space:]]*Z' /proc/"$hp"/status; }
+ok $? "kill -9 of the daemon: its helper exits too (EOF on its channels, PR_SET_PDEATHSIG)"
 start_gw
 is "$(grep -c "privileges dropped user=$user" "$log")" 2 "restarted, dropped again"
+[ -n "$(helper_of "$gwpid")" ]
+ok $? "... with a new helper"
 ip netns exec "$NS_IN" swaks --server 203.0.113.25 --from sender@example.org \
 	--to carol@example.net > "$TG_WORK/s7" 2>&1 && pf_wait_mail mx1 carol@example.net 1 30
 ok $? "relayed after the restart"

@@ -17,6 +17,7 @@
 #include <linux/ethtool_netlink.h>
 #include <linux/genetlink.h>
 #include <linux/inet_diag.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/tls.h>
 #include <netlink/genl/genl.h>
@@ -189,6 +190,7 @@ static struct nl_msg *diag_msg(bool ulp, uint16_t ver, uint16_t tx, uint16_t rx,
 	memset(&r, 0, sizeof(r));
 	r.idiag_family = AF_INET;
 	r.idiag_state = 1; /* TCP_ESTABLISHED */
+	r.idiag_uid = 992;
 	assert_int_equal(nlmsg_append(m, &r, sizeof(r), NLMSG_ALIGNTO), 0);
 	nla_put(m, INET_DIAG_INFO, 16, "0123456789abcdef");
 	if (!ulp)
@@ -224,6 +226,7 @@ static void test_diag(void **state)
 	assert_int_equal(d.rx, HW_CONF_HW);
 	assert_true(hw_tls_conf_device(d.tx));
 	assert_int_equal(d.version, TLS_1_2_VERSION);
+	assert_int_equal(d.uid, 992); /* the diag helper answers for its user's sockets only */
 	assert_string_equal(hw_diag_format(&d, buf, sizeof(buf)), "tx=hw rx=hw zc_ro_tx");
 	nlmsg_free(m);
 	/* TLS 1.3 in software, RX expecting no padding */
@@ -243,6 +246,37 @@ static void test_diag(void **state)
 	assert_true(d.found);
 	assert_false(d.ulp_info);
 	assert_non_null(strstr(hw_diag_format(&d, buf, sizeof(buf)), "CAP_NET_ADMIN"));
+	nlmsg_free(m);
+}
+
+/* RTM_NEWROUTE answers to RTM_GETROUTE (what `ip route get` prints as "dev"). */
+static void test_route_parse(void **state)
+{
+	struct rtmsg rtm = {.rtm_family = AF_INET, .rtm_dst_len = 32, .rtm_table = RT_TABLE_MAIN};
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWROUTE, 0);
+	struct nlmsghdr *nlh;
+	int ifindex = 0;
+
+	(void)state;
+	assert_int_equal(nlmsg_append(m, &rtm, sizeof(rtm), NLMSG_ALIGNTO), 0);
+	nla_put_u32(m, RTA_TABLE, RT_TABLE_MAIN);
+	nla_put(m, RTA_DST, 4, "\xcb\x00\x71\x05");
+	nla_put_u32(m, RTA_OIF, 7);
+	nla_put(m, RTA_PREFSRC, 4, "\xc6\x33\x64\x01");
+	assert_int_equal(hw_route_parse(nlmsg_hdr(m), &ifindex), 0);
+	assert_int_equal(ifindex, 7);
+	/* an attribute claiming more than the message holds */
+	nlh = nlmsg_hdr(m);
+	((struct rtattr *)((char *)nlh + NLMSG_ALIGN(NLMSG_LENGTH(sizeof(rtm)))))->rta_len = 4096;
+	assert_int_equal(hw_route_parse(nlh, &ifindex), -EBADMSG);
+	nlmsg_free(m);
+	/* no RTA_OIF (a blackhole route), and not a route at all */
+	m = nlmsg_alloc_simple(RTM_NEWROUTE, 0);
+	assert_int_equal(nlmsg_append(m, &rtm, sizeof(rtm), NLMSG_ALIGNTO), 0);
+	nla_put_u32(m, RTA_TABLE, RT_TABLE_MAIN);
+	assert_int_equal(hw_route_parse(nlmsg_hdr(m), &ifindex), -ENOENT);
+	nlmsg_hdr(m)->nlmsg_type = RTM_NEWLINK;
+	assert_int_equal(hw_route_parse(nlmsg_hdr(m), &ifindex), -EBADMSG);
 	nlmsg_free(m);
 }
 
@@ -283,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_features_without_tls),
 		cmocka_unit_test(test_features_set_refused),
 		cmocka_unit_test(test_diag),
+		cmocka_unit_test(test_route_parse),
 		cmocka_unit_test(test_counters_and_tls_stat),
 	};
 
