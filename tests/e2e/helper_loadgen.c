@@ -8,14 +8,19 @@
  *
  *   helper_loadgen --connect ADDR:PORT [--source ADDR] [--connections N] [--concurrency C]
  *                  [--messages M] [--size S[k|m]] [--starttls [--tls tls1.2|tls1.3]
- *                  [--cipher C]] [--no-pipelining] [--timeout SECONDS]
+ *                  [--cipher C] [--resume]] [--no-pipelining] [--timeout SECONDS]
  *                  [--rcpts R [--rcpt-domain D]]
  *   helper_loadgen --connect ADDR:PORT --hold N [--concurrency C] [--starttls ...]
  *
  * Prints one JSON line: {"messages", "errors", "sessions", "size", "seconds", "msgs_per_s",
  * "mb_per_s" (10^6 bytes of message per second), "p50_ms", "p99_ms", "max_ms", "setup_p50_ms",
- * "setup_p99_ms", "rcpts"} (setup: connect to the answer to EHLO, the relay's own TLS set-up
- * included).
+ * "setup_p99_ms", "rcpts", "tls_resumed"} (setup: connect to the answer to EHLO, the relay's own
+ * TLS set-up included; tls_resumed: the sessions whose STARTTLS handshake resumed a TLS session).
+ * --resume (with --starttls): each thread keeps the TLS session of its last connection, taken
+ * after the answer to the EHLO inside TLS (TLS 1.3 tickets come after the handshake: by then
+ * OpenSSL has read them), and offers it on its next connection, as a sending MTA with a session
+ * cache does (bench/bench_relay.sh: the sink's rate with resumption); after the answer to QUIT
+ * it sends close_notify (OpenSSL offers no session again whose connection ended without one).
  * errors counts the messages that did not get a 2xx after their data (a session that fails
  * counts all the messages it still had); the exit status is 1 when errors is not 0.
  * --hold N opens N sessions (greeting and EHLO, after STARTTLS when asked), prints "held K" (K
@@ -55,7 +60,7 @@ struct lg {
 	unsigned long conns, conc, msgs, hold;
 	size_t size;
 	unsigned long rcpts;
-	bool starttls, pipelining;
+	bool starttls, pipelining, resume;
 	int timeout_s;
 	SSL_CTX *ctx;
 	char *msg; /* the message with its end mark */
@@ -82,7 +87,8 @@ struct thr {
 	pthread_t th;
 	struct lg *lg;
 	struct lat msg, setup; /* ms per message; ms per session from connect to EHLO */
-	uint64_t errors;
+	uint64_t errors, resumed;
+	SSL_SESSION *tls_sess; /* --resume: the session to offer on this thread's next connection */
 	struct sess **held;
 	size_t nheld;
 };
@@ -186,8 +192,11 @@ static void s_free(struct sess *s)
 	free(s);
 }
 
-/* Connected, greeted, EHLO answered (inside TLS with --starttls). */
-static struct sess *s_open(struct lg *lg)
+/*
+ * Connected, greeted, EHLO answered (inside TLS with --starttls).  With --resume, t's saved
+ * session is offered and replaced by this connection's once the EHLO inside TLS is answered.
+ */
+static struct sess *s_open(struct lg *lg, struct thr *t)
 {
 	struct timeval tv = {.tv_sec = lg->timeout_s};
 	struct sess *s = calloc(1, sizeof(*s));
@@ -216,11 +225,28 @@ static struct sess *s_open(struct lg *lg)
 	if (cmd(s, "STARTTLS\r\n", 2) || s->len) /* nothing may follow the 220 in plaintext */
 		goto fail;
 	s->ssl = SSL_new(lg->ctx);
-	if (!s->ssl || SSL_set_fd(s->ssl, s->fd) != 1 || SSL_connect(s->ssl) != 1)
+	if (!s->ssl || SSL_set_fd(s->ssl, s->fd) != 1)
+		goto fail;
+	if (lg->resume && t->tls_sess && SSL_set_session(s->ssl, t->tls_sess) != 1)
+		goto fail;
+	if (SSL_connect(s->ssl) != 1)
 		goto fail;
 	s->pipelining = false; /* forget what was said before TLS (RFC 3207 4.2) */
 	if (cmd(s, "EHLO loadgen.example.org\r\n", 2))
 		goto fail;
+	if (SSL_session_reused(s->ssl))
+		t->resumed++;
+	if (lg->resume) {
+		/* the newest ticket: the EHLO reply came after it, so OpenSSL has read it */
+		SSL_SESSION *ns = SSL_get1_session(s->ssl);
+
+		if (ns && SSL_SESSION_is_resumable(ns)) {
+			SSL_SESSION_free(t->tls_sess);
+			t->tls_sess = ns;
+		} else {
+			SSL_SESSION_free(ns);
+		}
+	}
 	return s;
 fail:
 	ERR_clear_error();
@@ -303,7 +329,7 @@ static void *run_thread(void *arg)
 
 	while (__atomic_fetch_add(&lg->next, 1, __ATOMIC_RELAXED) < lg->conns) {
 		double t0 = now_ms();
-		struct sess *s = s_open(lg);
+		struct sess *s = s_open(lg, t);
 		unsigned long m = 0;
 
 		if (s && lat_add(&t->setup, now_ms() - t0)) {
@@ -314,9 +340,13 @@ static void *run_thread(void *arg)
 			for (; m < lg->msgs; m++)
 				if (one_message(t, s))
 					break;
-			/* the messages are in: the QUIT's outcome is no error either way */
-			if (m == lg->msgs)
-				cmd(s, "QUIT\r\n", 2);
+			/*
+			 * The messages are in: the QUIT's outcome is no error either way.  With
+			 * --resume the connection ends with close_notify, as an MTA's does: OpenSSL
+			 * takes a session whose SSL is freed without one out of resumption.
+			 */
+			if (m == lg->msgs && !cmd(s, "QUIT\r\n", 2) && lg->resume)
+				SSL_shutdown(s->ssl);
 		}
 		t->errors += lg->msgs - m;
 		s_free(s);
@@ -330,7 +360,7 @@ static void *hold_thread(void *arg)
 	struct lg *lg = t->lg;
 
 	while (__atomic_fetch_add(&lg->next, 1, __ATOMIC_RELAXED) < lg->hold) {
-		struct sess *s = s_open(lg);
+		struct sess *s = s_open(lg, t);
 
 		if (!s) {
 			t->errors++;
@@ -497,7 +527,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: helper_loadgen --connect ADDR:PORT [--source ADDR] [--connections N]\n"
 		"         [--concurrency C] [--messages M] [--size S[k|m]] [--starttls [--tls "
-		"tls1.2|tls1.3] [--cipher C]]\n"
+		"tls1.2|tls1.3] [--cipher C] [--resume]]\n"
 		"         [--no-pipelining] [--timeout SECONDS] [--hold N]\n"
 		"         [--rcpts R [--rcpt-domain D]]\n");
 	exit(2);
@@ -532,6 +562,7 @@ static int hold(struct lg *lg, struct thr *t, unsigned long nt)
 		for (size_t k = 0; k < t[i].nheld; k++)
 			s_free(t[i].held[k]);
 		free(t[i].held);
+		SSL_SESSION_free(t[i].tls_sess);
 	}
 	return errors ? 1 : 0;
 }
@@ -548,6 +579,7 @@ int main(int argc, char **argv)
 		{"starttls", no_argument, NULL, 'T'},
 		{"tls", required_argument, NULL, 'v'},
 		{"cipher", required_argument, NULL, 'x'},
+		{"resume", no_argument, NULL, 'r'},
 		{"no-pipelining", no_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'},
 		{"hold", required_argument, NULL, 'H'},
@@ -563,7 +595,7 @@ int main(int argc, char **argv)
 			.pipelining = true,
 			.timeout_s = 120};
 	const char *ver = NULL, *cipher = NULL, *rcpt_domain = "example.net";
-	unsigned long nt, errors = 0;
+	unsigned long nt, errors = 0, resumed = 0;
 	struct lat msg = {0}, setup = {0};
 	struct thr *t;
 	double t0, secs;
@@ -603,6 +635,9 @@ int main(int argc, char **argv)
 		case 'P':
 			lg.pipelining = false;
 			break;
+		case 'r':
+			lg.resume = true;
+			break;
 		case 'R':
 			lg.rcpts = strtoul(optarg, NULL, 10);
 			break;
@@ -619,7 +654,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (!lg.dst_len || !lg.conc || (!lg.hold && (!lg.conns || !lg.msgs)))
+	if (!lg.dst_len || !lg.conc || (!lg.hold && (!lg.conns || !lg.msgs)) ||
+	    (lg.resume && !lg.starttls))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (lg.starttls && !(lg.ctx = client_ctx(ver, cipher)))
@@ -652,6 +688,8 @@ int main(int argc, char **argv)
 	for (unsigned long i = 0; i < nt; i++) {
 		pthread_join(t[i].th, NULL);
 		errors += t[i].errors;
+		resumed += t[i].resumed;
+		SSL_SESSION_free(t[i].tls_sess);
 		if (lat_merge(&msg, &t[i].msg) || lat_merge(&setup, &t[i].setup))
 			return 1;
 	}
@@ -661,11 +699,13 @@ int main(int argc, char **argv)
 	/* Flat numbers only: printf says it plainly (lib/jsonw writes no fractions). */
 	printf("{\"messages\":%zu,\"errors\":%lu,\"sessions\":%zu,\"size\":%zu,\"seconds\":%.3f,"
 	       "\"msgs_per_s\":%.1f,\"mb_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-	       "\"max_ms\":%.3f,\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f,\"rcpts\":%lu}\n",
+	       "\"max_ms\":%.3f,\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f,\"rcpts\":%lu,"
+	       "\"tls_resumed\":%lu}\n",
 	       msg.n, errors, setup.n, lg.size, secs, (double)msg.n / secs,
 	       (double)msg.n * (double)lg.size / secs / 1e6, percentile(msg.v, msg.n, 500),
 	       percentile(msg.v, msg.n, 990), msg.n ? msg.v[msg.n - 1] : 0.0,
-	       percentile(setup.v, setup.n, 500), percentile(setup.v, setup.n, 990), lg.rcpts);
+	       percentile(setup.v, setup.n, 500), percentile(setup.v, setup.n, 990), lg.rcpts,
+	       resumed);
 	if (errors)
 		rc = 1;
 	free(msg.v);
