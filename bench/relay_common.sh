@@ -31,6 +31,7 @@
 #   rb_pf_alive NAME RUN        like rb_dead for the Postfix instance NAME, which is started
 #                               again when it was down (its log is kept in $RB_RUNS)
 #   rb_best_group FIELD PREFIX RELAYS...  {relay: rb_best of $RB_RUNS/PREFIX.RELAY.*.json}
+#                               (a relay with no such run is left out)
 #   rb_crashes                  the crash reports as a JSON array of strings
 #   rb_pf_relay NAME NS ADDR NEXT_HOP LEVEL [CERT]   Postfix listening on ADDR:25 in NS that
 #                               relays everything to NEXT_HOP with smtp_tls_security_level=LEVEL
@@ -39,7 +40,8 @@
 #                               inside to 192.0.2.1:PORT held open (fewer when PID lacks the
 #                               descriptors: 2 per session); one JSON line
 #   rb_group_results RELAYS...  after the runs: RB_RUNS/g.{msgs1,msgs10,bulk,lat}, each relay's
-#                               best run (TLSGATE_BENCH_KEEP=DIR copies every run there first)
+#                               best run (TLSGATE_BENCH_KEEP=DIR copies every run there first);
+#                               a relay not measured in one of them is left out of that one
 #   rb_perf PID OUT CMD...      perf profile of PID while CMD runs: OUT.json = {dso: top 4,
 #                               sym: top 6} shares of PID's samples ([] without perf);
 #                               RB_PERF_HZ sets the sampling rate (1999)
@@ -402,9 +404,11 @@ rb_best_group() { # FIELD PREFIX RELAYS...
 	local f=$1 p=$2 relay
 	shift 2
 	for relay in "$@"; do
+		# a contestant measured only in some groups (bench_relay: resumption, not in bulk)
+		compgen -G "$RB_RUNS/$p.$relay.*json" >/dev/null || continue
 		# shellcheck disable=SC2086
 		rb_best "$f" $RB_RUNS/$p.$relay.*json | jq -c --arg r "$relay" '{($r): .}'
-	done | jq -s -c 'add'
+	done | jq -s -c 'add // {}'
 }
 
 # After the runs: keep them if asked (TLSGATE_BENCH_KEEP=DIR), then each relay's best msgs/s
@@ -416,8 +420,9 @@ rb_group_results() { # RELAYS...
 	rb_best_group msgs_per_s msgs10 "$@" > "$RB_RUNS/g.msgs10"
 	rb_best_group mb_per_s bulk "$@" > "$RB_RUNS/g.bulk"
 	for relay in "$@"; do
+		[ -e "$RB_RUNS/lat.$relay.json" ] || continue
 		jq -c --arg r "$relay" '{($r): .}' "$RB_RUNS/lat.$relay.json"
-	done | jq -s -c add > "$RB_RUNS/g.lat"
+	done | jq -s -c 'add // {}' > "$RB_RUNS/g.lat"
 }
 
 rb_crashes() {
