@@ -284,7 +284,7 @@ deb: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/vm/fetch-kernel $(BUILD)/vm
-	$(Q)bench/run
+	$(Q)bench/run $(BENCH)
 
 format:
 	$(Q)clang-format -i $(all_src) $(wildcard */*.h tests/*/*.h bpf/*.bpf.c)
@@ -299,5 +299,6 @@ help:
 	@echo "make fuzz-long  every fuzz target for 10 minutes (TLSGATE_FUZZ_SECONDS), not in check"
 	@echo "make demo       build and show tlsgate working"
 	@echo "make deb        the Debian package into $(BUILD)/deb/"
-	@echo "make bench      measure against stunnel, Postfix and raw OpenSSL (docs/BENCHMARKS.md)"
+	@echo "make bench      measure against stunnel, Postfix and raw OpenSSL (docs/BENCHMARKS.md);"
+	@echo "                BENCH=\"relay reuse\" runs only those bench/bench_NAME.sh"
 	@echo "make SANITIZE=1 build with ASan+UBSan into $(BUILD)/san/"
