@@ -34,53 +34,6 @@
 
 #define REPLY "250 mx.example.net hello\r\n"
 
-/* One connection: client (offered sess, if any) and server, handshake done. */
-static int connect_pair(SSL_CTX *cctx, SSL_CTX *sctx, SSL_SESSION *sess, bool defer,
-			struct ktls_ep **client, struct ktls_ep **server)
-{
-	struct ktls_ep *c = NULL, *sv = NULL;
-	SSL *cssl = NULL, *sssl = NULL;
-	int cfd = -1, sfd = -1, err;
-
-	err = tg_tcp_loopback_pair(&cfd, &sfd);
-	if (err)
-		return err;
-	err = -ENOMEM;
-	c = ktls_ep_new(cfd);
-	sv = ktls_ep_new(sfd);
-	if (!c || !sv) {
-		if (!c)
-			close(cfd);
-		if (!sv)
-			close(sfd);
-		goto fail;
-	}
-	cssl = SSL_new(cctx);
-	sssl = SSL_new(sctx);
-	if (!cssl || !sssl || (sess && SSL_set_session(cssl, sess) != 1))
-		goto fail;
-	if (ktls_ep_start_tls(c, cssl, false))
-		goto fail;
-	cssl = NULL;
-	if (ktls_ep_start_tls(sv, sssl, true))
-		goto fail;
-	sssl = NULL;
-	if (defer)
-		ktls_ep_defer_rx(c);
-	err = kh_handshake_pair(c, sv, 20000);
-	if (err)
-		goto fail;
-	*client = c;
-	*server = sv;
-	return 0;
-fail:
-	SSL_free(cssl);
-	SSL_free(sssl);
-	ktls_ep_free(c);
-	ktls_ep_free(sv);
-	return err;
-}
-
 /* Alternating writes both ways, each read back whole and compared. */
 static bool exchange(struct ktls_ep *a, struct ktls_ep *b)
 {
@@ -109,7 +62,7 @@ static void keyupdate_first(const struct kh_suite *s, const struct ktls_caps *ca
 	if (!cctx || !sctx)
 		tap_bail("%s: contexts", s->label);
 	SSL_CTX_clear_options(sctx, SSL_OP_ENABLE_KTLS);
-	err = connect_pair(cctx, sctx, NULL, true, &c, &sv);
+	err = kh_tls_pair_resume(cctx, sctx, NULL, true, &c, &sv);
 	tap_ok(!err, "%s keyupdate: handshake (%d)", s->label, err);
 	if (err)
 		goto out;
@@ -151,7 +104,7 @@ static void run(const struct kh_suite *s, const struct ktls_caps *caps, bool ker
 	SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 
 	/* 1. RX to the kernel right after the handshake (the old way) */
-	err = connect_pair(cctx, sctx, NULL, false, &c, &sv);
+	err = kh_tls_pair_resume(cctx, sctx, NULL, false, &c, &sv);
 	tap_ok(!err, "%s: handshake without deferral (%d)", s->label, err);
 	if (err)
 		goto out;
@@ -178,7 +131,7 @@ static void run(const struct kh_suite *s, const struct ktls_caps *caps, bool ker
 
 		if (ktls_stat_read(&st0))
 			memset(&st0, 0, sizeof(st0));
-		err = connect_pair(cctx, sctx, sess, true, &c, &sv);
+		err = kh_tls_pair_resume(cctx, sctx, sess, true, &c, &sv);
 		tap_ok(!err, "%s %s: handshake (%d %s)", s->label, what, err,
 		       c ? ktls_ep_error(c) : "");
 		if (err)

@@ -136,6 +136,12 @@ int kh_handshake(struct ktls_ep *ep, int timeout_ms)
 
 int kh_tls_pair_ctx(SSL_CTX *cctx, SSL_CTX *sctx, struct ktls_ep **client, struct ktls_ep **server)
 {
+	return kh_tls_pair_resume(cctx, sctx, NULL, false, client, server);
+}
+
+int kh_tls_pair_resume(SSL_CTX *cctx, SSL_CTX *sctx, SSL_SESSION *sess, bool defer_rx,
+		       struct ktls_ep **client, struct ktls_ep **server)
+{
 	struct ktls_ep *c = NULL, *sv = NULL;
 	SSL *cssl = NULL, *sssl = NULL;
 	int cfd = -1, sfd = -1, err;
@@ -155,7 +161,7 @@ int kh_tls_pair_ctx(SSL_CTX *cctx, SSL_CTX *sctx, struct ktls_ep **client, struc
 	}
 	cssl = SSL_new(cctx);
 	sssl = SSL_new(sctx);
-	if (!cssl || !sssl)
+	if (!cssl || !sssl || (sess && SSL_set_session(cssl, sess) != 1))
 		goto fail;
 	if (ktls_ep_start_tls(c, cssl, false))
 		goto fail;
@@ -163,6 +169,8 @@ int kh_tls_pair_ctx(SSL_CTX *cctx, SSL_CTX *sctx, struct ktls_ep **client, struc
 	if (ktls_ep_start_tls(sv, sssl, true))
 		goto fail;
 	sssl = NULL;
+	if (defer_rx)
+		ktls_ep_defer_rx(c);
 	err = kh_handshake_pair(c, sv, 20000);
 	if (err)
 		goto fail;

@@ -40,6 +40,12 @@ int kh_handshake(struct ktls_ep *ep, int timeout_ms);
 int kh_tls_pair(const struct kh_suite *s, struct ktls_ep **client, struct ktls_ep **server);
 /* The same from contexts of the caller's (not freed). */
 int kh_tls_pair_ctx(SSL_CTX *cctx, SSL_CTX *sctx, struct ktls_ep **client, struct ktls_ep **server);
+/*
+ * kh_tls_pair_ctx with the client offering sess (NULL: none) and, with defer_rx, its TLS 1.3 RX
+ * left in OpenSSL past the handshake (ktls_ep_defer_rx).
+ */
+int kh_tls_pair_resume(SSL_CTX *cctx, SSL_CTX *sctx, SSL_SESSION *sess, bool defer_rx,
+		       struct ktls_ep **client, struct ktls_ep **server);
 
 /* Wait for an endpoint's events (or buffered data); 0, or -ETIMEDOUT. */
 int kh_wait(struct ktls_ep *ep, uint32_t events, int timeout_ms);
