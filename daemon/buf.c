@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "daemon/buf.h"
+#include "lib/pool.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,29 +13,44 @@ int buf_init(struct buf *b, size_t cap)
 	b->data = NULL;
 	b->cap = cap;
 	b->off = b->len = 0;
+	b->pool = NULL;
 	return 0;
+}
+
+void buf_init_pool(struct buf *b, struct tg_pool *pool)
+{
+	buf_init(b, pool->size);
+	b->pool = pool;
 }
 
 static int reserve(struct buf *b)
 {
-	if (!b->data && !(b->data = malloc(b->cap)))
-		return -ENOMEM;
-	return 0;
+	if (b->data)
+		return 0;
+	b->data = b->pool ? tg_pool_get(b->pool) : malloc(b->cap);
+	return b->data ? 0 : -ENOMEM;
+}
+
+static void give_back(struct buf *b)
+{
+	if (b->pool)
+		tg_pool_put(b->pool, b->data);
+	else
+		free(b->data);
+	b->data = NULL;
 }
 
 void buf_release(struct buf *b)
 {
-	if (b->len)
+	if (b->len || !b->data)
 		return;
-	free(b->data);
-	b->data = NULL;
+	give_back(b);
 	b->off = 0;
 }
 
 void buf_free(struct buf *b)
 {
-	free(b->data);
-	b->data = NULL;
+	give_back(b);
 	b->off = b->len = 0;
 }
 

@@ -3,7 +3,9 @@
  * A bounded byte buffer: data lives in [off, off+len) of a fixed-size allocation.  Bounded on
  * purpose: a full buffer is backpressure (stop reading the other side), never growth.  The
  * allocation is made when bytes first arrive and given back by buf_release() when the buffer is
- * empty, so an idle session holds no buffer memory at all.
+ * empty, so an idle session holds no buffer memory at all.  The memory comes from malloc, or from
+ * a pool (lib/pool.h) of objects of the buffer's size: the worker's, which keeps a bounded number
+ * of released buffers for the next session instead of a free() and malloc() per event.
  */
 #ifndef TLSGATE_DAEMON_BUF_H
 #define TLSGATE_DAEMON_BUF_H
@@ -13,13 +15,18 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
+struct tg_pool;
+
 struct buf {
 	char *data;
 	size_t cap, off, len;
+	struct tg_pool *pool;	/* where data comes from and goes back to; NULL: malloc */
 };
 
 /* Set the capacity; allocates nothing yet.  Always 0. */
 int buf_init(struct buf *b, size_t cap);
+/* The same with memory from `pool` (its thread's only), whose object size is the capacity. */
+void buf_init_pool(struct buf *b, struct tg_pool *pool);
 void buf_free(struct buf *b);
 /* Give the memory back if the buffer is empty (no pointer into it may be kept across this). */
 void buf_release(struct buf *b);

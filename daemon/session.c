@@ -33,16 +33,15 @@ static void host_del(struct session_host *h, struct session *s);
 static void on_side_event(struct loop_ev *ev, uint32_t events);
 static void on_timer(struct loop_timer *t);
 
-static int side_init(struct session *s, struct side *sd, const char *name)
+static void side_init(struct session *s, struct side *sd, const char *name)
 {
 	sd->s = s;
 	sd->name = name;
 	sd->ev.fn = on_side_event;
 	sd->ev.fd = -1;
-	if (buf_init(&sd->in, SIDE_BUF) || buf_init(&sd->out, SIDE_BUF))
-		return -ENOMEM;
+	buf_init_pool(&sd->in, &s->host->buf_pool);
+	buf_init_pool(&sd->out, &s->host->buf_pool);
 	snprintf(sd->ktls_state, sizeof(sd->ktls_state), "plain");
-	return 0;
 }
 
 /* The timeout of what the session waits for now (RFC 5321 4.5.3.2 per command). */
@@ -414,7 +413,7 @@ int session_start(struct session_host *h, enum session_role role, int fd,
 		  const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
 		  bool steered)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	struct session *s = tg_pool_zget(&h->session_pool);
 	struct gateway *g = h->gw;
 	int err;
 
@@ -435,11 +434,8 @@ int session_start(struct session_host *h, enum session_role role, int fd,
 		s->started_wall_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	}
 	loop_timer_init(&s->timer, on_timer);
-	if (side_init(s, &s->down, "client") || side_init(s, &s->up, "next-hop")) {
-		err = -ENOMEM;
-		close(fd);
-		goto fail;
-	}
+	side_init(s, &s->down, "client");
+	side_init(s, &s->up, "next-hop");
 	s->down.ep = ktls_ep_new(fd);
 	if (!s->down.ep) {
 		err = -ENOMEM;
@@ -475,7 +471,7 @@ fail:
 	buf_free(&s->up.out);
 	if (s->down.ep)
 		ktls_ep_free(s->down.ep);
-	free(s);
+	tg_pool_put(&h->session_pool, s);
 	return err;
 }
 
@@ -534,13 +530,24 @@ size_t session_reap(struct session_host *h)
 		struct session *s = h->zombies;
 
 		h->zombies = s->next;
-		free(s);
+		tg_pool_put(&h->session_pool, s);
 		n++;
 	}
 	return n;
 }
 
 /* ---- the host: the list of a worker's sessions ------------------------------------------- */
+
+/*
+ * How many given-back objects a worker keeps for its next sessions (lib/pool.h); the rest go
+ * back to malloc at once.  Enough for a burst of sessions starting as others end and for the
+ * buffers that every event takes and gives back, small against what those sessions hold: at
+ * most 64 sessions, 1 MiB of side buffers and 512 KiB of bounce buffers per worker, and none of
+ * it once the worker is idle (session_host_trim).
+ */
+#define SESSION_POOL_KEEP 64
+#define BUF_POOL_KEEP 64
+#define BOUNCE_POOL_KEEP 8
 
 int session_host_init(struct session_host *h, struct gateway *gw, struct loop *loop,
 		      unsigned int id)
@@ -549,6 +556,9 @@ int session_host_init(struct session_host *h, struct gateway *gw, struct loop *l
 	h->gw = gw;
 	h->loop = loop;
 	h->id = id;
+	tg_pool_init(&h->session_pool, sizeof(struct session), SESSION_POOL_KEEP);
+	tg_pool_init(&h->buf_pool, SIDE_BUF, BUF_POOL_KEEP);
+	tg_pool_init(&h->bounce_pool, KTLS_XFER_BOUNCE_LEN, BOUNCE_POOL_KEEP);
 	h->scratch = malloc(SESSION_SCRATCH);
 	if (!h->scratch)
 		return -ENOMEM;
@@ -562,9 +572,16 @@ void session_host_fini(struct session_host *h)
 		return;
 	session_reuse_host_fini(h);
 	session_reap(h);
+	session_host_trim(h);
 	free(h->scratch);
 	h->scratch = NULL;
 	pthread_mutex_destroy(&h->lock);
+}
+
+unsigned int session_host_trim(struct session_host *h)
+{
+	return tg_pool_trim(&h->session_pool, 0) + tg_pool_trim(&h->buf_pool, 0) +
+	       tg_pool_trim(&h->bounce_pool, 0);
 }
 
 static void host_add(struct session_host *h, struct session *s)

@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lib/pool.h"
+
 struct destpol;
 struct gateway;
 struct session_reuse;
@@ -56,11 +58,16 @@ struct session_host {
 					 * outbound_mta_sts are both off) */
 	struct session_reuse *reuse;	/* idle TLS connections to MXs (session_reuse.c); NULL
 					 * until the first is kept */
+	/* Where the sessions' memory comes from (the owner thread's, no locks): the session
+	 * objects, their side buffers (SIDE_BUF) and their bodies' bounce buffers. */
+	struct tg_pool session_pool, buf_pool, bounce_pool;
 };
 
 int session_host_init(struct session_host *h, struct gateway *gw, struct loop *loop,
 		      unsigned int id);
 void session_host_fini(struct session_host *h);
+/* Free the memory the pools keep (an idle worker gives it back); how many objects were freed. */
+unsigned int session_host_trim(struct session_host *h);
 
 /* Start a session for an accepted connection (fd is the down side, non-blocking); peer is the
  * client's address (inbound: counted in gw->anvil, released when the session ends), local its

@@ -293,7 +293,7 @@ bool session_body_step(struct session *s)
 		ssize_t n;
 		int rc;
 
-		if (!s->xfer && !(s->xfer = ktls_xfer_new())) {
+		if (!s->xfer && !(s->xfer = ktls_xfer_new(&s->host->bounce_pool))) {
 			body_failed(s, -ENOMEM, "pump");
 			return true;
 		}
@@ -377,7 +377,7 @@ bool session_bdat_step(struct session *s)
 	while (s->bdat_left && s->state == ST_BDAT && !s->up.out.len) {
 		int rc;
 
-		if (!s->xfer && !(s->xfer = ktls_xfer_new())) {
+		if (!s->xfer && !(s->xfer = ktls_xfer_new(&s->host->bounce_pool))) {
 			body_failed(s, -ENOMEM, "pump");
 			return true;
 		}

@@ -442,6 +442,7 @@ static void close_listeners(struct worker *w)
 
 static void worker_idle_trim(struct worker *w)
 {
+	unsigned int pooled;
 	uint64_t now;
 
 	if (!w->trim_due || w->host.nsessions)
@@ -451,7 +452,18 @@ static void worker_idle_trim(struct worker *w)
 		return;
 	w->trim_due = false;
 	w->last_trim_ms = now;
-	log_debug("worker=%u idle: heap trimmed returned=%s", w->id, malloc_trim(0) ? "yes" : "no");
+	/* what the pools keep first, so that malloc_trim can return it too */
+	pooled = session_host_trim(&w->host);
+	/* hits/misses since the start: how often the pools spared a malloc */
+	log_debug("worker=%u idle: heap trimmed pooled=%u returned=%s pool_hits=%llu/%llu/%llu "
+		  "pool_misses=%llu/%llu/%llu (session/buf/bounce)",
+		  w->id, pooled, malloc_trim(0) ? "yes" : "no",
+		  (unsigned long long)w->host.session_pool.hits,
+		  (unsigned long long)w->host.buf_pool.hits,
+		  (unsigned long long)w->host.bounce_pool.hits,
+		  (unsigned long long)w->host.session_pool.misses,
+		  (unsigned long long)w->host.buf_pool.misses,
+		  (unsigned long long)w->host.bounce_pool.misses);
 }
 
 static void *worker_main(void *arg)

@@ -182,8 +182,17 @@ int ktls_ep_shutdown(struct ktls_ep *ep);
  * before new ones are taken.  The caller keeps one per direction that needs it.
  */
 struct ktls_xfer;
+struct tg_pool;
 
-struct ktls_xfer *ktls_xfer_new(void);
+/* The bounce buffer's size: a pool that serves it (below) has objects of at least this size. */
+#define KTLS_XFER_BOUNCE_LEN (64 * 1024)
+
+/*
+ * `bounce`, when not NULL, is the caller's pool (lib/pool.h) the bounce buffer is taken from
+ * (on first use) and given back to (by ktls_xfer_free, which must then run on the pool's
+ * thread); NULL: malloc.  NULL when out of memory, or when the pool's objects are too small.
+ */
+struct ktls_xfer *ktls_xfer_new(struct tg_pool *bounce);
 void ktls_xfer_free(struct ktls_xfer *x);
 
 /*

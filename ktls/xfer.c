@@ -9,6 +9,7 @@
  */
 #include "ktls/counters.h"
 #include "ktls/internal.h"
+#include "lib/pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,25 +17,30 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#define BOUNCE_LEN (64 * 1024)
+#define BOUNCE_LEN KTLS_XFER_BOUNCE_LEN
 #define PIPE_LEN (256 * 1024)
 
 struct ktls_xfer {
 	int pipe[2];
 	size_t in_pipe;	    /* bytes in the pipe, taken from `from` */
 	unsigned char *buf; /* bounce buffer */
+	struct tg_pool *bounce; /* where buf comes from; NULL: malloc */
 	size_t off, len;    /* undelivered bytes buf[off, off + len) */
 	bool from_eof;
 	const char *backend;
 	uint32_t from_ev, to_ev;
 };
 
-struct ktls_xfer *ktls_xfer_new(void)
+struct ktls_xfer *ktls_xfer_new(struct tg_pool *bounce)
 {
-	struct ktls_xfer *x = calloc(1, sizeof(*x));
+	struct ktls_xfer *x;
 
+	if (bounce && bounce->size < BOUNCE_LEN)
+		return NULL;
+	x = calloc(1, sizeof(*x));
 	if (!x)
 		return NULL;
+	x->bounce = bounce;
 	x->pipe[0] = x->pipe[1] = -1;
 	x->backend = "none";
 	return x;
@@ -48,7 +54,10 @@ void ktls_xfer_free(struct ktls_xfer *x)
 		close(x->pipe[0]);
 	if (x->pipe[1] >= 0)
 		close(x->pipe[1]);
-	free(x->buf);
+	if (x->bounce)
+		tg_pool_put(x->bounce, x->buf);
+	else
+		free(x->buf);
 	free(x);
 }
 
@@ -146,7 +155,7 @@ static ssize_t buf_in(struct ktls_xfer *x, struct ktls_ep *from, size_t len)
 {
 	ssize_t n;
 
-	if (!x->buf && !(x->buf = malloc(BOUNCE_LEN)))
+	if (!x->buf && !(x->buf = x->bounce ? tg_pool_get(x->bounce) : malloc(BOUNCE_LEN)))
 		return -ENOMEM;
 	ktls_count(KTLS_C_COPY_CALLS, 1);
 	n = ktls_ep_read(from, x->buf, len < BOUNCE_LEN ? len : BOUNCE_LEN);

@@ -2,8 +2,9 @@
 # e2e: memory goes back after a burst.  2000 relayed sessions (200 at a time, TLS to the next
 # hop) raise tlsgated's resident set; once they have ended and the worker is idle, the daemon
 # returns the freed heap to the kernel (malloc_trim when a worker has no sessions), so its RSS
-# falls back near where it started.  A ratio, not an absolute: of what the burst added at its
-# peak (VmHWM), at most a third may still be resident after the idle trim.
+# falls back near where it started; what the worker's pools (lib/pool.h) kept for its next
+# sessions is freed first, so the trim can return it too.  A ratio, not an absolute: of what the
+# burst added at its peak (VmHWM), at most a third may still be resident after the idle trim.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
@@ -64,4 +65,10 @@ now=$(rss VmRSS)
 diag "RSS after the sessions ended: ${now} KiB ($(((now - base) * 100 / grown))% of the growth kept)"
 [ $(((now - base) * 3)) -le "$grown" ]
 ok $? "idle after the burst: at most a third of the growth still resident"
+# The burst's sessions gave their objects back to the worker's pools; the idle trim emptied them.
+line=$(grep "worker=0 idle: heap trimmed" "$TG_WORK/gw.log" | tail -n 1)
+diag "last trim: ${line#*idle: }"
+pooled=$(sed -n 's/.* pooled=\([0-9]*\) .*/\1/p' <<< "$line")
+[ "${pooled:-0}" -gt 0 ]
+ok $? "the idle trim freed what the pools kept (pooled=${pooled:-none})"
 tap_done

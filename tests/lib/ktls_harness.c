@@ -326,8 +326,8 @@ int kh_pump(struct ktls_ep *a, struct ktls_ep *b, struct kh_pump_result *r, int 
 	int err = 0;
 
 	memset(r, 0, sizeof(*r));
-	d[0].x = ktls_xfer_new();
-	d[1].x = ktls_xfer_new();
+	d[0].x = ktls_xfer_new(NULL);
+	d[1].x = ktls_xfer_new(NULL);
 	if (!d[0].x || !d[1].x) {
 		err = -ENOMEM;
 		goto out;

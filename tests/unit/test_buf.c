@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon/buf.h"
+#include "lib/pool.h"
 
 static void test_lazy_and_release(void **state)
 {
@@ -99,6 +100,40 @@ static void test_appendv_all_or_nothing(void **state)
 	buf_free(&b);
 }
 
+static const char big_line[65] = { 'x' };
+
+/* A pooled buffer's memory goes back to its pool when released, and is taken from it again. */
+static void test_pooled(void **state)
+{
+	struct tg_pool p;
+	struct buf a, b;
+	char *mem;
+
+	(void)state;
+	tg_pool_init(&p, 64, 4);
+	buf_init_pool(&a, &p);
+	buf_init_pool(&b, &p);
+	assert_int_equal(a.cap, 64);
+	assert_null(a.data);
+	assert_int_equal(buf_append(&a, "QUIT\r\n", 6), 0);
+	mem = a.data;
+	assert_int_equal(p.misses, 1);
+	buf_release(&a); /* not empty: kept */
+	assert_int_equal(p.cached, 0);
+	buf_consume(&a, 6);
+	buf_release(&a);
+	assert_null(a.data);
+	assert_int_equal(p.cached, 1);
+	assert_int_equal(buf_append(&b, "250 OK\r\n", 8), 0); /* the other buffer takes it */
+	assert_ptr_equal(b.data, mem);
+	assert_int_equal(p.hits, 1);
+	assert_int_equal(buf_append(&b, big_line, sizeof(big_line)), -ENOSPC); /* still bounded */
+	buf_free(&b); /* not empty, given back all the same */
+	assert_int_equal(p.cached, 1);
+	buf_free(&a);
+	tg_pool_fini(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_tail_commit),
 		cmocka_unit_test(test_appendv_all_or_nothing),
+		cmocka_unit_test(test_pooled),
 	};
 
 	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
