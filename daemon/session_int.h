@@ -4,7 +4,7 @@
  * session_*.c files include this; the rest of the daemon sees daemon/session.h.
  *
  *   session.c        life: start, the run loop ("progress until stuck"), timeouts, closing, the
- *                    host's list
+ *                    host's list and its pools (where sessions and their buffers come from)
  *   session_io.c     what every step uses: side I/O, failing with a reply, the pending-reply
  *                    queue, the view and events
  *   session_up.c     setting up the up leg (connect, EHLO, STARTTLS, handshake, verdict)

@@ -12,7 +12,7 @@
  *   sslio.c    userspace (OpenSSL) I/O and its error mapping
  *   endpoint.c the public endpoint calls, dispatching to the above
  *   fail.c     ktls_ep_fail(): the reason an endpoint failed (used by every file above)
- *   xfer.c     the pump: splice, or a bounce buffer
+ *   xfer.c     the pump: splice, or a bounce buffer (malloc, or the caller's lib/pool.h pool)
  *   dane.c     DANE on a client SSL from a policy/dane.h host verdict (its own header, dane.h:
  *              the relay and `tlsgatectl dane check` use it; nothing else here does)
  */
