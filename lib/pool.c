@@ -42,7 +42,7 @@ static void *pop(struct tg_pool *p)
 
 void *tg_pool_get(struct tg_pool *p)
 {
-	void *obj = pop(p);
+	void *obj = TG_POOL_REUSES ? pop(p) : NULL;
 
 	if (obj) {
 		p->hits++;

@@ -6,7 +6,10 @@
  * every call for one pool must come from the thread that owns it.
  *
  * Under AddressSanitizer a kept object is poisoned, so a use after tg_pool_put() is reported
- * (use-after-poison) as a use after free() would be.
+ * (use-after-poison) as a use after free() would be, and it is never handed out again: gets are
+ * malloc's there, so a stale pointer cannot land in the next taker's object unseen (ASan's own
+ * quarantine keeps freed memory from malloc for the same reason).  The list then only holds
+ * (up to `cap`, poisoned) until trimmed.
  */
 #ifndef TLSGATE_LIB_POOL_H
 #define TLSGATE_LIB_POOL_H
@@ -25,6 +28,8 @@
 #ifndef TG_POOL_POISONS
 #define TG_POOL_POISONS 0
 #endif
+/* Whether tg_pool_get() hands out kept objects (not under ASan, above). */
+#define TG_POOL_REUSES (!TG_POOL_POISONS)
 
 struct tg_pool {
 	size_t size;		/* of one object, at least a pointer */
@@ -36,7 +41,8 @@ struct tg_pool {
 
 /* An empty pool of `size`-byte objects keeping at most `cap` of them. */
 void tg_pool_init(struct tg_pool *p, size_t size, unsigned int cap);
-/* An object of p->size bytes, contents undefined; NULL when out of memory. */
+/* An object of p->size bytes (a kept one when there is one, unless ASan), contents undefined;
+ * NULL when out of memory. */
 void *tg_pool_get(struct tg_pool *p);
 /* The same, zeroed. */
 void *tg_pool_zget(struct tg_pool *p);
