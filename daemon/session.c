@@ -41,7 +41,7 @@ static void side_init(struct session *s, struct side *sd, const char *name)
 	sd->ev.fd = -1;
 	buf_init_pool(&sd->in, &s->host->buf_pool);
 	buf_init_pool(&sd->out, &s->host->buf_pool);
-	snprintf(sd->ktls_state, sizeof(sd->ktls_state), "plain");
+	snprintf(sd->tlsinfo.ktls_state, sizeof(sd->tlsinfo.ktls_state), "plain");
 }
 
 /* The timeout of what the session waits for now (RFC 5321 4.5.3.2 per command). */
@@ -492,20 +492,19 @@ static void session_destroy(struct session *s)
 	loop_timer_disarm(s->host->loop, &s->timer);
 	session_side_close(s, &s->down);
 	session_side_close(s, &s->up);
-	session_nic_release(&s->down);
-	session_nic_release(&s->up);
+	session_nic_release(&s->down.tlsinfo);
+	session_nic_release(&s->up.tlsinfo);
 	buf_free(&s->down.in);
 	buf_free(&s->down.out);
 	buf_free(&s->up.in);
 	buf_free(&s->up.out);
 	session_pend_clear(s);
 	free(s->pq);
-	free(s->greeting);
-	free(s->up_ehlo);
 	free(s->held_mail);
 	free(s->held_rcpt);
 	free(s->mail_fail);
-	session_dest_end(s);
+	session_dest_end(s); /* no lookup left that could judge the kept peer ... */
+	session_up_leg_free(&s->upl); /* ... freed with the rest of the leg */
 	session_trace_scan_end(s);
 	if (s->xfer)
 		ktls_xfer_free(s->xfer);

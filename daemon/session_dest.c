@@ -124,9 +124,6 @@ void session_dest_end(struct session *s)
 	if (s->dwaiting)
 		destpol_cancel(&s->dwait);
 	s->dwaiting = false;
-	if (s->up_peer)
-		tls_peer_free(s->up_peer);
-	s->up_peer = NULL;
 }
 
 /* ---- the verdict -------------------------------------------------------------------------- */
@@ -227,13 +224,13 @@ static enum dane_out dane_verdict(struct session *s, const char *dom,
 			continue;
 		case POLICY_DANE_USABLE:
 			dane_host = true;
-			if (!s->up.tls || !s->up_peer) {
+			if (!s->up.tls || !s->upl.peer) {
 				res = POLICY_RPT_STARTTLS_NOT_SUPPORTED;
 				snprintf(v->why, sizeof(v->why), "DANE: %s has TLSA records, the leg "
 					 "is %s", h->name, s->up.tls ? "anonymous" : "plaintext");
 				continue;
 			}
-			rc = tls_peer_dane(s->up_peer, g->client_ctx, h, dom, buf, sizeof(buf));
+			rc = tls_peer_dane(s->upl.peer, g->client_ctx, h, dom, buf, sizeof(buf));
 			if (!rc) {
 				snprintf(s->dest_auth, sizeof(s->dest_auth),
 					 "authenticated by DANE (%s, %s)", h->name, buf);
@@ -315,12 +312,12 @@ static void sts_verdict(struct session *s, const char *dom, const struct policy_
 			snprintf(why, sizeof(why), "the leg to %s is plaintext", h->name);
 			continue;
 		}
-		if (!s->up_peer) {
+		if (!s->upl.peer) {
 			res = POLICY_RPT_CERTIFICATE_NOT_TRUSTED;
 			snprintf(why, sizeof(why), "%s presented no certificate", h->name);
 			continue;
 		}
-		if (tls_peer_sts(s->up_peer, h->name, why, sizeof(why), &res))
+		if (tls_peer_sts(s->upl.peer, h->name, why, sizeof(why), &res))
 			continue;
 		name = h->name;
 		break;

@@ -97,6 +97,48 @@ struct pend {
 
 struct session;
 
+/*
+ * A side's TLS once it is up, as the logs, the view and the outcomes tell it (either side).
+ * The up side's moves with the connection when it is kept for reuse (struct up_leg).
+ */
+struct side_tls {
+	char summary[128];
+	char ktls_state[128];	/* "tx=kernel rx=kernel", "plain" */
+	char ktls_conf[64];	/* the kernel's report (sock_diag): "tx=sw rx=sw"; "" unasked */
+	struct nic_entry *nic;	/* owned hold: the outside interface carrying it in hardware,
+				 * or NULL (session_nic_release) */
+	bool nic_tx, nic_rx;	/* counted in nic's sessions-offloaded-now */
+	char version[16];	/* "TLSv1.3" once TLS is up */
+	char cipher[64];
+	enum tls_trust trust;
+};
+
+/*
+ * What an established up leg carries besides its socket (side.ep) and its TLS (the up side's
+ * tlsinfo): what the next hop said, what the handshake found, how the leg came to be.  With
+ * connection reuse an idle connection holds it and the next session takes it over, whole
+ * (session_reuse.c up_leg_move), so a field added here goes both ways.  The pointers are
+ * owned by the holder: session_up_leg_free() frees them.
+ */
+struct up_leg {
+	char *greeting;		/* the next hop's 220, shown to down when ready */
+	size_t greeting_len;
+	/* The next hop's 250 to our last EHLO (inside TLS when there is TLS), NULL after a HELO:
+	 * the client's EHLO and HELO are answered from it, never sent up (a next hop need not
+	 * accept a second EHLO: OpenSMTPD refuses it). */
+	char *ehlo;
+	size_t ehlo_len;
+	bool starttls_offered;
+	bool tls_ready;		/* the handshake completed (a QUIT inside TLS is possible) */
+	struct tls_peer *peer;	/* the certificates, kept from the handshake (session_dest.c) */
+	uint8_t cert;		/* enum report_cert: the certificate, from the handshake */
+	char sni_hint[256];	/* the SNI hint the handshake used ("" none): in the reuse key */
+	char local_ip[64];	/* our address on it, once asked (session_outcome.c) */
+	unsigned int uses;	/* sessions the connection served, this one included; 0: this
+				 * session made it */
+	uint64_t born_ms;	/* ... and when it was set up (with uses 0: started_ms is) */
+};
+
 struct side {
 	struct session *s;
 	struct loop_ev ev;
@@ -105,15 +147,10 @@ struct side {
 	bool eof;		/* the peer finished sending */
 	bool tls;
 	uint32_t wait;		/* events the endpoint asked for (handshake, TLS I/O) */
-	char tls_summary[128];
-	char ktls_state[128];	/* "tx=kernel rx=kernel", "plain" */
-	char ktls_conf[64];	/* the kernel's report (sock_diag): "tx=sw rx=sw"; "" unasked */
-	struct nic_entry *nic;	/* the outside interface carrying it in hardware, or NULL */
-	bool nic_tx, nic_rx;	/* counted in nic's sessions-offloaded-now */
-	char tls_version[16];	/* "TLSv1.3" once TLS is up */
-	char tls_cipher[64];
-	enum tls_trust trust;
-	bool tls_resumed;	/* the TLS session was resumed (an abbreviated handshake) */
+	struct side_tls tlsinfo;
+	/* This session's handshake was abbreviated (a resumed TLS session).  Not part of
+	 * tlsinfo: a connection taken from the reuse pool had no handshake in this session. */
+	bool tls_resumed;
 	uint64_t bytes_in, bytes_out;
 	const char *name;	/* "down" / "up" for logs */
 };
@@ -146,7 +183,6 @@ struct session {
 	char client_ip[64];
 	char dest_txt[320];	/* "mx.example.net[203.0.113.25]:25" */
 	char dest_ip[64];	/* "203.0.113.25" */
-	char up_local_ip[64];	/* our address on the up leg, once asked (session_outcome.c) */
 	char mx_host[256];	/* MX name when known */
 	char nexthop[256];	/* next-hop domain when known */
 
@@ -175,21 +211,10 @@ struct session {
 	char down_tls_curve[32];	/* "prime256v1" */
 
 	/* up-leg setup */
-	char *greeting;		/* the up side's 220, shown to down when ready */
-	size_t greeting_len;
-	/* The next hop's 250 to our last EHLO (inside TLS when there is TLS), NULL after a HELO:
-	 * the client's EHLO and HELO are answered from it, never sent up (a next hop need not
-	 * accept a second EHLO: OpenSMTPD refuses it). */
-	char *up_ehlo;
-	size_t up_ehlo_len;
+	struct up_leg upl;	/* what the up leg carries (moves with it when it is reused) */
 	bool greeted;		/* the greeting went down: later failures are 421 replies */
 	bool tls_fallback;	/* may: the handshake failed; this is the plaintext retry */
-	bool up_starttls_offered;
-	bool up_tls_ready;	/* the up handshake completed (a QUIT inside TLS is possible) */
 	/* connection reuse (session_reuse.c) */
-	char up_sni_hint[256];	/* the SNI hint the handshake used ("" none): part of the key */
-	unsigned int up_uses;	/* sessions the up connection served, this one included */
-	uint64_t up_born_ms;	/* ... and when it was set up (a taken one's; else started_ms) */
 	bool up_private;	/* the client sent what changes the MX's session state beyond a
 				 * transaction (AUTH, XCLIENT, an unknown verb): never kept */
 	bool reuse_tried;	/* an idle connection failed its RSET: the next one is fresh */
@@ -220,7 +245,6 @@ struct session {
 	char *mail_fail;	/* ... and its reply, given to that transaction's recipients */
 
 	/* the destinations' own policies (session_dest.c) */
-	struct tls_peer *up_peer;	/* the up leg's certificates, kept from the handshake */
 	struct destpol_waiter dwait;	/* a recipient domain's lookup under way */
 	bool dwaiting;
 	char dest_auth[400];	/* "authenticated by DANE (...)": the last recipient let through */
@@ -254,7 +278,6 @@ struct session {
 	unsigned int nodom;
 	unsigned int nodom_seen;
 	uint64_t odom_seen[SESSION_SEEN_MAX];	/* domains already counted as a session */
-	uint8_t up_cert;	/* enum report_cert: the up leg's certificate, from the handshake */
 
 	char end_reason[512];	/* why the session ended, for the log line */
 };
@@ -290,7 +313,7 @@ void session_side_close(struct session *s, struct side *sd);
  * log's ktls= says "nic" from it), the zero-copy options, the counts; at the end, the release.
  * session_nic_prefer: before an outbound handshake, TLS 1.2 where the egress NIC offloads it. */
 void session_nic_note(struct session *s, struct side *sd);
-void session_nic_release(struct side *sd);
+void session_nic_release(struct side_tls *t);
 void session_nic_prefer(struct session *s, SSL *ssl);
 void session_set_timeout(struct session *s, unsigned int seconds);
 /* Inbound: hard_error_limit 4xx/5xx replies without a delivered message (s->errors). */
@@ -309,6 +332,8 @@ int session_up_connect(struct session *s);
 /* Keep the next hop's reply to our EHLO (NULL: it had none, we said HELO); fails the session
  * when out of memory. */
 int session_up_keep_ehlo(struct session *s, const char *r, size_t len);
+/* What l owns freed, l cleared (a leg given up, a session's end, an idle connection's). */
+void session_up_leg_free(struct up_leg *l);
 bool session_up_step(struct session *s);
 
 /* session_reuse.c: outbound connection reuse */
@@ -348,7 +373,7 @@ bool session_dest_ready(struct session *s, const char *line, size_t len);
 int session_dest_check(struct session *s, const char *addr, char *reply, size_t len);
 /* The up leg's address as 4 or 16 bytes (*alen; false and 0 for another family). */
 bool session_dest_addr(const struct session *s, uint8_t a[16], size_t *alen);
-/* The session ends: no more waiting, the kept peer freed. */
+/* The session ends: no more waiting (the kept peer is the up leg's: session_up_leg_free). */
 void session_dest_end(struct session *s);
 
 /* session_outcome.c: outcomes (report/outcome.h) to the sinks; policy is an enum

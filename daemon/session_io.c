@@ -200,7 +200,7 @@ static bool up_between_commands(const struct session *s)
 	case ST_DOWN_HANDSHAKE:
 		return true;
 	case ST_UP_HANDSHAKE:
-		return s->up_tls_ready; /* a verdict after the handshake, not a failed one */
+		return s->upl.tls_ready; /* a verdict after the handshake, not a failed one */
 	default:
 		return false;
 	}
@@ -268,7 +268,7 @@ void session_fail(struct session *s, const char *reply, const char *fmt, ...)
 		s->quit_sent = true;
 		if (!buf_append(&s->up.out, "QUIT\r\n", 6)) /* whole, or none: it is a goodbye */
 			session_side_flush(&s->up);
-		if (s->up.ep && s->up_tls_ready)
+		if (s->up.ep && s->upl.tls_ready)
 			ktls_ep_shutdown(s->up.ep); /* close_notify, best effort */
 	}
 	session_side_close(s, &s->up);
@@ -292,14 +292,15 @@ void session_view(const struct session *s, struct session_view *v)
 	v->dest_txt = s->dest_txt;
 	v->dest_name = s->mx_host[0] ? s->mx_host : NULL;
 	v->state = session_state_name(s->state);
-	v->tls_version = leg->tls_version[0] ? leg->tls_version : NULL;
-	v->cipher = leg->tls_cipher[0] ? leg->tls_cipher : NULL;
-	v->ktls = leg->ktls_state;
-	v->ktls_conf = leg->ktls_conf[0] ? leg->ktls_conf : NULL;
+	v->tls_version = leg->tlsinfo.version[0] ? leg->tlsinfo.version : NULL;
+	v->cipher = leg->tlsinfo.cipher[0] ? leg->tlsinfo.cipher : NULL;
+	v->ktls = leg->tlsinfo.ktls_state;
+	v->ktls_conf = leg->tlsinfo.ktls_conf[0] ? leg->tlsinfo.ktls_conf : NULL;
 	v->tls_resumed = leg->tls_resumed;
 	v->rule = m->rule;
-	v->conn_uses = s->role == ROLE_OUTBOUND && s->up_tls_ready ? (s->up_uses ? s->up_uses : 1)
-								    : 0;
+	v->conn_uses = s->role == ROLE_OUTBOUND && s->upl.tls_ready
+			       ? (s->upl.uses ? s->upl.uses : 1)
+			       : 0;
 	v->bytes_c2s = s->down.bytes_in;
 	v->bytes_s2c = s->down.bytes_out;
 	v->start_ms = s->started_wall_ms;

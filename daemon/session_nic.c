@@ -59,7 +59,7 @@ void session_nic_note(struct session *s, struct side *sd)
 		return;
 	rc = diag(g, fd, &d);
 	if (rc) {
-		snprintf(sd->ktls_conf, sizeof(sd->ktls_conf), "unknown (%s: %s)",
+		snprintf(sd->tlsinfo.ktls_conf, sizeof(sd->tlsinfo.ktls_conf), "unknown (%s: %s)",
 			 g->priv.drop ? "diag helper" : "sock_diag",
 			 rc == -ESRCH ? "not running" : strerror(-rc));
 		return;
@@ -82,24 +82,24 @@ void session_nic_note(struct session *s, struct side *sd)
 	}
 	if (again && diag(g, fd, &d))
 		d.ulp_info = false;
-	hw_diag_format(&d, sd->ktls_conf, sizeof(sd->ktls_conf));
+	hw_diag_format(&d, sd->tlsinfo.ktls_conf, sizeof(sd->tlsinfo.ktls_conf));
 	if (!d.ulp_info || !d.tls)
 		return;
 	nic_count_conf(g->nic, d.tx, d.rx);
 	ktls_ep_note_device(sd->ep, hw_tls_conf_device(d.tx), hw_tls_conf_device(d.rx));
 	if (hw_tls_conf_device(d.tx) || hw_tls_conf_device(d.rx)) {
-		sd->nic = nic_for_socket(g->nic, fd);
-		sd->nic_tx = hw_tls_conf_device(d.tx);
-		sd->nic_rx = hw_tls_conf_device(d.rx);
-		nic_hold(sd->nic, sd->nic_tx, sd->nic_rx, +1);
+		sd->tlsinfo.nic = nic_for_socket(g->nic, fd);
+		sd->tlsinfo.nic_tx = hw_tls_conf_device(d.tx);
+		sd->tlsinfo.nic_rx = hw_tls_conf_device(d.rx);
+		nic_hold(sd->tlsinfo.nic, sd->tlsinfo.nic_tx, sd->tlsinfo.nic_rx, +1);
 	}
 }
 
-void session_nic_release(struct side *sd)
+void session_nic_release(struct side_tls *t)
 {
-	nic_hold(sd->nic, sd->nic_tx, sd->nic_rx, -1);
-	sd->nic = NULL;
-	sd->nic_tx = sd->nic_rx = false;
+	nic_hold(t->nic, t->nic_tx, t->nic_rx, -1);
+	t->nic = NULL;
+	t->nic_tx = t->nic_rx = false;
 }
 
 /* TLS 1.2 AES-GCM suites first, in the SSL's own order otherwise (nothing is removed). */

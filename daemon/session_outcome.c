@@ -90,29 +90,29 @@ static void fill(struct session *s, struct report_outcome *o, const char *dom)
 	o->dir = out ? REPORT_OUTBOUND : REPORT_INBOUND;
 	o->rpt_result = -1;
 	/* set at the up leg's handshake: also for a session refused because of it */
-	o->cert = out ? s->up_cert : REPORT_CERT_NONE;
+	o->cert = out ? s->upl.cert : REPORT_CERT_NONE;
 	o->tls = leg->tls;
-	o->starttls_offered = out ? s->up_starttls_offered : s->offer_tls;
+	o->starttls_offered = out ? s->upl.starttls_offered : s->offer_tls;
 	o->level = (uint8_t)s->level;
 	o->rule_id = out ? (s->out_match.rule ? s->out_match.rule->id : 0)
 			 : (s->in_match.rule ? s->in_match.rule->id : 0);
 	o->new_session = first_for(s, dom);
 	if (leg->tls) {
-		o->ktls_tx = ktls_of(leg->ktls_state, "tx");
-		o->ktls_rx = ktls_of(leg->ktls_state, "rx");
-		snprintf(o->tls_version, sizeof(o->tls_version), "%s", leg->tls_version);
-		snprintf(o->cipher, sizeof(o->cipher), "%s", leg->tls_cipher);
+		o->ktls_tx = ktls_of(leg->tlsinfo.ktls_state, "tx");
+		o->ktls_rx = ktls_of(leg->tlsinfo.ktls_state, "rx");
+		snprintf(o->tls_version, sizeof(o->tls_version), "%s", leg->tlsinfo.version);
+		snprintf(o->cipher, sizeof(o->cipher), "%s", leg->tlsinfo.cipher);
 	}
 	snprintf(o->domain, sizeof(o->domain), "%s", dom);
 	if (out) {
 		snprintf(o->mx, sizeof(o->mx), "%s", s->mx_host);
 		snprintf(o->peer_ip, sizeof(o->peer_ip), "%s", s->dest_ip);
 		/* once per connection, not per outcome */
-		if (!s->up_local_ip[0] && s->up.ev.fd >= 0 &&
+		if (!s->upl.local_ip[0] && s->up.ev.fd >= 0 &&
 		    !getsockname(s->up.ev.fd, (struct sockaddr *)&local, &len))
-			tg_addr_text(&local, s->up_local_ip, sizeof(s->up_local_ip), full,
+			tg_addr_text(&local, s->upl.local_ip, sizeof(s->upl.local_ip), full,
 				     sizeof(full));
-		snprintf(o->local_ip, sizeof(o->local_ip), "%s", s->up_local_ip);
+		snprintf(o->local_ip, sizeof(o->local_ip), "%s", s->upl.local_ip);
 	} else {
 		snprintf(o->mx, sizeof(o->mx), "%s", s->helo);
 		snprintf(o->peer_ip, sizeof(o->peer_ip), "%s", s->client_ip);

@@ -52,8 +52,8 @@ int session_relay_show_greeting(struct session *s)
 {
 	int rc;
 
-	if (s->greeting)
-		rc = session_side_write(&s->down, s->greeting, s->greeting_len);
+	if (s->upl.greeting)
+		rc = session_side_write(&s->down, s->upl.greeting, s->upl.greeting_len);
 	else
 		rc = session_side_printf(&s->down, "220 %s ESMTP\r\n", s->host->gw->cfg.hostname);
 	if (rc)
@@ -290,7 +290,7 @@ static int forward_with_mail(struct session *s, const char *line, size_t len, co
 	};
 	/* Two commands in one write is pipelining: a next hop that does not offer it (OpenSMTPD
 	 * hangs up on it) gets the recipient after the MAIL's reply. */
-	bool pipelining = s->up_ehlo && smtp_ehlo_has(s->up_ehlo, s->up_ehlo_len, "PIPELINING");
+	bool pipelining = s->upl.ehlo && smtp_ehlo_has(s->upl.ehlo, s->upl.ehlo_len, "PIPELINING");
 	int rc = session_pend_push(s, PEND_INTERNAL, SMTP_MAIL, PF_MAIL, NULL, NULL);
 
 	if (!rc)
@@ -500,13 +500,13 @@ static void cmd_hello(struct session *s, enum smtp_verb verb)
 			return;
 	}
 	s->hello_seen = true;
-	if (verb == SMTP_EHLO && !s->up_ehlo) {
+	if (verb == SMTP_EHLO && !s->upl.ehlo) {
 		/* the next hop refused our EHLO (we said HELO): so do we */
 		local_reply(s, verb, "502 5.5.2 Error: command not recognized\r\n");
 		return;
 	}
 	if (verb == SMTP_EHLO) {
-		n = ehlo_rewrite(s, s->up_ehlo, s->up_ehlo_len, out, sizeof(out) - 1);
+		n = ehlo_rewrite(s, s->upl.ehlo, s->upl.ehlo_len, out, sizeof(out) - 1);
 		if (n < 0) {
 			session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
 				     "cannot rewrite the next hop's EHLO reply: %s", strerror(-n));
@@ -516,10 +516,10 @@ static void cmd_hello(struct session *s, enum smtp_verb verb)
 		local_reply(s, verb, out);
 		return;
 	}
-	if (s->up_ehlo)
-		reply_name(s->up_ehlo, s->up_ehlo_len, name, sizeof(name));
-	else if (s->greeting)
-		reply_name(s->greeting, s->greeting_len, name, sizeof(name));
+	if (s->upl.ehlo)
+		reply_name(s->upl.ehlo, s->upl.ehlo_len, name, sizeof(name));
+	else if (s->upl.greeting)
+		reply_name(s->upl.greeting, s->upl.greeting_len, name, sizeof(name));
 	else
 		name[0] = '\0';
 	snprintf(out, sizeof(out), "250 %s\r\n", name[0] ? name : s->host->gw->cfg.hostname);
@@ -752,9 +752,9 @@ static void log_message(struct session *s, int code, const char *reply, size_t l
 		 s->ids, s->queue_id, s->role == ROLE_OUTBOUND ? "outbound" : "inbound",
 		 s->client_txt, s->dest_txt, s->mail_from, s->nrcpt_ok,
 		 (unsigned long long)s->msg_bytes, s->xfer ? ktls_xfer_backend(s->xfer) : "copy",
-		 s->role == ROLE_OUTBOUND ? (s->up.tls ? s->up.tls_summary : "none")
-					  : (s->down.tls ? s->down.tls_summary : "none"),
-		 s->role == ROLE_OUTBOUND ? s->up.ktls_state : s->down.ktls_state,
+		 s->role == ROLE_OUTBOUND ? (s->up.tls ? s->up.tlsinfo.summary : "none")
+					  : (s->down.tls ? s->down.tlsinfo.summary : "none"),
+		 s->role == ROLE_OUTBOUND ? s->up.tlsinfo.ktls_state : s->down.tlsinfo.ktls_state,
 		 s->dest_auth[0] ? " policy=\"" : "", s->dest_auth, s->dest_auth[0] ? "\"" : "",
 		 (int)strcspn(reply, "\r\n"), reply);
 	(void)len;
@@ -1014,22 +1014,23 @@ static bool down_handshake(struct session *s)
 	}
 	s->down.tls = true;
 	atomic_fetch_add(&g->ctr.tls_down, 1);
-	tls_client_summary(ktls_ep_ssl(s->down.ep), s->down.tls_summary, sizeof(s->down.tls_summary));
+	tls_client_summary(ktls_ep_ssl(s->down.ep), s->down.tlsinfo.summary,
+			   sizeof(s->down.tlsinfo.summary));
 	session_nic_note(s, &s->down);
-	ktls_ep_state(s->down.ep, s->down.ktls_state, sizeof(s->down.ktls_state));
-	snprintf(s->down.tls_version, sizeof(s->down.tls_version), "%s",
+	ktls_ep_state(s->down.ep, s->down.tlsinfo.ktls_state, sizeof(s->down.tlsinfo.ktls_state));
+	snprintf(s->down.tlsinfo.version, sizeof(s->down.tlsinfo.version), "%s",
 		 SSL_get_version(ktls_ep_ssl(s->down.ep)));
-	snprintf(s->down.tls_cipher, sizeof(s->down.tls_cipher), "%s",
+	snprintf(s->down.tlsinfo.cipher, sizeof(s->down.tlsinfo.cipher), "%s",
 		 SSL_get_cipher_name(ktls_ep_ssl(s->down.ep)));
 	session_trace_tls_capture(s, ktls_ep_ssl(s->down.ep));
 	/* Everything shown about the session is taken: with both directions in the kernel the
 	 * SSL is dead weight (most of an idle session's memory). */
 	ktls_ep_release_ssl(s->down.ep);
-	session_event(s, EVENT_SESSION_TLS, s->down.tls_summary);
+	session_event(s, EVENT_SESSION_TLS, s->down.tlsinfo.summary);
 	log_info("session=%s Anonymous TLS connection established from %s: %s ktls=\"%s\" "
 		 "kernel=\"%s\"",
-		 s->ids, s->client_txt, s->down.tls_summary, s->down.ktls_state,
-		 s->down.ktls_conf[0] ? s->down.ktls_conf : "-");
+		 s->ids, s->client_txt, s->down.tlsinfo.summary, s->down.tlsinfo.ktls_state,
+		 s->down.tlsinfo.ktls_conf[0] ? s->down.tlsinfo.ktls_conf : "-");
 	/* RFC 3207 4.2: forget what the client told us before TLS; the next hop too (by RSET:
 	 * its EHLO reply stays what the client's next EHLO is answered with). */
 	s->helo[0] = '\0';

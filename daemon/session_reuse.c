@@ -25,9 +25,7 @@
 #include "daemon/destpol.h"
 #include "daemon/events.h"
 #include "daemon/gateway.h"
-#include "daemon/nic.h"
 #include "daemon/session_int.h"
-#include "daemon/tls_peer.h"
 #include "ktls/endpoint.h"
 #include "lib/log.h"
 
@@ -48,25 +46,20 @@ struct reuse_conn {
 	struct loop_timer timer; /* outbound_connection_reuse_time_limit */
 	struct ktls_ep *ep;
 	uint64_t idle_since_ms;
-	uint64_t born_ms;  /* set up then (outbound_connection_reuse_lifetime) */
-	unsigned int uses; /* sessions served so far */
 	char last_ids[24]; /* the session that used it last, for logs */
-	/* the key */
+	char dest_txt[320];
+	/* the key (with leg.sni_hint) */
 	struct sockaddr_storage dest;
 	struct policy *pol; /* a reference: the snapshot identity */
 	const struct policy_rule *rule;
 	enum policy_level level;
-	char mx_host[256], nexthop[256], sni_hint[256];
-	/* what the next session shows and checks */
-	char *greeting, *up_ehlo;
-	size_t greeting_len, up_ehlo_len;
-	struct tls_peer *peer;
-	uint8_t up_cert;
-	enum tls_trust trust;
-	char dest_txt[320];
-	char tls_summary[128], ktls_state[128], ktls_conf[64], tls_version[16], tls_cipher[64];
-	struct nic_entry *nic;
-	bool nic_tx, nic_rx;
+	char mx_host[256], nexthop[256];
+	/* The leg as a session holds it (s->upl, s->up.tlsinfo), for the next one: the greeting
+	 * and EHLO reply it is shown, the peer its recipients are checked against, the TLS it
+	 * logs; leg.uses counts the sessions served so far, leg.born_ms is when it was set up
+	 * (outbound_connection_reuse_lifetime).  Moved in and out whole: up_leg_move. */
+	struct up_leg leg;
+	struct side_tls tls;
 };
 
 struct session_reuse {
@@ -105,6 +98,28 @@ static bool same_dest(const struct sockaddr_storage *a, const struct sockaddr_st
 	return false;
 }
 
+/*
+ * Hand an up leg from one holder to the other, a session's (s->upl, s->up.tlsinfo) or an idle
+ * connection's (c->leg, c->tls), whole: whatever the structs gain later moves too.  What the
+ * destination owned is released first (nothing, where it is a new entry or a session that
+ * has no leg yet).  What the source owned (the greeting, the EHLO reply, the kept peer, the
+ * NIC hold) is then the destination's alone, gone from the source; the rest stays readable
+ * there (a session whose leg is kept still logs and reports its TLS when it ends).
+ */
+static void up_leg_move(struct up_leg *dl, struct side_tls *dt, struct up_leg *sl,
+			struct side_tls *st)
+{
+	session_up_leg_free(dl);
+	session_nic_release(dt);
+	*dl = *sl;
+	*dt = *st;
+	sl->greeting = sl->ehlo = NULL;
+	sl->greeting_len = sl->ehlo_len = 0;
+	sl->peer = NULL;
+	st->nic = NULL;
+	st->nic_tx = st->nic_rx = false;
+}
+
 static void conn_unlink(struct reuse_conn *c)
 {
 	struct session_reuse *p = c->pool;
@@ -128,20 +143,14 @@ static void conn_free(struct reuse_conn *c)
 {
 	struct session_reuse *p = c->pool;
 
-	nic_hold(c->nic, c->nic_tx, c->nic_rx, -1);
-	c->nic = NULL;
+	session_nic_release(&c->tls);
+	session_up_leg_free(&c->leg);
 	if (c->ep)
 		ktls_ep_free(c->ep); /* closes the socket */
 	c->ep = NULL;
-	if (c->peer)
-		tls_peer_free(c->peer);
-	c->peer = NULL;
 	if (c->pol)
 		policy_put(c->pol);
 	c->pol = NULL;
-	free(c->greeting);
-	free(c->up_ehlo);
-	c->greeting = c->up_ehlo = NULL;
 	c->dead = true;
 	c->next = p->zombies;
 	p->zombies = c;
@@ -181,7 +190,7 @@ static void conn_close(struct reuse_conn *c, bool quit, const char *why)
 	}
 	log_info("idle connection to %s closed: %s (last used by session=%s, %u use%s, "
 		 "idle %llu ms)",
-		 c->dest_txt, why, c->last_ids, c->uses, c->uses == 1 ? "" : "s",
+		 c->dest_txt, why, c->last_ids, c->leg.uses, c->leg.uses == 1 ? "" : "s",
 		 (unsigned long long)idle);
 	conn_free(c);
 }
@@ -246,7 +255,7 @@ size_t session_reuse_tick(struct session_host *h, bool stopping)
 bool session_reuse_wanted(const struct session *s)
 {
 	return s->host->gw->cfg.outbound_connection_reuse && s->role == ROLE_OUTBOUND && s->up.ep &&
-	       s->up.tls && s->up_tls_ready && !s->would_refuse && !s->up_private &&
+	       s->up.tls && s->upl.tls_ready && !s->would_refuse && !s->up_private &&
 	       s->messages > 0;
 }
 
@@ -281,7 +290,7 @@ int session_reuse_put(struct session *s)
 		return -ENOSPC;
 	/* Not for ever (Postfix's smtp_connection_reuse_time_limit): a TLS session's keys and
 	 * the MX's view of us get renewed now and then. */
-	born = s->up_uses ? s->up_born_ms : s->started_ms;
+	born = s->upl.uses ? s->upl.born_ms : s->started_ms;
 	if (g->cfg.outbound_connection_reuse_lifetime &&
 	    loop_now_ms() - born >= g->cfg.outbound_connection_reuse_lifetime * 1000ull) {
 		log_info("session=%s connection to %s not kept: used for %llu s, "
@@ -330,38 +339,20 @@ int session_reuse_put(struct session *s)
 	c->ep = s->up.ep;
 	s->up.ep = NULL;
 	s->up.ev.fd = -1;
+	up_leg_move(&c->leg, &c->tls, &s->upl, &s->up.tlsinfo);
+	if (!c->leg.uses) { /* this session made it */
+		c->leg.uses = 1;
+		c->leg.born_ms = born;
+	}
 	c->idle_since_ms = loop_now_ms();
-	c->born_ms = born;
-	c->uses = s->up_uses ? s->up_uses : 1;
 	snprintf(c->last_ids, sizeof(c->last_ids), "%s", s->ids);
+	snprintf(c->dest_txt, sizeof(c->dest_txt), "%s", s->dest_txt);
 	c->dest = s->dest;
 	c->pol = policy_get(s->pol);
 	c->rule = s->out_match.rule;
 	c->level = s->level;
 	snprintf(c->mx_host, sizeof(c->mx_host), "%s", s->mx_host);
 	snprintf(c->nexthop, sizeof(c->nexthop), "%s", s->nexthop);
-	snprintf(c->sni_hint, sizeof(c->sni_hint), "%s", s->up_sni_hint);
-	c->greeting = s->greeting;
-	c->greeting_len = s->greeting_len;
-	s->greeting = NULL;
-	c->up_ehlo = s->up_ehlo;
-	c->up_ehlo_len = s->up_ehlo_len;
-	s->up_ehlo = NULL;
-	c->peer = s->up_peer;
-	s->up_peer = NULL;
-	c->up_cert = s->up_cert;
-	c->trust = s->up.trust;
-	snprintf(c->dest_txt, sizeof(c->dest_txt), "%s", s->dest_txt);
-	memcpy(c->tls_summary, s->up.tls_summary, sizeof(c->tls_summary));
-	memcpy(c->ktls_state, s->up.ktls_state, sizeof(c->ktls_state));
-	memcpy(c->ktls_conf, s->up.ktls_conf, sizeof(c->ktls_conf));
-	memcpy(c->tls_version, s->up.tls_version, sizeof(c->tls_version));
-	memcpy(c->tls_cipher, s->up.tls_cipher, sizeof(c->tls_cipher));
-	c->nic = s->up.nic;
-	c->nic_tx = s->up.nic_tx;
-	c->nic_rx = s->up.nic_rx;
-	s->up.nic = NULL;
-	s->up.nic_tx = s->up.nic_rx = false;
 	c->next = p->head;
 	if (p->head)
 		p->head->prev = c;
@@ -370,7 +361,7 @@ int session_reuse_put(struct session *s)
 	atomic_fetch_add(&g->ctr.reuse_idle, 1);
 	atomic_fetch_add(&g->ctr.reuse_kept, 1);
 	log_info("session=%s connection to %s kept for reuse (%u use%s so far, %u idle, for %us)",
-		 s->ids, s->dest_txt, c->uses, c->uses == 1 ? "" : "s", p->n,
+		 s->ids, s->dest_txt, c->leg.uses, c->leg.uses == 1 ? "" : "s", p->n,
 		 g->cfg.outbound_connection_reuse_time_limit);
 	return 0;
 }
@@ -391,7 +382,7 @@ static bool conn_fits(const struct reuse_conn *c, const struct session *s, const
 {
 	return c->pol == s->pol && c->rule == s->out_match.rule && c->level == s->level &&
 	       same_dest(&c->dest, &s->dest) && !strcmp(c->mx_host, s->mx_host) &&
-	       !strcmp(c->nexthop, s->nexthop) && !strcmp(c->sni_hint, sni);
+	       !strcmp(c->nexthop, s->nexthop) && !strcmp(c->leg.sni_hint, sni);
 }
 
 bool session_reuse_take(struct session *s)
@@ -428,33 +419,10 @@ bool session_reuse_take(struct session *s)
 	s->up.ev.fd = ktls_ep_fd(s->up.ep);
 	s->up.eof = false;
 	s->up.tls = true;
-	s->up_tls_ready = true;
-	s->up_starttls_offered = true;
-	s->up_local_ip[0] = '\0';
 	buf_reset(&s->up.in);
 	buf_reset(&s->up.out);
-	s->greeting = c->greeting;
-	s->greeting_len = c->greeting_len;
-	c->greeting = NULL;
-	s->up_ehlo = c->up_ehlo;
-	s->up_ehlo_len = c->up_ehlo_len;
-	c->up_ehlo = NULL;
-	s->up_peer = c->peer;
-	c->peer = NULL;
-	s->up_cert = c->up_cert;
-	s->up.trust = c->trust;
-	memcpy(s->up.tls_summary, c->tls_summary, sizeof(c->tls_summary));
-	memcpy(s->up.ktls_state, c->ktls_state, sizeof(c->ktls_state));
-	memcpy(s->up.ktls_conf, c->ktls_conf, sizeof(c->ktls_conf));
-	memcpy(s->up.tls_version, c->tls_version, sizeof(c->tls_version));
-	memcpy(s->up.tls_cipher, c->tls_cipher, sizeof(c->tls_cipher));
-	snprintf(s->up_sni_hint, sizeof(s->up_sni_hint), "%s", c->sni_hint);
-	s->up.nic = c->nic;
-	s->up.nic_tx = c->nic_tx;
-	s->up.nic_rx = c->nic_rx;
-	c->nic = NULL;
-	s->up_uses = c->uses + 1;
-	s->up_born_ms = c->born_ms;
+	up_leg_move(&s->upl, &s->up.tlsinfo, &c->leg, &c->tls);
+	s->upl.uses++;
 	log_info("session=%s taking the idle connection to %s (last used by session=%s, idle %llu "
 		 "ms): "
 		 "RSET",
@@ -485,23 +453,13 @@ void session_reuse_fallback(struct session *s, const char *why)
 			(void)ktls_ep_shutdown(s->up.ep);
 	}
 	session_side_close(s, &s->up);
-	session_nic_release(&s->up);
-	free(s->greeting);
-	s->greeting = NULL;
-	(void)session_up_keep_ehlo(s, NULL, 0);
-	if (s->up_peer)
-		tls_peer_free(s->up_peer);
-	s->up_peer = NULL;
+	/* the taken leg, all of it: the fresh one starts as a new session's */
+	session_nic_release(&s->up.tlsinfo);
+	session_up_leg_free(&s->upl);
+	memset(&s->up.tlsinfo, 0, sizeof(s->up.tlsinfo));
+	s->up.tlsinfo.trust = TLS_ANONYMOUS;
+	snprintf(s->up.tlsinfo.ktls_state, sizeof(s->up.tlsinfo.ktls_state), "plain");
 	s->up.tls = false;
-	s->up_tls_ready = false;
-	s->up_starttls_offered = false;
-	s->up.tls_summary[0] = s->up.ktls_conf[0] = '\0';
-	s->up.tls_version[0] = s->up.tls_cipher[0] = '\0';
-	snprintf(s->up.ktls_state, sizeof(s->up.ktls_state), "plain");
-	s->up.trust = TLS_ANONYMOUS;
-	s->up_sni_hint[0] = '\0';
-	s->up_uses = 0;
-	s->up_born_ms = 0;
 	s->up.eof = false;
 	buf_reset(&s->up.in);
 	buf_reset(&s->up.out);
@@ -547,14 +505,14 @@ bool session_reuse_rset_step(struct session *s)
 		return true;
 	}
 	atomic_fetch_add(&g->ctr.reuse_taken, 1);
-	session_event(s, EVENT_SESSION_TLS, s->up.tls_summary);
+	session_event(s, EVENT_SESSION_TLS, s->up.tlsinfo.summary);
 	log_info("session=%s %s TLS connection reused to %s (%u%s use): %s ktls=\"%s\" "
 		 "kernel=\"%s\" "
 		 "level=%s rule=%u",
-		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up_uses,
-		 nth(s->up_uses), s->up.tls_summary, s->up.ktls_state,
-		 s->up.ktls_conf[0] ? s->up.ktls_conf : "-", policy_level_name(s->level),
-		 s->out_match.rule ? s->out_match.rule->id : 0);
+		 s->ids, tls_client_trust_name(s->up.tlsinfo.trust), s->dest_txt, s->upl.uses,
+		 nth(s->upl.uses), s->up.tlsinfo.summary, s->up.tlsinfo.ktls_state,
+		 s->up.tlsinfo.ktls_conf[0] ? s->up.tlsinfo.ktls_conf : "-",
+		 policy_level_name(s->level), s->out_match.rule ? s->out_match.rule->id : 0);
 	(void)session_relay_show_greeting(s); /* a failure has failed the session */
 	return true;
 }

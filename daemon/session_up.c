@@ -166,7 +166,7 @@ int session_up_connect(struct session *s)
 		return -ENOMEM;
 	}
 	s->up.ev.fd = fd;
-	s->up_local_ip[0] = '\0'; /* a new connection (the may fallback): asked again */
+	s->upl.local_ip[0] = '\0'; /* a new connection (the may fallback): asked again */
 	s->up.eof = false;
 	s->up.tls = false;
 	buf_reset(&s->up.in);
@@ -227,20 +227,29 @@ static void start_plaintext(struct session *s)
 
 int session_up_keep_ehlo(struct session *s, const char *r, size_t len)
 {
-	free(s->up_ehlo);
-	s->up_ehlo = NULL;
-	s->up_ehlo_len = 0;
+	free(s->upl.ehlo);
+	s->upl.ehlo = NULL;
+	s->upl.ehlo_len = 0;
 	if (!r)
 		return 0;
-	s->up_ehlo = malloc(len);
-	if (!s->up_ehlo) {
+	s->upl.ehlo = malloc(len);
+	if (!s->upl.ehlo) {
 		session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
 			     "out of memory for the next hop's EHLO reply");
 		return -ENOMEM;
 	}
-	memcpy(s->up_ehlo, r, len);
-	s->up_ehlo_len = len;
+	memcpy(s->upl.ehlo, r, len);
+	s->upl.ehlo_len = len;
 	return 0;
+}
+
+void session_up_leg_free(struct up_leg *l)
+{
+	free(l->greeting);
+	free(l->ehlo);
+	if (l->peer)
+		tls_peer_free(l->peer);
+	memset(l, 0, sizeof(*l));
 }
 
 static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
@@ -263,10 +272,10 @@ static bool on_ehlo(struct session *s, int code, const char *r, size_t len)
 		s->state = ST_UP_HELO;
 		return true;
 	}
-	s->up_starttls_offered = smtp_ehlo_has(r, len, "STARTTLS");
+	s->upl.starttls_offered = smtp_ehlo_has(r, len, "STARTTLS");
 	if (session_up_keep_ehlo(s, r, len)) /* replaced by the one inside TLS, if TLS comes */
 		return true;
-	if (tls_wanted && s->up_starttls_offered) {
+	if (tls_wanted && s->upl.starttls_offered) {
 		if (session_side_write(&s->up, "STARTTLS\r\n", 10))
 			return true;
 		s->state = ST_UP_STARTTLS;
@@ -310,7 +319,7 @@ static bool begin_handshake(struct session *s)
 			s->tlsp.sni_hint = destpol_sni_for_addr(s->host->destpol, a, alen);
 	}
 	/* part of what decided the connection, should it be kept for reuse */
-	snprintf(s->up_sni_hint, sizeof(s->up_sni_hint), "%s",
+	snprintf(s->upl.sni_hint, sizeof(s->upl.sni_hint), "%s",
 		 s->tlsp.sni_hint ? s->tlsp.sni_hint : "");
 	if (s->tlsp.sni_hint && !(s->tlsp.rule && s->tlsp.rule->servername))
 		log_info("session=%s SNI %s for %s (from the recipient domains' lookups)", s->ids,
@@ -365,8 +374,8 @@ static bool handshake_failed(struct session *s, int rc)
 			 "without TLS", s->ids, s->dest_txt, why);
 		atomic_fetch_add(&g->ctr.tls_may_fallback, 1);
 		s->tls_fallback = true;
-		free(s->greeting);
-		s->greeting = NULL;
+		free(s->upl.greeting);
+		s->upl.greeting = NULL;
 		loop_unwatch(s->host->loop, &s->up.ev);
 		ktls_ep_free(s->up.ep);
 		s->up.ep = NULL;
@@ -394,11 +403,11 @@ static bool handshake_done(struct session *s)
 	char why[512];
 	int rc;
 
-	s->up_tls_ready = true;
-	tls_client_summary(ssl, s->up.tls_summary, sizeof(s->up.tls_summary));
+	s->upl.tls_ready = true;
+	tls_client_summary(ssl, s->up.tlsinfo.summary, sizeof(s->up.tlsinfo.summary));
 	/* what a verify rule would say of this peer, whatever this session's level */
-	s->up_cert = (uint8_t)tls_client_cert_status(ssl, s->mx_host);
-	rc = tls_client_check(ssl, &s->tlsp, &s->up.trust, why, sizeof(why));
+	s->upl.cert = (uint8_t)tls_client_cert_status(ssl, s->mx_host);
+	rc = tls_client_check(ssl, &s->tlsp, &s->up.tlsinfo.trust, why, sizeof(why));
 	/* Resumption keeps only what this policy accepted (a monitored refusal included) */
 	if (rc)
 		tls_client_resume_forget(ssl);
@@ -415,18 +424,19 @@ static bool handshake_done(struct session *s)
 
 		atomic_fetch_add(&g->ctr.verify_failed, 1);
 		session_outcome_refused(s, NULL,
-					s->up_cert == REPORT_CERT_EXPIRED
+					s->upl.cert == REPORT_CERT_EXPIRED
 						? POLICY_RPT_CERTIFICATE_EXPIRED
-					: s->up_cert == REPORT_CERT_NAME_MISMATCH
+					: s->upl.cert == REPORT_CERT_NAME_MISMATCH
 						? POLICY_RPT_CERTIFICATE_HOST_MISMATCH
-					: s->up_cert == REPORT_CERT_VERIFIED || s->up_cert == REPORT_CERT_NO_NAME
+					: s->upl.cert == REPORT_CERT_VERIFIED ||
+					  s->upl.cert == REPORT_CERT_NO_NAME
 						? POLICY_RPT_VALIDATION_FAILURE
 						: POLICY_RPT_CERTIFICATE_NOT_TRUSTED,
 					REPORT_POLICY_TABLE, why);
 		snprintf(reply, sizeof(reply), "421 4.7.5 Server certificate not verified: host %s\r\n",
 			 s->dest_txt);
 		session_fail(s, reply, "tls-verify-failed level=%s dest=%s %s tls_session=%s: %s",
-			     policy_level_name(s->level), s->dest_txt, s->up.tls_summary,
+			     policy_level_name(s->level), s->dest_txt, s->up.tlsinfo.summary,
 			     tls_client_resume_word(ssl), why);
 		return true;
 	}
@@ -441,13 +451,14 @@ static bool handshake_done(struct session *s)
 	/* the kernel is asked once both directions are where they stay (up_tls_settle) */
 	if (!ktls_ep_rx_waiting(s->up.ep))
 		session_nic_note(s, &s->up);
-	ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
-	snprintf(s->up.tls_version, sizeof(s->up.tls_version), "%s", SSL_get_version(ssl));
-	snprintf(s->up.tls_cipher, sizeof(s->up.tls_cipher), "%s", SSL_get_cipher_name(ssl));
+	ktls_ep_state(s->up.ep, s->up.tlsinfo.ktls_state, sizeof(s->up.tlsinfo.ktls_state));
+	snprintf(s->up.tlsinfo.version, sizeof(s->up.tlsinfo.version), "%s", SSL_get_version(ssl));
+	snprintf(s->up.tlsinfo.cipher, sizeof(s->up.tlsinfo.cipher), "%s",
+		 SSL_get_cipher_name(ssl));
 	/* The recipients' DANE and MTA-STS are judged later, per RCPT (session_dest.c): what
 	 * that needs of the peer is kept before the SSL goes. */
 	if (s->host->destpol) {
-		rc = tls_peer_keep(ssl, g->sts_store, &s->up_peer);
+		rc = tls_peer_keep(ssl, g->sts_store, &s->upl.peer);
 		if (rc && rc != -ENOENT) {
 			session_fail(s, "421 4.3.0 Error: local resource problem\r\n",
 				     "cannot keep the certificates of %s: %s", s->dest_txt,
@@ -456,16 +467,16 @@ static bool handshake_done(struct session *s)
 		}
 	}
 	s->up.tls = true;
-	session_event(s, EVENT_SESSION_TLS, s->up.tls_summary);
+	session_event(s, EVENT_SESSION_TLS, s->up.tlsinfo.summary);
 	atomic_fetch_add(&g->ctr.tls_up, 1);
 	if (s->up.tls_resumed)
 		atomic_fetch_add(&g->ctr.tls_up_resumed, 1);
 	log_info("session=%s %s TLS connection established to %s: %s tls_session=%s ktls=\"%s\" "
 		 "kernel=\"%s\" level=%s rule=%u",
-		 s->ids, tls_client_trust_name(s->up.trust), s->dest_txt, s->up.tls_summary,
-		 tls_client_resume_word(ssl), s->up.ktls_state,
-		 s->up.ktls_conf[0] ? s->up.ktls_conf : "-", policy_level_name(s->level),
-		 s->out_match.rule ? s->out_match.rule->id : 0);
+		 s->ids, tls_client_trust_name(s->up.tlsinfo.trust), s->dest_txt,
+		 s->up.tlsinfo.summary, tls_client_resume_word(ssl), s->up.tlsinfo.ktls_state,
+		 s->up.tlsinfo.ktls_conf[0] ? s->up.tlsinfo.ktls_conf : "-",
+		 policy_level_name(s->level), s->out_match.rule ? s->out_match.rule->id : 0);
 	/* Everything shown about the session is taken: with both directions in the kernel the
 	 * SSL is dead weight (most of an idle session's memory).  Not yet where TLS 1.3 RX waits
 	 * for the session tickets (up_tls_settle). */
@@ -491,10 +502,10 @@ static void up_tls_settle(struct session *s)
 	if (ktls_ep_rx_waiting(s->up.ep)) {
 		ktls_ep_offload_rx(s->up.ep);
 		session_nic_note(s, &s->up);
-		ktls_ep_state(s->up.ep, s->up.ktls_state, sizeof(s->up.ktls_state));
+		ktls_ep_state(s->up.ep, s->up.tlsinfo.ktls_state, sizeof(s->up.tlsinfo.ktls_state));
 		log_info("session=%s TLS to %s after the first reply: ktls=\"%s\" kernel=\"%s\"",
-			 s->ids, s->dest_txt, s->up.ktls_state,
-			 s->up.ktls_conf[0] ? s->up.ktls_conf : "-");
+			 s->ids, s->dest_txt, s->up.tlsinfo.ktls_state,
+			 s->up.tlsinfo.ktls_conf[0] ? s->up.tlsinfo.ktls_conf : "-");
 	}
 	ktls_ep_release_ssl(s->up.ep);
 }
@@ -554,11 +565,11 @@ bool session_up_step(struct session *s)
 			session_fail(s, reply, "%s greeted with %d", s->dest_txt, code);
 			return true;
 		}
-		if (!s->greeting) {
-			s->greeting = malloc(len);
-			if (s->greeting) {
-				memcpy(s->greeting, r, len);
-				s->greeting_len = len;
+		if (!s->upl.greeting) {
+			s->upl.greeting = malloc(len);
+			if (s->upl.greeting) {
+				memcpy(s->upl.greeting, r, len);
+				s->upl.greeting_len = len;
 			}
 		}
 		if (session_side_printf(&s->up, "EHLO %s\r\n", s->host->gw->cfg.hostname))
