@@ -10,7 +10,7 @@
 int buf_init(struct buf *b, size_t cap)
 {
 	b->data = NULL;
-	b->cap = cap;
+	b->cap = b->cap0 = cap;
 	b->off = b->len = 0;
 	return 0;
 }
@@ -29,6 +29,7 @@ void buf_release(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->off = 0;
+	b->cap = b->cap0;
 }
 
 void buf_free(struct buf *b)
@@ -36,6 +37,7 @@ void buf_free(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->off = b->len = 0;
+	b->cap = b->cap0;
 }
 
 static void compact(struct buf *b)
@@ -98,6 +100,26 @@ int buf_append(struct buf *b, const void *p, size_t n)
 	struct iovec iov = { .iov_base = (void *)p, .iov_len = n };
 
 	return buf_appendv(b, &iov, 1);
+}
+
+int buf_adopt(struct buf *b, const void *p, size_t n)
+{
+	char *d;
+
+	if (b->len)
+		return -EBUSY;
+	if (n <= b->cap)
+		return buf_append(b, p, n);
+	d = malloc(n);
+	if (!d)
+		return -ENOMEM;
+	memcpy(d, p, n);
+	free(b->data);
+	b->data = d;
+	b->cap = n;
+	b->off = 0;
+	b->len = n;
+	return 0;
 }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
