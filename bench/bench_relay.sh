@@ -404,6 +404,10 @@ jq -r '
 def f(x): if x == null then "-" else (x * 10 | round) / 10 | tostring end;
 def f3(x): if x == null then "-" else (x * 1000 | round) / 1000 | tostring end;
 def pct(a; b): if a == null or b == null or b == 0 then "-" else "\(a * 100 / b | round)%" end;
+# client + relay + sink CPU ms of one run, and their sum: on nproc CPUs a run takes at least
+# sum / nproc, whoever the relay is
+def cpu3(x): if x == null or x.cpu_ms == null then "-" else
+	"\(x.cpu_ms | round) + \(x.relay_cpu_ms // 0) + \(x.sink.cpu_ms) = \((x.cpu_ms | round) + (x.relay_cpu_ms // 0) + x.sink.cpu_ms)" end;
 def cells(g; k): [g.direct, g.tlsgate, g.stunnel, g.postfix, g.direct_tls, g.direct_tls_resume] |
 	map(f(.[k])) |
 	join(" | ");
@@ -440,6 +444,7 @@ def hold_row(lbl): "| \(.relay_name)\(lbl) | \(.sessions)\(if .capped_by != null
 "| sink CPU ms per message, 1 / 10 msgs per session | \(cells2($c.loadgen_1; $c.loadgen_10; "sink_cpu_ms")) |",
 "| TLS handshakes the sink completed (resumed), 1 / 10 msgs per session | \(hs_cells($c.loadgen_1; $c.loadgen_10)) |",
 "| relay CPU ms for the \(.params.big_mib) MiB message | | \(.bulk.tlsgate.relay_cpu_ms // "-") | \(.bulk.stunnel.relay_cpu_ms // "-") | | | |",
+"| CPU ms for the \(.params.big_mib) MiB message: client + relay + sink = all (on \(.machine.nproc) CPUs the run takes at least all / \(.machine.nproc)) | \(cpu3(.bulk.direct)) | \(cpu3(.bulk.tlsgate)) | \(cpu3(.bulk.stunnel)) | | \(cpu3(.bulk.direct_tls)) | |",
 "| sink CPU during the \(.params.big_mib) MiB message (one sink thread does it) | \(pct(.bulk.direct.sink.cpu_ms; .bulk.direct.seconds * 1000)) | \(pct(.bulk.tlsgate.sink.cpu_ms; .bulk.tlsgate.seconds * 1000)) | \(pct(.bulk.stunnel.sink.cpu_ms; .bulk.stunnel.seconds * 1000)) | | \(pct(.bulk.direct_tls.sink.cpu_ms; .bulk.direct_tls.seconds * 1000)) | |",
 "",
 "Every run (msgs/s with 1 and with 10 per session; MB/s): " + ([["1/session", $m1, "msgs"], ["10/session", $m10, "msgs"], ["MB/s", .bulk, "mb"]] | map(.[0] as $n | .[1] | "\($n): tlsgated \(.tlsgate.all | map(f(.)) | join(" ")), stunnel \(.stunnel.all | map(f(.)) | join(" ")), Postfix \(.postfix.all | map(f(.)) | join(" "))") | join("; ")) + ".",

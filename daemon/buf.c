@@ -11,7 +11,7 @@
 int buf_init(struct buf *b, size_t cap)
 {
 	b->data = NULL;
-	b->cap = cap;
+	b->cap = b->cap0 = cap;
 	b->off = b->len = 0;
 	b->pool = NULL;
 	return 0;
@@ -33,7 +33,8 @@ static int reserve(struct buf *b)
 
 static void give_back(struct buf *b)
 {
-	if (b->pool)
+	/* an adopted allocation (buf_adopt) is larger than the pool's objects: malloc's own */
+	if (b->pool && b->cap == b->cap0)
 		tg_pool_put(b->pool, b->data);
 	else
 		free(b->data);
@@ -46,12 +47,14 @@ void buf_release(struct buf *b)
 		return;
 	give_back(b);
 	b->off = 0;
+	b->cap = b->cap0;
 }
 
 void buf_free(struct buf *b)
 {
 	give_back(b);
 	b->off = b->len = 0;
+	b->cap = b->cap0;
 }
 
 static void compact(struct buf *b)
@@ -114,6 +117,26 @@ int buf_append(struct buf *b, const void *p, size_t n)
 	struct iovec iov = { .iov_base = (void *)p, .iov_len = n };
 
 	return buf_appendv(b, &iov, 1);
+}
+
+int buf_adopt(struct buf *b, const void *p, size_t n)
+{
+	char *d;
+
+	if (b->len)
+		return -EBUSY;
+	if (n <= b->cap)
+		return buf_append(b, p, n);
+	d = malloc(n);
+	if (!d)
+		return -ENOMEM;
+	memcpy(d, p, n);
+	give_back(b);
+	b->data = d;
+	b->cap = n;
+	b->off = 0;
+	b->len = n;
+	return 0;
 }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)

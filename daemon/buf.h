@@ -20,6 +20,7 @@ struct tg_pool;
 struct buf {
 	char *data;
 	size_t cap, off, len;
+	size_t cap0;		/* buf_init's capacity: cap again once an adopted allocation is released */
 	struct tg_pool *pool;	/* where data comes from and goes back to; NULL: malloc */
 };
 
@@ -62,6 +63,12 @@ int buf_append(struct buf *b, const void *p, size_t n) __attribute__((warn_unuse
 /* Several pieces as one unit: all of them or none. */
 int buf_appendv(struct buf *b, const struct iovec *iov, size_t iovcnt)
 	__attribute__((warn_unused_result));
+/*
+ * Bytes already taken from a peer, which must not be lost, into an empty buffer: beyond its
+ * capacity if need be (an allocation of their size until buf_release gives it back).  -EBUSY
+ * when the buffer is not empty, -ENOMEM.
+ */
+int buf_adopt(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), warn_unused_result));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -3,7 +3,9 @@
  * Message bodies, client -> next hop.  DATA: the end mark ("\r\n.\r\n") is found by peeking at the
  * socket, and the scanned bytes are then moved by ktls_xfer_splice() — zero-copy through a pipe
  * when both sockets are kernel sockets (plain, or kTLS) — so the bulk never passes through
- * userspace crypto.  Bare LF is rewritten to CRLF on the copy path (see smtp_proto.h).  BDAT:
+ * userspace crypto.  Where a leg's TLS is in OpenSSL the bytes pass through userspace anyway:
+ * they are read once into the pump's buffer and scanned there (body_read_copy).  Bare LF is
+ * rewritten to CRLF on the copy path (see smtp_proto.h).  BDAT:
  * chunks are moved by length, no scanning at all.  Bytes the command reader had already taken
  * into down.in are sent first, by copy, so nothing is lost or reordered at the boundary.
  */
@@ -51,9 +53,8 @@ static bool body_copy(struct session *s, size_t max)
 
 		if (n > max)
 			n = max;
-		if (n < 2 && n < max)
-			break; /* the next hop reads slowly: wait */
-		if (!n)
+		/* the next hop reads slowly: wait (one byte of the client's is enough to go on) */
+		if (!n || (room / 2 < 2 && n < max))
 			break;
 		r = smtp_dot_scan(&s->dot, buf_head(&s->down.in), n, &used);
 		/* room/2 for at most n bytes, and the CRLF for a bare LF: these fit */
@@ -269,6 +270,132 @@ static void body_failed(struct session *s, int err, const char *what)
 			     strerror(-err), *e ? ": " : "", e);
 }
 
+/*
+ * The region scanned last goes up first: its bytes come before anything in down.in (a copy-path
+ * read leaves what follows the region there).  1 delivered (or none), 0 waiting, -1 ended.
+ */
+static int region_flush(struct session *s)
+{
+	int rc;
+
+	if (!s->region_total && !(s->xfer && ktls_xfer_inflight(s->xfer)))
+		return 1;
+	rc = region_move(s);
+	if (rc < 0) {
+		body_failed(s, rc, "body");
+		return -1;
+	}
+	if (!rc)
+		return 0;
+	s->msg_bytes += s->region_total;
+	s->region_total = s->region_done = 0;
+	if (s->region_ends) {
+		s->region_ends = false;
+		end_of_body(s);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Bytes a copy-path read took past the region (after the end mark: the client's next commands;
+ * from a bare LF on: copied with the rewrite) go to down.in, which is empty here and takes them
+ * even beyond its usual size (buf_adopt): they were read, they must not be lost.
+ */
+static bool keep_rest(struct session *s, const char *p, size_t n)
+{
+	int rc = n ? buf_adopt(&s->down.in, p, n) : 0;
+
+	s->down.bytes_in += n;
+	if (rc) {
+		body_failed(s, rc, "client bytes after the region");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Where the pump copies (a leg's TLS in OpenSSL): read into its buffer, scan there, and let it
+ * deliver the body bytes.  Peeking first, as the zero-copy path must (its bytes never reach
+ * userspace), would copy every byte out of the kernel twice.  1 progress, 0 waiting, -1 stop
+ * here (the session moved on or failed).
+ */
+static int body_read_copy(struct session *s)
+{
+	struct smtp_dot dot = s->dot;
+	enum smtp_dot_result r;
+	const char *p;
+	size_t used;
+	ssize_t n = ktls_xfer_read(s->xfer, s->down.ep, SESSION_SCRATCH, &p);
+
+	if (n == -EAGAIN) {
+		uint32_t fe = 0, te = 0;
+
+		ktls_xfer_events(s->xfer, &fe, &te);
+		s->down.wait |= fe;
+		return 0;
+	}
+	if (n <= 0) {
+		body_failed(s, n ? (int)n : -ECONNABORTED, "client");
+		return -1;
+	}
+	r = smtp_dot_scan(&dot, p, (size_t)n, &used);
+	if (r == SMTP_DOT_MORE)
+		used = (size_t)n;
+	/* BARE_LF: the bytes before it are the region, the LF on go the copy path (dot stays
+	 * before the LF, where body_copy's scan starts again). */
+	s->dot = dot;
+	ktls_xfer_keep(s->xfer, used);
+	if (!keep_rest(s, p + used, (size_t)n - used))
+		return -1;
+	s->region_total = used;
+	s->region_ends = r == SMTP_DOT_END;
+	return 1;
+}
+
+/* Zero copy: look at what is there without taking it, find the end mark.  As body_read_copy
+ * (-1 also with bytes of ours in up.out, to be flushed first). */
+static int body_peek_splice(struct session *s)
+{
+	char *scratch = s->host->scratch;
+	struct smtp_dot dot;
+	enum smtp_dot_result r;
+	size_t used;
+	ssize_t n = ktls_ep_peek(s->down.ep, scratch, SESSION_SCRATCH);
+
+	if (n == -EAGAIN) {
+		s->down.wait |= ktls_ep_events(s->down.ep);
+		return 0;
+	}
+	if (n <= 0) {
+		body_failed(s, n ? (int)n : -ECONNABORTED, "client");
+		return -1;
+	}
+	/* Scan with a copy of the state: it is committed for the bytes that will move. */
+	dot = s->dot;
+	r = smtp_dot_scan(&dot, scratch, (size_t)n, &used);
+	if (r == SMTP_DOT_BARE_LF && !used) {
+		/* A bare LF first: take it, send CRLF instead (copy path, one byte). */
+		n = ktls_ep_read(s->down.ep, scratch, 1);
+		if (n != 1) {
+			body_failed(s, n < 0 ? (int)n : -ECONNABORTED, "client");
+			return -1;
+		}
+		s->down.bytes_in++;
+		if (session_side_write(&s->up, "\r\n", 2)) /* up.out was empty */
+			return -1;
+		s->msg_bytes += 2;
+		if (smtp_dot_bare_lf(&s->dot))
+			end_of_body(s);
+		return -1; /* up.out is to be flushed first */
+	}
+	s->dot = dot;
+	/* MORE: all n; END: through the mark; BARE_LF: the clean bytes before it. */
+	s->region_total = r == SMTP_DOT_MORE ? (size_t)n : used;
+	s->region_ends = r == SMTP_DOT_END;
+	return 1;
+}
+
 bool session_body_step(struct session *s)
 {
 	bool progress;
@@ -280,72 +407,37 @@ bool session_body_step(struct session *s)
 	/* Never past a header step that stopped: it may wait for the rest of a line it has not
 	 * judged yet, and copying those bytes would put the judgement in the middle of a line
 	 * (a sender's split "X-Tlsgate-TLS:" passed so, and our header landed mid-line). */
-	if (!s->hdr_phase)
-		progress |= body_copy(s, SIZE_MAX);
-	char *scratch = s->host->scratch;
-
-	/* Zero copy only with nothing queued in between (order is everything), and past the
-	 * header section when it is being edited. */
-	while (s->state == ST_BODY && !s->hdr_phase && !s->down.in.len && !s->up.out.len) {
-		struct smtp_dot dot;
-		enum smtp_dot_result r;
-		size_t used;
-		ssize_t n;
+	while (s->state == ST_BODY && !s->hdr_phase) {
+		bool moved = s->region_total > 0;
 		int rc;
 
 		if (!s->xfer && !(s->xfer = ktls_xfer_new(&s->host->bounce_pool))) {
 			body_failed(s, -ENOMEM, "pump");
 			return true;
 		}
-		rc = region_move(s);
-		if (rc < 0) {
-			body_failed(s, rc, "body");
+		rc = region_flush(s);
+		if (rc < 0)
 			return true;
-		}
 		if (!rc)
 			break;
-		progress |= s->region_total > 0;
-		s->msg_bytes += s->region_total;
-		if (s->region_ends) {
-			s->region_total = s->region_done = 0;
-			s->region_ends = false;
-			end_of_body(s);
-			return true;
+		progress |= moved;
+		if (s->down.in.len) {
+			if (!body_copy(s, SIZE_MAX))
+				break;
+			progress = true;
+			continue;
 		}
-		s->region_total = s->region_done = 0;
-
-		/* Look at what is there without taking it, find the end mark. */
-		n = ktls_ep_peek(s->down.ep, scratch, SESSION_SCRATCH);
-		if (n == -EAGAIN) {
-			s->down.wait |= ktls_ep_events(s->down.ep);
+		/* The pump's bytes never overtake ours queued in up.out: order is everything. */
+		if (s->up.out.len)
 			break;
-		}
-		if (n <= 0) {
-			body_failed(s, n ? (int)n : -ECONNABORTED, "client");
+		if (ktls_xfer_zero_copy(s->down.ep, s->up.ep))
+			rc = body_peek_splice(s);
+		else
+			rc = body_read_copy(s);
+		if (rc < 0)
 			return true;
-		}
-		/* Scan with a copy of the state: it is committed for the bytes that will move. */
-		dot = s->dot;
-		r = smtp_dot_scan(&dot, scratch, (size_t)n, &used);
-		if (r == SMTP_DOT_BARE_LF && !used) {
-			/* A bare LF first: take it, send CRLF instead (copy path, one byte). */
-			n = ktls_ep_read(s->down.ep, scratch, 1);
-			if (n != 1) {
-				body_failed(s, n < 0 ? (int)n : -ECONNABORTED, "client");
-				return true;
-			}
-			s->down.bytes_in++;
-			if (session_side_write(&s->up, "\r\n", 2)) /* up.out was empty */
-				return true;
-			s->msg_bytes += 2;
-			if (smtp_dot_bare_lf(&s->dot))
-				end_of_body(s);
-			return true;
-		}
-		s->dot = dot;
-		/* MORE: all n; END: through the mark; BARE_LF: the clean bytes before it. */
-		s->region_total = r == SMTP_DOT_MORE ? (size_t)n : used;
-		s->region_ends = r == SMTP_DOT_END;
+		if (!rc)
+			break;
 		progress = true;
 	}
 	return progress;

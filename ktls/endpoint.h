@@ -205,6 +205,18 @@ void ktls_xfer_free(struct ktls_xfer *x);
 ssize_t ktls_xfer_splice(struct ktls_xfer *x, struct ktls_ep *from, struct ktls_ep *to,
 			 size_t len);
 size_t ktls_xfer_inflight(const struct ktls_xfer *x);
+/* Would ktls_xfer_splice move bytes from -> to without them entering userspace? */
+bool ktls_xfer_zero_copy(const struct ktls_ep *from, const struct ktls_ep *to);
+/*
+ * The copy path with the caller looking at the bytes, so that a caller who must find where a
+ * region ends needs no MSG_PEEK copy first: with nothing in flight, read up to len bytes from
+ * `from` into the pump's buffer and show them (*p; ktls_ep_read's returns, -EBUSY with bytes in
+ * flight).  ktls_xfer_keep(x, keep) then makes the first `keep` of them the bytes in flight,
+ * which ktls_xfer_splice delivers to `to` before taking anything new; the rest are the
+ * caller's, valid until the next call on x.
+ */
+ssize_t ktls_xfer_read(struct ktls_xfer *x, struct ktls_ep *from, size_t len, const char **p);
+void ktls_xfer_keep(struct ktls_xfer *x, size_t keep);
 /* Which backend the last splice used: "splice" or "copy" (for logs and tests). */
 const char *ktls_xfer_backend(const struct ktls_xfer *x);
 /* After -EAGAIN: events to wait for on from (*from_ev) and on to (*to_ev). */

@@ -203,6 +203,34 @@ static ssize_t splice_in(struct ktls_xfer *x, struct ktls_ep *from, size_t len)
 	return ktls_kio_rx_errno(from, -errno);
 }
 
+bool ktls_xfer_zero_copy(const struct ktls_ep *from, const struct ktls_ep *to)
+{
+	return kernel_reader(from) && kernel_writer(to) && !from->rx_err && !from->rx_closed;
+}
+
+ssize_t ktls_xfer_read(struct ktls_xfer *x, struct ktls_ep *from, size_t len, const char **p)
+{
+	ssize_t n;
+
+	x->from_ev = x->to_ev = 0;
+	if (x->in_pipe || x->len)
+		return -EBUSY;
+	if (!len)
+		return -EINVAL;
+	if (x->from_eof)
+		return 0;
+	x->backend = "copy";
+	n = buf_in(x, from, len);
+	*p = (const char *)x->buf;
+	return n;
+}
+
+void ktls_xfer_keep(struct ktls_xfer *x, size_t keep)
+{
+	if (keep < x->len)
+		x->len = keep;
+}
+
 static ssize_t deliver(struct ktls_xfer *x, struct ktls_ep *to)
 {
 	return x->in_pipe ? pipe_out(x, to) : buf_out(x, to);
@@ -221,7 +249,7 @@ ssize_t ktls_xfer_splice(struct ktls_xfer *x, struct ktls_ep *from, struct ktls_
 	if (x->from_eof)
 		return 0;
 
-	if (kernel_reader(from) && kernel_writer(to) && !from->rx_err && !from->rx_closed) {
+	if (ktls_xfer_zero_copy(from, to)) {
 		x->backend = "splice";
 		err = pipe_open(x);
 		if (err)

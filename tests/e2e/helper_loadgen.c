@@ -14,8 +14,9 @@
  *
  * Prints one JSON line: {"messages", "errors", "sessions", "size", "seconds", "msgs_per_s",
  * "mb_per_s" (10^6 bytes of message per second), "p50_ms", "p99_ms", "max_ms", "setup_p50_ms",
- * "setup_p99_ms", "rcpts", "tls_resumed"} (setup: connect to the answer to EHLO, the relay's own
- * TLS set-up included; tls_resumed: the sessions whose STARTTLS handshake resumed a TLS session).
+ * "setup_p99_ms", "rcpts", "tls_resumed", "cpu_ms"} (setup: connect to the answer to EHLO, the
+ * relay's own TLS set-up included; tls_resumed: the sessions whose STARTTLS handshake resumed a
+ * TLS session; cpu_ms: this process's user + system time, the client's share of the machine).
  * --resume (with --starttls): each thread keeps the TLS session of its last connection, taken
  * after the answer to the EHLO inside TLS (TLS 1.3 tickets come after the handshake: by then
  * OpenSSL has read them), and offers it on its next connection, as a sending MTA with a session
@@ -598,7 +599,8 @@ int main(int argc, char **argv)
 	unsigned long nt, errors = 0, resumed = 0;
 	struct lat msg = {0}, setup = {0};
 	struct thr *t;
-	double t0, secs;
+	double t0, secs, cpu_ms = -1;
+	struct rusage ru;
 	int o, rc = 0;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -694,18 +696,21 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	secs = (now_ms() - t0) / 1e3;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+			 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 	qsort(msg.v, msg.n, sizeof(*msg.v), cmp_double);
 	qsort(setup.v, setup.n, sizeof(*setup.v), cmp_double);
 	/* Flat numbers only: printf says it plainly (lib/jsonw writes no fractions). */
 	printf("{\"messages\":%zu,\"errors\":%lu,\"sessions\":%zu,\"size\":%zu,\"seconds\":%.3f,"
 	       "\"msgs_per_s\":%.1f,\"mb_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
 	       "\"max_ms\":%.3f,\"setup_p50_ms\":%.3f,\"setup_p99_ms\":%.3f,\"rcpts\":%lu,"
-	       "\"tls_resumed\":%lu}\n",
+	       "\"tls_resumed\":%lu,\"cpu_ms\":%.1f}\n",
 	       msg.n, errors, setup.n, lg.size, secs, (double)msg.n / secs,
 	       (double)msg.n * (double)lg.size / secs / 1e6, percentile(msg.v, msg.n, 500),
 	       percentile(msg.v, msg.n, 990), msg.n ? msg.v[msg.n - 1] : 0.0,
 	       percentile(setup.v, setup.n, 500), percentile(setup.v, setup.n, 990), lg.rcpts,
-	       resumed);
+	       resumed, cpu_ms);
 	if (errors)
 		rc = 1;
 	free(msg.v);

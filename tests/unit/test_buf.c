@@ -136,6 +136,65 @@ static void test_pooled(void **state)
 	tg_pool_fini(&p);
 }
 
+/* Bytes already read from a peer: taken even beyond the capacity, which comes back on release. */
+static void test_adopt(void **state)
+{
+	char big[200], *tail;
+	struct buf b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	assert_int_equal(buf_init(&b, 64), 0);
+	assert_int_equal(buf_adopt(&b, big, 10), 0); /* fits: an ordinary append */
+	assert_int_equal(b.cap, 64);
+	assert_int_equal(buf_adopt(&b, big, 1), -EBUSY); /* only into an empty buffer */
+	buf_consume(&b, 10);
+	assert_int_equal(buf_adopt(&b, big, sizeof(big)), 0);
+	assert_int_equal(b.len, sizeof(big));
+	assert_memory_equal(buf_head(&b), big, sizeof(big));
+	assert_int_equal(buf_space(&b), 0); /* full: no read adds to it */
+	assert_int_equal(buf_append(&b, "x", 1), -ENOSPC);
+	buf_consume(&b, 150);
+	assert_memory_equal(buf_head(&b), big + 150, 50);
+	tail = buf_tail(&b); /* compacts: the 50 left move to the front */
+	assert_non_null(tail);
+	assert_memory_equal(buf_head(&b), big + 150, 50);
+	buf_consume(&b, 50);
+	buf_release(&b);
+	assert_null(b.data);
+	assert_int_equal(b.cap, 64); /* the usual size again */
+	assert_int_equal(buf_adopt(&b, big, 65), 0);
+	buf_free(&b);
+	assert_int_equal(b.cap, 64);
+	buf_free(&b);
+}
+
+/* An adopted allocation is larger than the pool's objects: it never goes into the pool. */
+static void test_adopt_pooled(void **state)
+{
+	char big[100] = { 'y' };
+	struct tg_pool p;
+	struct buf b;
+
+	(void)state;
+	tg_pool_init(&p, 64, 4);
+	buf_init_pool(&b, &p);
+	assert_int_equal(buf_append(&b, "x", 1), 0); /* a pool object */
+	buf_consume(&b, 1);
+	assert_int_equal(buf_adopt(&b, big, sizeof(big)), 0); /* the pool object goes back */
+	assert_int_equal(p.cached, 1);
+	assert_int_equal(b.cap, sizeof(big));
+	buf_consume(&b, sizeof(big));
+	buf_release(&b); /* freed, not pooled */
+	assert_int_equal(p.cached, 1);
+	assert_int_equal(b.cap, 64);
+	assert_int_equal(buf_append(&b, "x", 1), 0); /* a pool object again */
+	assert_int_equal(b.cap, 64);
+	buf_free(&b);
+	tg_pool_fini(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +203,8 @@ int main(void)
 		cmocka_unit_test(test_tail_commit),
 		cmocka_unit_test(test_appendv_all_or_nothing),
 		cmocka_unit_test(test_pooled),
+		cmocka_unit_test(test_adopt),
+		cmocka_unit_test(test_adopt_pooled),
 	};
 
 	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
