@@ -16,7 +16,8 @@
  * "mb_per_s" (10^6 bytes of message per second), "p50_ms", "p99_ms", "max_ms", "setup_p50_ms",
  * "setup_p99_ms", "rcpts", "tls_resumed", "cpu_ms"} (setup: connect to the answer to EHLO, the
  * relay's own TLS set-up included; tls_resumed: the sessions whose STARTTLS handshake resumed a
- * TLS session; cpu_ms: this process's user + system time, the client's share of the machine).
+ * TLS session; cpu_ms: this process's user + system time from the first connection on, the
+ * message already made: the client's share of the machine).
  * --resume (with --starttls): each thread keeps the TLS session of its last connection, taken
  * after the answer to the EHLO inside TLS (TLS 1.3 tickets come after the handshake: by then
  * OpenSSL has read them), and offers it on its next connection, as a sending MTA with a session
@@ -600,7 +601,7 @@ int main(int argc, char **argv)
 	struct lat msg = {0}, setup = {0};
 	struct thr *t;
 	double t0, secs, cpu_ms = -1;
-	struct rusage ru;
+	struct rusage ru, ru0;
 	int o, rc = 0;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -679,6 +680,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (nt > lg.conns)
 		nt = lg.conns;
+	if (getrusage(RUSAGE_SELF, &ru0))
+		memset(&ru0, 0, sizeof(ru0));
 	t0 = now_ms();
 	for (unsigned long i = 0; i < nt; i++) {
 		t[i].lg = &lg;
@@ -697,8 +700,10 @@ int main(int argc, char **argv)
 	}
 	secs = (now_ms() - t0) / 1e3;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-			 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+		cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec - ru0.ru_utime.tv_sec -
+				  ru0.ru_stime.tv_sec) * 1e3 +
+			 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec - ru0.ru_utime.tv_usec -
+				  ru0.ru_stime.tv_usec) / 1e3;
 	qsort(msg.v, msg.n, sizeof(*msg.v), cmp_double);
 	qsort(setup.v, setup.n, sizeof(*setup.v), cmp_double);
 	/* Flat numbers only: printf says it plainly (lib/jsonw writes no fractions). */
