@@ -101,7 +101,7 @@ wait "$gwpid" 2>/dev/null
 # minute (and, with early demux off, the steer program handed the session's later segments to
 # the TIME_WAIT socket).  Now the SYN goes to the TIME_WAIT socket, whose ACK the client answers
 # with a reset that ends it; the SYN's retransmission is forwarded.  The host's 6.18 resends it
-# at once (tens of ms); Debian's 6.1 under TCG took 3-9 s; the TIME_WAIT alone lasts 60 s, so
+# at once (tens of ms); Debian's 6.1 under TCG 0.3-9 s; the TIME_WAIT alone lasts 60 s, so
 # 20 s tells a fix from the bug.
 t0=$(date +%s%N)
 ip netns exec "$NS_IN" "$TG_BIN/tests/e2e/helper_smtp_client" 203.0.113.25 25 --timeout 20 \
