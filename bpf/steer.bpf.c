@@ -103,17 +103,32 @@ static __always_inline struct bpf_sock *pick_listener(const struct tg_config *cf
 	return sk;
 }
 
-/* The socket for this packet, referenced: its own connection's, else one of the daemon's
+/*
+ * The socket for this packet, referenced: its own connection's, else one of the daemon's
  * listeners for this direction (outbound and inbound sessions are different roles on different
- * listeners). */
+ * listeners), else a TIME_WAIT socket a steered connection left on this tuple.
+ *
+ * That last one matters once the daemon is gone (stopped, crashed, or all its listeners closed):
+ * the daemon closed the steered connection first, so the gateway holds a TIME_WAIT socket whose
+ * local address is the original destination's, for 60 s, while the client, which closed second,
+ * may pick the same source port again.  Left to the stack (TC_ACT_UNSPEC), its SYN is matched to
+ * the TIME_WAIT socket by TCP early demux (skb->sk set), routed to be forwarded, and ip_forward()
+ * drops any packet that carries a socket: the client is blackholed until the TIME_WAIT ends.
+ * Handed to the TIME_WAIT socket instead (local delivery by the steer mark), the kernel's own
+ * TIME_WAIT handling finds no listener and answers with an ACK; the client, in SYN-SENT, answers
+ * that with a reset, which reaches the TIME_WAIT socket as a later segment and ends it; the SYN's
+ * retransmission finds no socket and is forwarded: the enforcer decides, as for any flow.
+ */
 static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb,
 						    const struct tg_config *cfg,
-						    const struct tg_pkt *p, __u8 dir)
+						    const struct tg_pkt *p, __u8 dir,
+						    bool *listener)
 {
 	struct bpf_sock_tuple t = {};
-	struct bpf_sock *sk;
+	struct bpf_sock *sk, *lsk;
 	__u32 tlen;
 
+	*listener = false;
 	if (p->family == TG_FAM_V4) {
 		__builtin_memcpy(&t.ipv4.saddr, p->src, 4);
 		__builtin_memcpy(&t.ipv4.daddr, p->dst, 4);
@@ -130,17 +145,23 @@ static __always_inline struct bpf_sock *pick_socket(struct __sk_buff *skb,
 	/* An established (or half-open) socket for the tuple wins: a steered connection's later
 	 * segments.  A listener found this way is somebody else's port-25 socket: not ours. */
 	sk = bpf_skc_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
-	if (sk) {
-		/* A new SYN on a tuple still in TIME_WAIT must reach our listener: the kernel's
-		 * own TIME_WAIT handling would look for a listener on the original destination
-		 * and find none. */
-		if (sk->state != BPF_TCP_LISTEN &&
-		    !(sk->state == BPF_TCP_TIME_WAIT &&
-		      (p->flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN))
-			return sk;
+	if (sk && sk->state == BPF_TCP_LISTEN) {
 		bpf_sk_release(sk);
+		sk = NULL;
 	}
-	return pick_listener(cfg, p, dir);
+	/* A new SYN on a tuple still in TIME_WAIT must reach our listener: the kernel's own
+	 * TIME_WAIT handling would look for a listener on the original destination and find
+	 * none. */
+	if (sk &&
+	    !(sk->state == BPF_TCP_TIME_WAIT && (p->flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN))
+		return sk;
+	lsk = pick_listener(cfg, p, dir);
+	if (!lsk)
+		return sk; /* the TIME_WAIT socket (see above), or NULL */
+	if (sk)
+		bpf_sk_release(sk);
+	*listener = true;
+	return lsk;
 }
 
 static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
@@ -148,6 +169,7 @@ static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
 	struct tg_config *cfg = tg_cfg();
 	struct bpf_sock *sk;
 	struct tg_pkt p;
+	bool listener;
 	long err;
 
 	if (!cfg || tg_parse(skb, &p) != TG_PARSE_TCP || !tg_port_is_steered(cfg, p.dport))
@@ -156,7 +178,7 @@ static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
 		return TC_ACT_UNSPEC; /* the daemon's own connection */
 	if (excluded(&p))
 		return TC_ACT_UNSPEC;
-	sk = pick_socket(skb, cfg, &p, dir);
+	sk = pick_socket(skb, cfg, &p, dir, &listener);
 	if (!sk)
 		return TC_ACT_UNSPEC; /* the daemon is down: forwarded, the enforcer decides */
 	err = bpf_sk_assign(skb, sk, 0);
@@ -166,7 +188,8 @@ static __always_inline int steer(struct __sk_buff *skb, __u8 dir)
 		return TC_ACT_UNSPEC;
 	}
 	skb->mark = cfg->steer_mark;
-	if ((p.flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN)
+	/* a SYN handed to a TIME_WAIT socket (pick_socket) is not a steered flow */
+	if (listener && (p.flags & (TG_TH_SYN | TG_TH_ACK)) == TG_TH_SYN)
 		tg_count(tg_policy_lookup(cfg, dir, p.family, dir == TG_DIR_INBOUND ? p.src : p.dst,
 					  bpf_ntohs(p.dport))
 				 .rule_id,

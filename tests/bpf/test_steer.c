@@ -2,7 +2,8 @@
 /*
  * bpf tier: the steering program with BPF_PROG_TEST_RUN.  Verdict, skb->mark out and counters for
  * SMTP and other ports, the relay mark, excluded sources, with and without the daemon's listener,
- * and an established socket found by its tuple while no listener is there.  IPv4 and IPv6,
+ * and an established socket found by its tuple while no listener is there, a TIME_WAIT socket
+ * for a SYN only then.  IPv4 and IPv6,
  * untagged and VLAN-tagged.  The choice among the workers' listeners: by the flow hash (a model
  * of it with the seed the loader wrote), the same for every segment of a flow, an even split,
  * and an empty slot passing its flows to the next worker.
@@ -189,6 +190,68 @@ static void test_established_socket_wins(void **state)
 	close(a);
 	close(c);
 	close(l);
+}
+
+/* Is there a TIME_WAIT socket with local port lport and remote port rport (/proc/net/tcp)? */
+static bool time_wait(uint16_t lport, uint16_t rport)
+{
+	unsigned int lp, rp, st;
+	char line[256];
+	bool found = false;
+	FILE *f = fopen("/proc/net/tcp", "r");
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, " %*u: %*x:%x %*x:%x %x", &lp, &rp, &st) == 3 && lp == lport &&
+			rp == rport && st == 6;
+	fclose(f);
+	return found;
+}
+
+/*
+ * A connection that the server side closed first leaves that side a TIME_WAIT socket.  With no
+ * daemon listener, a SYN on its tuple (a client reusing the port) goes to the TIME_WAIT socket:
+ * left to the stack, early demux would attach it and ip_forward() drop the SYN (see
+ * pick_socket(); test_steer_workers.sh plays it through a gateway).
+ */
+static void test_syn_on_time_wait_without_listener(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in ca;
+	socklen_t sl = sizeof(sa), cl = sizeof(ca);
+	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), a, i;
+	uint16_t sport, cport;
+
+	(void)state;
+	assert_int_equal(tg_bpf_set_listener(h, -1, -1), 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(getsockname(c, (struct sockaddr *)&ca, &cl), 0);
+	sport = ntohs(sa.sin_port);
+	cport = ntohs(ca.sin_port);
+	{
+		uint16_t ports[2] = { 25, sport };
+		struct tg_bpf_opts o = { .sz = sizeof(o), .pin_dir = pin_dir,
+					 .relay_mark = RELAY_MARK, .ports = ports, .nports = 2 };
+
+		tg_bpf_close(h);
+		assert_int_equal(tg_bpf_open(&o, &h), 0);
+	}
+	close(l);
+	close(a); /* the server side first: its FIN, then the client's, and it is in TIME_WAIT */
+	close(c);
+	for (i = 0; i < 200 && !time_wait(sport, cport); i++)
+		usleep(5000); /* loopback: the FINs and ACKs are processed in softirq, soon */
+	assert_true(time_wait(sport, cport));
+	assert_true(picked(&fams[0], "127.0.0.1", "127.0.0.1", cport, sport, TH_SYN));
+	/* the client's reset to the TIME_WAIT socket's ACK goes there too (as it always did) */
+	assert_true(picked(&fams[0], "127.0.0.1", "127.0.0.1", cport, sport, TH_RST));
+	/* another tuple: nothing to pick */
+	assert_false(picked(&fams[0], "127.0.0.1", "127.0.0.1", cport ^ 1, sport, TH_SYN));
 }
 
 /* steer_outside (inbound): the same decisions for an outside client's connection, to the
@@ -454,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_never_steered),
 		cmocka_unit_test(test_outside_inbound),
 		cmocka_unit_test(test_established_socket_wins),
+		cmocka_unit_test(test_syn_on_time_wait_without_listener),
 		cmocka_unit_test(test_upgrade_replaces_small_listen_map),
 		cmocka_unit_test(test_workers_chosen_by_flow_hash),
 		cmocka_unit_test(test_empty_slot_passes_to_next_worker),

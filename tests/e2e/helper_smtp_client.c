@@ -15,11 +15,13 @@
  *
  * Every reply read is printed to stdout as "S: <line>".  Exit 0 when every expect matched,
  * 1 on a mismatch, 2 on a broken script, 3 when the connection failed or timed out.
- *   helper_smtp_client HOST PORT [--timeout S] < script
+ *   helper_smtp_client HOST PORT [--timeout S] [--source-port P] < script
+ * --timeout bounds the connect and each read (default 30 s); --source-port binds the local port.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -134,21 +136,70 @@ static bool code_matches(int code, const char *want)
 	return true;
 }
 
+/*
+ * Connect fd to ai, from source port sport unless 0, within timeout_ms (a SYN the path drops
+ * must fail the test in seconds, not after the kernel's minute of retransmissions).
+ */
+static int open_conn(const struct addrinfo *ai, int sport)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int one = 1, err = 0, fl;
+	socklen_t len = sizeof(err);
+
+	if (sport) {
+		struct sockaddr_storage ss = { .ss_family = (sa_family_t)ai->ai_family };
+
+		/* the port was ours a moment ago: the previous connection is gone on this side */
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+			return -1;
+		if (ai->ai_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)sport);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)sport);
+		if (bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen))
+			return -1;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK))
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
+		return -1;
+	if (poll(&pfd, 1, timeout_ms) != 1) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -1;
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return fcntl(fd, F_SETFL, fl);
+}
+
 int main(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *ai;
 	char line[1 << 16], *data = malloc(1 << 16);
-	int status = 0;
+	int status = 0, sport = 0;
 
 	if (argc < 3)
 		return 2;
-	if (argc >= 5 && !strcmp(argv[3], "--timeout"))
-		timeout_ms = atoi(argv[4]) * 1000;
+	for (int i = 3; i < argc; i += 2) {
+		if (i + 1 == argc)
+			return 2;
+		if (!strcmp(argv[i], "--timeout"))
+			timeout_ms = atoi(argv[i + 1]) * 1000;
+		else if (!strcmp(argv[i], "--source-port"))
+			sport = atoi(argv[i + 1]);
+		else
+			return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (getaddrinfo(argv[1], argv[2], &hints, &ai))
 		return 2;
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+	if (fd < 0 || open_conn(ai, sport)) {
 		perror("connect");
 		return 3;
 	}

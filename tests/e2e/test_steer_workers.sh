@@ -7,6 +7,9 @@
 # 60/40 between the workers, counted from the daemon's log (a session id's first hex digit is its
 # worker).  With 300 sessions a fair split leaves that band with a probability of about 5e-4.
 # No TLS and no PKI: key generation alone would cost a minute under TCG.
+# Then a session from a fixed source port leaves the gateway a TIME_WAIT socket on the MX's
+# address; with the daemon stopped, the same 4-tuple must reach the MX itself within seconds
+# (bpf/steer.bpf.c pick_socket), and so must 4 more sessions.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
@@ -73,10 +76,49 @@ ok $? "stats: $N flows steered"
 echo "$stats" | grep -qx 'tlsgate_bpf_steer_errors_total 0'
 ok $? "stats: no steer errors"
 
+# One session from a fixed source port: the daemon closes the steered connection first (after
+# its 221), so the gateway keeps a TIME_WAIT socket whose local address is the MX's, 60 s long.
+SPORT=20025 # below the ephemeral range: no other connection takes it
+printf '%s\n' 'expect 220' 'send EHLO in.example\r\n' 'expect 250' \
+	'send MAIL FROM:<a@in.example>\r\n' 'expect 250' 'send RCPT TO:<b@mx.example>\r\n' \
+	'expect 250' 'send DATA\r\n' 'expect 354' 'send Subject: tw\r\n\r\nx\r\n.\r\n' \
+	'expect 250' 'send QUIT\r\n' 'expect 221' 'readall' > "$TG_WORK/one.smtp"
+ip netns exec "$NS_IN" "$TG_BIN/tests/e2e/helper_smtp_client" 203.0.113.25 25 --timeout 20 \
+	--source-port "$SPORT" < "$TG_WORK/one.smtp" > "$TG_WORK/one1.out"
+ok $? "steered session from source port $SPORT"
+tw_filter="( src 203.0.113.25:25 and dst 192.0.2.10:$SPORT )"
+tw=$(ip netns exec "$NS_GW" ss -Htan state time-wait "$tw_filter")
+[ -n "$tw" ]
+ok $? "the gateway holds the steered side in TIME_WAIT (local address the MX's)"
+diag "gateway: ${tw:-no TIME_WAIT socket}"
+
 # Shutdown: steering stops before the listeners close; the flows go to the MX directly.
 kill -TERM "$gwpid"
 wait "$gwpid" 2>/dev/null
+# The same 4-tuple again while that TIME_WAIT lasts (CI hit it by chance: a reused ephemeral
+# port).  Before the steer program handled it, TCP early demux attached the TIME_WAIT socket to
+# the SYN and ip_forward() drops a packet that carries a socket: blackholed for the rest of the
+# minute (and, with early demux off, the steer program handed the session's later segments to
+# the TIME_WAIT socket).  Now the SYN goes to the TIME_WAIT socket, whose ACK the client answers
+# with a reset that ends it; the SYN's retransmission is forwarded.  The host's 6.18 resends it
+# at once (tens of ms); Debian's 6.1 under TCG 0.3-9 s; the TIME_WAIT alone lasts 60 s, so
+# 20 s tells a fix from the bug.
+t0=$(date +%s%N)
+ip netns exec "$NS_IN" "$TG_BIN/tests/e2e/helper_smtp_client" 203.0.113.25 25 --timeout 20 \
+	--source-port "$SPORT" < "$TG_WORK/one.smtp" > "$TG_WORK/one2.out"
+ok $? "daemon stopped, same source port while the gateway's TIME_WAIT lasts: the MX answers"
+diag "session took $((($(date +%s%N) - t0) / 1000000)) ms"
+[ -z "$(ip netns exec "$NS_GW" ss -Htan state time-wait "$tw_filter")" ]
+ok $? "that TIME_WAIT socket is gone (the client's reset ended it)"
+
 ip netns exec "$NS_IN" "$LG" --connect 203.0.113.25:25 --connections 4 --concurrency 2 \
 	--messages 1 --size 1k --timeout 60 > "$TG_WORK/lg2.json" 2>/dev/null
 is "$(jq .messages "$TG_WORK/lg2.json")" 4 "daemon stopped: not steered, the MX itself answers"
+kill -USR1 "$sink"
+for ((i = 0; i < 100; i++)); do
+	[ "$(wc -l < "$TG_WORK/sink.out")" -ge 2 ] && break
+	sleep 0.05 # the sink answers SIGUSR1 with a line
+done
+is "$(tail -n 1 "$TG_WORK/sink.out" | jq .messages)" "$((N + 6))" \
+	"the sink got the $N, the two from port $SPORT and the 4"
 tap_done
