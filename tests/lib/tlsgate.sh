@@ -113,7 +113,7 @@ TG_NO_DEST_POLICY=(-o outbound_dane=no -o outbound_mta_sts=no)
 # test before it starts a daemon, or in the environment) asks.  With reuse the MX sees a session's
 # QUIT only when the idle connection ends, and the next session's transaction on the same
 # connection after a RSET; tests whose expectations need a connection per session (a resumed
-# handshake, the MX's own 221, TLS details logged per connection) set TG_OUTBOUND_REUSE=no.
+# handshake, the MX's own 221, the MX's log of one session's connection) set TG_OUTBOUND_REUSE=no.
 tg_reuse_opt() { # sets TG_REUSE_OPT: the -o for TG_OUTBOUND_REUSE, none when it is unset
 	TG_REUSE_OPT=()
 	[ -n "${TG_OUTBOUND_REUSE:-}" ] && TG_REUSE_OPT=(-o "outbound_connection_reuse=$TG_OUTBOUND_REUSE")
