@@ -60,7 +60,7 @@ rb_setup() {
 	[ -n "${RB_NO_BUILD:-}" ] || make --no-print-directory BUILD="$B" "$B/tlsgated" \
 		"$B/tests/e2e/helper_sink" "$B/tests/e2e/helper_loadgen" >/dev/null || exit 1
 	export BUILD=$B
-	# The benches measure the shipped defaults (the test tier turns connection reuse off)
+	# The benches measure the shipped defaults, whatever TG_OUTBOUND_REUSE the environment has
 	export TG_OUTBOUND_REUSE=yes
 	# shellcheck source=/dev/null
 	. tests/lib/tap.sh

@@ -174,7 +174,10 @@ tg_bg ip netns exec "$NS_OUT" $PY "$TG_TOP/tests/lib/tlsrpt_server.py" 203.0.113
 	"$TG_PKI/rpt.crt" "$TG_PKI/rpt.key" "$rx" >> "$TG_WORK/rx.log" 2>&1
 tg_wait_listen "$NS_OUT" 443 20 || bail "report receiver did not start: $(cat "$TG_WORK/rx.log")"
 rpt_opts=(-o tlsrpt=yes -o "tlsrpt_organization=Example Org" -o tlsrpt_timeout=5s)
-tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}" "${rpt_opts[@]}"
+# g without connection reuse: cases 2, 3 and 11 read the MX's log of the refused session's own
+# connection (no_mail_at_mx), which a reused one would share with the case before it
+TG_OUTBOUND_REUSE=no tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}" \
+	"${rpt_opts[@]}"
 tg_gw s 2641 -o outbound_forward=203.0.113.27:25 "${dest_opts[@]}"
 ctl() { ip netns exec "$NS_GW" "$TG_CTL" --run-dir "$TG_WORK/$1" "${@:2}"; }
 for d in sts-ok sts-nomatch sts-badname sts-testing dane-sts; do
@@ -438,7 +441,7 @@ ok $? "prometheus: the MTA-STS certificate-host-mismatch refusal is exported"
 # restart (the cache is the security property); a domain never fetched gets no policy
 kill "$web_pid" && wait "$web_pid" 2>/dev/null
 kill "$TG_GW_PID_g" && wait "$TG_GW_PID_g" 2>/dev/null
-tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}" "${rpt_opts[@]}"
+TG_OUTBOUND_REUSE=no tg_gw g 2640 -o outbound_forward=203.0.113.25:25 "${dest_opts[@]}" "${rpt_opts[@]}"
 ctl g sts refresh sts-nomatch.example force > /dev/null 2>&1
 send 2640 bob@sts-nomatch.example 450
 ok $? "policy server down, gateway restarted: the cached enforce policy still refuses"

@@ -16,9 +16,6 @@
 #   $NS_IN  steered client 192.0.2.10, excluded client 192.0.2.11
 #   $NS_GW  tlsgated (transparent, BPF)     $NS_OUT nsd .53, Postfix MX on .25 and .26
 set -u
-# The shipped default (outbound_connection_reuse = yes; the tier's default is no, tests/lib/tlsgate.sh):
-# what this test asserts must hold when sessions share the MX connection too.
-TG_OUTBOUND_REUSE=${TG_OUTBOUND_REUSE:-yes}
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 tg_private_bpffs "$@"

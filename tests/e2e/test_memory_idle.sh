@@ -5,6 +5,10 @@
 # falls back near where it started; what the worker's pools (lib/pool.h) kept for its next
 # sessions is freed first, so the trim can return it too.  A ratio, not an absolute: of what the
 # burst added at its peak (VmHWM), at most a third may still be resident after the idle trim.
+# Under the shipped outbound_connection_reuse the sessions' last connections stay idle for the
+# next ones until outbound_connection_reuse_time_limit: what they hold counts once they have
+# ended and the trim after that has run, so both measurements wait for that (with reuse off
+# there is none).
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
@@ -31,10 +35,25 @@ pid=$TG_GW_PID_gw
 
 rss() { awk "/^$1:/ { print \$2 }" "/proc/$pid/status"; }
 trims() { grep -c "worker=0 idle: heap trimmed" "$TG_WORK/gw.log"; }
-wait_trim() { # N: until more than N idle trims are logged (10 s at most)
+last_line() { # REGEX: the number of the log's last line matching it, 0 for none
+	grep -nE "$1" "$TG_WORK/gw.log" | tail -n 1 | cut -d: -f1 | grep . || echo 0
+}
+# More than N trims, no connection kept for reuse still idle (each kept one is logged, and so is
+# its end: taken by a session or closed), and a trim after the last one closed.
+settled() { # N
+	local kept taken closed
+	[ "$(trims)" -gt "$1" ] || return 1
+	kept=$(grep -cF "kept for reuse (" "$TG_WORK/gw.log") # not the session's end reason
+	taken=$(grep -c "taking the idle connection" "$TG_WORK/gw.log")
+	closed=$(grep -c "idle connection to .* closed:" "$TG_WORK/gw.log")
+	[ "$kept" = $((taken + closed)) ] &&
+		[ "$(last_line "worker=0 idle: heap trimmed")" -gt \
+			"$(last_line "idle connection to .* closed:")" ]
+}
+wait_trim() { # N: until settled N (10 s at most: idle connections end after 2 s)
 	local i
 	for ((i = 0; i < 100; i++)); do
-		[ "$(trims)" -gt "$1" ] && return 0
+		settled "$1" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -59,8 +78,12 @@ grown=$((peak - base))
 diag "RSS: baseline ${base} KiB, peak ${peak} KiB"
 [ "$grown" -gt 4096 ]
 ok $? "the burst raised the resident set (by ${grown} KiB) -- else this test measures nothing"
-# Idle now: the trim comes within a second.
+# Idle now: the trim comes within a second (after the kept connections ended, with reuse).
 wait_trim "$t0"
+rc=$?
+kept=$(grep -cF "kept for reuse (" "$TG_WORK/gw.log")
+closed=$(grep -c "idle connection to .* closed:" "$TG_WORK/gw.log")
+ok $rc "idle after the burst: trimmed after the last idle connection ended ($kept kept, $closed closed)"
 now=$(rss VmRSS)
 diag "RSS after the sessions ended: ${now} KiB ($(((now - base) * 100 / grown))% of the growth kept)"
 [ $(((now - base) * 3)) -le "$grown" ]

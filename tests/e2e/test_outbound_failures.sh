@@ -175,7 +175,8 @@ ok $? "the 421 says 'timeout exceeded' and came after ~2s, not the default 300s"
 # --- a TLS next hop that answers QUIT with 221 and closes without close_notify: what it said
 # before the close was authenticated, so the client hears the 221, not a 421
 tg_fake_mx abrupt 203.0.113.32 quit-abrupt "${cert[@]}"
-tg_gw g7 2607 -o outbound_forward=203.0.113.32:25
+# the client's QUIT must reach the MX: with reuse tlsgated answers it and keeps the connection
+TG_OUTBOUND_REUSE=no tg_gw g7 2607 -o outbound_forward=203.0.113.32:25
 tg_smtp 2607 > "$TG_WORK/abrupt.out" 2>&1 <<EOS
 expect 220
 send EHLO client.example.org\r\n

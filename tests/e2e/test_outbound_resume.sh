@@ -16,6 +16,9 @@
 # TLSGATE_RESUME_KERNEL_ONLY=1 (tests/vm/resume-subset): 1./2. only, the kernel's part; 3.-5.
 # do not depend on where the crypto runs and stay on the host.
 set -u
+# Resumption needs a new connection per session: with reuse the second session would take the
+# first one's connection (RSET) and never handshake again.
+TG_OUTBOUND_REUSE=no
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/pki.sh"

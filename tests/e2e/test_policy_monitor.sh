@@ -6,9 +6,6 @@
 # `tlsgatectl policy` turns the monitor rule into an enforced one and the same mail is refused.
 # The MX is a fake one without STARTTLS (a plaintext leg), inside the fake MX is the next hop.
 set -u
-# The shipped default (outbound_connection_reuse = yes; the tier's default is no, tests/lib/tlsgate.sh):
-# what this test asserts must hold when sessions share the MX connection too.
-TG_OUTBOUND_REUSE=${TG_OUTBOUND_REUSE:-yes}
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/pki.sh"

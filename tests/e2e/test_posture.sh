@@ -138,9 +138,10 @@ is "$(counts inbound must-tls.example)" \
 is "$(field outbound example.org '.hosts[0].host')" "203.0.113.27" \
 	"no MX name known: the host is the address"
 
-# TLS versions, ciphers and kTLS as tlsgated logged them for each MX
+# TLS versions, ciphers and kTLS as tlsgated logged them for each MX: a line per session, whether
+# it made the connection ("established") or took a kept one ("reused", outbound_connection_reuse)
 for mx in mx1.example.net mx2.example.com; do
-	lines=$(grep "TLS connection established to $mx" "$TG_WORK/gw.all.log")
+	lines=$(grep -E "TLS connection (established|reused) to $mx" "$TG_WORK/gw.all.log")
 	dom=${mx#*.}
 	n13=$(grep -c "TLSv1.3 with cipher" <<< "$lines")
 	cipher=$(sed -n 's/.* with cipher \([A-Z0-9_-]*\) .*/\1/p' <<< "$lines" | head -n 1)

@@ -6,9 +6,6 @@
 #   the client may say EHLO again, or HELO, and STARTTLS inbound;
 # - a STARTTLS refused with 454 under "encrypt": the MX gets a QUIT before the close.
 set -u
-# The shipped default (outbound_connection_reuse = yes; the tier's default is no, tests/lib/tlsgate.sh):
-# what this test asserts must hold when sessions share the MX connection too.
-TG_OUTBOUND_REUSE=${TG_OUTBOUND_REUSE:-yes}
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/pki.sh"

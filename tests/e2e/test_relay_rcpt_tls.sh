@@ -8,9 +8,6 @@
 # let through, so a transaction whose every recipient is refused leaves no MAIL FROM at the MX;
 # an MX's refusal of the held MAIL reaches the client on the recipients.
 set -u
-# The shipped default (outbound_connection_reuse = yes; the tier's default is no, tests/lib/tlsgate.sh):
-# what this test asserts must hold when sessions share the MX connection too.
-TG_OUTBOUND_REUSE=${TG_OUTBOUND_REUSE:-yes}
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/../lib/pki.sh"

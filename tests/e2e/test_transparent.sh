@@ -7,9 +7,6 @@
 # an excluded host passes; the drop is counted (tlsgatectl stats, daemon down) and logged by the
 # restarted daemon.
 set -u
-# The shipped default (outbound_connection_reuse = yes; the tier's default is no, tests/lib/tlsgate.sh):
-# what this test asserts must hold when sessions share the MX connection too.
-TG_OUTBOUND_REUSE=${TG_OUTBOUND_REUSE:-yes}
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 tg_private_bpffs "$@"

@@ -107,13 +107,18 @@ tg_report_san() {
 # would defer every recipient as a lookup failure.  Tests of them turn them on with a test zone
 # (test_dest_policy.sh); later -o options win.
 TG_NO_DEST_POLICY=(-o outbound_dane=no -o outbound_mta_sts=no)
-# Outbound connection reuse (on by default) keeps the MX connection idle after a client's QUIT:
-# the MX sees that QUIT only when the idle connection ends, and the next session's transaction
-# on the same connection after a RSET.  Tests that read the MX's per-connection log were written
-# for a connection per session: the tier starts daemons without reuse unless a test (or
-# TG_OUTBOUND_REUSE=yes in the environment, to run a test against the shipped default) asks;
-# test_outbound_reuse.sh turns it on with its own -o.
-TG_OUTBOUND_REUSE=${TG_OUTBOUND_REUSE:-no}
+# Outbound connection reuse: the tier runs the daemon's own default (outbound_connection_reuse =
+# yes: a client's QUIT after a delivered message keeps the MX connection idle for the next session
+# to the same destination), so no option is passed unless TG_OUTBOUND_REUSE (yes or no, set by a
+# test before it starts a daemon, or in the environment) asks.  With reuse the MX sees a session's
+# QUIT only when the idle connection ends, and the next session's transaction on the same
+# connection after a RSET; tests whose expectations need a connection per session (a resumed
+# handshake, the MX's own 221, the MX's log of one session's connection) set TG_OUTBOUND_REUSE=no.
+tg_reuse_opt() { # sets TG_REUSE_OPT: the -o for TG_OUTBOUND_REUSE, none when it is unset
+	TG_REUSE_OPT=()
+	[ -n "${TG_OUTBOUND_REUSE:-}" ] && TG_REUSE_OPT=(-o "outbound_connection_reuse=$TG_OUTBOUND_REUSE")
+	return 0
+}
 
 tg_gw() {
 	local name=$1 port=$2 log
@@ -121,12 +126,13 @@ tg_gw() {
 	log="$TG_WORK/$name.log"
 	mkdir -p "$TG_WORK/$name"
 	tg_daemon_env "$name"
+	tg_reuse_opt
 	# shellcheck disable=SC2086 # TG_GW_WRAP is words (e.g. prlimit --nofile=...)
 	tg_bg env "${TG_DAEMON_ENV[@]}" ${TG_GW_WRAP:-} ip netns exec "$NS_GW" "$TG_DAEMON" -f \
 		-o hostname=$TG_HOSTNAME -o workers=1 -o "outbound_listen=192.0.2.1:$port" \
 		-o outbound_transparent=no -o "tls_ca_file=$TG_PKI/ca.crt" \
 		-o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" "${TG_NO_DEST_POLICY[@]}" \
-		-o "outbound_connection_reuse=$TG_OUTBOUND_REUSE" "${TG_INBOUND_DEFAULTS[@]}" "$@" \
+		"${TG_REUSE_OPT[@]}" "${TG_INBOUND_DEFAULTS[@]}" "$@" \
 		> "$log" 2>&1
 	eval "TG_GW_PID_$name=$TG_BG_PID"
 	tg_on_exit "tg_report_daemon $name $TG_BG_PID"
@@ -148,10 +154,11 @@ tg_gw_bpf() { # NAME PORT [-o k=v]...
 	mkdir -p "$TG_WORK/$name"
 	starts=$(grep -c "tlsgated .* started" "$log" 2>/dev/null)
 	tg_daemon_env "$name"
+	tg_reuse_opt
 	tg_bg env "${TG_DAEMON_ENV[@]}" nsenter --net="/run/netns/$NS_GW" "$TG_DAEMON" -f \
 		-o hostname=$TG_HOSTNAME \
 		-o workers=1 -o "run_dir=$TG_WORK/$name" -o "state_dir=$TG_WORK/$name" \
-		"${TG_NO_DEST_POLICY[@]}" -o "outbound_connection_reuse=$TG_OUTBOUND_REUSE" \
+		"${TG_NO_DEST_POLICY[@]}" "${TG_REUSE_OPT[@]}" \
 		"${TG_INBOUND_DEFAULTS[@]}" "$@" >> "$log" 2>&1
 	if ! tg_wait_listen "$NS_GW" "$port" 20; then
 		cat "$log"
