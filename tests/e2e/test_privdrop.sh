@@ -184,8 +184,9 @@ ok $? "no registration failure logged"
 # what the kernel runs the leg on: the ULP nest of sock_diag needs CAP_NET_ADMIN, which the
 # workers lack; the helper asks for them.  Only where the leg is in the kernel (the vm tier).
 # With the TLS session cache (the default) TLS 1.3 RX moves to the kernel after the first reply
-# inside TLS, and the line that says so carries the kernel's word; else the "established" line.
-est=$(grep -E "TLS (connection established )?to 203.0.113.25" "$log" | tail -n 1)
+# inside TLS, and the line that says so carries the kernel's word; else the "established" line,
+# or the "reused" one when the session took a connection an earlier one left (the default).
+est=$(grep -E "TLS (connection (established|reused) )?to 203.0.113.25" "$log" | tail -n 1)
 diag "$est"
 if grep -q 'ktls="tx=kernel' <<<"$est"; then
 	grep -q 'kernel="tx=sw rx=sw"' <<<"$est"
