@@ -60,6 +60,16 @@ send QUIT\r\n
 expect 221
 EOS
 }
+# The fake MX notes a handshake once it has read the client's Finished, which may be after
+# tlsgated, refusing the MX's certificate, already answered its client with the 421.
+mx_handshakes() { # MX N: until the MX's tls.log has N lines (5 s at most)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(wc -l < "$TG_WORK/$1/tls.log" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 new_lines() { # LOG FROM-LINE -> the lines after it
 	tail -n +$(($2 + 1)) "$1"
 }
@@ -156,6 +166,7 @@ l0=$(wc -l < "$TG_WORK/$gw.log")
 send "$port" "$TG_WORK/$gw.out2"
 grep -q "^S: 421 4.7.5 .*Server certificate not verified" "$TG_WORK/$gw.out2"
 ok $? "swap: the session to the MX with the untrusted certificate is refused (421 4.7.5)"
+mx_handshakes "$mx" 1
 is "$(cat "$TG_WORK/$mx/tls.log" 2>/dev/null)" "1 full TLSv1.3" \
 	"swap: the new MX saw a full handshake (the kept session could not resume there)"
 new_lines "$TG_WORK/$gw.log" "$l0" | grep -q "tls-verify-failed level=verify .* tls_session=new(cached-declined):"
@@ -196,6 +207,7 @@ l0=$(wc -l < "$TG_WORK/$gw.log")
 send "$port" "$TG_WORK/$gw.out3"
 grep -q "^S: 421 4.7.5 .*Server certificate not verified" "$TG_WORK/$gw.out3"
 ok $? "policy: raised to verify, the MX whose name does not match is refused"
+mx_handshakes "$mx" 3
 is "$(sed -n 3p "$TG_WORK/$mx/tls.log")" "3 full TLSv1.3" \
 	"policy: the may session was not offered: a full handshake"
 new_lines "$TG_WORK/$gw.log" "$l0" | grep -q "tls-verify-failed level=verify .* tls_session=new:"
@@ -213,6 +225,7 @@ reload "verify match=other.example.com"
 send "$port" "$TG_WORK/$gw.out6"
 grep -q "^S: 421 4.7.5 .*Server certificate not verified" "$TG_WORK/$gw.out6"
 ok $? "policy: match names changed: the session kept under the old names is not used"
+mx_handshakes "$mx" 6
 is "$(sed -n 6p "$TG_WORK/$mx/tls.log")" "6 full TLSv1.3" "policy: a full handshake"
 n=$(grep -c "^C[0-9]*: MAIL" "$TG_WORK/$mx/commands.log")
 is "$n" "4" "policy: the MX got MAIL only from the four accepted sessions"
