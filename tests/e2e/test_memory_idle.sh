@@ -71,6 +71,7 @@ wait_trim "$t0"
 ok $? "the idle worker trims its heap (debug log: worker=0 idle: heap trimmed)"
 base=$(rss VmRSS)
 t0=$(trims)
+burst_line=$(($(wc -l < "$TG_WORK/gw.log") + 1))
 load 2000 200 > "$TG_WORK/burst.json"
 ok $? "2000 sessions, 200 at a time, relayed without errors ($(jq -c '{messages, errors, seconds}' "$TG_WORK/burst.json"))"
 peak=$(rss VmHWM)
@@ -88,10 +89,12 @@ now=$(rss VmRSS)
 diag "RSS after the sessions ended: ${now} KiB ($(((now - base) * 100 / grown))% of the growth kept)"
 [ $(((now - base) * 3)) -le "$grown" ]
 ok $? "idle after the burst: at most a third of the growth still resident"
-# The burst's sessions gave their objects back to the worker's pools; the idle trim emptied them.
-line=$(grep "worker=0 idle: heap trimmed" "$TG_WORK/gw.log" | tail -n 1)
-diag "last trim: ${line#*idle: }"
-pooled=$(sed -n 's/.* pooled=\([0-9]*\) .*/\1/p' <<< "$line")
+# The burst's sessions gave their objects back to the worker's pools; an idle trim after the
+# burst emptied them (with reuse, the first one after the sessions ended: the later ones, after
+# the kept connections closed, may find the pools empty already).
+trimmed=$(tail -n +"$burst_line" "$TG_WORK/gw.log" | grep "worker=0 idle: heap trimmed")
+diag "trims since the burst: $(sed -n 's/.* \(pooled=[0-9]*\) .*/\1/p' <<< "$trimmed" | tr '\n' ' ')"
+pooled=$(sed -n 's/.* pooled=\([0-9]*\) .*/\1/p' <<< "$trimmed" | sort -n | tail -n 1)
 [ "${pooled:-0}" -gt 0 ]
-ok $? "the idle trim freed what the pools kept (pooled=${pooled:-none})"
+ok $? "an idle trim after the burst freed what the pools kept (pooled=${pooled:-none})"
 tap_done
