@@ -157,39 +157,54 @@ static void test_never_steered(void **state)
 	assert_int_equal(c1.v[TG_CTR_STEER_ERRORS] - c0.v[TG_CTR_STEER_ERRORS], 4);
 }
 
-/* An established socket for the tuple is used even with no listener in the map. */
-static void test_established_socket_wins(void **state)
+/* A loopback connection with no listener in tg_listen, its server port steered. */
+struct lo_conn {
+	int l, c, a;		/* listener, client, accepted */
+	uint16_t sport, cport;	/* server and client ports */
+};
+
+static void lo_connect(struct lo_conn *lc)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in ca;
 	socklen_t sl = sizeof(sa), cl = sizeof(ca);
-	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), a;
 
-	(void)state;
+	lc->l = socket(AF_INET, SOCK_STREAM, 0);
+	lc->c = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(tg_bpf_set_listener(h, -1, -1), 0);
-	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(l, 1), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
-	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	a = accept(l, NULL, NULL);
-	assert_true(a >= 0);
-	assert_int_equal(getsockname(c, (struct sockaddr *)&ca, &cl), 0);
+	assert_int_equal(bind(lc->l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lc->l, 1), 0);
+	assert_int_equal(getsockname(lc->l, (struct sockaddr *)&sa, &sl), 0);
+	assert_int_equal(connect(lc->c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	lc->a = accept(lc->l, NULL, NULL);
+	assert_true(lc->a >= 0);
+	assert_int_equal(getsockname(lc->c, (struct sockaddr *)&ca, &cl), 0);
+	lc->sport = ntohs(sa.sin_port);
+	lc->cport = ntohs(ca.sin_port);
 	/* the port must be an SMTP port for steering to look at all: reconfigure it */
 	{
-		uint16_t ports[2] = { 25, ntohs(sa.sin_port) };
+		uint16_t ports[2] = { 25, lc->sport };
 		struct tg_bpf_opts o = { .sz = sizeof(o), .pin_dir = pin_dir,
 					 .relay_mark = RELAY_MARK, .ports = ports, .nports = 2 };
 
 		tg_bpf_close(h);
 		assert_int_equal(tg_bpf_open(&o, &h), 0);
 	}
-	assert_true(picked(&fams[0], "127.0.0.1", "127.0.0.1", ntohs(ca.sin_port),
-			   ntohs(sa.sin_port), TH_ACK));
+}
+
+/* An established socket for the tuple is used even with no listener in the map. */
+static void test_established_socket_wins(void **state)
+{
+	struct lo_conn lc;
+
+	(void)state;
+	lo_connect(&lc);
+	assert_true(picked(&fams[0], "127.0.0.1", "127.0.0.1", lc.cport, lc.sport, TH_ACK));
 	/* the listener found by that lookup alone is not ours: a SYN is not steered */
-	assert_false(picked(&fams[0], "127.0.0.1", "127.0.0.1", 40004, ntohs(sa.sin_port), TH_SYN));
-	close(a);
-	close(c);
-	close(l);
+	assert_false(picked(&fams[0], "127.0.0.1", "127.0.0.1", 40004, lc.sport, TH_SYN));
+	close(lc.a);
+	close(lc.c);
+	close(lc.l);
 }
 
 /* Is there a TIME_WAIT socket with local port lport and remote port rport (/proc/net/tcp)? */
@@ -216,42 +231,22 @@ static bool time_wait(uint16_t lport, uint16_t rport)
  */
 static void test_syn_on_time_wait_without_listener(void **state)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct sockaddr_in ca;
-	socklen_t sl = sizeof(sa), cl = sizeof(ca);
-	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), a, i;
-	uint16_t sport, cport;
+	struct lo_conn lc;
+	int i;
 
 	(void)state;
-	assert_int_equal(tg_bpf_set_listener(h, -1, -1), 0);
-	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(l, 1), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
-	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	a = accept(l, NULL, NULL);
-	assert_true(a >= 0);
-	assert_int_equal(getsockname(c, (struct sockaddr *)&ca, &cl), 0);
-	sport = ntohs(sa.sin_port);
-	cport = ntohs(ca.sin_port);
-	{
-		uint16_t ports[2] = { 25, sport };
-		struct tg_bpf_opts o = { .sz = sizeof(o), .pin_dir = pin_dir,
-					 .relay_mark = RELAY_MARK, .ports = ports, .nports = 2 };
-
-		tg_bpf_close(h);
-		assert_int_equal(tg_bpf_open(&o, &h), 0);
-	}
-	close(l);
-	close(a); /* the server side first: its FIN, then the client's, and it is in TIME_WAIT */
-	close(c);
-	for (i = 0; i < 200 && !time_wait(sport, cport); i++)
+	lo_connect(&lc);
+	close(lc.l);
+	close(lc.a); /* the server side first: its FIN, then the client's, and it is in TIME_WAIT */
+	close(lc.c);
+	for (i = 0; i < 200 && !time_wait(lc.sport, lc.cport); i++)
 		usleep(5000); /* loopback: the FINs and ACKs are processed in softirq, soon */
-	assert_true(time_wait(sport, cport));
-	assert_true(picked(&fams[0], "127.0.0.1", "127.0.0.1", cport, sport, TH_SYN));
+	assert_true(time_wait(lc.sport, lc.cport));
+	assert_true(picked(&fams[0], "127.0.0.1", "127.0.0.1", lc.cport, lc.sport, TH_SYN));
 	/* the client's reset to the TIME_WAIT socket's ACK goes there too (as it always did) */
-	assert_true(picked(&fams[0], "127.0.0.1", "127.0.0.1", cport, sport, TH_RST));
+	assert_true(picked(&fams[0], "127.0.0.1", "127.0.0.1", lc.cport, lc.sport, TH_RST));
 	/* another tuple: nothing to pick */
-	assert_false(picked(&fams[0], "127.0.0.1", "127.0.0.1", cport ^ 1, sport, TH_SYN));
+	assert_false(picked(&fams[0], "127.0.0.1", "127.0.0.1", lc.cport ^ 1, lc.sport, TH_SYN));
 }
 
 /* steer_outside (inbound): the same decisions for an outside client's connection, to the
