@@ -39,6 +39,7 @@ static void give_back(struct buf *b)
 	else
 		free(b->data);
 	b->data = NULL;
+	b->cap = b->cap0;
 }
 
 void buf_release(struct buf *b)
@@ -47,14 +48,12 @@ void buf_release(struct buf *b)
 		return;
 	give_back(b);
 	b->off = 0;
-	b->cap = b->cap0;
 }
 
 void buf_free(struct buf *b)
 {
 	give_back(b);
 	b->off = b->len = 0;
-	b->cap = b->cap0;
 }
 
 static void compact(struct buf *b)
