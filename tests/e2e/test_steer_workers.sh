@@ -54,12 +54,17 @@ ip netns exec "$NS_IN" "$LG" --connect 203.0.113.25:25 --connections "$N" --conc
 ok $? "$N sessions to the MX's address, one message each"
 is "$(jq .messages "$TG_WORK/lg.json")" "$N" "all $N messages accepted"
 
-kill -USR1 "$sink"
-for ((i = 0; i < 100; i++)); do
-	[ -s "$TG_WORK/sink.out" ] && break
-	sleep 0.05 # the sink answers SIGUSR1 with a line
-done
-is "$(tail -n 1 "$TG_WORK/sink.out" | jq .messages)" "$N" "the sink got all $N"
+sink_messages() { # the sink's count of messages received (it answers SIGUSR1 with a line)
+	local i n
+	n=$(wc -l < "$TG_WORK/sink.out")
+	kill -USR1 "$sink"
+	for ((i = 0; i < 100; i++)); do
+		[ "$(wc -l < "$TG_WORK/sink.out")" -gt "$n" ] && break
+		sleep 0.05
+	done
+	tail -n 1 "$TG_WORK/sink.out" | jq .messages
+}
+is "$(sink_messages)" "$N" "the sink got all $N"
 
 # "session=0000000a start role=outbound ... dest=203.0.113.25[...]:25": worker 0; "1..." worker 1
 starts=$(grep -o 'session=[0-9a-f]* start role=outbound .*dest=203\.0\.113\.25' "$TG_WORK/gw.log")
@@ -114,11 +119,6 @@ ok $? "that TIME_WAIT socket is gone (the client's reset ended it)"
 ip netns exec "$NS_IN" "$LG" --connect 203.0.113.25:25 --connections 4 --concurrency 2 \
 	--messages 1 --size 1k --timeout 60 > "$TG_WORK/lg2.json" 2>/dev/null
 is "$(jq .messages "$TG_WORK/lg2.json")" 4 "daemon stopped: not steered, the MX itself answers"
-kill -USR1 "$sink"
-for ((i = 0; i < 100; i++)); do
-	[ "$(wc -l < "$TG_WORK/sink.out")" -ge 2 ] && break
-	sleep 0.05 # the sink answers SIGUSR1 with a line
-done
-is "$(tail -n 1 "$TG_WORK/sink.out" | jq .messages)" "$((N + 6))" \
+is "$(sink_messages)" "$((N + 6))" \
 	"the sink got the $N, the two from port $SPORT and the 4"
 tap_done
